@@ -1,0 +1,314 @@
+"""Scenario and charger-catalogue files, validated into frozen objects.
+
+A scenario is a TOML file (see ``models/china-2030.toml``); the charger catalogue it names is
+another TOML file, one table per charger type. Units are in the key names (``power_kw``,
+``capex_cny``, ``radius_km``). Relative paths are resolved against the scenario file's folder.
+
+Any problem (missing file, TOML syntax, unknown key, wrong type, impossible value) raises
+:class:`~chargeplan.errors.ScenarioError` naming the file and the key, before anything is solved.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from chargeplan.errors import ScenarioError
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class ChargerType(_Frozen):
+    """One kind of charger: what it costs and what it can deliver in the peak hour."""
+
+    power_kw: PositiveFloat
+    capex_cny: NonNegativeFloat
+    peak_utilisation: Annotated[float, Field(gt=0, le=1)]
+    description: str = ""
+
+    @property
+    def peak_kwh_per_charger(self) -> float:
+        """Energy one charger delivers in the peak hour: power x share of the hour at power."""
+        return self.power_kw * self.peak_utilisation
+
+
+class ZonesConfig(_Frozen):
+    """Where the demand zones come from and which columns mean what."""
+
+    file: Path
+    id_column: str = "zone_id"
+    name_column: str | None = "name"
+    population_column: str = "popu_2020"
+    region_column: str | None = "province"
+    centre_lon_column: str | None = "centre_lon"
+    centre_lat_column: str | None = "centre_lat"
+
+
+class SitesConfig(_Frozen):
+    """Where the candidate sites come from, with defaults for columns the file lacks."""
+
+    file: Path
+    id_column: str = "site_id"
+    name_column: str | None = "name"
+    fixed_cost_cny: NonNegativeFloat
+    max_chargers: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+
+class UsersConfig(_Frozen):
+    """How the premium-user target is spread over zones: ``users_i ~ pop_i * prod(ind^exp)``."""
+
+    target_premium_users: Annotated[int, Field(gt=0)]
+    propensity: dict[str, float] = Field(default_factory=dict)
+    missing_indicators: Literal["fill_median", "drop"] = "fill_median"
+
+
+class DemandConfig(_Frozen):
+    """From premium users to peak-hour public charging demand by charger type."""
+
+    km_per_user_day: PositiveFloat
+    kwh_per_km: PositiveFloat
+    apartment_share_column: str | None = "elevator_hh_share"
+    home_charging_access_house: Share
+    home_charging_access_apartment: Share
+    public_share_with_home_charging: Share
+    public_share_without_home_charging: Share
+    peak_hour_share: Annotated[float, Field(gt=0, le=1)]
+    charger_mix: dict[str, Share]
+
+    @field_validator("charger_mix")
+    @classmethod
+    def _mix_sums_to_one(cls, mix: dict[str, float]) -> dict[str, float]:
+        if not mix:
+            raise ValueError("give at least one charger type with its share of public kWh")
+        total = sum(mix.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"shares must add up to 1 (they add up to {total:g})")
+        return mix
+
+
+class ReachConfig(_Frozen):
+    """Which zone-site pairs are within reach, and what serving a zone from a site costs."""
+
+    service_radius_km: PositiveFloat = 100.0
+    crs: str = "ESRI:102025"
+    cost_table: Path | None = None
+    detour_cost_cny_per_kwh_km: NonNegativeFloat = 0.0
+
+    @field_validator("service_radius_km")
+    @classmethod
+    def _radius_in_km(cls, value: float) -> float:
+        if value > 2000:
+            raise ValueError(f"{value:g} km looks like metres: give kilometres")
+        return value
+
+
+class ModelConfig(_Frozen):
+    """The optimisation: objective, penalty on unmet demand, budget and site limits."""
+
+    objective: Literal["min_cost", "max_coverage"] = "min_cost"
+    unmet_penalty_cny_per_kwh: PositiveFloat
+    budget_cny: PositiveFloat | None = None
+    max_sites: Annotated[int, Field(ge=0)] | None = None
+    pair_links: Literal["auto", "always", "never"] = "auto"
+
+    @model_validator(mode="after")
+    def _coverage_needs_a_limit(self) -> ModelConfig:
+        if self.objective == "max_coverage" and self.budget_cny is None and self.max_sites is None:
+            raise ValueError("objective 'max_coverage' needs budget_cny or max_sites")
+        return self
+
+
+class SolverConfig(_Frozen):
+    """HiGHS options."""
+
+    time_limit_s: PositiveFloat = 600.0
+    mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 1e-3
+    threads: Annotated[int, Field(ge=1)] | None = None
+
+
+class Scenario(_Frozen):
+    """A validated planning scenario. Build it with :func:`load_scenario`."""
+
+    name: str
+    description: str = ""
+    source: Path | None = None
+    charger_catalogue: Path
+    chargers: dict[str, ChargerType]
+    zones: ZonesConfig
+    sites: SitesConfig
+    users: UsersConfig
+    demand: DemandConfig
+    reach: ReachConfig = ReachConfig()
+    model: ModelConfig
+    solver: SolverConfig = SolverConfig()
+
+    @model_validator(mode="after")
+    def _types_known(self) -> Scenario:
+        known = set(self.chargers)
+        for key, names in (
+            ("demand.charger_mix", self.demand.charger_mix),
+            ("sites.max_chargers", self.sites.max_chargers),
+        ):
+            unknown = sorted(set(names) - known)
+            if unknown:
+                raise ValueError(
+                    f"{key} names charger types {unknown} that the catalogue "
+                    f"({self.charger_catalogue.name}) does not define; it has {sorted(known)}"
+                )
+        return self
+
+    @property
+    def charger_types(self) -> list[str]:
+        """Charger types that carry demand, in catalogue order."""
+        return [k for k in self.chargers if self.demand.charger_mix.get(k, 0) > 0]
+
+    def with_values(self, changes: Mapping[str, Any]) -> Scenario:
+        """Return a validated copy with dotted keys changed.
+
+        Examples
+        --------
+        >>> s2 = scenario.with_values({"users.target_premium_users": 10_000_000,
+        ...                            "model.budget_cny": 5e9})
+        """
+        data = self.model_dump()
+        for dotted, value in changes.items():
+            node = data
+            *parents, leaf = dotted.split(".")
+            for part in parents:
+                if not isinstance(node.get(part), dict):
+                    raise ScenarioError(f"scenario {self.name}: no section '{part}' in '{dotted}'")
+                node = node[part]
+            if leaf not in node and not isinstance(node, dict):
+                raise ScenarioError(f"scenario {self.name}: unknown key '{dotted}'")
+            node[leaf] = value
+        return _validate(Scenario, data, label=f"scenario {self.name} (changed in code)")
+
+
+def _format_errors(error: ValidationError, label: str, data: Any) -> str:
+    parts = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"])
+        if item["type"] == "extra_forbidden":
+            parent = data
+            for p in item["loc"][:-1]:
+                parent = parent.get(p, {}) if isinstance(parent, dict) else {}
+            model_keys = _known_keys(item["loc"][:-1])
+            close = difflib.get_close_matches(str(item["loc"][-1]), model_keys, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            parts.append(f"unknown key '{key}'{hint}")
+        elif item["type"] == "missing":
+            parts.append(f"missing key '{key}'")
+        else:
+            got = item.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            where = f"key '{key}': " if key else ""
+            parts.append(f"{where}{item['msg']}{shown}")
+    return f"{label}: " + "; ".join(parts)
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: Any = Scenario
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = field.annotation
+    return list(getattr(model, "model_fields", {}))
+
+
+def _validate(model: type[_Frozen], data: Any, *, label: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(_format_errors(error, label, data)) from None
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ScenarioError(f"{what} file not found: {path}")
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+
+
+def _resolve(base: Path, value: Any) -> Any:
+    if isinstance(value, str) and value:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (base / path).resolve()
+    return value
+
+
+def load_catalogue(path: str | Path) -> dict[str, ChargerType]:
+    """Read and validate a charger catalogue (one TOML table per charger type)."""
+    path = Path(path)
+    raw = _read_toml(path, "charger catalogue")
+    if not raw:
+        raise ScenarioError(f"{path}: the charger catalogue defines no charger type")
+    catalogue = {}
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            raise ScenarioError(f"{path}: '{name}' must be a table like [{name}] with power_kw...")
+        catalogue[name] = _validate(ChargerType, table, label=f"{path} [{name}]")
+    return catalogue
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, resolve and validate a scenario file and the charger catalogue it names.
+
+    Parameters
+    ----------
+    path
+        A scenario TOML file, e.g. ``models/china-2030.toml``.
+
+    Returns
+    -------
+    Scenario
+        Frozen and validated; file paths inside are absolute.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file and the key, for any missing, unknown or impossible value.
+    """
+    path = Path(path).resolve()
+    raw = _read_toml(path, "scenario")
+    base = path.parent
+    data = dict(raw)
+    if "charger_catalogue" not in data:
+        raise ScenarioError(f"{path}: missing key 'charger_catalogue' (path to a catalogue TOML)")
+    data["charger_catalogue"] = _resolve(base, data["charger_catalogue"])
+    for section, key in (("zones", "file"), ("sites", "file"), ("reach", "cost_table")):
+        if isinstance(data.get(section), dict) and key in data[section]:
+            data[section] = {**data[section], key: _resolve(base, data[section][key])}
+    data["chargers"] = load_catalogue(data["charger_catalogue"])
+    data["source"] = path
+    data.setdefault("name", path.stem)
+    scenario = _validate(Scenario, data, label=str(path))
+    for label, file in (("zones.file", scenario.zones.file), ("sites.file", scenario.sites.file)):
+        if not file.is_file():
+            raise ScenarioError(f"{path}: key '{label}': file not found: {file}")
+    if scenario.reach.cost_table is not None and not scenario.reach.cost_table.is_file():
+        raise ScenarioError(
+            f"{path}: key 'reach.cost_table': file not found: {scenario.reach.cost_table}"
+        )
+    return scenario

@@ -1,0 +1,248 @@
+"""Solve a :class:`~chargeplan.model.FacilityProblem` with HiGHS through Pyomo.
+
+:func:`solve` builds the model, hands it to HiGHS (Pyomo's ``contrib.solver`` interface) with
+the time limit, relative MIP gap and threads asked for, and returns a :class:`Solution`: the
+decisions as arrays plus status, objective, bound and gap. A solve that stops at its time limit
+with a plan returns that plan with ``status == "time_limit"`` and its gap; one that stops with
+no plan at all raises :class:`~chargeplan.errors.SolveError`.
+
+For ``max_coverage`` the solve is lexicographic: first the most demand covered within the
+budget/site limit, then the cheapest plan (capex + access) that covers that much.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from chargeplan.errors import SolveError
+from chargeplan.model import (
+    FacilityProblem,
+    ModelIndex,
+    _linear,
+    build_model,
+    cost_vector,
+    unmet_vector,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """HiGHS options: time limit (s), relative MIP gap, threads (None: HiGHS's default)."""
+
+    time_limit_s: float = 600.0
+    mip_rel_gap: float = 1e-3
+    threads: int | None = None
+    log_to_stderr: bool = False
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Decisions and solver outcome.
+
+    Attributes
+    ----------
+    open_site
+        ``(S,)`` bool, whether each site is opened.
+    chargers
+        ``(S, K)`` int, chargers of each type (zeros without sizing).
+    served
+        ``(P, K)`` share of each pair's zone demand of each type served over that pair.
+    unmet
+        ``(Z, K)`` unmet share of each zone's demand of each type.
+    status
+        ``"optimal"`` (within the gap), ``"time_limit"`` (best plan found when time ran out)
+        or another HiGHS termination reason with a feasible plan.
+    objective, bound, gap
+        The objective value of the plan, HiGHS's best bound and the relative gap
+        ``|objective - bound| / max(|objective|, 1e-9)``. For ``max_coverage`` these are of the
+        first (coverage) stage, in unmet demand units.
+    build_seconds, solve_seconds
+        Time to build the model and to solve it (hand-off to HiGHS included).
+    """
+
+    open_site: np.ndarray
+    chargers: np.ndarray
+    served: np.ndarray
+    unmet: np.ndarray
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    build_seconds: float
+    solve_seconds: float
+    stages: tuple[dict, ...] = ()
+
+
+_STATUS = {
+    TerminationCondition.convergenceCriteriaSatisfied: "optimal",
+    TerminationCondition.maxTimeLimit: "time_limit",
+    TerminationCondition.iterationLimit: "iteration_limit",
+    TerminationCondition.interrupted: "interrupted",
+}
+
+
+def _run(model: pyo.ConcreteModel, options: SolverOptions) -> dict:
+    solver = Highs()
+    if not solver.available():
+        raise SolveError("HiGHS is not available: install highspy (pip install highspy)")
+    kwargs = {
+        "time_limit": options.time_limit_s,
+        "rel_gap": options.mip_rel_gap,
+        "load_solutions": False,
+        "raise_exception_on_nonoptimal_result": False,
+        "tee": [sys.stderr] if options.log_to_stderr else False,
+    }
+    if options.threads is not None:
+        kwargs["threads"] = options.threads
+    start = time.perf_counter()
+    results = solver.solve(model, **kwargs)
+    seconds = time.perf_counter() - start
+    has_plan = results.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
+    tc = results.termination_condition
+    if tc in (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded):
+        raise SolveError(
+            "HiGHS found the model infeasible: the hard limits contradict each other "
+            "(required sites, budget, max_sites or charger limits); relax them"
+        )
+    if not has_plan:
+        raise SolveError(
+            f"HiGHS stopped ({tc.name}) after {seconds:.1f} s without any plan: raise "
+            "solver.time_limit_s or make the instance smaller (fewer pairs or sites)"
+        )
+    results.solution_loader.load_vars()
+    objective = float(results.incumbent_objective)
+    bound = results.objective_bound
+    bound = objective if bound is None or not math.isfinite(bound) else float(bound)
+    if tc == TerminationCondition.convergenceCriteriaSatisfied:
+        status = "optimal"
+    else:
+        status = _STATUS.get(tc, tc.name)
+    gap = abs(objective - bound) / max(abs(objective), 1e-9)
+    return {"status": status, "objective": objective, "bound": bound, "gap": gap,
+            "seconds": seconds}
+
+
+def _values(variables: list) -> np.ndarray:
+    return np.fromiter((v.value or 0.0 for v in variables), dtype=float, count=len(variables))
+
+
+def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Solution:
+    """Build and solve the model; return the plan's decisions and the solver outcome.
+
+    Parameters
+    ----------
+    problem
+        The instance.
+    options
+        Time limit, gap and threads.
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    SolveError
+        If HiGHS proves the model infeasible or finds no plan within the time limit.
+    """
+    options = options or SolverOptions()
+    start = time.perf_counter()
+    model, ix = build_model(problem)
+    build_seconds = time.perf_counter() - start
+    nx, nu, ny, nn = ix.sizes
+    log.info(
+        "model: %d assignment, %d unmet, %d site and %d charger variables; solving with HiGHS "
+        "(time limit %g s, gap %g)",
+        nx, nu, ny, nn, options.time_limit_s, options.mip_rel_gap,
+    )
+    first = _run(model, options)
+    stages = [first]
+    if problem.objective == "max_coverage":
+        covered_unmet = float(_values(model.columns) @ unmet_vector(problem, ix))
+        slack = max(1e-9 * max(problem.demand.sum(), 1.0), 1e-7)
+        model.coverage_floor = pyo.Constraint(
+            expr=_linear(unmet_vector(problem, ix), model.columns) <= covered_unmet + slack
+        )
+        model.obj.deactivate()
+        model.cost_obj = pyo.Objective(expr=_linear(_access_capex(problem, ix), model.columns))
+        remaining = max(options.time_limit_s - first["seconds"], 1.0)
+        stages.append(_run(model, SolverOptions(remaining, options.mip_rel_gap, options.threads,
+                                                options.log_to_stderr)))
+    values = _values(model.columns)
+    solution = _decode(problem, ix, values)
+    worst = max(stages, key=lambda s: (s["status"] != "optimal", s["gap"]))
+    return Solution(
+        **solution,
+        status=worst["status"],
+        objective=first["objective"],
+        bound=first["bound"],
+        gap=first["gap"],
+        build_seconds=build_seconds,
+        solve_seconds=sum(s["seconds"] for s in stages),
+        stages=tuple(stages),
+    )
+
+
+def _access_capex(problem: FacilityProblem, ix: ModelIndex) -> np.ndarray:
+    """Cost vector without the unmet penalty (capex + access), for the second stage."""
+    cost = cost_vector(problem, ix)
+    nx, nu, _, _ = ix.sizes
+    cost[nx : nx + nu] = 0.0
+    return cost
+
+
+def _decode(problem: FacilityProblem, ix: ModelIndex, values: np.ndarray) -> dict:
+    nx, nu, ny, nn = ix.sizes
+    k = len(problem.types)
+    x, u = values[:nx], values[nx : nx + nu]
+    y, n = values[nx + nu : nx + nu + ny], values[nx + nu + ny :]
+    open_site = np.zeros(len(problem.site_ids), bool)
+    open_site[ix.y_site] = y > 0.5
+    chargers = np.zeros((len(problem.site_ids), k), np.int64)
+    chargers[ix.n_site, ix.n_type] = np.rint(n).astype(np.int64)
+    served = np.zeros((len(problem.pair_zone), k))
+    served[ix.x_pair, ix.x_type] = np.clip(x, 0.0, 1.0)
+    unmet = np.zeros((len(problem.zone_ids), k))
+    unmet[ix.u_zone, ix.u_type] = np.clip(u, 0.0, 1.0)
+    # Shares below the solver's feasibility tolerance are noise: clean them for reporting.
+    served[served < 1e-9] = 0.0
+    unmet[unmet < 1e-9] = 0.0
+    return {"open_site": open_site, "chargers": chargers, "served": served, "unmet": unmet}
+
+
+def objective_value(problem: FacilityProblem, solution: Solution) -> dict[str, float]:
+    """Recompute the plan's cost parts from the decisions (independent of the solver's sum).
+
+    Returns
+    -------
+    dict
+        ``fixed_cost``, ``charger_cost``, ``capex``, ``access_cost``, ``unmet_penalty``,
+        ``total_cost``, ``unmet_demand``, ``served_demand``.
+    """
+    fixed = float(problem.fixed_cost @ solution.open_site)
+    chargers = float((problem.charger_cost * solution.chargers).sum())
+    access = float((problem.pair_cost * solution.served).sum())
+    unmet_demand = float((problem.demand * solution.unmet).sum())
+    penalty = float((problem.unmet_penalty * problem.demand * solution.unmet).sum())
+    total_demand = float(problem.demand.sum())
+    return {
+        "fixed_cost": fixed,
+        "charger_cost": chargers,
+        "capex": fixed + chargers,
+        "access_cost": access,
+        "unmet_penalty": penalty,
+        "total_cost": fixed + chargers + access + penalty,
+        "unmet_demand": unmet_demand,
+        "served_demand": total_demand - unmet_demand,
+    }
