@@ -45,13 +45,25 @@ def build(source: Path, out: Path = HERE) -> tuple[Path, Path]:
     zones.insert(0, "zone_id", zones["city_code"].astype("int64").astype(str))
     zones.insert(1, "name", zones["city"])
     # Demand centre: population-weighted mean of the places inside the zone.
-    joined = gpd.sjoin(places[["POP_MAX", "geometry"]], zones[["zone_id", "geometry"]],
-                       predicate="within", how="inner")
+    joined = gpd.sjoin(
+        places[["POP_MAX", "geometry"]],
+        zones[["zone_id", "geometry"]],
+        predicate="within",
+        how="inner",
+    )
     w = joined["POP_MAX"].clip(lower=1).to_numpy(float)
-    grouped = pd.DataFrame(
-        {"zone_id": joined["zone_id"].to_numpy(), "w": w,
-         "wx": w * joined.geometry.x.to_numpy(), "wy": w * joined.geometry.y.to_numpy()}
-    ).groupby("zone_id")[["w", "wx", "wy"]].sum()
+    grouped = (
+        pd.DataFrame(
+            {
+                "zone_id": joined["zone_id"].to_numpy(),
+                "w": w,
+                "wx": w * joined.geometry.x.to_numpy(),
+                "wy": w * joined.geometry.y.to_numpy(),
+            }
+        )
+        .groupby("zone_id")[["w", "wx", "wy"]]
+        .sum()
+    )
     rep = zones.geometry.representative_point()
     centre_lon = pd.Series(rep.x.to_numpy(), index=zones["zone_id"])
     centre_lat = pd.Series(rep.y.to_numpy(), index=zones["zone_id"])
@@ -76,9 +88,9 @@ def build(source: Path, out: Path = HERE) -> tuple[Path, Path]:
     sites = sites.sort_values(["province", "name", "pop_max"], kind="stable").reset_index(drop=True)
     sites["site_id"] = [f"s{i:04d}" for i in range(1, len(sites) + 1)]
     sites["max_dc_fast"] = np.clip(np.floor(sites["pop_max"] / 2_000), 20, 8_000).astype("int64")
-    sites["max_ac_destination"] = np.clip(
-        np.floor(sites["pop_max"] / 400), 50, 40_000
-    ).astype("int64")
+    sites["max_ac_destination"] = np.clip(np.floor(sites["pop_max"] / 400), 50, 40_000).astype(
+        "int64"
+    )
 
     zone_path, site_path = out / "china_prefectures.parquet", out / "china_candidate_sites.parquet"
     zones.to_parquet(zone_path, index=False)

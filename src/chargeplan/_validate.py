@@ -189,10 +189,15 @@ def _as_float(
             f"{where}: column '{column}' holds dates/times ({dtype}), not numbers: "
             "point the scenario at the right column"
         )
-    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+    if _is_real(dtype):
         numeric = series
     else:
         numeric = pd.to_numeric(series, errors="coerce")
+        if not _is_real(numeric.dtype):
+            raise InputError(
+                f"{where}: column '{column}' holds {numeric.dtype} values, not real numbers: "
+                "make the column hold plain numbers"
+            )
         bad = (numeric.isna() & series.notna()).to_numpy()
         if bad.any():
             examples = series[bad].drop_duplicates().head(MAX_LISTED).tolist()
@@ -204,6 +209,11 @@ def _as_float(
                 "make the column hold plain numbers (no units or thousands separators)"
             )
     return numeric.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _is_real(dtype: object) -> bool:
+    """Bool, integer or float dtype, numpy or pandas nullable."""
+    return getattr(dtype, "kind", None) in ("b", "i", "u", "f")
 
 
 def _check_values(
@@ -265,6 +275,12 @@ def _geometry_name(frame: object, where: str) -> str:
         else None
     )
     if name is not None and name in frame.columns:
+        if not isinstance(frame[name].dtype, gpd.array.GeometryDtype):
+            raise InputError(
+                f"{where}: geometry column '{name}' holds {frame[name].dtype} values, not "
+                f"geometries: convert it, e.g. gdf = gdf.set_geometry("
+                f"gpd.GeoSeries.from_wkt(gdf['{name}']))"
+            )
         return str(name)
     geo_columns = [c for c in frame.columns if isinstance(frame[c].dtype, gpd.array.GeometryDtype)]
     if geo_columns:
@@ -476,8 +492,7 @@ def _validate_geoframe(
     for column in frame.columns:
         if column == geometry_name or column in nonnegative:
             continue
-        dtype = frame[column].dtype
-        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        if getattr(frame[column].dtype, "kind", None) in ("i", "u", "f"):
             values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
             _check_values(
                 frame, where, str(column), values, id_columns, allow_nan=True, nonnegative=False
@@ -746,7 +761,7 @@ def validate_cost_table(
     return out
 
 
-def _metric_crs(crs: CRS, bounds: np.ndarray) -> CRS:
+def _metric_crs(crs: CRS, bounds: np.ndarray, where: str) -> CRS:
     """A CRS with metric-ish units for distance checks.
 
     A projected CRS is used as is. For a geographic CRS, a Lambert azimuthal equal-area
@@ -760,9 +775,11 @@ def _metric_crs(crs: CRS, bounds: np.ndarray) -> CRS:
     geodetic = crs.geodetic_crs
     if geodetic is None:
         raise InputError(
-            f"CRS {crs.to_string()} is neither geographic nor projected: reproject the data "
-            "to a projected CRS"
+            f"{where}: CRS {crs.to_string()} is neither geographic nor projected: reproject "
+            "the data, e.g. gdf.to_crs('EPSG:4326')"
         )
+    if len(geodetic.axis_info) > 2:
+        geodetic = geodetic.to_2d()
     minx, miny, maxx, maxy = bounds
     conversion = LambertAzimuthalEqualAreaConversion(
         latitude_natural_origin=float(np.clip((miny + maxy) / 2, -90, 90)),
@@ -836,7 +853,7 @@ def check_sites_within_zones(
         ]
     )
     total = np.array([both[:, 0].min(), both[:, 1].min(), both[:, 2].max(), both[:, 3].max()])
-    metric = _metric_crs(zones.crs, total)
+    metric = _metric_crs(zones.crs, total, where)
     metres_per_unit = metric.axis_info[0].unit_conversion_factor if metric.axis_info else 1.0
     tolerance = tolerance_m / (metres_per_unit or 1.0)
     zone_m = np.asarray(zone_geoms[zone_ok].to_crs(metric).array, dtype=object)

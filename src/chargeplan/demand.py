@@ -70,9 +70,7 @@ def allocate_premium_users(
         A copy with ``propensity`` (the weight) and ``premium_users`` (integers summing to the
         target).
     """
-    missing_cols = [
-        c for c in [population_column, *users.propensity] if c not in zones.columns
-    ]
+    missing_cols = [c for c in [population_column, *users.propensity] if c not in zones.columns]
     if missing_cols:
         raise InputError(
             f"{source}: missing column(s) {missing_cols} needed for the premium-user allocation; "

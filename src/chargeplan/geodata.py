@@ -23,7 +23,7 @@ def read_layer(path: str | Path) -> gpd.GeoDataFrame:
         if path.suffix.lower() in {".parquet", ".geoparquet", ".pq"}:
             return gpd.read_parquet(path)
         return gpd.read_file(path, engine="pyogrio")
-    except Exception as error:  # noqa: BLE001 - any reader failure becomes one clear line
+    except Exception as error:
         raise InputError(f"{path}: cannot be read as a vector layer ({error})") from None
 
 

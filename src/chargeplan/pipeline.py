@@ -81,7 +81,9 @@ def prepare(
     zone_source = str(zc.file) if zones is None else "zones (GeoDataFrame)"
     if zones is None:
         zones = read_zones(
-            zc.file, id_column=zc.id_column, required_columns=zone_columns,
+            zc.file,
+            id_column=zc.id_column,
+            required_columns=zone_columns,
             nonnegative_columns=(zc.population_column,),
         )
     else:
@@ -118,7 +120,10 @@ def prepare(
     log.info(
         "inputs: %d zones, %d candidate sites, %d pairs within reach; %s premium users, "
         "%.0f peak-hour kWh of public demand",
-        len(zones), len(sites), len(pairs), f"{int(zones['premium_users'].sum()):,}",
+        len(zones),
+        len(sites),
+        len(pairs),
+        f"{int(zones['premium_users'].sum()):,}",
         zones["peak_kwh"].sum(),
     )
     return Inputs(zones=zones, sites=sites, pairs=pairs)
@@ -234,8 +239,11 @@ def plan_network(
     plan.summary["total_seconds"] = time.perf_counter() - start
     log.info(
         "plan: %s, %d sites, %d chargers, capex CNY %.3g bn, coverage %.1f %% (gap %.2g %%)",
-        plan.summary["status"], plan.summary["sites_opened"], plan.summary["chargers"],
-        plan.summary["capex_cny"] / 1e9, 100 * plan.summary["coverage"],
+        plan.summary["status"],
+        plan.summary["sites_opened"],
+        plan.summary["chargers"],
+        plan.summary["capex_cny"] / 1e9,
+        100 * plan.summary["coverage"],
         100 * plan.summary["gap"],
     )
     return plan

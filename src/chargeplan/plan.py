@@ -61,9 +61,7 @@ class Plan:
         return gaps.sort_values("unmet_kwh", ascending=False)
 
 
-def _gap_reasons(
-    problem: FacilityProblem, solution: Solution, unmet_kwh: np.ndarray
-) -> np.ndarray:
+def _gap_reasons(problem: FacilityProblem, solution: Solution, unmet_kwh: np.ndarray) -> np.ndarray:
     z = len(problem.zone_ids)
     in_reach = np.bincount(problem.pair_zone, minlength=z)
     reason = np.full(z, "", dtype=object)
@@ -202,16 +200,20 @@ def make_plan(
         "sites_opened": int(solution.open_site.sum()),
         "chargers": n_chargers,
         **{f"chargers_{name}": count for name, count in chargers_by_type.items()},
-        **{f"{key}_cny" if key.endswith(("cost", "capex", "penalty")) else key: value
-           for key, value in costs.items()},
+        **{
+            f"{key}_cny" if key.endswith(("cost", "capex", "penalty")) else key: value
+            for key, value in costs.items()
+        },
         "demand_kwh": total_demand,
         "coverage": costs["served_demand"] / total_demand if total_demand > 0 else 1.0,
         "zones_with_gaps": int((reasons != "").sum()),
-        **{f"gap_zones_{r}": int((reasons == r).sum())
-           for r in ("unreachable", "capacity_limited", "budget_limited", "not_built")},
+        **{
+            f"gap_zones_{r}": int((reasons == r).sum())
+            for r in ("unreachable", "capacity_limited", "budget_limited", "not_built")
+        },
     }
     if users is not None:
-        summary["premium_users"] = int(round(users))
+        summary["premium_users"] = round(users)
         summary["unserved_users"] = float(out_zones["unserved_users"].sum())
         summary["premium_users_per_charger"] = users / n_chargers if n_chargers else None
     if problem.budget is not None:

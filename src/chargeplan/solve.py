@@ -30,6 +30,7 @@ from chargeplan.model import (
     _linear,
     build_model,
     cost_vector,
+    objective_scale,
     unmet_vector,
 )
 
@@ -121,16 +122,22 @@ def _run(model: pyo.ConcreteModel, options: SolverOptions) -> dict:
             "solver.time_limit_s or make the instance smaller (fewer pairs or sites)"
         )
     results.solution_loader.load_vars()
-    objective = float(results.incumbent_objective)
+    scale = getattr(model, "objective_scale", 1.0)
+    objective = float(results.incumbent_objective) * scale
     bound = results.objective_bound
-    bound = objective if bound is None or not math.isfinite(bound) else float(bound)
+    bound = objective if bound is None or not math.isfinite(bound) else float(bound) * scale
     if tc == TerminationCondition.convergenceCriteriaSatisfied:
         status = "optimal"
     else:
         status = _STATUS.get(tc, tc.name)
     gap = abs(objective - bound) / max(abs(objective), 1e-9)
-    return {"status": status, "objective": objective, "bound": bound, "gap": gap,
-            "seconds": seconds}
+    return {
+        "status": status,
+        "objective": objective,
+        "bound": bound,
+        "gap": gap,
+        "seconds": seconds,
+    }
 
 
 def _values(variables: list) -> np.ndarray:
@@ -164,7 +171,12 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
     log.info(
         "model: %d assignment, %d unmet, %d site and %d charger variables; solving with HiGHS "
         "(time limit %g s, gap %g)",
-        nx, nu, ny, nn, options.time_limit_s, options.mip_rel_gap,
+        nx,
+        nu,
+        ny,
+        nn,
+        options.time_limit_s,
+        options.mip_rel_gap,
     )
     first = _run(model, options)
     stages = [first]
@@ -175,10 +187,18 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
             expr=_linear(unmet_vector(problem, ix), model.columns) <= covered_unmet + slack
         )
         model.obj.deactivate()
-        model.cost_obj = pyo.Objective(expr=_linear(_access_capex(problem, ix), model.columns))
+        weights = _access_capex(problem, ix)
+        model.objective_scale = objective_scale(weights)
+        model.cost_obj = pyo.Objective(expr=_linear(weights / model.objective_scale, model.columns))
         remaining = max(options.time_limit_s - first["seconds"], 1.0)
-        stages.append(_run(model, SolverOptions(remaining, options.mip_rel_gap, options.threads,
-                                                options.log_to_stderr)))
+        stages.append(
+            _run(
+                model,
+                SolverOptions(
+                    remaining, options.mip_rel_gap, options.threads, options.log_to_stderr
+                ),
+            )
+        )
     values = _values(model.columns)
     solution = _decode(problem, ix, values)
     worst = max(stages, key=lambda s: (s["status"] != "optimal", s["gap"]))
@@ -203,7 +223,7 @@ def _access_capex(problem: FacilityProblem, ix: ModelIndex) -> np.ndarray:
 
 
 def _decode(problem: FacilityProblem, ix: ModelIndex, values: np.ndarray) -> dict:
-    nx, nu, ny, nn = ix.sizes
+    nx, nu, ny, _nn = ix.sizes
     k = len(problem.types)
     x, u = values[:nx], values[nx : nx + nu]
     y, n = values[nx + nu : nx + nu + ny], values[nx + nu + ny :]

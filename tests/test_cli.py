@@ -1,0 +1,67 @@
+"""The command line: run, validate, and one clear line with a non-zero exit on error."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from chargeplan.cli import main
+
+from .conftest import SCENARIO, write_tiny_scenario
+
+
+def test_run_writes_outputs(tiny_scenario: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_scenario), "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sites_opened"] == 1 and summary["chargers"] == 57
+    assert "tiny: optimal" in capsys.readouterr().out
+
+
+def test_run_overrides_target(tiny_scenario: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert (
+        main(["run", str(tiny_scenario), "--out", str(out), "-q", "--target", "2000", "--no-map"])
+        == 0
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["premium_users"] == 2000
+    assert not (out / "map.png").exists()
+
+
+def test_validate_ok(tiny_scenario: Path, capsys) -> None:
+    assert main(["validate", str(tiny_scenario), "-q"]) == 0
+    assert "valid; 4 zones, 3 sites" in capsys.readouterr().out
+
+
+def test_wrong_scenario_is_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
+    path = write_tiny_scenario(tmp_path, SCENARIO.replace("kwh_per_km = 0.2", "kwh_per_km = -1"))
+    result = subprocess.run(
+        [sys.executable, "-m", "chargeplan.cli", "run", str(path), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("chargeplan: error: ")
+    assert "tiny.toml" in lines[-1] and "demand.kwh_per_km" in lines[-1]
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_zone_data_exit_code(tmp_path: Path) -> None:
+    path = write_tiny_scenario(tmp_path)
+    zones = (tmp_path / "zones.geojson").read_text().replace('"pop": 2000.0', '"pop": -5.0')
+    (tmp_path / "zones.geojson").write_text(zones)
+    result = subprocess.run(
+        [sys.executable, "-m", "chargeplan.cli", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 4, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "zones.geojson" in result.stderr and "pop" in result.stderr
