@@ -28,12 +28,16 @@ CATALOGUE = """
 [dc_fast]
 power_kw = 100
 capex_cny = 1000
-peak_utilisation = 0.5
+session_kwh = 25
+session_minutes = 15
+max_utilisation = 0.5
 
 [ac_destination]
 power_kw = 10
 capex_cny = 100
-peak_utilisation = 1.0
+session_kwh = 10
+session_minutes = 60
+max_utilisation = 1.0
 """
 
 SCENARIO = """
@@ -80,6 +84,9 @@ ac_destination = 0.5
 service_radius_km = 30
 crs = "EPSG:32651"
 detour_cost_cny_per_kwh_km = 1.0
+
+[sizing]
+rule = "linear"
 
 [model]
 unmet_penalty_cny_per_kwh = 5000

@@ -16,7 +16,8 @@ def test_default_scenario_loads() -> None:
     scenario = chargeplan.load_scenario(DEFAULT_SCENARIO)
     assert scenario.users.target_premium_users == 20_000_000
     assert scenario.charger_types == ["dc_fast", "ac_destination"]
-    assert scenario.chargers["dc_fast"].peak_kwh_per_charger == pytest.approx(72)
+    # 30 kWh per 35-minute session, 80 % busy at the peak: 30 x 60/35 x 0.8 = 41.14 kWh
+    assert scenario.chargers["dc_fast"].peak_kwh_per_charger == pytest.approx(30 * 60 / 35 * 0.8)
     assert scenario.zones.file.is_file() and scenario.sites.file.is_file()
 
 
@@ -74,7 +75,8 @@ def test_bad_scenario_names_file_and_key(tmp_path: Path, old: str, new: str, exp
 def test_bad_catalogue_names_type_and_key(tmp_path: Path) -> None:
     path = write_tiny_scenario(tmp_path)
     (tmp_path / "chargers.toml").write_text(
-        "[dc_fast]\npower_kw = 100\ncapex_cny = 1000\npeak_utilisation = 1.5\n"
+        "[dc_fast]\npower_kw = 100\ncapex_cny = 1000\nsession_kwh = 25\nsession_minutes = 15\n"
+        "max_utilisation = 1.5\n"
     )
-    with pytest.raises(ScenarioError, match=r"chargers.toml \[dc_fast\].*peak_utilisation"):
+    with pytest.raises(ScenarioError, match=r"chargers.toml \[dc_fast\].*max_utilisation"):
         chargeplan.load_scenario(path)

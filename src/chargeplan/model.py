@@ -7,8 +7,8 @@ problem). :func:`build_model` turns it into a Pyomo model; the formulation is wr
 docstring and in ``docs/model.md``.
 
 Model building is vectorised: every constraint family is assembled as one scipy sparse matrix
-with numpy index arithmetic; Pyomo then receives each row as a ready-made ``LinearExpression``
-(no operator overloading, no Python loop over zone-site pairs outside model construction).
+with numpy index arithmetic (:mod:`chargeplan._lp`); Pyomo then receives each row as a
+ready-made ``LinearExpression`` (no operator overloading, no Python loop over zone-site pairs).
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-import scipy.sparse as sp
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
+from chargeplan._lp import BINARY, INTEGER, SparseMILP
 from chargeplan.errors import InputError
 
 Objective = Literal["min_cost", "max_coverage"]
@@ -71,6 +70,27 @@ class FacilityProblem:
     pair_links
         ``"auto"``, ``"always"`` or ``"never"``: whether to add the strong rows
         ``x_ijk <= y_j``.
+    queue_levels
+        Queue-aware sizing: per type k an array ``L_k`` of length ``S_k + 1`` with the demand
+        one queue of ``c`` chargers serves at the service level (``c = 0..S_k``; from
+        :func:`chargeplan.queueing.capacity_levels`). A site's type-k chargers form full
+        queues of ``S_k`` plus one partial queue. ``None``: the linear rule with
+        ``charger_capacity``.
+    min_chargers, existing_chargers
+        ``(S, K)``: fewest chargers an open site gets; chargers already installed (kept, no
+        new capex, counted in capacity; such a site is open).
+    max_stalls
+        ``(S,)`` most chargers of all types at a site (``inf``: none).
+    charger_power_kw
+        ``(K,)`` power of each charger type, for grid limits.
+    grid_kw, grid_upgrade_kw, grid_upgrade_cost
+        ``(S,)`` grid connection (``inf``: none), the extra kW an upgrade adds, and its cost.
+    required, excluded
+        ``(S,)`` bool: sites that must be open / must stay closed.
+    hard_demand
+        Demand with at least one pair must be served in full (``u_ik = 0``); only zones with
+        no usable pair are left unmet. An instance whose capacity cannot serve it all is then
+        infeasible (the classic CFLP).
     """
 
     zone_ids: np.ndarray
@@ -91,9 +111,43 @@ class FacilityProblem:
     budget: float | None = None
     max_sites: int | None = None
     pair_links: Literal["auto", "always", "never"] = "auto"
+    queue_levels: tuple[np.ndarray, ...] | None = None
+    min_chargers: np.ndarray | None = None
+    existing_chargers: np.ndarray | None = None
+    max_stalls: np.ndarray | None = None
+    charger_power_kw: np.ndarray | None = None
+    grid_kw: np.ndarray | None = None
+    grid_upgrade_kw: np.ndarray | None = None
+    grid_upgrade_cost: np.ndarray | None = None
+    required: np.ndarray | None = None
+    excluded: np.ndarray | None = None
+    hard_demand: bool = False
 
     def __post_init__(self) -> None:
         z, s, k, p = len(self.zone_ids), len(self.site_ids), len(self.types), len(self.pair_zone)
+        defaults = {
+            "min_chargers": np.zeros((s, k)),
+            "existing_chargers": np.zeros((s, k)),
+            "max_stalls": np.full(s, np.inf),
+            "charger_power_kw": np.zeros(k),
+            "grid_kw": np.full(s, np.inf),
+            "grid_upgrade_kw": np.zeros(s),
+            "grid_upgrade_cost": np.zeros(s),
+            "required": np.zeros(s, bool),
+            "excluded": np.zeros(s, bool),
+        }
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        if self.queue_levels is not None:
+            if len(self.queue_levels) != k:
+                raise InputError(f"FacilityProblem.queue_levels needs one array per type ({k})")
+            for levels in self.queue_levels:
+                if len(levels) < 2 or levels[0] != 0 or np.any(np.diff(levels) < 0):
+                    raise InputError(
+                        "FacilityProblem.queue_levels: each array starts at 0 for 0 chargers, "
+                        "is nondecreasing and has at least 2 entries"
+                    )
         shapes = {
             "demand": (self.demand.shape, (z, k)),
             "pair_site": (self.pair_site.shape, (p,)),
@@ -103,13 +157,33 @@ class FacilityProblem:
             "charger_cost": (self.charger_cost.shape, (s, k)),
             "max_chargers": (self.max_chargers.shape, (s, k)),
             "unmet_penalty": (self.unmet_penalty.shape, (k,)),
+            "min_chargers": (self.min_chargers.shape, (s, k)),
+            "existing_chargers": (self.existing_chargers.shape, (s, k)),
+            "max_stalls": (self.max_stalls.shape, (s,)),
+            "charger_power_kw": (self.charger_power_kw.shape, (k,)),
+            "grid_kw": (self.grid_kw.shape, (s,)),
+            "grid_upgrade_kw": (self.grid_upgrade_kw.shape, (s,)),
+            "grid_upgrade_cost": (self.grid_upgrade_cost.shape, (s,)),
+            "required": (self.required.shape, (s,)),
+            "excluded": (self.excluded.shape, (s,)),
         }
         if self.charger_capacity is not None:
             shapes["charger_capacity"] = (self.charger_capacity.shape, (k,))
         for name, (got, want) in shapes.items():
             if got != want:
                 raise InputError(f"FacilityProblem.{name} has shape {got}, expected {want}")
-        for name in ("demand", "pair_cost", "fixed_cost", "charger_cost", "unmet_penalty"):
+        for name in (
+            "demand",
+            "pair_cost",
+            "fixed_cost",
+            "charger_cost",
+            "unmet_penalty",
+            "min_chargers",
+            "existing_chargers",
+            "charger_power_kw",
+            "grid_upgrade_kw",
+            "grid_upgrade_cost",
+        ):
             values = getattr(self, name)
             if not np.all(np.isfinite(values)) or np.any(values < 0):
                 raise InputError(f"FacilityProblem.{name} must be finite and >= 0")
@@ -121,7 +195,17 @@ class FacilityProblem:
     @property
     def sizing(self) -> bool:
         """Whether chargers are sized (integer counts per site and type)."""
-        return self.charger_capacity is not None
+        return self.charger_capacity is not None or self.queue_levels is not None
+
+    @property
+    def has_existing(self) -> np.ndarray:
+        """``(S,)`` bool: sites that already hold chargers (they are open)."""
+        return self.existing_chargers.sum(axis=1) > 0
+
+    @property
+    def must_open(self) -> np.ndarray:
+        """``(S,)`` bool: required sites and sites with existing chargers."""
+        return self.required | self.has_existing
 
     @classmethod
     def from_cost_table(
@@ -152,9 +236,9 @@ class FacilityProblem:
             ``"total"``: ``cost`` is for serving all of the zone's demand (OR-Library's
             convention); ``"per_unit"``: per unit of demand.
         unmet_penalty
-            Penalty per unit of unmet demand. Default: larger than any way of serving it
-            (every zone's highest pair cost per unit plus the largest fixed cost per unit of
-            the smallest demand, times ten), so demand goes unmet only where no pair exists.
+            Penalty per unit of unmet demand. Default (``None``): demand with a pair must be
+            served in full (``hard_demand``), as in the classic problem; zones with no pair
+            at all are left unmet at a penalty above every per-unit pair cost.
         objective, budget, max_sites, pair_links
             As in :class:`FacilityProblem`.
         """
@@ -173,13 +257,13 @@ class FacilityProblem:
             else np.full(len(sites), np.inf)
         )
         fixed = sites["fixed_cost"].to_numpy(dtype=float)
-        if unmet_penalty is None:
-            positive = demand[demand > 0]
-            smallest = positive.min() if positive.size else 1.0
-            per_unit = cost / np.maximum(demand[pairs["zone"].to_numpy(), 0], 1e-12)
-            unmet_penalty = 10.0 * (
-                (per_unit.max() if per_unit.size else 0.0) + fixed.max() / smallest + 1.0
-            )
+        hard = unmet_penalty is None
+        if hard:
+            # Classic CFLP: all reachable demand must be served (u = 0 where a pair exists);
+            # the penalty only prices zones with no pair at all.
+            pair_demand = demand[pairs["zone"].to_numpy(), 0]
+            per_unit = cost[pair_demand > 0] / pair_demand[pair_demand > 0]
+            unmet_penalty = 1.0 + (per_unit.max() if per_unit.size else 0.0)
         return cls(
             zone_ids=zone_ids,
             site_ids=site_ids,
@@ -199,16 +283,20 @@ class FacilityProblem:
             budget=budget,
             max_sites=max_sites,
             pair_links=pair_links,
+            hard_demand=hard,
         )
 
 
 @dataclass(frozen=True)
 class ModelIndex:
-    """How the model's flat variable vectors map back to zones, sites, pairs and types.
+    """How the model's columns map back to zones, sites, pairs and types.
 
-    Columns are ordered ``[x (assignments), u (unmet), y (open), n (chargers)]``.
+    Blocks of columns, in order: ``x`` (assignment shares, one per pair and type with demand),
+    ``u`` (unmet shares), ``y`` (open sites), ``n`` (chargers, one per sizing entry = site and
+    type), ``m`` (full queues per entry), ``b`` (partial-queue levels), ``g`` (grid upgrades).
     """
 
+    offsets: dict[str, tuple[int, int]]
     x_pair: np.ndarray
     x_type: np.ndarray
     u_zone: np.ndarray
@@ -216,7 +304,15 @@ class ModelIndex:
     y_site: np.ndarray
     n_site: np.ndarray
     n_type: np.ndarray
+    b_entry: np.ndarray
+    b_level: np.ndarray
+    g_site: np.ndarray
     strong_links: bool
+
+    def cols(self, block: str) -> np.ndarray:
+        """Column positions of a block."""
+        start, size = self.offsets[block]
+        return start + np.arange(size)
 
     @property
     def sizes(self) -> tuple[int, int, int, int]:
@@ -224,92 +320,425 @@ class ModelIndex:
         return len(self.x_pair), len(self.u_zone), len(self.y_site), len(self.n_site)
 
 
-def _index(problem: FacilityProblem) -> ModelIndex:
+def check_feasibility(problem: FacilityProblem) -> None:
+    """Refuse, before any solve, hard limits that contradict each other; name the inputs.
+
+    Raises
+    ------
+    InputError
+        For a site both required and excluded (or excluded while holding chargers), existing or
+        minimum chargers above a site's charger, stall or grid limit, more must-open sites than
+        ``max_sites``, or must-open capex above the budget.
+    """
+    ids = problem.site_ids
+
+    def named(mask: np.ndarray) -> str:
+        shown = [str(v) for v in ids[mask][:5]]
+        more = int(mask.sum()) - len(shown)
+        return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+    clash = problem.must_open & problem.excluded
+    if clash.any():
+        raise InputError(
+            f"sites {named(clash)} are excluded but required or holding existing chargers: "
+            "drop them from the exclusions or from the requirements"
+        )
+    floor = np.maximum(problem.existing_chargers, problem.min_chargers)
+    over = (floor > problem.max_chargers).any(axis=1)
+    if over.any():
+        raise InputError(
+            f"sites {named(over)}: existing or minimum chargers exceed the site's max_<type>: "
+            "raise max_<type> or lower min_<type>"
+        )
+    stalls = floor.sum(axis=1) > problem.max_stalls
+    if stalls.any():
+        raise InputError(
+            f"sites {named(stalls)}: existing or minimum chargers exceed max_stalls: "
+            "raise max_stalls or lower min_<type>"
+        )
+    power = floor @ problem.charger_power_kw
+    grid = power > problem.grid_kw + problem.grid_upgrade_kw
+    mandatory = problem.must_open | (problem.min_chargers.sum(axis=1) > 0) & problem.required
+    grid_forced = grid & (problem.has_existing | problem.required)
+    if grid_forced.any():
+        j = np.flatnonzero(grid_forced)[0]
+        raise InputError(
+            f"sites {named(grid_forced)}: the chargers they must hold need "
+            f"{power[j]:,.0f} kW but grid_kw + grid_upgrade_kw is "
+            f"{problem.grid_kw[j] + problem.grid_upgrade_kw[j]:,.0f} kW (site {ids[j]}): "
+            "raise grid_kw or grid_upgrade_kw, lower min_<type>, or drop the requirement"
+        )
+    if problem.max_sites is not None and mandatory.sum() > problem.max_sites:
+        raise InputError(
+            f"{int(mandatory.sum())} sites must open (required or with existing chargers) but "
+            f"max_sites is {problem.max_sites}: raise max_sites"
+        )
+    if problem.budget is not None:
+        need = float(problem.fixed_cost @ problem.required) + float(
+            (
+                problem.charger_cost
+                * np.maximum(problem.min_chargers - problem.existing_chargers, 0)
+                * problem.required[:, None]
+            ).sum()
+        )
+        if need > problem.budget * (1 + 1e-9):
+            raise InputError(
+                f"the required sites alone cost CNY {need:,.0f} but the budget is CNY "
+                f"{problem.budget:,.0f}: raise model.budget_cny or drop requirements"
+            )
+
+
+def _index(problem: FacilityProblem) -> tuple[ModelIndex, dict[str, np.ndarray]]:
+    """Decide which variables exist; return the index and per-column data for the builder."""
     k = len(problem.types)
+    s = len(problem.site_ids)
     d_pairs = problem.demand[problem.pair_zone]  # (P, K)
-    x_pair, x_type = np.nonzero(d_pairs > 0)
+    live = (d_pairs > 0) & ~problem.excluded[problem.pair_site][:, None]
+    x_pair, x_type = np.nonzero(live)
     u_zone, u_type = np.nonzero(problem.demand > 0)
-    # Only sites that can serve some demand get variables; the others stay closed.
-    useful = np.zeros(len(problem.site_ids), bool)
+    useful = problem.must_open.copy()
     useful[problem.pair_site[x_pair]] = True
+    useful &= ~problem.excluded
     y_site = np.flatnonzero(useful)
     if problem.sizing:
-        served_types = np.zeros((len(problem.site_ids), k), bool)
-        served_types[problem.pair_site[x_pair], x_type] = True
-        served_types &= problem.max_chargers > 0
-        n_site, n_type = np.nonzero(served_types)
+        entry = np.zeros((s, k), bool)
+        entry[problem.pair_site[x_pair], x_type] = True
+        entry &= problem.max_chargers > 0
+        entry |= (problem.existing_chargers > 0) | (problem.min_chargers > 0)
+        entry &= useful[:, None]
+        n_site, n_type = np.nonzero(entry)
     else:
         n_site = n_type = np.empty(0, np.int64)
+    if problem.queue_levels is not None:
+        size = np.array([len(levels) - 1 for levels in problem.queue_levels])
+        top = np.minimum(size[n_type] - 1, problem.max_chargers[n_site, n_type]).astype(np.int64)
+        b_entry = np.repeat(np.arange(len(n_site)), np.maximum(top, 0))
+        b_level = (
+            np.concatenate([np.arange(1, t + 1) for t in top])
+            if len(top)
+            else np.empty(0, np.int64)
+        )
+        b_level = b_level.astype(np.int64)
+    else:
+        b_entry = b_level = np.empty(0, np.int64)
+    upgradeable = np.isfinite(problem.grid_kw) & (problem.grid_upgrade_kw > 0) & useful
+    g_site = np.flatnonzero(upgradeable) if problem.sizing else np.empty(0, np.int64)
     if problem.pair_links == "auto":
         strong = len(x_pair) <= STRONG_LINK_LIMIT
     else:
         strong = problem.pair_links == "always"
-    return ModelIndex(x_pair, x_type, u_zone, u_type, y_site, n_site, n_type, strong)
+    ix = ModelIndex(
+        offsets={},
+        x_pair=x_pair,
+        x_type=x_type,
+        u_zone=u_zone,
+        u_type=u_type,
+        y_site=y_site,
+        n_site=n_site,
+        n_type=n_type,
+        b_entry=b_entry,
+        b_level=b_level,
+        g_site=g_site,
+        strong_links=strong,
+    )
+    return ix, {}
 
 
-def _rows(
-    model: pyo.ConcreteModel,
-    name: str,
-    matrix: sp.csr_matrix,
-    lower: np.ndarray | float | None,
-    upper: np.ndarray | float | None,
-    columns: list,
-) -> None:
-    """Add one constraint family ``lower <= matrix @ columns <= upper`` row by row."""
-    matrix = sp.csr_matrix(matrix)
-    matrix.eliminate_zeros()
-    rows = matrix.shape[0]
-    lo = np.broadcast_to(np.nan if lower is None else lower, (rows,)).astype(float)
-    hi = np.broadcast_to(np.nan if upper is None else upper, (rows,)).astype(float)
-    data, indices, indptr = matrix.data.tolist(), matrix.indices.tolist(), matrix.indptr.tolist()
+def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
+    """Assemble the model of :func:`build_model` as sparse arrays (no Pyomo yet)."""
+    check_feasibility(problem)
+    ix, _ = _index(problem)
+    k = len(problem.types)
+    s = len(problem.site_ids)
+    nx, nu, ny, nn = ix.sizes
+    lp = SparseMILP()
 
-    def rule(_m: pyo.ConcreteModel, r: int):
-        start, end = indptr[r], indptr[r + 1]
-        expr = LinearExpression(
-            [MonomialTermExpression((data[t], columns[indices[t]])) for t in range(start, end)]
+    # --- columns -------------------------------------------------------------------------
+    x_zone = problem.pair_zone[ix.x_pair]
+    x_site = problem.pair_site[ix.x_pair]
+    x_demand = problem.demand[x_zone, ix.x_type]
+    entry_of = np.full((s, k), -1)
+    entry_of[ix.n_site, ix.n_type] = np.arange(nn)
+    x_entry = entry_of[x_site, ix.x_type] if problem.sizing else np.zeros(nx, np.int64)
+    x_upper = np.where(problem.sizing & (x_entry < 0), 0.0, 1.0)  # site cannot host the type
+    x_cols = lp.add_columns("x", nx, 0.0, x_upper)
+    if problem.hard_demand:
+        reachable = np.zeros((len(problem.zone_ids), k), bool)
+        reachable[x_zone[x_upper > 0], ix.x_type[x_upper > 0]] = True
+        u_upper = np.where(reachable[ix.u_zone, ix.u_type], 0.0, 1.0)
+    else:
+        u_upper = 1.0
+    u_cols = lp.add_columns("u", nu, 0.0, u_upper)
+    y_lower = problem.must_open[ix.y_site].astype(float)
+    y_cols = lp.add_columns("y", ny, y_lower, 1.0, BINARY)
+    y_col_of_site = np.full(s, -1)
+    y_col_of_site[ix.y_site] = y_cols
+    n_max = problem.max_chargers[ix.n_site, ix.n_type]
+    n_min = problem.existing_chargers[ix.n_site, ix.n_type]
+    n_cols = lp.add_columns("n", nn, n_min, n_max, INTEGER)
+    queue = problem.queue_levels is not None
+    if queue:
+        q_size = np.array([len(levels) - 1 for levels in problem.queue_levels])[ix.n_type]
+        m_cols = lp.add_columns("m", nn, 0.0, np.floor(n_max / q_size), INTEGER)
+        b_cols = lp.add_columns("b", len(ix.b_entry), 0.0, 1.0, BINARY)
+    g_cols = lp.add_columns("g", len(ix.g_site), 0.0, 1.0, BINARY)
+    object.__setattr__(ix, "offsets", dict(lp.blocks))
+
+    # --- assignment: sum_j x_ijk + u_ik = 1 ------------------------------------------------
+    row_of_zone_type = np.full(len(problem.zone_ids) * k, -1)
+    row_of_zone_type[ix.u_zone * k + ix.u_type] = np.arange(nu)
+    lp.add_rows(
+        "assign",
+        nu,
+        np.concatenate([row_of_zone_type[x_zone * k + ix.x_type], np.arange(nu)]),
+        np.concatenate([x_cols, u_cols]),
+        np.ones(nx + nu),
+        1.0,
+        1.0,
+    )
+
+    if problem.sizing:
+        hosted = x_entry >= 0
+        if queue:
+            # sum_i d x - L[S] m - sum_r L[r] b_r <= 0 ; n - S m - sum_r r b_r = 0 ;
+            # sum_r b_r - y <= 0
+            top = np.array([levels[-1] for levels in problem.queue_levels])[ix.n_type]
+            b_capacity = (
+                np.array(
+                    [
+                        problem.queue_levels[t][r]
+                        for t, r in zip(ix.n_type[ix.b_entry], ix.b_level, strict=True)
+                    ]
+                )
+                if len(ix.b_entry)
+                else np.empty(0)
+            )
+            lp.add_rows(
+                "capacity",
+                nn,
+                np.concatenate([x_entry[hosted], np.arange(nn), ix.b_entry]),
+                np.concatenate([x_cols[hosted], m_cols, b_cols]),
+                np.concatenate([x_demand[hosted], -top, -b_capacity]),
+                None,
+                0.0,
+            )
+            lp.add_rows(
+                "queue_count",
+                nn,
+                np.concatenate([np.arange(nn), np.arange(nn), ix.b_entry]),
+                np.concatenate([n_cols, m_cols, b_cols]),
+                np.concatenate([np.ones(nn), -q_size, -ix.b_level.astype(float)]),
+                0.0,
+                0.0,
+            )
+            lp.add_rows(
+                "queue_partial",
+                nn,
+                np.concatenate([ix.b_entry, np.arange(nn)]),
+                np.concatenate([b_cols, y_col_of_site[ix.n_site]]),
+                np.concatenate([np.ones(len(ix.b_entry)), -np.ones(nn)]),
+                None,
+                0.0,
+            )
+        else:
+            # sum_i d_ik x_ijk - q_k n_jk <= 0
+            lp.add_rows(
+                "capacity",
+                nn,
+                np.concatenate([x_entry[hosted], np.arange(nn)]),
+                np.concatenate([x_cols[hosted], n_cols]),
+                np.concatenate([x_demand[hosted], -problem.charger_capacity[ix.n_type]]),
+                None,
+                0.0,
+            )
+        # n_jk - M_jk y_j <= 0 ; min_jk y_j - n_jk <= 0
+        lp.add_rows(
+            "open_for_chargers",
+            nn,
+            np.tile(np.arange(nn), 2),
+            np.concatenate([n_cols, y_col_of_site[ix.n_site]]),
+            np.concatenate([np.ones(nn), -n_max]),
+            None,
+            0.0,
         )
-        return (None if np.isnan(lo[r]) else lo[r], expr, None if np.isnan(hi[r]) else hi[r])
+        n_least = problem.min_chargers[ix.n_site, ix.n_type]
+        least = np.flatnonzero(n_least > 0)
+        lp.add_rows(
+            "min_chargers",
+            len(least),
+            np.tile(np.arange(len(least)), 2),
+            np.concatenate([y_col_of_site[ix.n_site[least]], n_cols[least]]),
+            np.concatenate([n_least[least], -np.ones(len(least))]),
+            None,
+            0.0,
+        )
+        # sum_k n_jk - stalls_j y_j <= 0
+        stall_sites = np.flatnonzero(np.isfinite(problem.max_stalls[ix.y_site]))
+        if stall_sites.size:
+            row_of_site = np.full(s, -1)
+            row_of_site[ix.y_site[stall_sites]] = np.arange(stall_sites.size)
+            rows = row_of_site[ix.n_site]
+            keep = rows >= 0
+            lp.add_rows(
+                "stalls",
+                stall_sites.size,
+                np.concatenate([rows[keep], np.arange(stall_sites.size)]),
+                np.concatenate([n_cols[keep], y_cols[stall_sites]]),
+                np.concatenate(
+                    [np.ones(int(keep.sum())), -problem.max_stalls[ix.y_site[stall_sites]]]
+                ),
+                None,
+                0.0,
+            )
+        # sum_k P_k n_jk - U_j g_j <= G_j ; g_j - y_j <= 0
+        grid_sites = ix.y_site[np.isfinite(problem.grid_kw[ix.y_site])]
+        if grid_sites.size:
+            row_of_site = np.full(s, -1)
+            row_of_site[grid_sites] = np.arange(grid_sites.size)
+            rows = row_of_site[ix.n_site]
+            keep = rows >= 0
+            g_rows = row_of_site[ix.g_site]
+            lp.add_rows(
+                "grid",
+                grid_sites.size,
+                np.concatenate([rows[keep], g_rows]),
+                np.concatenate([n_cols[keep], g_cols]),
+                np.concatenate(
+                    [problem.charger_power_kw[ix.n_type[keep]], -problem.grid_upgrade_kw[ix.g_site]]
+                ),
+                None,
+                problem.grid_kw[grid_sites],
+            )
+            lp.add_rows(
+                "grid_upgrade_open",
+                len(ix.g_site),
+                np.tile(np.arange(len(ix.g_site)), 2),
+                np.concatenate([g_cols, y_col_of_site[ix.g_site]]),
+                np.concatenate([np.ones(len(ix.g_site)), -np.ones(len(ix.g_site))]),
+                None,
+                0.0,
+            )
 
-    setattr(model, name, pyo.Constraint(range(rows), rule=rule))
+    # --- site capacity (classic CFLP, or finite C_j) ---------------------------------------
+    capacity = problem.site_capacity[ix.y_site].astype(float)
+    if problem.sizing:
+        cap_sites = np.flatnonzero(np.isfinite(capacity))
+    else:
+        reach_demand = np.bincount(x_site, weights=x_demand, minlength=s)
+        capacity = np.where(np.isfinite(capacity), capacity, reach_demand[ix.y_site])
+        cap_sites = np.arange(ny)
+    if cap_sites.size:
+        row_of_site = np.full(s, -1)
+        row_of_site[ix.y_site[cap_sites]] = np.arange(cap_sites.size)
+        rows = row_of_site[x_site]
+        keep = rows >= 0
+        lp.add_rows(
+            "site_capacity",
+            cap_sites.size,
+            np.concatenate([rows[keep], np.arange(cap_sites.size)]),
+            np.concatenate([x_cols[keep], y_cols[cap_sites]]),
+            np.concatenate([x_demand[keep], -capacity[cap_sites]]),
+            None,
+            0.0,
+        )
+
+    # --- strong links x_ijk <= y_j ---------------------------------------------------------
+    if ix.strong_links and nx:
+        lp.add_rows(
+            "pair_link",
+            nx,
+            np.tile(np.arange(nx), 2),
+            np.concatenate([x_cols, y_col_of_site[x_site]]),
+            np.concatenate([np.ones(nx), -np.ones(nx)]),
+            None,
+            0.0,
+        )
+
+    capex, capex_offset = capex_vector(problem, ix)
+    if problem.budget is not None:
+        used = np.flatnonzero(capex)
+        lp.add_rows(
+            "budget",
+            1,
+            np.zeros(len(used), np.int64),
+            used,
+            capex[used],
+            None,
+            problem.budget - capex_offset,
+        )
+    if problem.max_sites is not None:
+        lp.add_rows(
+            "max_sites",
+            1,
+            np.zeros(ny, np.int64),
+            y_cols,
+            np.ones(ny),
+            None,
+            float(problem.max_sites),
+        )
+
+    if problem.objective == "min_cost":
+        lp.objective, lp.objective_offset = cost_vector(problem, ix)
+    else:
+        lp.objective, lp.objective_offset = unmet_vector(problem, ix), 0.0
+    return lp, ix
 
 
-def _linear(coefficients: np.ndarray, columns: list) -> LinearExpression:
-    nz = np.flatnonzero(coefficients)
-    return LinearExpression(
-        [MonomialTermExpression((float(coefficients[c]), columns[c])) for c in nz]
-    )
+def cost_vector(problem: FacilityProblem, ix: ModelIndex) -> tuple[np.ndarray, float]:
+    """Coefficients and constant of the full cost ``capex + access + unmet penalty``."""
+    weights, offset = capex_vector(problem, ix)
+    weights[ix.cols("x")] = problem.pair_cost[ix.x_pair, ix.x_type]
+    weights[ix.cols("u")] = problem.unmet_penalty[ix.u_type] * problem.demand[ix.u_zone, ix.u_type]
+    return weights, offset
 
 
-def cost_vector(problem: FacilityProblem, index: ModelIndex) -> np.ndarray:
-    """Objective coefficients of the full cost ``capex + access + unmet penalty``."""
-    return np.concatenate(
-        [
-            problem.pair_cost[index.x_pair, index.x_type],
-            problem.unmet_penalty[index.u_type] * problem.demand[index.u_zone, index.u_type],
-            problem.fixed_cost[index.y_site],
-            problem.charger_cost[index.n_site, index.n_type],
-        ]
-    )
+def capex_vector(problem: FacilityProblem, ix: ModelIndex) -> tuple[np.ndarray, float]:
+    """Coefficients and constant of capex: fixed costs, new chargers and grid upgrades.
+
+    Existing chargers carry no capex: their cost is subtracted as a constant.
+    """
+    n_cols = sum(size for _, size in ix.offsets.values())
+    weights = np.zeros(n_cols)
+    weights[ix.cols("y")] = problem.fixed_cost[ix.y_site]
+    price = problem.charger_cost[ix.n_site, ix.n_type]
+    weights[ix.cols("n")] = price
+    weights[ix.cols("g")] = problem.grid_upgrade_cost[ix.g_site]
+    offset = -float(price @ problem.existing_chargers[ix.n_site, ix.n_type])
+    return weights, offset
 
 
-def capex_vector(problem: FacilityProblem, index: ModelIndex) -> np.ndarray:
-    """Coefficients of capex (fixed site costs plus chargers) over all columns."""
-    nx, nu, _, _ = index.sizes
-    return np.concatenate(
-        [
-            np.zeros(nx + nu),
-            problem.fixed_cost[index.y_site],
-            problem.charger_cost[index.n_site, index.n_type],
-        ]
-    )
+def unmet_vector(problem: FacilityProblem, ix: ModelIndex) -> np.ndarray:
+    """Coefficients of unmet demand (in demand units)."""
+    n_cols = sum(size for _, size in ix.offsets.values())
+    weights = np.zeros(n_cols)
+    weights[ix.cols("u")] = problem.demand[ix.u_zone, ix.u_type]
+    return weights
 
 
-def unmet_vector(problem: FacilityProblem, index: ModelIndex) -> np.ndarray:
-    """Coefficients of unmet demand (in demand units) over all columns."""
-    nx, _nu, ny, nn = index.sizes
-    return np.concatenate(
-        [np.zeros(nx), problem.demand[index.u_zone, index.u_type], np.zeros(ny + nn)]
-    )
+def decode(problem: FacilityProblem, ix: ModelIndex, values: np.ndarray) -> dict[str, np.ndarray]:
+    """Turn a column vector back into decisions: open sites, chargers, shares, upgrades."""
+    k = len(problem.types)
+    s = len(problem.site_ids)
+    open_site = np.zeros(s, bool)
+    open_site[ix.y_site] = values[ix.cols("y")] > 0.5
+    chargers = np.zeros((s, k), np.int64)
+    chargers[ix.n_site, ix.n_type] = np.rint(values[ix.cols("n")]).astype(np.int64)
+    served = np.zeros((len(problem.pair_zone), k))
+    served[ix.x_pair, ix.x_type] = np.clip(values[ix.cols("x")], 0.0, 1.0)
+    unmet = np.zeros((len(problem.zone_ids), k))
+    unmet[ix.u_zone, ix.u_type] = np.clip(values[ix.cols("u")], 0.0, 1.0)
+    upgrade = np.zeros(s, bool)
+    upgrade[ix.g_site] = values[ix.cols("g")] > 0.5
+    # Shares below the solver's feasibility tolerance are noise: clean them for reporting.
+    served[served < 1e-9] = 0.0
+    unmet[unmet < 1e-9] = 0.0
+    return {
+        "open_site": open_site,
+        "chargers": chargers,
+        "served": served,
+        "unmet": unmet,
+        "grid_upgrade": upgrade,
+    }
 
 
 def build_model(problem: FacilityProblem) -> tuple[pyo.ConcreteModel, ModelIndex]:
@@ -321,32 +750,45 @@ def build_model(problem: FacilityProblem) -> tuple[pyo.ConcreteModel, ModelIndex
 
     Data: demand :math:`d_{ik}`, pair cost :math:`c_{ijk}` (serving all of zone i's type-k
     demand from j), fixed cost :math:`f_j`, site capacity :math:`C_j`, charger capacity
-    :math:`q_k`, charger cost :math:`p_{jk}`, charger limit :math:`M_{jk}`, unmet penalty
-    :math:`\pi_k`, budget :math:`B`, site limit :math:`N`.
+    :math:`q_k` (linear rule) or queue levels :math:`L_k(c)` for :math:`c = 0..S_k` (queueing
+    rule), charger cost :math:`p_{jk}`, charger limits :math:`M_{jk}` and
+    :math:`\underline{n}_{jk}`, existing chargers :math:`E_{jk}`, stall limit :math:`T_j`,
+    charger power :math:`P_k`, grid :math:`G_j`, upgrade :math:`U_j` at cost :math:`a_j`,
+    unmet penalty :math:`\pi_k`, budget :math:`B`, site limit :math:`N`.
 
-    Variables: :math:`y_j \in \{0,1\}` open site; :math:`n_{jk} \in \mathbb{Z}_{\ge 0}`
+    Variables: :math:`y_j \in \{0,1\}` open site (fixed to 1 if required or holding
+    chargers, absent if excluded); :math:`n_{jk} \in \mathbb{Z}, E_{jk} \le n_{jk} \le M_{jk}`
     chargers; :math:`x_{ijk} \in [0,1]` share of zone i's type-k demand served by site j;
-    :math:`u_{ik} \in [0,1]` unmet share.
+    :math:`u_{ik} \in [0,1]` unmet share; queueing rule: :math:`m_{jk} \in \mathbb{Z}_{\ge 0}`
+    full queues and :math:`b_{jkr} \in \{0,1\}` a partial queue of r chargers,
+    :math:`r = 1..S_k-1`; :math:`g_j \in \{0,1\}` grid upgrade.
 
     .. math::
 
-        \min\; & \sum_j f_j y_j + \sum_{jk} p_{jk} n_{jk} + \sum_{(i,j) \in P,k} c_{ijk}
-                 x_{ijk} + \sum_{ik} \pi_k d_{ik} u_{ik}  && \text{(min\_cost)} \\
+        \min\; & \sum_j f_j y_j + \sum_{jk} p_{jk} (n_{jk} - E_{jk}) + \sum_j a_j g_j
+                 + \sum_{(i,j) \in P,k} c_{ijk} x_{ijk} + \sum_{ik} \pi_k d_{ik} u_{ik}
+                 && \text{(min\_cost)} \\
         \min\; & \sum_{ik} d_{ik} u_{ik} && \text{(max\_coverage)} \\
         \text{s.t.}\; & \sum_{j \in P(i)} x_{ijk} + u_{ik} = 1 && \forall i,k: d_{ik}>0 \\
-        & \sum_{i \in P(j)} d_{ik} x_{ijk} \le q_k n_{jk} && \forall j,k \text{ (sizing)} \\
-        & n_{jk} \le M_{jk} y_j && \forall j,k \text{ (sizing)} \\
+        & \sum_{i \in P(j)} d_{ik} x_{ijk} \le q_k n_{jk} && \text{(linear rule)} \\
+        & \sum_{i \in P(j)} d_{ik} x_{ijk} \le L_k(S_k) m_{jk} + \sum_r L_k(r) b_{jkr},\;
+          n_{jk} = S_k m_{jk} + \sum_r r\, b_{jkr},\; \sum_r b_{jkr} \le y_j
+          && \text{(queueing rule)} \\
+        & \underline{n}_{jk} y_j \le n_{jk} \le M_{jk} y_j,\quad \sum_k n_{jk} \le T_j y_j \\
+        & \sum_k P_k n_{jk} \le G_j + U_j g_j,\quad g_j \le y_j \\
         & \sum_{i \in P(j),k} d_{ik} x_{ijk} \le C_j y_j && \forall j: C_j < \infty
               \text{ or no sizing} \\
-        & x_{ijk} \le y_j && \forall (i,j) \in P, k \text{ (strong links, optional)} \\
-        & \sum_j f_j y_j + \sum_{jk} p_{jk} n_{jk} \le B && \text{(if a budget is given)} \\
-        & \sum_j y_j \le N && \text{(if a site limit is given)}
+        & x_{ijk} \le y_j && \text{(strong links, optional)} \\
+        & \sum_j f_j y_j + \sum_{jk} p_{jk} (n_{jk} - E_{jk}) + \sum_j a_j g_j \le B,
+          \quad \sum_j y_j \le N
 
-    Without sizing and with infinite :math:`C_j`, :math:`C_j` is replaced by the demand in
-    reach of j, which keeps the model exact (uncapacitated facility location). With no sizing,
-    finite capacities and a cost table this is exactly the classic capacitated
-    facility-location problem (OR-Library ``cap``). Rows are only generated for pairs and types
-    with positive demand; sites with no such pair are closed without a variable.
+    The queueing rule is exact: :math:`L_k` is convex (queues have economies of scale), so
+    with at most :math:`S_k` chargers per queue the most demand :math:`n` chargers serve is
+    with full queues and one partial queue (a majorisation argument), which is what
+    :math:`(m, b)` encode; each pair of :math:`(n, \text{capacity})` is reached exactly.
+    Without sizing and with infinite :math:`C_j`, :math:`C_j` is the demand in reach of j
+    (uncapacitated facility location, exact). With no sizing, finite capacities and a cost
+    table this is the classic capacitated facility-location problem.
 
     Parameters
     ----------
@@ -356,130 +798,8 @@ def build_model(problem: FacilityProblem) -> tuple[pyo.ConcreteModel, ModelIndex
     Returns
     -------
     tuple[pyomo.environ.ConcreteModel, ModelIndex]
-        The model (objective ``obj``) and the map from its flat variables back to the data.
+        The model (objective ``obj``) and the map from its columns back to the data.
     """
-    ix = _index(problem)
-    nx, nu, ny, nn = ix.sizes
-    n_cols = nx + nu + ny + nn
-    m = pyo.ConcreteModel(name="chargeplan")
-    m.x = pyo.Var(range(nx), bounds=(0, 1))
-    m.u = pyo.Var(range(nu), bounds=(0, 1))
-    m.y = pyo.Var(range(ny), domain=pyo.Binary)
-    n_upper = problem.max_chargers[ix.n_site, ix.n_type]
-    m.n = pyo.Var(
-        range(nn), domain=pyo.NonNegativeIntegers, bounds=lambda _m, t: (0, float(n_upper[t]))
-    )
-    columns = [*m.x.values(), *m.u.values(), *m.y.values(), *m.n.values()]
-    x_cols = np.arange(nx)
-    u_cols = nx + np.arange(nu)
-    y_col_of_site = np.full(len(problem.site_ids), -1)
-    y_col_of_site[ix.y_site] = nx + nu + np.arange(ny)
-    zone_k = len(problem.types)
-
-    # Assignment: sum_j x_ijk + u_ik = 1 for each (i,k) with demand.
-    row_of_zone_type = np.full(len(problem.zone_ids) * zone_k, -1)
-    row_of_zone_type[ix.u_zone * zone_k + ix.u_type] = np.arange(nu)
-    x_zone = problem.pair_zone[ix.x_pair]
-    x_site = problem.pair_site[ix.x_pair]
-    x_demand = problem.demand[x_zone, ix.x_type]
-    assign = sp.csr_matrix(
-        (
-            np.ones(nx + nu),
-            (
-                np.concatenate([row_of_zone_type[x_zone * zone_k + ix.x_type], np.arange(nu)]),
-                np.concatenate([x_cols, u_cols]),
-            ),
-        ),
-        shape=(nu, n_cols),
-    )
-    _rows(m, "assign", assign, 1.0, 1.0, columns)
-
-    if problem.sizing:
-        # Chargers: sum_i d_ik x_ijk - q_k n_jk <= 0, and n_jk - M_jk y_j <= 0.
-        row_of_site_type = np.full(len(problem.site_ids) * zone_k, -1)
-        row_of_site_type[ix.n_site * zone_k + ix.n_type] = np.arange(nn)
-        x_rows = row_of_site_type[x_site * zone_k + ix.x_type]
-        blocked = x_rows < 0  # site cannot host this type: the x must stay 0
-        n_cols_pos = nx + nu + ny + np.arange(nn)
-        chargers = sp.csr_matrix(
-            (
-                np.concatenate([x_demand[~blocked], -problem.charger_capacity[ix.n_type]]),
-                (
-                    np.concatenate([x_rows[~blocked], np.arange(nn)]),
-                    np.concatenate([x_cols[~blocked], n_cols_pos]),
-                ),
-            ),
-            shape=(nn, n_cols),
-        )
-        _rows(m, "chargers", chargers, None, 0.0, columns)
-        link = sp.csr_matrix(
-            (
-                np.concatenate([np.ones(nn), -n_upper]),
-                (np.tile(np.arange(nn), 2), np.concatenate([n_cols_pos, y_col_of_site[ix.n_site]])),
-            ),
-            shape=(nn, n_cols),
-        )
-        _rows(m, "open_for_chargers", link, None, 0.0, columns)
-        for t in np.flatnonzero(blocked):
-            m.x[int(t)].fix(0)
-
-    capacity = problem.site_capacity[ix.y_site].astype(float)
-    reach_demand = np.bincount(x_site, weights=x_demand, minlength=len(problem.site_ids))
-    if problem.sizing:
-        cap_sites = np.flatnonzero(np.isfinite(capacity))
-    else:
-        capacity = np.where(np.isfinite(capacity), capacity, reach_demand[ix.y_site])
-        cap_sites = np.arange(ny)
-    if cap_sites.size:
-        row_of_site = np.full(len(problem.site_ids), -1)
-        row_of_site[ix.y_site[cap_sites]] = np.arange(cap_sites.size)
-        x_rows = row_of_site[x_site]
-        keep = x_rows >= 0
-        site_cap = sp.csr_matrix(
-            (
-                np.concatenate([x_demand[keep], -capacity[cap_sites]]),
-                (
-                    np.concatenate([x_rows[keep], np.arange(cap_sites.size)]),
-                    np.concatenate([x_cols[keep], nx + nu + cap_sites]),
-                ),
-            ),
-            shape=(cap_sites.size, n_cols),
-        )
-        _rows(m, "site_capacity", site_cap, None, 0.0, columns)
-
-    if ix.strong_links and nx:
-        strong = sp.csr_matrix(
-            (
-                np.concatenate([np.ones(nx), -np.ones(nx)]),
-                (np.tile(np.arange(nx), 2), np.concatenate([x_cols, y_col_of_site[x_site]])),
-            ),
-            shape=(nx, n_cols),
-        )
-        _rows(m, "pair_link", strong, None, 0.0, columns)
-
-    capex = capex_vector(problem, ix)
-    if problem.budget is not None:
-        m.budget = pyo.Constraint(expr=_linear(capex, columns) <= problem.budget)
-    if problem.max_sites is not None:
-        m.max_sites = pyo.Constraint(expr=sum(m.y.values()) <= problem.max_sites)
-
-    weights = (
-        cost_vector(problem, ix) if problem.objective == "min_cost" else unmet_vector(problem, ix)
-    )
-    m.objective_scale = objective_scale(weights)
-    m.obj = pyo.Objective(expr=_linear(weights / m.objective_scale, columns), sense=pyo.minimize)
-    m.columns = columns  # flat column order, for solution extraction
-    return m, ix
-
-
-def objective_scale(weights: np.ndarray) -> float:
-    """A power of ten that brings the largest objective coefficient near 1e3.
-
-    HiGHS warns about, and is slower on, costs in the billions (CNY per peak kWh x demand);
-    dividing the objective by a power of ten changes no decision and is exact in binary
-    floating point up to the rounding of each coefficient.
-    """
-    largest = float(np.abs(weights).max()) if weights.size else 0.0
-    if largest <= 1e4:
-        return 1.0
-    return float(10.0 ** np.floor(np.log10(largest) - 3))
+    lp, ix = build_milp(problem)
+    model, _ = lp.to_pyomo()
+    return model, ix

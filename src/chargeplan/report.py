@@ -3,6 +3,9 @@
 Every file is written to a temporary name in the output folder and then renamed over the
 final name (:func:`atomic_path`), so a run killed mid-write never leaves a half-written file:
 each output is either the complete new version or absent (or the previous complete one).
+A whole run goes one step further (:func:`atomic_dir`): its files are written into a hidden
+staging folder that is renamed onto the output folder at the end, so a killed run leaves all
+of its outputs or none.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ import contextlib
 import json
 import math
 import os
+import re
+import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from chargeplan.errors import ChargeplanError
 from chargeplan.plan import Plan
 
 
@@ -41,6 +48,119 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+#: The file whose presence marks a complete run folder (see :mod:`chargeplan.manifest`).
+MANIFEST_NAME = "manifest.json"
+
+_STAGING = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-(?P<pid>\d+)-\w+$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_staging(parent: str | Path, name: str | None = None) -> list[Path]:
+    """Remove staging folders left in ``parent`` by killed runs (their process is gone).
+
+    Parameters
+    ----------
+    parent
+        The folder that holds run folders (an ``--out`` folder's parent, or a batch folder).
+    name
+        Only those of this run folder (default: all).
+
+    Returns
+    -------
+    list[pathlib.Path]
+        The folders removed.
+    """
+    parent = Path(parent)
+    removed: list[Path] = []
+    if not parent.is_dir():
+        return removed
+    for entry in parent.iterdir():
+        match = _STAGING.match(entry.name)
+        if not match or not entry.is_dir() or (name is not None and match["name"] != name):
+            continue
+        if int(match["pid"]) != os.getpid() and not _alive(int(match["pid"])):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _listed_outputs(folder: Path) -> set[str]:
+    """Top-level names a previous run's manifest lists in ``folder``."""
+    try:
+        outputs = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))["outputs"]
+        return {str(name).split("/")[0] for name in outputs}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def _publish(staging: Path, final: Path) -> None:
+    """Make ``staging``'s content the content of ``final`` (see :func:`atomic_dir`)."""
+    if not final.exists():
+        os.rename(staging, final)
+        return
+    if not final.is_dir():
+        raise ChargeplanError(f"{final} is a file, not a folder: choose another output folder")
+    entries = {entry.name for entry in final.iterdir()}
+    new = {entry.name for entry in staging.iterdir()}
+    if not entries:
+        os.rename(staging, final)  # POSIX rename replaces an empty folder atomically
+    elif entries <= new | _listed_outputs(final) | {MANIFEST_NAME}:
+        # only a previous run's outputs: swap the folders; in between, `final` is absent
+        old = final.with_name(f".{final.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
+        os.rename(final, old)
+        os.rename(staging, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        # the folder holds other files too: keep them, and make the manifest last in
+        (final / MANIFEST_NAME).unlink(missing_ok=True)
+        for entry in sorted(new - {MANIFEST_NAME}):
+            target = final / entry
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(staging / entry, target)
+        if MANIFEST_NAME in new:
+            os.replace(staging / MANIFEST_NAME, final / MANIFEST_NAME)
+
+
+@contextlib.contextmanager
+def atomic_dir(final: str | Path) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``final``; publish it as ``final`` on success.
+
+    Write every file of a run into the yielded folder (a hidden sibling
+    ``.<name>.partial-<pid>-<random>``); when the block ends without error the folder is
+    renamed onto ``final``, so a run killed at any point leaves under ``final`` either all of
+    its outputs or none (or the previous run's complete ones). On error or interrupt the
+    staging folder is removed; after a hard kill it stays hidden and the next run into the same
+    parent removes it (:func:`remove_stale_staging`).
+
+    A ``final`` that holds only a previous run's outputs (the files its manifest lists or that
+    the new run writes) is replaced as a whole. One that also holds other files is kept: the new
+    files are moved into it one by one, its old ``manifest.json`` removed first and the new one
+    moved in last, so there the manifest marks a complete run.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(final.parent, final.name)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{final.name}.partial-{os.getpid()}-", dir=final.parent)
+    )
+    try:
+        yield staging
+        _publish(staging, final)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _json_default(value: Any) -> Any:
@@ -73,6 +193,24 @@ def write_json(data: dict[str, Any], path: str | Path) -> Path:
             encoding="utf-8",
         )
     return Path(path)
+
+
+#: GeoPackage stamps each layer with the time it was written (``gpkg_contents.last_change``);
+#: this fixed stamp keeps ``plan.gpkg`` byte-identical across runs of the same inputs (the run's
+#: real time is in the manifest).
+GPKG_TIMESTAMP = "2000-01-01T00:00:00.000Z"
+
+
+@contextlib.contextmanager
+def _fixed_gpkg_timestamp() -> Iterator[None]:
+    import pyogrio
+
+    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_TIMESTAMP})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
 
 
 def _for_files(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -108,7 +246,7 @@ def write_plan(plan: Plan, out_dir: str | Path, *, map_png: bool = True) -> dict
         with atomic_path(out / f"{name}.csv") as tmp:
             frame.drop(columns=frame.geometry.name).to_csv(tmp, index=False)
         written[f"{name}.csv"] = out / f"{name}.csv"
-    with atomic_path(out / "plan.gpkg") as tmp:
+    with atomic_path(out / "plan.gpkg") as tmp, _fixed_gpkg_timestamp():
         for name, layer in layers.items():
             _for_files(layer).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
     written["plan.gpkg"] = out / "plan.gpkg"

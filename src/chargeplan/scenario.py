@@ -37,17 +37,44 @@ class _Frozen(BaseModel):
 
 
 class ChargerType(_Frozen):
-    """One kind of charger: what it costs and what it can deliver in the peak hour."""
+    """One kind of charger: what it costs, what a session looks like, how hard it can run.
+
+    A session delivers ``session_kwh`` and occupies the charger for ``session_minutes`` (plug-in
+    and turnover included), so a continuously occupied charger delivers
+    ``session_kwh * 60 / session_minutes`` kWh per hour. The linear sizing rule lets a charger
+    run at ``max_utilisation`` of that in the peak hour; the queueing rule sizes by Erlang C.
+    """
 
     power_kw: PositiveFloat
     capex_cny: NonNegativeFloat
-    peak_utilisation: Annotated[float, Field(gt=0, le=1)]
+    session_kwh: PositiveFloat
+    session_minutes: PositiveFloat
+    max_utilisation: Annotated[float, Field(gt=0, le=1)]
     description: str = ""
+
+    @model_validator(mode="after")
+    def _session_fits_power(self) -> ChargerType:
+        if self.session_kwh > self.power_kw * self.session_minutes / 60 * (1 + 1e-9):
+            raise ValueError(
+                f"session_kwh {self.session_kwh:g} cannot be delivered at {self.power_kw:g} kW "
+                f"in {self.session_minutes:g} minutes: lengthen the session or lower its kWh"
+            )
+        return self
+
+    @property
+    def session_hours(self) -> float:
+        """Mean time a session occupies the charger, in hours."""
+        return self.session_minutes / 60.0
+
+    @property
+    def kwh_per_busy_hour(self) -> float:
+        """Energy a continuously occupied charger delivers in an hour."""
+        return self.session_kwh / self.session_hours
 
     @property
     def peak_kwh_per_charger(self) -> float:
-        """Energy one charger delivers in the peak hour: power x share of the hour at power."""
-        return self.power_kw * self.peak_utilisation
+        """Linear rule: energy one charger delivers in the peak hour at ``max_utilisation``."""
+        return self.kwh_per_busy_hour * self.max_utilisation
 
 
 class ZonesConfig(_Frozen):
@@ -63,13 +90,75 @@ class ZonesConfig(_Frozen):
 
 
 class SitesConfig(_Frozen):
-    """Where the candidate sites come from, with defaults for columns the file lacks."""
+    """Where the candidate sites come from, with defaults for columns the file lacks.
+
+    Per-site columns override these defaults: ``fixed_cost_cny``, ``capex_cny_<type>``,
+    ``max_<type>``, ``min_<type>``, ``existing_<type>``, ``max_stalls``, ``grid_kw``,
+    ``grid_upgrade_kw``, ``grid_upgrade_cost_cny``, ``required`` and ``excluded``.
+    """
 
     file: Path
     id_column: str = "site_id"
     name_column: str | None = "name"
     fixed_cost_cny: NonNegativeFloat
     max_chargers: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    max_stalls: Annotated[int, Field(ge=0)] | None = None
+    grid_kw: PositiveFloat | None = None
+    grid_upgrade_kw: NonNegativeFloat = 0.0
+    grid_upgrade_cost_cny: NonNegativeFloat = 0.0
+    required: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _required_not_excluded(self) -> SitesConfig:
+        both = sorted(set(self.required) & set(self.excluded))
+        if both:
+            raise ValueError(f"sites {both} are both required and excluded: keep one")
+        return self
+
+
+class SizingConfig(_Frozen):
+    """How many chargers a site needs for the demand it serves.
+
+    ``rule = "queue"``: the smallest count whose M/M/c (Erlang C) queue meets the service level
+    at the peak hour, with at most ``chargers_per_queue[type]`` chargers sharing one queue (a
+    larger site is several such stations). ``rule = "linear"``: each charger serves
+    ``peak_kwh_per_charger`` of the catalogue.
+    """
+
+    rule: Literal["queue", "linear"] = "queue"
+    max_wait_probability: Annotated[float, Field(gt=0, le=1)] | None = 0.2
+    max_mean_wait_min: PositiveFloat | None = None
+    chargers_per_queue: dict[str, Annotated[int, Field(ge=1, le=500)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_criterion(self) -> SizingConfig:
+        if (
+            self.rule == "queue"
+            and self.max_wait_probability is None
+            and (self.max_mean_wait_min is None)
+        ):
+            raise ValueError("the queue rule needs max_wait_probability or max_mean_wait_min")
+        return self
+
+
+class ExistingConfig(_Frozen):
+    """Stations that already exist: the brand's own (kept) and competitors' (capture demand).
+
+    Station lists are CSV files with lon/lat and port counts per charger type, such as the US
+    AFDC export; ``own_networks`` names the values of ``network_column`` that are the brand's.
+    """
+
+    stations: Path | None = None
+    lon_column: str = "Longitude"
+    lat_column: str = "Latitude"
+    network_column: str = "EV Network"
+    id_column: str = "ID"
+    port_columns: dict[str, str] = Field(default_factory=dict)
+    own_networks: tuple[str, ...] = ()
+    own_match_km: NonNegativeFloat = 1.0
+    competitor_capture_share: Share = 0.0
+    competitor_radius_km: PositiveFloat = 5.0
 
 
 class UsersConfig(_Frozen):
@@ -157,6 +246,8 @@ class Scenario(_Frozen):
     users: UsersConfig
     demand: DemandConfig
     reach: ReachConfig = ReachConfig()
+    sizing: SizingConfig = SizingConfig()
+    existing: ExistingConfig = ExistingConfig()
     model: ModelConfig
     solver: SolverConfig = SolverConfig()
 
@@ -166,6 +257,8 @@ class Scenario(_Frozen):
         for key, names in (
             ("demand.charger_mix", self.demand.charger_mix),
             ("sites.max_chargers", self.sites.max_chargers),
+            ("sizing.chargers_per_queue", self.sizing.chargers_per_queue),
+            ("existing.port_columns", self.existing.port_columns),
         ):
             unknown = sorted(set(names) - known)
             if unknown:
@@ -297,7 +390,12 @@ def load_scenario(path: str | Path) -> Scenario:
     if "charger_catalogue" not in data:
         raise ScenarioError(f"{path}: missing key 'charger_catalogue' (path to a catalogue TOML)")
     data["charger_catalogue"] = _resolve(base, data["charger_catalogue"])
-    for section, key in (("zones", "file"), ("sites", "file"), ("reach", "cost_table")):
+    for section, key in (
+        ("zones", "file"),
+        ("sites", "file"),
+        ("reach", "cost_table"),
+        ("existing", "stations"),
+    ):
         if isinstance(data.get(section), dict) and key in data[section]:
             data[section] = {**data[section], key: _resolve(base, data[section][key])}
     data["chargers"] = load_catalogue(data["charger_catalogue"])
@@ -307,8 +405,10 @@ def load_scenario(path: str | Path) -> Scenario:
     for label, file in (("zones.file", scenario.zones.file), ("sites.file", scenario.sites.file)):
         if not file.is_file():
             raise ScenarioError(f"{path}: key '{label}': file not found: {file}")
-    if scenario.reach.cost_table is not None and not scenario.reach.cost_table.is_file():
-        raise ScenarioError(
-            f"{path}: key 'reach.cost_table': file not found: {scenario.reach.cost_table}"
-        )
+    for label, optional in (
+        ("reach.cost_table", scenario.reach.cost_table),
+        ("existing.stations", scenario.existing.stations),
+    ):
+        if optional is not None and not optional.is_file():
+            raise ScenarioError(f"{path}: key '{label}': file not found: {optional}")
     return scenario

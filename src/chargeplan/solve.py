@@ -23,14 +23,14 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
+from chargeplan._lp import InfeasibleRowError, linear_expression
 from chargeplan.errors import SolveError
 from chargeplan.model import (
     FacilityProblem,
     ModelIndex,
-    _linear,
-    build_model,
+    build_milp,
     cost_vector,
-    objective_scale,
+    decode,
     unmet_vector,
 )
 
@@ -61,6 +61,8 @@ class Solution:
         ``(P, K)`` share of each pair's zone demand of each type served over that pair.
     unmet
         ``(Z, K)`` unmet share of each zone's demand of each type.
+    grid_upgrade
+        ``(S,)`` bool, whether each site's grid connection is upgraded.
     status
         ``"optimal"`` (within the gap), ``"time_limit"`` (best plan found when time ran out)
         or another HiGHS termination reason with a feasible plan.
@@ -76,6 +78,7 @@ class Solution:
     chargers: np.ndarray
     served: np.ndarray
     unmet: np.ndarray
+    grid_upgrade: np.ndarray
     status: str
     objective: float
     bound: float
@@ -122,10 +125,10 @@ def _run(model: pyo.ConcreteModel, options: SolverOptions) -> dict:
             "solver.time_limit_s or make the instance smaller (fewer pairs or sites)"
         )
     results.solution_loader.load_vars()
-    scale = getattr(model, "objective_scale", 1.0)
-    objective = float(results.incumbent_objective) * scale
+    offset = getattr(model, "objective_offset", 0.0)
+    objective = float(results.incumbent_objective) + offset
     bound = results.objective_bound
-    bound = objective if bound is None or not math.isfinite(bound) else float(bound) * scale
+    bound = objective if bound is None or not math.isfinite(bound) else float(bound) + offset
     if tc == TerminationCondition.convergenceCriteriaSatisfied:
         status = "optimal"
     else:
@@ -165,31 +168,40 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
     """
     options = options or SolverOptions()
     start = time.perf_counter()
-    model, ix = build_model(problem)
+    lp, ix = build_milp(problem)
+    try:
+        model, columns = lp.to_pyomo()
+    except InfeasibleRowError as error:
+        raise SolveError(
+            f"the model is infeasible as built ({error.family}): no site variable can satisfy "
+            "it; check max_sites, the budget and the required sites"
+        ) from None
     build_seconds = time.perf_counter() - start
     nx, nu, ny, nn = ix.sizes
     log.info(
-        "model: %d assignment, %d unmet, %d site and %d charger variables; solving with HiGHS "
-        "(time limit %g s, gap %g)",
+        "model: %d assignment, %d unmet, %d site and %d charger variables, %d rows; solving "
+        "with HiGHS (time limit %g s, gap %g)",
         nx,
         nu,
         ny,
         nn,
+        sum(m.shape[0] for m, _, _ in lp.families.values()),
         options.time_limit_s,
         options.mip_rel_gap,
     )
     first = _run(model, options)
     stages = [first]
     if problem.objective == "max_coverage":
-        covered_unmet = float(_values(model.columns) @ unmet_vector(problem, ix))
+        unmet = unmet_vector(problem, ix)
+        covered_unmet = float(_values(columns) @ unmet)
         slack = max(1e-9 * max(problem.demand.sum(), 1.0), 1e-7)
         model.coverage_floor = pyo.Constraint(
-            expr=_linear(unmet_vector(problem, ix), model.columns) <= covered_unmet + slack
+            expr=linear_expression(unmet, columns) <= covered_unmet + slack
         )
         model.obj.deactivate()
-        weights = _access_capex(problem, ix)
-        model.objective_scale = objective_scale(weights)
-        model.cost_obj = pyo.Objective(expr=_linear(weights / model.objective_scale, model.columns))
+        weights, offset = _access_capex(problem, ix)
+        model.objective_offset = offset
+        model.cost_obj = pyo.Objective(expr=linear_expression(weights, columns))
         remaining = max(options.time_limit_s - first["seconds"], 1.0)
         stages.append(
             _run(
@@ -199,8 +211,7 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
                 ),
             )
         )
-    values = _values(model.columns)
-    solution = _decode(problem, ix, values)
+    solution = decode(problem, ix, _values(columns))
     worst = max(stages, key=lambda s: (s["status"] != "optimal", s["gap"]))
     return Solution(
         **solution,
@@ -214,31 +225,11 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
     )
 
 
-def _access_capex(problem: FacilityProblem, ix: ModelIndex) -> np.ndarray:
+def _access_capex(problem: FacilityProblem, ix: ModelIndex) -> tuple[np.ndarray, float]:
     """Cost vector without the unmet penalty (capex + access), for the second stage."""
-    cost = cost_vector(problem, ix)
-    nx, nu, _, _ = ix.sizes
-    cost[nx : nx + nu] = 0.0
-    return cost
-
-
-def _decode(problem: FacilityProblem, ix: ModelIndex, values: np.ndarray) -> dict:
-    nx, nu, ny, _nn = ix.sizes
-    k = len(problem.types)
-    x, u = values[:nx], values[nx : nx + nu]
-    y, n = values[nx + nu : nx + nu + ny], values[nx + nu + ny :]
-    open_site = np.zeros(len(problem.site_ids), bool)
-    open_site[ix.y_site] = y > 0.5
-    chargers = np.zeros((len(problem.site_ids), k), np.int64)
-    chargers[ix.n_site, ix.n_type] = np.rint(n).astype(np.int64)
-    served = np.zeros((len(problem.pair_zone), k))
-    served[ix.x_pair, ix.x_type] = np.clip(x, 0.0, 1.0)
-    unmet = np.zeros((len(problem.zone_ids), k))
-    unmet[ix.u_zone, ix.u_type] = np.clip(u, 0.0, 1.0)
-    # Shares below the solver's feasibility tolerance are noise: clean them for reporting.
-    served[served < 1e-9] = 0.0
-    unmet[unmet < 1e-9] = 0.0
-    return {"open_site": open_site, "chargers": chargers, "served": served, "unmet": unmet}
+    weights, offset = cost_vector(problem, ix)
+    weights[ix.cols("u")] = 0.0
+    return weights, offset
 
 
 def objective_value(problem: FacilityProblem, solution: Solution) -> dict[str, float]:
@@ -247,22 +238,27 @@ def objective_value(problem: FacilityProblem, solution: Solution) -> dict[str, f
     Returns
     -------
     dict
-        ``fixed_cost``, ``charger_cost``, ``capex``, ``access_cost``, ``unmet_penalty``,
-        ``total_cost``, ``unmet_demand``, ``served_demand``.
+        ``fixed_cost``, ``charger_cost`` (new chargers only), ``grid_upgrade_cost``, ``capex``,
+        ``access_cost``, ``unmet_penalty``, ``total_cost``, ``unmet_demand``,
+        ``served_demand``.
     """
     fixed = float(problem.fixed_cost @ solution.open_site)
-    chargers = float((problem.charger_cost * solution.chargers).sum())
+    new_chargers = np.maximum(solution.chargers - problem.existing_chargers, 0)
+    chargers = float((problem.charger_cost * new_chargers).sum())
+    upgrades = float(problem.grid_upgrade_cost @ solution.grid_upgrade)
     access = float((problem.pair_cost * solution.served).sum())
     unmet_demand = float((problem.demand * solution.unmet).sum())
     penalty = float((problem.unmet_penalty * problem.demand * solution.unmet).sum())
     total_demand = float(problem.demand.sum())
+    capex = fixed + chargers + upgrades
     return {
         "fixed_cost": fixed,
         "charger_cost": chargers,
-        "capex": fixed + chargers,
+        "grid_upgrade_cost": upgrades,
+        "capex": capex,
         "access_cost": access,
         "unmet_penalty": penalty,
-        "total_cost": fixed + chargers + access + penalty,
+        "total_cost": capex + access + penalty,
         "unmet_demand": unmet_demand,
         "served_demand": total_demand - unmet_demand,
     }
