@@ -17,12 +17,14 @@ Writes, next to this script:
 
 Site limits. A candidate site stands for a city's charging hub cluster (several stations on
 leased land at malls, offices and transport hubs), so its room for chargers grows with the city:
-``max_dc_fast = clip(pop_max / 2,000, 20, 8,000)`` and ``max_ac_destination =
-clip(pop_max / 400, 50, 40,000)``. The ratios assume a premium network may claim at most about
-one DC fast stall per 2,000 residents and one AC destination charger per 400 residents of the
-city's agglomeration (China had 1 public charger per ~120 residents in 2024, all networks
-together: China Charging Alliance EVCIPA, 3.58 M public chargers for 1.41 bn people); the floors
-let a small town host a minimal hub. Change them here and rebuild, or give the columns yourself.
+``max_dc_fast = clip(pop_max / 1,000, 20, 20,000)`` and ``max_ac_destination =
+clip(pop_max / 200, 50, 100,000)``. The ratios assume a premium network may claim at most about
+one DC fast stall per 1,000 residents and one AC destination charger per 200 residents of the
+city's agglomeration: China had about 1 public charger per 400 residents at the end of 2024,
+all networks together (China Charging Alliance EVCIPA: 3.58 M public chargers for 1.41 bn
+people), and a 20-million-user premium network in 2030 may claim about as many again in the
+cities; the floors let a small town host a minimal hub. Change them here and rebuild, or give
+the columns yourself.
 """
 
 from __future__ import annotations
@@ -87,8 +89,8 @@ def build(source: Path, out: Path = HERE) -> tuple[Path, Path]:
     # Stable ids: Natural Earth has no unique key here (GEONAMEID is -1 for 62 places).
     sites = sites.sort_values(["province", "name", "pop_max"], kind="stable").reset_index(drop=True)
     sites["site_id"] = [f"s{i:04d}" for i in range(1, len(sites) + 1)]
-    sites["max_dc_fast"] = np.clip(np.floor(sites["pop_max"] / 2_000), 20, 8_000).astype("int64")
-    sites["max_ac_destination"] = np.clip(np.floor(sites["pop_max"] / 400), 50, 40_000).astype(
+    sites["max_dc_fast"] = np.clip(np.floor(sites["pop_max"] / 1_000), 20, 20_000).astype("int64")
+    sites["max_ac_destination"] = np.clip(np.floor(sites["pop_max"] / 200), 50, 100_000).astype(
         "int64"
     )
 

@@ -58,6 +58,11 @@ class GapSettings:
         Zone and site name columns, for labels.
     centre_lon_column, centre_lat_column
         Zone demand-centre columns (WGS84); without them a point inside each zone is used.
+    min_site_kwh
+        Propose a new site only where it would serve at least this much unmet peak-hour
+        demand. From a scenario: the site's fixed cost over the unmet-demand penalty
+        (``sites.fixed_cost_cny / model.unmet_penalty_cny_per_kwh``), below which the model
+        itself would rather leave the demand unmet than open a site.
     """
 
     crs: str = "ESRI:102025"
@@ -67,6 +72,7 @@ class GapSettings:
     site_name_column: str | None = "name"
     centre_lon_column: str | None = "centre_lon"
     centre_lat_column: str | None = "centre_lat"
+    min_site_kwh: float = 0.0
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> GapSettings:
@@ -79,6 +85,7 @@ class GapSettings:
             site_name_column=scenario.sites.name_column or None,
             centre_lon_column=scenario.zones.centre_lon_column or None,
             centre_lat_column=scenario.zones.centre_lat_column or None,
+            min_site_kwh=scenario.sites.fixed_cost_cny / scenario.model.unmet_penalty_cny_per_kwh,
         )
 
 
@@ -119,9 +126,7 @@ def _centres(zones: gpd.GeoDataFrame, settings: GapSettings) -> gpd.GeoSeries:
     return centres.to_crs(settings.crs)
 
 
-def _nearest(
-    points: gpd.GeoSeries, targets: gpd.GeoSeries
-) -> tuple[np.ndarray, np.ndarray]:
+def _nearest(points: gpd.GeoSeries, targets: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
     """Label of and distance (km) to the nearest target of each point; None/NaN if no target."""
     label = np.full(len(points), None, dtype=object)
     km = np.full(len(points), np.nan)
@@ -186,6 +191,28 @@ def zone_gaps(plan: Plan, settings: GapSettings | None = None) -> gpd.GeoDataFra
     return gaps.sort_values("unmet_kwh", ascending=False, kind="stable")
 
 
+def site_regions(plan: Plan, settings: GapSettings | None = None) -> pd.Series:
+    """The region of every candidate site: that of the zone it lies in (or the nearest zone).
+
+    Returns
+    -------
+    pandas.Series
+        Index: site ids; values: region labels (``"all"`` without a region column).
+    """
+    settings = settings or GapSettings()
+    zones = plan.zones
+    region = _column(zones, settings.region_column, pd.Series("all", index=zones.index))
+    region = region.fillna("unknown").astype(str)
+    out = pd.Series("unknown", index=plan.sites.index, dtype=object)
+    if len(plan.sites) and len(zones):
+        tree = shapely.STRtree(zones.geometry.to_crs(settings.crs).to_numpy())
+        src, dst = tree.query_nearest(
+            plan.sites.geometry.to_crs(settings.crs).to_numpy(), all_matches=False
+        )
+        out.iloc[src] = region.to_numpy()[dst]
+    return out
+
+
 def region_gaps(plan: Plan, settings: GapSettings | None = None) -> gpd.GeoDataFrame:
     """Totals per region: users, demand, what stays unserved and why, and what is built.
 
@@ -231,26 +258,18 @@ def region_gaps(plan: Plan, settings: GapSettings | None = None) -> gpd.GeoDataF
     totals = table.groupby("region", sort=False).sum()
 
     sites = plan.sites[plan.sites["open"].to_numpy(bool)]
-    if len(sites):
-        tree = shapely.STRtree(zones.geometry.to_crs(settings.crs).to_numpy())
-        src, dst = tree.query_nearest(
-            sites.geometry.to_crs(settings.crs).to_numpy(), all_matches=False
+    built = (
+        pd.DataFrame(
+            {
+                "region": site_regions(plan, settings).reindex(sites.index).to_numpy(),
+                "sites_opened": 1,
+                "chargers": sites["chargers"].to_numpy(),
+                "capex_cny": sites["capex_cny"].to_numpy(float),
+            }
         )
-        site_region = pd.Series(region.to_numpy()[dst], index=src)
-        built = (
-            pd.DataFrame(
-                {
-                    "region": site_region.sort_index().to_numpy(),
-                    "sites_opened": 1,
-                    "chargers": sites["chargers"].to_numpy()[np.sort(src)],
-                    "capex_cny": sites["capex_cny"].to_numpy()[np.sort(src)],
-                }
-            )
-            .groupby("region")
-            .sum()
-        )
-    else:
-        built = pd.DataFrame(columns=["sites_opened", "chargers", "capex_cny"])
+        .groupby("region")
+        .sum()
+    )
     totals = totals.join(built, how="left")
     totals[["sites_opened", "chargers"]] = totals[["sites_opened", "chargers"]].fillna(0)
     totals[["sites_opened", "chargers"]] = totals[["sites_opened", "chargers"]].astype(np.int64)
@@ -309,9 +328,15 @@ def cover_points(
         w = weight[remaining]
         w = np.where(np.bincount(group, w, count)[group] > 0, w, 1.0)
         total = np.bincount(group, w, count)
-        centre = np.column_stack(
-            [np.bincount(group, w * here[:, 0], count), np.bincount(group, w * here[:, 1], count)]
-        ) / total[:, None]
+        centre = (
+            np.column_stack(
+                [
+                    np.bincount(group, w * here[:, 0], count),
+                    np.bincount(group, w * here[:, 1], count),
+                ]
+            )
+            / total[:, None]
+        )
         covered = np.hypot(*(here - centre[group]).T) <= tolerance
         empty = np.bincount(group, covered, count) == 0
         if empty.any():
@@ -327,9 +352,7 @@ def cover_points(
     return labels, np.asarray(centres, dtype=float).reshape(-1, 2)[used]
 
 
-def propose_sites(
-    gaps: gpd.GeoDataFrame, settings: GapSettings | None = None
-) -> gpd.GeoDataFrame:
+def propose_sites(gaps: gpd.GeoDataFrame, settings: GapSettings | None = None) -> gpd.GeoDataFrame:
     """New candidate sites that would bring the ``unreachable`` zones within reach.
 
     Parameters
@@ -344,41 +367,39 @@ def propose_sites(
     -------
     geopandas.GeoDataFrame
         One point per proposed site (index ``new-1``, ``new-2``, ... by unmet demand, largest
-        first), at the unmet-demand-weighted centre of the zones it would serve, each within
-        ``radius_km`` of it: ``zones``, ``zone_ids``, ``zone_names``, ``region`` (of its
-        largest zone), ``unserved_users``, ``unmet_kwh``, ``max_distance_km``. CRS: the
-        zones'.
+        first; groups below ``settings.min_site_kwh`` are left out), at the
+        unmet-demand-weighted centre of the zones it would serve, each within
+        ``radius_km`` of it: ``zones``, ``zone_ids``, ``zone_names`` (largest first),
+        ``region`` (of its largest zone), ``unserved_users``, ``unmet_kwh``,
+        ``max_distance_km``, ``lon``, ``lat`` (WGS84). CRS: the zones'.
     """
-    settings = settings or GapSettings()
-    columns = [
-        "zones",
-        "zone_ids",
-        "zone_names",
-        "region",
-        "unserved_users",
-        "unmet_kwh",
-        "max_distance_km",
-    ]
+    return _propose(gaps, settings or GapSettings())[0]
+
+
+def _propose(gaps: gpd.GeoDataFrame, settings: GapSettings) -> tuple[gpd.GeoDataFrame, pd.Series]:
+    """Proposed sites, and the proposal serving each unreachable zone (index: zone)."""
     zones = gaps[(gaps["gap_reason"] == "unreachable") & (gaps["unmet_kwh"] > 0)]
     if zones.empty:
-        return gpd.GeoDataFrame(
-            {c: pd.Series(dtype=object) for c in columns},
+        empty = gpd.GeoDataFrame(
+            {c: pd.Series(dtype=object) for c in _PROPOSAL_COLUMNS},
             geometry=gpd.GeoSeries([], crs=gaps.crs),
             crs=gaps.crs,
         ).rename_axis("proposed_site")
+        empty["lon"] = pd.Series(dtype=float)
+        empty["lat"] = pd.Series(dtype=float)
+        return empty, pd.Series(dtype=object)
     centres = _centres(zones, settings)
     xy = shapely.get_coordinates(centres.to_numpy())
     unmet = zones["unmet_kwh"].to_numpy(float)
     labels, spots = cover_points(xy, unmet, settings.radius_km * 1000.0)
     ids = pd.Series(zones.index.astype(str), index=zones.index)
+    everywhere = pd.Series("all", index=zones.index)
     members = pd.DataFrame(
         {
             "group": labels,
             "zone_id": ids.to_numpy(),
             "zone_name": _column(zones, settings.name_column, ids).astype(str).to_numpy(),
-            "region": _column(zones, settings.region_column, pd.Series("all", index=zones.index))
-            .astype(str)
-            .to_numpy(),
+            "region": _column(zones, settings.region_column, everywhere).astype(str).to_numpy(),
             "unserved_users": _column(
                 zones, "unserved_users", pd.Series(np.nan, index=zones.index)
             ).to_numpy(float),
@@ -398,11 +419,30 @@ def propose_sites(
             "max_distance_km": grouped["distance_km"].max(),
         }
     )
+    table = table[table["unmet_kwh"] >= settings.min_site_kwh]
+    rank = np.argsort(-table["unmet_kwh"].to_numpy(), kind="stable")
+    names = np.empty(len(table), dtype=object)
+    names[rank] = [f"new-{i + 1}" for i in range(len(table))]
     points = gpd.GeoSeries(shapely.points(spots[table.index]), crs=settings.crs).to_crs(gaps.crs)
-    out = gpd.GeoDataFrame(table.reset_index(drop=True), geometry=points.values, crs=gaps.crs)
-    out = out.sort_values("unmet_kwh", ascending=False, kind="stable").reset_index(drop=True)
-    out.index = pd.Index([f"new-{i + 1}" for i in range(len(out))], name="proposed_site")
-    return out
+    out = gpd.GeoDataFrame(table.to_numpy(), columns=table.columns, geometry=points.values)
+    out = out.astype({"zones": np.int64, **{c: float for c in _PROPOSAL_COLUMNS[4:]}})
+    out = out.set_crs(gaps.crs).set_axis(pd.Index(names, name="proposed_site")).iloc[rank]
+    lonlat = out.geometry.to_crs("EPSG:4326")
+    out.insert(len(_PROPOSAL_COLUMNS), "lon", lonlat.x.round(6))
+    out.insert(len(_PROPOSAL_COLUMNS) + 1, "lat", lonlat.y.round(6))
+    serving = pd.Series(names, index=table.index).reindex(labels).fillna("")
+    return out, pd.Series(serving.to_numpy(), index=zones.index)
+
+
+_PROPOSAL_COLUMNS = (
+    "zones",
+    "zone_ids",
+    "zone_names",
+    "region",
+    "unserved_users",
+    "unmet_kwh",
+    "max_distance_km",
+)
 
 
 def analyse_gaps(plan: Plan, settings: GapSettings | None = None) -> GapAnalysis:
@@ -421,11 +461,8 @@ def analyse_gaps(plan: Plan, settings: GapSettings | None = None) -> GapAnalysis
     """
     settings = settings or GapSettings()
     zones = zone_gaps(plan, settings)
-    proposed = propose_sites(zones, settings)
-    member = pd.Series("", index=zones.index, dtype=object)
-    for site, ids in proposed["zone_ids"].items():  # one row per proposed site, not per pair
-        member[ids.split(", ")] = site
-    zones = zones.assign(proposed_site=member.reindex(zones.index).to_numpy())
+    proposed, serving = _propose(zones, settings)
+    zones = zones.assign(proposed_site=serving.reindex(zones.index).fillna("").to_numpy())
     return GapAnalysis(
         zones=zones,
         regions=region_gaps(plan, settings),

@@ -1,17 +1,22 @@
-"""Static maps of a plan, drawn from the zones themselves (no internet tiles)."""
+"""Static maps of a plan, drawn from the zones themselves (no internet tiles).
+
+Figures are built with :class:`matplotlib.figure.Figure` directly, not through pyplot, so they
+need no GUI backend, leave no open figures behind in long batch runs, and still show inline
+when a notebook displays the returned figure.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import geopandas as gpd
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from chargeplan import _format
 from chargeplan.plan import Plan
 
 #: Colours of the gap reasons (colour-blind safe, Okabe-Ito).
@@ -21,17 +26,33 @@ GAP_COLOURS = {
     "budget_limited": "#CC79A7",
     "not_built": "#56B4E9",
 }
+SITE_COLOUR = "#0072B2"
+PROPOSED_COLOUR = "#000000"
+
+
+def _nice(value: float) -> int:
+    """The largest 1, 2 or 5 times a power of ten not above ``value`` (at least 1)."""
+    if value < 1:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    return int(max(step * power for step in (1, 2, 5) if step * power <= value))
+
+
+def _marker_area(chargers: np.ndarray | float, largest: float) -> np.ndarray:
+    """Marker area (points^2): 8 for an empty site, 408 for the largest; area ~ sqrt(chargers)."""
+    return 8 + 400 * np.sqrt(np.asarray(chargers, dtype=float) / max(largest, 1.0))
 
 
 def plot_plan(
     plan: Plan,
     path: str | Path | None = None,
     *,
+    proposed_sites: gpd.GeoDataFrame | None = None,
     crs: str = "ESRI:102025",
     title: str | None = None,
     dpi: int = 150,
-) -> plt.Figure:
-    """Draw zones (base), gaps shaded by reason, and built sites sized by chargers.
+) -> Figure:
+    """Draw zones (base), gaps shaded by reason, built sites sized by chargers, new sites.
 
     Parameters
     ----------
@@ -39,6 +60,9 @@ def plot_plan(
         The plan to draw.
     path
         Write a PNG here if given.
+    proposed_sites
+        Proposed new candidate sites (:func:`chargeplan.gaps.propose_sites`), drawn as
+        diamonds.
     crs
         Map projection (equal-area Albers for China by default).
     title
@@ -51,65 +75,90 @@ def plot_plan(
     matplotlib.figure.Figure
     """
     zones = plan.zones.to_crs(crs)
-    sites = plan.sites[plan.sites["open"]].to_crs(crs)
-    fig, ax = plt.subplots(figsize=(11, 8.5), layout="constrained")
+    sites = plan.sites[plan.sites["open"].to_numpy(bool)].to_crs(crs)
+    fig = Figure(figsize=(11, 8.5), layout="constrained")
+    ax = fig.subplots()
     zones.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=0.3)
-    handles = []
+    handles: list[Patch | Line2D] = []
     for reason, colour in GAP_COLOURS.items():
         part = zones[zones["gap_reason"] == reason]
         if len(part):
             part.plot(ax=ax, color=colour, alpha=0.75, edgecolor="#888888", linewidth=0.3)
-            users = part["unserved_users"].sum() if "unserved_users" in part else np.nan
+            users = part["unserved_users"].sum() if "unserved_users" in part else math.nan
             handles.append(
                 Patch(
                     color=colour,
                     alpha=0.75,
                     label=f"{reason.replace('_', ' ')}: {len(part)} zones, "
-                    f"{users / 1e3:,.0f} k users unserved",
+                    f"{_format.count(users)} users unserved",
                 )
             )
     if len(sites):
         chargers = sites["chargers"].to_numpy(float)
-        size = 8 + 400 * np.sqrt(chargers / max(chargers.max(), 1))
+        largest = float(chargers.max())
         ax.scatter(
             sites.geometry.x,
             sites.geometry.y,
-            s=size,
-            color="#0072B2",
+            s=_marker_area(chargers, largest),
+            color=SITE_COLOUR,
             alpha=0.6,
             edgecolor="white",
             linewidth=0.5,
             zorder=3,
         )
-        for ref in sorted({int(np.quantile(chargers, q)) for q in (0.5, 0.99)} - {0}):
+        for ref in sorted({_nice(float(np.quantile(chargers, q))) for q in (0.5, 1.0)}):
             handles.append(
                 Line2D(
                     [],
                     [],
                     marker="o",
                     linestyle="",
-                    color="#0072B2",
+                    color=SITE_COLOUR,
                     alpha=0.6,
-                    markersize=np.sqrt(8 + 400 * np.sqrt(ref / max(chargers.max(), 1))),
+                    markersize=float(np.sqrt(_marker_area(ref, largest))),
                     label=f"built site, {ref:,} chargers",
                 )
             )
-    s = plan.summary
-    if title is None:
-        users = s.get("premium_users")
-        title = (
-            f"{s.get('scenario', 'plan')}: {users / 1e6:,.1f} M premium users, "
-            if users
-            else f"{s.get('scenario', 'plan')}: "
-        ) + (
-            f"{s['sites_opened']} sites, {s['chargers']:,} chargers, "
-            f"capex CNY {s['capex_cny'] / 1e9:,.2f} bn, {100 * s['coverage']:.1f} % of peak "
-            "demand served"
+    if proposed_sites is not None and len(proposed_sites):
+        new = proposed_sites.to_crs(crs)
+        ax.scatter(
+            new.geometry.x,
+            new.geometry.y,
+            s=40,
+            marker="D",
+            facecolor="none",
+            edgecolor=PROPOSED_COLOUR,
+            linewidth=1.0,
+            zorder=4,
         )
-    ax.set_title(title, fontsize=11)
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="D",
+                linestyle="",
+                markerfacecolor="none",
+                markeredgecolor=PROPOSED_COLOUR,
+                label=f"proposed new site: {len(new)}, for "
+                f"{_format.count(new['unserved_users'].sum())} users out of reach",
+            )
+        )
+    ax.set_title(title if title is not None else _title(plan), fontsize=11)
     ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True)
     ax.set_axis_off()
     if path is not None:
         fig.savefig(path, dpi=dpi, format="png")
-        plt.close(fig)
     return fig
+
+
+def _title(plan: Plan) -> str:
+    s = plan.summary
+    users = s.get("premium_users")
+    head = f"{s.get('scenario', 'plan')}: " + (
+        f"{_format.count(users)} premium users, " if users else ""
+    )
+    return head + (
+        f"{s['sites_opened']} sites, {s['chargers']:,} chargers, "
+        f"capex {_format.cny(s['capex_cny'])}, {_format.share(s['coverage'])} of peak "
+        "demand served"
+    )

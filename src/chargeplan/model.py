@@ -87,6 +87,9 @@ class FacilityProblem:
         ``(S,)`` grid connection (``inf``: none), the extra kW an upgrade adds, and its cost.
     required, excluded
         ``(S,)`` bool: sites that must be open / must stay closed.
+    session_kwh, session_hours
+        ``(K,)`` mean energy and duration of a charging session, for reporting peak arrivals
+        and queue figures (optional).
     hard_demand
         Demand with at least one pair must be served in full (``u_ik = 0``); only zones with
         no usable pair are left unmet. An instance whose capacity cannot serve it all is then
@@ -122,6 +125,8 @@ class FacilityProblem:
     required: np.ndarray | None = None
     excluded: np.ndarray | None = None
     hard_demand: bool = False
+    session_kwh: np.ndarray | None = None
+    session_hours: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         z, s, k, p = len(self.zone_ids), len(self.site_ids), len(self.types), len(self.pair_zone)

@@ -24,6 +24,7 @@ from chargeplan.errors import InputError
 from chargeplan.geodata import read_sites, read_zones
 from chargeplan.model import FacilityProblem
 from chargeplan.plan import Plan, make_plan
+from chargeplan.queueing import ServiceLevel, capacity_levels
 from chargeplan.reach import (
     demand_centres,
     pairs_from_cost_table,
@@ -32,8 +33,12 @@ from chargeplan.reach import (
 )
 from chargeplan.scenario import Scenario
 from chargeplan.solve import SolverOptions, solve
+from chargeplan.stations import attach_own_stations, competitor_capture, read_stations
 
 log = logging.getLogger(__name__)
+
+#: Chargers sharing one queue when the scenario's sizing.chargers_per_queue omits a type.
+DEFAULT_CHARGERS_PER_QUEUE = 20
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,10 @@ def prepare(
     )
     zones = peak_demand(zones, scenario.demand, source=zone_source)
     sites = _site_parameters(sites, scenario, source=site_source)
+    centres = demand_centres(
+        zones, lon_column=zc.centre_lon_column, lat_column=zc.centre_lat_column
+    )
+    zones, sites = _existing_stations(scenario, zones, centres, sites)
 
     if scenario.reach.cost_table is not None:
         table = read_cost_table(scenario.reach.cost_table)
@@ -106,9 +115,6 @@ def prepare(
             table, zones.index, sites.index, source=str(scenario.reach.cost_table)
         )
     else:
-        centres = demand_centres(
-            zones, lon_column=zc.centre_lon_column, lat_column=zc.centre_lat_column
-        )
         pairs = pairs_within_radius(
             centres,
             sites.geometry,
@@ -129,14 +135,86 @@ def prepare(
     return Inputs(zones=zones, sites=sites, pairs=pairs)
 
 
+def _existing_stations(
+    scenario: Scenario,
+    zones: gpd.GeoDataFrame,
+    centres: gpd.GeoSeries,
+    sites: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Attach the brand's own stations to sites and let competitors capture demand."""
+    config = scenario.existing
+    if config.stations is None:
+        return zones, sites
+    types = scenario.charger_types
+    stations = read_stations(config.stations, config, types)
+    sites = attach_own_stations(
+        sites,
+        stations,
+        types,
+        match_km=config.own_match_km,
+        crs=scenario.reach.crs,
+        id_column=scenario.sites.id_column,
+    )
+    sites = _site_parameters(sites, scenario, source=str(config.stations))
+    zones = competitor_capture(
+        zones,
+        centres,
+        stations,
+        types,
+        share=config.competitor_capture_share,
+        radius_km=config.competitor_radius_km,
+        crs=scenario.reach.crs,
+    )
+    log.info(
+        "existing stations: %d own (%d chargers kept), %d competitors capturing %.0f peak kWh",
+        int(stations["own"].sum()),
+        int(sites[[f"existing_{t}" for t in types]].to_numpy().sum()),
+        int((~stations["own"]).sum()),
+        float(zones[[f"captured_kwh_{t}" for t in types]].to_numpy().sum()),
+    )
+    return zones, sites
+
+
+_FLAG_TRUE = {"1", "true", "yes", "y", "t"}
+
+
+def _flags(
+    sites: gpd.GeoDataFrame, column: str, listed: tuple[str, ...], source: str
+) -> np.ndarray:
+    """A boolean site flag from a column (true/false/1/0) and/or a list of ids."""
+    flag = np.zeros(len(sites), bool)
+    if column in sites.columns:
+        values = sites[column]
+        if values.dtype == bool:
+            flag |= values.fillna(False).to_numpy(bool)
+        else:
+            flag |= values.astype(str).str.strip().str.lower().isin(_FLAG_TRUE).to_numpy()
+    unknown = sorted(set(listed) - set(sites.index.astype(str)))
+    if unknown:
+        raise InputError(
+            f"sites.{column} names unknown site ids {unknown[:5]}; ids must match {source}"
+        )
+    flag |= sites.index.astype(str).isin(listed)
+    return flag
+
+
 def _site_parameters(
     sites: gpd.GeoDataFrame, scenario: Scenario, *, source: str
 ) -> gpd.GeoDataFrame:
-    """Fill per-site fixed cost, charger limits and charger costs from file or scenario."""
+    """Fill per-site costs, limits, existing chargers and flags from file or scenario."""
     out = sites.copy()
-    defaults: dict[str, float] = {"fixed_cost_cny": scenario.sites.fixed_cost_cny}
+    sc = scenario.sites
+    defaults: dict[str, float] = {
+        "fixed_cost_cny": sc.fixed_cost_cny,
+        "max_stalls": np.inf if sc.max_stalls is None else float(sc.max_stalls),
+        "grid_kw": np.inf if sc.grid_kw is None else sc.grid_kw,
+        "grid_upgrade_kw": sc.grid_upgrade_kw,
+        "grid_upgrade_cost_cny": sc.grid_upgrade_cost_cny,
+    }
     for name, charger in scenario.chargers.items():
         defaults[f"capex_cny_{name}"] = charger.capex_cny
+        defaults[f"min_{name}"] = 0.0
+        defaults[f"existing_{name}"] = 0.0
         if name in scenario.sites.max_chargers:
             defaults[f"max_{name}"] = scenario.sites.max_chargers[name]
     for name in scenario.charger_types:
@@ -157,6 +235,8 @@ def _site_parameters(
             bad = out.index[values < 0][:5].tolist()
             raise InputError(f"{source}: column '{column}' is negative for sites {bad}: fix it")
         out[column] = values.astype(float)
+    out["required"] = _flags(out, "required", sc.required, source)
+    out["excluded"] = _flags(out, "excluded", sc.excluded, source)
     return out
 
 
@@ -176,6 +256,26 @@ def build_problem(scenario: Scenario, inputs: Inputs) -> FacilityProblem:
         * demand[pair_zone]
     )
     model = scenario.model
+    chargers = [scenario.chargers[t] for t in types]
+    queue_levels = None
+    if scenario.sizing.rule == "queue":
+        level = ServiceLevel(
+            max_wait_probability=scenario.sizing.max_wait_probability,
+            max_mean_wait_min=scenario.sizing.max_mean_wait_min,
+        )
+        queue_levels = tuple(
+            capacity_levels(
+                scenario.sizing.chargers_per_queue.get(t, DEFAULT_CHARGERS_PER_QUEUE),
+                c.session_hours,
+                level,
+            )
+            * c.session_kwh
+            for t, c in zip(types, chargers, strict=True)
+        )
+
+    def per_type(prefix: str) -> np.ndarray:
+        return np.column_stack([sites[f"{prefix}_{t}"].to_numpy(float) for t in types])
+
     return FacilityProblem(
         zone_ids=zones.index.to_numpy(dtype=object),
         site_ids=sites.index.to_numpy(dtype=object),
@@ -188,13 +288,25 @@ def build_problem(scenario: Scenario, inputs: Inputs) -> FacilityProblem:
         fixed_cost=sites["fixed_cost_cny"].to_numpy(float),
         site_capacity=np.full(len(sites), np.inf),
         charger_capacity=np.array([scenario.chargers[t].peak_kwh_per_charger for t in types]),
-        charger_cost=np.column_stack([sites[f"capex_cny_{t}"].to_numpy(float) for t in types]),
-        max_chargers=np.column_stack([sites[f"max_{t}"].to_numpy(float) for t in types]),
+        charger_cost=per_type("capex_cny"),
+        max_chargers=per_type("max"),
         unmet_penalty=np.full(len(types), model.unmet_penalty_cny_per_kwh),
         objective=model.objective,
         budget=model.budget_cny,
         max_sites=model.max_sites,
         pair_links=model.pair_links,
+        queue_levels=queue_levels,
+        min_chargers=per_type("min"),
+        existing_chargers=per_type("existing"),
+        max_stalls=sites["max_stalls"].to_numpy(float),
+        charger_power_kw=np.array([c.power_kw for c in chargers]),
+        grid_kw=sites["grid_kw"].to_numpy(float),
+        grid_upgrade_kw=sites["grid_upgrade_kw"].to_numpy(float),
+        grid_upgrade_cost=sites["grid_upgrade_cost_cny"].to_numpy(float),
+        required=sites["required"].to_numpy(bool),
+        excluded=sites["excluded"].to_numpy(bool),
+        session_kwh=np.array([c.session_kwh for c in chargers]),
+        session_hours=np.array([c.session_hours for c in chargers]),
     )
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from chargeplan.model import FacilityProblem
+from chargeplan.queueing import erlang_c
 from chargeplan.solve import Solution, objective_value
 
 #: Demand shares below this count as fully served (solver tolerance).
@@ -88,6 +89,58 @@ def _gap_reasons(problem: FacilityProblem, solution: Solution, unmet_kwh: np.nda
     return reason
 
 
+def queue_metrics(
+    problem: FacilityProblem, solution: Solution, site_kwh: np.ndarray, k: int
+) -> dict[str, np.ndarray]:
+    """Peak-hour queue figures per site for charger type ``k``.
+
+    Returns ``peak_arrivals`` (sessions per hour), ``utilisation`` (share of charger-hours
+    busy), ``p_wait`` (probability an arriving driver waits) and ``mean_wait_min``. With the
+    queueing rule a site's chargers are full queues of ``S_k`` plus one partial queue, and
+    arrivals split in proportion to each queue's capacity at the service level; the figures
+    are arrival-weighted over the queues. With the linear rule the site is one queue.
+    """
+    s = len(problem.site_ids)
+    n = solution.chargers[:, k].astype(np.int64)
+    out = {
+        name: np.zeros(s) for name in ("peak_arrivals", "utilisation", "p_wait", "mean_wait_min")
+    }
+    if problem.session_kwh is None or problem.session_hours is None:
+        capacity = n * (
+            problem.charger_capacity[k] if problem.charger_capacity is not None else 0.0
+        )
+        out["utilisation"] = np.divide(
+            site_kwh[:, k], capacity, out=np.zeros(s), where=capacity > 0
+        )
+        return out
+    hours = float(problem.session_hours[k])
+    arrivals = site_kwh[:, k] / float(problem.session_kwh[k])
+    out["peak_arrivals"] = arrivals
+    out["utilisation"] = np.divide(arrivals * hours, n, out=np.zeros(s), where=n > 0)
+    levels = None if problem.queue_levels is None else problem.queue_levels[k]
+    for j in np.flatnonzero((n > 0) & (arrivals > 0)):
+        if levels is None:
+            queues = [(int(n[j]), 1, 1.0)]
+        else:
+            size = len(levels) - 1
+            full, part = divmod(int(n[j]), size)
+            queues = [(size, full, float(levels[size])), (part, 1, float(levels[part]))]
+            queues = [q for q in queues if q[0] > 0 and q[1] > 0]
+        total = sum(count * cap for _, count, cap in queues)
+        p_wait = wait = 0.0
+        for servers, count, cap in queues:
+            share = cap / total if total > 0 else 1.0 / len(queues)
+            rate = arrivals[j] * share  # arrivals per queue of this kind
+            load = rate * hours
+            p = erlang_c(servers, load)
+            w = p * hours / (servers - load) * 60.0 if load < servers else np.inf
+            p_wait += count * share * p
+            wait += count * share * w
+        out["p_wait"][j] = p_wait
+        out["mean_wait_min"][j] = wait
+    return out
+
+
 def make_plan(
     problem: FacilityProblem,
     solution: Solution,
@@ -124,18 +177,31 @@ def make_plan(
     out_sites = sites.copy()
     out_sites["open"] = solution.open_site
     out_sites["fixed_cost_cny"] = problem.fixed_cost * solution.open_site
-    charger_cost = problem.charger_cost * solution.chargers
+    new_chargers = np.maximum(solution.chargers - problem.existing_chargers, 0)
+    charger_cost = problem.charger_cost * new_chargers
+    linear_chargers = np.zeros_like(solution.chargers)
     for k, name in enumerate(types):
         out_sites[f"chargers_{name}"] = solution.chargers[:, k]
         out_sites[f"served_kwh_{name}"] = site_kwh[:, k]
+        if problem.existing_chargers.any():
+            out_sites[f"existing_chargers_{name}"] = problem.existing_chargers[:, k]
+            out_sites[f"new_chargers_{name}"] = new_chargers[:, k]
         if problem.sizing:
-            capacity = solution.chargers[:, k] * problem.charger_capacity[k]
-            out_sites[f"utilisation_{name}"] = np.divide(
-                site_kwh[:, k], capacity, out=np.zeros(len(capacity)), where=capacity > 0
-            )
+            for column, values in queue_metrics(problem, solution, site_kwh, k).items():
+                out_sites[f"{column}_{name}"] = values
+            if problem.charger_capacity is not None:
+                linear_chargers[:, k] = np.ceil(
+                    site_kwh[:, k] / problem.charger_capacity[k] - 1e-9
+                ).astype(np.int64)
     out_sites["chargers"] = solution.chargers.sum(axis=1)
     out_sites["charger_cost_cny"] = charger_cost.sum(axis=1)
-    out_sites["capex_cny"] = out_sites["fixed_cost_cny"] + out_sites["charger_cost_cny"]
+    out_sites["grid_upgrade"] = solution.grid_upgrade
+    out_sites["grid_upgrade_cost_cny"] = problem.grid_upgrade_cost * solution.grid_upgrade
+    out_sites["capex_cny"] = (
+        out_sites["fixed_cost_cny"]
+        + out_sites["charger_cost_cny"]
+        + out_sites["grid_upgrade_cost_cny"]
+    )
     out_sites["served_kwh"] = site_kwh.sum(axis=1)
 
     total_pair_kwh = pair_served_kwh.sum(axis=1)
@@ -216,6 +282,16 @@ def make_plan(
         summary["premium_users"] = round(users)
         summary["unserved_users"] = float(out_zones["unserved_users"].sum())
         summary["premium_users_per_charger"] = users / n_chargers if n_chargers else None
+    if problem.sizing:
+        summary["sizing_rule"] = "queue" if problem.queue_levels is not None else "linear"
+        summary["grid_upgrades"] = int(solution.grid_upgrade.sum())
+        summary["new_chargers"] = int(new_chargers.sum())
+        summary["existing_chargers_kept"] = int(problem.existing_chargers.sum())
+        if problem.charger_capacity is not None:
+            for k, name in enumerate(types):
+                summary[f"chargers_linear_rule_{name}"] = int(linear_chargers[:, k].sum())
+            if problem.queue_levels is not None:
+                summary["chargers_added_by_queueing"] = n_chargers - int(linear_chargers.sum())
     if problem.budget is not None:
         summary["budget_cny"] = problem.budget
     if problem.max_sites is not None:

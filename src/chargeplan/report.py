@@ -1,4 +1,4 @@
-"""Writing a plan to files: GeoParquet, GeoPackage, CSV, JSON and a static PNG map.
+"""Writing a plan to files: GeoParquet, GeoPackage, CSV, JSON, maps and an HTML report.
 
 Every file is written to a temporary name in the output folder and then renamed over the
 final name (:func:`atomic_path`), so a run killed mid-write never leaves a half-written file:
@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +28,9 @@ import pandas as pd
 
 from chargeplan.errors import ChargeplanError
 from chargeplan.plan import Plan
+
+if TYPE_CHECKING:
+    from chargeplan.scenario import Scenario
 
 
 @contextlib.contextmanager
@@ -222,21 +225,56 @@ def _for_files(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def write_plan(plan: Plan, out_dir: str | Path, *, map_png: bool = True) -> dict[str, Path]:
-    """Write the plan's tables, layers, summary and map into ``out_dir``.
+def write_plan(
+    plan: Plan,
+    out_dir: str | Path,
+    *,
+    map_png: bool = True,
+    report: bool = True,
+    scenario: Scenario | None = None,
+) -> dict[str, Path]:
+    """Write the plan's tables, layers, summary, maps and report into ``out_dir``.
 
-    Files: ``sites.parquet``, ``zones.parquet``, ``gaps.parquet`` (GeoParquet);
-    ``plan.gpkg`` (layers ``sites``, ``zones``, ``gaps``); ``sites.csv``, ``zones.csv``,
-    ``gaps.csv``, ``assignments.csv``; ``summary.json``, ``summary.csv``; ``map.png``.
+    Files: ``sites``, ``zones``, ``gaps`` (with distances to the nearest open and candidate
+    site, :func:`chargeplan.gaps.zone_gaps`), ``regions`` (totals per region) and
+    ``proposed_sites`` (new candidate sites for the zones out of reach), each as ``.parquet``
+    (GeoParquet) and ``.csv`` and as a layer of ``plan.gpkg``; ``assignments.csv``;
+    ``summary.json``, ``summary.csv``; ``map.png`` (``map_png``); ``map.html`` (interactive)
+    and ``report.html`` (self-contained) unless ``report`` is false.
+
+    Parameters
+    ----------
+    plan
+        The plan.
+    out_dir
+        Output folder (created if missing).
+    map_png
+        Write the static map ``map.png``.
+    report
+        Write ``map.html`` and ``report.html``.
+    scenario
+        The plan's scenario: distances, regions and proposals are measured as its reach and
+        zones say (default: :class:`chargeplan.gaps.GapSettings`), and the report lists its
+        assumptions.
 
     Returns
     -------
     dict[str, pathlib.Path]
         What was written, by name.
     """
+    from chargeplan.gaps import GapSettings, analyse_gaps
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    layers = {"sites": plan.sites, "zones": plan.zones, "gaps": plan.gaps}
+    settings = GapSettings.from_scenario(scenario) if scenario is not None else GapSettings()
+    analysis = analyse_gaps(plan, settings)
+    layers = {
+        "sites": plan.sites,
+        "zones": plan.zones,
+        "gaps": analysis.zones,
+        "regions": analysis.regions.reset_index(),
+        "proposed_sites": analysis.proposed_sites.reset_index(),
+    }
     written: dict[str, Path] = {}
     for name, layer in layers.items():
         frame = _for_files(layer)
@@ -263,6 +301,23 @@ def write_plan(plan: Plan, out_dir: str | Path, *, map_png: bool = True) -> dict
         from chargeplan.maps import plot_plan
 
         with atomic_path(out / "map.png") as tmp:
-            plot_plan(plan, tmp)
+            plot_plan(plan, tmp, proposed_sites=analysis.proposed_sites, crs=settings.crs)
         written["map.png"] = out / "map.png"
+    if report:
+        from chargeplan.html_report import write_report
+        from chargeplan.interactive import write_interactive_map
+
+        with atomic_path(out / "map.html") as tmp:
+            write_interactive_map(plan, tmp, analysis)
+        written["map.html"] = out / "map.html"
+        with atomic_path(out / "report.html") as tmp:
+            write_report(
+                plan,
+                tmp,
+                scenario=scenario,
+                analysis=analysis,
+                map_png=written["map.png"].read_bytes() if map_png else None,
+                files=dict(written),
+            )
+        written["report.html"] = out / "report.html"
     return written
