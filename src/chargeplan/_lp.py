@@ -96,7 +96,11 @@ class SparseMILP:
     def matrix(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
         """All rows stacked: the matrix and its row bounds."""
         n = self.n_cols
-        mats = [sp.csr_matrix(m, shape=(m.shape[0], n)) for m, _, _ in self.families.values()]
+        mats = []
+        for m, _, _ in self.families.values():
+            m = m.copy()
+            m.resize((m.shape[0], n))  # columns added after this family keep zeros here
+            mats.append(m)
         return (
             sp.vstack(mats, format="csr") if mats else sp.csr_matrix((0, n)),
             np.concatenate([lo for _, lo, _ in self.families.values()] or [np.empty(0)]),

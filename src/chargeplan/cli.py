@@ -1,4 +1,5 @@
-"""Command line: ``chargeplan run SCENARIO --out DIR`` and ``chargeplan validate SCENARIO``.
+"""Command line: ``chargeplan run SCENARIO --out DIR``, ``chargeplan curve SCENARIO`` and
+``chargeplan validate SCENARIO``.
 
 Progress goes to stderr (``--quiet`` silences it); results go to files. Errors a user can fix
 print one line ``chargeplan: error: ...`` and exit with a non-zero code:
@@ -41,7 +42,28 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--gap", type=float, default=None, help="relative MIP gap, e.g. 0.001")
     run.add_argument("--threads", type=int, default=None, help="solver threads")
     run.add_argument("--no-map", action="store_true", help="skip the PNG map")
+    run.add_argument(
+        "--no-report", action="store_true", help="skip report.html and the interactive map.html"
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+    curve = sub.add_parser(
+        "curve",
+        help="plan a list of targets (or budgets): chargers, cost and coverage of each step",
+    )
+    curve.add_argument("scenario", type=Path, help="scenario TOML file")
+    what = curve.add_mutually_exclusive_group()
+    what.add_argument(
+        "--targets",
+        help="premium-user targets, e.g. 2M,5M,10M,15M,20M (default: 10, 25, 50, 75 and "
+        "100 %% of the scenario's target)",
+    )
+    what.add_argument("--budgets", help="capex budgets in CNY, e.g. 2bn,4bn,6bn (max coverage)")
+    curve.add_argument("--out", type=Path, default=None, help="default: runs/<name>-curve")
+    curve.add_argument("--time-limit", type=float, default=None, help="solver time limit, s")
+    curve.add_argument("--gap", type=float, default=None, help="relative MIP gap, e.g. 0.001")
+    curve.add_argument("--threads", type=int, default=None, help="solver threads")
+    curve.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
     validate = sub.add_parser("validate", help="check a scenario and its input files, no solve")
     validate.add_argument("scenario", type=Path)
@@ -87,7 +109,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     plan = plan_network(scenario, inputs=inputs, solver=options)
     out = args.out or Path("runs") / scenario.name
-    written = write_plan(plan, out, map_png=not args.no_map)
+    written = write_plan(
+        plan, out, map_png=not args.no_map, report=not args.no_report, scenario=scenario
+    )
     s = plan.summary
     gap_note = "" if s["status"] == "optimal" else f" (stopped: {s['status']})"
     print(
@@ -95,6 +119,42 @@ def _run(args: argparse.Namespace) -> int:
         f"{s['sites_opened']} sites, {s['chargers']:,} chargers; capex CNY "
         f"{s['capex_cny'] / 1e9:,.2f} bn; {100 * s['coverage']:.1f} % of peak demand served; "
         f"{s['zones_with_gaps']} zones with gaps; {len(written)} files in {out} "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
+    return 0
+
+
+def _curve(args: argparse.Namespace) -> int:
+    from chargeplan.curve import budget_curve, parse_amounts, target_curve, write_curve
+    from chargeplan.scenario import load_scenario
+
+    start = time.perf_counter()
+    scenario = load_scenario(args.scenario)
+    changes = {
+        key: value
+        for key, value in (
+            ("solver.time_limit_s", args.time_limit),
+            ("solver.mip_rel_gap", args.gap),
+            ("solver.threads", args.threads),
+        )
+        if value is not None
+    }
+    if changes:
+        scenario = scenario.with_values(changes)
+    if args.budgets:
+        curve = budget_curve(scenario, parse_amounts(args.budgets))
+    else:
+        target = scenario.users.target_premium_users
+        targets = (
+            parse_amounts(args.targets)
+            if args.targets
+            else [target * share for share in (0.1, 0.25, 0.5, 0.75, 1.0)]
+        )
+        curve = target_curve(scenario, targets)
+    out = args.out or Path("runs") / f"{scenario.name}-curve"
+    written = write_curve(curve, out)
+    print(
+        f"{scenario.name}: {len(curve)} plans; {', '.join(written)} in {out} "
         f"({time.perf_counter() - start:.1f} s)"
     )
     return 0
@@ -129,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         warnings.formatwarning = lambda msg, cat, *_a, **_k: f"warning: {msg}\n"
     try:
-        return {"run": _run, "validate": _validate}[args.command](args)
+        return {"run": _run, "curve": _curve, "validate": _validate}[args.command](args)
     except ChargeplanError as error:
         print(f"chargeplan: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -416,7 +416,7 @@ def _propose(gaps: gpd.GeoDataFrame, settings: GapSettings) -> tuple[gpd.GeoData
             "region": grouped["region"].first(),
             "unserved_users": grouped["unserved_users"].sum(),
             "unmet_kwh": grouped["unmet_kwh"].sum(),
-            "max_distance_km": grouped["distance_km"].max(),
+            "max_distance_km": grouped["distance_km"].max().round(3),
         }
     )
     table = table[table["unmet_kwh"] >= settings.min_site_kwh]

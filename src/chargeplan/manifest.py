@@ -66,15 +66,6 @@ PACKAGES = (
     "pyproj",
 )
 
-# Scenario keys that hold file paths: the files enter the digest by content, not by path.
-_PATH_KEYS = (
-    ("source",),
-    ("charger_catalogue",),
-    ("zones", "file"),
-    ("sites", "file"),
-    ("reach", "cost_table"),
-)
-
 
 def sha256_file(path: str | Path, *, chunk_bytes: int = 1 << 20) -> str:
     """Hex sha256 of a file's bytes, read in chunks."""
@@ -85,16 +76,34 @@ def sha256_file(path: str | Path, *, chunk_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _path_keys(data: Any, prefix: str = "") -> dict[str, Path]:
+    """Every ``Path`` value in a nested dump, by dotted key."""
+    found: dict[str, Path] = {}
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            found.update(_path_keys(value, f"{prefix}{key}."))
+    elif isinstance(data, Path):
+        found[prefix.rstrip(".")] = data
+    return found
+
+
 def input_files(scenario: Scenario) -> dict[str, Path]:
-    """The files a scenario reads, by role (``scenario`` only if it came from a file)."""
-    files = {
-        "scenario": scenario.source,
-        "charger_catalogue": scenario.charger_catalogue,
-        "zones": scenario.zones.file,
-        "sites": scenario.sites.file,
-        "cost_table": scenario.reach.cost_table,
+    """The files a scenario reads, by role.
+
+    Roles: ``scenario``, ``charger_catalogue``, ``zones``, ``sites``, ``cost_table``, and any
+    other file key of the scenario by its dotted name (e.g. ``existing.stations``).
+    """
+    roles = {
+        "source": "scenario",
+        "zones.file": "zones",
+        "sites.file": "sites",
+        "reach.cost_table": "cost_table",
     }
-    return {role: Path(path) for role, path in files.items() if path is not None}
+    return {
+        roles.get(key, key): path
+        for key, path in _path_keys(scenario.model_dump()).items()
+        if path is not None
+    }
 
 
 def _hash_inputs(scenario: Scenario) -> dict[str, dict[str, Any]]:
@@ -128,11 +137,12 @@ def _plain(value: Any) -> Any:
 
 def _scenario_without_paths(scenario: Scenario) -> dict[str, Any]:
     data = scenario.model_dump(mode="json")
-    for keys in _PATH_KEYS:
+    for dotted in _path_keys(scenario.model_dump()):
+        *parents, leaf = dotted.split(".")
         node = data
-        for key in keys[:-1]:
-            node = node.get(key, {})
-        node.pop(keys[-1], None)
+        for key in parents:
+            node = node[key]
+        node.pop(leaf, None)
     return data
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -54,6 +55,9 @@ def plot_plan(
 ) -> Figure:
     """Draw zones (base), gaps shaded by reason, built sites sized by chargers, new sites.
 
+    A gap zone's colour says why its demand is unmet, its strength how much of it: from pale
+    (nearly all served) to strong (none served).
+
     Parameters
     ----------
     plan
@@ -83,7 +87,11 @@ def plot_plan(
     for reason, colour in GAP_COLOURS.items():
         part = zones[zones["gap_reason"] == reason]
         if len(part):
-            part.plot(ax=ax, color=colour, alpha=0.75, edgecolor="#888888", linewidth=0.3)
+            # the larger the unmet share, the stronger the shade: a zone 99 % served stays pale
+            unmet = 1 - part["share_served"].to_numpy(float) if "share_served" in part else 1.0
+            rgba = np.tile(to_rgba(colour), (len(part), 1))
+            rgba[:, 3] = np.clip(0.15 + 0.7 * unmet, 0.15, 0.85)
+            part.plot(ax=ax, color=rgba, edgecolor="#888888", linewidth=0.3)
             users = part["unserved_users"].sum() if "unserved_users" in part else math.nan
             handles.append(
                 Patch(
@@ -144,7 +152,14 @@ def plot_plan(
             )
         )
     ax.set_title(title if title is not None else _title(plan), fontsize=11)
-    ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True)
+    ax.legend(
+        handles=handles,
+        loc="lower left",
+        fontsize=8,
+        frameon=True,
+        title="gaps: the stronger the shade, the more demand unmet",
+        title_fontsize=8,
+    )
     ax.set_axis_off()
     if path is not None:
         fig.savefig(path, dpi=dpi, format="png")

@@ -292,6 +292,9 @@ class FacilityProblem:
         )
 
 
+_BLOCKS = ("x", "u", "y", "n", "m", "b", "g")
+
+
 @dataclass(frozen=True)
 class ModelIndex:
     """How the model's columns map back to zones, sites, pairs and types.
@@ -449,14 +452,16 @@ def _index(problem: FacilityProblem) -> tuple[ModelIndex, dict[str, np.ndarray]]
     return ix, {}
 
 
-def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
-    """Assemble the model of :func:`build_model` as sparse arrays (no Pyomo yet)."""
-    check_feasibility(problem)
+def add_period(lp: SparseMILP, problem: FacilityProblem, tag: str = "") -> ModelIndex:
+    """Add one period's columns and rows (all but budget, site limit and objective) to ``lp``.
+
+    Block and row names get ``tag`` appended, so several periods (multi-year rollout) can share
+    one model; the returned index maps the untagged block names to this period's columns.
+    """
     ix, _ = _index(problem)
     k = len(problem.types)
     s = len(problem.site_ids)
     nx, nu, ny, nn = ix.sizes
-    lp = SparseMILP()
 
     # --- columns -------------------------------------------------------------------------
     x_zone = problem.pair_zone[ix.x_pair]
@@ -466,34 +471,42 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
     entry_of[ix.n_site, ix.n_type] = np.arange(nn)
     x_entry = entry_of[x_site, ix.x_type] if problem.sizing else np.zeros(nx, np.int64)
     x_upper = np.where(problem.sizing & (x_entry < 0), 0.0, 1.0)  # site cannot host the type
-    x_cols = lp.add_columns("x", nx, 0.0, x_upper)
+    x_cols = lp.add_columns(f"x{tag}", nx, 0.0, x_upper)
     if problem.hard_demand:
         reachable = np.zeros((len(problem.zone_ids), k), bool)
         reachable[x_zone[x_upper > 0], ix.x_type[x_upper > 0]] = True
         u_upper = np.where(reachable[ix.u_zone, ix.u_type], 0.0, 1.0)
     else:
         u_upper = 1.0
-    u_cols = lp.add_columns("u", nu, 0.0, u_upper)
+    u_cols = lp.add_columns(f"u{tag}", nu, 0.0, u_upper)
     y_lower = problem.must_open[ix.y_site].astype(float)
-    y_cols = lp.add_columns("y", ny, y_lower, 1.0, BINARY)
+    y_cols = lp.add_columns(f"y{tag}", ny, y_lower, 1.0, BINARY)
     y_col_of_site = np.full(s, -1)
     y_col_of_site[ix.y_site] = y_cols
     n_max = problem.max_chargers[ix.n_site, ix.n_type]
     n_min = problem.existing_chargers[ix.n_site, ix.n_type]
-    n_cols = lp.add_columns("n", nn, n_min, n_max, INTEGER)
+    n_cols = lp.add_columns(f"n{tag}", nn, n_min, n_max, INTEGER)
     queue = problem.queue_levels is not None
     if queue:
         q_size = np.array([len(levels) - 1 for levels in problem.queue_levels])[ix.n_type]
-        m_cols = lp.add_columns("m", nn, 0.0, np.floor(n_max / q_size), INTEGER)
-        b_cols = lp.add_columns("b", len(ix.b_entry), 0.0, 1.0, BINARY)
-    g_cols = lp.add_columns("g", len(ix.g_site), 0.0, 1.0, BINARY)
-    object.__setattr__(ix, "offsets", dict(lp.blocks))
+        m_cols = lp.add_columns(f"m{tag}", nn, 0.0, np.floor(n_max / q_size), INTEGER)
+        b_cols = lp.add_columns(f"b{tag}", len(ix.b_entry), 0.0, 1.0, BINARY)
+    g_cols = lp.add_columns(f"g{tag}", len(ix.g_site), 0.0, 1.0, BINARY)
+    object.__setattr__(
+        ix,
+        "offsets",
+        {
+            name[: len(name) - len(tag)]: pos
+            for name, pos in lp.blocks.items()
+            if name.endswith(tag) and name[: len(name) - len(tag)] in _BLOCKS
+        },
+    )
 
     # --- assignment: sum_j x_ijk + u_ik = 1 ------------------------------------------------
     row_of_zone_type = np.full(len(problem.zone_ids) * k, -1)
     row_of_zone_type[ix.u_zone * k + ix.u_type] = np.arange(nu)
     lp.add_rows(
-        "assign",
+        f"assign{tag}",
         nu,
         np.concatenate([row_of_zone_type[x_zone * k + ix.x_type], np.arange(nu)]),
         np.concatenate([x_cols, u_cols]),
@@ -519,7 +532,7 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
                 else np.empty(0)
             )
             lp.add_rows(
-                "capacity",
+                f"capacity{tag}",
                 nn,
                 np.concatenate([x_entry[hosted], np.arange(nn), ix.b_entry]),
                 np.concatenate([x_cols[hosted], m_cols, b_cols]),
@@ -528,7 +541,7 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
                 0.0,
             )
             lp.add_rows(
-                "queue_count",
+                f"queue_count{tag}",
                 nn,
                 np.concatenate([np.arange(nn), np.arange(nn), ix.b_entry]),
                 np.concatenate([n_cols, m_cols, b_cols]),
@@ -537,7 +550,7 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
                 0.0,
             )
             lp.add_rows(
-                "queue_partial",
+                f"queue_partial{tag}",
                 nn,
                 np.concatenate([ix.b_entry, np.arange(nn)]),
                 np.concatenate([b_cols, y_col_of_site[ix.n_site]]),
@@ -548,7 +561,7 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
         else:
             # sum_i d_ik x_ijk - q_k n_jk <= 0
             lp.add_rows(
-                "capacity",
+                f"capacity{tag}",
                 nn,
                 np.concatenate([x_entry[hosted], np.arange(nn)]),
                 np.concatenate([x_cols[hosted], n_cols]),
@@ -558,7 +571,7 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
             )
         # n_jk - M_jk y_j <= 0 ; min_jk y_j - n_jk <= 0
         lp.add_rows(
-            "open_for_chargers",
+            f"open_for_chargers{tag}",
             nn,
             np.tile(np.arange(nn), 2),
             np.concatenate([n_cols, y_col_of_site[ix.n_site]]),
@@ -569,7 +582,7 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
         n_least = problem.min_chargers[ix.n_site, ix.n_type]
         least = np.flatnonzero(n_least > 0)
         lp.add_rows(
-            "min_chargers",
+            f"min_chargers{tag}",
             len(least),
             np.tile(np.arange(len(least)), 2),
             np.concatenate([y_col_of_site[ix.n_site[least]], n_cols[least]]),
@@ -585,7 +598,7 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
             rows = row_of_site[ix.n_site]
             keep = rows >= 0
             lp.add_rows(
-                "stalls",
+                f"stalls{tag}",
                 stall_sites.size,
                 np.concatenate([rows[keep], np.arange(stall_sites.size)]),
                 np.concatenate([n_cols[keep], y_cols[stall_sites]]),
@@ -604,7 +617,7 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
             keep = rows >= 0
             g_rows = row_of_site[ix.g_site]
             lp.add_rows(
-                "grid",
+                f"grid{tag}",
                 grid_sites.size,
                 np.concatenate([rows[keep], g_rows]),
                 np.concatenate([n_cols[keep], g_cols]),
@@ -615,7 +628,7 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
                 problem.grid_kw[grid_sites],
             )
             lp.add_rows(
-                "grid_upgrade_open",
+                f"grid_upgrade_open{tag}",
                 len(ix.g_site),
                 np.tile(np.arange(len(ix.g_site)), 2),
                 np.concatenate([g_cols, y_col_of_site[ix.g_site]]),
@@ -638,7 +651,7 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
         rows = row_of_site[x_site]
         keep = rows >= 0
         lp.add_rows(
-            "site_capacity",
+            f"site_capacity{tag}",
             cap_sites.size,
             np.concatenate([rows[keep], np.arange(cap_sites.size)]),
             np.concatenate([x_cols[keep], y_cols[cap_sites]]),
@@ -650,7 +663,7 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
     # --- strong links x_ijk <= y_j ---------------------------------------------------------
     if ix.strong_links and nx:
         lp.add_rows(
-            "pair_link",
+            f"pair_link{tag}",
             nx,
             np.tile(np.arange(nx), 2),
             np.concatenate([x_cols, y_col_of_site[x_site]]),
@@ -658,7 +671,16 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
             None,
             0.0,
         )
+    return ix
 
+
+def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
+    """Assemble the model of :func:`build_model` as sparse arrays (no Pyomo yet)."""
+    check_feasibility(problem)
+    lp = SparseMILP()
+    ix = add_period(lp, problem)
+    ny = len(ix.y_site)
+    y_cols = ix.cols("y")
     capex, capex_offset = capex_vector(problem, ix)
     if problem.budget is not None:
         used = np.flatnonzero(capex)
@@ -689,21 +711,25 @@ def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
     return lp, ix
 
 
-def cost_vector(problem: FacilityProblem, ix: ModelIndex) -> tuple[np.ndarray, float]:
+def cost_vector(
+    problem: FacilityProblem, ix: ModelIndex, n_cols: int | None = None
+) -> tuple[np.ndarray, float]:
     """Coefficients and constant of the full cost ``capex + access + unmet penalty``."""
-    weights, offset = capex_vector(problem, ix)
+    weights, offset = capex_vector(problem, ix, n_cols)
     weights[ix.cols("x")] = problem.pair_cost[ix.x_pair, ix.x_type]
     weights[ix.cols("u")] = problem.unmet_penalty[ix.u_type] * problem.demand[ix.u_zone, ix.u_type]
     return weights, offset
 
 
-def capex_vector(problem: FacilityProblem, ix: ModelIndex) -> tuple[np.ndarray, float]:
+def capex_vector(
+    problem: FacilityProblem, ix: ModelIndex, n_cols: int | None = None
+) -> tuple[np.ndarray, float]:
     """Coefficients and constant of capex: fixed costs, new chargers and grid upgrades.
 
-    Existing chargers carry no capex: their cost is subtracted as a constant.
+    Existing chargers carry no capex: their cost is subtracted as a constant. ``n_cols``: the
+    model's total number of columns (default: the end of this period's last block).
     """
-    n_cols = sum(size for _, size in ix.offsets.values())
-    weights = np.zeros(n_cols)
+    weights = np.zeros(n_cols or _end(ix))
     weights[ix.cols("y")] = problem.fixed_cost[ix.y_site]
     price = problem.charger_cost[ix.n_site, ix.n_type]
     weights[ix.cols("n")] = price
@@ -712,10 +738,13 @@ def capex_vector(problem: FacilityProblem, ix: ModelIndex) -> tuple[np.ndarray, 
     return weights, offset
 
 
-def unmet_vector(problem: FacilityProblem, ix: ModelIndex) -> np.ndarray:
+def _end(ix: ModelIndex) -> int:
+    return max(start + size for start, size in ix.offsets.values())
+
+
+def unmet_vector(problem: FacilityProblem, ix: ModelIndex, n_cols: int | None = None) -> np.ndarray:
     """Coefficients of unmet demand (in demand units)."""
-    n_cols = sum(size for _, size in ix.offsets.values())
-    weights = np.zeros(n_cols)
+    weights = np.zeros(n_cols or _end(ix))
     weights[ix.cols("u")] = problem.demand[ix.u_zone, ix.u_type]
     return weights
 

@@ -25,6 +25,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from chargeplan._lp import InfeasibleRowError, linear_expression
 from chargeplan.errors import SolveError
+from chargeplan.limits import check_model_size
 from chargeplan.model import (
     FacilityProblem,
     ModelIndex,
@@ -167,6 +168,7 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
         If HiGHS proves the model infeasible or finds no plan within the time limit.
     """
     options = options or SolverOptions()
+    check_model_size(problem)  # refuse a model that cannot fit in memory before building it
     start = time.perf_counter()
     lp, ix = build_milp(problem)
     try:
