@@ -1,17 +1,23 @@
-"""Command line: ``chargeplan run SCENARIO --out DIR``, ``chargeplan curve SCENARIO`` and
-``chargeplan validate SCENARIO``.
+"""Command line: ``chargeplan run SCENARIO --out DIR``, ``chargeplan batch SCENARIO... --out DIR``,
+``chargeplan curve SCENARIO`` and ``chargeplan validate SCENARIO``.
 
 Progress goes to stderr (``--quiet`` silences it); results go to files. Errors a user can fix
 print one line ``chargeplan: error: ...`` and exit with a non-zero code:
-2 usage or input, 3 scenario file, 4 zones/sites/cost table, 5 solver, 130 interrupted.
+2 usage or input, 3 scenario file, 4 zones/sites/cost table, 5 solver (including a model too
+large for memory), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). An interrupted or
+terminated run removes its staging folder and leaves its output folder as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
+import re
+import signal
 import sys
 import time
+import tomllib
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +71,32 @@ def _parser() -> argparse.ArgumentParser:
     curve.add_argument("--threads", type=int, default=None, help="solver threads")
     curve.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
+    batch = sub.add_parser(
+        "batch",
+        help="run several scenarios or variants into sub-folders of one folder; a rerun "
+        "resumes, skipping the runs already complete",
+    )
+    batch.add_argument("scenarios", type=Path, nargs="+", help="scenario TOML files")
+    batch.add_argument("--out", type=Path, required=True, help="batch folder")
+    batch.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE[,VALUE...]",
+        help="change a scenario key, e.g. users.target_premium_users=1e7,2e7; several values "
+        "make one variant each, several --set the grid of all combinations",
+    )
+    batch.add_argument("--time-limit", type=float, default=None, help="solver time limit, s")
+    batch.add_argument("--gap", type=float, default=None, help="relative MIP gap, e.g. 0.001")
+    batch.add_argument("--threads", type=int, default=None, help="solver threads")
+    batch.add_argument("--no-map", action="store_true", help="skip the PNG maps")
+    batch.add_argument("--no-report", action="store_true", help="skip the HTML reports")
+    batch.add_argument(
+        "--no-resume", action="store_true", help="rerun every job, even those complete"
+    )
+    batch.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
     validate = sub.add_parser("validate", help="check a scenario and its input files, no solve")
     validate.add_argument("scenario", type=Path)
     validate.add_argument("--quiet", "-q", action="store_true")
@@ -89,10 +121,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from chargeplan.pipeline import plan_network, prepare
-    from chargeplan.report import write_plan
+    from chargeplan.batch import run_scenario, solver_options
     from chargeplan.scenario import load_scenario
-    from chargeplan.solve import SolverOptions
 
     start = time.perf_counter()
     scenario = load_scenario(args.scenario)
@@ -100,18 +130,16 @@ def _run(args: argparse.Namespace) -> int:
     if changes:
         scenario = scenario.with_values(changes)
     log.info("scenario %s (%s)", scenario.name, scenario.source)
-    inputs = prepare(scenario)
-    options = SolverOptions(
-        time_limit_s=scenario.solver.time_limit_s,
-        mip_rel_gap=scenario.solver.mip_rel_gap,
-        threads=scenario.solver.threads,
-        log_to_stderr=not args.quiet,
-    )
-    plan = plan_network(scenario, inputs=inputs, solver=options)
     out = args.out or Path("runs") / scenario.name
-    written = write_plan(
-        plan, out, map_png=not args.no_map, report=not args.no_report, scenario=scenario
+    plan, manifest = run_scenario(
+        scenario,
+        out,
+        solver=solver_options(scenario, log_to_stderr=not args.quiet),
+        map_png=not args.no_map,
+        report=not args.no_report,
+        command=["chargeplan", *(args.argv or [])],
     )
+    written = [*manifest["outputs"], "manifest.json"]
     s = plan.summary
     gap_note = "" if s["status"] == "optimal" else f" (stopped: {s['status']})"
     print(
@@ -160,23 +188,133 @@ def _curve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _values(text: str) -> list[object]:
+    """``1e7,2e7`` -> ``[1e7, 2e7]``: each value read as a TOML value, else kept as text."""
+    values: list[object] = []
+    for item in text.split(","):
+        item = item.strip()
+        try:
+            values.append(tomllib.loads(f"v = {item}")["v"])
+        except tomllib.TOMLDecodeError:
+            values.append(item)
+    return values
+
+
+def _variants(sets: Sequence[str]) -> list[tuple[str, dict[str, object]]]:
+    """The grid of ``--set`` values: ``(name suffix, changes)`` per variant."""
+    axes: list[list[tuple[str, str, object]]] = []
+    for text in sets:
+        key, sep, values = text.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise ChargeplanError(
+                f"--set {text!r}: expected KEY=VALUE[,VALUE...], e.g. "
+                "--set users.target_premium_users=1e7,2e7"
+            )
+        key = key.strip()
+        raw = [v.strip() for v in values.split(",")]
+        axes.append(list(zip([key] * len(raw), raw, _values(values), strict=True)))
+    short = {key: key.rsplit(".", 1)[-1] for key, _, _ in itertools.chain(*axes)}
+    if len(set(short.values())) < len(short):
+        short = {key: key for key in short}
+    variants = []
+    for combination in itertools.product(*axes):
+        suffix = "".join(f"--{short[key]}={raw}" for key, raw, _ in combination)
+        variants.append((suffix, {key: value for key, _, value in combination}))
+    return variants
+
+
+def _folder_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=+,@%-]", "_", text).lstrip(".") or "run"
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from chargeplan.batch import Job, run_batch
+    from chargeplan.scenario import load_scenario
+
+    start = time.perf_counter()
+    solver = {
+        key: value
+        for key, value in (
+            ("solver.time_limit_s", args.time_limit),
+            ("solver.mip_rel_gap", args.gap),
+            ("solver.threads", args.threads),
+        )
+        if value is not None
+    }
+    variants = _variants(args.sets)
+    jobs = []
+    for path in args.scenarios:
+        base = load_scenario(path)
+        for suffix, changes in variants:
+            scenario = base.with_values({**solver, **changes}) if solver or changes else base
+            jobs.append(Job(_folder_name(base.name + suffix), scenario))
+    table = run_batch(
+        jobs,
+        args.out,
+        resume=not args.no_resume,
+        quiet=args.quiet,
+        map_png=not args.no_map,
+        report=not args.no_report,
+    )
+    for row in table.itertuples(index=False):
+        detail = (
+            f"{row.plan_status}, gap {100 * row.gap:.3f} %"
+            if row.status in ("done", "skipped")
+            else row.error
+        )
+        print(f"{row.name}: {row.status}: {detail}")
+    failed = table[table["status"] == "failed"]
+    print(
+        f"batch: {int((table['status'] == 'done').sum())} done, "
+        f"{int((table['status'] == 'skipped').sum())} skipped (complete), {len(failed)} failed; "
+        f"{args.out / 'batch.csv'} ({time.perf_counter() - start:.1f} s)"
+    )
+    if len(failed):
+        first = failed.iloc[0]
+        raise _BatchFailed(
+            f"{len(failed)} of {len(table)} batch jobs failed; first {first['name']}: "
+            f"{first['error']}",
+            int(first["exit_code"]),
+        )
+    return 0
+
+
+class _BatchFailed(ChargeplanError):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 def _validate(args: argparse.Namespace) -> int:
+    from chargeplan.limits import check_model_size
     from chargeplan.pipeline import build_problem, prepare
     from chargeplan.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     inputs = prepare(scenario)
     problem = build_problem(scenario, inputs)
+    size = check_model_size(problem)
     print(
         f"{args.scenario}: valid; {len(problem.zone_ids)} zones, {len(problem.site_ids)} sites, "
-        f"{len(problem.pair_zone)} pairs, charger types {list(problem.types)}"
+        f"{len(problem.pair_zone)} pairs, charger types {list(problem.types)}; model about "
+        f"{size.variables:,} variables, {size.rows:,} rows, {size.bytes / 1e6:,.0f} MB"
     )
     return 0
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that cleanup (``finally`` blocks) runs."""
+
+
+def _on_sigterm(signum: int, _frame: object) -> None:
+    raise _Terminated(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chargeplan`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    args.argv = argv
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(message)s",
@@ -184,18 +322,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
-    if args.quiet:
-        warnings.simplefilter("ignore")
-    else:
+    if not args.quiet:
         warnings.formatwarning = lambda msg, cat, *_a, **_k: f"warning: {msg}\n"
+    commands = {"run": _run, "batch": _batch, "curve": _curve, "validate": _validate}
     try:
-        return {"run": _run, "curve": _curve, "validate": _validate}[args.command](args)
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        with warnings.catch_warnings():
+            if args.quiet:
+                warnings.simplefilter("ignore")
+            return commands[args.command](args)
     except ChargeplanError as error:
         print(f"chargeplan: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("chargeplan: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("chargeplan: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

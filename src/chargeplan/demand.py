@@ -29,7 +29,7 @@ class DemandWarning(UserWarning):
     """Demand was computed with filled or dropped inputs."""
 
 
-def _largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
+def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
     """Whole numbers proportional to ``weights`` that add up to ``total`` exactly."""
     exact = total * weights / weights.sum()
     whole = np.floor(exact).astype(np.int64)
@@ -113,7 +113,7 @@ def allocate_premium_users(
     if weight.sum() <= 0:
         raise InputError(f"{source}: every zone has zero premium-user propensity")
     out["propensity"] = weight
-    out["premium_users"] = _largest_remainder(weight, users.target_premium_users)
+    out["premium_users"] = largest_remainder(weight, users.target_premium_users)
     return out
 
 

@@ -396,14 +396,21 @@ def check_feasibility(problem: FacilityProblem) -> None:
             )
 
 
-def _index(problem: FacilityProblem) -> tuple[ModelIndex, dict[str, np.ndarray]]:
-    """Decide which variables exist; return the index and per-column data for the builder."""
+def _index(
+    problem: FacilityProblem, pattern: np.ndarray | None = None
+) -> tuple[ModelIndex, dict[str, np.ndarray]]:
+    """Decide which variables exist; return the index and per-column data for the builder.
+
+    ``pattern`` (``(Z, K)``, default the problem's demand): which zone-type demands get
+    variables; periods of a rollout share one pattern so their variables line up.
+    """
     k = len(problem.types)
     s = len(problem.site_ids)
-    d_pairs = problem.demand[problem.pair_zone]  # (P, K)
+    demand = problem.demand if pattern is None else pattern
+    d_pairs = demand[problem.pair_zone]  # (P, K)
     live = (d_pairs > 0) & ~problem.excluded[problem.pair_site][:, None]
     x_pair, x_type = np.nonzero(live)
-    u_zone, u_type = np.nonzero(problem.demand > 0)
+    u_zone, u_type = np.nonzero(demand > 0)
     useful = problem.must_open.copy()
     useful[problem.pair_site[x_pair]] = True
     useful &= ~problem.excluded
@@ -452,13 +459,19 @@ def _index(problem: FacilityProblem) -> tuple[ModelIndex, dict[str, np.ndarray]]
     return ix, {}
 
 
-def add_period(lp: SparseMILP, problem: FacilityProblem, tag: str = "") -> ModelIndex:
+def add_period(
+    lp: SparseMILP,
+    problem: FacilityProblem,
+    tag: str = "",
+    pattern: np.ndarray | None = None,
+) -> ModelIndex:
     """Add one period's columns and rows (all but budget, site limit and objective) to ``lp``.
 
     Block and row names get ``tag`` appended, so several periods (multi-year rollout) can share
     one model; the returned index maps the untagged block names to this period's columns.
+    ``pattern``: see :func:`_index`.
     """
-    ix, _ = _index(problem)
+    ix, _ = _index(problem, pattern)
     k = len(problem.types)
     s = len(problem.site_ids)
     nx, nu, ny, nn = ix.sizes

@@ -11,6 +11,7 @@ Each step is a public function, so a notebook can stop after any of them and loo
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
 from dataclasses import dataclass
@@ -19,9 +20,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from chargeplan.demand import allocate_premium_users, peak_demand
+from chargeplan._validate import (
+    _as_float,
+    _check_values,
+    _where,
+    check_sites_within_zones,
+    validate_cost_table,
+    validate_sites,
+    validate_zones,
+)
+from chargeplan.demand import allocate_premium_users, largest_remainder, peak_demand
 from chargeplan.errors import InputError
-from chargeplan.geodata import read_sites, read_zones
+from chargeplan.geodata import _ids_as_text, read_sites, read_zones
 from chargeplan.model import FacilityProblem
 from chargeplan.plan import Plan, make_plan
 from chargeplan.queueing import ServiceLevel, capacity_levels
@@ -31,11 +41,16 @@ from chargeplan.reach import (
     pairs_within_radius,
     read_cost_table,
 )
+from chargeplan.rollout import RolloutProblem, solve_rollout, with_year
 from chargeplan.scenario import Scenario
 from chargeplan.solve import SolverOptions, solve
 from chargeplan.stations import attach_own_stations, competitor_capture, read_stations
 
 log = logging.getLogger(__name__)
+
+#: Per-site columns by charger type, ``<prefix><type>``: finite numbers >= 0 once the scenario's
+#: defaults are filled in.
+_TYPE_COLUMN_PREFIXES = ("capex_cny_", "max_", "min_", "existing_")
 
 #: Chargers sharing one queue when the scenario's sizing.chargers_per_queue omits a type.
 DEFAULT_CHARGERS_PER_QUEUE = 20
@@ -91,13 +106,43 @@ def prepare(
             required_columns=zone_columns,
             nonnegative_columns=(zc.population_column,),
         )
-    else:
-        zones = zones.set_index(zc.id_column, drop=False).rename_axis(None)
+    else:  # validated exactly as if read from a file
+        zones = validate_zones(
+            _ids_as_text(zones, zc.id_column, zone_source),
+            source=zone_source,
+            id_column=zc.id_column,
+            required_columns=zone_columns,
+            nonnegative_columns=(zc.population_column,),
+        ).set_index(zc.id_column, drop=False)
+        zones = zones.rename_axis(None)
     site_source = str(sc.file) if sites is None else "sites (GeoDataFrame)"
     if sites is None:
         sites = read_sites(sc.file, id_column=sc.id_column)
     else:
-        sites = sites.set_index(sc.id_column, drop=False).rename_axis(None)
+        sites = validate_sites(
+            _ids_as_text(sites, sc.id_column, site_source),
+            source=site_source,
+            id_column=sc.id_column,
+        ).set_index(sc.id_column, drop=False)
+        sites = sites.rename_axis(None)
+    check_sites_within_zones(
+        sites,
+        zones,
+        source=site_source,
+        tolerance_m=max(50_000.0, 1000.0 * scenario.reach.service_radius_km),
+        id_column=sc.id_column,
+    )
+    # a per-site column named after a charger type the catalogue lacks is almost surely misspelt
+    for column in map(str, sites.columns):
+        prefix = next((p for p in _TYPE_COLUMN_PREFIXES if column.startswith(p)), "")
+        kind = column[len(prefix) :] if prefix else ""
+        close = difflib.get_close_matches(kind, list(scenario.chargers), n=1, cutoff=0.75)
+        if kind and kind not in scenario.chargers and close:
+            raise InputError(
+                f"{site_source}: column '{column}' names charger type '{kind}', which the "
+                f"catalogue ({scenario.charger_catalogue.name}) does not define: rename it "
+                f"'{prefix}{close[0]}'"
+            )
 
     zones = allocate_premium_users(
         zones, scenario.users, population_column=zc.population_column, source=zone_source
@@ -108,12 +153,23 @@ def prepare(
         zones, lon_column=zc.centre_lon_column, lat_column=zc.centre_lat_column
     )
     zones, sites = _existing_stations(scenario, zones, centres, sites)
+    where = _where("sites", site_source)
+    finite = ["fixed_cost_cny", *(p + t for p in _TYPE_COLUMN_PREFIXES for t in scenario.chargers)]
+    for column in [c for c in finite if c in sites.columns]:
+        values = _as_float(sites, column, where, (sc.id_column,))
+        _check_values(
+            sites, where, column, values, (sc.id_column,), allow_nan=False, nonnegative=True
+        )
 
     if scenario.reach.cost_table is not None:
-        table = read_cost_table(scenario.reach.cost_table)
-        pairs = pairs_from_cost_table(
-            table, zones.index, sites.index, source=str(scenario.reach.cost_table)
+        source = str(scenario.reach.cost_table)
+        table = validate_cost_table(
+            read_cost_table(scenario.reach.cost_table),
+            source=source,
+            zone_ids=zones.index,
+            site_ids=sites.index,
         )
+        pairs = pairs_from_cost_table(table, zones.index, sites.index, source=source)
     else:
         pairs = pairs_within_radius(
             centres,
@@ -330,9 +386,12 @@ def plan_network(
     Returns
     -------
     Plan
-        Sites and zones as GeoDataFrames, assignments and a summary.
+        Sites and zones as GeoDataFrames, assignments and a summary; for a scenario with a
+        ``[rollout]`` section the multi-year plan of :func:`plan_rollout`.
     """
     start = time.perf_counter()
+    if scenario.rollout is not None:
+        return plan_rollout(scenario, inputs=inputs, solver=solver)
     inputs = inputs or prepare(scenario)
     problem = build_problem(scenario, inputs)
     options = solver or SolverOptions(
@@ -359,3 +418,145 @@ def plan_network(
         100 * plan.summary["gap"],
     )
     return plan
+
+
+def _solver_options(scenario: Scenario) -> SolverOptions:
+    return SolverOptions(
+        time_limit_s=scenario.solver.time_limit_s,
+        mip_rel_gap=scenario.solver.mip_rel_gap,
+        threads=scenario.solver.threads,
+    )
+
+
+def plan_rollout(
+    scenario: Scenario,
+    *,
+    inputs: Inputs | None = None,
+    solver: SolverOptions | None = None,
+) -> Plan:
+    """Plan a multi-year rollout: one model over the years of ``scenario.rollout``.
+
+    Zones, sites and pairs are prepared once for the largest target; each year's premium users
+    are the same propensity shares of that year's target (whole users, largest remainder), and
+    each zone's demand scales with its users (demand is linear in users). See
+    :mod:`chargeplan.rollout` for the model.
+
+    Returns
+    -------
+    Plan
+        ``sites``, ``zones`` and ``assignments`` of every year with a ``year`` column, a
+        ``years`` table, and a summary of the whole rollout.
+    """
+    start = time.perf_counter()
+    rollout = scenario.rollout
+    if rollout is None:
+        raise InputError(f"scenario {scenario.name} has no [rollout] section")
+    years = tuple(rollout.targets)
+    final = scenario.with_values(
+        {"users.target_premium_users": max(rollout.targets.values()), "rollout": None}
+    )
+    inputs = inputs or prepare(final)
+    base = build_problem(final, inputs)
+    zones = inputs.zones
+    users_final = zones["premium_users"].to_numpy(float)
+    periods, year_zones = [], []
+    for year in years:
+        users = largest_remainder(zones["propensity"].to_numpy(float), rollout.targets[year])
+        ratio = np.divide(users, users_final, out=np.zeros(len(users)), where=users_final > 0)
+        periods.append(with_year(base, base.demand * ratio[:, None], rollout.budget(year)))
+        frame = zones.copy()
+        frame["premium_users"] = users
+        for column in [
+            c
+            for c in zones.columns
+            if c.startswith(("peak_kwh", "daily_kwh", "public_daily_kwh", "captured_kwh"))
+        ]:
+            frame[column] = zones[column].to_numpy(float) * ratio
+        year_zones.append(frame)
+    problem = RolloutProblem(
+        years=years,
+        periods=tuple(periods),
+        discount_rate=rollout.discount_rate,
+        site_opex=np.full(len(base.site_ids), rollout.site_opex_cny_per_year),
+        charger_opex=np.array([scenario.chargers[t].opex_cny_per_year for t in base.types]),
+    )
+    result = solve_rollout(problem, solver or _solver_options(scenario))
+    plans = [
+        make_plan(p, sol, z, inputs.sites, extra_summary={"scenario": scenario.name})
+        for p, sol, z in zip(problem.periods, result.solutions, year_zones, strict=True)
+    ]
+    table = _year_table(problem, plans)
+    stacked = {
+        name: pd.concat(
+            [getattr(plan, name).assign(year=year) for year, plan in zip(years, plans, strict=True)]
+        )
+        for name in ("sites", "zones", "assignments")
+    }
+    summary = {
+        **plans[-1].summary,
+        "rollout_years": list(years),
+        "status": result.status,
+        "objective_value": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "build_seconds": result.build_seconds,
+        "solve_seconds": result.solve_seconds,
+        "discount_rate": rollout.discount_rate,
+        "capex_cny": float(table["capex_cny"].sum()),
+        "discounted_cost_cny": result.objective,
+        "opex_cny": float(table["opex_cny"].sum()),
+        "total_seconds": time.perf_counter() - start,
+    }
+    log.info(
+        "rollout plan %s: %s; final network %d sites, %d chargers; capex CNY %.3g bn",
+        scenario.name,
+        result.status,
+        summary["sites_opened"],
+        summary["chargers"],
+        summary["capex_cny"] / 1e9,
+    )
+    return Plan(**stacked, summary=summary, years=table)
+
+
+def _year_table(problem: RolloutProblem, plans: list[Plan]) -> pd.DataFrame:
+    """Per-year figures: what was added and spent, the cumulative network, coverage."""
+    rows = []
+    previous_open = np.zeros(len(problem.periods[0].site_ids), bool)
+    previous_chargers = problem.periods[0].existing_chargers.astype(np.int64)
+    previous_upgrade = np.zeros(len(problem.periods[0].site_ids), bool)
+    for year, p, plan, delta in zip(
+        problem.years, problem.periods, plans, problem.discount, strict=True
+    ):
+        sites = plan.sites
+        is_open = sites["open"].to_numpy(bool)
+        chargers = np.column_stack([sites[f"chargers_{t}"].to_numpy() for t in p.types])
+        upgrade = sites["grid_upgrade"].to_numpy(bool)
+        added = chargers - previous_chargers
+        capex = (
+            float(p.fixed_cost @ (is_open & ~previous_open))
+            + float((p.charger_cost * added).sum())
+            + float(p.grid_upgrade_cost @ (upgrade & ~previous_upgrade))
+        )
+        opex = float(problem.site_opex @ is_open) + float((chargers @ problem.charger_opex).sum())
+        s = plan.summary
+        row = {
+            "year": year,
+            "premium_users": s.get("premium_users"),
+            "sites_opened": int((is_open & ~previous_open).sum()),
+            **{f"chargers_added_{t}": int(added[:, k].sum()) for k, t in enumerate(p.types)},
+            "sites": int(is_open.sum()),
+            **{f"chargers_{t}": int(chargers[:, k].sum()) for k, t in enumerate(p.types)},
+            "chargers": int(chargers.sum()),
+            "demand_kwh": s["demand_kwh"],
+            "unmet_kwh": s["unmet_demand"],
+            "coverage": s["coverage"],
+            "capex_cny": capex,
+            "opex_cny": opex,
+            "discount_factor": float(delta),
+            "budget_cny": p.budget,
+        }
+        rows.append(row)
+        previous_open, previous_chargers, previous_upgrade = is_open, chargers, upgrade
+    table = pd.DataFrame(rows)
+    table["cumulative_capex_cny"] = table["capex_cny"].cumsum()
+    return table

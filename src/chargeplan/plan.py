@@ -48,12 +48,28 @@ class Plan:
         One row per (zone, site, type) with served demand.
     summary
         Headline figures (costs, chargers, coverage, solver outcome).
+    years
+        Multi-year rollouts only: one row per year (sites opened, chargers added by type,
+        cumulative network, coverage, unmet demand, spend); ``sites``, ``zones`` and
+        ``assignments`` then hold every year's rows with a ``year`` column.
     """
 
     sites: gpd.GeoDataFrame
     zones: gpd.GeoDataFrame
     assignments: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    years: pd.DataFrame | None = None
+
+    def final(self) -> Plan:
+        """The plan of the last year of a rollout (the plan itself for a single year)."""
+        if self.years is None:
+            return self
+        year = int(self.years["year"].max())
+        pick = {
+            name: getattr(self, name)[getattr(self, name)["year"] == year]
+            for name in ("sites", "zones", "assignments")
+        }
+        return Plan(**pick, summary={**self.summary, **self.years.iloc[-1].to_dict()})
 
     @property
     def gaps(self) -> gpd.GeoDataFrame:

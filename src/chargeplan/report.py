@@ -56,7 +56,7 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
 #: The file whose presence marks a complete run folder (see :mod:`chargeplan.manifest`).
 MANIFEST_NAME = "manifest.json"
 
-_STAGING = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-(?P<pid>\d+)-\w+$")
+_STAGING = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-(?P<pid>\d+)-[0-9a-f]+$")
 
 
 def _alive(pid: int) -> bool:
@@ -155,9 +155,8 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(final.parent, final.name)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{final.name}.partial-{os.getpid()}-", dir=final.parent)
-    )
+    staging = final.with_name(f".{final.name}.partial-{os.getpid()}-{secrets.token_hex(4)}")
+    staging.mkdir()  # unlike tempfile.mkdtemp, keeps the umask's permissions
     try:
         yield staging
         _publish(staging, final)

@@ -50,6 +50,7 @@ class ChargerType(_Frozen):
     session_kwh: PositiveFloat
     session_minutes: PositiveFloat
     max_utilisation: Annotated[float, Field(gt=0, le=1)]
+    opex_cny_per_year: NonNegativeFloat = 0.0
     description: str = ""
 
     @model_validator(mode="after")
@@ -233,8 +234,45 @@ class SolverConfig(_Frozen):
     threads: Annotated[int, Field(ge=1)] | None = None
 
 
+class RolloutConfig(_Frozen):
+    """Multi-year rollout: premium-user targets by year, annual budgets, discounting, opex."""
+
+    targets: dict[int, Annotated[int, Field(gt=0)]]
+    annual_budget_cny: PositiveFloat | dict[int, PositiveFloat] | None = None
+    discount_rate: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    site_opex_cny_per_year: NonNegativeFloat = 0.0
+
+    @field_validator("targets")
+    @classmethod
+    def _years(cls, targets: dict[int, int]) -> dict[int, int]:
+        if not targets:
+            raise ValueError("give at least one year, e.g. targets = { 2030 = 20_000_000 }")
+        bad = [y for y in targets if not 1900 <= y <= 2200]
+        if bad:
+            raise ValueError(f"years {bad} are not calendar years")
+        return dict(sorted(targets.items()))
+
+    @model_validator(mode="after")
+    def _budget_years(self) -> RolloutConfig:
+        if isinstance(self.annual_budget_cny, dict):
+            unknown = sorted(set(self.annual_budget_cny) - set(self.targets))
+            if unknown:
+                raise ValueError(f"annual_budget_cny names years {unknown} without a target")
+        return self
+
+    def budget(self, year: int) -> float | None:
+        """The capex budget of a year (``None``: no limit)."""
+        if isinstance(self.annual_budget_cny, dict):
+            return self.annual_budget_cny.get(year)
+        return self.annual_budget_cny
+
+
 class Scenario(_Frozen):
-    """A validated planning scenario. Build it with :func:`load_scenario`."""
+    """A validated planning scenario. Build it with :func:`load_scenario`.
+
+    A scenario file may start with ``extends = "other.toml"``: it is read on top of that file
+    (tables merge key by key, values replace), so variants only state what differs.
+    """
 
     name: str
     description: str = ""
@@ -250,6 +288,7 @@ class Scenario(_Frozen):
     existing: ExistingConfig = ExistingConfig()
     model: ModelConfig
     solver: SolverConfig = SolverConfig()
+    rollout: RolloutConfig | None = None
 
     @model_validator(mode="after")
     def _types_known(self) -> Scenario:
@@ -266,6 +305,12 @@ class Scenario(_Frozen):
                     f"{key} names charger types {unknown} that the catalogue "
                     f"({self.charger_catalogue.name}) does not define; it has {sorted(known)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _rollout_min_cost(self) -> Scenario:
+        if self.rollout is not None and self.model.objective != "min_cost":
+            raise ValueError("a [rollout] scenario needs model.objective = 'min_cost'")
         return self
 
     @property
@@ -351,6 +396,52 @@ def _resolve(base: Path, value: Any) -> Any:
     return value
 
 
+_PATH_KEYS = (
+    ("zones", "file"),
+    ("sites", "file"),
+    ("reach", "cost_table"),
+    ("existing", "stations"),
+)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``override`` into ``base`` (tables merge, values replace)."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _load_raw(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """Read a scenario file with its paths resolved, merged onto the file it ``extends``."""
+    if path in seen:
+        raise ScenarioError(
+            f"{path}: 'extends' loops back to itself ({' -> '.join(map(str, seen))})"
+        )
+    data = _read_toml(path, "scenario")
+    base = path.parent
+    if "charger_catalogue" in data:
+        data["charger_catalogue"] = _resolve(base, data["charger_catalogue"])
+    for section, key in _PATH_KEYS:
+        if isinstance(data.get(section), dict) and key in data[section]:
+            data[section] = {**data[section], key: _resolve(base, data[section][key])}
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: key 'extends' must be a path to another scenario file")
+    parent_path = _resolve(base, parent)
+    if not parent_path.is_file():
+        raise ScenarioError(f"{path}: key 'extends': file not found: {parent_path}")
+    merged = _merge(_load_raw(parent_path, (*seen, path)), data)
+    if "name" not in data:
+        merged["name"] = path.stem
+    return merged
+
+
 def load_catalogue(path: str | Path) -> dict[str, ChargerType]:
     """Read and validate a charger catalogue (one TOML table per charger type)."""
     path = Path(path)
@@ -384,20 +475,10 @@ def load_scenario(path: str | Path) -> Scenario:
         Naming the file and the key, for any missing, unknown or impossible value.
     """
     path = Path(path).resolve()
-    raw = _read_toml(path, "scenario")
-    base = path.parent
-    data = dict(raw)
+    data = _load_raw(path, ())
+    data.pop("extends", None)
     if "charger_catalogue" not in data:
         raise ScenarioError(f"{path}: missing key 'charger_catalogue' (path to a catalogue TOML)")
-    data["charger_catalogue"] = _resolve(base, data["charger_catalogue"])
-    for section, key in (
-        ("zones", "file"),
-        ("sites", "file"),
-        ("reach", "cost_table"),
-        ("existing", "stations"),
-    ):
-        if isinstance(data.get(section), dict) and key in data[section]:
-            data[section] = {**data[section], key: _resolve(base, data[section][key])}
     data["chargers"] = load_catalogue(data["charger_catalogue"])
     data["source"] = path
     data.setdefault("name", path.stem)

@@ -1,0 +1,171 @@
+"""report.html is one self-contained file with the key figures, and a real browser renders it.
+
+Figures of the tiny plan (tests/test_pipeline.py): 1 site (s2) of 3, 57 chargers, capex
+CNY 24,700, 92.6 % of peak demand served; z4 (74 users) is unreachable and gets the proposed
+site new-1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import chargeplan
+from chargeplan.cli import main
+from chargeplan.gaps import GapSettings, analyse_gaps
+from chargeplan.html_report import render_report
+from chargeplan.interactive import write_interactive_map
+from chargeplan.report import write_plan
+
+from .conftest import write_tiny_scenario
+
+KEY_FIGURES = ("CNY 24.7 k", "92.6 %", "57", "new-1", "unreachable", "1,000")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[chargeplan.Plan, chargeplan.Scenario]:
+    scenario = chargeplan.load_scenario(write_tiny_scenario(tmp_path_factory.mktemp("tiny")))
+    return chargeplan.plan_network(scenario), scenario
+
+
+@pytest.fixture(scope="module")
+def run_folder(tiny, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    plan, scenario = tiny
+    out = tmp_path_factory.mktemp("run") / "out"
+    write_plan(plan, out, scenario=scenario)
+    return out
+
+
+def _external_references(page: str) -> list[str]:
+    """Anything a browser would fetch: scripts, stylesheets, fonts, non-data sources, URLs."""
+    found = re.findall(r"<script|<link|@import|@font-face|<iframe|<object|<embed", page, re.I)
+    found += [s for s in re.findall(r'\ssrc="([^"]*)"', page) if not s.startswith("data:")]
+    found += re.findall(r"url\(\s*['\"]?(?!data:)[^)]*\)", page)
+    found += re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page, re.I)
+    return found
+
+
+def test_report_is_self_contained_with_the_key_figures(tiny) -> None:
+    plan, scenario = tiny
+    page = render_report(plan, scenario=scenario)
+    assert page.startswith("<!DOCTYPE html>")
+    assert _external_references(page) == []
+    images = re.findall(r'<img src="data:image/png;base64,', page)
+    assert len(images) == 2  # the map and the cost chart
+    for figure in KEY_FIGURES:
+        assert figure in page, figure
+    # the assumptions: every scenario value, e.g. the target and the service radius
+    assert re.search(r"<td>target_premium_users</td><td>1,000</td>", page)
+    assert re.search(r"<td>service_radius_km</td><td>30</td>", page)
+    assert "optimal" in page
+
+
+def test_run_folder_holds_report_maps_and_gap_tables(run_folder: Path) -> None:
+    names = {p.name for p in run_folder.iterdir()}
+    assert {"report.html", "map.html", "map.png", "regions.csv", "proposed_sites.csv"} <= names
+    page = (run_folder / "report.html").read_text(encoding="utf-8")
+    assert _external_references(page) == []
+    assert 'href="map.html"' in page and 'href="gaps.csv"' in page
+    gaps = pd.read_csv(run_folder / "gaps.csv")
+    assert gaps["zone_id"].tolist() == ["z4"]
+    assert gaps.loc[0, "nearest_open_site"] == "s2"
+    assert gaps.loc[0, "nearest_open_site_km"] == pytest.approx(220, abs=0.05)
+    assert gaps.loc[0, "proposed_site"] == "new-1"
+    regions = pd.read_csv(run_folder / "regions.csv")
+    assert regions["region"].tolist() == ["b", "a"]
+    assert regions["unserved_users"].round().tolist() == [74, 0]
+    new = pd.read_csv(run_folder / "proposed_sites.csv")
+    assert new[["proposed_site", "zone_ids", "unserved_users"]].values.tolist() == [
+        ["new-1", "z4", 74.0]
+    ]
+
+
+def test_interactive_map_has_layers_and_popups(run_folder: Path) -> None:
+    page = (run_folder / "map.html").read_text(encoding="utf-8")
+    for layer in ("zones, by premium users", "coverage gaps, by reason", "built sites", "proposed"):
+        assert layer in page, layer
+    assert len(re.findall(r"bindPopup", page)) >= 4  # one popup binding per layer
+    assert '"zone": "z4"' in page and '"gap_reason": "unreachable"' in page
+    assert '"site_id": "s2"' in page and '"chargers": 57' in page
+
+
+def test_interactive_map_is_reproducible(tiny, tmp_path: Path) -> None:
+    """folium names elements at random; the writer renumbers them, so the file is stable."""
+    plan, scenario = tiny
+    analysis = analyse_gaps(plan, GapSettings.from_scenario(scenario))
+    first = write_interactive_map(plan, tmp_path / "a.html", analysis).read_bytes()
+    second = write_interactive_map(plan, tmp_path / "b.html", analysis).read_bytes()
+    assert first == second
+
+
+def test_no_report_flag(tiny_scenario: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_scenario), "--out", str(out), "-q", "--no-report"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert "map.png" in names and "gaps.csv" in names
+    assert "report.html" not in names and "map.html" not in names
+    assert json.loads((out / "summary.json").read_text())["chargers"] == 57
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail("chromium is not installed: .ci/run installs Debian's chromium before tests")
+    pytest.skip("chromium is not installed (apt-get install chromium); CI runs this test")
+
+
+def _chromium_run(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_report_renders_in_headless_chromium(run_folder: Path, tmp_path: Path) -> None:
+    chromium = _chromium()
+    url = (run_folder / "report.html").resolve().as_uri()
+    shot = tmp_path / "report.png"
+    result = _chromium_run(
+        chromium, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,3000", url
+    )
+    assert shot.is_file(), result.stderr[-2000:]
+    image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    assert image.shape[:2] == (3000, 1280)
+    # not blank: a good share of the page is drawn, in many colours
+    drawn = (image < 235).any(axis=2)
+    assert drawn.mean() > 0.03
+    assert len(np.unique(image.reshape(-1, 3) // 16, axis=0)) > 50
+    # the map image rendered: the built site's disc (#0072B2 at 60 % over the pale base zone)
+    disc = np.array([97, 165, 204])
+    assert (np.abs(image - disc).max(axis=2) < 14).sum() > 200
+
+    result = _chromium_run(chromium, tmp_path / "profile", "--dump-dom", url)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = re.sub(r"<[^>]+>", " ", result.stdout)
+    for figure in KEY_FIGURES:
+        assert figure in text, figure
