@@ -1,21 +1,57 @@
-"""A small sparse builder for MILPs: column blocks and row families as whole arrays.
+"""A small sparse builder for MILPs, and its hand-off to HiGHS through Pyomo at array speed.
 
-Models are assembled here as numpy arrays (bounds, integrality, COO triplets per row family)
-and only then turned into a Pyomo model (:meth:`SparseMILP.to_pyomo`), one ``LinearExpression``
-per row with no operator overloading, or straight into a ``highspy`` model
-(:meth:`SparseMILP.to_highs`) for benchmarks on the very same matrix.
+Models are assembled as numpy arrays (bounds, integrality, COO triplets per row family,
+:class:`SparseMILP`) and only then turned into something a solver reads:
+
+- :meth:`SparseMILP.to_pyomo`: a Pyomo model with one indexed ``Var`` per column block, one
+  :class:`SparseConstraint` per row family and a :class:`SparseObjective`. Both keep their
+  coefficients as the arrays they were built from; a row's (or the objective's) Pyomo
+  expression is only built if something asks for it (printing it, a file writer, another
+  solver interface). Building costs one Python object per variable and per row, none per
+  nonzero.
+- :class:`SparseHighs`: Pyomo's ``contrib.solver`` HiGHS interface, taught to recognise those
+  components: their arrays go to ``highspy`` in one ``passModel`` call. Any other constraint or
+  objective on the model goes through Pyomo's usual path (one standard representation per
+  row), so the model stays an ordinary Pyomo model that can be extended and inspected.
+- :meth:`SparseMILP.to_highs`: the same arrays passed to ``highspy`` with no Pyomo at all, the
+  baseline the benchmarks compare against.
+
+``docs/scale.md`` ("Fast model building") has the measurements behind this design.
 """
 
 from __future__ import annotations
 
+import math
+import weakref
+from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from pyomo.common.collections import ComponentMap
+from pyomo.common.gc_manager import PauseGC
+from pyomo.common.tee import TeeStream, capture_output
+from pyomo.contrib.solver.common.util import (
+    NoReducedCostsError,
+    NoSolutionError,
+    get_objective,
+)
+from pyomo.contrib.solver.solvers.highs import Highs, HighsSolutionLoader
+from pyomo.core.base.constraint import ConstraintData, IndexedConstraint
+from pyomo.core.base.objective import ScalarObjective
+from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.numvalue import value
+from pyomo.core.expr.relational_expr import (
+    EqualityExpression,
+    InequalityExpression,
+    RangedExpression,
+)
+from pyomo.core.staleflag import StaleFlagManager
 
 CONTINUOUS, INTEGER, BINARY = 0, 1, 2
+_DOMAINS = {CONTINUOUS: pyo.Reals, INTEGER: pyo.Integers, BINARY: pyo.Binary}
 
 
 class InfeasibleRowError(ValueError):
@@ -108,88 +144,459 @@ class SparseMILP:
         )
 
     def to_pyomo(self, name: str = "chargeplan") -> tuple[pyo.ConcreteModel, list]:
-        """A Pyomo model: one indexed Var per block, one indexed Constraint per family.
+        """A Pyomo model: one indexed Var per block, one :class:`SparseConstraint` per family.
 
-        Returns the model (objective ``obj``, minimised, without the constant
-        ``model.objective_offset``) and the flat list of its variables in column order.
+        Returns the model (objective ``obj``, a :class:`SparseObjective`, minimised, without the
+        constant ``model.objective_offset``) and the flat list of its variables in column
+        order (also ``model.columns``). Solve it with :class:`SparseHighs` to hand the arrays
+        to HiGHS directly; any other Pyomo solver interface works too, building each row's
+        expression on the way.
+
+        Raises
+        ------
+        InfeasibleRowError
+            If a row has no variables and its bounds exclude 0.
         """
         model = pyo.ConcreteModel(name=name)
         lower, upper, kind = self.bounds()
-        domains = {CONTINUOUS: pyo.Reals, INTEGER: pyo.Integers, BINARY: pyo.Binary}
         columns: list = []
-        for block, (start, size) in self.blocks.items():
-            lo, hi = lower[start : start + size], upper[start : start + size]
-            k = int(kind[start]) if size else CONTINUOUS
-            var = pyo.Var(
-                range(size),
-                domain=domains[k],
-                bounds=lambda _m, t, lo=lo, hi=hi: (
-                    None if np.isinf(lo[t]) else float(lo[t]),
-                    None if np.isinf(hi[t]) else float(hi[t]),
-                ),
-            )
-            model.add_component(block, var)
-            columns.extend(var.values())
-        for family, (matrix, lo, hi) in self.families.items():
-            data, indices, indptr = (
-                matrix.data.tolist(),
-                matrix.indices.tolist(),
-                matrix.indptr.tolist(),
-            )
-
-            def rule(_m, r, lo=lo, hi=hi, data=data, indices=indices, indptr=indptr, family=family):
-                if indptr[r] == indptr[r + 1]:  # an empty row: 0 must lie within its bounds
-                    if lo[r] > 1e-9 or hi[r] < -1e-9:
-                        raise InfeasibleRowError(family, r, lo[r], hi[r])
-                    return pyo.Constraint.Skip
-                expr = LinearExpression(
-                    [
-                        MonomialTermExpression((data[t], columns[indices[t]]))
-                        for t in range(indptr[r], indptr[r + 1])
-                    ]
-                )
-                return (
-                    None if np.isinf(lo[r]) else float(lo[r]),
-                    expr,
-                    None if np.isinf(hi[r]) else float(hi[r]),
-                )
-
-            model.add_component(family, pyo.Constraint(range(matrix.shape[0]), rule=rule))
+        with PauseGC():  # millions of new objects, no cycles among them: skip the collector
+            for block, (start, size) in self.blocks.items():
+                domain = _DOMAINS[int(kind[start])] if size else pyo.Reals
+                var = pyo.Var(pyo.RangeSet(0, size - 1), domain=domain)
+                model.add_component(block, var)
+                data = list(var.values())
+                _set_bounds(data, lower[start : start + size], upper[start : start + size])
+                columns.extend(data)
+            for family, (matrix, lo, hi) in self.families.items():
+                model.add_component(family, SparseConstraint(matrix, lo, hi, columns))
         weights = np.zeros(self.n_cols) if self.objective is None else self.objective
         model.objective_offset = self.objective_offset
-        model.obj = pyo.Objective(expr=linear_expression(weights, columns), sense=pyo.minimize)
+        model.obj = SparseObjective(weights, columns)
         model.columns = columns
         return model, columns
 
     def to_highs(self):
-        """The same model as a ``highspy.Highs`` instance (for benchmarks)."""
+        """The same model as a ``highspy.Highs`` instance, no Pyomo involved (for benchmarks)."""
         import highspy
 
         lower, upper, kind = self.bounds()
         matrix, row_lo, row_hi = self.matrix()
-        csc = matrix.tocsc()
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = self.n_cols, matrix.shape[0]
         weights = np.zeros(self.n_cols) if self.objective is None else self.objective
-        lp.col_cost_ = weights
-        lp.col_lower_, lp.col_upper_ = lower, upper
-        lp.row_lower_, lp.row_upper_ = row_lo, row_hi
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = csc.indptr
-        lp.a_matrix_.index_ = csc.indices
-        lp.a_matrix_.value_ = csc.data
-        lp.integrality_ = [
-            highspy.HighsVarType.kContinuous if k == CONTINUOUS else highspy.HighsVarType.kInteger
-            for k in kind
-        ]
         highs = highspy.Highs()
-        highs.passModel(lp)
+        pass_arrays(highs, lower, upper, kind != CONTINUOUS, weights, matrix, row_lo, row_hi)
         return highs
+
+
+def pass_arrays(
+    highs,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    integer: np.ndarray,
+    cost: np.ndarray,
+    matrix: sp.csr_matrix,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    maximize: bool = False,
+) -> None:
+    """Load a whole MILP into a ``highspy.Highs`` object: one ``passModel``, row-wise matrix."""
+    import highspy
+
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(col_lower), matrix.shape[0]
+    lp.col_cost_ = np.asarray(cost, float)
+    lp.col_lower_, lp.col_upper_ = col_lower, col_upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    if maximize:
+        lp.sense_ = highspy.ObjSense.kMaximize
+    highs.passModel(lp)
+    columns = np.flatnonzero(integer).astype(np.int32)
+    if columns.size:
+        highs.changeColsIntegrality(columns.size, columns, np.ones(columns.size, np.uint8))
+
+
+def _set_bounds(data: list, lower: np.ndarray, upper: np.ndarray) -> None:
+    """Set each variable's bounds from arrays (infinite means none), without Pyomo's checks."""
+    lo = lower.astype(object)
+    lo[np.isinf(lower)] = None
+    hi = upper.astype(object)
+    hi[np.isinf(upper)] = None
+    for var, a, b in zip(data, lo.tolist(), hi.tolist(), strict=True):
+        var._lb = a
+        var._ub = b
 
 
 def linear_expression(coefficients: np.ndarray, columns: list) -> LinearExpression:
     """``sum_c coefficients[c] * columns[c]`` over the nonzero coefficients, built directly."""
     nz = np.flatnonzero(coefficients)
     return LinearExpression(
-        [MonomialTermExpression((float(coefficients[c]), columns[c])) for c in nz]
+        linear_coefs=coefficients[nz].astype(float).tolist(),
+        linear_vars=[columns[c] for c in nz.tolist()],
     )
+
+
+class _SparseRowData(ConstraintData):
+    """One row of a :class:`SparseConstraint`; its expression is built when asked for."""
+
+    __slots__ = ()
+
+    def __init__(self, component: weakref.ref, row: int) -> None:
+        self._component = component
+        self._active = True
+        self._index = row
+
+    @property
+    def _expr(self):
+        # Shadows ConstraintData's slot: the row lives in the parent's arrays.
+        return self.parent_component().row_expression(self._index)
+
+    @_expr.setter
+    def _expr(self, _value) -> None:  # restoring a pickled state: the arrays are the truth
+        pass
+
+    def set_value(self, expr) -> None:
+        """Refuse: a row of a sparse family is fixed by its arrays."""
+        raise TypeError(
+            f"row {self.name} belongs to a SparseConstraint and cannot be changed: deactivate "
+            "it and add an ordinary Constraint instead"
+        )
+
+
+class SparseConstraint(IndexedConstraint):
+    """Rows ``lower <= A @ columns <= upper`` of one family, kept as CSR arrays.
+
+    Indexed by row number; rows without variables are left out (they are checked instead:
+    0 must lie within their bounds). Each row is a Pyomo ``ConstraintData`` (``body``,
+    ``lower``, ``upper``, ``expr``, ``deactivate()`` work) whose expression is built from the
+    arrays only when asked for.
+
+    Parameters
+    ----------
+    matrix
+        ``(rows, len(columns))`` coefficients.
+    lower, upper
+        Row bounds (``-inf``/``inf``: none).
+    columns
+        The variables, in the matrix's column order.
+    """
+
+    def __init__(
+        self,
+        matrix: sp.spmatrix,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        columns: list,
+        **kwargs,
+    ) -> None:
+        self.matrix = sp.csr_matrix(matrix)
+        self.matrix.sort_indices()
+        self.row_lower = np.asarray(lower, float)
+        self.row_upper = np.asarray(upper, float)
+        self.columns = columns
+        super().__init__(pyo.RangeSet(0, self.matrix.shape[0] - 1), **kwargs)
+
+    def construct(self, data=None) -> None:
+        """Create one row object per nonempty row (no expressions)."""
+        if self._constructed:
+            return
+        self._constructed = True
+        for index_set in self._anonymous_sets or ():
+            index_set.construct()
+        empty = np.diff(self.matrix.indptr) == 0
+        bad = np.flatnonzero(empty & ((self.row_lower > 1e-9) | (self.row_upper < -1e-9)))
+        if bad.size:
+            r = int(bad[0])
+            raise InfeasibleRowError(self.local_name, r, self.row_lower[r], self.row_upper[r])
+        ref = weakref.ref(self)
+        with PauseGC():
+            self._data = {r: _SparseRowData(ref, r) for r in np.flatnonzero(~empty).tolist()}
+
+    def row_expression(self, row: int):
+        """The Pyomo relational expression of one row."""
+        m = self.matrix
+        start, end = m.indptr[row], m.indptr[row + 1]
+        body = LinearExpression(
+            linear_coefs=m.data[start:end].tolist(),
+            linear_vars=[self.columns[c] for c in m.indices[start:end].tolist()],
+        )
+        lo, hi = float(self.row_lower[row]), float(self.row_upper[row])
+        if lo == hi:
+            return EqualityExpression((body, hi))
+        if math.isinf(lo):
+            return InequalityExpression((body, hi), False)
+        if math.isinf(hi):
+            return InequalityExpression((lo, body), False)
+        return RangedExpression((lo, body, hi), False)
+
+    def active_rows(self) -> np.ndarray:
+        """Row numbers of the rows that exist and are active, ascending."""
+        rows = np.fromiter(self._data.keys(), np.int64, len(self._data))
+        active = np.fromiter((d._active for d in self._data.values()), bool, len(self._data))
+        return rows if active.all() else rows[active]
+
+
+class SparseObjective(ScalarObjective):
+    """The objective ``weights @ columns``; its Pyomo expression is built when asked for.
+
+    Assigning another expression (``obj.expr = ...``) replaces the vector for good
+    (``weights`` becomes ``None``).
+    """
+
+    def __init__(self, weights: np.ndarray, columns: list, sense=pyo.minimize, **kwargs) -> None:
+        self.__dict__["_expression"] = None
+        super().__init__(sense=sense, **kwargs)
+        self.weights: np.ndarray | None = np.asarray(weights, float)
+        self.columns = columns
+        self._expression = None
+
+    @property
+    def _args_(self):
+        # Shadows ObjectiveData's slot: the expression is made from the vector on first use.
+        if self._expression is None:
+            self._expression = (linear_expression(self.weights, self.columns),)
+        return self._expression
+
+    @_args_.setter
+    def _args_(self, args) -> None:
+        self.__dict__["_expression"] = args
+        self.__dict__["weights"] = None
+
+    def construct(self, data=None) -> None:
+        """Mark constructed with its sense; no expression yet."""
+        if self._constructed:
+            return
+        self._constructed = True
+        self._data[None] = self
+        self.set_sense(self._init_sense(self.parent_block(), None))
+
+
+class _SparseSolutionLoader(HighsSolutionLoader):
+    def load_vars(self, vars_to_load=None) -> None:
+        self._assert_solution_still_valid()
+        self._solver._load_vars(vars_to_load)
+
+
+class SparseHighs(Highs):
+    """Pyomo's ``contrib.solver`` HiGHS interface, with sparse families passed as arrays.
+
+    Every active :class:`SparseConstraint` of the model (and a :class:`SparseObjective` that
+    still holds its vector) goes to HiGHS in one ``passModel`` call, with bounds, domains and
+    fixings read from the Pyomo variables; every other active constraint and objective goes
+    through the parent class's usual path. Solutions are loaded back into the Pyomo variables
+    in one pass.
+
+    Each solve rebuilds the HiGHS model from the Pyomo model (``update()`` is
+    ``set_instance()``): with arrays that costs about as much as the incremental bookkeeping
+    it replaces, and any change to the model is picked up.
+
+    Parameters
+    ----------
+    warm_start
+        Pass the variables' current values (those that have one) to HiGHS as a starting
+        solution, for example the plan of an earlier stage.
+    """
+
+    def __init__(self, warm_start: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._warm_start = warm_start
+        self._columns: list = []
+
+    def set_instance(self, model) -> None:
+        """Load the model into a new ``highspy.Highs`` object."""
+        families = [
+            c
+            for c in model.component_objects(pyo.Constraint, active=True, descend_into=True)
+            if isinstance(c, SparseConstraint)
+        ]
+        objective = get_objective(model)
+        sparse_objective = isinstance(objective, SparseObjective) and objective.weights is not None
+        if not families and not sparse_objective:
+            self._columns = []
+            super().set_instance(model)
+            return
+        import highspy
+
+        if self._last_results_object is not None:
+            self._last_results_object.solution_loader.invalidate()
+        with capture_output(TeeStream(*self._active_config.tee), capture_fd=True):
+            self._reinit()
+            self._model = model
+            self._referenced_variables = defaultdict(lambda: [{}, {}, None])
+            columns, positions = _union_columns(
+                [f.columns for f in families] + ([objective.columns] if sparse_objective else [])
+            )
+            lower, upper, integer = _column_arrays(columns)
+            blocks, row_lo, row_hi, rows = [], [], [], []
+            for family in families:
+                active = family.active_rows()
+                matrix = family.matrix[active]
+                if positions is not None:
+                    matrix = sp.csr_matrix(
+                        (matrix.data, positions[id(family.columns)][matrix.indices], matrix.indptr),
+                        shape=(matrix.shape[0], len(columns)),
+                    )
+                matrix.resize((matrix.shape[0], len(columns)))
+                blocks.append(matrix)
+                row_lo.append(family.row_lower[active])
+                row_hi.append(family.row_upper[active])
+                rows.extend(family._data[r] for r in active.tolist())
+            cost = np.zeros(len(columns))
+            if sparse_objective:
+                where = positions[id(objective.columns)] if positions else slice(None)
+                cost[where] = objective.weights
+            self._solver_model = highspy.Highs()
+            pass_arrays(
+                self._solver_model,
+                lower,
+                upper,
+                integer,
+                cost,
+                sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, len(columns))),
+                np.concatenate(row_lo or [np.empty(0)]),
+                np.concatenate(row_hi or [np.empty(0)]),
+                maximize=sparse_objective and not objective.is_minimizing(),
+            )
+            self._columns = columns
+            self._pyomo_var_to_solver_var_map.update(zip(map(id, columns), range(len(columns))))
+            self._pyomo_con_to_solver_con_map.update(zip(rows, range(len(rows))))
+            self._solver_con_to_pyomo_con_map.update(enumerate(rows))
+            others = [
+                data
+                for c in model.component_objects(pyo.Constraint, active=True, descend_into=True)
+                if not isinstance(c, SparseConstraint)
+                for data in c.values()
+                if data.active
+            ]
+            if others:
+                self.add_constraints(others)
+            if sparse_objective:
+                self._objective = objective
+                self._objective_sense = objective.sense
+                self._vars_referenced_by_obj = []
+            else:
+                self.set_objective(objective)
+
+    def update(self, timer=None) -> None:
+        """Rebuild the HiGHS model from the Pyomo model."""
+        self.set_instance(self._model)
+
+    def update_parameters(self) -> None:
+        """Rebuild the HiGHS model (mutable parameters are read afresh)."""
+        self.set_instance(self._model)
+
+    def _check_for_new_vars(self, variables: list) -> None:
+        known = self._pyomo_var_to_solver_var_map
+        super()._check_for_new_vars([v for v in variables if id(v) not in known])
+
+    def _solve(self):
+        if self._warm_start:
+            self._pass_start()
+        return super()._solve()
+
+    def _postsolve(self, stream):
+        results = super()._postsolve(stream)
+        if self._columns:
+            results.solution_loader = _SparseSolutionLoader(self, self._model)
+        return results
+
+    def _pass_start(self) -> None:
+        variables = self._all_variables()
+        values = np.array([v.value for v in variables], dtype=float)  # None -> nan
+        known = np.flatnonzero(~np.isnan(values)).astype(np.int32)
+        if known.size:
+            self._solver_model.setSolution(known.size, known, values[known])
+
+    def _all_variables(self) -> list:
+        """Every variable HiGHS holds, in its column order."""
+        extra = sorted(
+            (self._pyomo_var_to_solver_var_map[i], entry[0]) for i, entry in self._vars.items()
+        )
+        return self._columns + [v for _, v in extra]
+
+    def _solver_values(self, vector: list, variables) -> list[tuple]:
+        if variables is None:
+            return list(zip(self._all_variables(), vector, strict=True))
+        index = self._pyomo_var_to_solver_var_map
+        return [(v, vector[index[id(v)]]) for v in variables]
+
+    def _load_vars(self, vars_to_load=None) -> None:
+        if self._sol is None or not self._sol.value_valid:
+            raise NoSolutionError()
+        for var, val in self._solver_values(self._sol.col_value, vars_to_load):
+            var.set_value(val, skip_validation=True)
+        StaleFlagManager.mark_all_as_stale(delayed=True)
+
+    def _get_primals(self, vars_to_load=None) -> ComponentMap:
+        if self._sol is None or not self._sol.value_valid:
+            raise NoSolutionError()
+        return ComponentMap(self._solver_values(self._sol.col_value, vars_to_load))
+
+    def _get_reduced_costs(self, vars_to_load=None) -> ComponentMap:
+        if self._sol is None or not self._sol.dual_valid:
+            raise NoReducedCostsError()
+        return ComponentMap(self._solver_values(self._sol.col_dual, vars_to_load))
+
+
+def _union_columns(lists: list[list]) -> tuple[list, dict[int, np.ndarray] | None]:
+    """One column order for several column lists; ``None`` positions when they are one list."""
+    distinct = list({id(c): c for c in lists}.values())
+    if len(distinct) <= 1:
+        return (distinct[0] if distinct else []), None
+    order: dict[int, int] = {}
+    columns: list = []
+    for lst in distinct:
+        for v in lst:
+            if id(v) not in order:
+                order[id(v)] = len(columns)
+                columns.append(v)
+    positions = {
+        id(lst): np.fromiter((order[id(v)] for v in lst), np.int64, len(lst)) for lst in distinct
+    }
+    return columns, positions
+
+
+def _column_arrays(columns: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower and upper bounds and integrality of Pyomo variables, as HiGHS needs them.
+
+    Combines each variable's own bounds with its domain's (``Binary`` is ``[0, 1]``); a fixed
+    variable gets its value as both bounds.
+    """
+    n = len(columns)
+    lower = _bound_array(list(map(attrgetter("_lb"), columns)), -np.inf)
+    upper = _bound_array(list(map(attrgetter("_ub"), columns)), np.inf)
+    domains = list(map(attrgetter("_domain"), columns))
+    code: dict[int, int] = {}
+    intervals = []
+    for d in domains:
+        if id(d) not in code:
+            code[id(d)] = len(intervals)
+            lo, hi, step = d.get_interval()
+            if step not in (0, 1):
+                raise ValueError(f"unsupported domain step {step} (only continuous or integer)")
+            intervals.append(
+                (-np.inf if lo is None else lo, np.inf if hi is None else hi, step == 1)
+            )
+    which = np.fromiter((code[id(d)] for d in domains), np.int64, n)
+    table = np.array(intervals, dtype=float).reshape(-1, 3)
+    lower = np.maximum(lower, table[which, 0])
+    upper = np.minimum(upper, table[which, 1])
+    integer = table[which, 2] > 0
+    fixed = np.flatnonzero(np.fromiter(map(attrgetter("_fixed"), columns), bool, n))
+    if fixed.size:
+        values = np.array([value(columns[i]) for i in fixed.tolist()], dtype=float)
+        lower[fixed] = upper[fixed] = values
+    return lower, upper, integer
+
+
+def _bound_array(bounds: list, missing: float) -> np.ndarray:
+    try:
+        out = np.array(bounds, dtype=float)  # None -> nan
+    except TypeError:  # mutable (Param) bounds: evaluate them now
+        out = np.array([np.nan if b is None else value(b) for b in bounds], dtype=float)
+    out[np.isnan(out)] = missing
+    return out

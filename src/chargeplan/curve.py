@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 #: Summary figures copied into each row of a curve (missing ones are left empty).
 SUMMARY_COLUMNS = (
+    "scenario",
     "status",
     "gap",
     "premium_users",
@@ -86,12 +87,11 @@ def parse_amounts(text: str) -> list[float]:
     return amounts
 
 
-def _row(plan: Plan) -> dict[str, Any]:
+def _row(plan: Plan, types: Sequence[str]) -> dict[str, Any]:
     s = plan.summary
     row = {key: s.get(key, math.nan) for key in SUMMARY_COLUMNS}
-    for key, value in s.items():
-        if key.startswith("chargers_"):
-            row[key] = value
+    for name in types:
+        row[f"chargers_{name}"] = s.get(f"chargers_{name}", math.nan)
     row["users_served"] = s.get("premium_users", math.nan) - s.get("unserved_users", math.nan)
     return row
 
@@ -115,7 +115,7 @@ def _solve_points(
             _format.cny(plan.summary.get("capex_cny")),
             _format.share(plan.summary.get("coverage")),
         )
-        rows.append(_row(plan))
+        rows.append(_row(plan, scenario.charger_types))
     return rows
 
 
@@ -304,7 +304,7 @@ def plot_curve(curve: pd.DataFrame, path: str | Path | None = None, *, dpi: int 
 
     if by_target:
         step = curve["capex_cny_per_extra_million_users"].to_numpy(float)[1:] / 1e6
-        ylabel = "CNY M per extra million users"
+        ylabel = "CNY per user (= CNY M per million users)"
         title = "What each extra million users costs (capex)"
         average = curve["capex_cny_per_user"].to_numpy(float)
         ax_step.plot(x, average, "o--", color="#333333", label="average: capex per user, CNY")
@@ -325,8 +325,10 @@ def plot_curve(curve: pd.DataFrame, path: str | Path | None = None, *, dpi: int 
         ax_step.bar_label(
             bars,
             labels=[f"{v:,.0f}" if by_target else f"{v:,.2f}" for v in step],
-            fontsize=8,
-            padding=2,
+            label_type="center",
+            color="white",
+            fontsize=9,
+            fontweight="bold",
         )
     ax_step.set_ylabel(ylabel)
     ax_step.set_title(title, fontsize=10)
@@ -338,10 +340,11 @@ def plot_curve(curve: pd.DataFrame, path: str | Path | None = None, *, dpi: int 
         ax.tick_params(labelsize=8)
         ax.set_xlim(0, x.max() * 1.05 if len(x) else 1)
     ax_chargers.set_ylim(bottom=0)
-    ax_cost.set_ylim(bottom=0)
+    ax_cost.set_ylim(0, 1.12 * float(curve["capex_cny"].max()) / 1e9)
     ax_step.set_ylim(bottom=0)
     name = "premium-user target" if by_target else "capex budget"
-    fig.suptitle(f"Charging network by {name}", fontsize=12)
+    scenario = curve["scenario"].iloc[0] if "scenario" in curve and len(curve) else ""
+    fig.suptitle(f"{scenario}: charging network by {name}".lstrip(": "), fontsize=12)
     if path is not None:
         fig.savefig(path, dpi=dpi, format="png", metadata={"Software": None})
     return fig

@@ -136,7 +136,8 @@ def peak_demand(
     -------
     geopandas.GeoDataFrame
         A copy with ``daily_kwh``, ``home_charging_access``, ``public_share``,
-        ``public_daily_kwh``, ``peak_kwh`` and one ``peak_kwh_<type>`` per charger type.
+        ``public_daily_kwh``, ``peak_kwh``, one ``peak_kwh_<type>`` per charger type, and
+        ``peak_kwh_per_user`` (what one more premium user adds: demand is linear in users).
     """
     out = zones.copy()
     users = out["premium_users"].to_numpy(dtype=float)
@@ -167,6 +168,9 @@ def peak_demand(
     public_share = (
         access * demand.public_share_with_home_charging
         + (1 - access) * demand.public_share_without_home_charging
+    )
+    out["peak_kwh_per_user"] = (
+        demand.km_per_user_day * demand.kwh_per_km * public_share * demand.peak_hour_share
     )
     out["daily_kwh"] = users * demand.km_per_user_day * demand.kwh_per_km
     out["home_charging_access"] = access

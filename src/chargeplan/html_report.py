@@ -109,7 +109,13 @@ def _cards(items: Sequence[tuple[str, str, str]]) -> str:
 
 
 def _types(plan: Plan) -> list[str]:
-    return [c.removeprefix("chargers_") for c in plan.sites.columns if c.startswith("chargers_")]
+    """Charger types of the plan: those with both chargers and served kWh per site."""
+    columns = set(plan.sites.columns)
+    return [
+        c.removeprefix("chargers_")
+        for c in plan.sites.columns
+        if c.startswith("chargers_") and f"served_kwh_{c.removeprefix('chargers_')}" in columns
+    ]
 
 
 def _summary_cards(plan: Plan) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -41,7 +41,7 @@ from chargeplan.reach import (
     pairs_within_radius,
     read_cost_table,
 )
-from chargeplan.rollout import RolloutProblem, solve_rollout, with_year
+from chargeplan.rollout import RolloutProblem, solve_rollout
 from chargeplan.scenario import Scenario
 from chargeplan.solve import SolverOptions, solve
 from chargeplan.stations import attach_own_stations, competitor_capture, read_stations
@@ -144,6 +144,11 @@ def prepare(
                 f"'{prefix}{close[0]}'"
             )
 
+    where = _where("sites", site_source)
+    finite = ["fixed_cost_cny", *(p + t for p in _TYPE_COLUMN_PREFIXES for t in scenario.chargers)]
+    for column in [c for c in finite if c in sites.columns]:
+        _as_float(sites, column, where, (sc.id_column,))  # text is an error, not a default
+
     zones = allocate_premium_users(
         zones, scenario.users, population_column=zc.population_column, source=zone_source
     )
@@ -153,8 +158,6 @@ def prepare(
         zones, lon_column=zc.centre_lon_column, lat_column=zc.centre_lat_column
     )
     zones, sites = _existing_stations(scenario, zones, centres, sites)
-    where = _where("sites", site_source)
-    finite = ["fixed_cost_cny", *(p + t for p in _TYPE_COLUMN_PREFIXES for t in scenario.chargers)]
     for column in [c for c in finite if c in sites.columns]:
         values = _as_float(sites, column, where, (sc.id_column,))
         _check_values(
@@ -163,11 +166,16 @@ def prepare(
 
     if scenario.reach.cost_table is not None:
         source = str(scenario.reach.cost_table)
+        try:
+            table = read_cost_table(scenario.reach.cost_table)
+        except (ValueError, OSError) as error:  # parser, encoding and Arrow errors included
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
+            raise InputError(
+                f"{source}: cannot be read as a table ({reason}): save it as CSV with the "
+                "header zone_id,site_id,cost, or as Parquet"
+            ) from None
         table = validate_cost_table(
-            read_cost_table(scenario.reach.cost_table),
-            source=source,
-            zone_ids=zones.index,
-            site_ids=sites.index,
+            table, source=source, zone_ids=zones.index, site_ids=sites.index
         )
         pairs = pairs_from_cost_table(table, zones.index, sites.index, source=source)
     else:
@@ -296,15 +304,19 @@ def _site_parameters(
     return out
 
 
-def build_problem(scenario: Scenario, inputs: Inputs) -> FacilityProblem:
+def build_problem(
+    scenario: Scenario, inputs: Inputs, *, demand: np.ndarray | None = None
+) -> FacilityProblem:
     """Turn the prepared tables into the model's arrays.
 
     Pair cost: ``detour_cost_cny_per_kwh_km * cost_ij * d_ik`` where ``cost_ij`` is the
-    distance in km (radius rule) or the cost-table value.
+    distance in km (radius rule) or the cost-table value. ``demand`` (``(Z, K)``) replaces
+    the zones' ``peak_kwh_<type>`` (a rollout year's demand).
     """
     types = tuple(scenario.charger_types)
     zones, sites, pairs = inputs.zones, inputs.sites, inputs.pairs
-    demand = np.column_stack([zones[f"peak_kwh_{t}"].to_numpy(float) for t in types])
+    if demand is None:
+        demand = np.column_stack([zones[f"peak_kwh_{t}"].to_numpy(float) for t in types])
     pair_zone = pairs["zone"].to_numpy()
     pair_cost = (
         scenario.reach.detour_cost_cny_per_kwh_km
@@ -458,20 +470,32 @@ def plan_rollout(
     inputs = inputs or prepare(final)
     base = build_problem(final, inputs)
     zones = inputs.zones
-    users_final = zones["premium_users"].to_numpy(float)
+    types = base.types
+    # Demand per user of each type: the zone's per-user peak kWh, the charger mix, and what
+    # competitors leave (demand is linear in users, so each year's whole users give it).
+    per_user = zones["peak_kwh_per_user"].to_numpy(float)[:, None] * np.array(
+        [scenario.demand.charger_mix[t] for t in types]
+    )
+    for k, t in enumerate(types):
+        if f"kept_share_{t}" in zones.columns:
+            per_user[:, k] *= zones[f"kept_share_{t}"].to_numpy(float)
     periods, year_zones = [], []
     for year in years:
         users = largest_remainder(zones["propensity"].to_numpy(float), rollout.targets[year])
-        ratio = np.divide(users, users_final, out=np.zeros(len(users)), where=users_final > 0)
-        periods.append(with_year(base, base.demand * ratio[:, None], rollout.budget(year)))
+        demand = users[:, None] * per_user
+        periods.append(
+            replace(build_problem(final, inputs, demand=demand), budget=rollout.budget(year))
+        )
         frame = zones.copy()
         frame["premium_users"] = users
-        for column in [
-            c
-            for c in zones.columns
-            if c.startswith(("peak_kwh", "daily_kwh", "public_daily_kwh", "captured_kwh"))
-        ]:
-            frame[column] = zones[column].to_numpy(float) * ratio
+        frame["daily_kwh"] = users * scenario.demand.km_per_user_day * scenario.demand.kwh_per_km
+        frame["public_daily_kwh"] = frame["daily_kwh"] * frame["public_share"]
+        for k, t in enumerate(types):
+            frame[f"peak_kwh_{t}"] = demand[:, k]
+            if f"captured_kwh_{t}" in zones.columns:
+                mix = users * zones["peak_kwh_per_user"].to_numpy(float)
+                frame[f"captured_kwh_{t}"] = mix * scenario.demand.charger_mix[t] - demand[:, k]
+        frame["peak_kwh"] = demand.sum(axis=1)
         year_zones.append(frame)
     problem = RolloutProblem(
         years=years,

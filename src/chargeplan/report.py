@@ -266,7 +266,10 @@ def write_plan(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = GapSettings.from_scenario(scenario) if scenario is not None else GapSettings()
-    analysis = analyse_gaps(plan, settings)
+    # A rollout's tables hold every year (with a ``year`` column); gaps, maps and the report
+    # describe its final network.
+    final = plan.final()
+    analysis = analyse_gaps(final, settings)
     layers = {
         "sites": plan.sites,
         "zones": plan.zones,
@@ -296,22 +299,31 @@ def write_plan(
             {"key": list(plan.summary), "value": [_clean(v) for v in plan.summary.values()]}
         ).to_csv(tmp, index=False)
     written["summary.csv"] = out / "summary.csv"
+    if plan.years is not None:
+        from chargeplan.charts import plot_rollout
+
+        with atomic_path(out / "years.csv") as tmp:
+            plan.years.to_csv(tmp, index=False)
+        written["years.csv"] = out / "years.csv"
+        with atomic_path(out / "rollout.png") as tmp:
+            plot_rollout(plan.years, tmp, title=str(plan.summary.get("scenario", "")))
+        written["rollout.png"] = out / "rollout.png"
     if map_png:
         from chargeplan.maps import plot_plan
 
         with atomic_path(out / "map.png") as tmp:
-            plot_plan(plan, tmp, proposed_sites=analysis.proposed_sites, crs=settings.crs)
+            plot_plan(final, tmp, proposed_sites=analysis.proposed_sites, crs=settings.crs)
         written["map.png"] = out / "map.png"
     if report:
         from chargeplan.html_report import write_report
         from chargeplan.interactive import write_interactive_map
 
         with atomic_path(out / "map.html") as tmp:
-            write_interactive_map(plan, tmp, analysis)
+            write_interactive_map(final, tmp, analysis)
         written["map.html"] = out / "map.html"
         with atomic_path(out / "report.html") as tmp:
             write_report(
-                plan,
+                final,
                 tmp,
                 scenario=scenario,
                 analysis=analysis,

@@ -90,6 +90,12 @@ class RolloutProblem:
                 raise InputError(f"rollout: year {year} has other sites, pairs or types")
             if p.objective != "min_cost":
                 raise InputError("rollout: only the min_cost objective is supported")
+            for name in ("fixed_cost", "charger_cost", "grid_upgrade_cost", "existing_chargers"):
+                if not np.array_equal(getattr(p, name), getattr(first, name)):
+                    raise InputError(
+                        f"rollout: year {year} has another {name} than year {self.years[0]}: "
+                        "prices and existing chargers must be the same in every year"
+                    )
         s, k = len(first.site_ids), len(first.types)
         if self.site_opex is None:
             object.__setattr__(self, "site_opex", np.zeros(s))
@@ -105,8 +111,10 @@ class RolloutProblem:
 
 def build_rollout(problem: RolloutProblem) -> tuple[SparseMILP, list[ModelIndex]]:
     """Assemble the multi-year model as sparse arrays: periods, links, budgets, objective."""
-    for p in problem.periods:
-        check_feasibility(p)
+    # Required sites open in the first year and are paid from its budget only.
+    check_feasibility(problem.periods[0])
+    for p in problem.periods[1:]:
+        check_feasibility(replace(p, budget=None))
     pattern = np.max(np.stack([p.demand for p in problem.periods]), axis=0)
     lp = SparseMILP()
     index = [

@@ -150,7 +150,8 @@ def competitor_capture(
     radius_km: float,
     crs: str,
 ) -> gpd.GeoDataFrame:
-    """Remove the demand competitors capture; add ``captured_kwh_<type>`` and ``competitors``.
+    """Remove the demand competitors capture; add ``captured_kwh_<type>``,
+    ``kept_share_<type>`` and ``competitor_stations_near``.
 
     Zone i loses ``share`` of its type-k peak demand when a competitor station with type-k
     ports lies within ``radius_km`` of its demand centre.
@@ -170,6 +171,7 @@ def competitor_capture(
             counts += np.bincount(zone_pos, minlength=len(out))
         captured = np.where(near, share * out[column].to_numpy(float), 0.0)
         out[f"captured_kwh_{t}"] = captured
+        out[f"kept_share_{t}"] = np.where(near, 1.0 - share, 1.0)
         out[column] = out[column].to_numpy(float) - captured
     out["competitor_stations_near"] = counts
     out["peak_kwh"] = out[[f"peak_kwh_{t}" for t in types]].sum(axis=1)
