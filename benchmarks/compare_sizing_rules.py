@@ -44,8 +44,10 @@ def main(path: str = "models/china-2030.toml") -> None:
     table = pd.DataFrame(rows).set_index("rule")
     print(table.to_string())
     ratio = table.loc["queue", "chargers"] / table.loc["linear", "chargers"]
-    print(f"\nqueue / linear chargers: {ratio:.3f}; capex: "
-          f"{table.loc['queue', 'capex_bn_cny'] / table.loc['linear', 'capex_bn_cny']:.3f}")
+    print(
+        f"\nqueue / linear chargers: {ratio:.3f}; capex: "
+        f"{table.loc['queue', 'capex_bn_cny'] / table.loc['linear', 'capex_bn_cny']:.3f}"
+    )
     a, b = plans["linear"].sites, plans["queue"].sites
     diff = pd.DataFrame(
         {
@@ -59,8 +61,7 @@ def main(path: str = "models/china-2030.toml") -> None:
     )
     diff["dc_added_pct"] = (100 * (diff["dc_queue"] / diff["dc_linear"] - 1)).round(1)
     opened = diff[(diff["dc_linear"] > 0) | (diff["dc_queue"] > 0)]
-    print(f"\nsites open under one rule only: "
-          f"{int(((a['open']) != (b['open'])).sum())}")
+    print(f"\nsites open under one rule only: {int(((a['open']) != (b['open'])).sum())}")
     print("\nsmallest open DC sites (queueing adds most, relatively):")
     print(opened.sort_values("dc_queue").head(8).to_string())
     print("\nlargest DC sites:")

@@ -364,6 +364,17 @@ def test_size_estimate_matches_the_built_model(links: str) -> None:
     assert nonzeros <= estimate.nonzeros <= 1.05 * nonzeros
 
 
+def test_size_estimate_matches_the_built_model_with_queue_sizing(tiny_scenario: Path) -> None:
+    scenario = chargeplan.load_scenario(tiny_scenario).with_values({"sizing.rule": "queue"})
+    problem = chargeplan.build_problem(scenario, chargeplan.prepare(scenario))
+    estimate = estimate_model_size(problem)
+    lp, _ = build_milp(problem)
+    matrix, _, _ = lp.matrix()
+    nonzeros = matrix.nnz + int(np.count_nonzero(lp.objective))
+    assert (estimate.variables, estimate.rows) == (lp.n_cols, matrix.shape[0])
+    assert nonzeros <= estimate.nonzeros <= 1.1 * nonzeros
+
+
 def test_model_too_large_is_refused_before_building(monkeypatch) -> None:
     problem = random_problem(300, 60, 120, seed=2)
     with pytest.raises(ModelTooLargeError) as info:
@@ -475,3 +486,24 @@ def test_prepare_validates_the_cost_table(tiny_scenario: Path) -> None:
         chargeplan.prepare(scenario)
     costs.write_text("zone_id,site_id,cost\nz1,s1,1\nz2,s2,2\n")
     assert len(chargeplan.prepare(scenario).pairs) == 2
+
+
+def test_required_site_over_its_grid_limit_is_explained_not_a_traceback(
+    tiny_scenario: Path, tmp_path: Path, capsys
+) -> None:
+    """Site s1 must open with 2 DC chargers (2 x 100 kW) on a 50 kW grid connection: no plan
+    can exist, and the message names the site, both numbers and the inputs to change."""
+    text = tiny_scenario.read_text().replace(
+        "fixed_cost_cny = 10000\n", 'fixed_cost_cny = 10000\ngrid_kw = 50\nrequired = ["s1"]\n'
+    )
+    tiny_scenario.write_text(text)
+    sites = gpd.read_file(tiny_scenario.parent / "sites.geojson")
+    sites["min_dc_fast"] = [2, 0, 0]
+    sites.to_file(tiny_scenario.parent / "sites.geojson", driver="GeoJSON")
+    out = tmp_path / "out"
+    code = main(["run", str(tiny_scenario), "--out", str(out), *RUN])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code in (4, 5) and len(err) == 1 and "Traceback" not in err[0]
+    for part in ("chargeplan: error: ", "s1", "200 kW", "50 kW", "grid_kw"):
+        assert part in err[0]
+    assert not out.exists()

@@ -40,8 +40,11 @@ import pandas as pd
 
 from chargeplan.errors import ChargeplanError
 from chargeplan.manifest import build_manifest, inputs_digest, read_manifest, verify, write_manifest
-from chargeplan.report import atomic_dir, atomic_path, remove_stale_staging
+from chargeplan.pipeline import plan_network, prepare
+from chargeplan.plan import Plan
+from chargeplan.report import atomic_dir, atomic_path, remove_stale_staging, write_plan
 from chargeplan.scenario import Scenario
+from chargeplan.solve import SolverOptions
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +99,8 @@ class Task:
     inputs_sha256: str
 
 
-def solver_options(scenario: Scenario, *, log_to_stderr: bool = False) -> Any:
+def solver_options(scenario: Scenario, *, log_to_stderr: bool = False) -> SolverOptions:
     """The :class:`chargeplan.solve.SolverOptions` a scenario asks for."""
-    from chargeplan.solve import SolverOptions
-
     return SolverOptions(
         time_limit_s=scenario.solver.time_limit_s,
         mip_rel_gap=scenario.solver.mip_rel_gap,
@@ -116,11 +117,11 @@ def run_scenario(
     scenario: Scenario,
     out_dir: str | Path,
     *,
-    solver: Any = None,
+    solver: SolverOptions | None = None,
     map_png: bool = True,
     report: bool = True,
     command: list[str] | None = None,
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[Plan, dict[str, Any]]:
     """Plan a scenario and write its outputs and manifest into ``out_dir``, all or nothing.
 
     Parameters
@@ -142,9 +143,6 @@ def run_scenario(
     tuple[chargeplan.plan.Plan, dict]
         The plan and its manifest.
     """
-    from chargeplan.pipeline import plan_network, prepare
-    from chargeplan.report import write_plan
-
     solver = solver if solver is not None else solver_options(scenario)
     start = time.perf_counter()
     inputs = prepare(scenario)

@@ -287,12 +287,14 @@ class _BatchFailed(ChargeplanError):
 
 def _validate(args: argparse.Namespace) -> int:
     from chargeplan.limits import check_model_size
+    from chargeplan.model import check_feasibility
     from chargeplan.pipeline import build_problem, prepare
     from chargeplan.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     inputs = prepare(scenario)
     problem = build_problem(scenario, inputs)
+    check_feasibility(problem)
     size = check_model_size(problem)
     print(
         f"{args.scenario}: valid; {len(problem.zone_ids)} zones, {len(problem.site_ids)} sites, "

@@ -219,6 +219,10 @@ def budget_curve(
     )
 
 
+def _unit(label: str, word: str) -> str:
+    return f"{label}, {word}" if word else label
+
+
 def _midpoints(x: np.ndarray) -> np.ndarray:
     return (x[1:] + x[:-1]) / 2
 
@@ -243,15 +247,20 @@ def plot_curve(curve: pd.DataFrame, path: str | Path | None = None, *, dpi: int 
     fig = Figure(figsize=(11, 7.2), layout="constrained")
     (ax_chargers, ax_cost), (ax_cover, ax_step) = fig.subplots(2, 2)
     if by_target:
-        x = curve["premium_users"].to_numpy(float) / 1e6
-        xlabel = "premium users, million"
+        x_div, x_word = _format.scale(float(curve["premium_users"].max()))
+        x = curve["premium_users"].to_numpy(float) / x_div
+        xlabel = _unit("premium users", x_word)
     else:
-        x = curve["budget_cny"].to_numpy(float) / 1e9
-        xlabel = "capex budget, CNY bn"
+        x_div, x_word = _format.money_scale(float(curve["budget_cny"].max()))
+        x = curve["budget_cny"].to_numpy(float) / x_div
+        xlabel = _unit("capex budget", x_word)
+    c_div, c_word = _format.scale(float(curve["chargers"].max()))
+    m_div, m_word = _format.money_scale(float(curve["capex_cny"].max()))
+    u_div, u_word = _format.scale(float(curve["unserved_users"].max()))
     types = [c for c in curve.columns if c.startswith("chargers_") and "_per_" not in c]
     bottom = np.zeros(len(curve))
     for column, colour in zip(types, ("#0072B2", "#56B4E9", "#009E73", "#F0E442"), strict=False):
-        values = curve[column].to_numpy(float) / 1e3
+        values = curve[column].to_numpy(float) / c_div
         ax_chargers.fill_between(
             x,
             bottom,
@@ -261,19 +270,19 @@ def plot_curve(curve: pd.DataFrame, path: str | Path | None = None, *, dpi: int 
             label=column.removeprefix("chargers_").replace("_", " "),
         )
         bottom = bottom + values
-    ax_chargers.plot(x, curve["chargers"] / 1e3, "o-", color="#333333", label="all chargers")
-    ax_chargers.set_ylabel("chargers, thousand")
+    ax_chargers.plot(x, curve["chargers"] / c_div, "o-", color="#333333", label="all chargers")
+    ax_chargers.set_ylabel(_unit("chargers", c_word))
     ax_chargers.set_title("Chargers", fontsize=10)
     ax_chargers.legend(fontsize=8, loc="upper left")
 
     parts = [("fixed_cost_cny", "sites", "#999999"), ("charger_cost_cny", "chargers", "#0072B2")]
     bottom = np.zeros(len(curve))
     for column, label, colour in parts:
-        values = curve[column].to_numpy(float) / 1e9
+        values = curve[column].to_numpy(float) / m_div
         ax_cost.fill_between(x, bottom, bottom + values, color=colour, alpha=0.8, label=label)
         bottom = bottom + values
-    ax_cost.plot(x, curve["capex_cny"] / 1e9, "o-", color="#333333", label="capex")
-    for xi, yi in zip(x, curve["capex_cny"].to_numpy(float) / 1e9, strict=True):
+    ax_cost.plot(x, curve["capex_cny"] / m_div, "o-", color="#333333", label="capex")
+    for xi, yi in zip(x, curve["capex_cny"].to_numpy(float) / m_div, strict=True):
         ax_cost.annotate(
             f"{yi:,.2f}",
             (xi, yi),
@@ -282,7 +291,7 @@ def plot_curve(curve: pd.DataFrame, path: str | Path | None = None, *, dpi: int 
             ha="center",
             fontsize=8,
         )
-    ax_cost.set_ylabel("capex, CNY bn")
+    ax_cost.set_ylabel(_unit("capex", m_word))
     ax_cost.set_title("Capex", fontsize=10)
     ax_cost.legend(fontsize=8, loc="upper left")
 
@@ -292,12 +301,12 @@ def plot_curve(curve: pd.DataFrame, path: str | Path | None = None, *, dpi: int 
     twin = ax_cover.twinx()
     twin.bar(
         x,
-        curve["unserved_users"] / 1e3,
+        curve["unserved_users"] / u_div,
         width=0.35 * np.min(np.diff(x), initial=x.max()),
         color="#D55E00",
         alpha=0.35,
     )
-    twin.set_ylabel("users unserved, thousand", color="#D55E00")
+    twin.set_ylabel(_unit("users unserved", u_word), color="#D55E00")
     ax_cover.set_zorder(twin.get_zorder() + 1)
     ax_cover.patch.set_visible(False)
     ax_cover.set_title("Coverage", fontsize=10)
@@ -324,7 +333,16 @@ def plot_curve(curve: pd.DataFrame, path: str | Path | None = None, *, dpi: int 
         )
         ax_step.bar_label(
             bars,
-            labels=[f"{v:,.0f}" if by_target else f"{v:,.2f}" for v in step],
+            labels=[
+                (
+                    ""
+                    if not v > 0.08 * np.nanmax(step)
+                    else f"{v:,.0f}"
+                    if by_target
+                    else f"{v:,.2f}"
+                )
+                for v in step
+            ],
             label_type="center",
             color="white",
             fontsize=9,
@@ -340,7 +358,7 @@ def plot_curve(curve: pd.DataFrame, path: str | Path | None = None, *, dpi: int 
         ax.tick_params(labelsize=8)
         ax.set_xlim(0, x.max() * 1.05 if len(x) else 1)
     ax_chargers.set_ylim(bottom=0)
-    ax_cost.set_ylim(0, 1.12 * float(curve["capex_cny"].max()) / 1e9)
+    ax_cost.set_ylim(0, 1.12 * float(curve["capex_cny"].max()) / m_div)
     ax_step.set_ylim(bottom=0)
     name = "premium-user target" if by_target else "capex budget"
     scenario = curve["scenario"].iloc[0] if "scenario" in curve and len(curve) else ""

@@ -51,7 +51,8 @@ class GapSettings:
     crs
         Metric CRS to measure distances in (the scenario's ``reach.crs``).
     radius_km
-        Service radius: a proposed site must be within it of every zone it is meant to serve.
+        Service radius: a proposed site must be within it of every zone it is meant to serve
+        (also when the scenario's reach comes from a cost table).
     region_column
         Zone column to total by (``zones.region_column``; None: one region ``"all"``).
     name_column, site_name_column
@@ -184,7 +185,8 @@ def zone_gaps(plan: Plan, settings: GapSettings | None = None) -> gpd.GeoDataFra
     geopandas.GeoDataFrame
         The rows of ``plan.gaps`` (every zone column: ``gap_reason``, ``unserved_users``,
         ``unmet_kwh``, ``sites_in_reach``, ...) plus the columns of :func:`zone_distances`.
-        A zone is ``unreachable`` when its nearest candidate site is beyond the service radius.
+        Under the radius rule an ``unreachable`` zone's nearest candidate site lies beyond the
+        service radius.
     """
     zones = zone_distances(plan, settings)
     gaps = zones[zones["gap_reason"] != ""]

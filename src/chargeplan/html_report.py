@@ -320,13 +320,15 @@ def _cost_chart(plan: Plan) -> Figure:
     parts["access (detours)"] = s.get("access_cost_cny", 0.0)
     parts["unmet-demand penalty"] = s.get("unmet_penalty_cny", 0.0)
     labels = [k for k, v in parts.items() if np.isfinite(v)]
-    values = np.array([parts[k] for k in labels], dtype=float) / 1e9
+    values = np.array([parts[k] for k in labels], dtype=float)
+    divisor, unit = _format.money_scale(float(np.nanmax(values)) if len(values) else 0.0)
+    values = values / divisor
     fig = Figure(figsize=(10.5, 3.4), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[1.1, 1])
     colours = ["#0072B2"] * (len(labels) - 2) + ["#999999", "#D55E00"]
     bars = left.barh(labels[::-1], values[::-1], color=colours[::-1])
     left.bar_label(bars, labels=[f"{v:,.2f}" for v in values[::-1]], padding=3, fontsize=8)
-    left.set_xlabel("CNY bn (capex in blue; the penalty is a modelling price, not spent)")
+    left.set_xlabel(f"{unit} (capex in blue; the penalty is a modelling price, not spent)")
     left.set_title("What the plan costs", fontsize=10)
     left.margins(x=0.18)
     chargers = built["chargers"].to_numpy(float)

@@ -300,7 +300,7 @@ proposed new site</div>
 """
 
 
-_FOLIUM_ID = re.compile(r"\b([a-z][a-z_]*)_([0-9a-f]{32})\b")
+_FOLIUM_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 
 
 def write_interactive_map(
@@ -315,8 +315,7 @@ def write_interactive_map(
     ids: dict[str, str] = {}
 
     def renumber(match: re.Match[str]) -> str:
-        number = ids.setdefault(match.group(2), f"{len(ids):032x}")
-        return f"{match.group(1)}_{number}"
+        return ids.setdefault(match.group(0), f"{len(ids):032x}")
 
     Path(path).write_text(_FOLIUM_ID.sub(renumber, text), encoding="utf-8")
     return Path(path)

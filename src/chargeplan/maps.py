@@ -80,7 +80,10 @@ def plot_plan(
     """
     zones = plan.zones.to_crs(crs)
     sites = plan.sites[plan.sites["open"].to_numpy(bool)].to_crs(crs)
-    fig = Figure(figsize=(11, 8.5), layout="constrained")
+    minx, miny, maxx, maxy = zones.total_bounds
+    # as tall as the region's shape asks, within limits, plus room for title and legend
+    height = float(np.clip(9.5 * (maxy - miny) / max(maxx - minx, 1e-9), 3.0, 8.0)) + 1.6
+    fig = Figure(figsize=(11, height), layout="constrained")
     ax = fig.subplots()
     zones.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=0.3)
     handles: list[Patch | Line2D] = []
@@ -97,7 +100,7 @@ def plot_plan(
                 Patch(
                     color=colour,
                     alpha=0.75,
-                    label=f"{reason.replace('_', ' ')}: {len(part)} zones, "
+                    label=f"{reason.replace('_', ' ')}: {len(part)} zone{'s' * (len(part) != 1)}, "
                     f"{_format.count(users)} users unserved",
                 )
             )
@@ -151,12 +154,13 @@ def plot_plan(
                 f"{_format.count(new['unserved_users'].sum())} users out of reach",
             )
         )
-    ax.set_title(title if title is not None else _title(plan), fontsize=11)
-    ax.legend(
+    fig.suptitle(title if title is not None else _title(plan), fontsize=11)
+    fig.legend(
         handles=handles,
-        loc="lower left",
+        loc="outside lower center",
+        ncols=min(3, max(len(handles), 1)),
         fontsize=8,
-        frameon=True,
+        frameon=False,
         title="gaps: the stronger the shade, the more demand unmet",
         title_fontsize=8,
     )
@@ -173,7 +177,7 @@ def _title(plan: Plan) -> str:
         f"{_format.count(users)} premium users, " if users else ""
     )
     return head + (
-        f"{s['sites_opened']} sites, {s['chargers']:,} chargers, "
+        f"{s['sites_opened']} site{'s' * (s['sites_opened'] != 1)}, {s['chargers']:,} chargers, "
         f"capex {_format.cny(s['capex_cny'])}, {_format.share(s['coverage'])} of peak "
         "demand served"
     )

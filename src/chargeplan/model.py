@@ -366,8 +366,8 @@ def check_feasibility(problem: FacilityProblem) -> None:
         )
     power = floor @ problem.charger_power_kw
     grid = power > problem.grid_kw + problem.grid_upgrade_kw
-    mandatory = problem.must_open | (problem.min_chargers.sum(axis=1) > 0) & problem.required
-    grid_forced = grid & (problem.has_existing | problem.required)
+    mandatory = problem.must_open
+    grid_forced = grid & mandatory
     if grid_forced.any():
         j = np.flatnonzero(grid_forced)[0]
         raise InputError(
@@ -378,20 +378,24 @@ def check_feasibility(problem: FacilityProblem) -> None:
         )
     if problem.max_sites is not None and mandatory.sum() > problem.max_sites:
         raise InputError(
-            f"{int(mandatory.sum())} sites must open (required or with existing chargers) but "
-            f"max_sites is {problem.max_sites}: raise max_sites"
+            f"{int(mandatory.sum())} sites must open (required or with existing chargers: "
+            f"{named(mandatory)}) but max_sites is {problem.max_sites}: raise max_sites or drop "
+            "requirements"
         )
     if problem.budget is not None:
-        need = float(problem.fixed_cost @ problem.required) + float(
-            (
-                problem.charger_cost
-                * np.maximum(problem.min_chargers - problem.existing_chargers, 0)
-                * problem.required[:, None]
-            ).sum()
+        # What must be spent whatever the plan: fixed costs of must-open sites, their minimum
+        # chargers beyond the existing ones, and grid upgrades those minimums force.
+        new_floor = np.maximum(problem.min_chargers - problem.existing_chargers, 0)
+        upgrade = mandatory & (power > problem.grid_kw)
+        per_site = (
+            mandatory * (problem.fixed_cost + (problem.charger_cost * new_floor).sum(axis=1))
+            + upgrade * problem.grid_upgrade_cost
         )
+        need = float(per_site.sum())
         if need > problem.budget * (1 + 1e-9):
             raise InputError(
-                f"the required sites alone cost CNY {need:,.0f} but the budget is CNY "
+                f"the sites that must open ({named(per_site > 0)}) alone cost CNY {need:,.0f} "
+                f"(fixed costs, minimum chargers, forced grid upgrades) but the budget is CNY "
                 f"{problem.budget:,.0f}: raise model.budget_cny or drop requirements"
             )
 

@@ -23,6 +23,8 @@ import pandas as pd
 from chargeplan._validate import (
     _as_float,
     _check_values,
+    _locate,
+    _plural,
     _where,
     check_sites_within_zones,
     validate_cost_table,
@@ -153,6 +155,17 @@ def prepare(
         zones, scenario.users, population_column=zc.population_column, source=zone_source
     )
     zones = peak_demand(zones, scenario.demand, source=zone_source)
+    for name in scenario.charger_types:
+        column = f"max_{name}"
+        if column in sites.columns and name not in sc.max_chargers:
+            values = _as_float(sites, column, where, (sc.id_column,))
+            if np.isnan(values).any():
+                raise InputError(
+                    f"{where}: column '{column}' has "
+                    f"{_plural(int(np.isnan(values).sum()), 'missing value')} "
+                    f"({_locate(sites, np.isnan(values), (sc.id_column,))}) and the scenario "
+                    f"sets no sites.max_chargers.{name}: fill them in or set that default"
+                )
     sites = _site_parameters(sites, scenario, source=site_source)
     centres = demand_centres(
         zones, lon_column=zc.centre_lon_column, lat_column=zc.centre_lat_column
@@ -251,6 +264,8 @@ def _flags(
         values = sites[column]
         if values.dtype == bool:
             flag |= values.fillna(False).to_numpy(bool)
+        elif pd.api.types.is_numeric_dtype(values):
+            flag |= values.fillna(0).to_numpy(float) != 0
         else:
             flag |= values.astype(str).str.strip().str.lower().isin(_FLAG_TRUE).to_numpy()
     unknown = sorted(set(listed) - set(sites.index.astype(str)))
@@ -299,6 +314,17 @@ def _site_parameters(
             bad = out.index[values < 0][:5].tolist()
             raise InputError(f"{source}: column '{column}' is negative for sites {bad}: fix it")
         out[column] = values.astype(float)
+    types = list(scenario.chargers)
+    existing = out[[f"existing_{t}" for t in types]].to_numpy(float)
+    # Where the brand already has chargers the site's fixed cost is sunk, and the site may
+    # always hold at least what it has.
+    out.loc[existing.sum(axis=1) > 0, "fixed_cost_cny"] = 0.0
+    for k, t in enumerate(types):
+        if f"max_{t}" in out.columns:
+            limit = pd.to_numeric(out[f"max_{t}"], errors="coerce").to_numpy(float)
+            out[f"max_{t}"] = np.where(
+                np.isnan(limit), existing[:, k], np.maximum(limit, existing[:, k])
+            )
     out["required"] = _flags(out, "required", sc.required, source)
     out["excluded"] = _flags(out, "excluded", sc.excluded, source)
     return out

@@ -206,8 +206,10 @@ def make_plan(
             for column, values in queue_metrics(problem, solution, site_kwh, k).items():
                 out_sites[f"{column}_{name}"] = values
             if problem.charger_capacity is not None:
-                linear_chargers[:, k] = np.ceil(
-                    site_kwh[:, k] / problem.charger_capacity[k] - 1e-9
+                # what the linear rule would hold: its need, or the chargers already there
+                linear_chargers[:, k] = np.maximum(
+                    np.ceil(site_kwh[:, k] / problem.charger_capacity[k] - 1e-9),
+                    problem.existing_chargers[:, k],
                 ).astype(np.int64)
     out_sites["chargers"] = solution.chargers.sum(axis=1)
     out_sites["charger_cost_cny"] = charger_cost.sum(axis=1)

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
+import scipy.sparse as sp
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
-from pyomo.contrib.solver.solvers.highs import Highs
 
-from chargeplan._lp import InfeasibleRowError, linear_expression
+from chargeplan._lp import InfeasibleRowError, SparseConstraint, SparseHighs, SparseObjective
 from chargeplan.errors import SolveError
 from chargeplan.limits import check_model_size
 from chargeplan.model import (
@@ -97,8 +97,9 @@ _STATUS = {
 }
 
 
-def _run(model: pyo.ConcreteModel, options: SolverOptions) -> dict:
-    solver = Highs()
+def _run(model: pyo.ConcreteModel, options: SolverOptions, warm_start: bool = False) -> dict:
+    """Solve with HiGHS; ``warm_start``: start from the variables' current values."""
+    solver = SparseHighs(warm_start=warm_start)
     if not solver.available():
         raise SolveError("HiGHS is not available: install highspy (pip install highspy)")
     kwargs = {
@@ -197,22 +198,24 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
         unmet = unmet_vector(problem, ix)
         covered_unmet = float(_values(columns) @ unmet)
         slack = max(1e-9 * max(problem.demand.sum(), 1.0), 1e-7)
-        model.coverage_floor = pyo.Constraint(
-            expr=linear_expression(unmet, columns) <= covered_unmet + slack
-        )
-        model.obj.deactivate()
         weights, offset = _access_capex(problem, ix)
-        model.objective_offset = offset
-        model.cost_obj = pyo.Objective(expr=linear_expression(weights, columns))
-        remaining = max(options.time_limit_s - first["seconds"], 1.0)
-        stages.append(
-            _run(
-                model,
-                SolverOptions(
-                    remaining, options.mip_rel_gap, options.threads, options.log_to_stderr
-                ),
+        if np.any(weights):  # else every plan covering that much costs the same: done
+            model.coverage_floor = SparseConstraint(
+                sp.csr_matrix(unmet[None, :]), [-np.inf], [covered_unmet + slack], columns
             )
-        )
+            model.obj.deactivate()
+            model.objective_offset = offset
+            model.cost_obj = SparseObjective(weights, columns)
+            remaining = max(options.time_limit_s - first["seconds"], 1.0)
+            stages.append(
+                _run(
+                    model,
+                    SolverOptions(
+                        remaining, options.mip_rel_gap, options.threads, options.log_to_stderr
+                    ),
+                    warm_start=True,  # the first stage's plan is feasible here
+                )
+            )
     solution = decode(problem, ix, _values(columns))
     worst = max(stages, key=lambda s: (s["status"] != "optimal", s["gap"]))
     return Solution(

@@ -94,8 +94,9 @@ def attach_own_stations(
     """Add the brand's own stations to the sites as existing chargers.
 
     Own stations within ``match_km`` of a candidate join the nearest one (their ports add up);
-    the others become new sites ``own-<station_id>``. Sites holding existing chargers get
-    ``fixed_cost_cny = 0`` (sunk) and ``max_<type>`` raised to at least what they hold.
+    the others become new sites ``own-<station_id>`` with no costs or limits of their own:
+    ``pipeline._site_parameters`` then gives them the scenario's, makes the fixed cost of every
+    site holding chargers sunk (0) and raises its ``max_<type>`` to at least what it holds.
     """
     own = stations[stations["own"]]
     out = sites.copy()
@@ -128,15 +129,6 @@ def attach_own_stations(
             extra[f"existing_{t}"] = new[f"ports_{t}"].to_numpy(float)
         extra.index = extra[id_column].to_numpy()
         out = pd.concat([out, extra])
-    holds = out[[f"existing_{t}" for t in types]].sum(axis=1) > 0
-    if "fixed_cost_cny" in out.columns:
-        out.loc[holds, "fixed_cost_cny"] = 0.0
-    for t in types:
-        column = f"max_{t}"
-        if column in out.columns:
-            out[column] = np.maximum(
-                out[column].fillna(0).to_numpy(float), out[f"existing_{t}"].to_numpy(float)
-            )
     return out
 
 
