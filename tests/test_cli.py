@@ -20,6 +20,15 @@ def test_run_writes_outputs(tiny_scenario: Path, tmp_path: Path, capsys) -> None
     assert "tiny: optimal" in capsys.readouterr().out
 
 
+def test_run_into_a_relative_folder(tiny_scenario: Path, tmp_path: Path, monkeypatch) -> None:
+    """README's command gives ``--out runs/NAME``: a path relative to the working directory."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(tiny_scenario), "--out", "runs/tiny", "-q", "--no-map"]) == 0
+    manifest = json.loads((tmp_path / "runs/tiny/manifest.json").read_text())
+    assert "assignments.csv" in manifest["outputs"] and "sites.parquet" in manifest["outputs"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["tiny"]
+
+
 def test_run_overrides_target(tiny_scenario: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert (

@@ -242,7 +242,9 @@ def build_manifest(
     hashes = _hash_inputs(scenario)
     files = {}
     for path in sorted({Path(p) for p in outputs.values()}):
-        full = path if path.is_absolute() else out_dir / path
+        # written paths are absolute, relative to the working directory (so inside out_dir),
+        # or relative to out_dir
+        full = path if path.is_absolute() or path.is_relative_to(out_dir) else out_dir / path
         name = full.relative_to(out_dir).as_posix()
         files[name] = {"sha256": sha256_file(full), "bytes": full.stat().st_size}
     result_keys = ("status", "objective_value", "bound", "gap", "build_seconds", "solve_seconds")
