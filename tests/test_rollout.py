@@ -24,6 +24,7 @@ Tests marked ``xfail(strict=True, reason="BUG: ...")`` show bugs found in the ro
 from __future__ import annotations
 
 import functools
+import io
 import itertools
 import json
 from dataclasses import replace
@@ -35,10 +36,18 @@ import pandas as pd
 import pytest
 
 import chargeplan
+from chargeplan._lp import SparseHighs
 from chargeplan.cli import main
 from chargeplan.errors import InputError
 from chargeplan.model import FacilityProblem
-from chargeplan.rollout import RolloutProblem, solve_rollout, with_year
+from chargeplan.rollout import (
+    RolloutProblem,
+    build_rollout,
+    solve_rollout,
+    start_vector,
+    with_year,
+    year_by_year,
+)
 from chargeplan.scenario import load_scenario
 from chargeplan.solve import Solution, SolverOptions, objective_value, solve
 
@@ -455,6 +464,59 @@ def test_network_never_shrinks_when_demand_falls(sizing: str) -> None:
     fewer = charger_capacity(final_p, np.maximum(final.chargers - 1, 0))
     assert np.any((final.chargers > 0) & (load <= fewer + TOL))
     assert result.objective == pytest.approx(discounted_cost(problem, result.solutions), rel=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# 3b. the year-by-year starting plan
+# --------------------------------------------------------------------------------------------
+
+
+def _start_cases() -> dict[str, RolloutProblem]:
+    cases = {
+        f"{sizing}, growing": RolloutProblem(YEARS3, growing(sized(INSTANCE_A, sizing, QUEUE_A)))
+        for sizing in ("linear", "queue")
+    }
+    for case, (years, budgets, existing) in BF_CASES.items():
+        cases[f"brute force {case}"] = bf_problem(years, budgets, existing)
+    return cases
+
+
+@pytest.mark.parametrize("case", sorted(_start_cases()))
+def test_year_by_year_start_is_a_feasible_rollout_and_never_beats_the_optimum(case: str) -> None:
+    """The schedule handed to HiGHS as its start satisfies every row, bound and integrality of
+    the rollout model; the rollout optimum is at most its cost (and equal with no start)."""
+    problem = _start_cases()[case]
+    plans = year_by_year(problem, EXACT)
+    assert plans is not None
+    assert_monotone(plans)
+    lp, index = build_rollout(problem)
+    start = start_vector(problem, index, lp.n_cols, plans)
+    lower, upper, kind = lp.bounds()
+    assert np.all(start >= lower - TOL) and np.all(start <= upper + TOL)
+    integer = kind != 0
+    np.testing.assert_allclose(start[integer], np.rint(start[integer]), atol=TOL)
+    for family, (matrix, lo, hi) in lp.families.items():
+        m = matrix.copy()
+        m.resize((m.shape[0], lp.n_cols))
+        activity = m @ start
+        scale = 1.0 + np.abs(np.where(np.isfinite(hi), hi, 0.0))
+        assert np.all(activity >= lo - TOL * scale), family
+        assert np.all(activity <= hi + TOL * scale), family
+    start_cost = float(lp.objective @ start) + lp.objective_offset
+    assert start_cost == pytest.approx(discounted_cost(problem, plans), rel=1e-6)
+    # HiGHS receives the start and accepts it (its log says so)
+    model, columns = lp.to_pyomo()
+    for var, value in zip(columns, start, strict=True):
+        var.set_value(float(value), skip_validation=True)
+    log = io.StringIO()
+    SparseHighs(warm_start=True).solve(
+        model, tee=[log], load_solutions=False, raise_exception_on_nonoptimal_result=False
+    )
+    assert "MIP start solution is feasible" in log.getvalue()
+    warm = solve_rollout(problem, EXACT)
+    cold = solve_rollout(problem, EXACT, start_plan=False)
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-6)
+    assert warm.objective <= start_cost + 1e-6 * abs(start_cost)
 
 
 # --------------------------------------------------------------------------------------------

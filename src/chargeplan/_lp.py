@@ -21,7 +21,9 @@ Models are assembled as numpy arrays (bounds, integrality, COO triplets per row 
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -52,6 +54,8 @@ from pyomo.core.expr.relational_expr import (
 from pyomo.core.staleflag import StaleFlagManager
 
 CONTINUOUS, INTEGER, BINARY = 0, 1, 2
+log = logging.getLogger(__name__)
+
 _DOMAINS = {CONTINUOUS: pyo.Reals, INTEGER: pyo.Integers, BINARY: pyo.Binary}
 
 
@@ -422,6 +426,12 @@ class SparseHighs(Highs):
         self._warm_start = warm_start
         self._columns: list = []
 
+    def _reinit(self) -> None:
+        # Pyomo's Highs._reinit re-runs __init__ with its own arguments only: keep ours.
+        warm_start = self._warm_start
+        super()._reinit()
+        self._warm_start = warm_start
+
     def set_instance(self, model) -> None:
         """Load the model into a new ``highspy.Highs`` object."""
         families = [
@@ -524,9 +534,37 @@ class SparseHighs(Highs):
         super()._check_for_new_vars([v for v in variables if id(v) not in known])
 
     def _solve(self):
-        if self._warm_start:
+        if not self._warm_start:
+            return super()._solve()
+        start = time.perf_counter()
+        self._pass_start()
+        results = super()._solve()
+        if self._start_misread():
+            # HiGHS 1.16's presolve can map a MIP start into its reduced space with the wrong
+            # objective, then stop "optimal" at that value and return the start unchanged
+            # (tests/test_rollout.py has an instance). Solve again without presolve.
+            log.warning(
+                "HiGHS misread the starting plan's objective in presolve; solving again "
+                "without presolve"
+            )
+            config = self._active_config
+            if config.time_limit is not None:
+                config.time_limit = max(config.time_limit - (time.perf_counter() - start), 1.0)
+            self._solver_model.setOptionValue("presolve", "off")
             self._pass_start()
-        return super()._solve()
+            results = super()._solve()
+        return results
+
+    def _start_misread(self) -> bool:
+        """Whether HiGHS's objective differs from that of the solution it returns."""
+        highs = self._solver_model
+        solution = highs.getSolution()
+        if not solution.value_valid:
+            return False
+        lp = highs.getLp()
+        value = float(np.asarray(lp.col_cost_) @ np.asarray(solution.col_value)) + lp.offset_
+        reported = highs.getInfo().objective_function_value
+        return abs(value - reported) > 1e-7 * max(1.0, abs(reported))
 
     def _postsolve(self, stream):
         results = super()._postsolve(stream)

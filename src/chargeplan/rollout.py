@@ -45,7 +45,7 @@ from chargeplan.model import (
     cost_vector,
     decode,
 )
-from chargeplan.solve import Solution, SolverOptions, _run, _values
+from chargeplan.solve import Solution, SolverOptions, _run, _values, solve
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,83 @@ def build_rollout(problem: RolloutProblem) -> tuple[SparseMILP, list[ModelIndex]
     return lp, index
 
 
+def year_by_year(
+    problem: RolloutProblem, options: SolverOptions | None = None
+) -> tuple[Solution, ...] | None:
+    """Plan the years one after the other, each extending the last: a feasible rollout.
+
+    Year t solves the single-year model with that year's demand and budget, the network of year
+    t - 1 as existing chargers (no capex), its sites required and their fixed costs sunk, and
+    its grid upgrades kept. The schedule obeys every rollout constraint (sites stay open,
+    chargers are only added, each year's new capex within its budget) but it is myopic: it
+    ignores discounting, operating costs and later years' demand. :func:`solve_rollout` hands
+    it to HiGHS as a starting plan, so the rollout is never worse than it.
+
+    Returns
+    -------
+    tuple[Solution, ...] or None
+        One plan per year; ``None`` if a year found no plan within its time.
+    """
+    options = options or SolverOptions()
+    first = problem.periods[0]
+    opened = np.zeros(len(first.site_ids), bool)
+    chargers = first.existing_chargers.astype(float)
+    upgraded = np.zeros(len(first.site_ids), bool)
+    plans = []
+    for year, p in zip(problem.years, problem.periods, strict=True):
+        step = replace(
+            p,
+            existing_chargers=np.maximum(p.existing_chargers, chargers),
+            required=p.required | opened,
+            fixed_cost=np.where(opened, 0.0, p.fixed_cost),
+            grid_kw=np.where(upgraded, p.grid_kw + p.grid_upgrade_kw, p.grid_kw),
+            grid_upgrade_kw=np.where(upgraded, 0.0, p.grid_upgrade_kw),
+        )
+        try:
+            plan = solve(step, options)
+        except (SolveError, InputError) as error:
+            log.info("year-by-year start: %d found no plan (%s)", year, error)
+            return None
+        log.info(
+            "year-by-year start: %d, %d sites, %d chargers (%s)",
+            year,
+            int(plan.open_site.sum()),
+            int(plan.chargers.sum()),
+            plan.status,
+        )
+        opened |= plan.open_site
+        chargers = plan.chargers.astype(float)
+        upgraded |= plan.grid_upgrade
+        plans.append(replace(plan, grid_upgrade=upgraded.copy()))
+    return tuple(plans)
+
+
+def start_vector(
+    problem: RolloutProblem, index: list[ModelIndex], n_cols: int, plans: tuple[Solution, ...]
+) -> np.ndarray:
+    """The rollout model's column values for a schedule of yearly plans."""
+    start = np.zeros(n_cols)
+    for p, ix, plan in zip(problem.periods, index, plans, strict=True):
+        k = len(p.types)
+        x = plan.served[ix.x_pair, ix.x_type]
+        start[ix.cols("x")] = x
+        # unmet closes each zone's assignment row (also where this year has no demand)
+        served = np.zeros(len(p.zone_ids) * k)
+        np.add.at(served, p.pair_zone[ix.x_pair] * k + ix.x_type, x)
+        start[ix.cols("u")] = np.clip(1.0 - served[ix.u_zone * k + ix.u_type], 0.0, 1.0)
+        start[ix.cols("y")] = plan.open_site[ix.y_site]
+        n = plan.chargers[ix.n_site, ix.n_type]
+        start[ix.cols("n")] = n
+        if p.queue_levels is not None:
+            # n = S m + r with r < S chargers in one partial queue (binary b at level r)
+            size = np.array([len(levels) - 1 for levels in p.queue_levels])[ix.n_type]
+            full, partial = np.divmod(n, size)
+            start[ix.cols("m")] = full
+            start[ix.cols("b")] = ix.b_level == partial[ix.b_entry]
+        start[ix.cols("g")] = plan.grid_upgrade[ix.g_site]
+    return start
+
+
 @dataclass(frozen=True)
 class RolloutSolution:
     """Per-year decisions and the solver outcome of the whole rollout."""
@@ -200,8 +277,14 @@ class RolloutSolution:
     solve_seconds: float
 
 
-def solve_rollout(problem: RolloutProblem, options: SolverOptions | None = None) -> RolloutSolution:
+def solve_rollout(
+    problem: RolloutProblem, options: SolverOptions | None = None, *, start_plan: bool = True
+) -> RolloutSolution:
     """Build and solve the multi-year model with HiGHS.
+
+    With ``start_plan`` (default) HiGHS starts from the year-by-year schedule
+    (:func:`year_by_year`, given up to half the time limit), so the result is never worse than
+    planning each year on its own; the rest of the time limit goes to the whole model.
 
     Returns
     -------
@@ -217,6 +300,23 @@ def solve_rollout(problem: RolloutProblem, options: SolverOptions | None = None)
     except InfeasibleRowError as error:
         raise SolveError(f"the rollout model is infeasible as built ({error.family})") from None
     build_seconds = time.perf_counter() - start
+    warm = False
+    if start_plan and len(problem.years) > 1:
+        # A feasible schedule to start from: HiGHS alone may spend its whole time limit on
+        # the five-fold model without finding a plan better than "serve nobody".
+        share = options.time_limit_s / (2 * len(problem.years))
+        plans = year_by_year(
+            problem,
+            SolverOptions(max(share, 1.0), max(options.mip_rel_gap, 0.01), options.threads, False),
+        )
+        if plans is not None:
+            for var, value in zip(
+                columns, start_vector(problem, index, lp.n_cols, plans), strict=True
+            ):
+                var.set_value(float(value), skip_validation=True)
+            warm = True
+        used = time.perf_counter() - start - build_seconds
+        options = replace(options, time_limit_s=max(options.time_limit_s - used, 1.0))
     log.info(
         "rollout model: %d years, %d columns, %d rows; solving with HiGHS (time limit %g s)",
         len(problem.years),
@@ -224,7 +324,7 @@ def solve_rollout(problem: RolloutProblem, options: SolverOptions | None = None)
         sum(m.shape[0] for m, _, _ in lp.families.values()),
         options.time_limit_s,
     )
-    outcome = _run(model, options)
+    outcome = _run(model, options, warm_start=warm)
     values = _values(columns)
     solutions = tuple(
         Solution(
