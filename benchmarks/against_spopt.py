@@ -15,8 +15,8 @@ square (seed 0), demand weights 1..12, a site covers the points within the servi
   ``FacilityProblem.from_cost_table(..., objective="max_coverage", max_sites=p,
   unmet_penalty=1.0)`` (sites uncapacitated, no charger sizing, no fixed costs: exactly MCLP;
   ``max_sites`` is "at most p", which covers as much as "exactly p" since opening a site
-  never uncovers anything), solved with ``chargeplan.solve`` (HiGHS, MIP gap 0, one thread),
-  with and without the reductions.
+  never uncovers anything), solved with ``chargeplan.solve`` (HiGHS, MIP gap 0, HiGHS's
+  default threads: one HiGHS process holds one thread count), with and without the reductions.
 
 Each side is timed from the distance matrix to the plan (model building included), the
 median of ``--repeat`` runs. Covered demand is recomputed from the open sites for every
@@ -82,7 +82,7 @@ def chargeplan_problem(distances: np.ndarray, weights: np.ndarray, radius: float
 def run_chargeplan(distances: np.ndarray, weights: np.ndarray, radius: float, p: int, reduce: bool):
     """Build and solve with chargeplan; return (open sites, covered demand it reports)."""
     problem = chargeplan_problem(distances, weights, radius, p)
-    options = SolverOptions(time_limit_s=600, mip_rel_gap=0.0, threads=1, reduce=reduce)
+    options = SolverOptions(time_limit_s=600, mip_rel_gap=0.0, reduce=reduce)
     solution = chargeplan.solve(problem, options)
     assert solution.status == "optimal", solution.status
     return solution.open_site, float(weights.sum() - solution.objective)

@@ -253,3 +253,27 @@ def test_greedy_cover_respects_the_site_limit_and_budget() -> None:
     )
     picked = greedy_cover(costly)
     assert costly.fixed_cost @ picked <= 5
+
+
+def test_sparse_highs_passes_the_warm_start() -> None:
+    """With no time to search, HiGHS returns the start it was given (and nothing without it).
+
+    Pyomo rebuilds the interface object on every set_instance; the start must survive that.
+    """
+    from chargeplan._lp import BINARY, SparseHighs, SparseMILP
+
+    def incumbent(warm_start: bool) -> float | None:
+        lp = SparseMILP()
+        lp.add_columns("y", 3, 0.0, 1.0, BINARY)
+        lp.add_rows("pick_two", 1, np.zeros(3, int), np.arange(3), np.ones(3), None, 2.0)
+        lp.objective = np.array([-1.0, -2.0, -3.0])
+        model, columns = lp.to_pyomo()
+        for variable, value in zip(columns, [1.0, 1.0, 0.0], strict=True):
+            variable.set_value(value)
+        results = SparseHighs(warm_start=warm_start).solve(
+            model, time_limit=0.0, load_solutions=False, raise_exception_on_nonoptimal_result=False
+        )
+        return results.incumbent_objective
+
+    assert incumbent(True) == pytest.approx(-3.0)  # the start: y = (1, 1, 0)
+    assert incumbent(False) is None

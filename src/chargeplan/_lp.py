@@ -443,6 +443,12 @@ class SparseHighs(Highs):
         self._warm_start = warm_start
         self._columns: list = []
 
+    def _reinit(self) -> None:
+        # Pyomo's _reinit calls __init__() again, which would reset warm_start to False
+        warm_start = self._warm_start
+        super()._reinit()
+        self._warm_start = warm_start
+
     def set_instance(self, model) -> None:
         """Load the model into a new ``highspy.Highs`` object."""
         families = [
