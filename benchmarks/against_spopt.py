@@ -4,6 +4,7 @@ Run (needs the ``bench`` extra: ``pip install -e ".[bench]"``)::
 
     .venv/bin/python benchmarks/against_spopt.py                  # about 1 minute on 2 cores
     .venv/bin/python benchmarks/against_spopt.py --radius 10 --p 30
+    .venv/bin/python benchmarks/against_spopt.py --ablation       # what each reduction buys
 
 The instance: 2,000 demand points and 400 candidate sites drawn uniformly on a 100 x 100
 square (seed 0), demand weights 1..12, a site covers the points within the service radius
@@ -88,6 +89,39 @@ def run_chargeplan(distances: np.ndarray, weights: np.ndarray, radius: float, p:
     return solution.open_site, float(weights.sum() - solution.objective)
 
 
+def ablation(distances: np.ndarray, weights: np.ndarray, radius: float, p: int) -> None:
+    """What each reduction buys: the pair and covering forms, as given and reduced."""
+    from chargeplan.model import build_milp
+    from chargeplan.solve import _solve
+
+    problem = chargeplan_problem(distances, weights, radius, p)
+    reduced = reduce_problem(problem).problem
+    rows = []
+    for label, instance_, covering in (
+        ("pair form, as given (reduce=False)", problem, False),
+        ("pair form, merged and dropped", reduced, False),
+        ("covering form + greedy start, as given", problem, True),
+        ("covering form + greedy start, merged and dropped", reduced, True),
+    ):
+        lp, _ = build_milp(instance_, covering=covering)
+        matrix, _, _ = lp.matrix()
+        options = SolverOptions(time_limit_s=600, mip_rel_gap=0.0, reduce=covering)
+        seconds, solution = timed(
+            lambda i=instance_, o=options: _solve(i, o), 1 if not covering else 3
+        )
+        rows.append(
+            {
+                "model": label,
+                "columns": lp.n_cols,
+                "rows": matrix.shape[0],
+                "nonzeros": matrix.nnz,
+                "seconds": round(seconds, 2),
+                "unmet_demand": solution.objective,
+            }
+        )
+    print(pd.DataFrame(rows).set_index("model").to_string())
+
+
 def timed(function, repeat: int):
     """Median seconds over ``repeat`` calls and the last result."""
     seconds = []
@@ -108,13 +142,19 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-unreduced", action="store_true", help="skip the slow reference")
+    parser.add_argument(
+        "--ablation", action="store_true", help="only: what each reduction buys (no spopt)"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    import pulp
-
     demand_xy, site_xy, weights = instance(args.zones, args.sites, args.seed)
     distances = cdist(demand_xy, site_xy)
     r, p = args.radius, args.p
+    if args.ablation:
+        ablation(distances, weights, r, p)
+        return 0
+    import pulp
+
     pairs = int((distances <= r).sum())
     reduction = reduce_problem(chargeplan_problem(distances, weights, r, p))
     print(
