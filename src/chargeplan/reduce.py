@@ -143,7 +143,10 @@ def reduce_problem(problem: FacilityProblem) -> Reduction:
     take = np.flatnonzero(pair_kept & is_first[problem.pair_zone])
     pair_zone = group[problem.pair_zone[take]]
     pair_site = new_site[problem.pair_site[take]]
-    pair_cost = _unit_cost(problem)[take] * demand[pair_zone]
+    alone = (np.bincount(group, minlength=n_groups) == 1)[pair_zone]  # costs kept to the bit
+    pair_cost = np.where(
+        alone[:, None], problem.pair_cost[take], _unit_cost(problem)[take] * demand[pair_zone]
+    )
 
     keys = pair_zone * max(kept.size, 1) + pair_site
     order = np.argsort(keys)
