@@ -61,8 +61,8 @@ def test_budget_curve_by_hand(tiny_scenario: Path) -> None:
     scenario = chargeplan.load_scenario(tiny_scenario)
     curve = budget_curve(scenario, [30_000, 12_000])
     assert curve["budget_cny"].tolist() == [12_000, 30_000]
-    # the cost stage starts from the coverage stage's plan; HiGHS keeps rows to ~1e-8 relative
-    assert curve["users_served"].tolist() == pytest.approx([200, 926], rel=1e-8)
+    # the second (least-cost) stage may give up 1e-9 of the total demand (solve.py's slack)
+    assert curve["users_served"].tolist() == pytest.approx([200, 926], abs=2e-6)
     assert curve["capex_cny"].tolist() == pytest.approx([12_000, 24_700])
     assert curve.loc[1, "users_served_per_extra_bn_cny"] == pytest.approx(726 / 18_000 * 1e9)
     assert curve.loc[1, "coverage_per_extra_bn_cny"] == pytest.approx(0.726 / 18_000 * 1e9)

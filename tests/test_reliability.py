@@ -97,6 +97,7 @@ def test_run_writes_a_manifest_that_hashes_inputs_and_outputs(
         "time_limit_s": 60.0,
         "mip_rel_gap": 0.0,
         "threads": None,
+        "reduce": True,
     }
     assert manifest["result"]["status"] == "optimal" and manifest["result"]["gap"] == 0
     assert {"prepare_s", "solve_s", "write_s", "total_s"} <= set(manifest["timings"])

@@ -181,16 +181,37 @@ class SparseMILP:
         model.columns = columns
         return model, columns
 
-    def to_highs(self):
-        """The same model as a ``highspy.Highs`` instance, no Pyomo involved (for benchmarks)."""
+    def to_highs(self, pyomo_order: bool = False):
+        """The same model as a ``highspy.Highs`` instance, no Pyomo involved (for benchmarks).
+
+        ``pyomo_order``: pass the columns in the order :class:`SparseHighs` gives them to HiGHS
+        (:meth:`highs_order`), so that HiGHS receives the very model of the Pyomo path and
+        follows the same search; HiGHS's column ``c`` is then column ``highs_order()[c]``.
+        """
         import highspy
 
         lower, upper, kind = self.bounds()
         matrix, row_lo, row_hi = self.matrix()
         weights = np.zeros(self.n_cols) if self.objective is None else self.objective
+        if pyomo_order:
+            order = _appearance_order(matrix, weights)
+            rank = np.full(self.n_cols, -1, np.int64)
+            rank[order] = np.arange(order.size)
+            matrix = sp.csr_matrix(
+                (matrix.data, rank[matrix.indices], matrix.indptr),
+                shape=(matrix.shape[0], order.size),
+            )
+            lower, upper, kind, weights = lower[order], upper[order], kind[order], weights[order]
         highs = highspy.Highs()
         pass_arrays(highs, lower, upper, kind != CONTINUOUS, weights, matrix, row_lo, row_hi)
         return highs
+
+    def highs_order(self) -> np.ndarray:
+        """The columns in the order :class:`SparseHighs` passes them (unused ones left out)."""
+        matrix, _, _ = self.matrix()
+        return _appearance_order(
+            matrix, np.zeros(self.n_cols) if self.objective is None else self.objective
+        )
 
 
 def pass_arrays(

@@ -109,7 +109,12 @@ def _listing(
 
 
 def _quoted(names: Sequence[object], limit: int = 10) -> str:
-    return _listing([f"'{name}'" for name in names], limit=limit)
+    return _listing([f"'{_printable(name)}'" for name in names], limit=limit)
+
+
+def _printable(name: object) -> str:
+    """The name with control characters escaped, so that a message stays on one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(name))
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:

@@ -13,6 +13,7 @@ ready-made ``LinearExpression`` (no operator overloading, no Python loop over zo
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -295,6 +296,20 @@ class FacilityProblem:
 _BLOCKS = ("x", "u", "y", "n", "m", "b", "g")
 
 
+def is_pure_covering(problem: FacilityProblem) -> bool:
+    """Whether only *whether* a zone has an open site in reach matters, not which one.
+
+    True without charger sizing, with every site uncapacitated and every pair cost zero (the
+    maximal covering location problem, or covering with a penalty for what is left out). The
+    model can then use the covering form (:func:`add_period`): no assignment variables.
+    """
+    return (
+        not problem.sizing
+        and bool(np.all(np.isinf(problem.site_capacity)))
+        and not np.any(problem.pair_cost)
+    )
+
+
 @dataclass(frozen=True)
 class ModelIndex:
     """How the model's columns map back to zones, sites, pairs and types.
@@ -302,6 +317,7 @@ class ModelIndex:
     Blocks of columns, in order: ``x`` (assignment shares, one per pair and type with demand),
     ``u`` (unmet shares), ``y`` (open sites), ``n`` (chargers, one per sizing entry = site and
     type), ``m`` (full queues per entry), ``b`` (partial-queue levels), ``g`` (grid upgrades).
+    ``covering``: the covering form of :func:`add_period` (no ``x`` columns).
     """
 
     offsets: dict[str, tuple[int, int]]
@@ -316,6 +332,7 @@ class ModelIndex:
     b_level: np.ndarray
     g_site: np.ndarray
     strong_links: bool
+    covering: bool = False
 
     def cols(self, block: str) -> np.ndarray:
         """Column positions of a block."""
@@ -468,14 +485,26 @@ def add_period(
     problem: FacilityProblem,
     tag: str = "",
     pattern: np.ndarray | None = None,
+    covering: bool = False,
 ) -> ModelIndex:
-    """Add one period's columns and rows (all but budget, site limit and objective) to ``lp``.
+    r"""Add one period's columns and rows (all but budget, site limit and objective) to ``lp``.
 
     Block and row names get ``tag`` appended, so several periods (multi-year rollout) can share
     one model; the returned index maps the untagged block names to this period's columns.
     ``pattern``: see :func:`_index`.
+
+    ``covering`` (only for :func:`is_pure_covering` problems): the assignment shares are
+    projected out. With no pair costs and no capacity, zone i's type-k demand can be served in
+    full exactly when a site in its reach is open, so ``assign`` and ``site_capacity`` become
+    :math:`u_{ik} + \sum_{j \in P(i)} y_j \ge 1` (``cover``): the textbook maximal-covering
+    rows, one per zone and type instead of one per pair. Same optimum, same ``y`` and ``u``;
+    :func:`decode` serves each covered zone from its nearest open site.
     """
     ix, _ = _index(problem, pattern)
+    if covering:
+        if not is_pure_covering(problem):
+            raise ValueError("the covering form needs a pure covering problem (is_pure_covering)")
+        return _add_covering(lp, problem, ix, tag)
     k = len(problem.types)
     s = len(problem.site_ids)
     nx, nu, ny, nn = ix.sizes
@@ -509,15 +538,7 @@ def add_period(
         m_cols = lp.add_columns(f"m{tag}", nn, 0.0, np.floor(n_max / q_size), INTEGER)
         b_cols = lp.add_columns(f"b{tag}", len(ix.b_entry), 0.0, 1.0, BINARY)
     g_cols = lp.add_columns(f"g{tag}", len(ix.g_site), 0.0, 1.0, BINARY)
-    object.__setattr__(
-        ix,
-        "offsets",
-        {
-            name[: len(name) - len(tag)]: pos
-            for name, pos in lp.blocks.items()
-            if name.endswith(tag) and name[: len(name) - len(tag)] in _BLOCKS
-        },
-    )
+    object.__setattr__(ix, "offsets", _offsets(lp, tag))
 
     # --- assignment: sum_j x_ijk + u_ik = 1 ------------------------------------------------
     row_of_zone_type = np.full(len(problem.zone_ids) * k, -1)
@@ -691,11 +712,60 @@ def add_period(
     return ix
 
 
-def build_milp(problem: FacilityProblem) -> tuple[SparseMILP, ModelIndex]:
-    """Assemble the model of :func:`build_model` as sparse arrays (no Pyomo yet)."""
+def _add_covering(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag: str) -> ModelIndex:
+    """The covering form of :func:`add_period`: columns ``u`` and ``y``, rows ``cover``."""
+    k = len(problem.types)
+    nu, ny = len(ix.u_zone), len(ix.y_site)
+    # the pairs and types that would get assignment shares: zone has demand, site not excluded
+    zone_type = problem.pair_zone[ix.x_pair] * k + ix.x_type
+    site = problem.pair_site[ix.x_pair]
+    row_of_zone_type = np.full(len(problem.zone_ids) * k, -1)
+    row_of_zone_type[ix.u_zone * k + ix.u_type] = np.arange(nu)
+    u_upper = 1.0
+    if problem.hard_demand:  # demand with a site in reach must be covered
+        reachable = np.zeros(len(problem.zone_ids) * k, bool)
+        reachable[zone_type] = True
+        u_upper = np.where(reachable[ix.u_zone * k + ix.u_type], 0.0, 1.0)
+    empty = np.empty(0, np.int64)
+    ix = dataclasses.replace(ix, x_pair=empty, x_type=empty, covering=True)
+    lp.add_columns(f"x{tag}", 0, 0.0, 1.0)
+    u_cols = lp.add_columns(f"u{tag}", nu, 0.0, u_upper)
+    y_cols = lp.add_columns(f"y{tag}", ny, problem.must_open[ix.y_site].astype(float), 1.0, BINARY)
+    lp.add_columns(f"n{tag}", 0, 0.0, 0.0, INTEGER)
+    lp.add_columns(f"g{tag}", 0, 0.0, 1.0, BINARY)
+    object.__setattr__(ix, "offsets", _offsets(lp, tag))
+    y_col_of_site = np.full(len(problem.site_ids), -1)
+    y_col_of_site[ix.y_site] = y_cols
+    # u_ik + sum_{j in P(i)} y_j >= 1
+    lp.add_rows(
+        f"cover{tag}",
+        nu,
+        np.concatenate([np.arange(nu), row_of_zone_type[zone_type]]),
+        np.concatenate([u_cols, y_col_of_site[site]]),
+        np.ones(nu + site.size),
+        1.0,
+        None,
+    )
+    return ix
+
+
+def _offsets(lp: SparseMILP, tag: str) -> dict[str, tuple[int, int]]:
+    """The untagged block names of one period and their column ranges."""
+    return {
+        name[: len(name) - len(tag)]: pos
+        for name, pos in lp.blocks.items()
+        if name.endswith(tag) and name[: len(name) - len(tag)] in _BLOCKS
+    }
+
+
+def build_milp(problem: FacilityProblem, covering: bool = False) -> tuple[SparseMILP, ModelIndex]:
+    """Assemble the model of :func:`build_model` as sparse arrays (no Pyomo yet).
+
+    ``covering``: use the covering form (:func:`add_period`; pure covering problems only).
+    """
     check_feasibility(problem)
     lp = SparseMILP()
-    ix = add_period(lp, problem)
+    ix = add_period(lp, problem, covering=covering)
     ny = len(ix.y_site)
     y_cols = ix.cols("y")
     capex, capex_offset = capex_vector(problem, ix)
@@ -780,6 +850,8 @@ def decode(problem: FacilityProblem, ix: ModelIndex, values: np.ndarray) -> dict
     unmet[ix.u_zone, ix.u_type] = np.clip(values[ix.cols("u")], 0.0, 1.0)
     upgrade = np.zeros(s, bool)
     upgrade[ix.g_site] = values[ix.cols("g")] > 0.5
+    if ix.covering:
+        served = _nearest_open(problem, open_site, 1.0 - unmet)
     # Shares below the solver's feasibility tolerance are noise: clean them for reporting.
     served[served < 1e-9] = 0.0
     unmet[unmet < 1e-9] = 0.0
@@ -790,6 +862,26 @@ def decode(problem: FacilityProblem, ix: ModelIndex, values: np.ndarray) -> dict
         "unmet": unmet,
         "grid_upgrade": upgrade,
     }
+
+
+def _nearest_open(problem: FacilityProblem, open_site: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """``(P, K)``: each zone's covered ``share`` served by its nearest open site in reach.
+
+    For the covering form, where any open site in reach serves equally well (ties and unknown
+    distances: the first pair).
+    """
+    k = len(problem.types)
+    usable = (problem.demand[problem.pair_zone] > 0) & ~problem.excluded[problem.pair_site][:, None]
+    usable &= open_site[problem.pair_site][:, None]
+    pair, kind = np.nonzero(usable)
+    zone = problem.pair_zone[pair]
+    distance = np.nan_to_num(problem.distance_km[pair], nan=np.inf)
+    order = np.lexsort((pair, distance, zone * k + kind))
+    _, first = np.unique((zone * k + kind)[order], return_index=True)
+    best = order[first]
+    served = np.zeros((len(problem.pair_zone), k))
+    served[pair[best], kind[best]] = share[zone[best], kind[best]]
+    return served
 
 
 def build_model(problem: FacilityProblem) -> tuple[pyo.ConcreteModel, ModelIndex]:

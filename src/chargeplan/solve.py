@@ -8,10 +8,17 @@ no plan at all raises :class:`~chargeplan.errors.SolveError`.
 
 For ``max_coverage`` the solve is lexicographic: first the most demand covered within the
 budget/site limit, then the cheapest plan (capex + access) that covers that much.
+
+Unless ``SolverOptions(reduce=False)``, the problem is first reduced exactly
+(:mod:`chargeplan.reduce`: zones with identical reach merged, dominated sites dropped), the
+reduced problem solved and its plan expanded back to every zone, site and pair; pure covering
+problems (:func:`chargeplan.model.is_pure_covering`) use the covering form without assignment
+variables and start from the greedy plan. ``docs/scale.md`` ("Reductions") has the measurements.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import sys
@@ -32,20 +39,28 @@ from chargeplan.model import (
     build_milp,
     cost_vector,
     decode,
+    is_pure_covering,
     unmet_vector,
 )
+from chargeplan.reduce import greedy_cover, reduce_problem
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SolverOptions:
-    """HiGHS options: time limit (s), relative MIP gap, threads (None: HiGHS's default)."""
+    """HiGHS options: time limit (s), relative MIP gap, threads (None: HiGHS's default).
+
+    ``reduce``: solve an exactly reduced problem (:mod:`chargeplan.reduce`, the covering form
+    and a greedy start for pure covering) and expand its plan; ``False`` builds the problem as
+    given.
+    """
 
     time_limit_s: float = 600.0
     mip_rel_gap: float = 1e-3
     threads: int | None = None
     log_to_stderr: bool = False
+    reduce: bool = True
 
 
 @dataclass(frozen=True)
@@ -169,9 +184,29 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
         If HiGHS proves the model infeasible or finds no plan within the time limit.
     """
     options = options or SolverOptions()
+    if not options.reduce:
+        return _solve(problem, options)
+    start = time.perf_counter()
+    reduction = reduce_problem(problem)
+    seconds = time.perf_counter() - start
+    if not reduction.changed:
+        solution = _solve(problem, options)
+    else:
+        log.info(
+            "reduced: %d zones merged, %d sites dropped",
+            reduction.merged_zones,
+            reduction.dropped_sites,
+        )
+        solution = reduction.expand(_solve(reduction.problem, options))
+    return dataclasses.replace(solution, build_seconds=solution.build_seconds + seconds)
+
+
+def _solve(problem: FacilityProblem, options: SolverOptions) -> Solution:
+    """Build and solve as given (covering form and greedy start if ``options.reduce``)."""
     check_model_size(problem)  # refuse a model that cannot fit in memory before building it
     start = time.perf_counter()
-    lp, ix = build_milp(problem)
+    covering = options.reduce and is_pure_covering(problem)
+    lp, ix = build_milp(problem, covering=covering)
     try:
         model, columns = lp.to_pyomo()
     except InfeasibleRowError as error:
@@ -192,7 +227,10 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
         options.time_limit_s,
         options.mip_rel_gap,
     )
-    first = _run(model, options)
+    start_plan = greedy_cover(problem) if covering else None
+    if start_plan is not None:
+        _set_cover_start(problem, ix, columns, start_plan)
+    first = _run(model, options, warm_start=start_plan is not None)
     stages = [first]
     if problem.objective == "max_coverage":
         unmet = unmet_vector(problem, ix)
@@ -210,9 +248,7 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
             stages.append(
                 _run(
                     model,
-                    SolverOptions(
-                        remaining, options.mip_rel_gap, options.threads, options.log_to_stderr
-                    ),
+                    dataclasses.replace(options, time_limit_s=remaining),
                     warm_start=True,  # the first stage's plan is feasible here
                 )
             )
@@ -228,6 +264,20 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
         solve_seconds=sum(s["seconds"] for s in stages),
         stages=tuple(stages),
     )
+
+
+def _set_cover_start(
+    problem: FacilityProblem, ix: ModelIndex, columns: list, open_site: np.ndarray
+) -> None:
+    """Give the covering form's variables the values of a plan that opens ``open_site``."""
+    values = np.zeros(len(columns))
+    values[ix.cols("y")] = open_site[ix.y_site]
+    covered = np.zeros(len(problem.zone_ids), bool)
+    live = open_site[problem.pair_site] & ~problem.excluded[problem.pair_site]
+    covered[problem.pair_zone[live]] = True
+    values[ix.cols("u")] = ~covered[ix.u_zone]
+    for variable, value in zip(columns, values.tolist(), strict=True):
+        variable.set_value(value, skip_validation=True)
 
 
 def _access_capex(problem: FacilityProblem, ix: ModelIndex) -> tuple[np.ndarray, float]:
