@@ -38,7 +38,7 @@ from chargeplan.manifest import (
     verify,
 )
 from chargeplan.model import FacilityProblem, build_milp
-from chargeplan.report import atomic_dir, remove_stale_staging
+from chargeplan.report import atomic_dir, atomic_path, remove_stale_staging
 from chargeplan.solve import SolverOptions, solve
 
 from .conftest import DEFAULT_SCENARIO, write_tiny_scenario
@@ -186,6 +186,17 @@ def test_stale_staging_of_a_dead_process_is_removed(tmp_path: Path) -> None:
     mine.mkdir()
     assert remove_stale_staging(tmp_path) == [stale]
     assert mine.exists()
+    # a temporary file of atomic_path (a batch table being written when the run was killed)
+    with atomic_path(tmp_path / "batch.csv") as tmp:
+        tmp.write_text("half")
+        mine_file = tmp.with_name(tmp.name.replace(f"-{os.getpid()}-", f"-{pid}-"))
+        tmp.rename(mine_file)
+        tmp.write_text("whole")
+    assert (tmp_path / "batch.csv").read_text() == "whole"
+    keep = tmp_path / "batch.partial-1.csv"  # not ours: no process id after 'partial-'
+    keep.write_text("user file")
+    assert remove_stale_staging(tmp_path) == [mine_file]
+    assert not mine_file.exists() and keep.exists() and mine.exists()
 
 
 def test_output_folder_that_is_a_file_is_one_clear_error(

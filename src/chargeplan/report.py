@@ -37,11 +37,15 @@ if TYPE_CHECKING:
 def atomic_path(final: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; rename it onto ``final`` if the block succeeds.
 
-    The temporary file keeps ``final``'s suffix (writers pick the format from it).
+    The temporary file, ``.<name>.partial-<pid>-<random><suffix>``, keeps ``final``'s suffix
+    (writers pick the format from it) and names its process, so that one left by a killed run
+    is removed by :func:`remove_stale_staging`.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{final.stem}-", suffix=final.suffix, dir=final.parent)
+    handle, name = tempfile.mkstemp(
+        prefix=f".{final.name}.partial-{os.getpid()}-", suffix=final.suffix, dir=final.parent
+    )
     os.close(handle)
     tmp = Path(name)
     tmp.unlink()  # writers such as GeoPackage refuse to overwrite an empty file
@@ -56,7 +60,11 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
 #: The file whose presence marks a complete run folder (see :mod:`chargeplan.manifest`).
 MANIFEST_NAME = "manifest.json"
 
-_STAGING = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-(?P<pid>\d+)-[0-9a-f]+$")
+# staging folders ``.<name>.partial-<pid>-<hex>`` and temporary files
+# ``.<name>.partial-<pid>-<random><suffix>`` (see :func:`atomic_path`)
+_STAGING = re.compile(
+    r"^\.(?P<name>.+?)\.(?:partial|old)-(?P<pid>\d+)-(?:[0-9a-f]+$|[0-9a-z_]+\.[0-9A-Za-z]+$)"
+)
 
 
 def _alive(pid: int) -> bool:
@@ -70,7 +78,9 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale_staging(parent: str | Path, name: str | None = None) -> list[Path]:
-    """Remove staging folders left in ``parent`` by killed runs (their process is gone).
+    """Remove staging folders and temporary files left in ``parent`` by killed runs.
+
+    Only those whose process is gone are removed.
 
     Parameters
     ----------
@@ -82,7 +92,7 @@ def remove_stale_staging(parent: str | Path, name: str | None = None) -> list[Pa
     Returns
     -------
     list[pathlib.Path]
-        The folders removed.
+        The folders and files removed.
     """
     parent = Path(parent)
     removed: list[Path] = []
@@ -90,10 +100,13 @@ def remove_stale_staging(parent: str | Path, name: str | None = None) -> list[Pa
         return removed
     for entry in parent.iterdir():
         match = _STAGING.match(entry.name)
-        if not match or not entry.is_dir() or (name is not None and match["name"] != name):
+        if not match or (name is not None and match["name"] != name):
             continue
         if int(match["pid"]) != os.getpid() and not _alive(int(match["pid"])):
-            shutil.rmtree(entry, ignore_errors=True)
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
             removed.append(entry)
     return removed
 
