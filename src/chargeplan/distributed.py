@@ -89,12 +89,15 @@ def _client(scheduler: str | None, n_workers: int | None) -> Iterator[Any]:
 
 
 def _ordered_results(client: Any, func: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
-    futures = client.map(func, items, pure=False)
+    # Scatter the items first: a region's arrays can be megabytes, too large to travel inside
+    # the task graph; hash=False skips hashing them (each item is sent once anyway).
+    data = client.scatter(items, hash=False) if items else []
+    futures = client.map(func, data, pure=False)
     try:
         for future in futures:
             yield future.result()
     finally:
-        client.cancel(futures)
+        client.cancel([*futures, *data])
 
 
 @contextlib.contextmanager
