@@ -374,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # Dask's connection chatter
     if not args.quiet:
         warnings.formatwarning = lambda msg, cat, *_a, **_k: f"warning: {msg}\n"
     commands = {"run": _run, "batch": _batch, "curve": _curve, "validate": _validate}

@@ -60,6 +60,9 @@ def _client(scheduler: str | None, n_workers: int | None) -> Iterator[Any]:
         from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - a dependency
         raise ChargeplanError("Dask is not installed: pip install 'dask[distributed]'") from None
+    # Dask's import sets its logger to INFO (connection chatter); chargeplan logs the progress
+    dask_log = logging.getLogger("distributed")
+    dask_log.setLevel(max(dask_log.getEffectiveLevel(), logging.WARNING))
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="20s")
@@ -79,7 +82,8 @@ def _client(scheduler: str | None, n_workers: int | None) -> Iterator[Any]:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=None,  # no dashboard (it would take port 8787)
+            scheduler_kwargs={"dashboard": False},
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
