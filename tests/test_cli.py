@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from chargeplan.cli import main
 
 from .conftest import SCENARIO, write_tiny_scenario
@@ -74,3 +76,59 @@ def test_bad_zone_data_exit_code(tmp_path: Path) -> None:
     assert result.returncode == 4, result.stderr
     assert "Traceback" not in result.stderr
     assert "zones.geojson" in result.stderr and "pop" in result.stderr
+
+
+def test_decompose_flags_are_parsed_and_applied(
+    tiny_scenario: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "out"
+    argv = ["run", str(tiny_scenario), "--out", str(out), "-q", "--no-map", "--no-report"]
+    assert main([*argv, "--decompose", "components", "--workers", "1"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["decompose_by"] == "components"
+    assert summary["decompose_executor"] == "this process"
+    assert summary["decompose_regions"] == 1 and summary["chargers"] == 57
+    assert "1 regions solved apart (components)" in capsys.readouterr().out
+
+
+def test_workers_must_be_a_positive_whole_number(tiny_scenario: Path, capsys) -> None:
+    for bad in ("0", "two"):
+        with pytest.raises(SystemExit) as info:
+            main(["run", str(tiny_scenario), "--decompose", "region", "--workers", bad])
+        assert info.value.code == 2
+        assert "--workers" in capsys.readouterr().err
+
+
+def test_workers_without_decomposition_is_one_clear_line(tiny_scenario: Path, capsys) -> None:
+    code = main(["run", str(tiny_scenario), "-q", "--workers", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("chargeplan: error: --workers and --scheduler")
+    assert "--decompose components" in err[0]
+
+
+def test_bad_scheduler_address_is_a_scenario_error(tiny_scenario: Path, capsys) -> None:
+    code = main(
+        ["run", str(tiny_scenario), "-q", "--decompose", "region", "--scheduler", "localhost"]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 3 and len(err) == 1
+    assert "decompose.scheduler" in err[0] and "tcp://host:port" in err[0]
+
+
+def test_bad_decompose_key_in_the_scenario_file(tmp_path: Path, capsys) -> None:
+    path = write_tiny_scenario(
+        tmp_path, SCENARIO + '\n[decompose]\nby = "components"\nworker = 2\n'
+    )
+    code = main(["run", str(path), "-q", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 3 and len(err) == 1
+    assert (
+        "tiny.toml" in err[0]
+        and "unknown key 'decompose.worker' (did you mean 'workers'?)" in err[0]
+    )
+    path = write_tiny_scenario(tmp_path, SCENARIO + '\n[decompose]\nby = "province"\n')
+    assert main(["validate", str(path), "-q"]) == 3
+    assert "key 'decompose.by': Input should be 'none', 'components' or 'region'" in (
+        capsys.readouterr().err
+    )

@@ -87,7 +87,8 @@ def _show(value: object) -> str:
     if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
         return "<missing>"
     if isinstance(value, str):
-        if value == "" or value != value.strip() or "," in value:
+        # repr keeps blanks visible and control characters (a stray vertical tab) on one line
+        if value == "" or value != value.strip() or "," in value or not value.isprintable():
             return repr(value)
         return value
     if isinstance(value, (float, np.floating)) and float(value).is_integer():

@@ -47,6 +47,28 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--time-limit", type=float, default=None, help="solver time limit, s")
     run.add_argument("--gap", type=float, default=None, help="relative MIP gap, e.g. 0.001")
     run.add_argument("--threads", type=int, default=None, help="solver threads")
+    run.add_argument(
+        "--decompose",
+        choices=["none", "components", "region"],
+        default=None,
+        help="solve as independent pieces: 'components' of the reach graph (exact) or "
+        "'region' (zones served within their region only); overrides decompose.by",
+    )
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="Dask worker processes for a decomposed plan (1: in this process); overrides "
+        "decompose.workers",
+    )
+    run.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="solve the regions on an existing Dask cluster, e.g. tcp://10.0.0.5:8786; "
+        "overrides decompose.scheduler",
+    )
     run.add_argument("--no-map", action="store_true", help="skip the PNG map")
     run.add_argument(
         "--no-report", action="store_true", help="skip report.html and the interactive map.html"
@@ -103,6 +125,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, object]:
     changes: dict[str, object] = {}
     if args.target is not None:
@@ -117,6 +149,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         changes["solver.mip_rel_gap"] = args.gap
     if args.threads is not None:
         changes["solver.threads"] = args.threads
+    if args.decompose is not None:
+        changes["decompose.by"] = args.decompose
+    if args.workers is not None:
+        changes["decompose.workers"] = args.workers
+    if args.scheduler is not None:
+        changes["decompose.scheduler"] = args.scheduler
     return changes
 
 
@@ -129,6 +167,12 @@ def _run(args: argparse.Namespace) -> int:
     changes = _overrides(args)
     if changes:
         scenario = scenario.with_values(changes)
+    if scenario.decompose.by == "none" and (args.workers or args.scheduler):
+        raise ChargeplanError(
+            f"--workers and --scheduler solve the pieces of a decomposed plan, but scenario "
+            f"{scenario.name} is solved whole (decompose.by = 'none'): add --decompose "
+            "components (exact) or --decompose region, or set decompose.by in the scenario"
+        )
     log.info("scenario %s (%s)", scenario.name, scenario.source)
     out = args.out or Path("runs") / scenario.name
     plan, manifest = run_scenario(
@@ -146,7 +190,13 @@ def _run(args: argparse.Namespace) -> int:
         f"{scenario.name}: {s['status']}{gap_note}, gap {100 * s['gap']:.3f} %; "
         f"{s['sites_opened']} sites, {s['chargers']:,} chargers; capex CNY "
         f"{s['capex_cny'] / 1e9:,.2f} bn; {100 * s['coverage']:.1f} % of peak demand served; "
-        f"{s['zones_with_gaps']} zones with gaps; {len(written)} files in {out} "
+        f"{s['zones_with_gaps']} zones with gaps; "
+        + (
+            f"{s['decompose_regions']} regions solved apart ({s['decompose_by']}); "
+            if "decompose_regions" in s
+            else ""
+        )
+        + f"{len(written)} files in {out} "
         f"({time.perf_counter() - start:.1f} s)"
     )
     return 0
@@ -324,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # Dask's connection chatter
     if not args.quiet:
         warnings.formatwarning = lambda msg, cat, *_a, **_k: f"warning: {msg}\n"
     commands = {"run": _run, "batch": _batch, "curve": _curve, "validate": _validate}

@@ -140,8 +140,8 @@ class Decomposition:
     ----------
     regions, components
         Tasks solved and independent components they hold.
-    largest_region_pairs
-        Pairs of the largest task.
+    largest_region_pairs, largest_region_zones, largest_region_sites
+        Pairs, zones and sites of the largest task (by pairs).
     cut_pairs, cut_zone_demand
         Pairs dropped by the region boundary rule, and the demand of the zones that lost at
         least one site in reach through it (0 without the rule).
@@ -157,6 +157,8 @@ class Decomposition:
     regions: int
     components: int
     largest_region_pairs: int
+    largest_region_zones: int = 0
+    largest_region_sites: int = 0
     cut_pairs: int = 0
     cut_zone_demand: float = 0.0
     unreachable_zones: int = 0
@@ -166,18 +168,19 @@ class Decomposition:
 
     def summary(self) -> dict[str, Any]:
         """Figures for a plan's summary, keys prefixed ``decompose_``."""
-        out = {
+        return {
             "decompose_regions": self.regions,
             "decompose_components": self.components,
             "decompose_largest_region_pairs": self.largest_region_pairs,
+            "decompose_largest_region_zones": self.largest_region_zones,
+            "decompose_largest_region_sites": self.largest_region_sites,
             "decompose_cut_pairs": self.cut_pairs,
             "decompose_cut_zone_demand_kwh": self.cut_zone_demand,
+            "decompose_unreachable_zones": self.unreachable_zones,
+            "decompose_price": self.price,
+            "decompose_price_steps": len(self.price_steps),
             "decompose_seconds": self.seconds,
         }
-        if self.price is not None:
-            out["decompose_price"] = self.price
-            out["decompose_price_steps"] = len(self.price_steps)
-        return out
 
 
 def _live_pairs(problem: FacilityProblem) -> np.ndarray:
@@ -443,6 +446,8 @@ def solve_decomposed(
         max_bundle_pairs,
     )
     parts = [subproblem(problem, region) for region in regions]
+    empty = np.empty(0, np.int64)
+    largest = max(regions, key=lambda r: len(r.pairs), default=Region(empty, empty, empty))
     region_options = dataclasses.replace(options, log_to_stderr=False)
     live = _live_pairs(problem)
     in_region = np.zeros(len(problem.pair_zone), bool)
@@ -456,7 +461,9 @@ def solve_decomposed(
     info = {
         "regions": len(regions),
         "components": sum(r.components for r in regions),
-        "largest_region_pairs": max((len(r.pairs) for r in regions), default=0),
+        "largest_region_pairs": len(largest.pairs),
+        "largest_region_zones": len(largest.zones),
+        "largest_region_sites": len(largest.sites),
         "cut_pairs": int(cut.sum()),
         "cut_zone_demand": float(problem.demand[lost].sum()),
         "unreachable_zones": int(((problem.demand.sum(axis=1) > 0) & ~has_pair).sum()),
@@ -583,42 +590,59 @@ def solve_scenario_regions(
     options: SolverOptions,
     *,
     centres: gpd.GeoSeries | None = None,
+    executor: Executor | None = None,
 ) -> tuple[Solution, dict[str, Any]]:
     """Solve a scenario's problem as its ``[decompose]`` section says.
 
     Zones and sites are the prepared tables in problem order. The regions run on Dask
     (:mod:`chargeplan.distributed`): ``decompose.scheduler`` or a LocalCluster of
-    ``decompose.workers`` processes; ``workers = 1`` without a scheduler runs them in this
-    process.
+    ``decompose.workers`` processes (default: one per core); one worker without a scheduler
+    runs them in this process. ``executor`` (any ``map``-like callable) replaces all that.
 
     Returns
     -------
     tuple[Solution, dict]
         The merged plan and the decomposition figures for the plan's summary.
     """
+    from chargeplan.distributed import dask_executor, default_workers
+
     config = scenario.decompose
+    if config.by == "none":
+        raise InputError(f"scenario {scenario.name}: decompose.by is 'none': nothing to split")
     zone_region = site_region = None
     if config.by == "region":
-        if scenario.zones.region_column is None:
+        if not scenario.zones.region_column:
             raise InputError(
                 f"scenario {scenario.name}: decompose.by = 'region' needs zones.region_column"
             )
         zone_region, site_region = region_labels(
             zones, sites, scenario.zones.region_column, centres=centres, crs=scenario.reach.crs
         )
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "zone_region": zone_region,
         "site_region": site_region,
         "max_bundle_pairs": config.max_bundle_pairs,
         "price_steps": config.price_steps,
     }
-    if config.scheduler is None and config.workers == 1:
-        solution, decomposition = solve_decomposed(problem, options, **kwargs)
+    workers = config.workers or default_workers()
+    where = (
+        "a given executor"
+        if executor is not None
+        else f"Dask scheduler {config.scheduler}"
+        if config.scheduler
+        else "this process"
+        if workers == 1
+        else f"a local Dask cluster of {workers} workers"
+    )
+    log.info("decompose: by %s, regions solved in %s", config.by, where)
+    if executor is not None or (config.scheduler is None and workers == 1):
+        solution, decomposition = solve_decomposed(problem, options, executor=executor, **kwargs)
     else:
-        from chargeplan.distributed import dask_executor
-
-        with dask_executor(config.scheduler, config.workers) as executor:
-            solution, decomposition = solve_decomposed(
-                problem, options, executor=executor, **kwargs
-            )
-    return solution, decomposition.summary()
+        with dask_executor(config.scheduler, workers) as dask:
+            solution, decomposition = solve_decomposed(problem, options, executor=dask, **kwargs)
+    figures = {
+        "decompose_by": config.by,
+        "decompose_executor": where,
+        **decomposition.summary(),
+    }
+    return solution, figures

@@ -60,6 +60,9 @@ def _client(scheduler: str | None, n_workers: int | None) -> Iterator[Any]:
         from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - a dependency
         raise ChargeplanError("Dask is not installed: pip install 'dask[distributed]'") from None
+    # Dask's import sets its logger to INFO (connection chatter); chargeplan logs the progress
+    dask_log = logging.getLogger("distributed")
+    dask_log.setLevel(max(dask_log.getEffectiveLevel(), logging.WARNING))
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="20s")
@@ -79,7 +82,8 @@ def _client(scheduler: str | None, n_workers: int | None) -> Iterator[Any]:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=None,  # no dashboard (it would take port 8787)
+            scheduler_kwargs={"dashboard": False},
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
@@ -89,12 +93,15 @@ def _client(scheduler: str | None, n_workers: int | None) -> Iterator[Any]:
 
 
 def _ordered_results(client: Any, func: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
-    futures = client.map(func, items, pure=False)
+    # Scatter the items first: a region's arrays can be megabytes, too large to travel inside
+    # the task graph; hash=False skips hashing them (each item is sent once anyway).
+    data = client.scatter(items, hash=False) if items else []
+    futures = client.map(func, data, pure=False)
     try:
         for future in futures:
             yield future.result()
     finally:
-        client.cancel(futures)
+        client.cancel([*futures, *data])
 
 
 @contextlib.contextmanager

@@ -35,11 +35,13 @@ indicators are the prefecture's, not the cell's. Good enough to place stations w
 region at 5-10 km; not a substitute for a gridded population product (WorldPop, GHS-POP) when
 one with a suitable licence is available.
 
-:func:`candidate_sites_from_cells` makes candidate sites at the same scale: the centres of the
-most populous cells, plus any supplied sites (which replace the generated site of their cell).
+:func:`candidate_sites_from_cells` makes candidate sites at the same scale: the centres of each
+zone's most populous cells, plus any supplied sites (which stand for the cell they lie in).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import geopandas as gpd
 import h3
@@ -114,6 +116,22 @@ def _cells_of(zones: gpd.GeoDataFrame, resolution: int) -> tuple[np.ndarray, np.
     return cells_all[order][keep], owner_all[order][keep]
 
 
+def _finer_cells(lonlat: np.ndarray, resolution: int, taken: np.ndarray) -> np.ndarray:
+    """One cell per point, two resolutions finer (finer still where two points share one)."""
+    out = np.zeros(len(lonlat), np.uint64)
+    used = set(taken.tolist())
+    for i, (lon, lat) in enumerate(lonlat):
+        for finer in range(min(resolution + 2, 15), 16):
+            cell = h3.str_to_int(h3.latlng_to_cell(lat, lon, finer))
+            if cell not in used:
+                break
+        else:
+            raise InputError(f"two zones share their demand centre ({lon:.6f}, {lat:.6f}): fix one")
+        used.add(cell)
+        out[i] = cell
+    return out
+
+
 def _cell_polygons(cells: list[str]) -> np.ndarray:
     """Shapely polygons (lon/lat) of H3 cells, grouped by vertex count to vectorise."""
     boundaries = [h3.cell_to_boundary(c) for c in cells]
@@ -149,6 +167,7 @@ def fine_zones(
     centre_lat_column: str | None = "centre_lat",
     crs: str = "ESRI:102025",
     core_density_per_km2: float = CORE_DENSITY_PER_KM2,
+    drop_empty: bool = False,
 ) -> gpd.GeoDataFrame:
     """Split zones into H3 cells and spread their population: urban around places, rural by area.
 
@@ -167,20 +186,29 @@ def fine_zones(
         Column names.
     centre_lon_column, centre_lat_column
         The zones' demand centres (WGS84), where a zone without places gets its pseudo-place;
-        missing columns: a point inside the polygon.
+        missing columns (or ``None``): a point inside the polygon. The cells' centres are
+        written to the same columns (``centre_lon``/``centre_lat`` if ``None``).
     crs
         Metric CRS in which kernel distances are measured.
     core_density_per_km2
         Centre density ``rho_0`` of the place kernels (see the module docstring).
+    drop_empty
+        Leave out the cells that get no people (totals are unchanged).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per cell, EPSG:4326 polygons: ``zone_id`` (H3 index), ``parent_id``,
-        ``name`` (the parent's), ``population_column`` and ``urban_column`` (whole people,
-        summing exactly to the parent's), ``rural_population``, ``urban_share`` (the cell's),
-        ``area_km2``, ``centre_lon``/``centre_lat`` (cell centre), ``h3_resolution`` and every
-        other column of the parent. Sorted by parent then cell.
+        One row per cell, EPSG:4326 polygons: ``id_column`` (the H3 index as text),
+        ``parent_id`` (the zone's id), ``name`` (the zone's), ``population_column`` and
+        ``urban_column`` (whole people; per zone they add up exactly to the zone's population
+        rounded to whole people and to its urban part), ``rural_population``,
+        ``urban_share`` (the cell's), ``area_km2``, the cell centre, ``h3_resolution`` and
+        every other column of the zone. Sorted by zone (in input order) then cell.
+
+    Raises
+    ------
+    InputError
+        For a resolution out of range, a missing column, or missing or negative population.
     """
     if not 0 <= resolution <= 13:
         raise InputError(f"H3 resolution {resolution} is out of range: give 0 (coarsest) to 13")
@@ -193,21 +221,24 @@ def fine_zones(
     pop = zones[population_column].to_numpy(float)
     if not np.all(np.isfinite(pop)) or np.any(pop < 0):
         raise InputError(f"zones: column '{population_column}' has missing or negative values")
-    urban = _urban_population(zones, urban_column, pop)
+    # whole people: the urban part is rounded first and the rural part is the rest, so the two
+    # cell sums add up to the zone's total exactly
+    pop = np.rint(pop)
+    urban = np.rint(_urban_population(zones, urban_column, pop))
 
     cells, owner = _cells_of(zones, resolution)
     # zones holding no cell centre get the finer cell at their demand centre
     empty = np.setdiff1d(np.arange(len(zones)), owner)
-    if centre_lon_column in zones and centre_lat_column in zones:
+    if (
+        centre_lon_column
+        and centre_lat_column
+        and {centre_lon_column, centre_lat_column} <= set(zones.columns)
+    ):
         centre_xy = zones[[centre_lon_column, centre_lat_column]].to_numpy(float)
     else:
         rep = zones.geometry.representative_point()
         centre_xy = np.column_stack([rep.x, rep.y])
-    finer = min(resolution + 2, 15)
-    extra = np.array(
-        [h3.str_to_int(h3.latlng_to_cell(centre_xy[i, 1], centre_xy[i, 0], finer)) for i in empty],
-        dtype=np.uint64,
-    )
+    extra = _finer_cells(centre_xy[empty], resolution, taken=cells)
     cells = np.concatenate([cells, extra])
     owner = np.concatenate([owner, empty])
     order = np.lexsort((cells, owner))
@@ -280,20 +311,25 @@ def fine_zones(
     rural_cell = grouped_largest_remainder(rural_exact, owner)
     total = urban_cell + rural_cell
 
-    parent = zones.drop(columns=[c for c in _PARENT_ONLY if c in zones.columns])
+    keep = total > 0 if drop_empty else np.ones(len(total), bool)
+    lon_column = centre_lon_column or "centre_lon"
+    lat_column = centre_lat_column or "centre_lat"
+    parent_only = {*_PARENT_ONLY, lon_column, lat_column, "parent_id"}
+    parent = zones.drop(columns=[c for c in parent_only if c in zones.columns])
     parent = pd.DataFrame(parent.drop(columns=parent.geometry.name))
-    out = parent.iloc[owner].reset_index(drop=True)
+    out = parent.iloc[owner[keep]].reset_index(drop=True)
     out = out.rename(columns={id_column: "parent_id"})
-    out.insert(0, "zone_id", labels)
-    out[population_column] = total
-    out[urban_column] = urban_cell
-    out["rural_population"] = rural_cell
+    labels = [label for label, kept in zip(labels, keep, strict=True) if kept]
+    out.insert(0, id_column, labels)
+    out[population_column] = total[keep]
+    out[urban_column] = urban_cell[keep]
+    out["rural_population"] = rural_cell[keep]
     out["urban_share"] = np.divide(
-        urban_cell, total, out=np.zeros(len(total)), where=total > 0
+        urban_cell[keep], total[keep], out=np.zeros(int(keep.sum())), where=total[keep] > 0
     ).round(6)
-    out["area_km2"] = area
-    out["centre_lon"] = latlng[:, 1].round(6)
-    out["centre_lat"] = latlng[:, 0].round(6)
+    out["area_km2"] = area[keep]
+    out[lon_column] = latlng[keep, 1].round(6)
+    out[lat_column] = latlng[keep, 0].round(6)
     out["h3_resolution"] = np.array([h3.get_resolution(c) for c in labels], np.int64)
     return gpd.GeoDataFrame(out, geometry=_cell_polygons(labels), crs="EPSG:4326")
 
@@ -301,88 +337,106 @@ def fine_zones(
 def candidate_sites_from_cells(
     cells: gpd.GeoDataFrame,
     *,
-    n_sites: int,
+    sites_per_zone: int,
+    min_population: float = 0.0,
     supplied: gpd.GeoDataFrame | None = None,
+    id_column: str = "site_id",
+    cell_id_column: str = "zone_id",
     population_column: str = "popu_2020",
-    people_per_dc_fast: float = 1_000.0,
-    people_per_ac_destination: float = 200.0,
-    min_dc_fast: int = 20,
-    min_ac_destination: int = 50,
+    people_per_charger: Mapping[str, float] | None = None,
+    max_chargers_floor: Mapping[str, int] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Candidate sites at the centres of the most populous cells, plus any supplied sites.
+    """Candidate sites at the centres of each zone's most populous cells, plus supplied sites.
 
-    Charger limits follow the default data's rule (``geodata/build_default_region.py``)
-    applied to the cell's population: ``max_dc_fast = max(pop / people_per_dc_fast,
-    min_dc_fast)``, ``max_ac_destination = max(pop / people_per_ac_destination,
-    min_ac_destination)``; fixed cost and charger capex come from the scenario.
+    Every parent zone (``parent_id``) offers its ``sites_per_zone`` most populous cells with at
+    least ``min_population`` people (ties by cell id), so that each prefecture, not only the
+    largest cities, gets sites; cells that already hold a supplied site are skipped (the
+    supplied site stands for them). Charger limits follow the default data's rule
+    (``geodata/build_default_region.py``) applied to the cell's population: for each type
+    ``t`` of ``people_per_charger``, ``max_t = max(floor(pop / people_per_charger[t]),
+    max_chargers_floor[t])``; fixed costs and charger capex come from the scenario.
 
     Parameters
     ----------
     cells
-        Output of :func:`fine_zones` (``zone_id``, ``centre_lon``/``centre_lat``, population).
-    n_sites
-        Sites to generate from cells (the ``n_sites`` most populous cells that hold no
-        supplied site; ties by cell id).
+        Output of :func:`fine_zones`: ``cell_id_column``, ``parent_id``, population and the
+        cell centre (``centre_lon``/``centre_lat``, else the polygon's centroid).
+    sites_per_zone
+        Most sites generated per parent zone.
+    min_population
+        Fewest people a cell needs to become a site.
     supplied
-        Sites to add as they are (points with ``site_id``); a supplied site replaces the
-        generated site of the cell it lies in. Columns the generated sites lack are left
-        missing for them, and the reverse.
-    population_column
-        The cells' population column.
-    people_per_dc_fast, people_per_ac_destination, min_dc_fast, min_ac_destination
-        The charger-limit rule.
+        Sites to add as they are (points with ``id_column``); they keep their columns, and
+        the generated sites leave the ones they lack missing (and the reverse).
+    id_column, cell_id_column, population_column
+        Column names: the sites' id, the cells' id and the cells' population.
+    people_per_charger, max_chargers_floor
+        The charger-limit rule, by charger type.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326 points: ``site_id`` (``c<H3 index>`` for generated sites), ``name``,
-        ``cell`` (the H3 cell), ``parent_id``, ``province`` (if the cells have it),
-        ``pop_max`` (the cell's population), ``max_dc_fast``, ``max_ac_destination``,
-        ``source`` (``"cell"`` or ``"supplied"``); supplied sites first.
+        EPSG:4326 points: ``id_column`` (``c<H3 index>`` for generated sites), ``name`` (the
+        zone's), ``cell`` (the H3 cell), ``parent_id``, ``province`` (if the cells have it),
+        ``pop_max`` (the cell's population), ``max_<type>``, ``source`` (``"cell"`` or
+        ``"supplied"``); supplied sites first.
     """
-    if n_sites < 0:
-        raise InputError(f"n_sites must be >= 0 (got {n_sites})")
-    taken: set[str] = set()
+    if sites_per_zone < 0:
+        raise InputError(f"sites_per_zone must be >= 0 (got {sites_per_zone})")
+    people_per_charger = dict(people_per_charger or {})
+    floors = dict(max_chargers_floor or {})
+    for column in (cell_id_column, "parent_id", population_column):
+        if column not in cells.columns:
+            raise InputError(f"cells: missing column '{column}' (make them with fine_zones)")
+    cell_ids = cells[cell_id_column].astype(str).to_numpy()
     frames = []
+    taken = np.zeros(len(cells), bool)
     if supplied is not None and len(supplied):
-        if "site_id" not in supplied.columns:
-            raise InputError("supplied sites: missing column 'site_id'")
+        if id_column not in supplied.columns:
+            raise InputError(f"supplied sites: missing id column '{id_column}'")
         given = supplied.to_crs("EPSG:4326").copy()
-        resolution = int(h3.get_resolution(str(cells["zone_id"].iloc[0])))
+        resolution = int(h3.get_resolution(cell_ids[0])) if len(cell_ids) else 0
         given["cell"] = [
             h3.latlng_to_cell(lat, lon, resolution)
             for lon, lat in zip(given.geometry.x, given.geometry.y, strict=True)
         ]
         given["source"] = "supplied"
-        taken = set(given["cell"])
+        taken = np.isin(cell_ids, given["cell"].to_numpy())
         frames.append(given)
     pop = cells[population_column].to_numpy(float)
-    free = ~cells["zone_id"].isin(taken).to_numpy()
-    order = np.lexsort((cells["zone_id"].to_numpy(), -pop))
-    pick = order[free[order]][:n_sites]
+    parent = pd.factorize(cells["parent_id"])[0]
+    order = np.lexsort((cell_ids, -pop, parent))
+    eligible = order[(~taken & (pop >= min_population) & (pop > 0))[order]]
+    # rank of each eligible cell within its zone, most populous first
+    group = parent[eligible]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    rank = np.arange(len(eligible)) - np.repeat(starts, np.diff(np.r_[starts, len(eligible)]))
+    pick = np.sort(eligible[rank < sites_per_zone])
     chosen = cells.iloc[pick]
-    generated = gpd.GeoDataFrame(
-        {
-            "site_id": "c" + chosen["zone_id"].astype(str).to_numpy(),
-            "name": chosen["name"].astype(str).to_numpy() if "name" in chosen else "",
-            "cell": chosen["zone_id"].to_numpy(),
-            "parent_id": chosen["parent_id"].to_numpy() if "parent_id" in chosen else None,
-            "pop_max": pop[pick].astype(np.int64),
-            "max_dc_fast": np.maximum(np.floor(pop[pick] / people_per_dc_fast), min_dc_fast),
-            "max_ac_destination": np.maximum(
-                np.floor(pop[pick] / people_per_ac_destination), min_ac_destination
-            ),
-            "source": "cell",
-        },
-        geometry=gpd.points_from_xy(chosen["centre_lon"], chosen["centre_lat"]),
-        crs="EPSG:4326",
-    )
+    if {"centre_lon", "centre_lat"} <= set(chosen.columns):
+        points = gpd.points_from_xy(chosen["centre_lon"], chosen["centre_lat"], crs="EPSG:4326")
+    else:
+        points = chosen.geometry.to_crs("EPSG:4326").centroid.values
+    columns: dict[str, object] = {
+        id_column: np.char.add("c", cell_ids[pick].astype(str)),
+        "name": chosen["name"].astype(str).to_numpy() if "name" in chosen else "",
+        "cell": cell_ids[pick],
+        "parent_id": chosen["parent_id"].to_numpy(),
+    }
     if "province" in chosen:
-        generated.insert(4, "province", chosen["province"].to_numpy())
-    for column in ("max_dc_fast", "max_ac_destination"):
-        generated[column] = generated[column].astype(np.int64)
-    frames.append(generated)
+        columns["province"] = chosen["province"].to_numpy()
+    columns["pop_max"] = pop[pick].astype(np.int64)
+    for kind, people in people_per_charger.items():
+        columns[f"max_{kind}"] = np.maximum(
+            np.floor(pop[pick] / people), floors.get(kind, 0)
+        ).astype(np.int64)
+    columns["source"] = "cell"
+    frames.append(gpd.GeoDataFrame(columns, geometry=points, crs="EPSG:4326"))
     out = pd.concat(frames, ignore_index=True)
-    if out["site_id"].duplicated().any():
-        raise InputError("candidate sites: duplicate site_id between supplied and cell sites")
+    duplicated = out[id_column].duplicated()
+    if duplicated.any():
+        raise InputError(
+            f"candidate sites: supplied site ids {out[id_column][duplicated].head(5).tolist()} "
+            "clash with generated cell sites (c<H3 index>): rename them"
+        )
     return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import logging
 import time
+import warnings
 from dataclasses import dataclass, replace
 
 import geopandas as gpd
@@ -31,9 +32,16 @@ from chargeplan._validate import (
     validate_sites,
     validate_zones,
 )
-from chargeplan.demand import allocate_premium_users, largest_remainder, peak_demand
+from chargeplan.decompose import Executor, solve_scenario_regions
+from chargeplan.demand import (
+    DemandWarning,
+    allocate_premium_users,
+    largest_remainder,
+    peak_demand,
+)
 from chargeplan.errors import InputError
-from chargeplan.geodata import _ids_as_text, read_sites, read_zones
+from chargeplan.finezones import candidate_sites_from_cells, fine_zones
+from chargeplan.geodata import _ids_as_text, read_layer, read_sites, read_zones
 from chargeplan.model import FacilityProblem
 from chargeplan.plan import Plan, make_plan
 from chargeplan.queueing import ServiceLevel, capacity_levels
@@ -127,6 +135,10 @@ def prepare(
             id_column=sc.id_column,
         ).set_index(sc.id_column, drop=False)
         sites = sites.rename_axis(None)
+    if scenario.fine_zones is not None:
+        zones, sites = _fine_inputs(scenario, zones, sites)
+        zone_source = f"{zone_source} (H3 cells)"
+        site_source = f"{site_source} and cell-centre sites"
     check_sites_within_zones(
         sites,
         zones,
@@ -210,6 +222,90 @@ def prepare(
         zones["peak_kwh"].sum(),
     )
     return Inputs(zones=zones, sites=sites, pairs=pairs)
+
+
+def _fine_inputs(
+    scenario: Scenario, zones: gpd.GeoDataFrame, sites: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Zones split into H3 cells and candidate sites at cell centres (``[fine_zones]``)."""
+    config, zc, sc = scenario.fine_zones, scenario.zones, scenario.sites
+    assert config is not None
+    start = time.perf_counter()
+    zones = _fill_indicators(scenario, zones)
+    places = read_layer(config.places_file)
+    if config.place_population_column not in places.columns:
+        raise InputError(
+            f"{config.places_file}: no column '{config.place_population_column}' with the "
+            "places' population: set fine_zones.place_population_column to one of "
+            f"{[str(c) for c in places.columns if c != places.geometry.name][:12]}"
+        )
+    if places.crs is None:
+        raise InputError(f"{config.places_file}: has no CRS: save it with one (EPSG:4326)")
+    cells = fine_zones(
+        zones,
+        places,
+        resolution=config.h3_resolution,
+        id_column=zc.id_column,
+        population_column=zc.population_column,
+        urban_column=config.urban_population_column or "",
+        place_population_column=config.place_population_column,
+        centre_lon_column=zc.centre_lon_column or None,
+        centre_lat_column=zc.centre_lat_column or None,
+        crs=scenario.reach.crs,
+        core_density_per_km2=config.core_density_per_km2,
+        drop_empty=config.drop_empty_cells,
+    )
+    cells = cells.set_index(zc.id_column, drop=False).rename_axis(None)
+    candidates = candidate_sites_from_cells(
+        cells,
+        sites_per_zone=config.cell_sites_per_zone,
+        min_population=config.cell_site_min_population,
+        supplied=sites if config.keep_scenario_sites else None,
+        id_column=sc.id_column,
+        cell_id_column=zc.id_column,
+        population_column=zc.population_column,
+        people_per_charger=config.people_per_charger,
+        max_chargers_floor=config.max_chargers_floor,
+    )
+    candidates = candidates.set_index(sc.id_column, drop=False).rename_axis(None)
+    log.info(
+        "fine zones: %d zones -> %s H3 cells at resolution %d; %s candidate sites (%s at cell "
+        "centres) (%.1f s)",
+        len(zones),
+        f"{len(cells):,}",
+        config.h3_resolution,
+        f"{len(candidates):,}",
+        f"{int((candidates['source'] == 'cell').sum()):,}",
+        time.perf_counter() - start,
+    )
+    return cells, candidates
+
+
+def _fill_indicators(scenario: Scenario, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Fill missing indicators with their median over the zones, before splitting into cells.
+
+    The demand stage fills them the same way (:mod:`chargeplan.demand`); done here, the median
+    is over the zones (prefectures), not over cells, most of which lie in the sparse west.
+    """
+    fill = scenario.users.missing_indicators == "fill_median"
+    columns = [*scenario.users.propensity] if fill else []
+    if scenario.demand.apartment_share_column:
+        columns.append(scenario.demand.apartment_share_column)
+    out = zones.copy()
+    for column in [c for c in dict.fromkeys(columns) if c in out.columns]:
+        values = pd.to_numeric(out[column], errors="coerce").to_numpy(float)
+        gaps = ~np.isfinite(values)
+        if gaps.any() and not gaps.all():
+            fill = float(np.nanmedian(values))
+            warnings.warn(
+                f"{scenario.zones.file}: '{column}' missing for {int(gaps.sum())} zone(s) "
+                f"(index {out.index[gaps][:5].tolist()}); filled with the median {fill:.4g} "
+                "before the zones were split into cells",
+                DemandWarning,
+                stacklevel=3,
+            )
+            out[column] = np.where(gaps, fill, values)
+    return out
 
 
 def _existing_stations(
@@ -409,6 +505,7 @@ def plan_network(
     *,
     inputs: Inputs | None = None,
     solver: SolverOptions | None = None,
+    executor: Executor | None = None,
 ) -> Plan:
     """Plan the charging network a scenario asks for.
 
@@ -420,12 +517,18 @@ def plan_network(
         Prepared inputs to reuse (default: :func:`prepare` them).
     solver
         Override the scenario's solver options.
+    executor
+        With ``decompose.by`` other than ``"none"``: a ``map``-like callable that solves the
+        regions (e.g. from :func:`chargeplan.distributed.dask_executor`) instead of the one
+        ``decompose.scheduler``/``workers`` ask for.
 
     Returns
     -------
     Plan
         Sites and zones as GeoDataFrames, assignments and a summary; for a scenario with a
-        ``[rollout]`` section the multi-year plan of :func:`plan_rollout`.
+        ``[rollout]`` section the multi-year plan of :func:`plan_rollout`. A decomposed plan's
+        summary adds the ``decompose_*`` figures (:meth:`chargeplan.decompose.Decomposition.
+        summary`).
     """
     start = time.perf_counter()
     if scenario.rollout is not None:
@@ -437,14 +540,25 @@ def plan_network(
         mip_rel_gap=scenario.solver.mip_rel_gap,
         threads=scenario.solver.threads,
     )
-    solution = solve(problem, options)
-    plan = make_plan(
-        problem,
-        solution,
-        inputs.zones,
-        inputs.sites,
-        extra_summary={"scenario": scenario.name},
-    )
+    extra: dict[str, object] = {"scenario": scenario.name}
+    if scenario.decompose.by == "none":
+        solution = solve(problem, options)
+    else:
+        zc = scenario.zones
+        centres = demand_centres(
+            inputs.zones, lon_column=zc.centre_lon_column, lat_column=zc.centre_lat_column
+        )
+        solution, figures = solve_scenario_regions(
+            scenario,
+            problem,
+            inputs.zones,
+            inputs.sites,
+            options,
+            centres=centres,
+            executor=executor,
+        )
+        extra.update(figures)
+    plan = make_plan(problem, solution, inputs.zones, inputs.sites, extra_summary=extra)
     plan.summary["total_seconds"] = time.perf_counter() - start
     log.info(
         "plan: %s, %d sites, %d chargers, capex CNY %.3g bn, coverage %.1f %% (gap %.2g %%)",

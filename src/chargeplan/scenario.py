@@ -11,6 +11,7 @@ Any problem (missing file, TOML syntax, unknown key, wrong type, impossible valu
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -267,6 +268,71 @@ class RolloutConfig(_Frozen):
         return self.annual_budget_cny
 
 
+class FineZonesConfig(_Frozen):
+    """Split the zones into H3 cells and make candidate sites at cell centres.
+
+    See :mod:`chargeplan.finezones`: each zone's population is spread over the H3 cells whose
+    centres it holds (urban population by exponential kernels around the populated places of
+    ``places_file``, rural population by area), keeping every zone's total exactly. Each zone
+    also offers its ``cell_sites_per_zone`` most populous cells (with at least
+    ``cell_site_min_population`` people) as candidate sites, with ``max_<type> =
+    max(cell population / people_per_charger[type], max_chargers_floor[type])``; the scenario's
+    own sites stay candidates too (``keep_scenario_sites``) and stand for the cell they lie in.
+    ``drop_empty_cells`` leaves out the cells without people.
+    """
+
+    h3_resolution: Annotated[int, Field(ge=0, le=13)] = 6
+    places_file: Path
+    place_population_column: str = "pop_max"
+    urban_population_column: str | None = "popu_urban_2020"
+    core_density_per_km2: PositiveFloat = 15_000.0
+    drop_empty_cells: bool = True
+    cell_sites_per_zone: Annotated[int, Field(ge=0)] = 30
+    cell_site_min_population: NonNegativeFloat = 0.0
+    keep_scenario_sites: bool = True
+    people_per_charger: dict[str, PositiveFloat] = Field(default_factory=dict)
+    max_chargers_floor: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _floors_have_a_rule(self) -> FineZonesConfig:
+        lone = sorted(set(self.max_chargers_floor) - set(self.people_per_charger))
+        if lone:
+            raise ValueError(
+                f"max_chargers_floor names charger types {lone} without people_per_charger: "
+                "give both, or neither (then sites.max_chargers applies)"
+            )
+        return self
+
+
+class DecomposeConfig(_Frozen):
+    """Solve the plan as independent pieces (see :mod:`chargeplan.decompose`), on Dask.
+
+    ``by = "components"`` splits the model into the connected components of the reach graph
+    (exact); ``"region"`` first cuts the pairs across ``zones.region_column`` borders (an upper
+    bound: zones lose the sites across the border). ``workers`` worker processes of a local Dask
+    cluster (``None``: one per core; 1 without a scheduler: in this process) or an existing
+    cluster at ``scheduler`` (``tcp://host:8786``). With a budget or site limit the regions are
+    coupled by a price found in ``price_steps`` bisection steps.
+    """
+
+    by: Literal["none", "components", "region"] = "none"
+    workers: Annotated[int, Field(ge=1, le=1024)] | None = None
+    scheduler: str | None = None
+    max_bundle_pairs: Annotated[int, Field(ge=1)] = 20_000
+    price_steps: Annotated[int, Field(ge=0, le=60)] = 8
+
+    @field_validator("scheduler")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"([a-z][a-z0-9+]*://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}", value.strip()):
+            raise ValueError(
+                "give the Dask scheduler's address as tcp://host:port, e.g. tcp://10.0.0.5:8786"
+            )
+        return value.strip()
+
+
 class Scenario(_Frozen):
     """A validated planning scenario. Build it with :func:`load_scenario`.
 
@@ -289,6 +355,8 @@ class Scenario(_Frozen):
     model: ModelConfig
     solver: SolverConfig = SolverConfig()
     rollout: RolloutConfig | None = None
+    fine_zones: FineZonesConfig | None = None
+    decompose: DecomposeConfig = DecomposeConfig()
 
     @model_validator(mode="after")
     def _types_known(self) -> Scenario:
@@ -298,6 +366,14 @@ class Scenario(_Frozen):
             ("sites.max_chargers", self.sites.max_chargers),
             ("sizing.chargers_per_queue", self.sizing.chargers_per_queue),
             ("existing.port_columns", self.existing.port_columns),
+            (
+                "fine_zones.people_per_charger",
+                self.fine_zones.people_per_charger if self.fine_zones else {},
+            ),
+            (
+                "fine_zones.max_chargers_floor",
+                self.fine_zones.max_chargers_floor if self.fine_zones else {},
+            ),
         ):
             unknown = sorted(set(names) - known)
             if unknown:
@@ -311,6 +387,33 @@ class Scenario(_Frozen):
     def _rollout_min_cost(self) -> Scenario:
         if self.rollout is not None and self.model.objective != "min_cost":
             raise ValueError("a [rollout] scenario needs model.objective = 'min_cost'")
+        return self
+
+    @model_validator(mode="after")
+    def _decompose_fits(self) -> Scenario:
+        by = self.decompose.by
+        if by == "none":
+            return self
+        if by == "region" and not self.zones.region_column:
+            raise ValueError(
+                "decompose.by = 'region' needs zones.region_column (the zones' region, e.g. "
+                "province): set it, or use decompose.by = 'components'"
+            )
+        if self.model.objective != "min_cost":
+            raise ValueError(
+                f"decompose.by = '{by}' supports model.objective = 'min_cost' only (with or "
+                "without a budget): set decompose.by = 'none' for max_coverage"
+            )
+        if self.model.budget_cny is not None and self.model.max_sites is not None:
+            raise ValueError(
+                f"decompose.by = '{by}' can price a budget or a site limit, not both: drop "
+                "model.budget_cny or model.max_sites, or set decompose.by = 'none'"
+            )
+        if self.rollout is not None:
+            raise ValueError(
+                "a [rollout] is planned as one model: set decompose.by = 'none' (or drop "
+                "the [decompose] section)"
+            )
         return self
 
     @property
@@ -401,6 +504,7 @@ _PATH_KEYS = (
     ("sites", "file"),
     ("reach", "cost_table"),
     ("existing", "stations"),
+    ("fine_zones", "places_file"),
 )
 
 
@@ -489,6 +593,7 @@ def load_scenario(path: str | Path) -> Scenario:
     for label, optional in (
         ("reach.cost_table", scenario.reach.cost_table),
         ("existing.stations", scenario.existing.stations),
+        ("fine_zones.places_file", scenario.fine_zones and scenario.fine_zones.places_file),
     ):
         if optional is not None and not optional.is_file():
             raise ScenarioError(f"{path}: key '{label}': file not found: {optional}")

@@ -1,0 +1,232 @@
+"""Decomposition: independent components solved apart give the monolithic optimum; the region
+rule and the priced budget are checked against brute force.
+
+The instance: three clusters of zones and sites that share no pair (components A, B, C) and one
+zone with no site in reach. Sites are uncapacitated and demand may go unmet at
+:data:`PENALTY` per unit, so for a set of open sites every zone takes the cheaper of its best
+open pair and the penalty: the optimum is found by enumerating the 2^6 site sets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chargeplan import FacilityProblem
+from chargeplan.decompose import (
+    COUPLING_FIELDS,
+    PAIR_FIELDS,
+    SHARED_FIELDS,
+    SITE_FIELDS,
+    ZONE_FIELDS,
+    bundle,
+    solve_decomposed,
+    split_components,
+    subproblem,
+)
+from chargeplan.errors import InputError
+from chargeplan.pipeline import plan_network
+from chargeplan.scenario import load_scenario
+from chargeplan.solve import SolverOptions, objective_value, solve
+
+EXACT = SolverOptions(time_limit_s=30, mip_rel_gap=0)
+PENALTY = 100.0
+
+ZONES = pd.DataFrame(
+    {
+        "zone_id": ["a1", "a2", "a3", "b1", "b2", "c1", "lonely"],
+        "demand": [10.0, 7.0, 12.0, 9.0, 11.0, 5.0, 4.0],
+    }
+)
+SITES = pd.DataFrame(
+    {
+        "site_id": ["A1", "A2", "B1", "B2", "B3", "C1"],
+        "fixed_cost": [130.0, 95.0, 160.0, 70.0, 110.0, 240.0],
+    }
+)
+# cost of serving all of a zone's demand over the pair (OR-Library convention)
+COSTS = pd.DataFrame(
+    [
+        ("a1", "A1", 21.0),
+        ("a1", "A2", 63.5),
+        ("a2", "A1", 40.2),
+        ("a2", "A2", 17.3),
+        ("a3", "A1", 88.1),
+        ("a3", "A2", 30.7),
+        ("b1", "B1", 12.4),
+        ("b1", "B2", 99.0),
+        ("b2", "B2", 41.6),
+        ("b2", "B3", 15.9),
+        ("c1", "C1", 33.3),
+    ],
+    columns=["zone_id", "site_id", "cost"],
+)
+
+
+def _problem(**changes: object) -> FacilityProblem:
+    problem = FacilityProblem.from_cost_table(ZONES, SITES, COSTS, unmet_penalty=PENALTY)
+    return dataclasses.replace(problem, **changes)
+
+
+def _brute_force(
+    pairs: pd.DataFrame = COSTS, *, budget: float = np.inf, max_sites: int = 99
+) -> tuple[float, frozenset[str]]:
+    """Least cost over every set of open sites (within the budget / site limit)."""
+    fixed = dict(zip(SITES.site_id, SITES.fixed_cost, strict=True))
+    demand = dict(zip(ZONES.zone_id, ZONES.demand, strict=True))
+    best = (np.inf, frozenset())
+    for size in range(min(len(SITES), max_sites) + 1):
+        for chosen in itertools.combinations(SITES.site_id, size):
+            capex = sum(fixed[s] for s in chosen)
+            if capex > budget:
+                continue
+            cost = capex
+            for zone, d in demand.items():
+                options = pairs[(pairs.zone_id == zone) & pairs.site_id.isin(chosen)].cost
+                cost += min([PENALTY * d, *options])
+            best = min(best, (cost, frozenset(chosen)), key=lambda b: b[0])
+    return best
+
+
+def _open(problem: FacilityProblem, solution) -> frozenset[str]:
+    return frozenset(problem.site_ids[solution.open_site].tolist())
+
+
+def test_every_problem_field_is_sliced_or_shared() -> None:
+    listed = [*ZONE_FIELDS, *SITE_FIELDS, *PAIR_FIELDS, *SHARED_FIELDS, *COUPLING_FIELDS]
+    assert len(listed) == len(set(listed))
+    assert set(listed) == {f.name for f in dataclasses.fields(FacilityProblem)}
+
+
+def test_components_are_the_clusters() -> None:
+    problem = _problem()
+    regions = split_components(problem)
+    members = sorted(
+        (sorted(problem.zone_ids[r.zones]), sorted(problem.site_ids[r.sites])) for r in regions
+    )
+    assert members == [
+        (["a1", "a2", "a3"], ["A1", "A2"]),
+        (["b1", "b2"], ["B1", "B2", "B3"]),
+        (["c1"], ["C1"]),
+    ]
+    assert sorted(len(r.pairs) for r in regions) == [1, 4, 6]
+    # a region's own instance maps its pairs back to the same zone and site ids
+    for region in regions:
+        part = subproblem(problem, region)
+        assert (
+            part.zone_ids[part.pair_zone] == problem.zone_ids[problem.pair_zone[region.pairs]]
+        ).all()
+        assert (
+            part.site_ids[part.pair_site] == problem.site_ids[problem.pair_site[region.pairs]]
+        ).all()
+    # packing: all three fit one task of 20 pairs + sites; with room for 1 each goes alone
+    assert [r.components for r in bundle(regions, 20)] == [3]
+    assert len(bundle(regions, 1)) == 3
+
+
+def test_decomposed_optimum_is_the_monolithic_optimum() -> None:
+    problem = _problem()
+    cost, sites = _brute_force()
+    whole = solve(problem, EXACT)
+    split, info = solve_decomposed(problem, EXACT, max_bundle_pairs=1)
+    assert info.regions == 3 and info.components == 3 and info.cut_pairs == 0
+    assert info.unreachable_zones == 1
+    assert whole.objective == pytest.approx(cost, rel=1e-9)
+    assert split.objective == pytest.approx(cost, rel=1e-9)
+    assert objective_value(problem, split)["total_cost"] == pytest.approx(cost, rel=1e-9)
+    assert _open(problem, split) == _open(problem, whole) == sites
+    # the zone with nothing in reach is unmet, as in the monolithic model
+    lonely = list(problem.zone_ids).index("lonely")
+    assert split.unmet[lonely, 0] == 1.0
+    assert split.status == "optimal" and split.bound == pytest.approx(cost, rel=1e-9)
+    bundled, info = solve_decomposed(problem, EXACT)
+    assert info.regions == 1 and bundled.objective == pytest.approx(cost, rel=1e-9)
+
+
+def test_region_rule_cuts_the_pairs_across_borders() -> None:
+    """a3 lies in region 'south' with A2, a1, a2 and A1 in 'north': pairs a2-A2, a1-A2 and
+    a3-A1 cross the border and are cut; the plan is the optimum without them."""
+    problem = _problem()
+    zone_region = np.array(["north", "north", "south", "b", "b", "c", "c"])
+    site_region = np.array(["north", "south", "b", "b", "b", "c"])
+    split, info = solve_decomposed(problem, EXACT, zone_region=zone_region, site_region=site_region)
+    kept = COSTS[
+        ~COSTS.apply(
+            lambda r: (r.zone_id, r.site_id) in {("a2", "A2"), ("a1", "A2"), ("a3", "A1")}, axis=1
+        )
+    ]
+    cost, sites = _brute_force(kept)
+    assert info.cut_pairs == 3
+    # a1, a2 and a3 each lost a site in reach: 10 + 7 + 12 units of demand
+    assert info.cut_zone_demand == pytest.approx(29.0)
+    assert split.objective == pytest.approx(cost, rel=1e-9)
+    assert _open(problem, split) == sites
+    assert split.objective >= _brute_force()[0] - 1e-9  # an upper bound on the full optimum
+
+
+def test_a_budget_is_priced_within_budget_with_a_valid_bound() -> None:
+    """Unpriced, the plan opens A2, B2 and C1 (capex 405: C1 serves c1 for 240 + 33.3 instead
+    of its 500 penalty); within 300 the best is A2 and B2 (adding A1 would fit but saves a1
+    only 42.5)."""
+    budget = 300.0
+    problem = _problem(budget=budget)
+    best, sites = _brute_force(budget=budget)
+    assert sites == {"A2", "B2"} and _brute_force()[1] == {"A2", "B2", "C1"}
+    whole = solve(problem, EXACT)
+    assert whole.objective == pytest.approx(best, rel=1e-9)
+    unconstrained = objective_value(problem, solve(_problem(), EXACT))["capex"]
+    assert unconstrained > budget  # the budget binds
+
+    plan, info = solve_decomposed(problem, EXACT, max_bundle_pairs=1, price_steps=12)
+    costs = objective_value(problem, plan)
+    assert costs["capex"] <= budget + 1e-6
+    assert plan.objective == pytest.approx(costs["total_cost"], rel=1e-9)
+    assert plan.objective >= best - 1e-6  # feasible, so no cheaper than the optimum
+    assert plan.bound <= best + 1e-6  # Lagrangian bound: below the optimum
+    assert plan.gap == pytest.approx((plan.objective - plan.bound) / plan.objective)
+    assert _open(problem, plan) == sites  # here the price finds the optimum itself
+    assert info.price is not None and info.price > 0
+    assert len(info.price_steps) >= 2
+    assert all(s["dual"] <= best + 1e-6 for s in info.price_steps)
+
+
+def test_a_site_limit_is_priced() -> None:
+    problem = _problem(max_sites=2)
+    best, _ = _brute_force(max_sites=2)
+    plan, info = solve_decomposed(problem, EXACT, price_steps=12)
+    assert plan.open_site.sum() <= 2
+    assert best - 1e-6 <= plan.objective and plan.bound <= best + 1e-6
+    assert info.price is not None
+
+
+def test_max_coverage_and_two_couplings_are_refused() -> None:
+    with pytest.raises(InputError, match="min_cost"):
+        solve_decomposed(_problem(objective="max_coverage", budget=100.0), EXACT)
+    with pytest.raises(InputError, match="budget or a site limit, not both"):
+        solve_decomposed(_problem(budget=100.0, max_sites=1), EXACT)
+
+
+def test_scenario_decomposed_by_components_equals_the_whole_plan(tiny_scenario: Path) -> None:
+    """The tiny scenario (sized chargers, two types): exact by components."""
+    scenario = load_scenario(tiny_scenario)
+    whole = plan_network(scenario)
+    split = plan_network(
+        scenario.with_values({"decompose.by": "components", "decompose.workers": 1})
+    )
+    assert split.summary["objective_value"] == pytest.approx(
+        whole.summary["objective_value"], rel=1e-9
+    )
+    assert split.summary["chargers"] == whole.summary["chargers"] == 57
+    assert split.sites["open"].tolist() == whole.sites["open"].tolist()
+    assert split.summary["decompose_regions"] == 1
+    assert split.summary["decompose_cut_pairs"] == 0
+    assert split.summary["decompose_unreachable_zones"] == 1  # z4, 200 km from every site
+    # region rule: z3 (region b) loses s1 and s2 (region a) but keeps s3, its nearest
+    region = plan_network(scenario.with_values({"decompose.by": "region", "decompose.workers": 1}))
+    assert region.summary["decompose_cut_pairs"] > 0
+    assert region.summary["objective_value"] >= whole.summary["objective_value"] - 1e-6

@@ -1,0 +1,61 @@
+"""Dask: the regions of a decomposed plan solved on a LocalCluster of two worker processes give
+the same plan as in this process. One cluster serves the module (starting it takes seconds)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chargeplan.decompose import solve_decomposed
+from chargeplan.distributed import dask_executor, in_dask_worker
+from chargeplan.pipeline import plan_network
+from chargeplan.scenario import load_scenario
+
+from .test_decompose import EXACT, _brute_force, _problem
+
+
+@pytest.fixture(scope="module")
+def executor() -> Iterator:
+    with dask_executor(n_workers=2) as run:
+        yield run
+
+
+def _square(x: int) -> tuple[int, bool]:
+    """Module level, so that it pickles to a worker; reports where it ran."""
+    return x * x, in_dask_worker()
+
+
+def test_results_come_back_in_order_from_the_workers(executor) -> None:
+    assert not in_dask_worker()
+    assert list(executor(_square, range(7))) == [(x * x, True) for x in range(7)]
+    assert list(executor(_square, [])) == []
+
+
+def test_regions_on_dask_give_the_in_process_plan(executor) -> None:
+    problem = _problem()
+    local, local_info = solve_decomposed(problem, EXACT, max_bundle_pairs=1)
+    remote, remote_info = solve_decomposed(problem, EXACT, executor=executor, max_bundle_pairs=1)
+    assert remote_info.regions == local_info.regions == 3
+    assert remote.objective == pytest.approx(local.objective, rel=1e-12)
+    assert remote.objective == pytest.approx(_brute_force()[0], rel=1e-9)
+    assert np.array_equal(remote.open_site, local.open_site)
+    assert np.allclose(remote.served, local.served) and np.allclose(remote.unmet, local.unmet)
+
+
+def test_a_budget_priced_on_dask_gives_the_in_process_plan(executor) -> None:
+    problem = _problem(budget=300.0)
+    local, _ = solve_decomposed(problem, EXACT, max_bundle_pairs=1)
+    remote, info = solve_decomposed(problem, EXACT, executor=executor, max_bundle_pairs=1)
+    assert np.array_equal(remote.open_site, local.open_site)
+    assert (remote.objective, remote.bound) == pytest.approx((local.objective, local.bound))
+    assert info.price is not None
+
+
+def test_a_scenario_plan_through_a_given_executor(tiny_scenario: Path, executor) -> None:
+    scenario = load_scenario(tiny_scenario).with_values({"decompose.by": "components"})
+    plan = plan_network(scenario, executor=executor)
+    assert plan.summary["decompose_executor"] == "a given executor"
+    assert plan.summary["chargers"] == 57 and plan.summary["sites_opened"] == 1
