@@ -287,6 +287,10 @@ def region_gaps(plan: Plan, settings: GapSettings | None = None) -> gpd.GeoDataF
     return out.sort_values(["unserved_users", "unmet_kwh"], ascending=False, kind="stable")
 
 
+#: Above this many points, :func:`cover_points` also splits groups by squares of 2 radii.
+LARGE_COVER = 5_000
+
+
 def cover_points(
     xy: np.ndarray, weight: np.ndarray, radius: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -327,6 +331,14 @@ def cover_points(
         m = len(remaining)
         graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(m, m))
         count, group = connected_components(graph, directed=False)
+        if m > LARGE_COVER:
+            # A group also stays within one square of side 2 * radius: a long chain of linked
+            # points (tens of thousands of contiguous unreachable H3 cells) would otherwise
+            # settle only the points near its centre each round and need thousands of rounds.
+            square = np.floor((here - here.min(axis=0)) / (2 * radius)).astype(np.int64)
+            _, group = np.unique(np.column_stack([group, square]), axis=0, return_inverse=True)
+            group = group.ravel()
+            count = int(group.max()) + 1
         w = weight[remaining]
         w = np.where(np.bincount(group, w, count)[group] > 0, w, 1.0)
         total = np.bincount(group, w, count)
