@@ -194,3 +194,17 @@ def test_numbers_read_as_a_planner_writes_them() -> None:
         "74 kWh",
     )
     assert _format.money_scale(24_700) == (1e3, "CNY k")
+
+
+def test_too_many_zones_for_a_browser_map_skip_map_html(tiny, tmp_path: Path, monkeypatch) -> None:
+    """Above interactive.MAX_ZONES zones map.html is left out and the report does not link it."""
+    from chargeplan import interactive
+
+    plan, scenario = tiny
+    monkeypatch.setattr(interactive, "MAX_ZONES", len(plan.zones) - 1)
+    written = write_plan(plan, tmp_path / "out", scenario=scenario)
+    assert "map.html" not in written and not (tmp_path / "out" / "map.html").exists()
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "map.html" not in page and "report.html" in written
+    monkeypatch.setattr(interactive, "MAX_ZONES", len(plan.zones))
+    assert "map.html" in write_plan(plan, tmp_path / "again", scenario=scenario)

@@ -29,6 +29,10 @@ from chargeplan.plan import Plan
 #: Simplification tolerance of zone outlines, in metres of the analysis CRS.
 SIMPLIFY_M = 1_500.0
 
+#: Largest number of zones drawn in ``map.html``: beyond it the page grows to hundreds of MB
+#: and a browser stalls (283,857 H3 cells gave 310 MB); such plans go to QGIS via plan.gpkg.
+MAX_ZONES = 50_000
+
 #: Fill of the zones layer by premium-user quintile (light, so the gaps stand out on top).
 _USER_CLASSES = ("#F7FBFF", "#DEEBF7", "#C6DBEF", "#9ECAE1", "#6BAED6")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import re
@@ -31,6 +32,9 @@ from chargeplan.plan import Plan
 
 if TYPE_CHECKING:
     from chargeplan.scenario import Scenario
+
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -328,12 +332,20 @@ def write_plan(
             plot_plan(final, tmp, proposed_sites=analysis.proposed_sites, crs=settings.crs)
         written["map.png"] = out / "map.png"
     if report:
+        from chargeplan import interactive
         from chargeplan.html_report import write_report
-        from chargeplan.interactive import write_interactive_map
 
-        with atomic_path(out / "map.html") as tmp:
-            write_interactive_map(final, tmp, analysis)
-        written["map.html"] = out / "map.html"
+        if len(final.zones) <= interactive.MAX_ZONES:
+            with atomic_path(out / "map.html") as tmp:
+                interactive.write_interactive_map(final, tmp, analysis)
+            written["map.html"] = out / "map.html"
+        else:
+            log.info(
+                "map.html skipped: %d zones are more than a browser map draws (at most %d); "
+                "open plan.gpkg in QGIS",
+                len(final.zones),
+                interactive.MAX_ZONES,
+            )
         with atomic_path(out / "report.html") as tmp:
             write_report(
                 final,
