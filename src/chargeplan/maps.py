@@ -31,6 +31,10 @@ SITE_COLOUR = "#0072B2"
 PROPOSED_COLOUR = "#000000"
 
 
+#: Above this many zones, zones are drawn without outlines.
+MAX_OUTLINED_ZONES = 5_000
+
+
 def _nice(value: float) -> int:
     """The largest 1, 2 or 5 times a power of ten not above ``value`` (at least 1)."""
     if value < 1:
@@ -85,7 +89,9 @@ def plot_plan(
     height = float(np.clip(9.5 * (maxy - miny) / max(maxx - minx, 1e-9), 3.0, 8.0)) + 1.6
     fig = Figure(figsize=(11, height), layout="constrained")
     ax = fig.subplots()
-    zones.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=0.3)
+    # thousands of fine cells: outlines would paint the map grey, so draw fills only
+    edge = 0.3 if len(zones) <= MAX_OUTLINED_ZONES else 0.0
+    zones.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=edge)
     handles: list[Patch | Line2D] = []
     for reason, colour in GAP_COLOURS.items():
         part = zones[zones["gap_reason"] == reason]
@@ -94,7 +100,7 @@ def plot_plan(
             unmet = 1 - part["share_served"].to_numpy(float) if "share_served" in part else 1.0
             rgba = np.tile(to_rgba(colour), (len(part), 1))
             rgba[:, 3] = np.clip(0.15 + 0.7 * unmet, 0.15, 0.85)
-            part.plot(ax=ax, color=rgba, edgecolor="#888888", linewidth=0.3)
+            part.plot(ax=ax, color=rgba, edgecolor="#888888", linewidth=edge)
             users = part["unserved_users"].sum() if "unserved_users" in part else math.nan
             handles.append(
                 Patch(
@@ -132,14 +138,16 @@ def plot_plan(
             )
     if proposed_sites is not None and len(proposed_sites):
         new = proposed_sites.to_crs(crs)
+        # many proposals (fine cells) get smaller diamonds, so they do not hide the map
+        area = 40.0 * min(1.0, math.sqrt(200 / len(new)))
         ax.scatter(
             new.geometry.x,
             new.geometry.y,
-            s=40,
+            s=max(area, 3.0),
             marker="D",
             facecolor="none",
             edgecolor=PROPOSED_COLOUR,
-            linewidth=1.0,
+            linewidth=1.0 if area >= 20 else 0.4,
             zorder=4,
         )
         handles.append(
