@@ -555,6 +555,12 @@ class SparseHighs(Highs):
         super()._check_for_new_vars([v for v in variables if id(v) not in known])
 
     def _solve(self):
+        if self._active_config.threads is not None:
+            import highspy
+
+            # HiGHS sizes one thread scheduler per process at its first solve; a later solve
+            # asking for another thread count then stops without a plan unless it is reset.
+            highspy.Highs.resetGlobalScheduler(True)
         if not self._warm_start:
             return super()._solve()
         start = time.perf_counter()
