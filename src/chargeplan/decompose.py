@@ -45,7 +45,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from chargeplan.errors import InputError
-from chargeplan.model import FacilityProblem
+from chargeplan.model import SITE_FIELDS, FacilityProblem
 from chargeplan.solve import Solution, SolverOptions, objective_value, solve
 
 if TYPE_CHECKING:
@@ -74,24 +74,10 @@ DEFAULT_BUNDLE_PAIRS = 20_000
 
 Executor = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
 
-# Every field of FacilityProblem, by the axis it runs along (a new field must be added here:
+# Every field of FacilityProblem, by the axis it runs along (chargeplan.model.SITE_FIELDS for
+# the sites; a new field must be added to one of the lists:
 # tests/test_decompose.py checks that the lists cover the dataclass).
 ZONE_FIELDS = ("zone_ids", "demand")
-SITE_FIELDS = (
-    "site_ids",
-    "fixed_cost",
-    "site_capacity",
-    "charger_cost",
-    "max_chargers",
-    "min_chargers",
-    "existing_chargers",
-    "max_stalls",
-    "grid_kw",
-    "grid_upgrade_kw",
-    "grid_upgrade_cost",
-    "required",
-    "excluded",
-)
 PAIR_FIELDS = ("pair_zone", "pair_site", "pair_cost", "distance_km")
 SHARED_FIELDS = (
     "types",
@@ -183,12 +169,6 @@ class Decomposition:
         }
 
 
-def _live_pairs(problem: FacilityProblem) -> np.ndarray:
-    """Pairs that carry a variable: the zone has demand and the site is not excluded."""
-    has_demand = problem.demand.sum(axis=1) > 0
-    return has_demand[problem.pair_zone] & ~problem.excluded[problem.pair_site]
-
-
 def _groups(labels: np.ndarray, members: np.ndarray) -> dict[int, np.ndarray]:
     """Positions ``members`` grouped by ``labels[members]`` (sorted within each group)."""
     if members.size == 0:
@@ -226,7 +206,7 @@ def split_components(
         in none of them.
     """
     z, s = len(problem.zone_ids), len(problem.site_ids)
-    kept = _live_pairs(problem)
+    kept = problem.live_pairs
     if (zone_region is None) != (site_region is None):
         raise InputError("give both zone_region and site_region, or neither")
     if zone_region is not None:
@@ -449,7 +429,7 @@ def solve_decomposed(
     empty = np.empty(0, np.int64)
     largest = max(regions, key=lambda r: len(r.pairs), default=Region(empty, empty, empty))
     region_options = dataclasses.replace(options, log_to_stderr=False)
-    live = _live_pairs(problem)
+    live = problem.live_pairs
     in_region = np.zeros(len(problem.pair_zone), bool)
     for region in regions:
         in_region[region.pairs] = True

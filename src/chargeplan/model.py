@@ -31,6 +31,25 @@ Objective = Literal["min_cost", "max_coverage"]
 STRONG_LINK_LIMIT = 50_000
 
 
+#: The fields of :class:`FacilityProblem` that run along the sites (what a subset of the sites
+#: keeps: :mod:`chargeplan.decompose`, :mod:`chargeplan.reduce`).
+SITE_FIELDS = (
+    "site_ids",
+    "fixed_cost",
+    "site_capacity",
+    "charger_cost",
+    "max_chargers",
+    "min_chargers",
+    "existing_chargers",
+    "max_stalls",
+    "grid_kw",
+    "grid_upgrade_kw",
+    "grid_upgrade_cost",
+    "required",
+    "excluded",
+)
+
+
 @dataclass(frozen=True)
 class FacilityProblem:
     """A facility-location instance as arrays.
@@ -212,6 +231,12 @@ class FacilityProblem:
     def must_open(self) -> np.ndarray:
         """``(S,)`` bool: required sites and sites with existing chargers."""
         return self.required | self.has_existing
+
+    @property
+    def live_pairs(self) -> np.ndarray:
+        """``(P,)`` bool: pairs that carry a variable (the zone has demand, the site is not
+        excluded)."""
+        return (self.demand[self.pair_zone] > 0).any(axis=1) & ~self.excluded[self.pair_site]
 
     @classmethod
     def from_cost_table(

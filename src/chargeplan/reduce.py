@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from chargeplan.model import FacilityProblem, is_pure_covering
+from chargeplan.model import SITE_FIELDS, FacilityProblem, is_pure_covering
 
 if TYPE_CHECKING:
     from chargeplan.solve import Solution
@@ -158,31 +158,14 @@ def reduce_problem(problem: FacilityProblem) -> Reduction:
     reduced = dataclasses.replace(
         problem,
         zone_ids=problem.zone_ids[first],
-        site_ids=problem.site_ids[kept],
         demand=demand,
         pair_zone=pair_zone,
         pair_site=pair_site,
         pair_cost=pair_cost,
         distance_km=problem.distance_km[take],
-        **{name: getattr(problem, name)[kept] for name in _SITE_ARRAYS},
+        **{name: getattr(problem, name)[kept] for name in SITE_FIELDS},
     )
     return Reduction(problem, reduced, group, kept, pair_map)
-
-
-_SITE_ARRAYS = (
-    "fixed_cost",
-    "site_capacity",
-    "charger_cost",
-    "max_chargers",
-    "min_chargers",
-    "existing_chargers",
-    "max_stalls",
-    "grid_kw",
-    "grid_upgrade_kw",
-    "grid_upgrade_cost",
-    "required",
-    "excluded",
-)
 
 
 def _unit_cost(problem: FacilityProblem) -> np.ndarray:
@@ -193,13 +176,6 @@ def _unit_cost(problem: FacilityProblem) -> np.ndarray:
     return unit + 0.0  # -0.0 -> 0.0, so equal costs have equal bits
 
 
-def _live_pairs(problem: FacilityProblem) -> np.ndarray:
-    """``(P,)`` pairs that get variables: the zone has demand, the site is not excluded."""
-    return (problem.demand[problem.pair_zone] > 0).any(axis=1) & ~problem.excluded[
-        problem.pair_site
-    ]
-
-
 def dominated_sites(problem: FacilityProblem) -> np.ndarray:
     """``(S,)`` bool: sites an optimal plan can do without (see the module docstring).
 
@@ -207,7 +183,7 @@ def dominated_sites(problem: FacilityProblem) -> np.ndarray:
     without charger sizing, for uncapacitated sites.
     """
     s = len(problem.site_ids)
-    live = _live_pairs(problem)
+    live = problem.live_pairs
     used = np.zeros(s, bool)
     used[problem.pair_site[live]] = True
     drop = (problem.excluded | ~used) & ~problem.must_open
@@ -322,7 +298,7 @@ def greedy_cover(problem: FacilityProblem) -> np.ndarray | None:
     if not is_pure_covering(problem) or (problem.max_sites is None and problem.budget is None):
         return None
     s, z = len(problem.site_ids), len(problem.zone_ids)
-    live = _live_pairs(problem)
+    live = problem.live_pairs
     reach = sp.csr_matrix(
         (np.ones(int(live.sum())), (problem.pair_site[live], problem.pair_zone[live])),
         shape=(s, z),
