@@ -37,8 +37,8 @@ import pandas as pd
 from scipy.spatial.distance import cdist
 
 import chargeplan
-from chargeplan.reduce import reduce_problem
-from chargeplan.solve import SolverOptions
+from chargeplan.solver.options import SolverOptions
+from chargeplan.solver.reduce import reduce_problem
 
 
 def instance(
@@ -91,8 +91,8 @@ def run_chargeplan(distances: np.ndarray, weights: np.ndarray, radius: float, p:
 
 def ablation(distances: np.ndarray, weights: np.ndarray, radius: float, p: int) -> None:
     """What each reduction buys: the pair and covering forms, as given and reduced."""
-    from chargeplan.model import build_milp
-    from chargeplan.solve import _solve
+    from chargeplan.model.formulation import build_milp
+    from chargeplan.solver.highs import _solve
 
     problem = chargeplan_problem(distances, weights, radius, p)
     reduced = reduce_problem(problem).problem

@@ -16,13 +16,14 @@ by default, up to 50,000 pairs).
 **To the solver's start**, on the large instance (``--zones 20000 --sites 4000 --radius 45.2``:
 about 494,000 pairs), three ways from the problem's arrays to a model loaded in HiGHS:
 
-- ``raw highspy``: :func:`chargeplan.model.build_milp` (numpy/scipy assembly), then the arrays
-  to ``highspy`` in one ``passModel`` (:meth:`chargeplan._lp.SparseMILP.to_highs`, columns in
-  the order the Pyomo path passes them, so HiGHS gets the identical model): the floor any
+- ``raw highspy``: :func:`chargeplan.model.formulation.build_milp` (numpy/scipy assembly), then the
+arrays
+  to ``highspy`` in one ``passModel`` (:meth:`chargeplan.model.sparse.SparseMILP.to_highs`, columns
+  in the order the Pyomo path passes them, so HiGHS gets the identical model): the floor any
   Python front end can reach;
 - ``chargeplan``: what :func:`chargeplan.solve` does before HiGHS runs: the same assembly, a
-  Pyomo model over the arrays (:meth:`~chargeplan._lp.SparseMILP.to_pyomo`) and the
-  :class:`chargeplan._lp.SparseHighs` hand-off (``set_instance``);
+  Pyomo model over the arrays (:meth:`~chargeplan.model.sparse.SparseMILP.to_pyomo`) and the
+  :class:`chargeplan.solver.interface.SparseHighs` hand-off (``set_instance``);
 - ``pyomo rules``: the textbook way, a ``Set``/``Var``/``Constraint`` model with one rule per
   row summing with ``quicksum``, handed to Pyomo's ``contrib.solver`` HiGHS interface
   (``set_instance``); skip it with ``--skip-rules``.
@@ -50,8 +51,9 @@ import pyomo.environ as pyo
 from scipy.spatial import cKDTree
 
 import chargeplan
-from chargeplan.model import STRONG_LINK_LIMIT, FacilityProblem, build_milp
-from chargeplan.solve import SolverOptions
+from chargeplan.model.formulation import build_milp
+from chargeplan.model.problem import STRONG_LINK_LIMIT, FacilityProblem
+from chargeplan.solver.options import SolverOptions
 
 
 def capacitated_instance(
@@ -88,7 +90,7 @@ def to_start(problem: FacilityProblem, skip_rules: bool) -> dict[str, dict]:
     """Seconds from the arrays to a model loaded in HiGHS, three ways (module docstring)."""
     from pyomo.contrib.solver.solvers.highs import Highs
 
-    from chargeplan._lp import SparseHighs
+    from chargeplan.solver.interface import SparseHighs
 
     rows = {}
     gc.collect()

@@ -1,4 +1,4 @@
-"""Measure the memory of building and solving a model, to calibrate :mod:`chargeplan.limits`.
+"""Measure the memory of building and solving a model, to calibrate :mod:`chargeplan.model.limits`.
 
 Each case runs in a fresh process: build a random charging-network instance, read the resident
 memory (psutil), then build the Pyomo model under ``tracemalloc`` (Python's share) and solve it
@@ -36,7 +36,7 @@ def random_problem(zones: int, sites: int, radius: float, seed: int = 0, pair_li
     """A random two-type charging instance on a 1000 x 1000 square (pairs within ``radius``)."""
     from scipy.spatial import cKDTree
 
-    from chargeplan.model import FacilityProblem
+    from chargeplan.model.problem import FacilityProblem
 
     rng = np.random.default_rng(seed)
     zxy = rng.uniform(0, 1000, (zones, 2))
@@ -68,7 +68,7 @@ def random_problem(zones: int, sites: int, radius: float, seed: int = 0, pair_li
 def measure(zones: int, sites: int, radius: float, pair_links: str) -> dict:
     """One case, in this process (call it in a fresh one).
 
-    Peak resident memory is measured over a full :func:`chargeplan.solve.solve` (3 s limit)
+    Peak resident memory is measured over a full :func:`chargeplan.solver.highs.solve` (3 s limit)
     first, without ``tracemalloc`` (which would inflate it); then the Pyomo build is repeated
     under ``tracemalloc`` for Python's share.
     """
@@ -78,9 +78,10 @@ def measure(zones: int, sites: int, radius: float, pair_links: str) -> dict:
     import psutil
 
     from chargeplan.errors import SolveError
-    from chargeplan.limits import estimate_model_size
-    from chargeplan.model import build_milp
-    from chargeplan.solve import SolverOptions, solve
+    from chargeplan.model.formulation import build_milp
+    from chargeplan.model.limits import estimate_model_size
+    from chargeplan.solver.highs import solve
+    from chargeplan.solver.options import SolverOptions
 
     problem = random_problem(zones, sites, radius, pair_links=pair_links)
     estimate = estimate_model_size(problem)

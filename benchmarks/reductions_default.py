@@ -18,8 +18,8 @@ import warnings
 import pandas as pd
 
 import chargeplan
-from chargeplan.reduce import reduce_problem
-from chargeplan.solve import SolverOptions
+from chargeplan.solver.options import SolverOptions
+from chargeplan.solver.reduce import reduce_problem
 
 
 def main() -> None:

@@ -23,8 +23,9 @@ import pytest
 
 import chargeplan
 from chargeplan.cli import main
-from chargeplan.curve import budget_curve, parse_amounts, plot_curve, target_curve, write_curve
 from chargeplan.errors import ScenarioError
+from chargeplan.outputs.curve_chart import plot_curve, write_curve
+from chargeplan.workflows.curve import budget_curve, parse_amounts, target_curve
 
 
 def test_parse_amounts() -> None:

@@ -18,21 +18,23 @@ import pandas as pd
 import pytest
 
 from chargeplan import FacilityProblem
-from chargeplan.decompose import (
+from chargeplan.config.scenario import load_scenario
+from chargeplan.errors import InputError
+from chargeplan.model.problem import SITE_FIELDS
+from chargeplan.model.solution import objective_value
+from chargeplan.solver.decompose import (
     COUPLING_FIELDS,
     PAIR_FIELDS,
     SHARED_FIELDS,
-    SITE_FIELDS,
     ZONE_FIELDS,
     bundle,
     solve_decomposed,
     split_components,
     subproblem,
 )
-from chargeplan.errors import InputError
-from chargeplan.pipeline import plan_network
-from chargeplan.scenario import load_scenario
-from chargeplan.solve import SolverOptions, objective_value, solve
+from chargeplan.solver.highs import solve
+from chargeplan.solver.options import SolverOptions
+from chargeplan.workflows.network import plan_network
 
 EXACT = SolverOptions(time_limit_s=30, mip_rel_gap=0)
 PENALTY = 100.0

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chargeplan.decompose import solve_decomposed
-from chargeplan.distributed import dask_executor, in_dask_worker
-from chargeplan.pipeline import plan_network
-from chargeplan.scenario import load_scenario
+from chargeplan.config.scenario import load_scenario
+from chargeplan.solver.decompose import solve_decomposed
+from chargeplan.solver.distributed import dask_executor, in_dask_worker
+from chargeplan.workflows.network import plan_network
 
 from .test_decompose import EXACT, _brute_force, _problem
 

@@ -18,14 +18,15 @@ import pytest
 import shapely
 from shapely.geometry import Point, box
 
+from chargeplan.config.scenario import load_scenario
 from chargeplan.errors import InputError
-from chargeplan.finezones import (
+from chargeplan.inputs.finezones import (
     candidate_sites_from_cells,
     fine_zones,
     grouped_largest_remainder,
 )
-from chargeplan.pipeline import plan_network, prepare
-from chargeplan.scenario import load_scenario
+from chargeplan.inputs.prepare import prepare
+from chargeplan.workflows.network import plan_network
 
 from .conftest import SCENARIO, write_tiny_scenario
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chargeplan
-from chargeplan.gaps import (
+from chargeplan.results.gaps import (
     GapSettings,
     analyse_gaps,
     cover_points,

@@ -21,10 +21,10 @@ from PIL import Image
 
 import chargeplan
 from chargeplan.cli import main
-from chargeplan.gaps import GapSettings, analyse_gaps
-from chargeplan.html_report import render_report
-from chargeplan.interactive import write_interactive_map
-from chargeplan.report import write_plan
+from chargeplan.outputs.html import render_report
+from chargeplan.outputs.interactive import write_interactive_map
+from chargeplan.outputs.write import write_plan
+from chargeplan.results.gaps import GapSettings, analyse_gaps
 
 from .conftest import write_tiny_scenario
 
@@ -173,32 +173,32 @@ def test_report_renders_in_headless_chromium(run_folder: Path, tmp_path: Path) -
 
 
 def test_numbers_read_as_a_planner_writes_them() -> None:
-    from chargeplan import _format
+    from chargeplan.outputs import formatting
 
-    assert [_format.count(v) for v in (312.4, 4_321, 466_812, 20e6)] == [
+    assert [formatting.count(v) for v in (312.4, 4_321, 466_812, 20e6)] == [
         "312",
         "4.3 k",
         "467 k",
         "20.0 M",
     ]
-    assert [_format.cny(v) for v in (13.06e9, 657e6, 3e6, 24_700, 950)] == [
+    assert [formatting.cny(v) for v in (13.06e9, 657e6, 3e6, 24_700, 950)] == [
         "CNY 13.06 bn",
         "CNY 657 M",
         "CNY 3.00 M",
         "CNY 24.7 k",
         "CNY 950",
     ]
-    assert (_format.share(0.9261), _format.kwh(5.58e6), _format.kwh(74)) == (
+    assert (formatting.share(0.9261), formatting.kwh(5.58e6), formatting.kwh(74)) == (
         "92.6 %",
         "5.58 GWh",
         "74 kWh",
     )
-    assert _format.money_scale(24_700) == (1e3, "CNY k")
+    assert formatting.money_scale(24_700) == (1e3, "CNY k")
 
 
 def test_too_many_zones_for_a_browser_map_skip_map_html(tiny, tmp_path: Path, monkeypatch) -> None:
     """Above interactive.MAX_ZONES zones map.html is left out and the report does not link it."""
-    from chargeplan import interactive
+    from chargeplan.outputs import interactive
 
     plan, scenario = tiny
     monkeypatch.setattr(interactive, "MAX_ZONES", len(plan.zones) - 1)

@@ -15,7 +15,7 @@ worse by a clear margin (``UNIQUE_MARGIN``) before comparing open sites and char
 Two charger counts for the same open sites are never tied either, because every charger
 costs ``p_jk > 0``.
 
-Formulation checked (``chargeplan.model.build_model``):
+Formulation checked (``chargeplan.model.formulation.build_model``):
 
     min  sum_j f_j y_j + sum_jk p_jk n_jk + sum_(i,j),k c_ijk x_ijk + sum_ik pi_k d_ik u_ik
     s.t. sum_j x_ijk + u_ik = 1;  sum_i d_ik x_ijk <= q_k n_jk;  n_jk <= M_jk y_j;
@@ -38,9 +38,11 @@ import pytest
 from scipy.optimize import linprog
 from shapely.geometry import Point
 
-from chargeplan.model import FacilityProblem
-from chargeplan.plan import make_plan
-from chargeplan.solve import Solution, SolverOptions, objective_value, solve
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.solution import Solution, objective_value
+from chargeplan.results.plan import make_plan
+from chargeplan.solver.highs import solve
+from chargeplan.solver.options import SolverOptions
 
 EXACT = SolverOptions(time_limit_s=30, mip_rel_gap=0)
 #: The brute-force optimum must beat the next design by this relative margin.

@@ -28,8 +28,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chargeplan.model import FacilityProblem
-from chargeplan.solve import SolverOptions, objective_value, solve
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.solution import objective_value
+from chargeplan.solver.highs import solve
+from chargeplan.solver.options import SolverOptions
 
 DATA = Path(__file__).parent / "data" / "orlib"
 EXACT = SolverOptions(mip_rel_gap=0, time_limit_s=120)

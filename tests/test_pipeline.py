@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import chargeplan
-from chargeplan.report import write_plan
+from chargeplan.inputs.demand import DemandWarning
+from chargeplan.outputs.write import write_plan
 
 from .conftest import DEFAULT_SCENARIO
 
@@ -77,7 +78,7 @@ def test_tiny_outputs_written(tiny_scenario: Path, tmp_path: Path) -> None:
 def default_plan() -> chargeplan.Plan:
     scenario = chargeplan.load_scenario(DEFAULT_SCENARIO)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", chargeplan.demand.DemandWarning)
+        warnings.simplefilter("ignore", DemandWarning)
         return chargeplan.plan_network(scenario)
 
 

@@ -1,4 +1,4 @@
-"""Specification of the M/M/c (Erlang C) charger-sizing maths in ``chargeplan.queueing``.
+"""Specification of the M/M/c (Erlang C) charger-sizing maths in ``chargeplan.model.queueing``.
 
 Reference values are derived inside the tests, independently of the module: the textbook
 closed forms are evaluated exactly with integers / :class:`fractions.Fraction`.
@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chargeplan.queueing import (
+from chargeplan.model.queueing import (
     ServiceLevel,
     capacity_levels,
     chargers_needed,

@@ -1,4 +1,4 @@
-"""Exact reductions (``chargeplan.reduce``) and the covering form keep the optimum.
+"""Exact reductions (``chargeplan.solver.reduce``) and the covering form keep the optimum.
 
 Every reduction is checked three ways: on a small instance whose reduced form is derived by
 hand; against the unreduced model (``SolverOptions(reduce=False)``) on random instances built
@@ -17,9 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chargeplan.model import FacilityProblem, is_pure_covering
-from chargeplan.reduce import dominated_sites, greedy_cover, merge_zones, reduce_problem
-from chargeplan.solve import SolverOptions, objective_value, solve
+from chargeplan.model.problem import FacilityProblem, is_pure_covering
+from chargeplan.model.solution import objective_value
+from chargeplan.solver.highs import solve
+from chargeplan.solver.options import SolverOptions
+from chargeplan.solver.reduce import dominated_sites, greedy_cover, merge_zones, reduce_problem
 
 EXACT = SolverOptions(time_limit_s=30, mip_rel_gap=0)
 PLAIN = SolverOptions(time_limit_s=30, mip_rel_gap=0, reduce=False)
@@ -260,7 +262,8 @@ def test_sparse_highs_passes_the_warm_start() -> None:
 
     Pyomo rebuilds the interface object on every set_instance; the start must survive that.
     """
-    from chargeplan._lp import BINARY, SparseHighs, SparseMILP
+    from chargeplan.model.sparse import BINARY, SparseMILP
+    from chargeplan.solver.interface import SparseHighs
 
     def incumbent(warm_start: bool) -> float | None:
         lp = SparseMILP()

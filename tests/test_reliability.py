@@ -20,26 +20,27 @@ import shapely
 from scipy.spatial import cKDTree
 
 import chargeplan
-from chargeplan._validate import InputWarning
-from chargeplan.batch import Job, run_batch
 from chargeplan.cli import main
 from chargeplan.errors import ChargeplanError, InputError
-from chargeplan.limits import (
+from chargeplan.inputs.validate import InputWarning
+from chargeplan.model.formulation import build_milp
+from chargeplan.model.limits import (
     ModelTooLargeError,
     check_model_size,
     estimate_model_size,
 )
-from chargeplan.manifest import (
-    MANIFEST_NAME,
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.outputs.files import MANIFEST_NAME, atomic_dir, atomic_path, remove_stale_staging
+from chargeplan.outputs.manifest import (
     inputs_digest,
     is_complete,
     read_manifest,
     sha256_file,
     verify,
 )
-from chargeplan.model import FacilityProblem, build_milp
-from chargeplan.report import atomic_dir, atomic_path, remove_stale_staging
-from chargeplan.solve import SolverOptions, solve
+from chargeplan.solver.highs import solve
+from chargeplan.solver.options import SolverOptions
+from chargeplan.workflows.batch import Job, run_batch
 
 from .conftest import DEFAULT_SCENARIO, write_tiny_scenario
 
@@ -296,7 +297,7 @@ def _assert_same_bytes(a: Path, b: Path, names: tuple[str, ...]) -> None:
 
 def test_same_inputs_give_byte_identical_plan_tables(tiny_scenario: Path, tmp_path: Path) -> None:
     """CSV, GeoParquet and GeoPackage bytes are equal (GeoPackage with a fixed timestamp,
-    :data:`chargeplan.report.GPKG_TIMESTAMP`); ``summary.json`` holds timings and is not."""
+    :data:`chargeplan.outputs.write.GPKG_TIMESTAMP`); ``summary.json`` holds timings and is not."""
     for run in ("a", "b"):
         assert main(["run", str(tiny_scenario), "--out", str(tmp_path / run), *RUN]) == 0
     _assert_same_bytes(tmp_path / "a", tmp_path / "b", PLAN_TABLES)
@@ -349,7 +350,8 @@ def test_solves_with_other_thread_counts_in_one_process() -> None:
     code = """
 import pandas as pd
 from chargeplan import FacilityProblem
-from chargeplan.solve import SolverOptions, solve
+from chargeplan.solver.options import SolverOptions
+from chargeplan.solver.highs import solve
 zones = pd.DataFrame({"zone_id": ["z1", "z2", "z3"], "demand": 1.0})
 sites = pd.DataFrame({"site_id": ["a", "b"], "fixed_cost": 5.0})
 costs = pd.DataFrame({
@@ -432,8 +434,8 @@ def test_model_too_large_is_refused_before_building(monkeypatch) -> None:
         raise AssertionError("the model was built")
 
     # the package exports the function solve, which hides the module of that name
-    monkeypatch.setattr(importlib.import_module("chargeplan.solve"), "build_milp", never)
-    monkeypatch.setattr("chargeplan.limits.available_memory", lambda: 10_000_000)
+    monkeypatch.setattr(importlib.import_module("chargeplan.solver.highs"), "build_milp", never)
+    monkeypatch.setattr("chargeplan.model.limits.available_memory", lambda: 10_000_000)
     with pytest.raises(ModelTooLargeError, match=r"60 % of the 10.0 MB available"):
         solve(problem)
 

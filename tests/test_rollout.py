@@ -1,4 +1,4 @@
-"""The multi-year rollout model (:mod:`chargeplan.rollout`) checked four ways.
+"""The multi-year rollout model (:mod:`chargeplan.solver.rollout`) checked four ways.
 
 1. Against single-year plans. With no discounting, no opex and no budget, the rollout's final
    network is a feasible single-year plan. So the single-year optimum for the final target is
@@ -36,20 +36,16 @@ import pandas as pd
 import pytest
 
 import chargeplan
-from chargeplan._lp import SparseHighs
 from chargeplan.cli import main
+from chargeplan.config.scenario import load_scenario
 from chargeplan.errors import InputError
-from chargeplan.model import FacilityProblem
-from chargeplan.rollout import (
-    RolloutProblem,
-    build_rollout,
-    solve_rollout,
-    start_vector,
-    with_year,
-    year_by_year,
-)
-from chargeplan.scenario import load_scenario
-from chargeplan.solve import Solution, SolverOptions, objective_value, solve
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.rollout import RolloutProblem, build_rollout
+from chargeplan.model.solution import Solution, objective_value
+from chargeplan.solver.highs import solve
+from chargeplan.solver.interface import SparseHighs
+from chargeplan.solver.options import SolverOptions
+from chargeplan.solver.rollout import solve_rollout, start_vector, with_year, year_by_year
 
 from .conftest import write_tiny_scenario
 from .test_model_bruteforce import (
@@ -70,7 +66,7 @@ YEARS3 = (2026, 2027, 2028)
 GROWTH = (0.4, 0.7, 1.0)
 
 # Queue-aware sizing for the same instances: the demand one queue of c = 0..S chargers serves.
-# Convex (queues have economies of scale), as chargeplan.queueing.capacity_levels makes them.
+# Convex (queues have economies of scale), as chargeplan.model.queueing.capacity_levels makes them.
 QUEUE_A = (np.array([0.0, 20.1, 45.3, 72.6]), np.array([0.0, 15.2, 36.8]))
 QUEUE_C = (np.array([0.0, 18.3, 40.2, 65.9]),)
 

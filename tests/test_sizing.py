@@ -10,7 +10,7 @@ Four parts:
    touches chargeplan's model). The optimum must be unique by a clear margin and chargeplan's
    exact solve must reproduce its objective, charger counts and upgrades.
 2. **Properties** of plans: service levels, existing chargers, required/excluded sites, and the
-   queueing rule against :func:`chargeplan.queueing.chargers_needed` and Erlang C.
+   queueing rule against :func:`chargeplan.model.queueing.chargers_needed` and Erlang C.
 3. **Infeasible inputs** refused before the solve by ``check_feasibility`` (and by the CLI:
    exit code 4, one line, naming the site).
 4. **Existing networks** from the real AFDC station list for New York State (April 2025,
@@ -41,13 +41,20 @@ from shapely.geometry import Point, box
 
 import chargeplan
 from chargeplan.cli import main
+from chargeplan.config.scenario import ExistingConfig
 from chargeplan.errors import InputError
-from chargeplan.model import FacilityProblem, check_feasibility
-from chargeplan.plan import make_plan
-from chargeplan.queueing import ServiceLevel, capacity_levels, chargers_needed, erlang_c
-from chargeplan.scenario import ExistingConfig
-from chargeplan.solve import Solution, objective_value, solve
-from chargeplan.stations import read_stations
+from chargeplan.inputs.stations import read_stations
+from chargeplan.model.feasibility import check_feasibility
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.queueing import (
+    ServiceLevel,
+    capacity_levels,
+    chargers_needed,
+    erlang_c,
+)
+from chargeplan.model.solution import Solution, objective_value
+from chargeplan.results.plan import make_plan
+from chargeplan.solver.highs import solve
 
 from .conftest import CATALOGUE, write_tiny_scenario
 from .test_model_bruteforce import (

@@ -1,4 +1,4 @@
-"""Tests for chargeplan._validate: input checks that run before any solve."""
+"""Tests for chargeplan.inputs.validate: input checks that run before any solve."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from geopandas.testing import assert_geodataframe_equal
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from chargeplan._validate import (
+from chargeplan.errors import InputError
+from chargeplan.inputs.validate import (
     InputWarning,
     check_radius_km,
     check_sites_within_zones,
@@ -23,7 +24,6 @@ from chargeplan._validate import (
     validate_sites,
     validate_zones,
 )
-from chargeplan.errors import InputError
 
 ZONES_SRC = "geodata/zones.gpkg"
 SITES_SRC = "geodata/sites.gpkg"

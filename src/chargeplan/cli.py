@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from chargeplan import __version__
+from chargeplan._version import __version__
 from chargeplan.errors import ChargeplanError
 
 log = logging.getLogger("chargeplan")
@@ -159,8 +159,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from chargeplan.batch import run_scenario, solver_options
-    from chargeplan.scenario import load_scenario
+    from chargeplan.config.scenario import load_scenario
+    from chargeplan.workflows.batch import run_scenario
+    from chargeplan.workflows.options import solver_options
 
     start = time.perf_counter()
     scenario = load_scenario(args.scenario)
@@ -203,8 +204,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _curve(args: argparse.Namespace) -> int:
-    from chargeplan.curve import budget_curve, parse_amounts, target_curve, write_curve
-    from chargeplan.scenario import load_scenario
+    from chargeplan.config.scenario import load_scenario
+    from chargeplan.outputs.curve_chart import write_curve
+    from chargeplan.workflows.curve import budget_curve, parse_amounts, target_curve
 
     start = time.perf_counter()
     scenario = load_scenario(args.scenario)
@@ -278,8 +280,8 @@ def _folder_name(text: str) -> str:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from chargeplan.batch import Job, run_batch
-    from chargeplan.scenario import load_scenario
+    from chargeplan.config.scenario import load_scenario
+    from chargeplan.workflows.batch import Job, run_batch
 
     start = time.perf_counter()
     solver = {
@@ -336,10 +338,11 @@ class _BatchFailed(ChargeplanError):
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from chargeplan.limits import check_model_size
-    from chargeplan.model import check_feasibility
-    from chargeplan.pipeline import build_problem, prepare
-    from chargeplan.scenario import load_scenario
+    from chargeplan.config.scenario import load_scenario
+    from chargeplan.inputs.prepare import prepare
+    from chargeplan.inputs.problem import build_problem
+    from chargeplan.model.feasibility import check_feasibility
+    from chargeplan.model.limits import check_model_size
 
     scenario = load_scenario(args.scenario)
     inputs = prepare(scenario)

@@ -1,0 +1,2 @@
+"""Configuration as data: scenario files and the charger catalogue, validated into frozen
+objects."""

@@ -1,0 +1,600 @@
+"""Scenario and charger-catalogue files, validated into frozen objects.
+
+A scenario is a TOML file (see ``models/china-2030.toml``); the charger catalogue it names is
+another TOML file, one table per charger type. Units are in the key names (``power_kw``,
+``capex_cny``, ``radius_km``). Relative paths are resolved against the scenario file's folder.
+
+Any problem (missing file, TOML syntax, unknown key, wrong type, impossible value) raises
+:class:`~chargeplan.errors.ScenarioError` naming the file and the key, before anything is solved.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from chargeplan.errors import ScenarioError
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class ChargerType(_Frozen):
+    """One kind of charger: what it costs, what a session looks like, how hard it can run.
+
+    A session delivers ``session_kwh`` and occupies the charger for ``session_minutes`` (plug-in
+    and turnover included), so a continuously occupied charger delivers
+    ``session_kwh * 60 / session_minutes`` kWh per hour. The linear sizing rule lets a charger
+    run at ``max_utilisation`` of that in the peak hour; the queueing rule sizes by Erlang C.
+    """
+
+    power_kw: PositiveFloat
+    capex_cny: NonNegativeFloat
+    session_kwh: PositiveFloat
+    session_minutes: PositiveFloat
+    max_utilisation: Annotated[float, Field(gt=0, le=1)]
+    opex_cny_per_year: NonNegativeFloat = 0.0
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _session_fits_power(self) -> ChargerType:
+        if self.session_kwh > self.power_kw * self.session_minutes / 60 * (1 + 1e-9):
+            raise ValueError(
+                f"session_kwh {self.session_kwh:g} cannot be delivered at {self.power_kw:g} kW "
+                f"in {self.session_minutes:g} minutes: lengthen the session or lower its kWh"
+            )
+        return self
+
+    @property
+    def session_hours(self) -> float:
+        """Mean time a session occupies the charger, in hours."""
+        return self.session_minutes / 60.0
+
+    @property
+    def kwh_per_busy_hour(self) -> float:
+        """Energy a continuously occupied charger delivers in an hour."""
+        return self.session_kwh / self.session_hours
+
+    @property
+    def peak_kwh_per_charger(self) -> float:
+        """Linear rule: energy one charger delivers in the peak hour at ``max_utilisation``."""
+        return self.kwh_per_busy_hour * self.max_utilisation
+
+
+class ZonesConfig(_Frozen):
+    """Where the demand zones come from and which columns mean what."""
+
+    file: Path
+    id_column: str = "zone_id"
+    name_column: str | None = "name"
+    population_column: str = "popu_2020"
+    region_column: str | None = "province"
+    centre_lon_column: str | None = "centre_lon"
+    centre_lat_column: str | None = "centre_lat"
+
+
+class SitesConfig(_Frozen):
+    """Where the candidate sites come from, with defaults for columns the file lacks.
+
+    Per-site columns override these defaults: ``fixed_cost_cny``, ``capex_cny_<type>``,
+    ``max_<type>``, ``min_<type>``, ``existing_<type>``, ``max_stalls``, ``grid_kw``,
+    ``grid_upgrade_kw``, ``grid_upgrade_cost_cny``, ``required`` and ``excluded``.
+    """
+
+    file: Path
+    id_column: str = "site_id"
+    name_column: str | None = "name"
+    fixed_cost_cny: NonNegativeFloat
+    max_chargers: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    max_stalls: Annotated[int, Field(ge=0)] | None = None
+    grid_kw: PositiveFloat | None = None
+    grid_upgrade_kw: NonNegativeFloat = 0.0
+    grid_upgrade_cost_cny: NonNegativeFloat = 0.0
+    required: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _required_not_excluded(self) -> SitesConfig:
+        both = sorted(set(self.required) & set(self.excluded))
+        if both:
+            raise ValueError(f"sites {both} are both required and excluded: keep one")
+        return self
+
+
+class SizingConfig(_Frozen):
+    """How many chargers a site needs for the demand it serves.
+
+    ``rule = "queue"``: the smallest count whose M/M/c (Erlang C) queue meets the service level
+    at the peak hour, with at most ``chargers_per_queue[type]`` chargers sharing one queue (a
+    larger site is several such stations). ``rule = "linear"``: each charger serves
+    ``peak_kwh_per_charger`` of the catalogue.
+    """
+
+    rule: Literal["queue", "linear"] = "queue"
+    max_wait_probability: Annotated[float, Field(gt=0, le=1)] | None = 0.2
+    max_mean_wait_min: PositiveFloat | None = None
+    chargers_per_queue: dict[str, Annotated[int, Field(ge=1, le=500)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_criterion(self) -> SizingConfig:
+        if (
+            self.rule == "queue"
+            and self.max_wait_probability is None
+            and (self.max_mean_wait_min is None)
+        ):
+            raise ValueError("the queue rule needs max_wait_probability or max_mean_wait_min")
+        return self
+
+
+class ExistingConfig(_Frozen):
+    """Stations that already exist: the brand's own (kept) and competitors' (capture demand).
+
+    Station lists are CSV files with lon/lat and port counts per charger type, such as the US
+    AFDC export; ``own_networks`` names the values of ``network_column`` that are the brand's.
+    """
+
+    stations: Path | None = None
+    lon_column: str = "Longitude"
+    lat_column: str = "Latitude"
+    network_column: str = "EV Network"
+    id_column: str = "ID"
+    port_columns: dict[str, str] = Field(default_factory=dict)
+    own_networks: tuple[str, ...] = ()
+    own_match_km: NonNegativeFloat = 1.0
+    competitor_capture_share: Share = 0.0
+    competitor_radius_km: PositiveFloat = 5.0
+
+
+class UsersConfig(_Frozen):
+    """How the premium-user target is spread over zones: ``users_i ~ pop_i * prod(ind^exp)``."""
+
+    target_premium_users: Annotated[int, Field(gt=0)]
+    propensity: dict[str, float] = Field(default_factory=dict)
+    missing_indicators: Literal["fill_median", "drop"] = "fill_median"
+
+
+class DemandConfig(_Frozen):
+    """From premium users to peak-hour public charging demand by charger type."""
+
+    km_per_user_day: PositiveFloat
+    kwh_per_km: PositiveFloat
+    apartment_share_column: str | None = "elevator_hh_share"
+    home_charging_access_house: Share
+    home_charging_access_apartment: Share
+    public_share_with_home_charging: Share
+    public_share_without_home_charging: Share
+    peak_hour_share: Annotated[float, Field(gt=0, le=1)]
+    charger_mix: dict[str, Share]
+
+    @field_validator("charger_mix")
+    @classmethod
+    def _mix_sums_to_one(cls, mix: dict[str, float]) -> dict[str, float]:
+        if not mix:
+            raise ValueError("give at least one charger type with its share of public kWh")
+        total = sum(mix.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"shares must add up to 1 (they add up to {total:g})")
+        return mix
+
+
+class ReachConfig(_Frozen):
+    """Which zone-site pairs are within reach, and what serving a zone from a site costs."""
+
+    service_radius_km: PositiveFloat = 100.0
+    crs: str = "ESRI:102025"
+    cost_table: Path | None = None
+    detour_cost_cny_per_kwh_km: NonNegativeFloat = 0.0
+
+    @field_validator("service_radius_km")
+    @classmethod
+    def _radius_in_km(cls, value: float) -> float:
+        if value > 2000:
+            raise ValueError(f"{value:g} km looks like metres: give kilometres")
+        return value
+
+
+class ModelConfig(_Frozen):
+    """The optimisation: objective, penalty on unmet demand, budget and site limits."""
+
+    objective: Literal["min_cost", "max_coverage"] = "min_cost"
+    unmet_penalty_cny_per_kwh: PositiveFloat
+    budget_cny: PositiveFloat | None = None
+    max_sites: Annotated[int, Field(ge=0)] | None = None
+    pair_links: Literal["auto", "always", "never"] = "auto"
+
+    @model_validator(mode="after")
+    def _coverage_needs_a_limit(self) -> ModelConfig:
+        if self.objective == "max_coverage" and self.budget_cny is None and self.max_sites is None:
+            raise ValueError("objective 'max_coverage' needs budget_cny or max_sites")
+        return self
+
+
+class SolverConfig(_Frozen):
+    """HiGHS options."""
+
+    time_limit_s: PositiveFloat = 600.0
+    mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 1e-3
+    threads: Annotated[int, Field(ge=1)] | None = None
+
+
+class RolloutConfig(_Frozen):
+    """Multi-year rollout: premium-user targets by year, annual budgets, discounting, opex."""
+
+    targets: dict[int, Annotated[int, Field(gt=0)]]
+    annual_budget_cny: PositiveFloat | dict[int, PositiveFloat] | None = None
+    discount_rate: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    site_opex_cny_per_year: NonNegativeFloat = 0.0
+
+    @field_validator("targets")
+    @classmethod
+    def _years(cls, targets: dict[int, int]) -> dict[int, int]:
+        if not targets:
+            raise ValueError("give at least one year, e.g. targets = { 2030 = 20_000_000 }")
+        bad = [y for y in targets if not 1900 <= y <= 2200]
+        if bad:
+            raise ValueError(f"years {bad} are not calendar years")
+        return dict(sorted(targets.items()))
+
+    @model_validator(mode="after")
+    def _budget_years(self) -> RolloutConfig:
+        if isinstance(self.annual_budget_cny, dict):
+            unknown = sorted(set(self.annual_budget_cny) - set(self.targets))
+            if unknown:
+                raise ValueError(f"annual_budget_cny names years {unknown} without a target")
+        return self
+
+    def budget(self, year: int) -> float | None:
+        """The capex budget of a year (``None``: no limit)."""
+        if isinstance(self.annual_budget_cny, dict):
+            return self.annual_budget_cny.get(year)
+        return self.annual_budget_cny
+
+
+class FineZonesConfig(_Frozen):
+    """Split the zones into H3 cells and make candidate sites at cell centres.
+
+    See :mod:`chargeplan.inputs.finezones`: each zone's population is spread over the H3 cells whose
+    centres it holds (urban population by exponential kernels around the populated places of
+    ``places_file``, rural population by area), keeping every zone's total exactly. Each zone
+    also offers its ``cell_sites_per_zone`` most populous cells (with at least
+    ``cell_site_min_population`` people) as candidate sites, with ``max_<type> =
+    max(cell population / people_per_charger[type], max_chargers_floor[type])``; the scenario's
+    own sites stay candidates too (``keep_scenario_sites``) and stand for the cell they lie in.
+    ``drop_empty_cells`` leaves out the cells without people.
+    """
+
+    h3_resolution: Annotated[int, Field(ge=0, le=13)] = 6
+    places_file: Path
+    place_population_column: str = "pop_max"
+    urban_population_column: str | None = "popu_urban_2020"
+    core_density_per_km2: PositiveFloat = 15_000.0
+    drop_empty_cells: bool = True
+    cell_sites_per_zone: Annotated[int, Field(ge=0)] = 30
+    cell_site_min_population: NonNegativeFloat = 0.0
+    keep_scenario_sites: bool = True
+    people_per_charger: dict[str, PositiveFloat] = Field(default_factory=dict)
+    max_chargers_floor: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _floors_have_a_rule(self) -> FineZonesConfig:
+        lone = sorted(set(self.max_chargers_floor) - set(self.people_per_charger))
+        if lone:
+            raise ValueError(
+                f"max_chargers_floor names charger types {lone} without people_per_charger: "
+                "give both, or neither (then sites.max_chargers applies)"
+            )
+        return self
+
+
+class DecomposeConfig(_Frozen):
+    """Solve the plan as independent pieces (see :mod:`chargeplan.solver.decompose`), on Dask.
+
+    ``by = "components"`` splits the model into the connected components of the reach graph
+    (exact); ``"region"`` first cuts the pairs across ``zones.region_column`` borders (an upper
+    bound: zones lose the sites across the border). ``workers`` worker processes of a local Dask
+    cluster (``None``: one per core; 1 without a scheduler: in this process) or an existing
+    cluster at ``scheduler`` (``tcp://host:8786``). With a budget or site limit the regions are
+    coupled by a price found in ``price_steps`` bisection steps.
+    """
+
+    by: Literal["none", "components", "region"] = "none"
+    workers: Annotated[int, Field(ge=1, le=1024)] | None = None
+    scheduler: str | None = None
+    max_bundle_pairs: Annotated[int, Field(ge=1)] = 20_000
+    price_steps: Annotated[int, Field(ge=0, le=60)] = 8
+
+    @field_validator("scheduler")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"([a-z][a-z0-9+]*://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}", value.strip()):
+            raise ValueError(
+                "give the Dask scheduler's address as tcp://host:port, e.g. tcp://10.0.0.5:8786"
+            )
+        return value.strip()
+
+
+class Scenario(_Frozen):
+    """A validated planning scenario. Build it with :func:`load_scenario`.
+
+    A scenario file may start with ``extends = "other.toml"``: it is read on top of that file
+    (tables merge key by key, values replace), so variants only state what differs.
+    """
+
+    name: str
+    description: str = ""
+    source: Path | None = None
+    charger_catalogue: Path
+    chargers: dict[str, ChargerType]
+    zones: ZonesConfig
+    sites: SitesConfig
+    users: UsersConfig
+    demand: DemandConfig
+    reach: ReachConfig = ReachConfig()
+    sizing: SizingConfig = SizingConfig()
+    existing: ExistingConfig = ExistingConfig()
+    model: ModelConfig
+    solver: SolverConfig = SolverConfig()
+    rollout: RolloutConfig | None = None
+    fine_zones: FineZonesConfig | None = None
+    decompose: DecomposeConfig = DecomposeConfig()
+
+    @model_validator(mode="after")
+    def _types_known(self) -> Scenario:
+        known = set(self.chargers)
+        for key, names in (
+            ("demand.charger_mix", self.demand.charger_mix),
+            ("sites.max_chargers", self.sites.max_chargers),
+            ("sizing.chargers_per_queue", self.sizing.chargers_per_queue),
+            ("existing.port_columns", self.existing.port_columns),
+            (
+                "fine_zones.people_per_charger",
+                self.fine_zones.people_per_charger if self.fine_zones else {},
+            ),
+            (
+                "fine_zones.max_chargers_floor",
+                self.fine_zones.max_chargers_floor if self.fine_zones else {},
+            ),
+        ):
+            unknown = sorted(set(names) - known)
+            if unknown:
+                raise ValueError(
+                    f"{key} names charger types {unknown} that the catalogue "
+                    f"({self.charger_catalogue.name}) does not define; it has {sorted(known)}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _rollout_min_cost(self) -> Scenario:
+        if self.rollout is not None and self.model.objective != "min_cost":
+            raise ValueError("a [rollout] scenario needs model.objective = 'min_cost'")
+        return self
+
+    @model_validator(mode="after")
+    def _decompose_fits(self) -> Scenario:
+        by = self.decompose.by
+        if by == "none":
+            return self
+        if by == "region" and not self.zones.region_column:
+            raise ValueError(
+                "decompose.by = 'region' needs zones.region_column (the zones' region, e.g. "
+                "province): set it, or use decompose.by = 'components'"
+            )
+        if self.model.objective != "min_cost":
+            raise ValueError(
+                f"decompose.by = '{by}' supports model.objective = 'min_cost' only (with or "
+                "without a budget): set decompose.by = 'none' for max_coverage"
+            )
+        if self.model.budget_cny is not None and self.model.max_sites is not None:
+            raise ValueError(
+                f"decompose.by = '{by}' can price a budget or a site limit, not both: drop "
+                "model.budget_cny or model.max_sites, or set decompose.by = 'none'"
+            )
+        if self.rollout is not None:
+            raise ValueError(
+                "a [rollout] is planned as one model: set decompose.by = 'none' (or drop "
+                "the [decompose] section)"
+            )
+        return self
+
+    @property
+    def charger_types(self) -> list[str]:
+        """Charger types that carry demand, in catalogue order."""
+        return [k for k in self.chargers if self.demand.charger_mix.get(k, 0) > 0]
+
+    def with_values(self, changes: Mapping[str, Any]) -> Scenario:
+        """Return a validated copy with dotted keys changed.
+
+        Examples
+        --------
+        >>> s2 = scenario.with_values({"users.target_premium_users": 10_000_000,
+        ...                            "model.budget_cny": 5e9})
+        """
+        data = self.model_dump()
+        for dotted, value in changes.items():
+            node = data
+            *parents, leaf = dotted.split(".")
+            for part in parents:
+                if not isinstance(node.get(part), dict):
+                    raise ScenarioError(f"scenario {self.name}: no section '{part}' in '{dotted}'")
+                node = node[part]
+            if leaf not in node and not isinstance(node, dict):
+                raise ScenarioError(f"scenario {self.name}: unknown key '{dotted}'")
+            node[leaf] = value
+        return _validate(Scenario, data, label=f"scenario {self.name} (changed in code)")
+
+
+def _format_errors(error: ValidationError, label: str, data: Any) -> str:
+    parts = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"])
+        if item["type"] == "extra_forbidden":
+            parent = data
+            for p in item["loc"][:-1]:
+                parent = parent.get(p, {}) if isinstance(parent, dict) else {}
+            model_keys = _known_keys(item["loc"][:-1])
+            close = difflib.get_close_matches(str(item["loc"][-1]), model_keys, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            parts.append(f"unknown key '{key}'{hint}")
+        elif item["type"] == "missing":
+            parts.append(f"missing key '{key}'")
+        else:
+            got = item.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            where = f"key '{key}': " if key else ""
+            parts.append(f"{where}{item['msg']}{shown}")
+    return f"{label}: " + "; ".join(parts)
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: Any = Scenario
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = field.annotation
+    return list(getattr(model, "model_fields", {}))
+
+
+def _validate(model: type[_Frozen], data: Any, *, label: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(_format_errors(error, label, data)) from None
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ScenarioError(f"{what} file not found: {path}")
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+
+
+def _resolve(base: Path, value: Any) -> Any:
+    if isinstance(value, str) and value:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (base / path).resolve()
+    return value
+
+
+_PATH_KEYS = (
+    ("zones", "file"),
+    ("sites", "file"),
+    ("reach", "cost_table"),
+    ("existing", "stations"),
+    ("fine_zones", "places_file"),
+)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``override`` into ``base`` (tables merge, values replace)."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _load_raw(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """Read a scenario file with its paths resolved, merged onto the file it ``extends``."""
+    if path in seen:
+        raise ScenarioError(
+            f"{path}: 'extends' loops back to itself ({' -> '.join(map(str, seen))})"
+        )
+    data = _read_toml(path, "scenario")
+    base = path.parent
+    if "charger_catalogue" in data:
+        data["charger_catalogue"] = _resolve(base, data["charger_catalogue"])
+    for section, key in _PATH_KEYS:
+        if isinstance(data.get(section), dict) and key in data[section]:
+            data[section] = {**data[section], key: _resolve(base, data[section][key])}
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: key 'extends' must be a path to another scenario file")
+    parent_path = _resolve(base, parent)
+    if not parent_path.is_file():
+        raise ScenarioError(f"{path}: key 'extends': file not found: {parent_path}")
+    merged = _merge(_load_raw(parent_path, (*seen, path)), data)
+    if "name" not in data:
+        merged["name"] = path.stem
+    return merged
+
+
+def load_catalogue(path: str | Path) -> dict[str, ChargerType]:
+    """Read and validate a charger catalogue (one TOML table per charger type)."""
+    path = Path(path)
+    raw = _read_toml(path, "charger catalogue")
+    if not raw:
+        raise ScenarioError(f"{path}: the charger catalogue defines no charger type")
+    catalogue = {}
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            raise ScenarioError(f"{path}: '{name}' must be a table like [{name}] with power_kw...")
+        catalogue[name] = _validate(ChargerType, table, label=f"{path} [{name}]")
+    return catalogue
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, resolve and validate a scenario file and the charger catalogue it names.
+
+    Parameters
+    ----------
+    path
+        A scenario TOML file, e.g. ``models/china-2030.toml``.
+
+    Returns
+    -------
+    Scenario
+        Frozen and validated; file paths inside are absolute.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file and the key, for any missing, unknown or impossible value.
+    """
+    path = Path(path).resolve()
+    data = _load_raw(path, ())
+    data.pop("extends", None)
+    if "charger_catalogue" not in data:
+        raise ScenarioError(f"{path}: missing key 'charger_catalogue' (path to a catalogue TOML)")
+    data["chargers"] = load_catalogue(data["charger_catalogue"])
+    data["source"] = path
+    data.setdefault("name", path.stem)
+    scenario = _validate(Scenario, data, label=str(path))
+    for label, file in (("zones.file", scenario.zones.file), ("sites.file", scenario.sites.file)):
+        if not file.is_file():
+            raise ScenarioError(f"{path}: key '{label}': file not found: {file}")
+    for label, optional in (
+        ("reach.cost_table", scenario.reach.cost_table),
+        ("existing.stations", scenario.existing.stations),
+        ("fine_zones.places_file", scenario.fine_zones and scenario.fine_zones.places_file),
+    ):
+        if optional is not None and not optional.is_file():
+            raise ScenarioError(f"{path}: key '{label}': file not found: {optional}")
+    return scenario

@@ -1,0 +1,2 @@
+"""Inputs: zones, sites and stations read and validated, demand and reach computed, the
+problem assembled."""

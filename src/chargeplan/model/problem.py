@@ -1,0 +1,329 @@
+"""The facility-location instance as arrays: :class:`FacilityProblem`.
+
+It knows no scenario, file or geometry: the inputs stage builds it from GeoDataFrames
+(:func:`chargeplan.inputs.problem.build_problem`) and :meth:`FacilityProblem.from_cost_table`
+builds the classic capacitated facility-location problem from plain tables. The formulation
+that turns it into a MILP is :mod:`chargeplan.model.formulation`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from chargeplan.errors import InputError
+
+Objective = Literal["min_cost", "max_coverage"]
+
+#: Default of the optional array fields of :class:`FacilityProblem`: ``None`` given (or left
+#: out) is replaced in ``__post_init__`` by the documented default, so every instance holds an
+#: array (typed ``Any`` so that the fields can be typed as the arrays they always are).
+FILLED: Any = None
+
+#: Add the strong linking rows ``x_ijk <= y_j`` when the model has at most this many
+#: assignment variables (``pair_links="auto"``); above it they cost more LP time than they save.
+STRONG_LINK_LIMIT = 50_000
+
+
+#: The fields of :class:`FacilityProblem` that run along the sites (what a subset of the sites
+#: keeps: :mod:`chargeplan.solver.decompose`, :mod:`chargeplan.solver.reduce`).
+SITE_FIELDS = (
+    "site_ids",
+    "fixed_cost",
+    "site_capacity",
+    "charger_cost",
+    "max_chargers",
+    "min_chargers",
+    "existing_chargers",
+    "max_stalls",
+    "grid_kw",
+    "grid_upgrade_kw",
+    "grid_upgrade_cost",
+    "required",
+    "excluded",
+)
+
+
+@dataclass(frozen=True)
+class FacilityProblem:
+    """A facility-location instance as arrays.
+
+    Attributes
+    ----------
+    zone_ids, site_ids
+        Labels, shapes ``(Z,)`` and ``(S,)``.
+    types
+        Demand classes / charger types, length ``K``.
+    demand
+        ``(Z, K)`` demand ``d_ik`` (peak-hour kWh for charging networks).
+    pair_zone, pair_site
+        ``(P,)`` positions of the reachable zone-site pairs.
+    pair_cost
+        ``(P, K)`` cost ``c_ijk`` of serving *all* of zone i's type-k demand from site j.
+    distance_km
+        ``(P,)`` distances, reported only (may be NaN).
+    fixed_cost
+        ``(S,)`` cost ``f_j`` of opening site j.
+    site_capacity
+        ``(S,)`` total demand ``C_j`` site j can serve (``inf``: no such limit).
+    charger_capacity
+        ``(K,)`` demand ``q_k`` one type-k charger serves, or ``None`` for no charger sizing
+        (then site capacity alone limits service: the classic CFLP).
+    charger_cost
+        ``(S, K)`` cost ``p_jk`` per charger.
+    max_chargers
+        ``(S, K)`` most chargers ``M_jk`` of each type at a site.
+    unmet_penalty
+        ``(K,)`` penalty ``pi_k`` per unit of unmet demand.
+    objective
+        ``"min_cost"`` or ``"max_coverage"``.
+    budget
+        Capex limit ``B`` on fixed plus charger costs (``None``: none).
+    max_sites
+        Most sites ``N`` to open (``None``: no limit).
+    pair_links
+        ``"auto"``, ``"always"`` or ``"never"``: whether to add the strong rows
+        ``x_ijk <= y_j``.
+    queue_levels
+        Queue-aware sizing: per type k an array ``L_k`` of length ``S_k + 1`` with the demand
+        one queue of ``c`` chargers serves at the service level (``c = 0..S_k``; from
+        :func:`chargeplan.model.queueing.capacity_levels`). A site's type-k chargers form full
+        queues of ``S_k`` plus one partial queue. ``None``: the linear rule with
+        ``charger_capacity``.
+    min_chargers, existing_chargers
+        ``(S, K)``: fewest chargers an open site gets; chargers already installed (kept, no
+        new capex, counted in capacity; such a site is open).
+    max_stalls
+        ``(S,)`` most chargers of all types at a site (``inf``: none).
+    charger_power_kw
+        ``(K,)`` power of each charger type, for grid limits.
+    grid_kw, grid_upgrade_kw, grid_upgrade_cost
+        ``(S,)`` grid connection (``inf``: none), the extra kW an upgrade adds, and its cost.
+    required, excluded
+        ``(S,)`` bool: sites that must be open / must stay closed.
+    session_kwh, session_hours
+        ``(K,)`` mean energy and duration of a charging session, for reporting peak arrivals
+        and queue figures (optional).
+    hard_demand
+        Demand with at least one pair must be served in full (``u_ik = 0``); only zones with
+        no usable pair are left unmet. An instance whose capacity cannot serve it all is then
+        infeasible (the classic CFLP).
+    """
+
+    zone_ids: np.ndarray
+    site_ids: np.ndarray
+    types: tuple[str, ...]
+    demand: np.ndarray
+    pair_zone: np.ndarray
+    pair_site: np.ndarray
+    pair_cost: np.ndarray
+    fixed_cost: np.ndarray
+    site_capacity: np.ndarray
+    charger_capacity: np.ndarray | None
+    charger_cost: np.ndarray
+    max_chargers: np.ndarray
+    unmet_penalty: np.ndarray
+    distance_km: np.ndarray = field(default_factory=lambda: np.empty(0))
+    objective: Objective = "min_cost"
+    budget: float | None = None
+    max_sites: int | None = None
+    pair_links: Literal["auto", "always", "never"] = "auto"
+    queue_levels: tuple[np.ndarray, ...] | None = None
+    min_chargers: np.ndarray = FILLED
+    existing_chargers: np.ndarray = FILLED
+    max_stalls: np.ndarray = FILLED
+    charger_power_kw: np.ndarray = FILLED
+    grid_kw: np.ndarray = FILLED
+    grid_upgrade_kw: np.ndarray = FILLED
+    grid_upgrade_cost: np.ndarray = FILLED
+    required: np.ndarray = FILLED
+    excluded: np.ndarray = FILLED
+    hard_demand: bool = False
+    session_kwh: np.ndarray | None = None
+    session_hours: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        z, s, k, p = len(self.zone_ids), len(self.site_ids), len(self.types), len(self.pair_zone)
+        defaults = {
+            "min_chargers": np.zeros((s, k)),
+            "existing_chargers": np.zeros((s, k)),
+            "max_stalls": np.full(s, np.inf),
+            "charger_power_kw": np.zeros(k),
+            "grid_kw": np.full(s, np.inf),
+            "grid_upgrade_kw": np.zeros(s),
+            "grid_upgrade_cost": np.zeros(s),
+            "required": np.zeros(s, bool),
+            "excluded": np.zeros(s, bool),
+        }
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        if self.queue_levels is not None:
+            if len(self.queue_levels) != k:
+                raise InputError(f"FacilityProblem.queue_levels needs one array per type ({k})")
+            for levels in self.queue_levels:
+                if len(levels) < 2 or levels[0] != 0 or np.any(np.diff(levels) < 0):
+                    raise InputError(
+                        "FacilityProblem.queue_levels: each array starts at 0 for 0 chargers, "
+                        "is nondecreasing and has at least 2 entries"
+                    )
+        shapes = {
+            "demand": (self.demand.shape, (z, k)),
+            "pair_site": (self.pair_site.shape, (p,)),
+            "pair_cost": (self.pair_cost.shape, (p, k)),
+            "fixed_cost": (self.fixed_cost.shape, (s,)),
+            "site_capacity": (self.site_capacity.shape, (s,)),
+            "charger_cost": (self.charger_cost.shape, (s, k)),
+            "max_chargers": (self.max_chargers.shape, (s, k)),
+            "unmet_penalty": (self.unmet_penalty.shape, (k,)),
+            "min_chargers": (self.min_chargers.shape, (s, k)),
+            "existing_chargers": (self.existing_chargers.shape, (s, k)),
+            "max_stalls": (self.max_stalls.shape, (s,)),
+            "charger_power_kw": (self.charger_power_kw.shape, (k,)),
+            "grid_kw": (self.grid_kw.shape, (s,)),
+            "grid_upgrade_kw": (self.grid_upgrade_kw.shape, (s,)),
+            "grid_upgrade_cost": (self.grid_upgrade_cost.shape, (s,)),
+            "required": (self.required.shape, (s,)),
+            "excluded": (self.excluded.shape, (s,)),
+        }
+        if self.charger_capacity is not None:
+            shapes["charger_capacity"] = (self.charger_capacity.shape, (k,))
+        for name, (got, want) in shapes.items():
+            if got != want:
+                raise InputError(f"FacilityProblem.{name} has shape {got}, expected {want}")
+        for name in (
+            "demand",
+            "pair_cost",
+            "fixed_cost",
+            "charger_cost",
+            "unmet_penalty",
+            "min_chargers",
+            "existing_chargers",
+            "charger_power_kw",
+            "grid_upgrade_kw",
+            "grid_upgrade_cost",
+        ):
+            values = getattr(self, name)
+            if not np.all(np.isfinite(values)) or np.any(values < 0):
+                raise InputError(f"FacilityProblem.{name} must be finite and >= 0")
+        if p and (self.pair_zone.max() >= z or self.pair_site.max() >= s):
+            raise InputError("FacilityProblem: pair positions out of range")
+        if self.distance_km.size == 0:
+            object.__setattr__(self, "distance_km", np.full(p, np.nan))
+
+    @property
+    def sizing(self) -> bool:
+        """Whether chargers are sized (integer counts per site and type)."""
+        return self.charger_capacity is not None or self.queue_levels is not None
+
+    @property
+    def has_existing(self) -> np.ndarray:
+        """``(S,)`` bool: sites that already hold chargers (they are open)."""
+        return self.existing_chargers.sum(axis=1) > 0
+
+    @property
+    def must_open(self) -> np.ndarray:
+        """``(S,)`` bool: required sites and sites with existing chargers."""
+        return self.required | self.has_existing
+
+    @property
+    def live_pairs(self) -> np.ndarray:
+        """``(P,)`` bool: pairs that carry a variable (the zone has demand, the site is not
+        excluded)."""
+        return (self.demand[self.pair_zone] > 0).any(axis=1) & ~self.excluded[self.pair_site]
+
+    @classmethod
+    def from_cost_table(
+        cls,
+        zones: pd.DataFrame,
+        sites: pd.DataFrame,
+        costs: pd.DataFrame,
+        *,
+        cost_basis: Literal["total", "per_unit"] = "total",
+        unmet_penalty: float | None = None,
+        objective: Objective = "min_cost",
+        budget: float | None = None,
+        max_sites: int | None = None,
+        pair_links: Literal["auto", "always", "never"] = "auto",
+    ) -> FacilityProblem:
+        """The classic capacitated facility-location problem from tables.
+
+        Parameters
+        ----------
+        zones
+            ``zone_id, demand``.
+        sites
+            ``site_id, fixed_cost`` and optionally ``capacity`` (missing or ``inf``:
+            uncapacitated).
+        costs
+            ``zone_id, site_id, cost``; only listed pairs are allowed.
+        cost_basis
+            ``"total"``: ``cost`` is for serving all of the zone's demand (OR-Library's
+            convention); ``"per_unit"``: per unit of demand.
+        unmet_penalty
+            Penalty per unit of unmet demand. Default (``None``): demand with a pair must be
+            served in full (``hard_demand``), as in the classic problem; zones with no pair
+            at all are left unmet at a penalty above every per-unit pair cost.
+        objective, budget, max_sites, pair_links
+            As in :class:`FacilityProblem`.
+        """
+        from chargeplan.model.pairs import pairs_from_cost_table
+
+        zone_ids = zones["zone_id"].to_numpy()
+        site_ids = sites["site_id"].to_numpy()
+        pairs = pairs_from_cost_table(costs, pd.Index(zone_ids), pd.Index(site_ids))
+        demand = zones["demand"].to_numpy(dtype=float)[:, None]
+        cost = pairs["cost"].to_numpy(dtype=float)
+        if cost_basis == "per_unit":
+            cost = cost * demand[pairs["zone"].to_numpy(), 0]
+        capacity = (
+            sites["capacity"].to_numpy(dtype=float)
+            if "capacity" in sites.columns
+            else np.full(len(sites), np.inf)
+        )
+        fixed = sites["fixed_cost"].to_numpy(dtype=float)
+        hard = unmet_penalty is None
+        if hard:
+            # Classic CFLP: all reachable demand must be served (u = 0 where a pair exists);
+            # the penalty only prices zones with no pair at all.
+            pair_demand = demand[pairs["zone"].to_numpy(), 0]
+            per_unit = cost[pair_demand > 0] / pair_demand[pair_demand > 0]
+            unmet_penalty = 1.0 + (per_unit.max() if per_unit.size else 0.0)
+        return cls(
+            zone_ids=zone_ids,
+            site_ids=site_ids,
+            types=("demand",),
+            demand=demand,
+            pair_zone=pairs["zone"].to_numpy(),
+            pair_site=pairs["site"].to_numpy(),
+            pair_cost=cost[:, None],
+            distance_km=pairs["distance_km"].to_numpy(dtype=float),
+            fixed_cost=fixed,
+            site_capacity=capacity,
+            charger_capacity=None,
+            charger_cost=np.zeros((len(sites), 1)),
+            max_chargers=np.zeros((len(sites), 1)),
+            unmet_penalty=np.array([float(unmet_penalty)]),
+            objective=objective,
+            budget=budget,
+            max_sites=max_sites,
+            pair_links=pair_links,
+            hard_demand=hard,
+        )
+
+
+def is_pure_covering(problem: FacilityProblem) -> bool:
+    """Whether only *whether* a zone has an open site in reach matters, not which one.
+
+    True without charger sizing, with every site uncapacitated and every pair cost zero (the
+    maximal covering location problem, or covering with a penalty for what is left out). The
+    model can then use the covering form (:func:`add_period`): no assignment variables.
+    """
+    return (
+        not problem.sizing
+        and bool(np.all(np.isinf(problem.site_capacity)))
+        and not np.any(problem.pair_cost)
+    )

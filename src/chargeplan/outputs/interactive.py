@@ -1,0 +1,325 @@
+"""An interactive map of a plan (``map.html``): zones, gaps, built and proposed sites.
+
+Built with folium (Leaflet). Four layers, each switchable, each feature with a popup of its
+figures: *zones* shaded by the share of their peak demand served, *coverage gaps* shaded by
+reason, *built sites* sized by chargers, and *proposed new sites* for the zones out of reach.
+Zone outlines are simplified as a coverage (shared borders stay shared) to keep the file small.
+
+The page loads Leaflet from its CDN and OpenStreetMap tiles as background when opened; without a
+connection the background stays blank, which the zones layer covers. For a report that works
+offline, see :mod:`chargeplan.outputs.html`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from chargeplan.outputs import formatting
+from chargeplan.outputs.maps import GAP_COLOURS, PROPOSED_COLOUR, SITE_COLOUR
+from chargeplan.results.gaps import GapAnalysis, GapSettings, analyse_gaps, zone_distances
+from chargeplan.results.plan import Plan
+
+#: Simplification tolerance of zone outlines, in metres of the analysis CRS.
+SIMPLIFY_M = 1_500.0
+
+#: Largest number of zones drawn in ``map.html``: beyond it the page grows to hundreds of MB
+#: and a browser stalls (283,857 H3 cells gave 310 MB); such plans go to QGIS via plan.gpkg.
+MAX_ZONES = 50_000
+
+#: Fill of the zones layer by premium-user quintile (light, so the gaps stand out on top).
+_USER_CLASSES = ("#F7FBFF", "#DEEBF7", "#C6DBEF", "#9ECAE1", "#6BAED6")
+
+
+def _label(frame: pd.DataFrame, column: str | None) -> pd.Series:
+    if column and column in frame.columns:
+        return frame[column].astype(str)
+    return pd.Series(frame.index.astype(str), index=frame.index)
+
+
+def _rounded(values: pd.Series, digits: int = 0) -> pd.Series:
+    """Plain floats for JSON; NaN becomes None so a popup shows it empty."""
+    out = values.astype(float).round(digits)
+    return out.astype(object).where(np.isfinite(out), None)
+
+
+def _user_classes(users: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Quintile class (0..4) of each zone's premium users, and the class upper bounds."""
+    bounds = np.quantile(users.to_numpy(float), [0.2, 0.4, 0.6, 0.8, 1.0])
+    classes = np.searchsorted(bounds, users.to_numpy(float), side="left")
+    return np.clip(classes, 0, len(_USER_CLASSES) - 1), bounds
+
+
+def _simplified(zones: gpd.GeoDataFrame, settings: GapSettings) -> gpd.GeoSeries:
+    metric = zones.geometry.to_crs(settings.crs)
+    try:
+        simple = metric.simplify_coverage(SIMPLIFY_M)
+    except Exception:  # not a valid coverage (overlaps): simplify each zone on its own
+        simple = metric.simplify(SIMPLIFY_M, preserve_topology=True)
+    return simple.to_crs("EPSG:4326").set_precision(1e-5)
+
+
+def _popup(fields: dict[str, str]) -> folium.GeoJsonPopup:
+    return folium.GeoJsonPopup(fields=list(fields), aliases=list(fields.values()), localize=True)
+
+
+def interactive_map(plan: Plan, analysis: GapAnalysis | None = None) -> folium.Map:
+    """Build the interactive map of a plan.
+
+    Parameters
+    ----------
+    plan
+        A plan.
+    analysis
+        Its gap analysis (default: :func:`chargeplan.results.gaps.analyse_gaps` with default
+        settings).
+
+    Returns
+    -------
+    folium.Map
+        Save it with ``.save("map.html")`` or show it in a notebook.
+    """
+    analysis = analysis or analyse_gaps(plan)
+    settings = analysis.settings
+    zones = zone_distances(plan, settings)
+    geometry = _simplified(zones, settings)
+    region = _label(zones, settings.region_column)
+    user_class, bounds = _user_classes(zones["premium_users"])
+    base = gpd.GeoDataFrame(
+        {
+            "zone": _label(zones, settings.name_column),
+            "region": region,
+            "premium_users": _rounded(zones["premium_users"]),
+            "demand_kwh": _rounded(zones["demand_kwh"], 1),
+            "served_pct": _rounded(100 * zones["share_served"], 1),
+            "unserved_users": _rounded(zones["unserved_users"]),
+            "gap_reason": zones["gap_reason"].replace("", "none"),
+            "nearest_open_km": _rounded(zones["nearest_open_site_km"], 1),
+            "nearest_site": zones["nearest_open_site"].astype(str),
+            "fill": np.asarray(_USER_CLASSES, dtype=object)[user_class],
+        },
+        geometry=geometry.values,
+        crs="EPSG:4326",
+    )
+    minx, miny, maxx, maxy = base.total_bounds
+    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    folium.TileLayer("OpenStreetMap", name="background map (online)").add_to(fmap)
+
+    zone_fields = {
+        "zone": "zone",
+        "region": "region",
+        "premium_users": "premium users",
+        "demand_kwh": "peak demand, kWh",
+        "served_pct": "served, %",
+        "unserved_users": "users unserved",
+        "gap_reason": "gap",
+        "nearest_site": "nearest open site",
+        "nearest_open_km": "its distance, km",
+    }
+    folium.GeoJson(
+        base,
+        name="zones, by premium users",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": "#888888",
+            "weight": 0.5,
+            "fillOpacity": 0.7,
+        },
+        highlight_function=lambda f: {"weight": 2, "color": "#333333"},
+        popup=_popup(zone_fields),
+        tooltip=folium.GeoJsonTooltip(fields=["zone"], labels=False),
+    ).add_to(fmap)
+
+    gaps = analysis.zones
+    if len(gaps):
+        gap_layer = gpd.GeoDataFrame(
+            {
+                "zone": _label(gaps, settings.name_column),
+                "region": _label(gaps, settings.region_column),
+                "gap_reason": gaps["gap_reason"],
+                "unserved_users": _rounded(gaps["unserved_users"]),
+                "unmet_kwh": _rounded(gaps["unmet_kwh"], 1),
+                "served_pct": _rounded(100 * gaps["share_served"], 1),
+                "sites_in_reach": gaps["sites_in_reach"].astype(int),
+                "nearest_open_site": gaps["nearest_open_site"].astype(str),
+                "nearest_open_km": _rounded(gaps["nearest_open_site_km"], 1),
+                "nearest_candidate_km": _rounded(gaps["nearest_candidate_site_km"], 1),
+                "proposed_site": gaps["proposed_site"].astype(str),
+            },
+            geometry=geometry.reindex(gaps.index).values,
+            crs="EPSG:4326",
+        )
+        folium.GeoJson(
+            gap_layer,
+            name="coverage gaps, by reason",
+            style_function=lambda f: {
+                "fillColor": GAP_COLOURS.get(f["properties"]["gap_reason"], "#999999"),
+                "color": "#555555",
+                "weight": 0.8,
+                "fillOpacity": 0.75,
+            },
+            highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
+            popup=_popup(
+                {
+                    "zone": "zone",
+                    "region": "region",
+                    "gap_reason": "reason",
+                    "unserved_users": "users unserved",
+                    "unmet_kwh": "unmet peak kWh",
+                    "served_pct": "served, %",
+                    "sites_in_reach": "candidate sites in reach",
+                    "nearest_open_site": "nearest open site",
+                    "nearest_open_km": "its distance, km",
+                    "nearest_candidate_km": "nearest candidate site, km",
+                    "proposed_site": "proposed new site",
+                },
+            ),
+            tooltip=folium.GeoJsonTooltip(fields=["zone", "gap_reason"], labels=False),
+        ).add_to(fmap)
+
+    built = plan.sites[plan.sites["open"].to_numpy(bool)]
+    if len(built):
+        chargers = built["chargers"].to_numpy(float)
+        site_layer = gpd.GeoDataFrame(
+            {
+                "site": _label(built, settings.site_name_column),
+                "site_id": built.index.astype(str),
+                "chargers": built["chargers"].astype(int),
+                **{
+                    c: built[c].astype(int)
+                    for c in built.columns
+                    if c.startswith("chargers_") and c != "chargers"
+                },
+                "capex_cny": _rounded(built["capex_cny"]),
+                "served_kwh": _rounded(built["served_kwh"], 1),
+                "radius": np.round(3 + 22 * np.sqrt(chargers / max(chargers.max(), 1)), 1),
+            },
+            geometry=built.geometry.to_crs("EPSG:4326").values,
+            crs="EPSG:4326",
+        )
+        type_fields = {c: c.replace("chargers_", "") for c in site_layer if "chargers_" in c}
+        folium.GeoJson(
+            site_layer,
+            name="built sites, sized by chargers",
+            marker=folium.CircleMarker(fill=True),
+            style_function=lambda f: {
+                "radius": f["properties"]["radius"],
+                "color": "#FFFFFF",
+                "weight": 1,
+                "fillColor": SITE_COLOUR,
+                "fillOpacity": 0.65,
+            },
+            popup=_popup(
+                {
+                    "site": "site",
+                    "site_id": "id",
+                    "chargers": "chargers",
+                    **type_fields,
+                    "capex_cny": "capex, CNY",
+                    "served_kwh": "served peak kWh",
+                },
+            ),
+            tooltip=folium.GeoJsonTooltip(fields=["site", "chargers"], labels=False),
+        ).add_to(fmap)
+
+    proposed = analysis.proposed_sites
+    if len(proposed):
+        new_layer = gpd.GeoDataFrame(
+            {
+                "proposed_site": proposed.index.astype(str),
+                "zones": proposed["zones"].astype(int),
+                "zone_names": proposed["zone_names"].astype(str),
+                "region": proposed["region"].astype(str),
+                "unserved_users": _rounded(proposed["unserved_users"]),
+                "unmet_kwh": _rounded(proposed["unmet_kwh"], 1),
+                "max_distance_km": _rounded(proposed["max_distance_km"], 1),
+            },
+            geometry=proposed.geometry.to_crs("EPSG:4326").values,
+            crs="EPSG:4326",
+        )
+        folium.GeoJson(
+            new_layer,
+            name="proposed new sites",
+            marker=folium.CircleMarker(fill=True),
+            style_function=lambda f: {
+                "radius": 6,
+                "color": PROPOSED_COLOUR,
+                "weight": 2,
+                "fillColor": "#FFFFFF",
+                "fillOpacity": 0.9,
+            },
+            popup=_popup(
+                {
+                    "proposed_site": "proposed site",
+                    "zones": "zones it would reach",
+                    "zone_names": "which",
+                    "region": "region",
+                    "unserved_users": "users out of reach",
+                    "unmet_kwh": "unmet peak kWh",
+                    "max_distance_km": "farthest zone, km",
+                },
+            ),
+            tooltip=folium.GeoJsonTooltip(fields=["proposed_site", "zone_names"], labels=False),
+        ).add_to(fmap)
+
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.get_root().html.add_child(folium.Element(_legend(plan, bounds)))
+    return fmap
+
+
+def _legend(plan: Plan, bounds: np.ndarray) -> str:
+    """A fixed legend box: gap colours, site marker, user classes, headline figures."""
+    s = plan.summary
+    rows = "".join(
+        f'<div><span style="background:{colour}"></span>{reason.replace("_", " ")}</div>'
+        for reason, colour in GAP_COLOURS.items()
+    )
+    ramp = "".join(f'<span style="background:{c}"></span>' for c in _USER_CLASSES)
+    head = html.escape(
+        f"{s.get('scenario', 'plan')}: {s.get('sites_opened', 0)} sites, "
+        f"{s.get('chargers', 0):,} chargers, {formatting.share(s.get('coverage'))} served"
+    )
+    return f"""
+<style>
+.cp-legend {{position: fixed; bottom: 28px; right: 12px; z-index: 1000; background: #fff;
+  padding: 8px 10px; border: 1px solid #999; border-radius: 4px; font: 12px sans-serif;}}
+.cp-legend span {{display: inline-block; width: 14px; height: 10px; margin-right: 6px;
+  border: 1px solid #888; vertical-align: middle;}}
+.cp-legend .ramp span {{margin-right: 0;}}
+.cp-legend .dot {{border-radius: 50%; background: {SITE_COLOUR}; width: 10px;}}
+</style>
+<div class="cp-legend"><b>{head}</b>
+<div style="margin-top:4px">coverage gaps:</div>{rows}
+<div><span class="dot"></span>built site (size: chargers)</div>
+<div><span style="border:2px solid {PROPOSED_COLOUR};border-radius:50%;width:8px"></span>
+proposed new site</div>
+<div class="ramp">premium users per zone: {ramp} up to {formatting.count(bounds[-1])}</div></div>
+"""
+
+
+_FOLIUM_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+
+
+def write_interactive_map(
+    plan: Plan, path: str | Path, analysis: GapAnalysis | None = None
+) -> Path:
+    """Write :func:`interactive_map` to an HTML file.
+
+    folium names every element with a random id; they are renumbered in order of appearance
+    so that the same plan gives the same file.
+    """
+    text = interactive_map(plan, analysis).get_root().render()
+    ids: dict[str, str] = {}
+
+    def renumber(match: re.Match[str]) -> str:
+        return ids.setdefault(match.group(0), f"{len(ids):032x}")
+
+    Path(path).write_text(_FOLIUM_ID.sub(renumber, text), encoding="utf-8")
+    return Path(path)

@@ -1,0 +1,191 @@
+"""Static maps of a plan, drawn from the zones themselves (no internet tiles).
+
+Figures are built with :class:`matplotlib.figure.Figure` directly, not through pyplot, so they
+need no GUI backend, leave no open figures behind in long batch runs, and still show inline
+when a notebook displays the returned figure.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from chargeplan.outputs import formatting
+from chargeplan.results.plan import Plan
+
+#: Colours of the gap reasons (colour-blind safe, Okabe-Ito).
+GAP_COLOURS = {
+    "unreachable": "#D55E00",
+    "capacity_limited": "#E69F00",
+    "budget_limited": "#CC79A7",
+    "not_built": "#56B4E9",
+}
+SITE_COLOUR = "#0072B2"
+PROPOSED_COLOUR = "#000000"
+
+
+#: Above this many zones, zones are drawn without outlines.
+MAX_OUTLINED_ZONES = 5_000
+
+
+def _nice(value: float) -> int:
+    """The largest 1, 2 or 5 times a power of ten not above ``value`` (at least 1)."""
+    if value < 1:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    return int(max(step * power for step in (1, 2, 5) if step * power <= value))
+
+
+def _marker_area(chargers: np.ndarray | float, largest: float) -> np.ndarray:
+    """Marker area (points^2): 8 for an empty site, 408 for the largest; area ~ sqrt(chargers)."""
+    return 8 + 400 * np.sqrt(np.asarray(chargers, dtype=float) / max(largest, 1.0))
+
+
+def plot_plan(
+    plan: Plan,
+    path: str | Path | None = None,
+    *,
+    proposed_sites: gpd.GeoDataFrame | None = None,
+    crs: str = "ESRI:102025",
+    title: str | None = None,
+    dpi: int = 150,
+) -> Figure:
+    """Draw zones (base), gaps shaded by reason, built sites sized by chargers, new sites.
+
+    A gap zone's colour says why its demand is unmet, its strength how much of it: from pale
+    (nearly all served) to strong (none served).
+
+    Parameters
+    ----------
+    plan
+        The plan to draw.
+    path
+        Write a PNG here if given.
+    proposed_sites
+        Proposed new candidate sites (:func:`chargeplan.results.gaps.propose_sites`), drawn as
+        diamonds.
+    crs
+        Map projection (equal-area Albers for China by default).
+    title
+        Figure title (default: from the summary).
+    dpi
+        Resolution of the PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    zones = plan.zones.to_crs(crs)
+    sites = plan.sites[plan.sites["open"].to_numpy(bool)].to_crs(crs)
+    minx, miny, maxx, maxy = zones.total_bounds
+    # as tall as the region's shape asks, within limits, plus room for title and legend
+    height = float(np.clip(9.5 * (maxy - miny) / max(maxx - minx, 1e-9), 3.0, 8.0)) + 1.6
+    fig = Figure(figsize=(11, height), layout="constrained")
+    ax = fig.subplots()
+    # thousands of fine cells: outlines would paint the map grey, so draw fills only
+    edge = 0.3 if len(zones) <= MAX_OUTLINED_ZONES else 0.0
+    zones.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=edge)
+    handles: list[Patch | Line2D] = []
+    for reason, colour in GAP_COLOURS.items():
+        part = zones[zones["gap_reason"] == reason]
+        if len(part):
+            # the larger the unmet share, the stronger the shade: a zone 99 % served stays pale
+            unmet = 1 - part["share_served"].to_numpy(float) if "share_served" in part else 1.0
+            rgba = np.tile(to_rgba(colour), (len(part), 1))
+            rgba[:, 3] = np.clip(0.15 + 0.7 * unmet, 0.15, 0.85)
+            part.plot(ax=ax, color=rgba, edgecolor="#888888", linewidth=edge)
+            users = part["unserved_users"].sum() if "unserved_users" in part else math.nan
+            handles.append(
+                Patch(
+                    color=colour,
+                    alpha=0.75,
+                    label=f"{reason.replace('_', ' ')}: {len(part)} zone{'s' * (len(part) != 1)}, "
+                    f"{formatting.count(users)} users unserved",
+                )
+            )
+    if len(sites):
+        chargers = sites["chargers"].to_numpy(float)
+        largest = float(chargers.max())
+        ax.scatter(
+            sites.geometry.x,
+            sites.geometry.y,
+            s=_marker_area(chargers, largest),
+            color=SITE_COLOUR,
+            alpha=0.6,
+            edgecolor="white",
+            linewidth=0.5,
+            zorder=3,
+        )
+        for ref in sorted({_nice(float(np.quantile(chargers, q))) for q in (0.5, 1.0)}):
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    linestyle="",
+                    color=SITE_COLOUR,
+                    alpha=0.6,
+                    markersize=float(np.sqrt(_marker_area(ref, largest))),
+                    label=f"built site, {ref:,} chargers",
+                )
+            )
+    if proposed_sites is not None and len(proposed_sites):
+        new = proposed_sites.to_crs(crs)
+        # many proposals (fine cells) get smaller diamonds, so they do not hide the map
+        area = 40.0 * min(1.0, math.sqrt(200 / len(new)))
+        ax.scatter(
+            new.geometry.x,
+            new.geometry.y,
+            s=max(area, 3.0),
+            marker="D",
+            facecolor="none",
+            edgecolor=PROPOSED_COLOUR,
+            linewidth=1.0 if area >= 20 else 0.4,
+            zorder=4,
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="D",
+                linestyle="",
+                markerfacecolor="none",
+                markeredgecolor=PROPOSED_COLOUR,
+                label=f"proposed new site: {len(new)}, for "
+                f"{formatting.count(new['unserved_users'].sum())} users out of reach",
+            )
+        )
+    fig.suptitle(title if title is not None else _title(plan), fontsize=11)
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=min(3, max(len(handles), 1)),
+        fontsize=8,
+        frameon=False,
+        title="gaps: the stronger the shade, the more demand unmet",
+        title_fontsize=8,
+    )
+    ax.set_axis_off()
+    if path is not None:
+        fig.savefig(path, dpi=dpi, format="png")
+    return fig
+
+
+def _title(plan: Plan) -> str:
+    s = plan.summary
+    users = s.get("premium_users")
+    head = f"{s.get('scenario', 'plan')}: " + (
+        f"{formatting.count(users)} premium users, " if users else ""
+    )
+    return head + (
+        f"{s['sites_opened']} site{'s' * (s['sites_opened'] != 1)}, {s['chargers']:,} chargers, "
+        f"capex {formatting.cny(s['capex_cny'])}, {formatting.share(s['coverage'])} of peak "
+        "demand served"
+    )

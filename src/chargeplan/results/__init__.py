@@ -1,0 +1,1 @@
+"""Results: the plan as GeoDataFrames and the analysis of its coverage gaps."""

@@ -1,0 +1,318 @@
+"""From the solver's decisions to the plan a planner reads: sites, zones, gaps and a summary.
+
+:func:`make_plan` joins a :class:`~chargeplan.model.solution.Solution` back onto the zones and sites
+GeoDataFrames. Every figure is recomputed from the decisions (not read off the solver's
+objective), so the reported parts add up to the reported totals.
+
+Gap reasons for a zone with unmet demand:
+
+- ``unreachable``: no candidate site within reach; only new candidate sites can serve it.
+- ``capacity_limited``: a site in reach is open but at its charger limit for the type left
+  unmet.
+- ``budget_limited``: the budget or the site limit binds; more money would serve it.
+- ``not_built``: a site is in reach but serving the zone costs more than its unmet penalty
+  (too little demand to justify opening or extending a site).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.queueing import erlang_c
+from chargeplan.model.solution import Solution, objective_value
+
+#: Demand shares below this count as fully served (solver tolerance).
+SHARE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A charging-network plan.
+
+    Attributes
+    ----------
+    sites
+        Every candidate site: ``open``, ``chargers_<type>``, ``chargers``, capex parts,
+        ``served_kwh_<type>``, ``utilisation_<type>`` (peak-hour served / capacity).
+    zones
+        Every zone: ``premium_users``, ``demand_kwh``, ``served_kwh``, ``unmet_kwh``,
+        ``share_served``, ``unserved_users``, ``mean_distance_km`` (demand-weighted, to the
+        serving sites), ``serving_sites``, ``sites_in_reach``, ``gap_reason``.
+    assignments
+        One row per (zone, site, type) with served demand.
+    summary
+        Headline figures (costs, chargers, coverage, solver outcome).
+    years
+        Multi-year rollouts only: one row per year (sites opened, chargers added by type,
+        cumulative network, coverage, unmet demand, spend); ``sites``, ``zones`` and
+        ``assignments`` then hold every year's rows with a ``year`` column.
+    """
+
+    sites: gpd.GeoDataFrame
+    zones: gpd.GeoDataFrame
+    assignments: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+    years: pd.DataFrame | None = None
+
+    def final(self) -> Plan:
+        """The plan of the last year of a rollout (the plan itself for a single year)."""
+        if self.years is None:
+            return self
+        year = int(self.years["year"].max())
+        pick = {
+            name: getattr(self, name)[getattr(self, name)["year"] == year]
+            for name in ("sites", "zones", "assignments")
+        }
+        return Plan(**pick, summary={**self.summary, **self.years.iloc[-1].to_dict()})
+
+    @property
+    def gaps(self) -> gpd.GeoDataFrame:
+        """Zones with unmet demand, largest first."""
+        gaps = self.zones[self.zones["gap_reason"] != ""]
+        return gaps.sort_values("unmet_kwh", ascending=False)
+
+
+def _gap_reasons(problem: FacilityProblem, solution: Solution, unmet_kwh: np.ndarray) -> np.ndarray:
+    z = len(problem.zone_ids)
+    in_reach = np.bincount(problem.pair_zone, minlength=z)
+    reason = np.full(z, "", dtype=object)
+    has_gap = unmet_kwh.sum(axis=1) > SHARE_TOLERANCE * np.maximum(problem.demand.sum(axis=1), 1)
+    reason[has_gap] = "not_built"
+    if problem.budget is not None or problem.max_sites is not None:
+        reason[has_gap] = "budget_limited"
+    if problem.sizing:
+        full = solution.open_site[:, None] & (solution.chargers >= problem.max_chargers)
+    else:
+        capacity = problem.site_capacity
+        load = np.bincount(
+            problem.pair_site,
+            weights=(solution.served * problem.demand[problem.pair_zone]).sum(axis=1),
+            minlength=len(problem.site_ids),
+        )
+        full_site = solution.open_site & np.isfinite(capacity) & (load >= capacity * (1 - 1e-6))
+        full = np.repeat(full_site[:, None], len(problem.types), axis=1)
+    unmet_type = unmet_kwh > SHARE_TOLERANCE
+    pair_full = full[problem.pair_site] & unmet_type[problem.pair_zone]
+    capacity_limited = np.bincount(problem.pair_zone, weights=pair_full.any(axis=1), minlength=z)
+    reason[has_gap & (capacity_limited > 0)] = "capacity_limited"
+    reason[has_gap & (in_reach == 0)] = "unreachable"
+    return reason
+
+
+def queue_metrics(
+    problem: FacilityProblem, solution: Solution, site_kwh: np.ndarray, k: int
+) -> dict[str, np.ndarray]:
+    """Peak-hour queue figures per site for charger type ``k``.
+
+    Returns ``peak_arrivals`` (sessions per hour), ``utilisation`` (share of charger-hours
+    busy), ``p_wait`` (probability an arriving driver waits) and ``mean_wait_min``. With the
+    queueing rule a site's chargers are full queues of ``S_k`` plus one partial queue, and
+    arrivals split in proportion to each queue's capacity at the service level; the figures
+    are arrival-weighted over the queues. With the linear rule the site is one queue.
+    """
+    s = len(problem.site_ids)
+    n = solution.chargers[:, k].astype(np.int64)
+    out = {
+        name: np.zeros(s) for name in ("peak_arrivals", "utilisation", "p_wait", "mean_wait_min")
+    }
+    if problem.session_kwh is None or problem.session_hours is None:
+        capacity = n * (
+            problem.charger_capacity[k] if problem.charger_capacity is not None else 0.0
+        )
+        out["utilisation"] = np.divide(
+            site_kwh[:, k], capacity, out=np.zeros(s), where=capacity > 0
+        )
+        return out
+    hours = float(problem.session_hours[k])
+    arrivals = site_kwh[:, k] / float(problem.session_kwh[k])
+    out["peak_arrivals"] = arrivals
+    out["utilisation"] = np.divide(arrivals * hours, n, out=np.zeros(s), where=n > 0)
+    levels = None if problem.queue_levels is None else problem.queue_levels[k]
+    for j in np.flatnonzero((n > 0) & (arrivals > 0)):
+        if levels is None:
+            queues = [(int(n[j]), 1, 1.0)]
+        else:
+            size = len(levels) - 1
+            full, part = divmod(int(n[j]), size)
+            queues = [(size, full, float(levels[size])), (part, 1, float(levels[part]))]
+            queues = [q for q in queues if q[0] > 0 and q[1] > 0]
+        total = sum(count * cap for _, count, cap in queues)
+        p_wait = wait = 0.0
+        for servers, count, cap in queues:
+            share = cap / total if total > 0 else 1.0 / len(queues)
+            rate = arrivals[j] * share  # arrivals per queue of this kind
+            load = rate * hours
+            p = erlang_c(servers, load)
+            w = p * hours / (servers - load) * 60.0 if load < servers else np.inf
+            p_wait += count * share * p
+            wait += count * share * w
+        out["p_wait"][j] = p_wait
+        out["mean_wait_min"][j] = wait
+    return out
+
+
+def make_plan(
+    problem: FacilityProblem,
+    solution: Solution,
+    zones: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    *,
+    extra_summary: dict[str, Any] | None = None,
+) -> Plan:
+    """Join the decisions back onto the zones and sites.
+
+    Parameters
+    ----------
+    problem, solution
+        The instance and its solution.
+    zones, sites
+        GeoDataFrames in the order of ``problem.zone_ids`` and ``problem.site_ids``; zones may
+        carry ``premium_users``.
+    extra_summary
+        Added to the summary (scenario name, timings, ...).
+
+    Returns
+    -------
+    Plan
+    """
+    types = problem.types
+    demand = problem.demand
+    pair_served_kwh = solution.served * demand[problem.pair_zone]  # (P, K)
+    served_kwh = np.zeros_like(demand)
+    np.add.at(served_kwh, problem.pair_zone, pair_served_kwh)
+    unmet_kwh = demand * solution.unmet
+    site_kwh = np.zeros((len(problem.site_ids), len(types)))
+    np.add.at(site_kwh, problem.pair_site, pair_served_kwh)
+
+    out_sites = sites.copy()
+    out_sites["open"] = solution.open_site
+    out_sites["fixed_cost_cny"] = problem.fixed_cost * solution.open_site
+    new_chargers = np.maximum(solution.chargers - problem.existing_chargers, 0)
+    charger_cost = problem.charger_cost * new_chargers
+    linear_chargers = np.zeros_like(solution.chargers)
+    for k, name in enumerate(types):
+        out_sites[f"chargers_{name}"] = solution.chargers[:, k]
+        out_sites[f"served_kwh_{name}"] = site_kwh[:, k]
+        if problem.existing_chargers.any():
+            out_sites[f"existing_chargers_{name}"] = problem.existing_chargers[:, k]
+            out_sites[f"new_chargers_{name}"] = new_chargers[:, k]
+        if problem.sizing:
+            for column, values in queue_metrics(problem, solution, site_kwh, k).items():
+                out_sites[f"{column}_{name}"] = values
+            if problem.charger_capacity is not None:
+                # what the linear rule would hold: its need, or the chargers already there
+                linear_chargers[:, k] = np.maximum(
+                    np.ceil(site_kwh[:, k] / problem.charger_capacity[k] - 1e-9),
+                    problem.existing_chargers[:, k],
+                ).astype(np.int64)
+    out_sites["chargers"] = solution.chargers.sum(axis=1)
+    out_sites["charger_cost_cny"] = charger_cost.sum(axis=1)
+    out_sites["grid_upgrade"] = solution.grid_upgrade
+    out_sites["grid_upgrade_cost_cny"] = problem.grid_upgrade_cost * solution.grid_upgrade
+    out_sites["capex_cny"] = (
+        out_sites["fixed_cost_cny"]
+        + out_sites["charger_cost_cny"]
+        + out_sites["grid_upgrade_cost_cny"]
+    )
+    out_sites["served_kwh"] = site_kwh.sum(axis=1)
+
+    total_pair_kwh = pair_served_kwh.sum(axis=1)
+    z = len(problem.zone_ids)
+    dist = np.nan_to_num(problem.distance_km)
+    weighted = np.bincount(problem.pair_zone, weights=total_pair_kwh * dist, minlength=z)
+    out_zones = zones.copy()
+    out_zones["demand_kwh"] = demand.sum(axis=1)
+    for k, name in enumerate(types):
+        out_zones[f"served_kwh_{name}"] = served_kwh[:, k]
+        out_zones[f"unmet_kwh_{name}"] = unmet_kwh[:, k]
+    out_zones["served_kwh"] = served_kwh.sum(axis=1)
+    out_zones["unmet_kwh"] = unmet_kwh.sum(axis=1)
+    total = out_zones["demand_kwh"].to_numpy()
+    out_zones["share_served"] = np.divide(
+        out_zones["served_kwh"].to_numpy(), total, out=np.ones(z), where=total > 0
+    )
+    if "premium_users" in out_zones.columns:
+        out_zones["unserved_users"] = out_zones["premium_users"] * (1 - out_zones["share_served"])
+    out_zones["mean_distance_km"] = np.divide(
+        weighted,
+        out_zones["served_kwh"].to_numpy(),
+        out=np.full(z, np.nan),
+        where=out_zones["served_kwh"].to_numpy() > 0,
+    )
+    serving = np.bincount(problem.pair_zone, weights=total_pair_kwh > 1e-9, minlength=z)
+    out_zones["serving_sites"] = serving.astype(np.int64)
+    out_zones["sites_in_reach"] = np.bincount(problem.pair_zone, minlength=z).astype(np.int64)
+    out_zones["gap_reason"] = pd.Series(
+        _gap_reasons(problem, solution, unmet_kwh), index=out_zones.index, dtype=str
+    )
+
+    p_idx, k_idx = np.nonzero(pair_served_kwh > 1e-9)
+    assignments = pd.DataFrame(
+        {
+            "zone_id": problem.zone_ids[problem.pair_zone[p_idx]],
+            "site_id": problem.site_ids[problem.pair_site[p_idx]],
+            "charger_type": np.asarray(types, dtype=object)[k_idx],
+            "served_kwh": pair_served_kwh[p_idx, k_idx],
+            "share": solution.served[p_idx, k_idx],
+            "distance_km": problem.distance_km[p_idx],
+        }
+    )
+
+    costs = objective_value(problem, solution)
+    users = float(out_zones["premium_users"].sum()) if "premium_users" in out_zones else None
+    chargers_by_type = {name: int(solution.chargers[:, k].sum()) for k, name in enumerate(types)}
+    n_chargers = int(solution.chargers.sum())
+    total_demand = float(demand.sum())
+    reasons = out_zones["gap_reason"]
+    summary: dict[str, Any] = {
+        "objective": problem.objective,
+        "status": solution.status,
+        "objective_value": solution.objective,
+        "bound": solution.bound,
+        "gap": solution.gap,
+        "build_seconds": solution.build_seconds,
+        "solve_seconds": solution.solve_seconds,
+        "zones": z,
+        "candidate_sites": len(problem.site_ids),
+        "pairs": len(problem.pair_zone),
+        "sites_opened": int(solution.open_site.sum()),
+        "chargers": n_chargers,
+        **{f"chargers_{name}": count for name, count in chargers_by_type.items()},
+        **{
+            f"{key}_cny" if key.endswith(("cost", "capex", "penalty")) else key: value
+            for key, value in costs.items()
+        },
+        "demand_kwh": total_demand,
+        "coverage": costs["served_demand"] / total_demand if total_demand > 0 else 1.0,
+        "zones_with_gaps": int((reasons != "").sum()),
+        **{
+            f"gap_zones_{r}": int((reasons == r).sum())
+            for r in ("unreachable", "capacity_limited", "budget_limited", "not_built")
+        },
+    }
+    if users is not None:
+        summary["premium_users"] = round(users)
+        summary["unserved_users"] = float(out_zones["unserved_users"].sum())
+        summary["premium_users_per_charger"] = users / n_chargers if n_chargers else None
+    if problem.sizing:
+        summary["sizing_rule"] = "queue" if problem.queue_levels is not None else "linear"
+        summary["grid_upgrades"] = int(solution.grid_upgrade.sum())
+        summary["new_chargers"] = int(new_chargers.sum())
+        summary["existing_chargers_kept"] = int(problem.existing_chargers.sum())
+        if problem.charger_capacity is not None:
+            for k, name in enumerate(types):
+                summary[f"chargers_linear_rule_{name}"] = int(linear_chargers[:, k].sum())
+            if problem.queue_levels is not None:
+                summary["chargers_added_by_queueing"] = n_chargers - int(linear_chargers.sum())
+    if problem.budget is not None:
+        summary["budget_cny"] = problem.budget
+    if problem.max_sites is not None:
+        summary["max_sites"] = problem.max_sites
+    summary.update(extra_summary or {})
+    return Plan(sites=out_sites, zones=out_zones, assignments=assignments, summary=summary)

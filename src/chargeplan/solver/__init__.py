@@ -1,0 +1,1 @@
+"""Solving: HiGHS through Pyomo, exact reductions, decomposition into regions, Dask, the rollout."""

@@ -1,0 +1,320 @@
+r"""Exact reductions: a smaller facility-location problem with the same optimum, and the way back.
+
+:func:`reduce_problem` shrinks a :class:`~chargeplan.model.problem.FacilityProblem` before it is
+built; :meth:`Reduction.expand` turns the reduced problem's solution into a solution of the original
+(every zone, site and pair in place), with the same objective. :func:`chargeplan.solver.highs.solve`
+does both unless ``SolverOptions(reduce=False)``. Each reduction keeps the optimum exactly:
+
+**Zones with identical reach are merged.** Zones i and i' whose pairs go to the same sites, with
+the same cost per unit of demand :math:`c_{ijk} / d_{ik}` (to 12 significant digits: the
+division rounds) and demand of the same types, become one zone with demand
+:math:`d_{ik} + d_{i'k}`. Every constraint and the objective see a zone
+only through :math:`d_{ik} x_{ijk}` (capacity, cost) and through its assignment row, so a plan
+of the original gives one of the merged problem at the same cost (shares averaged with the
+demands as weights) and a merged plan gives one of the original (both zones take the merged
+shares). Without sizing and with uncapacitated sites and zero pair costs (pure covering) that is
+"zones covered by the same sites", which is common; with distance-based costs it needs equal
+distances and rarely applies.
+
+**Dominated sites are dropped** (only without charger sizing, for uncapacitated sites): site j
+goes when another site j' that is not excluded reaches every zone j reaches, at no higher cost
+for any of them (:math:`c_{ij'k} \le c_{ijk}`), with :math:`f_{j'} \le f_j`, and j is not
+required. In any plan, closing j and opening j' (if it is not open) and moving j's zones to j'
+keeps every row satisfied (j' is uncapacitated; the site count does not grow; capex does not
+grow, so a budget still holds) and costs no more, and covers at least as much, so an optimum
+without j exists. Of sites that dominate each other (same zones, same costs) the first is kept.
+Sites that nothing can use (excluded, or no pair with demand and not required) are dropped too:
+they have no variables anyway.
+
+:func:`greedy_cover` gives a starting plan for covering with a site limit or budget (the classic
+greedy: open the site that covers the most uncovered demand, until the limit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+from chargeplan.model.problem import SITE_FIELDS, FacilityProblem, is_pure_covering
+
+if TYPE_CHECKING:
+    from chargeplan.model.solution import Solution
+
+__all__ = ["Reduction", "dominated_sites", "greedy_cover", "merge_zones", "reduce_problem"]
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """A reduced problem and how its zones, sites and pairs map back to the original.
+
+    Attributes
+    ----------
+    original, problem
+        The problem as given, and the reduced one (same objective value for every plan's image).
+    zone_group
+        ``(Z,)`` the reduced zone of each original zone.
+    kept_sites
+        ``(S',)`` the original position of each reduced site.
+    pair_map
+        ``(P,)`` the reduced pair of each original pair (``-1``: its site was dropped).
+    """
+
+    original: FacilityProblem
+    problem: FacilityProblem
+    zone_group: np.ndarray
+    kept_sites: np.ndarray
+    pair_map: np.ndarray
+
+    @property
+    def merged_zones(self) -> int:
+        """How many zones fewer the reduced problem has."""
+        return len(self.original.zone_ids) - len(self.problem.zone_ids)
+
+    @property
+    def dropped_sites(self) -> int:
+        """How many sites were dropped."""
+        return len(self.original.site_ids) - len(self.problem.site_ids)
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was reduced."""
+        return bool(self.merged_zones or self.dropped_sites)
+
+    def expand(self, solution: Solution) -> Solution:
+        """The reduced problem's solution as a solution of the original problem.
+
+        Dropped sites stay closed; a merged zone's shares and unmet share go to each of its
+        zones. Objective, bound, status and times are unchanged (the cost is the same).
+        """
+        s, k = len(self.original.site_ids), len(self.original.types)
+        open_site = np.zeros(s, bool)
+        open_site[self.kept_sites] = solution.open_site
+        chargers = np.zeros((s, k), np.int64)
+        chargers[self.kept_sites] = solution.chargers
+        upgrade = np.zeros(s, bool)
+        upgrade[self.kept_sites] = solution.grid_upgrade
+        served = np.zeros((len(self.original.pair_zone), k))
+        mapped = self.pair_map >= 0
+        served[mapped] = solution.served[self.pair_map[mapped]]
+        return dataclasses.replace(
+            solution,
+            open_site=open_site,
+            chargers=chargers,
+            grid_upgrade=upgrade,
+            served=served,
+            unmet=solution.unmet[self.zone_group],
+        )
+
+
+def reduce_problem(problem: FacilityProblem) -> Reduction:
+    """Drop dominated and unusable sites, then merge zones with identical reach.
+
+    Parameters
+    ----------
+    problem
+        The instance.
+
+    Returns
+    -------
+    Reduction
+        The reduced problem (the original itself when nothing applies) and the maps back.
+    """
+    drop = dominated_sites(problem)
+    kept = np.flatnonzero(~drop)
+    new_site = np.full(len(problem.site_ids), -1)
+    new_site[kept] = np.arange(kept.size)
+    pair_kept = ~drop[problem.pair_site]
+    group = merge_zones(problem, pair_kept)
+    n_groups = int(group.max()) + 1 if group.size else 0
+    if kept.size == len(problem.site_ids) and n_groups == len(problem.zone_ids):
+        identity = np.arange(len(problem.pair_zone))
+        return Reduction(problem, problem, np.arange(n_groups), kept, identity)
+
+    first = np.full(n_groups, len(problem.zone_ids))
+    np.minimum.at(first, group, np.arange(len(problem.zone_ids)))
+    is_first = np.zeros(len(problem.zone_ids), bool)
+    is_first[first] = True
+    demand = np.zeros((n_groups, len(problem.types)))
+    np.add.at(demand, group, problem.demand)
+    take = np.flatnonzero(pair_kept & is_first[problem.pair_zone])
+    pair_zone = group[problem.pair_zone[take]]
+    pair_site = new_site[problem.pair_site[take]]
+    alone = (np.bincount(group, minlength=n_groups) == 1)[pair_zone]  # costs kept to the bit
+    pair_cost = np.where(
+        alone[:, None], problem.pair_cost[take], _unit_cost(problem)[take] * demand[pair_zone]
+    )
+
+    keys = pair_zone * max(kept.size, 1) + pair_site
+    order = np.argsort(keys)
+    wanted = group[problem.pair_zone] * max(kept.size, 1) + new_site[problem.pair_site]
+    found = order[np.searchsorted(keys[order], wanted[pair_kept])]
+    pair_map = np.full(len(problem.pair_zone), -1)
+    pair_map[pair_kept] = found
+
+    reduced = dataclasses.replace(
+        problem,
+        zone_ids=problem.zone_ids[first],
+        demand=demand,
+        pair_zone=pair_zone,
+        pair_site=pair_site,
+        pair_cost=pair_cost,
+        distance_km=problem.distance_km[take],
+        **{name: getattr(problem, name)[kept] for name in SITE_FIELDS},
+    )
+    return Reduction(problem, reduced, group, kept, pair_map)
+
+
+def _unit_cost(problem: FacilityProblem) -> np.ndarray:
+    """``(P, K)`` pair cost per unit of the zone's demand (0 where the zone has none)."""
+    d = problem.demand[problem.pair_zone]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = np.where(d > 0, problem.pair_cost / d, 0.0)
+    return unit + 0.0  # -0.0 -> 0.0, so equal costs have equal bits
+
+
+def dominated_sites(problem: FacilityProblem) -> np.ndarray:
+    """``(S,)`` bool: sites an optimal plan can do without (see the module docstring).
+
+    Unusable sites (excluded, or no live pair and not required) always; dominated sites only
+    without charger sizing, for uncapacitated sites.
+    """
+    s = len(problem.site_ids)
+    live = problem.live_pairs
+    used = np.zeros(s, bool)
+    used[problem.pair_site[live]] = True
+    drop = (problem.excluded | ~used) & ~problem.must_open
+    if problem.sizing or not live.any():
+        return drop
+
+    zone, site = problem.pair_zone[live], problem.pair_site[live]
+    cost = problem.pair_cost[live]
+    z = len(problem.zone_ids)
+    reach = sp.csr_matrix((np.ones(zone.size), (site, zone)), shape=(s, z))  # site x zone
+    size = np.diff(reach.indptr)
+    overlap = (reach @ reach.T).tocoo()
+    free = np.isinf(problem.site_capacity)
+    candidate = free & ~problem.must_open & ~drop
+    dominator = free & ~drop
+    j, jj = overlap.row, overlap.col
+    ok = (
+        (overlap.data == size[j])
+        & (j != jj)
+        & candidate[j]
+        & dominator[jj]
+        & (problem.fixed_cost[jj] <= problem.fixed_cost[j])
+    )
+    j, jj = j[ok], jj[ok]
+    if j.size:
+        # every zone i of j: c_ij'k <= c_ijk for each type with demand
+        counts = size[j]
+        which = np.repeat(np.arange(j.size), counts)
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        zones = reach.indices[np.repeat(reach.indptr[j], counts) + within]
+        key = site.astype(np.int64) * z + zone
+        order = np.argsort(key)
+        sorted_key = key[order]
+        mine = order[np.searchsorted(sorted_key, j[which].astype(np.int64) * z + zones)]
+        theirs = order[np.searchsorted(sorted_key, jj[which].astype(np.int64) * z + zones)]
+        has = problem.demand[zone[mine]] > 0
+        worse = ((cost[theirs] > cost[mine]) & has).any(axis=1)
+        ok = np.bincount(which, weights=worse, minlength=j.size) == 0
+        j, jj = j[ok], jj[ok]
+    # Drop j if some j' dominates it strictly, or mutually with a smaller position.
+    pair_key = j.astype(np.int64) * s + jj
+    mutual = np.isin(jj.astype(np.int64) * s + j, pair_key)
+    beaten = ~mutual | (jj < j)
+    drop[j[beaten]] = True
+    return drop
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser: a well-spread 64-bit hash of each value."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def merge_zones(problem: FacilityProblem, pair_kept: np.ndarray | None = None) -> np.ndarray:
+    """``(Z,)`` group of each zone: zones in one group have identical reach (module docstring).
+
+    Zones are grouped by a 64-bit hash of their (site, unit costs) pairs and demand pattern,
+    then every zone is compared with its group's first zone pair by pair; a zone that differs
+    (a hash collision) gets a group of its own, so grouping never merges distinct zones.
+    ``pair_kept``: the pairs to consider (default all).
+    """
+    z = len(problem.zone_ids)
+    if pair_kept is None:
+        pair_kept = np.ones(len(problem.pair_zone), bool)
+    keep = np.flatnonzero(pair_kept)
+    order = keep[np.lexsort((problem.pair_site[keep], problem.pair_zone[keep]))]
+    zone, site = problem.pair_zone[order], problem.pair_site[order]
+    # c / d of equal unit costs can differ in the last bits: compare to 40 of 52 mantissa bits
+    # (12 significant digits), far below any cost's precision
+    mantissa, exponent = np.frexp(_unit_cost(problem)[order])
+    unit = np.ldexp(np.round(mantissa * 2.0**40) / 2.0**40, exponent) + 0.0
+    with np.errstate(over="ignore"):
+        h = _mix(site.astype(np.uint64) + np.uint64(1))
+        for column in np.ascontiguousarray(unit).view(np.uint64).T:
+            h = _mix(h ^ column)
+        zone_hash = np.zeros(z, np.uint64)
+        np.add.at(zone_hash, zone, h)
+    count = np.bincount(zone, minlength=z)
+    pattern = ((problem.demand > 0) * (1 << np.arange(problem.demand.shape[1]))).sum(axis=1)
+    signature = np.column_stack([zone_hash.view(np.int64), count, pattern])
+    _, group = np.unique(signature, axis=0, return_inverse=True)
+    group = group.ravel()
+
+    # verify against each group's first zone; split off zones that differ
+    first = np.full(group.max() + 1 if z else 0, z)
+    np.minimum.at(first, group, np.arange(z))
+    start = np.concatenate([[0], np.cumsum(count)])
+    offset = np.arange(zone.size) - start[zone]
+    twin = start[first[group[zone]]] + offset
+    differs = (site != site[twin]) | (unit != unit[twin]).any(axis=1)
+    odd = np.unique(zone[differs])
+    if odd.size:
+        group = group.copy()
+        group[odd] = group.max() + 1 + np.arange(odd.size)
+    # number the groups 0, 1, ... in the order of their first zone
+    _, first_zone, group = np.unique(group, return_index=True, return_inverse=True)
+    rank = np.empty(first_zone.size, np.int64)
+    rank[np.argsort(first_zone)] = np.arange(first_zone.size)
+    return rank[group.ravel()]
+
+
+def greedy_cover(problem: FacilityProblem) -> np.ndarray | None:
+    """``(S,)`` bool: a greedy covering plan within the site limit and budget, or ``None``.
+
+    Only for pure covering (:func:`chargeplan.model.problem.is_pure_covering`) with a site limit or
+    budget: starting from the sites that must open, repeatedly open the affordable site that
+    covers the most uncovered demand. A good starting solution for the solver, not an optimum.
+    """
+    if not is_pure_covering(problem) or (problem.max_sites is None and problem.budget is None):
+        return None
+    s, z = len(problem.site_ids), len(problem.zone_ids)
+    live = problem.live_pairs
+    reach = sp.csr_matrix(
+        (np.ones(int(live.sum())), (problem.pair_site[live], problem.pair_zone[live])),
+        shape=(s, z),
+    )
+    weight = problem.demand.sum(axis=1)
+    chosen = problem.must_open.copy()
+    covered = reach.T @ chosen.astype(float) > 0
+    limit = s if problem.max_sites is None else problem.max_sites
+    left = np.inf if problem.budget is None else problem.budget - problem.fixed_cost @ chosen
+    while chosen.sum() < limit:
+        gain = reach @ (weight * ~covered)
+        gain[chosen | problem.excluded | (problem.fixed_cost > left)] = -1.0
+        best = int(np.argmax(gain))
+        if gain[best] <= 0:
+            break
+        chosen[best] = True
+        left -= problem.fixed_cost[best]
+        covered[reach.indices[reach.indptr[best] : reach.indptr[best + 1]]] = True
+    return chosen

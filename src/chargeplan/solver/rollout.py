@@ -1,0 +1,222 @@
+r"""Multi-year rollout: one model from today's users to the final target.
+
+Years :math:`t = 1..T` with their own demand (from that year's premium-user target) share the
+sites, pairs and charger types. Each year is a copy of the single-year model
+(:func:`chargeplan.model.formulation.add_period`) and the years are linked:
+
+.. math::
+
+    y_{j,t-1} \le y_{jt}, \qquad n_{jk,t-1} \le n_{jkt}, \qquad g_{j,t-1} \le g_{jt}
+
+(a site once opened stays open, chargers are only added, an upgrade stays). With discount
+factors :math:`\delta_t = (1 + \rho)^{-(\text{year}_t - \text{year}_1)}` the objective is
+
+.. math::
+
+    \min \sum_t \delta_t \Big[ \sum_j f_j (y_{jt} - y_{j,t-1})
+        + \sum_{jk} p_{jk} (n_{jkt} - n_{jk,t-1}) + \sum_j a_j (g_{jt} - g_{j,t-1})
+        + \sum_j o_j y_{jt} + \sum_{jk} o_k n_{jkt}
+        + \sum_{(i,j),k} c_{ijkt} x_{ijkt} + \sum_{ik} \pi_k d_{ikt} u_{ikt} \Big]
+
+with :math:`y_{j0} = 0`, :math:`n_{jk0} = E_{jk}` (existing chargers), :math:`g_{j0} = 0`,
+site and charger operating costs :math:`o_j`, :math:`o_k` per year, and, if given, an annual
+capex budget :math:`\sum_j f_j (y_{jt} - y_{j,t-1}) + \sum_{jk} p_{jk} (n_{jkt} - n_{jk,t-1})
++ \sum_j a_j (g_{jt} - g_{j,t-1}) \le B_t`. Capex terms telescope: the coefficient of
+:math:`y_{jt}` is :math:`f_j (\delta_t - \delta_{t+1}) + \delta_t o_j` with
+:math:`\delta_{T+1} = 0`, and likewise for :math:`n` and :math:`g`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from chargeplan.errors import InputError, SolveError
+from chargeplan.model.formulation import (
+    ModelIndex,
+    decode,
+)
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.rollout import RolloutProblem, build_rollout
+from chargeplan.model.solution import Solution
+from chargeplan.model.sparse import InfeasibleRowError
+from chargeplan.solver.highs import column_values, run_highs, solve
+from chargeplan.solver.options import SolverOptions
+
+log = logging.getLogger(__name__)
+
+
+def year_by_year(
+    problem: RolloutProblem, options: SolverOptions | None = None
+) -> tuple[Solution, ...] | None:
+    """Plan the years one after the other, each extending the last: a feasible rollout.
+
+    Year t solves the single-year model with that year's demand and budget, the network of year
+    t - 1 as existing chargers (no capex), its sites required and their fixed costs sunk, and
+    its grid upgrades kept. The schedule obeys every rollout constraint (sites stay open,
+    chargers are only added, each year's new capex within its budget) but it is myopic: it
+    ignores discounting, operating costs and later years' demand. :func:`solve_rollout` hands
+    it to HiGHS as a starting plan, so the rollout is never worse than it.
+
+    Returns
+    -------
+    tuple[Solution, ...] or None
+        One plan per year; ``None`` if a year found no plan within its time.
+    """
+    options = options or SolverOptions()
+    first = problem.periods[0]
+    opened = np.zeros(len(first.site_ids), bool)
+    chargers = first.existing_chargers.astype(float)
+    upgraded = np.zeros(len(first.site_ids), bool)
+    plans = []
+    for year, p in zip(problem.years, problem.periods, strict=True):
+        step = replace(
+            p,
+            existing_chargers=np.maximum(p.existing_chargers, chargers),
+            required=p.required | opened,
+            fixed_cost=np.where(opened, 0.0, p.fixed_cost),
+            grid_kw=np.where(upgraded, p.grid_kw + p.grid_upgrade_kw, p.grid_kw),
+            grid_upgrade_kw=np.where(upgraded, 0.0, p.grid_upgrade_kw),
+        )
+        try:
+            plan = solve(step, options)
+        except (SolveError, InputError) as error:
+            log.info("year-by-year start: %d found no plan (%s)", year, error)
+            return None
+        log.info(
+            "year-by-year start: %d, %d sites, %d chargers (%s)",
+            year,
+            int(plan.open_site.sum()),
+            int(plan.chargers.sum()),
+            plan.status,
+        )
+        opened |= plan.open_site
+        chargers = plan.chargers.astype(float)
+        upgraded |= plan.grid_upgrade
+        plans.append(replace(plan, grid_upgrade=upgraded.copy()))
+    return tuple(plans)
+
+
+def start_vector(
+    problem: RolloutProblem, index: list[ModelIndex], n_cols: int, plans: tuple[Solution, ...]
+) -> np.ndarray:
+    """The rollout model's column values for a schedule of yearly plans."""
+    start = np.zeros(n_cols)
+    for p, ix, plan in zip(problem.periods, index, plans, strict=True):
+        k = len(p.types)
+        x = plan.served[ix.x_pair, ix.x_type]
+        start[ix.cols("x")] = x
+        # unmet closes each zone's assignment row (also where this year has no demand)
+        served = np.zeros(len(p.zone_ids) * k)
+        np.add.at(served, p.pair_zone[ix.x_pair] * k + ix.x_type, x)
+        start[ix.cols("u")] = np.clip(1.0 - served[ix.u_zone * k + ix.u_type], 0.0, 1.0)
+        start[ix.cols("y")] = plan.open_site[ix.y_site]
+        n = plan.chargers[ix.n_site, ix.n_type]
+        start[ix.cols("n")] = n
+        if p.queue_levels is not None:
+            # n = S m + r with r < S chargers in one partial queue (binary b at level r)
+            size = np.array([len(levels) - 1 for levels in p.queue_levels])[ix.n_type]
+            full, partial = np.divmod(n, size)
+            start[ix.cols("m")] = full
+            start[ix.cols("b")] = ix.b_level == partial[ix.b_entry]
+        start[ix.cols("g")] = plan.grid_upgrade[ix.g_site]
+    return start
+
+
+@dataclass(frozen=True)
+class RolloutSolution:
+    """Per-year decisions and the solver outcome of the whole rollout."""
+
+    years: tuple[int, ...]
+    solutions: tuple[Solution, ...]
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    build_seconds: float
+    solve_seconds: float
+
+
+def solve_rollout(
+    problem: RolloutProblem, options: SolverOptions | None = None, *, start_plan: bool = True
+) -> RolloutSolution:
+    """Build and solve the multi-year model with HiGHS.
+
+    With ``start_plan`` (default) HiGHS starts from the year-by-year schedule
+    (:func:`year_by_year`, given up to half the time limit), so the result is never worse than
+    planning each year on its own; the rest of the time limit goes to the whole model.
+
+    Returns
+    -------
+    RolloutSolution
+        One :class:`~chargeplan.model.solution.Solution` per year (their objective fields hold the
+        whole rollout's discounted objective, bound and gap).
+    """
+    options = options or SolverOptions()
+    start = time.perf_counter()
+    lp, index = build_rollout(problem)
+    try:
+        model, columns = lp.to_pyomo("chargeplan-rollout")
+    except InfeasibleRowError as error:
+        raise SolveError(f"the rollout model is infeasible as built ({error.family})") from None
+    build_seconds = time.perf_counter() - start
+    warm = False
+    if start_plan and len(problem.years) > 1:
+        # A feasible schedule to start from: HiGHS alone may spend its whole time limit on
+        # the five-fold model without finding a plan better than "serve nobody".
+        share = options.time_limit_s / (2 * len(problem.years))
+        plans = year_by_year(
+            problem,
+            SolverOptions(max(share, 1.0), max(options.mip_rel_gap, 0.01), options.threads, False),
+        )
+        if plans is not None:
+            for var, value in zip(
+                columns, start_vector(problem, index, lp.n_cols, plans), strict=True
+            ):
+                var.set_value(float(value), skip_validation=True)
+            warm = True
+        used = time.perf_counter() - start - build_seconds
+        options = replace(options, time_limit_s=max(options.time_limit_s - used, 1.0))
+    log.info(
+        "rollout model: %d years, %d columns, %d rows; solving with HiGHS (time limit %g s)",
+        len(problem.years),
+        lp.n_cols,
+        sum(m.shape[0] for m, _, _ in lp.families.values()),
+        options.time_limit_s,
+    )
+    outcome = run_highs(model, options, warm_start=warm)
+    values = column_values(columns)
+    solutions = tuple(
+        Solution(
+            **decode(p, ix, values),
+            status=outcome["status"],
+            objective=outcome["objective"],
+            bound=outcome["bound"],
+            gap=outcome["gap"],
+            build_seconds=build_seconds,
+            solve_seconds=outcome["seconds"],
+        )
+        for p, ix in zip(problem.periods, index, strict=True)
+    )
+    return RolloutSolution(
+        years=problem.years,
+        solutions=solutions,
+        status=outcome["status"],
+        objective=outcome["objective"],
+        bound=outcome["bound"],
+        gap=outcome["gap"],
+        build_seconds=build_seconds,
+        solve_seconds=outcome["seconds"],
+    )
+
+
+def with_year(
+    problem: FacilityProblem, demand: np.ndarray, budget: float | None
+) -> FacilityProblem:
+    """The single-year problem with another year's demand and budget (pair costs rescaled)."""
+    old = problem.demand[problem.pair_zone]
+    ratio = np.divide(demand[problem.pair_zone], old, out=np.zeros_like(old), where=old > 0)
+    return replace(problem, demand=demand, pair_cost=problem.pair_cost * ratio, budget=budget)

@@ -1,0 +1,337 @@
+"""Run many scenarios or scenario variants into sub-folders of one folder, and resume.
+
+:func:`run_scenario` is one complete run: prepare, plan, write the outputs and the manifest
+into a staging folder that becomes the run folder only when everything is written
+(:func:`chargeplan.outputs.files.atomic_dir`). ``chargeplan run`` uses it.
+
+:func:`run_batch` runs :class:`Job` s (a name and a scenario) into ``out_dir/<name>/``::
+
+    from chargeplan.workflows.batch import Job, run_batch
+    base = chargeplan.load_scenario("models/china-2030.toml")
+    jobs = [Job(f"target-{t}", base.with_values({"users.target_premium_users": t}))
+            for t in (10_000_000, 20_000_000, 30_000_000)]
+    table = run_batch(jobs, "runs/targets")
+
+Resume: a job whose folder holds a complete manifest (every listed file present and
+hash-equal, :func:`chargeplan.outputs.manifest.verify`) with the same ``inputs_sha256`` (same input
+files, scenario, solver and output options) is skipped; any other job runs, replacing what its
+folder held. So a batch killed at any point is restarted with the same command and goes on where
+it stopped. The results table is also written to ``out_dir/batch.csv`` after every job.
+
+Executors: ``executor`` is any ``map``-like callable ``executor(function, tasks) -> results``
+(results in task order; an iterator is consumed as results arrive). The default is the builtin
+:func:`map`: one job after the other in this process. A parallel executor (processes, a Dask
+cluster: ``lambda f, xs: client.gather(client.map(f, xs))``) receives the module-level
+function :func:`run_task` and picklable :class:`Task` s; each task writes only into its own
+folder, and only this process writes ``batch.csv``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from chargeplan.config.scenario import Scenario
+from chargeplan.errors import ChargeplanError
+from chargeplan.inputs.prepare import prepare
+from chargeplan.outputs.files import atomic_dir, atomic_path, remove_stale_staging
+from chargeplan.outputs.manifest import (
+    build_manifest,
+    inputs_digest,
+    read_manifest,
+    verify,
+    write_manifest,
+)
+from chargeplan.outputs.write import write_plan
+from chargeplan.results.plan import Plan
+from chargeplan.solver.options import SolverOptions
+from chargeplan.workflows.network import plan_network
+from chargeplan.workflows.options import solver_options
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "Executor",
+    "Job",
+    "Task",
+    "run_batch",
+    "run_scenario",
+    "run_task",
+    "solver_options",
+]
+
+#: A ``map``-like callable: ``executor(function, tasks)`` -> results in task order.
+Executor = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
+
+#: Columns of :func:`run_batch`'s table and of ``batch.csv``.
+RESULT_COLUMNS = (
+    "name",
+    "status",
+    "folder",
+    "plan_status",
+    "gap",
+    "objective_value",
+    "seconds",
+    "exit_code",
+    "error",
+    "inputs_sha256",
+)
+
+_NAME = re.compile(r"^[A-Za-z0-9_=+,@%-][A-Za-z0-9._=+,@%-]*$")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run of a batch: its name (the sub-folder it writes) and its scenario."""
+
+    name: str
+    scenario: Scenario
+
+
+@dataclass(frozen=True)
+class Task:
+    """A job as shipped to an executor: everything :func:`run_task` needs, picklable."""
+
+    name: str
+    scenario: Scenario
+    folder: Path
+    map_png: bool
+    report: bool
+    inputs_sha256: str
+
+
+def _output_options(map_png: bool, report: bool) -> dict[str, bool]:
+    return {"map_png": map_png, "report": report}
+
+
+def run_scenario(
+    scenario: Scenario,
+    out_dir: str | Path,
+    *,
+    solver: SolverOptions | None = None,
+    map_png: bool = True,
+    report: bool = True,
+    command: list[str] | None = None,
+) -> tuple[Plan, dict[str, Any]]:
+    """Plan a scenario and write its outputs and manifest into ``out_dir``, all or nothing.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    out_dir
+        The run folder. It receives the outputs only once all are written (with
+        ``manifest.json`` last); a run killed earlier leaves it as it was.
+    solver
+        Solver options (default: the scenario's, :func:`solver_options`).
+    map_png, report
+        Write ``map.png``; write ``map.html`` and ``report.html``.
+    command
+        The command line, recorded in the manifest.
+
+    Returns
+    -------
+    tuple[chargeplan.results.plan.Plan, dict]
+        The plan and its manifest.
+    """
+    solver = solver if solver is not None else solver_options(scenario)
+    start = time.perf_counter()
+    inputs = prepare(scenario)
+    prepared = time.perf_counter()
+    plan = plan_network(scenario, inputs=inputs, solver=solver)
+    planned = time.perf_counter()
+    with atomic_dir(out_dir) as stage:
+        written = write_plan(plan, stage, map_png=map_png, report=report, scenario=scenario)
+        timings = {
+            "prepare_s": prepared - start,
+            "build_s": plan.summary.get("build_seconds"),
+            "solve_s": plan.summary.get("solve_seconds"),
+            "plan_s": planned - prepared,
+            "write_s": time.perf_counter() - planned,
+        }
+        timings["total_s"] = time.perf_counter() - start
+        manifest = build_manifest(
+            scenario,
+            stage,
+            written,
+            summary=plan.summary,
+            solver=solver,
+            options=_output_options(map_png, report),
+            timings=timings,
+            command=command,
+        )
+        write_manifest(manifest, stage)
+    return plan, manifest
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Run one task; return its row of the results table (errors become a ``failed`` row)."""
+    start = time.perf_counter()
+    row: dict[str, Any] = {"name": task.name, "folder": str(task.folder)}
+    try:
+        plan, manifest = run_scenario(
+            task.scenario,
+            task.folder,
+            map_png=task.map_png,
+            report=task.report,
+            command=None,
+        )
+    except ChargeplanError as error:
+        row.update(status="failed", exit_code=error.exit_code, error=str(error))
+    except Exception as error:  # a bug in one job must not lose the others
+        log.exception("batch: %s failed with an unexpected error", task.name)
+        row.update(status="failed", exit_code=1, error=f"{type(error).__name__}: {error}")
+    else:
+        row.update(
+            status="done",
+            plan_status=plan.summary.get("status"),
+            gap=plan.summary.get("gap"),
+            objective_value=plan.summary.get("objective_value"),
+            exit_code=0,
+            inputs_sha256=manifest["inputs_sha256"],
+        )
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
+def _check_names(jobs: Sequence[Job]) -> None:
+    seen: set[str] = set()
+    for job in jobs:
+        if not _NAME.match(job.name) or job.name in {".", ".."}:
+            raise ChargeplanError(
+                f"batch job name {job.name!r} cannot be a folder name: use letters, digits and "
+                "._=+,@%- only, not starting with a dot"
+            )
+        if job.name in seen:
+            raise ChargeplanError(
+                f"two batch jobs are named {job.name!r} and would write the same folder: "
+                "give them different names (e.g. different scenario names)"
+            )
+        seen.add(job.name)
+
+
+def _skipped_row(task: Task, manifest: dict[str, Any]) -> dict[str, Any]:
+    result = manifest.get("result", {})
+    return {
+        "name": task.name,
+        "status": "skipped",
+        "folder": str(task.folder),
+        "plan_status": result.get("status"),
+        "gap": result.get("gap"),
+        "objective_value": result.get("objective_value"),
+        "seconds": 0.0,
+        "exit_code": 0,
+        "inputs_sha256": task.inputs_sha256,
+    }
+
+
+def _write_table(rows: list[dict[str, Any]], out_dir: Path) -> pd.DataFrame:
+    table = pd.DataFrame(rows).reindex(columns=list(RESULT_COLUMNS))
+    with atomic_path(out_dir / "batch.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    return table
+
+
+def run_batch(
+    jobs: Iterable[Job | tuple[str, Scenario]],
+    out_dir: str | Path,
+    *,
+    executor: Executor | None = None,
+    resume: bool = True,
+    quiet: bool = False,
+    map_png: bool = True,
+    report: bool = True,
+) -> pd.DataFrame:
+    """Run every job into ``out_dir/<name>/``, skipping those already complete.
+
+    Parameters
+    ----------
+    jobs
+        :class:`Job` s or ``(name, scenario)`` pairs; names must be unique folder names.
+    out_dir
+        The batch folder (created if missing); it also receives ``batch.csv``.
+    executor
+        A ``map``-like callable (see the module docstring); default: sequential :func:`map`.
+    resume
+        Skip jobs whose folder holds a complete run of the same inputs; ``False`` reruns all.
+    quiet
+        No progress lines on the ``chargeplan.workflows.batch`` logger.
+    map_png, report
+        Output options of every run (they are part of the inputs hash).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per job, in job order, columns :data:`RESULT_COLUMNS`: ``status`` is
+        ``"done"``, ``"skipped"`` (complete from an earlier run) or ``"failed"`` (``error``
+        holds the one-line message and ``exit_code`` its exit code). ``batch.csv`` holds the
+        same table as it stands, with ``"pending"`` for jobs not run yet.
+    """
+    out_dir = Path(out_dir)
+    jobs = [job if isinstance(job, Job) else Job(*job) for job in jobs]
+    _check_names(jobs)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(out_dir)
+    say = (lambda *a: None) if quiet else log.info
+    options = _output_options(map_png, report)
+    rows: dict[str, dict[str, Any]] = {}
+    pending: list[Task] = []
+    for job in jobs:
+        task = Task(
+            name=job.name,
+            scenario=job.scenario,
+            folder=out_dir / job.name,
+            map_png=map_png,
+            report=report,
+            inputs_sha256=inputs_digest(
+                job.scenario, solver=solver_options(job.scenario), options=options
+            ),
+        )
+        manifest = read_manifest(task.folder) if resume else None
+        if (
+            manifest is not None
+            and manifest.get("inputs_sha256") == task.inputs_sha256
+            and not verify(task.folder, manifest)
+        ):
+            rows[job.name] = _skipped_row(task, manifest)
+            say("batch: %s skipped: complete from an earlier run (%s)", job.name, task.folder)
+        else:
+            pending.append(task)
+            rows[job.name] = {
+                "name": job.name,
+                "status": "pending",
+                "folder": str(task.folder),
+                "inputs_sha256": task.inputs_sha256,
+            }
+    say("batch: %d of %d jobs to run into %s", len(pending), len(jobs), out_dir)
+
+    def table() -> pd.DataFrame:
+        return _write_table([rows[job.name] for job in jobs], out_dir)
+
+    table()
+    for count, row in enumerate((executor or map)(run_task, pending), start=1):
+        rows[row["name"]] = row
+        table()
+        if row["status"] == "done":
+            say(
+                "batch: %s done [%d/%d]: %s, gap %.3g %%, %.1f s",
+                row["name"],
+                count,
+                len(pending),
+                row["plan_status"],
+                100 * (row["gap"] or 0.0),
+                row["seconds"],
+            )
+        else:
+            log.error(
+                "batch: %s failed [%d/%d]: %s", row["name"], count, len(pending), row["error"]
+            )
+    return table().reset_index(drop=True)

@@ -1,0 +1,133 @@
+"""A scenario's national plan solved region by region: the scenario and geometry adapter.
+
+:func:`region_labels` gives each zone and site its region (province) from the prepared
+GeoDataFrames; :func:`solve_scenario_regions` reads the scenario's ``[decompose]`` section,
+picks the executor (in process, a local Dask cluster or a scheduler) and calls the
+array-level :func:`chargeplan.solver.decompose.solve_decomposed`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from chargeplan.errors import InputError
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.solution import Solution
+from chargeplan.solver.options import SolverOptions
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from chargeplan.config.scenario import Scenario
+
+from chargeplan.solver.decompose import Executor, solve_decomposed
+
+log = logging.getLogger(__name__)
+__all__ = ["region_labels", "solve_scenario_regions"]
+
+
+def region_labels(
+    zones: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    region_column: str,
+    *,
+    centres: gpd.GeoSeries | None = None,
+    crs: str = "ESRI:102025",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Region of every zone (its ``region_column``) and site (that of the zone it lies in).
+
+    A site outside every zone polygon (or with point zones) takes the region of the nearest
+    zone demand centre (``centres``, default a point inside each zone), measured in ``crs``.
+    """
+    import geopandas as gpd
+    from scipy.spatial import cKDTree
+
+    if region_column not in zones.columns:
+        raise InputError(
+            f"zones: no region column '{region_column}' (zones.region_column) to decompose by: "
+            "set it, or use decompose.by = 'components'"
+        )
+    zone_region = zones[region_column].astype(str).to_numpy()
+    points = gpd.GeoDataFrame(geometry=sites.geometry.values, crs=sites.crs).to_crs(zones.crs)
+    polygons = gpd.GeoDataFrame(geometry=zones.geometry.values, crs=zones.crs)
+    inside = gpd.sjoin(points, polygons, predicate="within", how="inner")
+    inside = inside[~inside.index.duplicated(keep="first")]
+    site_zone = np.full(len(sites), -1, np.int64)
+    site_zone[inside.index.to_numpy()] = inside["index_right"].to_numpy()
+    missing = np.flatnonzero(site_zone < 0)
+    if missing.size:
+        base = centres if centres is not None else zones.geometry.representative_point()
+        zxy = np.column_stack([base.to_crs(crs).x.to_numpy(), base.to_crs(crs).y.to_numpy()])
+        sp = sites.geometry.to_crs(crs)
+        sxy = np.column_stack([sp.x.to_numpy(), sp.y.to_numpy()])[missing]
+        site_zone[missing] = cKDTree(zxy).query(sxy)[1]
+    return zone_region, zone_region[site_zone]
+
+
+def solve_scenario_regions(
+    scenario: Scenario,
+    problem: FacilityProblem,
+    zones: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    options: SolverOptions,
+    *,
+    centres: gpd.GeoSeries | None = None,
+    executor: Executor | None = None,
+) -> tuple[Solution, dict[str, Any]]:
+    """Solve a scenario's problem as its ``[decompose]`` section says.
+
+    Zones and sites are the prepared tables in problem order. The regions run on Dask
+    (:mod:`chargeplan.solver.distributed`): ``decompose.scheduler`` or a LocalCluster of
+    ``decompose.workers`` processes (default: one per core); one worker without a scheduler
+    runs them in this process. ``executor`` (any ``map``-like callable) replaces all that.
+
+    Returns
+    -------
+    tuple[Solution, dict]
+        The merged plan and the decomposition figures for the plan's summary.
+    """
+    from chargeplan.solver.distributed import dask_executor, default_workers
+
+    config = scenario.decompose
+    if config.by == "none":
+        raise InputError(f"scenario {scenario.name}: decompose.by is 'none': nothing to split")
+    zone_region = site_region = None
+    if config.by == "region":
+        if not scenario.zones.region_column:
+            raise InputError(
+                f"scenario {scenario.name}: decompose.by = 'region' needs zones.region_column"
+            )
+        zone_region, site_region = region_labels(
+            zones, sites, scenario.zones.region_column, centres=centres, crs=scenario.reach.crs
+        )
+    kwargs: dict[str, Any] = {
+        "zone_region": zone_region,
+        "site_region": site_region,
+        "max_bundle_pairs": config.max_bundle_pairs,
+        "price_steps": config.price_steps,
+    }
+    workers = config.workers or default_workers()
+    where = (
+        "a given executor"
+        if executor is not None
+        else f"Dask scheduler {config.scheduler}"
+        if config.scheduler
+        else "this process"
+        if workers == 1
+        else f"a local Dask cluster of {workers} workers"
+    )
+    log.info("decompose: by %s, regions solved in %s", config.by, where)
+    if executor is not None or (config.scheduler is None and workers == 1):
+        solution, decomposition = solve_decomposed(problem, options, executor=executor, **kwargs)
+    else:
+        with dask_executor(config.scheduler, workers) as dask:
+            solution, decomposition = solve_decomposed(problem, options, executor=dask, **kwargs)
+    figures = {
+        "decompose_by": config.by,
+        "decompose_executor": where,
+        **decomposition.summary(),
+    }
+    return solution, figures
