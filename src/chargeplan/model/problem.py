@@ -306,7 +306,7 @@ class FacilityProblem:
             charger_capacity=None,
             charger_cost=np.zeros((len(sites), 1)),
             max_chargers=np.zeros((len(sites), 1)),
-            unmet_penalty=np.array([float(unmet_penalty)]),
+            unmet_penalty=np.array([unmet_penalty], dtype=float),
             objective=objective,
             budget=budget,
             max_sites=max_sites,

@@ -157,6 +157,26 @@ def queue_metrics(
     return out
 
 
+@dataclass(frozen=True)
+class _Flows:
+    """The served demand of a solution, summed three ways (kWh at the design hour)."""
+
+    pair_kwh: np.ndarray  # (P, K) over each pair
+    zone_kwh: np.ndarray  # (Z, K) served in each zone
+    unmet_kwh: np.ndarray  # (Z, K) left unmet in each zone
+    site_kwh: np.ndarray  # (S, K) served from each site
+
+    @classmethod
+    def of(cls, problem: FacilityProblem, solution: Solution) -> _Flows:
+        demand = problem.demand
+        pair_kwh = solution.served * demand[problem.pair_zone]
+        zone_kwh = np.zeros_like(demand)
+        np.add.at(zone_kwh, problem.pair_zone, pair_kwh)
+        site_kwh = np.zeros((len(problem.site_ids), len(problem.types)))
+        np.add.at(site_kwh, problem.pair_site, pair_kwh)
+        return cls(pair_kwh, zone_kwh, demand * solution.unmet, site_kwh)
+
+
 def make_plan(
     problem: FacilityProblem,
     solution: Solution,
@@ -181,95 +201,116 @@ def make_plan(
     -------
     Plan
     """
-    types = problem.types
-    demand = problem.demand
-    pair_served_kwh = solution.served * demand[problem.pair_zone]  # (P, K)
-    served_kwh = np.zeros_like(demand)
-    np.add.at(served_kwh, problem.pair_zone, pair_served_kwh)
-    unmet_kwh = demand * solution.unmet
-    site_kwh = np.zeros((len(problem.site_ids), len(types)))
-    np.add.at(site_kwh, problem.pair_site, pair_served_kwh)
-
-    out_sites = sites.copy()
-    out_sites["open"] = solution.open_site
-    out_sites["fixed_cost_cny"] = problem.fixed_cost * solution.open_site
-    new_chargers = np.maximum(solution.chargers - problem.existing_chargers, 0)
-    charger_cost = problem.charger_cost * new_chargers
-    linear_chargers = np.zeros_like(solution.chargers)
-    for k, name in enumerate(types):
-        out_sites[f"chargers_{name}"] = solution.chargers[:, k]
-        out_sites[f"served_kwh_{name}"] = site_kwh[:, k]
-        if problem.existing_chargers.any():
-            out_sites[f"existing_chargers_{name}"] = problem.existing_chargers[:, k]
-            out_sites[f"new_chargers_{name}"] = new_chargers[:, k]
-        if problem.sizing:
-            for column, values in queue_metrics(problem, solution, site_kwh, k).items():
-                out_sites[f"{column}_{name}"] = values
-            if problem.charger_capacity is not None:
-                # what the linear rule would hold: its need, or the chargers already there
-                linear_chargers[:, k] = np.maximum(
-                    np.ceil(site_kwh[:, k] / problem.charger_capacity[k] - 1e-9),
-                    problem.existing_chargers[:, k],
-                ).astype(np.int64)
-    out_sites["chargers"] = solution.chargers.sum(axis=1)
-    out_sites["charger_cost_cny"] = charger_cost.sum(axis=1)
-    out_sites["grid_upgrade"] = solution.grid_upgrade
-    out_sites["grid_upgrade_cost_cny"] = problem.grid_upgrade_cost * solution.grid_upgrade
-    out_sites["capex_cny"] = (
-        out_sites["fixed_cost_cny"]
-        + out_sites["charger_cost_cny"]
-        + out_sites["grid_upgrade_cost_cny"]
+    flows = _Flows.of(problem, solution)
+    out_sites, linear_chargers = _site_table(problem, solution, sites, flows)
+    out_zones = _zone_table(problem, solution, zones, flows)
+    summary = _summary(problem, solution, out_zones, linear_chargers)
+    summary.update(extra_summary or {})
+    return Plan(
+        sites=out_sites,
+        zones=out_zones,
+        assignments=_assignments(problem, solution, flows),
+        summary=summary,
     )
-    out_sites["served_kwh"] = site_kwh.sum(axis=1)
 
-    total_pair_kwh = pair_served_kwh.sum(axis=1)
+
+def _linear_rule_chargers(problem: FacilityProblem, site_kwh: np.ndarray, k: int) -> np.ndarray:
+    """Chargers of type k the linear rule would hold: its need, or the chargers already there."""
+    assert problem.charger_capacity is not None
+    return np.maximum(
+        np.ceil(site_kwh[:, k] / problem.charger_capacity[k] - 1e-9),
+        problem.existing_chargers[:, k],
+    ).astype(np.int64)
+
+
+def _site_table(
+    problem: FacilityProblem, solution: Solution, sites: gpd.GeoDataFrame, flows: _Flows
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Sites with their decisions, costs, served kWh and queue figures; and the ``(S, K)``
+    chargers the linear rule would give (zeros unless it applies)."""
+    out = sites.copy()
+    out["open"] = solution.open_site
+    out["fixed_cost_cny"] = problem.fixed_cost * solution.open_site
+    new_chargers = np.maximum(solution.chargers - problem.existing_chargers, 0)
+    linear_chargers = np.zeros_like(solution.chargers)
+    for k, name in enumerate(problem.types):
+        out[f"chargers_{name}"] = solution.chargers[:, k]
+        out[f"served_kwh_{name}"] = flows.site_kwh[:, k]
+        if problem.existing_chargers.any():
+            out[f"existing_chargers_{name}"] = problem.existing_chargers[:, k]
+            out[f"new_chargers_{name}"] = new_chargers[:, k]
+        if problem.sizing:
+            for column, values in queue_metrics(problem, solution, flows.site_kwh, k).items():
+                out[f"{column}_{name}"] = values
+            if problem.charger_capacity is not None:
+                linear_chargers[:, k] = _linear_rule_chargers(problem, flows.site_kwh, k)
+    out["chargers"] = solution.chargers.sum(axis=1)
+    out["charger_cost_cny"] = (problem.charger_cost * new_chargers).sum(axis=1)
+    out["grid_upgrade"] = solution.grid_upgrade
+    out["grid_upgrade_cost_cny"] = problem.grid_upgrade_cost * solution.grid_upgrade
+    out["capex_cny"] = (
+        out["fixed_cost_cny"] + out["charger_cost_cny"] + out["grid_upgrade_cost_cny"]
+    )
+    out["served_kwh"] = flows.site_kwh.sum(axis=1)
+    return out, linear_chargers
+
+
+def _zone_table(
+    problem: FacilityProblem, solution: Solution, zones: gpd.GeoDataFrame, flows: _Flows
+) -> gpd.GeoDataFrame:
+    """Zones with served and unmet kWh, share served, unserved users, distance, gap reason."""
     z = len(problem.zone_ids)
+    total_pair_kwh = flows.pair_kwh.sum(axis=1)
     dist = np.nan_to_num(problem.distance_km)
     weighted = np.bincount(problem.pair_zone, weights=total_pair_kwh * dist, minlength=z)
-    out_zones = zones.copy()
-    out_zones["demand_kwh"] = demand.sum(axis=1)
-    for k, name in enumerate(types):
-        out_zones[f"served_kwh_{name}"] = served_kwh[:, k]
-        out_zones[f"unmet_kwh_{name}"] = unmet_kwh[:, k]
-    out_zones["served_kwh"] = served_kwh.sum(axis=1)
-    out_zones["unmet_kwh"] = unmet_kwh.sum(axis=1)
-    total = out_zones["demand_kwh"].to_numpy()
-    out_zones["share_served"] = np.divide(
-        out_zones["served_kwh"].to_numpy(), total, out=np.ones(z), where=total > 0
-    )
-    if "premium_users" in out_zones.columns:
-        out_zones["unserved_users"] = out_zones["premium_users"] * (1 - out_zones["share_served"])
-    out_zones["mean_distance_km"] = np.divide(
-        weighted,
-        out_zones["served_kwh"].to_numpy(),
-        out=np.full(z, np.nan),
-        where=out_zones["served_kwh"].to_numpy() > 0,
-    )
+    out = zones.copy()
+    out["demand_kwh"] = problem.demand.sum(axis=1)
+    for k, name in enumerate(problem.types):
+        out[f"served_kwh_{name}"] = flows.zone_kwh[:, k]
+        out[f"unmet_kwh_{name}"] = flows.unmet_kwh[:, k]
+    out["served_kwh"] = flows.zone_kwh.sum(axis=1)
+    out["unmet_kwh"] = flows.unmet_kwh.sum(axis=1)
+    total = out["demand_kwh"].to_numpy()
+    served = out["served_kwh"].to_numpy()
+    out["share_served"] = np.divide(served, total, out=np.ones(z), where=total > 0)
+    if "premium_users" in out.columns:
+        out["unserved_users"] = out["premium_users"] * (1 - out["share_served"])
+    out["mean_distance_km"] = np.divide(weighted, served, out=np.full(z, np.nan), where=served > 0)
     serving = np.bincount(problem.pair_zone, weights=total_pair_kwh > 1e-9, minlength=z)
-    out_zones["serving_sites"] = serving.astype(np.int64)
-    out_zones["sites_in_reach"] = np.bincount(problem.pair_zone, minlength=z).astype(np.int64)
-    out_zones["gap_reason"] = pd.Series(
-        _gap_reasons(problem, solution, unmet_kwh), index=out_zones.index, dtype=str
+    out["serving_sites"] = serving.astype(np.int64)
+    out["sites_in_reach"] = np.bincount(problem.pair_zone, minlength=z).astype(np.int64)
+    out["gap_reason"] = pd.Series(
+        _gap_reasons(problem, solution, flows.unmet_kwh), index=out.index, dtype=str
     )
+    return out
 
-    p_idx, k_idx = np.nonzero(pair_served_kwh > 1e-9)
-    assignments = pd.DataFrame(
+
+def _assignments(problem: FacilityProblem, solution: Solution, flows: _Flows) -> pd.DataFrame:
+    """One row per pair and charger type that serves demand."""
+    p_idx, k_idx = np.nonzero(flows.pair_kwh > 1e-9)
+    return pd.DataFrame(
         {
             "zone_id": problem.zone_ids[problem.pair_zone[p_idx]],
             "site_id": problem.site_ids[problem.pair_site[p_idx]],
-            "charger_type": np.asarray(types, dtype=object)[k_idx],
-            "served_kwh": pair_served_kwh[p_idx, k_idx],
+            "charger_type": np.asarray(problem.types, dtype=object)[k_idx],
+            "served_kwh": flows.pair_kwh[p_idx, k_idx],
             "share": solution.served[p_idx, k_idx],
             "distance_km": problem.distance_km[p_idx],
         }
     )
 
+
+def _summary(
+    problem: FacilityProblem,
+    solution: Solution,
+    zones: gpd.GeoDataFrame,
+    linear_chargers: np.ndarray,
+) -> dict[str, Any]:
+    """The plan's headline figures: solver outcome, sites, chargers, costs, coverage, gaps."""
     costs = objective_value(problem, solution)
-    users = float(out_zones["premium_users"].sum()) if "premium_users" in out_zones else None
-    chargers_by_type = {name: int(solution.chargers[:, k].sum()) for k, name in enumerate(types)}
     n_chargers = int(solution.chargers.sum())
-    total_demand = float(demand.sum())
-    reasons = out_zones["gap_reason"]
+    total_demand = float(problem.demand.sum())
+    reasons = zones["gap_reason"]
     summary: dict[str, Any] = {
         "objective": problem.objective,
         "status": solution.status,
@@ -278,12 +319,15 @@ def make_plan(
         "gap": solution.gap,
         "build_seconds": solution.build_seconds,
         "solve_seconds": solution.solve_seconds,
-        "zones": z,
+        "zones": len(problem.zone_ids),
         "candidate_sites": len(problem.site_ids),
         "pairs": len(problem.pair_zone),
         "sites_opened": int(solution.open_site.sum()),
         "chargers": n_chargers,
-        **{f"chargers_{name}": count for name, count in chargers_by_type.items()},
+        **{
+            f"chargers_{name}": int(solution.chargers[:, k].sum())
+            for k, name in enumerate(problem.types)
+        },
         **{
             f"{key}_cny" if key.endswith(("cost", "capex", "penalty")) else key: value
             for key, value in costs.items()
@@ -296,23 +340,36 @@ def make_plan(
             for r in ("unreachable", "capacity_limited", "budget_limited", "not_built")
         },
     }
-    if users is not None:
+    if "premium_users" in zones:
+        users = float(zones["premium_users"].sum())
         summary["premium_users"] = round(users)
-        summary["unserved_users"] = float(out_zones["unserved_users"].sum())
+        summary["unserved_users"] = float(zones["unserved_users"].sum())
         summary["premium_users_per_charger"] = users / n_chargers if n_chargers else None
     if problem.sizing:
-        summary["sizing_rule"] = "queue" if problem.queue_levels is not None else "linear"
-        summary["grid_upgrades"] = int(solution.grid_upgrade.sum())
-        summary["new_chargers"] = int(new_chargers.sum())
-        summary["existing_chargers_kept"] = int(problem.existing_chargers.sum())
-        if problem.charger_capacity is not None:
-            for k, name in enumerate(types):
-                summary[f"chargers_linear_rule_{name}"] = int(linear_chargers[:, k].sum())
-            if problem.queue_levels is not None:
-                summary["chargers_added_by_queueing"] = n_chargers - int(linear_chargers.sum())
+        summary.update(_sizing_summary(problem, solution, linear_chargers))
     if problem.budget is not None:
         summary["budget_cny"] = problem.budget
     if problem.max_sites is not None:
         summary["max_sites"] = problem.max_sites
-    summary.update(extra_summary or {})
-    return Plan(sites=out_sites, zones=out_zones, assignments=assignments, summary=summary)
+    return summary
+
+
+def _sizing_summary(
+    problem: FacilityProblem, solution: Solution, linear_chargers: np.ndarray
+) -> dict[str, Any]:
+    """Sizing figures: rule, grid upgrades, new and kept chargers, what the linear rule gives."""
+    new_chargers = np.maximum(solution.chargers - problem.existing_chargers, 0)
+    out: dict[str, Any] = {
+        "sizing_rule": "queue" if problem.queue_levels is not None else "linear",
+        "grid_upgrades": int(solution.grid_upgrade.sum()),
+        "new_chargers": int(new_chargers.sum()),
+        "existing_chargers_kept": int(problem.existing_chargers.sum()),
+    }
+    if problem.charger_capacity is not None:
+        for k, name in enumerate(problem.types):
+            out[f"chargers_linear_rule_{name}"] = int(linear_chargers[:, k].sum())
+        if problem.queue_levels is not None:
+            out["chargers_added_by_queueing"] = int(solution.chargers.sum()) - int(
+                linear_chargers.sum()
+            )
+    return out

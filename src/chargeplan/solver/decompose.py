@@ -405,6 +405,40 @@ def solve_decomposed(
     """
     start = time.perf_counter()
     options = options or SolverOptions()
+    _check_decomposable(problem)
+    run = executor or map
+    regions = bundle(
+        split_components(problem, zone_region=zone_region, site_region=site_region),
+        max_bundle_pairs,
+    )
+    parts = [subproblem(problem, region) for region in regions]
+    info = _split_figures(problem, regions)
+    region_options = dataclasses.replace(options, log_to_stderr=False)
+    resource = "capex" if problem.budget is not None else "sites"
+    limit = problem.budget if problem.budget is not None else problem.max_sites
+
+    def solve_at(price: float) -> Solution:
+        tasks = [(_priced(part, price, resource), region_options) for part in parts]
+        return merge(problem, regions, list(_progress(run(solve_region, tasks), len(tasks))))
+
+    plain = solve_at(0.0)
+    if limit is None or _usage(problem, plain, resource) <= limit * (1 + 1e-9):
+        return plain, Decomposition(**info, seconds=time.perf_counter() - start)
+    search = _PriceSearch(problem, resource, float(limit), solve_at, plain)
+    cost, price, plan = search.run(price_steps)
+    gap = max(cost - search.dual, 0.0) / max(abs(cost), 1e-9)
+    status = plan.status if gap <= options.mip_rel_gap * (1 + 1e-6) else "feasible"
+    solution = dataclasses.replace(plan, objective=cost, bound=search.dual, gap=gap, status=status)
+    decomposition = Decomposition(
+        **info, price=price, price_steps=tuple(search.steps), seconds=time.perf_counter() - start
+    )
+    return solution, decomposition
+
+
+def _check_decomposable(problem: FacilityProblem) -> None:
+    """Refuse what the price search cannot handle, and contradictory hard limits."""
+    from chargeplan.model.feasibility import check_feasibility
+
     if problem.objective != "min_cost":
         raise InputError(
             "a decomposed plan supports objective 'min_cost' (with or without a budget) only: "
@@ -415,18 +449,13 @@ def solve_decomposed(
             "a decomposed plan can price a budget or a site limit, not both: drop one of "
             "model.budget_cny and model.max_sites, or set decompose.by = 'none'"
         )
-    from chargeplan.model.feasibility import check_feasibility
-
     check_feasibility(problem)
-    run = executor or map
-    regions = bundle(
-        split_components(problem, zone_region=zone_region, site_region=site_region),
-        max_bundle_pairs,
-    )
-    parts = [subproblem(problem, region) for region in regions]
+
+
+def _split_figures(problem: FacilityProblem, regions: list[Region]) -> dict[str, Any]:
+    """How the split went: tasks, components, the largest task, pairs cut by the region rule."""
     empty = np.empty(0, np.int64)
     largest = max(regions, key=lambda r: len(r.pairs), default=Region(empty, empty, empty))
-    region_options = dataclasses.replace(options, log_to_stderr=False)
     live = problem.live_pairs
     in_region = np.zeros(len(problem.pair_zone), bool)
     for region in regions:
@@ -436,7 +465,7 @@ def solve_decomposed(
     lost[problem.pair_zone[cut]] = True
     has_pair = np.zeros(len(problem.zone_ids), bool)
     has_pair[problem.pair_zone[live]] = True
-    info = {
+    info: dict[str, Any] = {
         "regions": len(regions),
         "components": sum(r.components for r in regions),
         "largest_region_pairs": len(largest.pairs),
@@ -454,69 +483,70 @@ def solve_decomposed(
         info["largest_region_pairs"],
         info["cut_pairs"],
     )
+    return info
 
-    resource = "capex" if problem.budget is not None else "sites"
-    limit = problem.budget if problem.budget is not None else problem.max_sites
 
-    def solve_at(price: float) -> Solution:
-        tasks = [(_priced(part, price, resource), region_options) for part in parts]
-        return merge(problem, regions, list(_progress(run(solve_region, tasks), len(tasks))))
+class _PriceSearch:
+    """Bisection on the price of the coupling resource (capex or sites), keeping the cheapest
+    plan within the limit and the best Lagrangian bound ``sum_r z_r(price) - price * limit``."""
 
-    plain = solve_at(0.0)
-    if limit is None or _usage(problem, plain, resource) <= limit * (1 + 1e-9):
-        return plain, Decomposition(**info, seconds=time.perf_counter() - start)
+    def __init__(
+        self,
+        problem: FacilityProblem,
+        resource: str,
+        limit: float,
+        solve_at: Callable[[float], Solution],
+        plain: Solution,
+    ) -> None:
+        self.problem, self.resource, self.limit = problem, resource, limit
+        self.solve_at, self.plain = solve_at, plain
+        self.steps: list[dict[str, float]] = []
+        self.best: tuple[float, float, Solution] | None = None  # (cost, price, plan)
+        self.dual = plain.bound
 
-    steps: list[dict[str, float]] = []
-    best: tuple[float, float, Solution] | None = None  # (cost, price, plan)
-    dual = plain.bound
-
-    def evaluate(price: float) -> float:
-        nonlocal best, dual
-        priced = plain if price == 0 else solve_at(price)
-        usage = _usage(problem, priced, resource)
-        cost = objective_value(problem, priced)["total_cost"]
-        dual = max(dual, priced.bound - price * float(limit))
-        steps.append(
-            {"price": price, "usage": usage, "limit": float(limit), "cost": cost, "dual": dual}
+    def evaluate(self, price: float) -> float:
+        """Plan at ``price``; record it; return its use of the resource."""
+        priced = self.plain if price == 0 else self.solve_at(price)
+        usage = _usage(self.problem, priced, self.resource)
+        cost = objective_value(self.problem, priced)["total_cost"]
+        self.dual = max(self.dual, priced.bound - price * self.limit)
+        self.steps.append(
+            {"price": price, "usage": usage, "limit": self.limit, "cost": cost, "dual": self.dual}
         )
         log.info(
             "decompose: price %.4g -> %s %.4g of %.4g, cost %.4g, best bound %.4g",
             price,
-            resource,
+            self.resource,
             usage,
-            limit,
+            self.limit,
             cost,
-            dual,
+            self.dual,
         )
-        if usage <= limit * (1 + 1e-9) and (best is None or cost < best[0]):
-            best = (cost, price, priced)
+        if usage <= self.limit * (1 + 1e-9) and (self.best is None or cost < self.best[0]):
+            self.best = (cost, price, priced)
         return usage
 
-    evaluate(0.0)
-    low = 0.0
-    high = 1.0 if resource == "capex" else float(np.mean(problem.fixed_cost) or 1.0)
-    while evaluate(high) > limit * (1 + 1e-9):
-        low, high = high, high * 4
-        if high > 1e12:
-            raise InputError(
-                f"no price brings the plan within {resource} limit {limit:g}: the sites that must "
-                "open exceed it"
-            )
-    for _ in range(price_steps):
-        middle = (low + high) / 2
-        usage = evaluate(middle)
-        if usage > limit * (1 + 1e-9):
-            low = middle
-        else:
-            high = middle
-            if usage >= limit * (1 - 1e-3):
-                break
-    assert best is not None
-    cost, price, plan = best
-    gap = max(cost - dual, 0.0) / max(abs(cost), 1e-9)
-    status = plan.status if gap <= options.mip_rel_gap * (1 + 1e-6) else "feasible"
-    solution = dataclasses.replace(plan, objective=cost, bound=dual, gap=gap, status=status)
-    decomposition = Decomposition(
-        **info, price=price, price_steps=tuple(steps), seconds=time.perf_counter() - start
-    )
-    return solution, decomposition
+    def run(self, price_steps: int) -> tuple[float, float, Solution]:
+        """Bracket the price, then bisect ``price_steps`` times; the best (cost, price, plan)."""
+        limit = self.limit
+        self.evaluate(0.0)
+        low = 0.0
+        high = 1.0 if self.resource == "capex" else float(np.mean(self.problem.fixed_cost) or 1.0)
+        while self.evaluate(high) > limit * (1 + 1e-9):
+            low, high = high, high * 4
+            if high > 1e12:
+                raise InputError(
+                    f"no price brings the plan within {self.resource} limit {limit:g}: the "
+                    "sites that must open exceed it"
+                )
+        for _ in range(price_steps):
+            middle = (low + high) / 2
+            usage = self.evaluate(middle)
+            if usage > limit * (1 + 1e-9):
+                low = middle
+            else:
+                high = middle
+                if usage >= limit * (1 - 1e-3):
+                    break
+        assert self.best is not None
+        return self.best

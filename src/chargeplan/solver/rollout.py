@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -189,9 +190,12 @@ def solve_rollout(
     )
     outcome = run_highs(model, options, warm_start=warm)
     values = column_values(columns)
+    decoded: list[dict[str, Any]] = [
+        decode(p, ix, values) for p, ix in zip(problem.periods, index, strict=True)
+    ]
     solutions = tuple(
         Solution(
-            **decode(p, ix, values),
+            **decisions,
             status=outcome["status"],
             objective=outcome["objective"],
             bound=outcome["bound"],
@@ -199,7 +203,7 @@ def solve_rollout(
             build_seconds=build_seconds,
             solve_seconds=outcome["seconds"],
         )
-        for p, ix in zip(problem.periods, index, strict=True)
+        for decisions in decoded
     )
     return RolloutSolution(
         years=problem.years,

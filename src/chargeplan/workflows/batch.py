@@ -150,7 +150,7 @@ def run_scenario(
     planned = time.perf_counter()
     with atomic_dir(out_dir) as stage:
         written = write_plan(plan, stage, map_png=map_png, report=report, scenario=scenario)
-        timings = {
+        timings: dict[str, Any] = {
             "prepare_s": prepared - start,
             "build_s": plan.summary.get("build_seconds"),
             "solve_s": plan.summary.get("solve_seconds"),
@@ -276,15 +276,15 @@ def run_batch(
         same table as it stands, with ``"pending"`` for jobs not run yet.
     """
     out_dir = Path(out_dir)
-    jobs = [job if isinstance(job, Job) else Job(*job) for job in jobs]
-    _check_names(jobs)
+    checked = [job if isinstance(job, Job) else Job(*job) for job in jobs]
+    _check_names(checked)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(out_dir)
     say = (lambda *a: None) if quiet else log.info
     options = _output_options(map_png, report)
     rows: dict[str, dict[str, Any]] = {}
     pending: list[Task] = []
-    for job in jobs:
+    for job in checked:
         task = Task(
             name=job.name,
             scenario=job.scenario,
@@ -311,10 +311,10 @@ def run_batch(
                 "folder": str(task.folder),
                 "inputs_sha256": task.inputs_sha256,
             }
-    say("batch: %d of %d jobs to run into %s", len(pending), len(jobs), out_dir)
+    say("batch: %d of %d jobs to run into %s", len(pending), len(checked), out_dir)
 
     def table() -> pd.DataFrame:
-        return _write_table([rows[job.name] for job in jobs], out_dir)
+        return _write_table([rows[job.name] for job in checked], out_dir)
 
     table()
     for count, row in enumerate((executor or map)(run_task, pending), start=1):

@@ -17,11 +17,9 @@ import pandas as pd
 
 from chargeplan.config.scenario import Scenario
 from chargeplan.errors import InputError
-from chargeplan.inputs.demand import (
-    largest_remainder,
-)
 from chargeplan.inputs.prepare import Inputs, prepare
 from chargeplan.inputs.problem import build_problem
+from chargeplan.inputs.years import year_zones
 from chargeplan.model.rollout import RolloutProblem
 from chargeplan.results.plan import Plan, make_plan
 from chargeplan.solver.options import SolverOptions
@@ -59,46 +57,25 @@ def plan_rollout(
         {"users.target_premium_users": max(rollout.targets.values()), "rollout": None}
     )
     inputs = inputs or prepare(final)
-    base = build_problem(final, inputs)
-    zones = inputs.zones
-    types = base.types
-    # Demand per user of each type: the zone's per-user peak kWh, the charger mix, and what
-    # competitors leave (demand is linear in users, so each year's whole users give it).
-    per_user = zones["peak_kwh_per_user"].to_numpy(float)[:, None] * np.array(
-        [scenario.demand.charger_mix[t] for t in types]
-    )
-    for k, t in enumerate(types):
-        if f"kept_share_{t}" in zones.columns:
-            per_user[:, k] *= zones[f"kept_share_{t}"].to_numpy(float)
-    periods, year_zones = [], []
+    periods, zone_tables = [], []
     for year in years:
-        users = largest_remainder(zones["propensity"].to_numpy(float), rollout.targets[year])
-        demand = users[:, None] * per_user
-        periods.append(
-            replace(build_problem(final, inputs, demand=demand), budget=rollout.budget(year))
-        )
-        frame = zones.copy()
-        frame["premium_users"] = users
-        frame["daily_kwh"] = users * scenario.demand.km_per_user_day * scenario.demand.kwh_per_km
-        frame["public_daily_kwh"] = frame["daily_kwh"] * frame["public_share"]
-        for k, t in enumerate(types):
-            frame[f"peak_kwh_{t}"] = demand[:, k]
-            if f"captured_kwh_{t}" in zones.columns:
-                mix = users * zones["peak_kwh_per_user"].to_numpy(float)
-                frame[f"captured_kwh_{t}"] = mix * scenario.demand.charger_mix[t] - demand[:, k]
-        frame["peak_kwh"] = demand.sum(axis=1)
-        year_zones.append(frame)
+        demand, frame = year_zones(final, inputs.zones, rollout.targets[year])
+        period = build_problem(final, inputs, demand=demand)
+        periods.append(replace(period, budget=rollout.budget(year)))
+        zone_tables.append(frame)
     problem = RolloutProblem(
         years=years,
         periods=tuple(periods),
         discount_rate=rollout.discount_rate,
-        site_opex=np.full(len(base.site_ids), rollout.site_opex_cny_per_year),
-        charger_opex=np.array([scenario.chargers[t].opex_cny_per_year for t in base.types]),
+        site_opex=np.full(len(inputs.sites), rollout.site_opex_cny_per_year),
+        charger_opex=np.array(
+            [scenario.chargers[t].opex_cny_per_year for t in scenario.charger_types]
+        ),
     )
     result = solve_rollout(problem, solver or solver_options(scenario))
     plans = [
         make_plan(p, sol, z, inputs.sites, extra_summary={"scenario": scenario.name})
-        for p, sol, z in zip(problem.periods, result.solutions, year_zones, strict=True)
+        for p, sol, z in zip(problem.periods, result.solutions, zone_tables, strict=True)
     ]
     table = _year_table(problem, plans)
     stacked = {
