@@ -22,13 +22,13 @@ from chargeplan.config.scenario import load_scenario
 from chargeplan.errors import InputError
 from chargeplan.model.problem import SITE_FIELDS
 from chargeplan.model.solution import objective_value
-from chargeplan.solver.decompose import (
+from chargeplan.solver.decompose import solve_decomposed
+from chargeplan.solver.split import (
     COUPLING_FIELDS,
     PAIR_FIELDS,
     SHARED_FIELDS,
     ZONE_FIELDS,
     bundle,
-    solve_decomposed,
     split_components,
     subproblem,
 )
