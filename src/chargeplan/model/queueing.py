@@ -1,40 +1,36 @@
-"""M/M/c (Erlang C) queueing maths for sizing the chargers at one site for the peak hour.
+"""Sizing the chargers of one site for the design hour from the M/M/c queue (:mod:`.erlang`).
 
-A site with ``c`` identical chargers is modelled as an M/M/c queue: sessions arrive as a
-Poisson stream of rate :math:`\\lambda` (sessions per hour), occupy a charger for an
-exponentially distributed time with mean :math:`s = 1/\\mu` hours, and wait in one shared
-queue when every charger is busy. The offered load is :math:`a = \\lambda / \\mu = \\lambda s`
-Erlangs and the utilisation :math:`\\rho = a / c`. The queue is stable only for :math:`a < c`.
-
-Units used throughout
----------------------
-* arrival rates: sessions per hour;
-* service (session) times and the result of :func:`mean_wait`: hours;
-* :class:`ServiceLevel` mean-wait targets: minutes.
-
-Numerics
---------
-Erlang B is computed by the recursion
-
-.. math:: B(0, a) = 1, \\qquad B(k, a) = \\frac{a B(k-1, a)}{k + a B(k-1, a)},
-
-whose terms stay in :math:`[0, 1]`, so it neither overflows nor loses accuracy for thousands
-of servers and thousands of Erlangs (no factorials or powers are formed). Erlang C is derived
-from it as
-
-.. math:: C(c, a) = \\frac{c B(c, a)}{c - a (1 - B(c, a))} \\quad (a < c),
-          \\qquad C(c, a) = 1 \\quad (a \\ge c).
+:class:`ServiceLevel` states what drivers may expect (the probability of waiting, a mean wait
+in minutes); :func:`max_arrival_rate` is the most sessions per hour ``c`` chargers serve at that
+level, :func:`capacity_levels` the same for ``c = 0..S`` at once (the queue levels ``L_k(c)``
+of the model's queueing rule), and :func:`chargers_needed` the fewest chargers for a demand;
+:func:`linear_chargers_needed` is the linear (utilisation) rule for comparison.
 """
 
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
 import numpy.typing as npt
+
+from chargeplan.model.erlang import (
+    MINUTES_PER_HOUR,
+    check_real,
+    check_servers,
+    erlang_b,
+    erlang_c,
+    erlang_c_from_b,
+    erlang_c_table,
+    mean_wait,
+)
+
+#: Relative tolerance of the bisection in :func:`max_arrival_rate` and :func:`capacity_levels`.
+RATE_RTOL = 1e-10
+#: Safety cap on bisection steps (about 40 are needed in practice).
+_MAX_BISECTION_STEPS = 200
 
 __all__ = [
     "ServiceLevel",
@@ -47,196 +43,6 @@ __all__ = [
     "max_arrival_rate",
     "mean_wait",
 ]
-
-#: Relative tolerance of the bisection in :func:`max_arrival_rate` and :func:`capacity_levels`.
-RATE_RTOL = 1e-10
-#: Safety cap on bisection steps (about 40 are needed in practice).
-_MAX_BISECTION_STEPS = 200
-_MINUTES_PER_HOUR = 60.0
-
-
-# --------------------------------------------------------------------------------------------
-# argument checks
-# --------------------------------------------------------------------------------------------
-
-
-def _check_servers(servers: int, name: str = "servers") -> int:
-    if isinstance(servers, bool):
-        raise ValueError(f"{name} must be a non-negative integer, got {servers!r}")
-    try:
-        value = operator.index(servers)
-    except TypeError:
-        raise ValueError(f"{name} must be a non-negative integer, got {servers!r}") from None
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value}")
-    return value
-
-
-def _check_real(value: float, name: str, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {number}")
-    if positive and number <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {number}")
-    if not positive and number < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {number}")
-    return number
-
-
-# --------------------------------------------------------------------------------------------
-# Erlang B / Erlang C
-# --------------------------------------------------------------------------------------------
-
-
-def _erlang_c_from_b(servers: int, offered_load: float, blocking: float) -> float:
-    """Erlang C from Erlang B for ``servers > offered_load`` (no checks)."""
-    return servers * blocking / (servers - offered_load * (1.0 - blocking))
-
-
-def erlang_b(servers: int, offered_load: float) -> float:
-    """Erlang B blocking probability of an M/M/c/c loss system.
-
-    .. math:: B(c, a) = \\frac{a^c / c!}{\\sum_{k=0}^{c} a^k / k!},
-
-    evaluated by the numerically stable recursion :math:`B(0, a) = 1`,
-    :math:`B(k, a) = a B(k-1, a) / (k + a B(k-1, a))`.
-
-    Parameters
-    ----------
-    servers : int
-        Number of servers :math:`c \\ge 0`.
-    offered_load : float
-        Offered load :math:`a = \\lambda / \\mu \\ge 0` in Erlangs.
-
-    Returns
-    -------
-    float
-        :math:`B(c, a) \\in [0, 1]`; ``1.0`` for ``servers == 0``.
-
-    Raises
-    ------
-    ValueError
-        If ``servers`` is not a non-negative integer or ``offered_load`` is negative or not
-        finite.
-    """
-    c = _check_servers(servers)
-    a = _check_real(offered_load, "offered_load", positive=False)
-    blocking = 1.0
-    for k in range(1, c + 1):
-        ab = a * blocking
-        blocking = ab / (k + ab)
-    return blocking
-
-
-def erlang_c(servers: int, offered_load: float) -> float:
-    """Erlang C: probability that an arrival to an M/M/c queue has to wait.
-
-    .. math::
-        C(c, a) = \\frac{\\frac{a^c}{c!} \\frac{c}{c - a}}
-                       {\\sum_{k=0}^{c-1} \\frac{a^k}{k!} + \\frac{a^c}{c!} \\frac{c}{c - a}}
-                = \\frac{c B(c, a)}{c - a (1 - B(c, a))}, \\qquad a < c,
-
-    and :math:`C(c, a) = 1` for :math:`a \\ge c` (unstable: every arrival eventually waits).
-
-    Parameters
-    ----------
-    servers : int
-        Number of servers :math:`c \\ge 0`.
-    offered_load : float
-        Offered load :math:`a = \\lambda / \\mu \\ge 0` in Erlangs.
-
-    Returns
-    -------
-    float
-        :math:`C(c, a) \\in [0, 1]`. With no servers it is ``1.0`` if ``offered_load > 0``
-        and ``0.0`` otherwise (nobody arrives, so nobody waits).
-
-    Raises
-    ------
-    ValueError
-        On invalid arguments (see :func:`erlang_b`).
-    """
-    c = _check_servers(servers)
-    a = _check_real(offered_load, "offered_load", positive=False)
-    if c == 0:
-        return 1.0 if a > 0.0 else 0.0
-    if a >= c:
-        return 1.0
-    return _erlang_c_from_b(c, a, erlang_b(c, a))
-
-
-def erlang_c_table(max_servers: int, offered_load: float) -> npt.NDArray[np.float64]:
-    """Erlang C for every server count ``c = 0, 1, ..., max_servers`` in one pass.
-
-    One run of the Erlang B recursion gives :math:`B(c, a)` for all ``c``; the conversion
-    :math:`C = c B / (c - a (1 - B))` (for :math:`a < c`, else 1) is vectorised.
-
-    Parameters
-    ----------
-    max_servers : int
-        Largest server count :math:`\\ge 0`.
-    offered_load : float
-        Offered load :math:`a \\ge 0` in Erlangs.
-
-    Returns
-    -------
-    numpy.ndarray
-        Float array of length ``max_servers + 1`` whose entry ``c`` equals
-        ``erlang_c(c, offered_load)``; it is non-increasing in ``c``.
-    """
-    n = _check_servers(max_servers, "max_servers")
-    a = _check_real(offered_load, "offered_load", positive=False)
-    blocking = np.empty(n + 1, dtype=np.float64)
-    b = 1.0
-    blocking[0] = b
-    for k in range(1, n + 1):
-        ab = a * b
-        b = ab / (k + ab)
-        blocking[k] = b
-    servers = np.arange(n + 1, dtype=np.float64)
-    table = np.ones(n + 1, dtype=np.float64)
-    stable = servers > a  # excludes c = 0
-    cs, bs = servers[stable], blocking[stable]
-    table[stable] = cs * bs / (cs - a * (1.0 - bs))
-    if a == 0.0:
-        table[0] = 0.0  # no servers, but nobody arrives either
-    return table
-
-
-def mean_wait(servers: int, arrival_rate_per_h: float, service_time_h: float) -> float:
-    """Mean time an arrival spends waiting in the queue (before charging), in hours.
-
-    .. math::
-        W_q = \\frac{C(c, a)}{c \\mu - \\lambda} = \\frac{C(c, a)\\, s}{c - a},
-        \\qquad \\mu = 1/s, \\; a = \\lambda s,
-
-    and :math:`W_q = \\infty` when the queue is unstable (:math:`a \\ge c`).
-
-    Parameters
-    ----------
-    servers : int
-        Number of chargers :math:`c \\ge 0`.
-    arrival_rate_per_h : float
-        Peak arrival rate :math:`\\lambda \\ge 0` (sessions per hour).
-    service_time_h : float
-        Mean session length :math:`s > 0` (hours).
-
-    Returns
-    -------
-    float
-        :math:`W_q` in hours; ``0.0`` if nothing arrives, ``math.inf`` if unstable.
-    """
-    c = _check_servers(servers)
-    lam = _check_real(arrival_rate_per_h, "arrival_rate_per_h", positive=False)
-    s = _check_real(service_time_h, "service_time_h", positive=True)
-    if lam == 0.0:
-        return 0.0
-    a = lam * s
-    if a >= c:
-        return math.inf
-    return erlang_c(c, a) * s / (c - a)
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,9 +116,9 @@ class ServiceLevel:
             ``True`` iff nothing arrives, or :math:`\\lambda s < c` and every given criterion
             holds: :math:`C(c, \\lambda s) \\le p_{max}` and :math:`60 W_q \\le w_{max}`.
         """
-        c = _check_servers(servers)
-        lam = _check_real(arrival_rate_per_h, "arrival_rate_per_h", positive=False)
-        s = _check_real(service_time_h, "service_time_h", positive=True)
+        c = check_servers(servers)
+        lam = check_real(arrival_rate_per_h, "arrival_rate_per_h", positive=False)
+        s = check_real(service_time_h, "service_time_h", positive=True)
         if lam == 0.0:
             return True
         a = lam * s
@@ -322,11 +128,11 @@ class ServiceLevel:
 
     def _met_stable(self, c: int, a: float, s: float, blocking: float) -> bool:
         """Criteria check for a stable queue (``0 < a < c``) given ``B(c, a)``."""
-        p_wait = _erlang_c_from_b(c, a, blocking)
+        p_wait = erlang_c_from_b(c, a, blocking)
         if self.max_wait_probability is not None and p_wait > self.max_wait_probability:
             return False
         if self.max_mean_wait_min is not None:
-            wait_min = p_wait * s / (c - a) * _MINUTES_PER_HOUR
+            wait_min = p_wait * s / (c - a) * MINUTES_PER_HOUR
             if wait_min > self.max_mean_wait_min:
                 return False
         return True
@@ -362,8 +168,8 @@ def max_arrival_rate(servers: int, service_time_h: float, level: ServiceLevel) -
         :math:`\\lambda^*` in sessions per hour; ``0.0`` for ``servers == 0``. Non-decreasing
         in ``servers``.
     """
-    c = _check_servers(servers)
-    s = _check_real(service_time_h, "service_time_h", positive=True)
+    c = check_servers(servers)
+    s = check_real(service_time_h, "service_time_h", positive=True)
     if c == 0:
         return 0.0
     lo, hi = 0.0, c / s
@@ -405,8 +211,8 @@ def capacity_levels(
     numpy.ndarray
         Non-decreasing float array of length ``max_servers + 1`` with ``levels[0] == 0``.
     """
-    n = _check_servers(max_servers, "max_servers")
-    s = _check_real(service_time_h, "service_time_h", positive=True)
+    n = check_servers(max_servers, "max_servers")
+    s = check_real(service_time_h, "service_time_h", positive=True)
     levels = np.zeros(n + 1, dtype=np.float64)
     if n == 0:
         return levels
@@ -434,7 +240,7 @@ def capacity_levels(
         if p_max is not None:
             good &= p_wait <= p_max
         if w_max is not None:
-            good &= p_wait * s / (cs - as_) * _MINUTES_PER_HOUR <= w_max
+            good &= p_wait * s / (cs - as_) * MINUTES_PER_HOUR <= w_max
         ok[ok] = good
         lo = np.where(active & ok, mid, lo)
         hi = np.where(active & ~ok, mid, hi)
@@ -476,9 +282,9 @@ def chargers_needed(
     ValueError
         If no ``c <= max_servers`` meets the level, or on invalid arguments.
     """
-    lam = _check_real(arrival_rate_per_h, "arrival_rate_per_h", positive=False)
-    s = _check_real(service_time_h, "service_time_h", positive=True)
-    n = _check_servers(max_servers, "max_servers")
+    lam = check_real(arrival_rate_per_h, "arrival_rate_per_h", positive=False)
+    s = check_real(service_time_h, "service_time_h", positive=True)
+    n = check_servers(max_servers, "max_servers")
     if lam == 0.0:
         return 0
     a = lam * s
@@ -522,9 +328,9 @@ def linear_chargers_needed(
     int
         Number of chargers (``0`` when nothing arrives).
     """
-    lam = _check_real(arrival_rate_per_h, "arrival_rate_per_h", positive=False)
-    s = _check_real(service_time_h, "service_time_h", positive=True)
-    u = _check_real(max_utilisation, "max_utilisation", positive=True)
+    lam = check_real(arrival_rate_per_h, "arrival_rate_per_h", positive=False)
+    s = check_real(service_time_h, "service_time_h", positive=True)
+    u = check_real(max_utilisation, "max_utilisation", positive=True)
     if u > 1.0:
         raise ValueError(f"max_utilisation must be in (0, 1], got {u}")
     return math.ceil(lam * s / u * (1.0 - 1e-12))
