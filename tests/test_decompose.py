@@ -23,6 +23,8 @@ from chargeplan.errors import InputError
 from chargeplan.model.problem import SITE_FIELDS
 from chargeplan.model.solution import objective_value
 from chargeplan.solver.decompose import solve_decomposed
+from chargeplan.solver.highs import solve
+from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.split import (
     COUPLING_FIELDS,
     PAIR_FIELDS,
@@ -32,8 +34,6 @@ from chargeplan.solver.split import (
     split_components,
     subproblem,
 )
-from chargeplan.solver.highs import solve
-from chargeplan.solver.options import SolverOptions
 from chargeplan.workflows.network import plan_network
 
 EXACT = SolverOptions(time_limit_s=30, mip_rel_gap=0)
