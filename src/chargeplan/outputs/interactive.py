@@ -84,15 +84,19 @@ def _as_text(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     shows as the text it is; names without ``<>&'"`` are unchanged. Feature ids (the index)
     only key the styles, but are escaped too, so that the page holds no raw markup at all.
     """
+
+    def escaped(value: object) -> object:
+        return html.escape(value) if isinstance(value, str) else value
+
+    def textual(values: pd.Index | pd.Series) -> bool:
+        return pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+
     out = layer.copy()
-    if pd.api.types.is_object_dtype(out.index) or pd.api.types.is_string_dtype(out.index):
-        out.index = out.index.map(lambda v: html.escape(v) if isinstance(v, str) else v)
+    if textual(out.index):
+        out.index = out.index.map(escaped)
     for column in out.columns:
-        values = out[column]
-        if column != out.geometry.name and (
-            pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
-        ):
-            out[column] = values.map(lambda v: html.escape(v) if isinstance(v, str) else v)
+        if column != out.geometry.name and textual(out[column]):
+            out[column] = out[column].map(escaped)
     return out
 
 
