@@ -3,10 +3,14 @@
 Figures of the tiny plan (tests/test_pipeline.py): 1 site (s2) of 3, 57 chargers, capex
 CNY 24,700, 92.6 % of peak demand served; z4 (74 users) is unreachable and gets the proposed
 site new-1.
+
+Names come from input files and may hold markup: with hostile zone, region, site and scenario
+names, report.html and map.html hold only their escaped forms, so nothing in them runs.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -14,6 +18,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,9 +31,14 @@ from chargeplan.outputs.interactive import write_interactive_map
 from chargeplan.outputs.write import write_plan
 from chargeplan.results.gaps import GapSettings, analyse_gaps
 
-from .conftest import write_tiny_scenario
+from .conftest import SCENARIO, write_tiny_scenario
 
 KEY_FIGURES = ("CNY 24.7 k", "92.6 %", "57", "new-1", "unreachable", "1,000")
+
+#: Names that run code if a page writes them as HTML.
+IMG = '"><img src=x onerror=alert(1)>'
+SCRIPT = "<script>alert(1)</script>"
+ESCAPED = ("&lt;img src=x onerror=alert(1)&gt;", "&lt;script&gt;alert(1)&lt;/script&gt;")
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +51,35 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[chargeplan.Plan, cha
 def run_folder(tiny, tmp_path_factory: pytest.TempPathFactory) -> Path:
     plan, scenario = tiny
     out = tmp_path_factory.mktemp("run") / "out"
+    write_plan(plan, out, scenario=scenario)
+    return out
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny plan's run folder, every name in its inputs a piece of markup.
+
+    Zone z4 (unreachable: in the gap tables, the proposal and the region chart) is named IMG
+    in region IMG; the built site s2 is named SCRIPT with id ``<b>s2</b>``; the scenario is
+    named SCRIPT, described as IMG; charger type names stay plain (the catalogue's keys).
+    """
+    folder = tmp_path_factory.mktemp("hostile")
+    scenario = SCENARIO.replace(
+        'name = "tiny"', f"name = {json.dumps(SCRIPT)}\ndescription = {json.dumps(IMG)}"
+    )
+    path = write_tiny_scenario(folder, scenario)
+    zones = gpd.read_file(folder / "zones.geojson")
+    zones["name"] = [SCRIPT, "z&2", "z3", IMG]
+    zones["region"] = [SCRIPT, SCRIPT, IMG, IMG]
+    zones.to_file(folder / "zones.geojson", driver="GeoJSON")
+    sites = gpd.read_file(folder / "sites.geojson")
+    sites["site_id"] = ["s1", "<b>s2</b>", "s3"]
+    sites["name"] = [IMG, SCRIPT, "th'ree"]
+    sites.to_file(folder / "sites.geojson", driver="GeoJSON")
+    scenario = chargeplan.load_scenario(path)
+    plan = chargeplan.plan_network(scenario)
+    assert plan.summary["chargers"] == 57  # the same plan, under other names
+    out = folder / "out"
     write_plan(plan, out, scenario=scenario)
     return out
 
@@ -107,6 +146,38 @@ def test_interactive_map_is_reproducible(tiny, tmp_path: Path) -> None:
     assert first == second
 
 
+def test_hostile_names_are_escaped_in_the_report(hostile_run: Path) -> None:
+    page = (hostile_run / "report.html").read_text(encoding="utf-8")
+    assert _external_references(page) == []  # no <script>, no fetched source
+    for raw in ("<img src=x", "<b>s2", SCRIPT, "onerror=alert(1)>"):
+        assert raw not in page, raw
+    for escaped in ESCAPED:
+        assert escaped in page, escaped
+    # every place a name shows: title, description, gap and site tables, the region chart
+    assert "<title>chargeplan: &lt;script&gt;alert(1)&lt;/script&gt;</title>" in page
+    assert "<td>&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</td>" in page  # zone z4, region
+    assert f"<td>{ESCAPED[1]}</td><td>{ESCAPED[1]}</td>" in page  # site s2 in its region
+
+
+def _unescape_json(text: str) -> str:
+    """The text with JSON's \\uXXXX escapes decoded, as the browser reads the GeoJSON data."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def test_hostile_names_are_escaped_in_the_map(hostile_run: Path) -> None:
+    """folium writes popup and tooltip fields into the page as HTML; the layers hold escaped
+    text, so a popup shows a hostile name and runs nothing."""
+    page = _unescape_json((hostile_run / "map.html").read_text(encoding="utf-8"))
+    for raw in ("<img", "<b>s2", SCRIPT, "onerror=alert(1)>"):
+        assert raw not in page, raw
+    for escaped in ESCAPED:
+        assert escaped in page, escaped
+    assert '"site_id": "&lt;b&gt;s2&lt;/b&gt;"' in page
+    assert '"nearest_site": "&lt;b&gt;s2&lt;/b&gt;"' in page
+    assert '"zone": "z&amp;2"' in page
+    assert "<b>&lt;script&gt;alert(1)&lt;/script&gt;: 1 sites" in page  # the legend's title
+
+
 def test_no_report_flag(tiny_scenario: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["run", str(tiny_scenario), "--out", str(out), "-q", "--no-report"]) == 0
@@ -170,6 +241,20 @@ def test_report_renders_in_headless_chromium(run_folder: Path, tmp_path: Path) -
     text = re.sub(r"<[^>]+>", " ", result.stdout)
     for figure in KEY_FIGURES:
         assert figure in text, figure
+
+
+def test_hostile_names_stay_text_in_headless_chromium(hostile_run: Path, tmp_path: Path) -> None:
+    """The browser's own reading of the page: the names are text, no element came of them."""
+    chromium = _chromium()
+    url = (hostile_run / "report.html").resolve().as_uri()
+    result = _chromium_run(chromium, tmp_path / "profile", "--dump-dom", url)
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    elements = re.findall(r"<[a-z][^>]*>", dom)  # serialised text holds &lt;, never <
+    assert [e for e in elements if re.match(r"<(?:script|b)\b", e) or "onerror" in e] == []
+    assert all(s.startswith("data:image/png") for s in re.findall(r'<img src="([^"]*)"', dom))
+    text = html.unescape(re.sub(r"<[^>]+>", " ", dom))
+    assert IMG in text and SCRIPT in text
 
 
 def test_numbers_read_as_a_planner_writes_them() -> None:

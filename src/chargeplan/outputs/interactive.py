@@ -1,9 +1,11 @@
 """An interactive map of a plan (``map.html``): zones, gaps, built and proposed sites.
 
 Built with folium (Leaflet). Four layers, each switchable, each feature with a popup of its
-figures: *zones* shaded by the share of their peak demand served, *coverage gaps* shaded by
-reason, *built sites* sized by chargers, and *proposed new sites* for the zones out of reach.
-Zone outlines are simplified as a coverage (shared borders stay shared) to keep the file small.
+figures: *zones* shaded by their premium users, *coverage gaps* shaded by reason, *built
+sites* sized by chargers, and *proposed new sites* for the zones out of reach. Zone outlines
+are simplified as a coverage (shared borders stay shared) to keep the file small. Names from
+the input files are HTML-escaped before folium writes them into popups and tooltips, and the
+legend is the template ``outputs/templates/map_legend.html.j2``.
 
 The page loads Leaflet from its CDN and OpenStreetMap tiles as background when opened; without a
 connection the background stays blank, which the zones layer covers. For a report that works
@@ -14,14 +16,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import cast
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from branca.element import Figure
 
-from chargeplan.outputs import formatting
+from chargeplan.outputs import formatting, pages
 from chargeplan.outputs.maps import GAP_COLOURS, PROPOSED_COLOUR, SITE_COLOUR
 from chargeplan.results.gaps import GapAnalysis, GapSettings, analyse_gaps, zone_distances
 from chargeplan.results.plan import Plan
@@ -65,8 +70,74 @@ def _simplified(zones: gpd.GeoDataFrame, settings: GapSettings) -> gpd.GeoSeries
     return simple.to_crs("EPSG:4326").set_precision(1e-5)
 
 
-def _popup(fields: dict[str, str]) -> folium.GeoJsonPopup:
-    return folium.GeoJsonPopup(fields=list(fields), aliases=list(fields.values()), localize=True)
+def _popup(fields: Mapping[str, str]) -> folium.GeoJsonPopup:
+    """A popup of a layer's ``fields`` (property -> label), the labels escaped as the values."""
+    labels = [html.escape(label) for label in fields.values()]
+    return folium.GeoJsonPopup(fields=list(fields), aliases=labels, localize=True)
+
+
+def _as_text(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The layer with every text property and feature id HTML-escaped (numbers as they are).
+
+    folium's popups and tooltips write property values into the page as HTML (``innerHTML``):
+    a zone named ``<img src=x onerror=...>`` in an input file would run as code. Escaped, it
+    shows as the text it is; names without ``<>&'"`` are unchanged. Feature ids (the index)
+    only key the styles, but are escaped too, so that the page holds no raw markup at all.
+    """
+
+    def escaped(value: object) -> object:
+        return html.escape(value) if isinstance(value, str) else value
+
+    def textual(values: pd.Index | pd.Series) -> bool:
+        return pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+
+    out = layer.copy()
+    if textual(out.index):
+        out.index = out.index.map(escaped)
+    for column in out.columns:
+        if column != out.geometry.name and textual(out[column]):
+            out[column] = out[column].map(escaped)
+    return out
+
+
+#: Popup fields of the zones layer: property -> label.
+ZONE_POPUP = {
+    "zone": "zone",
+    "region": "region",
+    "premium_users": "premium users",
+    "demand_kwh": "peak demand, kWh",
+    "served_pct": "served, %",
+    "unserved_users": "users unserved",
+    "gap_reason": "gap",
+    "nearest_site": "nearest open site",
+    "nearest_open_km": "its distance, km",
+}
+
+#: Popup fields of the coverage-gaps layer.
+GAP_POPUP = {
+    "zone": "zone",
+    "region": "region",
+    "gap_reason": "reason",
+    "unserved_users": "users unserved",
+    "unmet_kwh": "unmet peak kWh",
+    "served_pct": "served, %",
+    "sites_in_reach": "candidate sites in reach",
+    "nearest_open_site": "nearest open site",
+    "nearest_open_km": "its distance, km",
+    "nearest_candidate_km": "nearest candidate site, km",
+    "proposed_site": "proposed new site",
+}
+
+#: Popup fields of the proposed-sites layer.
+PROPOSED_POPUP = {
+    "proposed_site": "proposed site",
+    "zones": "zones it would reach",
+    "zone_names": "which",
+    "region": "region",
+    "unserved_users": "users out of reach",
+    "unmet_kwh": "unmet peak kWh",
+    "max_distance_km": "farthest zone, km",
+}
 
 
 def interactive_map(plan: Plan, analysis: GapAnalysis | None = None) -> folium.Map:
@@ -88,13 +159,34 @@ def interactive_map(plan: Plan, analysis: GapAnalysis | None = None) -> folium.M
     analysis = analysis or analyse_gaps(plan)
     settings = analysis.settings
     zones = zone_distances(plan, settings)
-    geometry = _simplified(zones, settings)
-    region = _label(zones, settings.region_column)
+    outlines = _simplified(zones, settings)
+    minx, miny, maxx, maxy = outlines.total_bounds
+    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    folium.TileLayer("OpenStreetMap", name="background map (online)").add_to(fmap)
+    bounds = _add_zones(fmap, zones, outlines, settings)
+    if len(analysis.zones):
+        _add_gaps(fmap, analysis.zones, outlines, settings)
+    built = plan.sites[plan.sites["open"].to_numpy(bool)]
+    if len(built):
+        _add_built_sites(fmap, built, settings)
+    if len(analysis.proposed_sites):
+        _add_proposed_sites(fmap, analysis.proposed_sites)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    root = cast(Figure, fmap.get_root())  # a folium.Map's root is always a branca Figure
+    root.html.add_child(folium.Element(_legend(plan, bounds)))
+    return fmap
+
+
+def _add_zones(
+    fmap: folium.Map, zones: gpd.GeoDataFrame, outlines: gpd.GeoSeries, settings: GapSettings
+) -> np.ndarray:
+    """Draw every zone, shaded by its premium-user quintile; return the quintile bounds."""
     user_class, bounds = _user_classes(zones["premium_users"])
-    base = gpd.GeoDataFrame(
+    layer = gpd.GeoDataFrame(
         {
             "zone": _label(zones, settings.name_column),
-            "region": region,
+            "region": _label(zones, settings.region_column),
             "premium_users": _rounded(zones["premium_users"]),
             "demand_kwh": _rounded(zones["demand_kwh"], 1),
             "served_pct": _rounded(100 * zones["share_served"], 1),
@@ -104,27 +196,11 @@ def interactive_map(plan: Plan, analysis: GapAnalysis | None = None) -> folium.M
             "nearest_site": zones["nearest_open_site"].astype(str),
             "fill": np.asarray(_USER_CLASSES, dtype=object)[user_class],
         },
-        geometry=geometry.values,
+        geometry=outlines.values,
         crs="EPSG:4326",
     )
-    minx, miny, maxx, maxy = base.total_bounds
-    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    folium.TileLayer("OpenStreetMap", name="background map (online)").add_to(fmap)
-
-    zone_fields = {
-        "zone": "zone",
-        "region": "region",
-        "premium_users": "premium users",
-        "demand_kwh": "peak demand, kWh",
-        "served_pct": "served, %",
-        "unserved_users": "users unserved",
-        "gap_reason": "gap",
-        "nearest_site": "nearest open site",
-        "nearest_open_km": "its distance, km",
-    }
     folium.GeoJson(
-        base,
+        _as_text(layer),
         name="zones, by premium users",
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
@@ -133,175 +209,137 @@ def interactive_map(plan: Plan, analysis: GapAnalysis | None = None) -> folium.M
             "fillOpacity": 0.7,
         },
         highlight_function=lambda f: {"weight": 2, "color": "#333333"},
-        popup=_popup(zone_fields),
+        popup=_popup(ZONE_POPUP),
         tooltip=folium.GeoJsonTooltip(fields=["zone"], labels=False),
     ).add_to(fmap)
+    return bounds
 
-    gaps = analysis.zones
-    if len(gaps):
-        gap_layer = gpd.GeoDataFrame(
-            {
-                "zone": _label(gaps, settings.name_column),
-                "region": _label(gaps, settings.region_column),
-                "gap_reason": gaps["gap_reason"],
-                "unserved_users": _rounded(gaps["unserved_users"]),
-                "unmet_kwh": _rounded(gaps["unmet_kwh"], 1),
-                "served_pct": _rounded(100 * gaps["share_served"], 1),
-                "sites_in_reach": gaps["sites_in_reach"].astype(int),
-                "nearest_open_site": gaps["nearest_open_site"].astype(str),
-                "nearest_open_km": _rounded(gaps["nearest_open_site_km"], 1),
-                "nearest_candidate_km": _rounded(gaps["nearest_candidate_site_km"], 1),
-                "proposed_site": gaps["proposed_site"].astype(str),
-            },
-            geometry=geometry.reindex(gaps.index).values,
-            crs="EPSG:4326",
-        )
-        folium.GeoJson(
-            gap_layer,
-            name="coverage gaps, by reason",
-            style_function=lambda f: {
-                "fillColor": GAP_COLOURS.get(f["properties"]["gap_reason"], "#999999"),
-                "color": "#555555",
-                "weight": 0.8,
-                "fillOpacity": 0.75,
-            },
-            highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-            popup=_popup(
-                {
-                    "zone": "zone",
-                    "region": "region",
-                    "gap_reason": "reason",
-                    "unserved_users": "users unserved",
-                    "unmet_kwh": "unmet peak kWh",
-                    "served_pct": "served, %",
-                    "sites_in_reach": "candidate sites in reach",
-                    "nearest_open_site": "nearest open site",
-                    "nearest_open_km": "its distance, km",
-                    "nearest_candidate_km": "nearest candidate site, km",
-                    "proposed_site": "proposed new site",
-                },
-            ),
-            tooltip=folium.GeoJsonTooltip(fields=["zone", "gap_reason"], labels=False),
-        ).add_to(fmap)
 
-    built = plan.sites[plan.sites["open"].to_numpy(bool)]
-    if len(built):
-        chargers = built["chargers"].to_numpy(float)
-        site_layer = gpd.GeoDataFrame(
-            {
-                "site": _label(built, settings.site_name_column),
-                "site_id": built.index.astype(str),
-                "chargers": built["chargers"].astype(int),
-                **{
-                    c: built[c].astype(int)
-                    for c in built.columns
-                    if c.startswith("chargers_") and c != "chargers"
-                },
-                "capex_cny": _rounded(built["capex_cny"]),
-                "served_kwh": _rounded(built["served_kwh"], 1),
-                "radius": np.round(3 + 22 * np.sqrt(chargers / max(chargers.max(), 1)), 1),
-            },
-            geometry=built.geometry.to_crs("EPSG:4326").values,
-            crs="EPSG:4326",
-        )
-        type_fields = {c: c.replace("chargers_", "") for c in site_layer if "chargers_" in c}
-        folium.GeoJson(
-            site_layer,
-            name="built sites, sized by chargers",
-            marker=folium.CircleMarker(fill=True),
-            style_function=lambda f: {
-                "radius": f["properties"]["radius"],
-                "color": "#FFFFFF",
-                "weight": 1,
-                "fillColor": SITE_COLOUR,
-                "fillOpacity": 0.65,
-            },
-            popup=_popup(
-                {
-                    "site": "site",
-                    "site_id": "id",
-                    "chargers": "chargers",
-                    **type_fields,
-                    "capex_cny": "capex, CNY",
-                    "served_kwh": "served peak kWh",
-                },
-            ),
-            tooltip=folium.GeoJsonTooltip(fields=["site", "chargers"], labels=False),
-        ).add_to(fmap)
+def _add_gaps(
+    fmap: folium.Map, gaps: gpd.GeoDataFrame, outlines: gpd.GeoSeries, settings: GapSettings
+) -> None:
+    """Draw the zones with unmet demand, coloured by the reason (:data:`GAP_COLOURS`)."""
+    layer = gpd.GeoDataFrame(
+        {
+            "zone": _label(gaps, settings.name_column),
+            "region": _label(gaps, settings.region_column),
+            "gap_reason": gaps["gap_reason"],
+            "unserved_users": _rounded(gaps["unserved_users"]),
+            "unmet_kwh": _rounded(gaps["unmet_kwh"], 1),
+            "served_pct": _rounded(100 * gaps["share_served"], 1),
+            "sites_in_reach": gaps["sites_in_reach"].astype(int),
+            "nearest_open_site": gaps["nearest_open_site"].astype(str),
+            "nearest_open_km": _rounded(gaps["nearest_open_site_km"], 1),
+            "nearest_candidate_km": _rounded(gaps["nearest_candidate_site_km"], 1),
+            "proposed_site": gaps["proposed_site"].astype(str),
+        },
+        geometry=outlines.reindex(gaps.index).values,
+        crs="EPSG:4326",
+    )
+    folium.GeoJson(
+        _as_text(layer),
+        name="coverage gaps, by reason",
+        style_function=lambda f: {
+            "fillColor": GAP_COLOURS.get(f["properties"]["gap_reason"], "#999999"),
+            "color": "#555555",
+            "weight": 0.8,
+            "fillOpacity": 0.75,
+        },
+        highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
+        popup=_popup(GAP_POPUP),
+        tooltip=folium.GeoJsonTooltip(fields=["zone", "gap_reason"], labels=False),
+    ).add_to(fmap)
 
-    proposed = analysis.proposed_sites
-    if len(proposed):
-        new_layer = gpd.GeoDataFrame(
-            {
-                "proposed_site": proposed.index.astype(str),
-                "zones": proposed["zones"].astype(int),
-                "zone_names": proposed["zone_names"].astype(str),
-                "region": proposed["region"].astype(str),
-                "unserved_users": _rounded(proposed["unserved_users"]),
-                "unmet_kwh": _rounded(proposed["unmet_kwh"], 1),
-                "max_distance_km": _rounded(proposed["max_distance_km"], 1),
-            },
-            geometry=proposed.geometry.to_crs("EPSG:4326").values,
-            crs="EPSG:4326",
-        )
-        folium.GeoJson(
-            new_layer,
-            name="proposed new sites",
-            marker=folium.CircleMarker(fill=True),
-            style_function=lambda f: {
-                "radius": 6,
-                "color": PROPOSED_COLOUR,
-                "weight": 2,
-                "fillColor": "#FFFFFF",
-                "fillOpacity": 0.9,
-            },
-            popup=_popup(
-                {
-                    "proposed_site": "proposed site",
-                    "zones": "zones it would reach",
-                    "zone_names": "which",
-                    "region": "region",
-                    "unserved_users": "users out of reach",
-                    "unmet_kwh": "unmet peak kWh",
-                    "max_distance_km": "farthest zone, km",
-                },
-            ),
-            tooltip=folium.GeoJsonTooltip(fields=["proposed_site", "zone_names"], labels=False),
-        ).add_to(fmap)
 
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(_legend(plan, bounds)))
-    return fmap
+def _add_built_sites(fmap: folium.Map, built: gpd.GeoDataFrame, settings: GapSettings) -> None:
+    """Draw the built sites as discs, their area growing with the number of chargers."""
+    chargers = built["chargers"].to_numpy(float)
+    layer = gpd.GeoDataFrame(
+        {
+            "site": _label(built, settings.site_name_column),
+            "site_id": built.index.astype(str),
+            "chargers": built["chargers"].astype(int),
+            **{
+                c: built[c].astype(int)
+                for c in built.columns
+                if c.startswith("chargers_") and c != "chargers"
+            },
+            "capex_cny": _rounded(built["capex_cny"]),
+            "served_kwh": _rounded(built["served_kwh"], 1),
+            "radius": np.round(3 + 22 * np.sqrt(chargers / max(chargers.max(), 1)), 1),
+        },
+        geometry=built.geometry.to_crs("EPSG:4326").values,
+        crs="EPSG:4326",
+    )
+    type_fields = {c: c.replace("chargers_", "") for c in layer if "chargers_" in c}
+    popup = {
+        "site": "site",
+        "site_id": "id",
+        "chargers": "chargers",
+        **type_fields,
+        "capex_cny": "capex, CNY",
+        "served_kwh": "served peak kWh",
+    }
+    folium.GeoJson(
+        _as_text(layer),
+        name="built sites, sized by chargers",
+        marker=folium.CircleMarker(fill=True),
+        style_function=lambda f: {
+            "radius": f["properties"]["radius"],
+            "color": "#FFFFFF",
+            "weight": 1,
+            "fillColor": SITE_COLOUR,
+            "fillOpacity": 0.65,
+        },
+        popup=_popup(popup),
+        tooltip=folium.GeoJsonTooltip(fields=["site", "chargers"], labels=False),
+    ).add_to(fmap)
+
+
+def _add_proposed_sites(fmap: folium.Map, proposed: gpd.GeoDataFrame) -> None:
+    """Draw the proposed new candidate sites as rings."""
+    layer = gpd.GeoDataFrame(
+        {
+            "proposed_site": proposed.index.astype(str),
+            "zones": proposed["zones"].astype(int),
+            "zone_names": proposed["zone_names"].astype(str),
+            "region": proposed["region"].astype(str),
+            "unserved_users": _rounded(proposed["unserved_users"]),
+            "unmet_kwh": _rounded(proposed["unmet_kwh"], 1),
+            "max_distance_km": _rounded(proposed["max_distance_km"], 1),
+        },
+        geometry=proposed.geometry.to_crs("EPSG:4326").values,
+        crs="EPSG:4326",
+    )
+    folium.GeoJson(
+        _as_text(layer),
+        name="proposed new sites",
+        marker=folium.CircleMarker(fill=True),
+        style_function=lambda f: {
+            "radius": 6,
+            "color": PROPOSED_COLOUR,
+            "weight": 2,
+            "fillColor": "#FFFFFF",
+            "fillOpacity": 0.9,
+        },
+        popup=_popup(PROPOSED_POPUP),
+        tooltip=folium.GeoJsonTooltip(fields=["proposed_site", "zone_names"], labels=False),
+    ).add_to(fmap)
 
 
 def _legend(plan: Plan, bounds: np.ndarray) -> str:
     """A fixed legend box: gap colours, site marker, user classes, headline figures."""
     s = plan.summary
-    rows = "".join(
-        f'<div><span style="background:{colour}"></span>{reason.replace("_", " ")}</div>'
-        for reason, colour in GAP_COLOURS.items()
+    return pages.render(
+        "map_legend.html.j2",
+        head=f"{s.get('scenario', 'plan')}: {s.get('sites_opened', 0)} sites, "
+        f"{s.get('chargers', 0):,} chargers, {formatting.share(s.get('coverage'))} served",
+        gap_colours=[(r.replace("_", " "), c) for r, c in GAP_COLOURS.items()],
+        user_colours=_USER_CLASSES,
+        most_users=formatting.count(bounds[-1]),
+        site_colour=SITE_COLOUR,
+        proposed_colour=PROPOSED_COLOUR,
     )
-    ramp = "".join(f'<span style="background:{c}"></span>' for c in _USER_CLASSES)
-    head = html.escape(
-        f"{s.get('scenario', 'plan')}: {s.get('sites_opened', 0)} sites, "
-        f"{s.get('chargers', 0):,} chargers, {formatting.share(s.get('coverage'))} served"
-    )
-    return f"""
-<style>
-.cp-legend {{position: fixed; bottom: 28px; right: 12px; z-index: 1000; background: #fff;
-  padding: 8px 10px; border: 1px solid #999; border-radius: 4px; font: 12px sans-serif;}}
-.cp-legend span {{display: inline-block; width: 14px; height: 10px; margin-right: 6px;
-  border: 1px solid #888; vertical-align: middle;}}
-.cp-legend .ramp span {{margin-right: 0;}}
-.cp-legend .dot {{border-radius: 50%; background: {SITE_COLOUR}; width: 10px;}}
-</style>
-<div class="cp-legend"><b>{head}</b>
-<div style="margin-top:4px">coverage gaps:</div>{rows}
-<div><span class="dot"></span>built site (size: chargers)</div>
-<div><span style="border:2px solid {PROPOSED_COLOUR};border-radius:50%;width:8px"></span>
-proposed new site</div>
-<div class="ramp">premium users per zone: {ramp} up to {formatting.count(bounds[-1])}</div></div>
-"""
 
 
 _FOLIUM_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -84,84 +85,16 @@ def plot_plan(
     """
     zones = plan.zones.to_crs(crs)
     sites = plan.sites[plan.sites["open"].to_numpy(bool)].to_crs(crs)
-    minx, miny, maxx, maxy = zones.total_bounds
-    # as tall as the region's shape asks, within limits, plus room for title and legend
-    height = float(np.clip(9.5 * (maxy - miny) / max(maxx - minx, 1e-9), 3.0, 8.0)) + 1.6
-    fig = Figure(figsize=(11, height), layout="constrained")
+    fig = Figure(figsize=(11, _height(zones)), layout="constrained")
     ax = fig.subplots()
     # thousands of fine cells: outlines would paint the map grey, so draw fills only
     edge = 0.3 if len(zones) <= MAX_OUTLINED_ZONES else 0.0
     zones.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=edge)
-    handles: list[Patch | Line2D] = []
-    for reason, colour in GAP_COLOURS.items():
-        part = zones[zones["gap_reason"] == reason]
-        if len(part):
-            # the larger the unmet share, the stronger the shade: a zone 99 % served stays pale
-            unmet = 1 - part["share_served"].to_numpy(float) if "share_served" in part else 1.0
-            rgba = np.tile(to_rgba(colour), (len(part), 1))
-            rgba[:, 3] = np.clip(0.15 + 0.7 * unmet, 0.15, 0.85)
-            part.plot(ax=ax, color=rgba, edgecolor="#888888", linewidth=edge)
-            users = part["unserved_users"].sum() if "unserved_users" in part else math.nan
-            handles.append(
-                Patch(
-                    color=colour,
-                    alpha=0.75,
-                    label=f"{reason.replace('_', ' ')}: {len(part)} zone{'s' * (len(part) != 1)}, "
-                    f"{formatting.count(users)} users unserved",
-                )
-            )
+    handles = _draw_gaps(ax, zones, edge)
     if len(sites):
-        chargers = sites["chargers"].to_numpy(float)
-        largest = float(chargers.max())
-        ax.scatter(
-            sites.geometry.x,
-            sites.geometry.y,
-            s=_marker_area(chargers, largest),
-            color=SITE_COLOUR,
-            alpha=0.6,
-            edgecolor="white",
-            linewidth=0.5,
-            zorder=3,
-        )
-        for ref in sorted({_nice(float(np.quantile(chargers, q))) for q in (0.5, 1.0)}):
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    marker="o",
-                    linestyle="",
-                    color=SITE_COLOUR,
-                    alpha=0.6,
-                    markersize=float(np.sqrt(_marker_area(ref, largest))),
-                    label=f"built site, {ref:,} chargers",
-                )
-            )
+        handles += _draw_sites(ax, sites)
     if proposed_sites is not None and len(proposed_sites):
-        new = proposed_sites.to_crs(crs)
-        # many proposals (fine cells) get smaller diamonds, so they do not hide the map
-        area = 40.0 * min(1.0, math.sqrt(200 / len(new)))
-        ax.scatter(
-            new.geometry.x,
-            new.geometry.y,
-            s=max(area, 3.0),
-            marker="D",
-            facecolor="none",
-            edgecolor=PROPOSED_COLOUR,
-            linewidth=1.0 if area >= 20 else 0.4,
-            zorder=4,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="D",
-                linestyle="",
-                markerfacecolor="none",
-                markeredgecolor=PROPOSED_COLOUR,
-                label=f"proposed new site: {len(new)}, for "
-                f"{formatting.count(new['unserved_users'].sum())} users out of reach",
-            )
-        )
+        handles += _draw_proposed_sites(ax, proposed_sites.to_crs(crs))
     fig.suptitle(title if title is not None else _title(plan), fontsize=11)
     fig.legend(
         handles=handles,
@@ -176,6 +109,97 @@ def plot_plan(
     if path is not None:
         fig.savefig(path, dpi=dpi, format="png")
     return fig
+
+
+def _height(zones: gpd.GeoDataFrame) -> float:
+    """Figure height, inches: as tall as the region's shape asks, within limits, plus room for
+    title and legend."""
+    minx, miny, maxx, maxy = zones.total_bounds
+    return float(np.clip(9.5 * (maxy - miny) / max(maxx - minx, 1e-9), 3.0, 8.0)) + 1.6
+
+
+def _draw_gaps(ax: Axes, zones: gpd.GeoDataFrame, edge: float) -> list[Patch | Line2D]:
+    """Shade the gap zones by reason, stronger the more is unmet; one legend entry a reason."""
+    handles: list[Patch | Line2D] = []
+    for reason, colour in GAP_COLOURS.items():
+        part = zones[zones["gap_reason"] == reason]
+        if not len(part):
+            continue
+        # the larger the unmet share, the stronger the shade: a zone 99 % served stays pale
+        unmet = 1 - part["share_served"].to_numpy(float) if "share_served" in part else 1.0
+        rgba = np.tile(to_rgba(colour), (len(part), 1))
+        rgba[:, 3] = np.clip(0.15 + 0.7 * unmet, 0.15, 0.85)
+        part.plot(ax=ax, color=rgba, edgecolor="#888888", linewidth=edge)
+        users = part["unserved_users"].sum() if "unserved_users" in part else math.nan
+        handles.append(
+            Patch(
+                color=colour,
+                alpha=0.75,
+                label=f"{reason.replace('_', ' ')}: {len(part)} zone{'s' * (len(part) != 1)}, "
+                f"{formatting.count(users)} users unserved",
+            )
+        )
+    return handles
+
+
+def _draw_sites(ax: Axes, sites: gpd.GeoDataFrame) -> list[Patch | Line2D]:
+    """Built sites as discs sized by chargers; legend discs for the median and largest site."""
+    chargers = sites["chargers"].to_numpy(float)
+    largest = float(chargers.max())
+    ax.scatter(
+        sites.geometry.x,
+        sites.geometry.y,
+        s=_marker_area(chargers, largest),
+        color=SITE_COLOUR,
+        alpha=0.6,
+        edgecolor="white",
+        linewidth=0.5,
+        zorder=3,
+    )
+    return [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            color=SITE_COLOUR,
+            alpha=0.6,
+            markersize=float(np.sqrt(_marker_area(ref, largest))),
+            label=f"built site, {ref:,} chargers",
+        )
+        for ref in sorted({_nice(float(np.quantile(chargers, q))) for q in (0.5, 1.0)})
+    ]
+
+
+def _draw_proposed_sites(ax: Axes, new: gpd.GeoDataFrame) -> list[Patch | Line2D]:
+    """Proposed new candidate sites as open diamonds, smaller when there are many."""
+    # many proposals (fine cells) get smaller diamonds, so they do not hide the map
+    area = 40.0 * min(1.0, math.sqrt(200 / len(new)))
+    ax.scatter(
+        new.geometry.x,
+        new.geometry.y,
+        s=max(area, 3.0),
+        marker="D",
+        facecolor="none",
+        edgecolor=PROPOSED_COLOUR,
+        linewidth=1.0 if area >= 20 else 0.4,
+        zorder=4,
+    )
+    label = (
+        f"proposed new site: {len(new)}, for "
+        f"{formatting.count(new['unserved_users'].sum())} users out of reach"
+    )
+    return [
+        Line2D(
+            [],
+            [],
+            marker="D",
+            linestyle="",
+            markerfacecolor="none",
+            markeredgecolor=PROPOSED_COLOUR,
+            label=label,
+        )
+    ]
 
 
 def _title(plan: Plan) -> str:

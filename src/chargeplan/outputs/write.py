@@ -23,6 +23,7 @@ from chargeplan.results.plan import Plan
 
 if TYPE_CHECKING:
     from chargeplan.config.scenario import Scenario
+    from chargeplan.results.gaps import GapAnalysis
 
 from chargeplan.outputs.files import atomic_path, json_safe, write_json
 
@@ -109,6 +110,21 @@ def write_plan(
         "regions": analysis.regions.reset_index(),
         "proposed_sites": analysis.proposed_sites.reset_index(),
     }
+    written = _write_layers(layers, out)
+    written |= _write_tables(plan, out)
+    if map_png:
+        from chargeplan.outputs.maps import plot_plan
+
+        with atomic_path(out / "map.png") as tmp:
+            plot_plan(final, tmp, proposed_sites=analysis.proposed_sites, crs=settings.crs)
+        written["map.png"] = out / "map.png"
+    if report:
+        written |= _write_pages(final, analysis, out, scenario=scenario, written=written)
+    return written
+
+
+def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path) -> dict[str, Path]:
+    """Each layer as ``<name>.parquet`` and ``<name>.csv``, and all of them in ``plan.gpkg``."""
     written: dict[str, Path] = {}
     for name, layer in layers.items():
         frame = _for_files(layer)
@@ -122,6 +138,12 @@ def write_plan(
         for name, layer in layers.items():
             _for_files(layer).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
     written["plan.gpkg"] = out / "plan.gpkg"
+    return written
+
+
+def _write_tables(plan: Plan, out: Path) -> dict[str, Path]:
+    """``assignments.csv``, ``summary.json`` and ``.csv``; a rollout's ``years.csv`` and chart."""
+    written: dict[str, Path] = {}
     with atomic_path(out / "assignments.csv") as tmp:
         plan.assignments.to_csv(tmp, index=False)
     written["assignments.csv"] = out / "assignments.csv"
@@ -140,35 +162,42 @@ def write_plan(
         with atomic_path(out / "rollout.png") as tmp:
             plot_rollout(plan.years, tmp, title=str(plan.summary.get("scenario", "")))
         written["rollout.png"] = out / "rollout.png"
-    if map_png:
-        from chargeplan.outputs.maps import plot_plan
-
-        with atomic_path(out / "map.png") as tmp:
-            plot_plan(final, tmp, proposed_sites=analysis.proposed_sites, crs=settings.crs)
-        written["map.png"] = out / "map.png"
-    if report:
-        from chargeplan.outputs import interactive
-        from chargeplan.outputs.html import write_report
-
-        if len(final.zones) <= interactive.MAX_ZONES:
-            with atomic_path(out / "map.html") as tmp:
-                interactive.write_interactive_map(final, tmp, analysis)
-            written["map.html"] = out / "map.html"
-        else:
-            log.info(
-                "map.html skipped: %d zones are more than a browser map draws (at most %d); "
-                "open plan.gpkg in QGIS",
-                len(final.zones),
-                interactive.MAX_ZONES,
-            )
-        with atomic_path(out / "report.html") as tmp:
-            write_report(
-                final,
-                tmp,
-                scenario=scenario,
-                analysis=analysis,
-                map_png=written["map.png"].read_bytes() if map_png else None,
-                files=dict(written),
-            )
-        written["report.html"] = out / "report.html"
     return written
+
+
+def _write_pages(
+    final: Plan,
+    analysis: GapAnalysis,
+    out: Path,
+    *,
+    scenario: Scenario | None,
+    written: dict[str, Path],
+) -> dict[str, Path]:
+    """``map.html`` (unless the plan has too many zones for a browser) and ``report.html``,
+    which embeds ``map.png`` if it is among the ``written`` files and links them all."""
+    from chargeplan.outputs import interactive
+    from chargeplan.outputs.html import write_report
+
+    pages: dict[str, Path] = {}
+    if len(final.zones) <= interactive.MAX_ZONES:
+        with atomic_path(out / "map.html") as tmp:
+            interactive.write_interactive_map(final, tmp, analysis)
+        pages["map.html"] = out / "map.html"
+    else:
+        log.info(
+            "map.html skipped: %d zones are more than a browser map draws (at most %d); "
+            "open plan.gpkg in QGIS",
+            len(final.zones),
+            interactive.MAX_ZONES,
+        )
+    with atomic_path(out / "report.html") as tmp:
+        write_report(
+            final,
+            tmp,
+            scenario=scenario,
+            analysis=analysis,
+            map_png=written["map.png"].read_bytes() if "map.png" in written else None,
+            files={**written, **pages},
+        )
+    pages["report.html"] = out / "report.html"
+    return pages
