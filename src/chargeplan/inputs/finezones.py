@@ -50,6 +50,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.errors import InputError
 
 __all__ = [
@@ -165,7 +166,7 @@ def fine_zones(
     place_population_column: str = "pop_max",
     centre_lon_column: str | None = "centre_lon",
     centre_lat_column: str | None = "centre_lat",
-    crs: str = "ESRI:102025",
+    crs: str = DEFAULT_CRS,
     core_density_per_km2: float = CORE_DENSITY_PER_KM2,
     drop_empty: bool = False,
 ) -> gpd.GeoDataFrame:
