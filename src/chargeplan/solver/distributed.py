@@ -33,7 +33,7 @@ from typing import Any
 
 from chargeplan.errors import ChargeplanError
 
-__all__ = ["dask_executor", "dask_map", "default_workers", "in_dask_worker"]
+__all__ = ["dask_executor", "default_workers", "in_dask_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -135,30 +135,3 @@ def dask_executor(
             return _ordered_results(client, func, list(items))
 
         yield executor
-
-
-def dask_map(
-    func: Callable[[Any], Any],
-    items: Iterable[Any],
-    *,
-    scheduler: str | None = None,
-    n_workers: int | None = None,
-) -> list[Any]:
-    """``[func(item) for item in items]``, computed on Dask workers.
-
-    Parameters
-    ----------
-    func
-        A module-level (picklable) function.
-    items
-        Picklable arguments, one call each.
-    scheduler, n_workers
-        As in :func:`dask_executor`.
-
-    Returns
-    -------
-    list
-        The results, in item order.
-    """
-    with dask_executor(scheduler, n_workers) as executor:
-        return list(executor(func, items))
