@@ -75,8 +75,6 @@ def _client(scheduler: str | None, n_workers: int | None) -> Iterator[Any]:
             yield client
         return
     workers = n_workers or default_workers()
-    if workers < 1:
-        raise ChargeplanError(f"--workers must be at least 1 (got {workers})")
     with (
         LocalCluster(
             n_workers=workers,
@@ -116,8 +114,8 @@ def dask_executor(
         Address of an existing Dask scheduler (``tcp://host:8786``); default: start a
         LocalCluster for the block and close it after.
     n_workers
-        Worker processes of the LocalCluster (default :func:`default_workers`); ignored with
-        ``scheduler``.
+        Worker processes of the LocalCluster, at least 1 (default :func:`default_workers`);
+        ignored with ``scheduler``.
 
     Yields
     ------
