@@ -132,3 +132,35 @@ def test_bad_decompose_key_in_the_scenario_file(tmp_path: Path, capsys) -> None:
     assert "key 'decompose.by': Input should be 'none', 'components' or 'region'" in (
         capsys.readouterr().err
     )
+
+
+def test_every_flag_sets_its_scenario_key() -> None:
+    """One table maps the flags to scenario keys; unset flags change nothing."""
+    from chargeplan.cli import _changes, _parser
+
+    argv = ["run", "s.toml", "--target", "5", "--budget", "1e9", "--objective", "max_coverage"]
+    argv += ["--time-limit", "9", "--gap", "0.01", "--threads", "2", "--decompose", "region"]
+    argv += ["--workers", "3", "--scheduler", "tcp://10.0.0.5:8786"]
+    assert _changes(_parser().parse_args(argv)) == {
+        "users.target_premium_users": 5,
+        "model.budget_cny": 1e9,
+        "model.objective": "max_coverage",
+        "solver.time_limit_s": 9.0,
+        "solver.mip_rel_gap": 0.01,
+        "solver.threads": 2,
+        "decompose.by": "region",
+        "decompose.workers": 3,
+        "decompose.scheduler": "tcp://10.0.0.5:8786",
+    }
+    assert _changes(_parser().parse_args(["validate", "s.toml"])) == {}
+    batch = _parser().parse_args(["batch", "s.toml", "--out", "o", "--gap", "0.05"])
+    assert _changes(batch) == {"solver.mip_rel_gap": 0.05}
+
+
+def test_validate_checks_what_run_would_plan(tiny_scenario: Path, capsys) -> None:
+    """``validate`` takes run's flags: max coverage needs a budget or a site limit."""
+    assert main(["validate", str(tiny_scenario), "-q", "--objective", "max_coverage"]) == 3
+    assert "needs budget_cny or max_sites" in capsys.readouterr().err
+    argv = ["validate", str(tiny_scenario), "-q", "--objective", "max_coverage", "--budget", "1e9"]
+    assert main(argv) == 0
+    assert "valid; 4 zones, 3 sites" in capsys.readouterr().out

@@ -20,11 +20,8 @@ from shapely.geometry import Point, box
 
 from chargeplan.config.scenario import load_scenario
 from chargeplan.errors import InputError
-from chargeplan.inputs.finezones import (
-    candidate_sites_from_cells,
-    fine_zones,
-    grouped_largest_remainder,
-)
+from chargeplan.inputs.cellsites import candidate_sites_from_cells
+from chargeplan.inputs.finezones import fine_zones, grouped_largest_remainder
 from chargeplan.inputs.prepare import prepare
 from chargeplan.workflows.network import plan_network
 

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from chargeplan.errors import InputError
 from chargeplan.inputs.validate import (
     InputWarning,
-    check_radius_km,
     check_sites_within_zones,
     validate_cost_table,
     validate_sites,
@@ -520,38 +519,6 @@ def test_far_site_check_rejects_bad_tolerance() -> None:
         ),
         SITES_SRC,
         "tolerance_m",
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# radius units
-# ---------------------------------------------------------------------------------------------
-
-
-def test_radius_in_km_passes() -> None:
-    assert check_radius_km(5, key="coverage_radius_km", source="scenarios/base.yaml") == 5.0
-    assert check_radius_km(2_000, key="r", source="s.yaml") == 2_000.0
-
-
-@pytest.mark.parametrize(
-    ("value", "fragment"),
-    [
-        (5_000, "looks like metres; give kilometres (e.g. coverage_radius_km: 5)"),
-        (0, "must be positive"),
-        (-3.0, "must be positive"),
-        (math.nan, "not finite"),
-        (math.inf, "not finite"),
-        ("ten", "not a number"),
-        (None, "not a number"),
-        (True, "not a number"),
-    ],
-)
-def test_bad_radius(value: object, fragment: str) -> None:
-    raises_input_error(
-        lambda: check_radius_km(value, key="coverage_radius_km", source="scenarios/base.yaml"),  # type: ignore[arg-type]
-        "scenarios/base.yaml",
-        "coverage_radius_km",
-        fragment,
     )
 
 

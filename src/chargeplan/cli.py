@@ -6,6 +6,10 @@ print one line ``chargeplan: error: ...`` and exit with a non-zero code:
 2 usage or input, 3 scenario file, 4 zones/sites/cost table, 5 solver (including a model too
 large for memory), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). An interrupted or
 terminated run removes its staging folder and leaves its output folder as it was.
+
+The flags that change a scenario key (``--target``, ``--time-limit``, ...) are listed once, in
+:data:`SCENARIO_FLAGS`, with the commands that take them; ``validate`` takes the same flags as
+``run``, so that it checks the plan ``run`` would make.
 """
 
 from __future__ import annotations
@@ -19,13 +23,93 @@ import sys
 import time
 import tomllib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chargeplan._version import __version__
 from chargeplan.errors import ChargeplanError
 
+if TYPE_CHECKING:
+    from chargeplan.config.scenario import Scenario
+
 log = logging.getLogger("chargeplan")
+
+
+def _positive_int(text: str) -> int:
+    """Argument type of ``--workers``: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class ScenarioFlag:
+    """A command-line flag that sets one scenario key, for the commands that take it."""
+
+    flag: str
+    key: str
+    help: str
+    commands: tuple[str, ...]
+    type: Callable[[str], object] = str
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+
+
+_SOLVING = ("run", "validate")  # validate takes run's flags: it checks what run would solve
+_EVERY = ("run", "validate", "curve", "batch")
+
+#: The one map from command-line flags to scenario keys: ``run``, ``curve``, ``batch`` and
+#: ``validate`` each take the flags that name them and apply them with
+#: :meth:`~chargeplan.config.scenario.Scenario.with_values` (validated like the file).
+SCENARIO_FLAGS = (
+    ScenarioFlag(
+        "--target", "users.target_premium_users", "premium-user target (overrides)", _SOLVING, int
+    ),
+    ScenarioFlag(
+        "--budget", "model.budget_cny", "capex budget in CNY (overrides)", _SOLVING, float
+    ),
+    ScenarioFlag(
+        "--objective",
+        "model.objective",
+        "what to optimise (overrides model.objective)",
+        _SOLVING,
+        choices=("min_cost", "max_coverage"),
+    ),
+    ScenarioFlag("--time-limit", "solver.time_limit_s", "solver time limit, s", _EVERY, float),
+    ScenarioFlag("--gap", "solver.mip_rel_gap", "relative MIP gap, e.g. 0.001", _EVERY, float),
+    ScenarioFlag("--threads", "solver.threads", "solver threads", _EVERY, int),
+    ScenarioFlag(
+        "--decompose",
+        "decompose.by",
+        "solve as independent pieces: 'components' of the reach graph (exact) or "
+        "'region' (zones served within their region only); overrides decompose.by",
+        _SOLVING,
+        choices=("none", "components", "region"),
+    ),
+    ScenarioFlag(
+        "--workers",
+        "decompose.workers",
+        "Dask worker processes for a decomposed plan (1: in this process); overrides "
+        "decompose.workers",
+        _SOLVING,
+        _positive_int,
+        metavar="N",
+    ),
+    ScenarioFlag(
+        "--scheduler",
+        "decompose.scheduler",
+        "solve the regions on an existing Dask cluster, e.g. tcp://10.0.0.5:8786; "
+        "overrides decompose.scheduler",
+        _SOLVING,
+        metavar="ADDRESS",
+    ),
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,46 +119,52 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"chargeplan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_run(sub)
+    _add_curve(sub)
+    _add_batch(sub)
+    _add_validate(sub)
+    return parser
 
+
+def _add_scenario_flags(parser: argparse.ArgumentParser, command: str) -> None:
+    """The :data:`SCENARIO_FLAGS` of ``command``; each is stored under its scenario key."""
+    for flag in SCENARIO_FLAGS:
+        if command in flag.commands:
+            parser.add_argument(
+                flag.flag,
+                dest=flag.key,
+                type=flag.type,
+                choices=flag.choices,
+                default=None,
+                metavar=flag.metavar or (None if flag.choices else _metavar(flag.flag)),
+                help=flag.help,
+            )
+
+
+def _metavar(flag: str) -> str:
+    """``--time-limit`` -> ``TIME_LIMIT``, as argparse names it by default."""
+    return flag.lstrip("-").replace("-", "_").upper()
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="plan the network a scenario asks for and write the outputs")
     run.add_argument("scenario", type=Path, help="scenario TOML file, e.g. models/china-2030.toml")
     run.add_argument(
         "--out", type=Path, default=None, help="output folder (default: runs/<scenario name>)"
     )
-    run.add_argument("--target", type=int, default=None, help="premium-user target (overrides)")
-    run.add_argument("--budget", type=float, default=None, help="capex budget in CNY (overrides)")
-    run.add_argument("--objective", choices=["min_cost", "max_coverage"], default=None)
-    run.add_argument("--time-limit", type=float, default=None, help="solver time limit, s")
-    run.add_argument("--gap", type=float, default=None, help="relative MIP gap, e.g. 0.001")
-    run.add_argument("--threads", type=int, default=None, help="solver threads")
-    run.add_argument(
-        "--decompose",
-        choices=["none", "components", "region"],
-        default=None,
-        help="solve as independent pieces: 'components' of the reach graph (exact) or "
-        "'region' (zones served within their region only); overrides decompose.by",
-    )
-    run.add_argument(
-        "--workers",
-        type=_positive_int,
-        default=None,
-        metavar="N",
-        help="Dask worker processes for a decomposed plan (1: in this process); overrides "
-        "decompose.workers",
-    )
-    run.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="solve the regions on an existing Dask cluster, e.g. tcp://10.0.0.5:8786; "
-        "overrides decompose.scheduler",
-    )
+    _add_scenario_flags(run, "run")
     run.add_argument("--no-map", action="store_true", help="skip the PNG map")
     run.add_argument(
         "--no-report", action="store_true", help="skip report.html and the interactive map.html"
     )
-    run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    _add_quiet(run)
 
+
+def _add_curve(sub: argparse._SubParsersAction) -> None:
     curve = sub.add_parser(
         "curve",
         help="plan a list of targets (or budgets): chargers, cost and coverage of each step",
@@ -88,11 +178,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     what.add_argument("--budgets", help="capex budgets in CNY, e.g. 2bn,4bn,6bn (max coverage)")
     curve.add_argument("--out", type=Path, default=None, help="default: runs/<name>-curve")
-    curve.add_argument("--time-limit", type=float, default=None, help="solver time limit, s")
-    curve.add_argument("--gap", type=float, default=None, help="relative MIP gap, e.g. 0.001")
-    curve.add_argument("--threads", type=int, default=None, help="solver threads")
-    curve.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    _add_scenario_flags(curve, "curve")
+    _add_quiet(curve)
 
+
+def _add_batch(sub: argparse._SubParsersAction) -> None:
     batch = sub.add_parser(
         "batch",
         help="run several scenarios or variants into sub-folders of one folder; a rerun "
@@ -109,71 +199,52 @@ def _parser() -> argparse.ArgumentParser:
         help="change a scenario key, e.g. users.target_premium_users=1e7,2e7; several values "
         "make one variant each, several --set the grid of all combinations",
     )
-    batch.add_argument("--time-limit", type=float, default=None, help="solver time limit, s")
-    batch.add_argument("--gap", type=float, default=None, help="relative MIP gap, e.g. 0.001")
-    batch.add_argument("--threads", type=int, default=None, help="solver threads")
+    _add_scenario_flags(batch, "batch")
     batch.add_argument("--no-map", action="store_true", help="skip the PNG maps")
     batch.add_argument("--no-report", action="store_true", help="skip the HTML reports")
     batch.add_argument(
         "--no-resume", action="store_true", help="rerun every job, even those complete"
     )
-    batch.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    _add_quiet(batch)
 
+
+def _add_validate(sub: argparse._SubParsersAction) -> None:
     validate = sub.add_parser("validate", help="check a scenario and its input files, no solve")
-    validate.add_argument("scenario", type=Path)
-    validate.add_argument("--quiet", "-q", action="store_true")
-    return parser
+    validate.add_argument("scenario", type=Path, help="scenario TOML file")
+    _add_scenario_flags(validate, "validate")
+    _add_quiet(validate)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _changes(args: argparse.Namespace) -> dict[str, object]:
+    """The scenario keys the command line sets (:data:`SCENARIO_FLAGS`) and their values."""
+    given = vars(args)
+    return {f.key: given[f.key] for f in SCENARIO_FLAGS if given.get(f.key) is not None}
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, object]:
-    changes: dict[str, object] = {}
-    if args.target is not None:
-        changes["users.target_premium_users"] = args.target
-    if args.budget is not None:
-        changes["model.budget_cny"] = args.budget
-    if args.objective is not None:
-        changes["model.objective"] = args.objective
-    if args.time_limit is not None:
-        changes["solver.time_limit_s"] = args.time_limit
-    if args.gap is not None:
-        changes["solver.mip_rel_gap"] = args.gap
-    if args.threads is not None:
-        changes["solver.threads"] = args.threads
-    if args.decompose is not None:
-        changes["decompose.by"] = args.decompose
-    if args.workers is not None:
-        changes["decompose.workers"] = args.workers
-    if args.scheduler is not None:
-        changes["decompose.scheduler"] = args.scheduler
-    return changes
-
-
-def _run(args: argparse.Namespace) -> int:
+def _scenario(args: argparse.Namespace) -> Scenario:
+    """The scenario ``args.scenario`` with the command line's changes."""
     from chargeplan.config.scenario import load_scenario
-    from chargeplan.workflows.batch import run_scenario
-    from chargeplan.workflows.options import solver_options
 
-    start = time.perf_counter()
     scenario = load_scenario(args.scenario)
-    changes = _overrides(args)
+    changes = _changes(args)
     if changes:
         scenario = scenario.with_values(changes)
-    if scenario.decompose.by == "none" and (args.workers or args.scheduler):
+    pieces = {"decompose.workers", "decompose.scheduler"} & changes.keys()
+    if scenario.decompose.by == "none" and pieces:
         raise ChargeplanError(
             f"--workers and --scheduler solve the pieces of a decomposed plan, but scenario "
             f"{scenario.name} is solved whole (decompose.by = 'none'): add --decompose "
             "components (exact) or --decompose region, or set decompose.by in the scenario"
         )
+    return scenario
+
+
+def _run(args: argparse.Namespace) -> int:
+    from chargeplan.workflows.batch import run_scenario
+    from chargeplan.workflows.options import solver_options
+
+    start = time.perf_counter()
+    scenario = _scenario(args)
     log.info("scenario %s (%s)", scenario.name, scenario.source)
     out = args.out or Path("runs") / scenario.name
     plan, manifest = run_scenario(
@@ -204,23 +275,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _curve(args: argparse.Namespace) -> int:
-    from chargeplan.config.scenario import load_scenario
     from chargeplan.outputs.curve_chart import write_curve
     from chargeplan.workflows.curve import budget_curve, parse_amounts, target_curve
 
     start = time.perf_counter()
-    scenario = load_scenario(args.scenario)
-    changes = {
-        key: value
-        for key, value in (
-            ("solver.time_limit_s", args.time_limit),
-            ("solver.mip_rel_gap", args.gap),
-            ("solver.threads", args.threads),
-        )
-        if value is not None
-    }
-    if changes:
-        scenario = scenario.with_values(changes)
+    scenario = _scenario(args)
     if args.budgets:
         curve = budget_curve(scenario, parse_amounts(args.budgets))
     else:
@@ -284,21 +343,13 @@ def _batch(args: argparse.Namespace) -> int:
     from chargeplan.workflows.batch import Job, run_batch
 
     start = time.perf_counter()
-    solver = {
-        key: value
-        for key, value in (
-            ("solver.time_limit_s", args.time_limit),
-            ("solver.mip_rel_gap", args.gap),
-            ("solver.threads", args.threads),
-        )
-        if value is not None
-    }
+    flags = _changes(args)
     variants = _variants(args.sets)
     jobs = []
     for path in args.scenarios:
         base = load_scenario(path)
         for suffix, changes in variants:
-            scenario = base.with_values({**solver, **changes}) if solver or changes else base
+            scenario = base.with_values({**flags, **changes}) if flags or changes else base
             jobs.append(Job(_folder_name(base.name + suffix), scenario))
     table = run_batch(
         jobs,
@@ -338,13 +389,12 @@ class _BatchFailed(ChargeplanError):
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from chargeplan.config.scenario import load_scenario
     from chargeplan.inputs.prepare import prepare
     from chargeplan.inputs.problem import build_problem
     from chargeplan.model.feasibility import check_feasibility
     from chargeplan.model.limits import check_model_size
 
-    scenario = load_scenario(args.scenario)
+    scenario = _scenario(args)
     inputs = prepare(scenario)
     problem = build_problem(scenario, inputs)
     check_feasibility(problem)

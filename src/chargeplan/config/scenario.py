@@ -10,76 +10,41 @@ Any problem (missing file, TOML syntax, unknown key, wrong type, impossible valu
 
 from __future__ import annotations
 
-import difflib
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
+from chargeplan.config.catalogue import ChargerType, load_catalogue
+from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM
+from chargeplan.config.files import read_scenario_file
+from chargeplan.config.solver import SolverConfig
+from chargeplan.config.validation import Frozen, NonNegativeFloat, PositiveFloat, Share, validate
 from chargeplan.errors import ScenarioError
 
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
-Share = Annotated[float, Field(ge=0, le=1)]
+__all__ = [
+    "ChargerType",
+    "DecomposeConfig",
+    "DemandConfig",
+    "ExistingConfig",
+    "FineZonesConfig",
+    "ModelConfig",
+    "ReachConfig",
+    "RolloutConfig",
+    "Scenario",
+    "SitesConfig",
+    "SizingConfig",
+    "SolverConfig",
+    "UsersConfig",
+    "ZonesConfig",
+    "load_catalogue",
+    "load_scenario",
+]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
-
-
-class ChargerType(_Frozen):
-    """One kind of charger: what it costs, what a session looks like, how hard it can run.
-
-    A session delivers ``session_kwh`` and occupies the charger for ``session_minutes`` (plug-in
-    and turnover included), so a continuously occupied charger delivers
-    ``session_kwh * 60 / session_minutes`` kWh per hour. The linear sizing rule lets a charger
-    run at ``max_utilisation`` of that in the peak hour; the queueing rule sizes by Erlang C.
-    """
-
-    power_kw: PositiveFloat
-    capex_cny: NonNegativeFloat
-    session_kwh: PositiveFloat
-    session_minutes: PositiveFloat
-    max_utilisation: Annotated[float, Field(gt=0, le=1)]
-    opex_cny_per_year: NonNegativeFloat = 0.0
-    description: str = ""
-
-    @model_validator(mode="after")
-    def _session_fits_power(self) -> ChargerType:
-        if self.session_kwh > self.power_kw * self.session_minutes / 60 * (1 + 1e-9):
-            raise ValueError(
-                f"session_kwh {self.session_kwh:g} cannot be delivered at {self.power_kw:g} kW "
-                f"in {self.session_minutes:g} minutes: lengthen the session or lower its kWh"
-            )
-        return self
-
-    @property
-    def session_hours(self) -> float:
-        """Mean time a session occupies the charger, in hours."""
-        return self.session_minutes / 60.0
-
-    @property
-    def kwh_per_busy_hour(self) -> float:
-        """Energy a continuously occupied charger delivers in an hour."""
-        return self.session_kwh / self.session_hours
-
-    @property
-    def peak_kwh_per_charger(self) -> float:
-        """Linear rule: energy one charger delivers in the peak hour at ``max_utilisation``."""
-        return self.kwh_per_busy_hour * self.max_utilisation
-
-
-class ZonesConfig(_Frozen):
+class ZonesConfig(Frozen):
     """Where the demand zones come from and which columns mean what."""
 
     file: Path
@@ -91,7 +56,7 @@ class ZonesConfig(_Frozen):
     centre_lat_column: str | None = "centre_lat"
 
 
-class SitesConfig(_Frozen):
+class SitesConfig(Frozen):
     """Where the candidate sites come from, with defaults for columns the file lacks.
 
     Per-site columns override these defaults: ``fixed_cost_cny``, ``capex_cny_<type>``,
@@ -119,7 +84,7 @@ class SitesConfig(_Frozen):
         return self
 
 
-class SizingConfig(_Frozen):
+class SizingConfig(Frozen):
     """How many chargers a site needs for the demand it serves.
 
     ``rule = "queue"``: the smallest count whose M/M/c (Erlang C) queue meets the service level
@@ -144,7 +109,7 @@ class SizingConfig(_Frozen):
         return self
 
 
-class ExistingConfig(_Frozen):
+class ExistingConfig(Frozen):
     """Stations that already exist: the brand's own (kept) and competitors' (capture demand).
 
     Station lists are CSV files with lon/lat and port counts per charger type, such as the US
@@ -163,7 +128,7 @@ class ExistingConfig(_Frozen):
     competitor_radius_km: PositiveFloat = 5.0
 
 
-class UsersConfig(_Frozen):
+class UsersConfig(Frozen):
     """How the premium-user target is spread over zones: ``users_i ~ pop_i * prod(ind^exp)``."""
 
     target_premium_users: Annotated[int, Field(gt=0)]
@@ -171,7 +136,7 @@ class UsersConfig(_Frozen):
     missing_indicators: Literal["fill_median", "drop"] = "fill_median"
 
 
-class DemandConfig(_Frozen):
+class DemandConfig(Frozen):
     """From premium users to peak-hour public charging demand by charger type."""
 
     km_per_user_day: PositiveFloat
@@ -195,23 +160,23 @@ class DemandConfig(_Frozen):
         return mix
 
 
-class ReachConfig(_Frozen):
+class ReachConfig(Frozen):
     """Which zone-site pairs are within reach, and what serving a zone from a site costs."""
 
     service_radius_km: PositiveFloat = 100.0
-    crs: str = "ESRI:102025"
+    crs: str = DEFAULT_CRS
     cost_table: Path | None = None
     detour_cost_cny_per_kwh_km: NonNegativeFloat = 0.0
 
     @field_validator("service_radius_km")
     @classmethod
     def _radius_in_km(cls, value: float) -> float:
-        if value > 2000:
+        if value > MAX_RADIUS_KM:
             raise ValueError(f"{value:g} km looks like metres: give kilometres")
         return value
 
 
-class ModelConfig(_Frozen):
+class ModelConfig(Frozen):
     """The optimisation: objective, penalty on unmet demand, budget and site limits."""
 
     objective: Literal["min_cost", "max_coverage"] = "min_cost"
@@ -227,15 +192,7 @@ class ModelConfig(_Frozen):
         return self
 
 
-class SolverConfig(_Frozen):
-    """HiGHS options."""
-
-    time_limit_s: PositiveFloat = 600.0
-    mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 1e-3
-    threads: Annotated[int, Field(ge=1)] | None = None
-
-
-class RolloutConfig(_Frozen):
+class RolloutConfig(Frozen):
     """Multi-year rollout: premium-user targets by year, annual budgets, discounting, opex."""
 
     targets: dict[int, Annotated[int, Field(gt=0)]]
@@ -268,7 +225,7 @@ class RolloutConfig(_Frozen):
         return self.annual_budget_cny
 
 
-class FineZonesConfig(_Frozen):
+class FineZonesConfig(Frozen):
     """Split the zones into H3 cells and make candidate sites at cell centres.
 
     See :mod:`chargeplan.inputs.finezones`: each zone's population is spread over the H3 cells whose
@@ -304,7 +261,7 @@ class FineZonesConfig(_Frozen):
         return self
 
 
-class DecomposeConfig(_Frozen):
+class DecomposeConfig(Frozen):
     """Solve the plan as independent pieces (see :mod:`chargeplan.solver.decompose`), on Dask.
 
     ``by = "components"`` splits the model into the connected components of the reach graph
@@ -333,7 +290,7 @@ class DecomposeConfig(_Frozen):
         return value.strip()
 
 
-class Scenario(_Frozen):
+class Scenario(Frozen):
     """A validated planning scenario. Build it with :func:`load_scenario`.
 
     A scenario file may start with ``extends = "other.toml"``: it is read on top of that file
@@ -437,127 +394,8 @@ class Scenario(_Frozen):
                 if not isinstance(node.get(part), dict):
                     raise ScenarioError(f"scenario {self.name}: no section '{part}' in '{dotted}'")
                 node = node[part]
-            if leaf not in node and not isinstance(node, dict):
-                raise ScenarioError(f"scenario {self.name}: unknown key '{dotted}'")
             node[leaf] = value
-        return _validate(Scenario, data, label=f"scenario {self.name} (changed in code)")
-
-
-def _format_errors(error: ValidationError, label: str, data: Any) -> str:
-    parts = []
-    for item in error.errors():
-        key = ".".join(str(p) for p in item["loc"])
-        if item["type"] == "extra_forbidden":
-            parent = data
-            for p in item["loc"][:-1]:
-                parent = parent.get(p, {}) if isinstance(parent, dict) else {}
-            model_keys = _known_keys(item["loc"][:-1])
-            close = difflib.get_close_matches(str(item["loc"][-1]), model_keys, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            parts.append(f"unknown key '{key}'{hint}")
-        elif item["type"] == "missing":
-            parts.append(f"missing key '{key}'")
-        else:
-            got = item.get("input")
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            where = f"key '{key}': " if key else ""
-            parts.append(f"{where}{item['msg']}{shown}")
-    return f"{label}: " + "; ".join(parts)
-
-
-def _known_keys(loc: tuple[Any, ...]) -> list[str]:
-    model: Any = Scenario
-    for part in loc:
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        model = field.annotation
-    return list(getattr(model, "model_fields", {}))
-
-
-def _validate(model: type[_Frozen], data: Any, *, label: str) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise ScenarioError(_format_errors(error, label, data)) from None
-
-
-def _read_toml(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise ScenarioError(f"{what} file not found: {path}")
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
-
-
-def _resolve(base: Path, value: Any) -> Any:
-    if isinstance(value, str) and value:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else (base / path).resolve()
-    return value
-
-
-_PATH_KEYS = (
-    ("zones", "file"),
-    ("sites", "file"),
-    ("reach", "cost_table"),
-    ("existing", "stations"),
-    ("fine_zones", "places_file"),
-)
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``override`` into ``base`` (tables merge, values replace)."""
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _load_raw(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
-    """Read a scenario file with its paths resolved, merged onto the file it ``extends``."""
-    if path in seen:
-        raise ScenarioError(
-            f"{path}: 'extends' loops back to itself ({' -> '.join(map(str, seen))})"
-        )
-    data = _read_toml(path, "scenario")
-    base = path.parent
-    if "charger_catalogue" in data:
-        data["charger_catalogue"] = _resolve(base, data["charger_catalogue"])
-    for section, key in _PATH_KEYS:
-        if isinstance(data.get(section), dict) and key in data[section]:
-            data[section] = {**data[section], key: _resolve(base, data[section][key])}
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: key 'extends' must be a path to another scenario file")
-    parent_path = _resolve(base, parent)
-    if not parent_path.is_file():
-        raise ScenarioError(f"{path}: key 'extends': file not found: {parent_path}")
-    merged = _merge(_load_raw(parent_path, (*seen, path)), data)
-    if "name" not in data:
-        merged["name"] = path.stem
-    return merged
-
-
-def load_catalogue(path: str | Path) -> dict[str, ChargerType]:
-    """Read and validate a charger catalogue (one TOML table per charger type)."""
-    path = Path(path)
-    raw = _read_toml(path, "charger catalogue")
-    if not raw:
-        raise ScenarioError(f"{path}: the charger catalogue defines no charger type")
-    catalogue = {}
-    for name, table in raw.items():
-        if not isinstance(table, dict):
-            raise ScenarioError(f"{path}: '{name}' must be a table like [{name}] with power_kw...")
-        catalogue[name] = _validate(ChargerType, table, label=f"{path} [{name}]")
-    return catalogue
+        return validate(Scenario, data, label=f"scenario {self.name} (changed in code)")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -579,14 +417,13 @@ def load_scenario(path: str | Path) -> Scenario:
         Naming the file and the key, for any missing, unknown or impossible value.
     """
     path = Path(path).resolve()
-    data = _load_raw(path, ())
-    data.pop("extends", None)
+    data = read_scenario_file(path)
     if "charger_catalogue" not in data:
         raise ScenarioError(f"{path}: missing key 'charger_catalogue' (path to a catalogue TOML)")
     data["chargers"] = load_catalogue(data["charger_catalogue"])
     data["source"] = path
     data.setdefault("name", path.stem)
-    scenario = _validate(Scenario, data, label=str(path))
+    scenario = validate(Scenario, data, label=str(path))
     for label, file in (("zones.file", scenario.zones.file), ("sites.file", scenario.sites.file)):
         if not file.is_file():
             raise ScenarioError(f"{path}: key '{label}': file not found: {file}")

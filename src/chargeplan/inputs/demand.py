@@ -18,6 +18,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from chargeplan.config.scenario import DemandConfig, UsersConfig
 from chargeplan.errors import InputError
@@ -27,6 +28,57 @@ log = logging.getLogger(__name__)
 
 class DemandWarning(UserWarning):
     """Demand was computed with filled or dropped inputs."""
+
+
+def fill_median(
+    values: np.ndarray,
+    *,
+    source: str,
+    column: str,
+    index: pd.Index | None = None,
+    note: str = "",
+    stacklevel: int = 1,
+) -> np.ndarray:
+    """Missing (non-finite) values replaced by the median of the others, with a warning.
+
+    The one place that fills missing census indicators (``users.missing_indicators =
+    "fill_median"``) and apartment shares.
+
+    Parameters
+    ----------
+    values
+        One value per zone, as floats.
+    source, column
+        The zones' file and the column, named in the warning.
+    index
+        The zones' index; the warning names the first five zones filled (if given).
+    note
+        Appended to the warning, e.g. when the fill happens.
+    stacklevel
+        Where the warning points, counted from the caller (1: the caller's line).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``values`` itself if none is missing, else a filled copy.
+
+    Warns
+    -----
+    DemandWarning
+        Naming the column, how many zones were filled and with what.
+    """
+    gaps = ~np.isfinite(values)
+    if not gaps.any():
+        return values
+    fill = float(np.nanmedian(values))
+    zones = "" if index is None else f" (index {index[gaps][:5].tolist()})"
+    warnings.warn(
+        f"{source}: '{column}' missing for {int(gaps.sum())} zone(s){zones}; "
+        f"filled with the median {fill:.4g}{note}",
+        DemandWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return np.where(gaps, fill, values)
 
 
 def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
@@ -87,26 +139,20 @@ def allocate_premium_users(
     weight = population.copy()
     for column, exponent in users.propensity.items():
         values = out[column].to_numpy(dtype=float)
-        gaps = ~np.isfinite(values)
-        if gaps.any():
+        if users.missing_indicators == "fill_median":
+            values = fill_median(
+                values, source=source, column=column, index=out.index, stacklevel=2
+            )
+        elif not np.isfinite(values).all():
+            gaps = ~np.isfinite(values)
             names = out.index[gaps][:5].tolist()
-            if users.missing_indicators == "fill_median":
-                fill = float(np.nanmedian(values))
-                warnings.warn(
-                    f"{source}: '{column}' missing for {int(gaps.sum())} zone(s) (index {names}); "
-                    f"filled with the median {fill:.4g}",
-                    DemandWarning,
-                    stacklevel=2,
-                )
-                values = np.where(gaps, fill, values)
-            else:
-                warnings.warn(
-                    f"{source}: '{column}' missing for {int(gaps.sum())} zone(s) (index {names}); "
-                    "they get no premium users (users.missing_indicators = 'drop')",
-                    DemandWarning,
-                    stacklevel=2,
-                )
-                values = np.where(gaps, 0.0, values)
+            warnings.warn(
+                f"{source}: '{column}' missing for {int(gaps.sum())} zone(s) (index {names}); "
+                "they get no premium users (users.missing_indicators = 'drop')",
+                DemandWarning,
+                stacklevel=2,
+            )
+            values = np.where(gaps, 0.0, values)
         if (values < 0).any():
             raise InputError(f"{source}: column '{column}' has negative values: fix them")
         weight = weight * np.power(values, exponent, where=values > 0, out=np.zeros_like(values))
@@ -149,17 +195,12 @@ def peak_demand(
                 f"{source}: missing column '{demand.apartment_share_column}' "
                 "(demand.apartment_share_column); set it to a column or remove the key"
             )
-        apartments = out[demand.apartment_share_column].to_numpy(dtype=float)
-        gaps = ~np.isfinite(apartments)
-        if gaps.any():
-            fill = float(np.nanmedian(apartments))
-            warnings.warn(
-                f"{source}: '{demand.apartment_share_column}' missing for {int(gaps.sum())} "
-                f"zone(s); filled with the median {fill:.4g}",
-                DemandWarning,
-                stacklevel=2,
-            )
-            apartments = np.where(gaps, fill, apartments)
+        apartments = fill_median(
+            out[demand.apartment_share_column].to_numpy(dtype=float),
+            source=source,
+            column=demand.apartment_share_column,
+            stacklevel=2,
+        )
         apartments = np.clip(apartments, 0.0, 1.0)
     access = (
         demand.home_charging_access_house * (1 - apartments)

@@ -35,8 +35,9 @@ indicators are the prefecture's, not the cell's. Good enough to place stations w
 region at 5-10 km; not a substitute for a gridded population product (WorldPop, GHS-POP) when
 one with a suitable licence is available.
 
-:func:`candidate_sites_from_cells` makes candidate sites at the same scale: the centres of each
-zone's most populous cells, plus any supplied sites (which stand for the cell they lie in).
+:func:`~chargeplan.inputs.cellsites.candidate_sites_from_cells` makes candidate sites at the
+same scale: the centres of each zone's most populous cells, plus any supplied sites (which stand
+for the cell they lie in).
 """
 
 from __future__ import annotations
@@ -50,12 +51,12 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.errors import InputError
 
 __all__ = [
     "CORE_DENSITY_PER_KM2",
     "KERNEL_CUTOFF",
-    "candidate_sites_from_cells",
     "fine_zones",
     "grouped_largest_remainder",
 ]
@@ -165,7 +166,7 @@ def fine_zones(
     place_population_column: str = "pop_max",
     centre_lon_column: str | None = "centre_lon",
     centre_lat_column: str | None = "centre_lat",
-    crs: str = "ESRI:102025",
+    crs: str = DEFAULT_CRS,
     core_density_per_km2: float = CORE_DENSITY_PER_KM2,
     drop_empty: bool = False,
 ) -> gpd.GeoDataFrame:
@@ -218,43 +219,155 @@ def fine_zones(
     if place_population_column not in places.columns:
         raise InputError(f"places: missing column '{place_population_column}' (population)")
     zones = zones.to_crs("EPSG:4326").reset_index(drop=True)
+    pop, urban = _whole_population(zones, population_column, urban_column)
+    centre_xy = _centres(zones, centre_lon_column, centre_lat_column)
+    cells, owner = _zone_cells(zones, resolution, centre_xy)
+    labels = [h3.int_to_str(int(c)) for c in cells]
+    latlng = np.array([h3.cell_to_latlng(c) for c in labels], dtype=float)
+    area = np.fromiter((h3.cell_area(c, "km^2") for c in labels), float, len(labels))
+
+    zone_area = np.bincount(owner, weights=area, minlength=len(zones))
+    rural_cell = grouped_largest_remainder((pop - urban)[owner] * area / zone_area[owner], owner)
+    weight = _urban_weights(
+        zones,
+        places,
+        place_population_column,
+        urban=urban,
+        centre_xy=centre_xy,
+        cell_latlng=latlng,
+        owner=owner,
+        area=area,
+        crs=crs,
+        edge_km=h3.average_hexagon_edge_length(resolution, "km"),
+        core_density_per_km2=core_density_per_km2,
+    )
+    zone_weight = np.bincount(owner, weights=weight, minlength=len(zones))
+    urban_cell = grouped_largest_remainder(urban[owner] * weight / zone_weight[owner], owner)
+    total = urban_cell + rural_cell
+    lon_column, lat_column = centre_lon_column or "centre_lon", centre_lat_column or "centre_lat"
+    share = np.divide(urban_cell, total, out=np.zeros(len(total)), where=total > 0).round(6)
+    columns = {
+        population_column: total,
+        urban_column: urban_cell,
+        "rural_population": rural_cell,
+        "urban_share": share,
+        "area_km2": area,
+        lon_column: latlng[:, 1].round(6),
+        lat_column: latlng[:, 0].round(6),
+    }
+    keep = total > 0 if drop_empty else np.ones(len(total), bool)
+    return _cell_table(
+        zones, labels, owner, keep, columns, id_column=id_column, centre=(lon_column, lat_column)
+    )
+
+
+def _cell_table(
+    zones: gpd.GeoDataFrame,
+    labels: list[str],
+    owner: np.ndarray,
+    keep: np.ndarray,
+    columns: Mapping[str, np.ndarray],
+    *,
+    id_column: str,
+    centre: tuple[str, str],
+) -> gpd.GeoDataFrame:
+    """The kept cells as polygons: their H3 id, their zone's columns (the zone's id as
+    ``parent_id``; not its ``centre`` lon/lat columns) and ``columns``, one value per cell,
+    then ``h3_resolution``."""
+    parent_only = {*_PARENT_ONLY, *centre, "parent_id"}
+    parent = zones.drop(columns=[c for c in parent_only if c in zones.columns])
+    out = pd.DataFrame(parent.drop(columns=parent.geometry.name)).iloc[owner[keep]]
+    out = out.reset_index(drop=True).rename(columns={id_column: "parent_id"})
+    labels = [label for label, kept in zip(labels, keep, strict=True) if kept]
+    out.insert(0, id_column, labels)
+    for name, values in columns.items():
+        out[name] = values[keep]
+    out["h3_resolution"] = np.array([h3.get_resolution(c) for c in labels], np.int64)
+    return gpd.GeoDataFrame(out, geometry=_cell_polygons(labels), crs="EPSG:4326")
+
+
+def _whole_population(
+    zones: gpd.GeoDataFrame, population_column: str, urban_column: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each zone's population and its urban part, in whole people.
+
+    The urban part is rounded first and the rural part is the rest, so the two cell sums add
+    up to the zone's total exactly.
+    """
     pop = zones[population_column].to_numpy(float)
     if not np.all(np.isfinite(pop)) or np.any(pop < 0):
         raise InputError(f"zones: column '{population_column}' has missing or negative values")
-    # whole people: the urban part is rounded first and the rural part is the rest, so the two
-    # cell sums add up to the zone's total exactly
     pop = np.rint(pop)
-    urban = np.rint(_urban_population(zones, urban_column, pop))
+    return pop, np.rint(_urban_population(zones, urban_column, pop))
 
+
+def _urban_weights(
+    zones: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame,
+    place_population_column: str,
+    *,
+    urban: np.ndarray,
+    centre_xy: np.ndarray,
+    cell_latlng: np.ndarray,
+    owner: np.ndarray,
+    area: np.ndarray,
+    crs: str,
+    edge_km: float,
+    core_density_per_km2: float,
+) -> np.ndarray:
+    """Each cell's weight in its zone's urban population: the place kernels at its centre
+    times its area (see the module docstring), or its area where no kernel reaches the zone."""
+    place_zone, place_xy, place_mass = _places(
+        zones, places, place_population_column, urban, centre_xy, crs
+    )
+    scale_km = np.maximum(np.sqrt(place_mass / (2 * np.pi * core_density_per_km2)), edge_km)
+    to_metric = gpd.GeoSeries(
+        gpd.points_from_xy(cell_latlng[:, 1], cell_latlng[:, 0]), crs="EPSG:4326"
+    )
+    cell_xy = shapely.get_coordinates(to_metric.to_crs(crs).values)
+    weight = _kernel_weights(cell_xy, owner, area, place_zone, place_xy, place_mass, scale_km)
+    # a zone whose places reach none of its cell centres: its urban population goes by area
+    no_kernel = np.bincount(owner, weights=weight, minlength=len(zones))[owner] <= 0
+    return np.where(no_kernel, area, weight)
+
+
+def _centres(zones: gpd.GeoDataFrame, lon_column: str | None, lat_column: str | None) -> np.ndarray:
+    """``(Z, 2)`` lon/lat of the zones' demand centres: the given columns, else a point inside."""
+    if lon_column and lat_column and {lon_column, lat_column} <= set(zones.columns):
+        return zones[[lon_column, lat_column]].to_numpy(float)
+    rep = zones.geometry.representative_point()
+    return np.column_stack([rep.x, rep.y])
+
+
+def _zone_cells(
+    zones: gpd.GeoDataFrame, resolution: int, centre_xy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every zone's cells (as int) and the zone position of each, sorted by zone then cell.
+
+    A zone holding no cell centre gets the finer cell at its demand centre (``centre_xy``).
+    """
     cells, owner = _cells_of(zones, resolution)
-    # zones holding no cell centre get the finer cell at their demand centre
     empty = np.setdiff1d(np.arange(len(zones)), owner)
-    if (
-        centre_lon_column
-        and centre_lat_column
-        and {centre_lon_column, centre_lat_column} <= set(zones.columns)
-    ):
-        centre_xy = zones[[centre_lon_column, centre_lat_column]].to_numpy(float)
-    else:
-        rep = zones.geometry.representative_point()
-        centre_xy = np.column_stack([rep.x, rep.y])
     extra = _finer_cells(centre_xy[empty], resolution, taken=cells)
     cells = np.concatenate([cells, extra])
     owner = np.concatenate([owner, empty])
     order = np.lexsort((cells, owner))
-    cells, owner = cells[order], owner[order]
-    labels = [h3.int_to_str(int(c)) for c in cells]
+    return cells[order], owner[order]
 
-    latlng = np.array([h3.cell_to_latlng(c) for c in labels], dtype=float)
-    area = np.fromiter((h3.cell_area(c, "km^2") for c in labels), float, len(labels))
 
-    # rural: by area share
-    zone_area = np.bincount(owner, weights=area, minlength=len(zones))
-    rural_exact = (pop - urban)[owner] * area / zone_area[owner]
+def _places(
+    zones: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame,
+    population_column: str,
+    urban: np.ndarray,
+    centre_xy: np.ndarray,
+    crs: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The places of the kernels: zone position, metric x/y and urban population carried.
 
-    # urban: exponential kernels around the places of each cell's own zone
-    to_metric = gpd.GeoSeries(gpd.points_from_xy(latlng[:, 1], latlng[:, 0]), crs="EPSG:4326")
-    cell_xy = np.column_stack(shapely.get_coordinates(to_metric.to_crs(crs).values).T)
+    Each place belongs to the nearest zone and carries its population's share of its zone's
+    urban population; a zone without places gets a pseudo-place at its demand centre.
+    """
     places = places.to_crs("EPSG:4326").reset_index(drop=True)
     joined = gpd.sjoin_nearest(
         gpd.GeoDataFrame(geometry=places.geometry.values, crs="EPSG:4326").to_crs(crs),
@@ -265,9 +378,8 @@ def fine_zones(
     joined = joined.sort_values("index_right", kind="stable")
     joined = joined[~joined.index.duplicated(keep="first")].sort_index()
     place_zone = joined["index_right"].to_numpy(np.int64)
-    place_pop = np.clip(places[place_population_column].to_numpy(float), 1.0, None)
+    place_pop = np.clip(places[population_column].to_numpy(float), 1.0, None)
     place_xy = shapely.get_coordinates(joined.geometry.values)
-    # zones without places: a pseudo-place of their urban population at their demand centre
     lonely = np.setdiff1d(np.arange(len(zones)), place_zone)
     lonely_xy = shapely.get_coordinates(
         gpd.GeoSeries(
@@ -279,164 +391,33 @@ def fine_zones(
     place_zone = np.concatenate([place_zone, lonely])
     place_pop = np.concatenate([place_pop, np.ones(len(lonely))])
     place_xy = np.concatenate([place_xy, lonely_xy]) if len(lonely) else place_xy
-    # each place carries its POP_MAX share of its zone's urban population
-    place_mass = (
-        urban[place_zone]
-        * place_pop
-        / np.bincount(place_zone, weights=place_pop, minlength=len(zones))[place_zone]
-    )
-    edge_km = h3.average_hexagon_edge_length(resolution, "km")
-    scale_km = np.maximum(np.sqrt(place_mass / (2 * np.pi * core_density_per_km2)), edge_km)
+    zone_pop = np.bincount(place_zone, weights=place_pop, minlength=len(zones))
+    return place_zone, place_xy, urban[place_zone] * place_pop / zone_pop[place_zone]
 
+
+def _kernel_weights(
+    cell_xy: np.ndarray,
+    owner: np.ndarray,
+    area: np.ndarray,
+    place_zone: np.ndarray,
+    place_xy: np.ndarray,
+    place_mass: np.ndarray,
+    scale_km: np.ndarray,
+) -> np.ndarray:
+    """Each cell's ``sum_q rho_q(d_cq) * area_c`` over the places of its own zone within
+    :data:`KERNEL_CUTOFF` scales (coordinates in metres)."""
     tree = cKDTree(cell_xy)
     near = tree.query_ball_point(place_xy, r=KERNEL_CUTOFF * scale_km * 1000.0)
     counts = np.fromiter((len(n) for n in near), np.int64, len(near))
     pair_place = np.repeat(np.arange(len(near)), counts)
-    pair_cell = np.concatenate([np.asarray(n, np.int64) for n in near]) if counts.sum() else []
-    pair_cell = np.asarray(pair_cell, np.int64)
+    pair_cell = (
+        np.concatenate([np.asarray(n, np.int64) for n in near])
+        if counts.sum()
+        else np.zeros(0, np.int64)
+    )
     same = owner[pair_cell] == place_zone[pair_place]
     pair_place, pair_cell = pair_place[same], pair_cell[same]
     r_km = np.linalg.norm(cell_xy[pair_cell] - place_xy[pair_place], axis=1) / 1000.0
     h = scale_km[pair_place]
     density = place_mass[pair_place] / (2 * np.pi * h**2) * np.exp(-r_km / h)
-    weight = np.bincount(pair_cell, weights=density * area[pair_cell], minlength=len(cells))
-    zone_weight = np.bincount(owner, weights=weight, minlength=len(zones))
-    # a zone whose places reach none of its cell centres: its urban population goes by area
-    no_kernel = zone_weight[owner] <= 0
-    weight = np.where(no_kernel, area, weight)
-    zone_weight = np.bincount(owner, weights=weight, minlength=len(zones))
-    urban_exact = urban[owner] * weight / zone_weight[owner]
-
-    urban_cell = grouped_largest_remainder(urban_exact, owner)
-    rural_cell = grouped_largest_remainder(rural_exact, owner)
-    total = urban_cell + rural_cell
-
-    keep = total > 0 if drop_empty else np.ones(len(total), bool)
-    lon_column = centre_lon_column or "centre_lon"
-    lat_column = centre_lat_column or "centre_lat"
-    parent_only = {*_PARENT_ONLY, lon_column, lat_column, "parent_id"}
-    parent = zones.drop(columns=[c for c in parent_only if c in zones.columns])
-    parent = pd.DataFrame(parent.drop(columns=parent.geometry.name))
-    out = parent.iloc[owner[keep]].reset_index(drop=True)
-    out = out.rename(columns={id_column: "parent_id"})
-    labels = [label for label, kept in zip(labels, keep, strict=True) if kept]
-    out.insert(0, id_column, labels)
-    out[population_column] = total[keep]
-    out[urban_column] = urban_cell[keep]
-    out["rural_population"] = rural_cell[keep]
-    out["urban_share"] = np.divide(
-        urban_cell[keep], total[keep], out=np.zeros(int(keep.sum())), where=total[keep] > 0
-    ).round(6)
-    out["area_km2"] = area[keep]
-    out[lon_column] = latlng[keep, 1].round(6)
-    out[lat_column] = latlng[keep, 0].round(6)
-    out["h3_resolution"] = np.array([h3.get_resolution(c) for c in labels], np.int64)
-    return gpd.GeoDataFrame(out, geometry=_cell_polygons(labels), crs="EPSG:4326")
-
-
-def candidate_sites_from_cells(
-    cells: gpd.GeoDataFrame,
-    *,
-    sites_per_zone: int,
-    min_population: float = 0.0,
-    supplied: gpd.GeoDataFrame | None = None,
-    id_column: str = "site_id",
-    cell_id_column: str = "zone_id",
-    population_column: str = "popu_2020",
-    people_per_charger: Mapping[str, float] | None = None,
-    max_chargers_floor: Mapping[str, int] | None = None,
-) -> gpd.GeoDataFrame:
-    """Candidate sites at the centres of each zone's most populous cells, plus supplied sites.
-
-    Every parent zone (``parent_id``) offers its ``sites_per_zone`` most populous cells with at
-    least ``min_population`` people (ties by cell id), so that each prefecture, not only the
-    largest cities, gets sites; cells that already hold a supplied site are skipped (the
-    supplied site stands for them). Charger limits follow the default data's rule
-    (``geodata/build_default_region.py``) applied to the cell's population: for each type
-    ``t`` of ``people_per_charger``, ``max_t = max(floor(pop / people_per_charger[t]),
-    max_chargers_floor[t])``; fixed costs and charger capex come from the scenario.
-
-    Parameters
-    ----------
-    cells
-        Output of :func:`fine_zones`: ``cell_id_column``, ``parent_id``, population and the
-        cell centre (``centre_lon``/``centre_lat``, else the polygon's centroid).
-    sites_per_zone
-        Most sites generated per parent zone.
-    min_population
-        Fewest people a cell needs to become a site.
-    supplied
-        Sites to add as they are (points with ``id_column``); they keep their columns, and
-        the generated sites leave the ones they lack missing (and the reverse).
-    id_column, cell_id_column, population_column
-        Column names: the sites' id, the cells' id and the cells' population.
-    people_per_charger, max_chargers_floor
-        The charger-limit rule, by charger type.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        EPSG:4326 points: ``id_column`` (``c<H3 index>`` for generated sites), ``name`` (the
-        zone's), ``cell`` (the H3 cell), ``parent_id``, ``province`` (if the cells have it),
-        ``pop_max`` (the cell's population), ``max_<type>``, ``source`` (``"cell"`` or
-        ``"supplied"``); supplied sites first.
-    """
-    if sites_per_zone < 0:
-        raise InputError(f"sites_per_zone must be >= 0 (got {sites_per_zone})")
-    people_per_charger = dict(people_per_charger or {})
-    floors = dict(max_chargers_floor or {})
-    for column in (cell_id_column, "parent_id", population_column):
-        if column not in cells.columns:
-            raise InputError(f"cells: missing column '{column}' (make them with fine_zones)")
-    cell_ids = cells[cell_id_column].astype(str).to_numpy()
-    frames = []
-    taken = np.zeros(len(cells), bool)
-    if supplied is not None and len(supplied):
-        if id_column not in supplied.columns:
-            raise InputError(f"supplied sites: missing id column '{id_column}'")
-        given = supplied.to_crs("EPSG:4326").copy()
-        resolution = int(h3.get_resolution(cell_ids[0])) if len(cell_ids) else 0
-        given["cell"] = [
-            h3.latlng_to_cell(lat, lon, resolution)
-            for lon, lat in zip(given.geometry.x, given.geometry.y, strict=True)
-        ]
-        given["source"] = "supplied"
-        taken = np.isin(cell_ids, given["cell"].to_numpy())
-        frames.append(given)
-    pop = cells[population_column].to_numpy(float)
-    parent = pd.factorize(cells["parent_id"])[0]
-    order = np.lexsort((cell_ids, -pop, parent))
-    eligible = order[(~taken & (pop >= min_population) & (pop > 0))[order]]
-    # rank of each eligible cell within its zone, most populous first
-    group = parent[eligible]
-    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    rank = np.arange(len(eligible)) - np.repeat(starts, np.diff(np.r_[starts, len(eligible)]))
-    pick = np.sort(eligible[rank < sites_per_zone])
-    chosen = cells.iloc[pick]
-    if {"centre_lon", "centre_lat"} <= set(chosen.columns):
-        points = gpd.points_from_xy(chosen["centre_lon"], chosen["centre_lat"], crs="EPSG:4326")
-    else:
-        points = chosen.geometry.to_crs("EPSG:4326").centroid.values
-    columns: dict[str, object] = {
-        id_column: np.char.add("c", cell_ids[pick].astype(str)),
-        "name": chosen["name"].astype(str).to_numpy() if "name" in chosen else "",
-        "cell": cell_ids[pick],
-        "parent_id": chosen["parent_id"].to_numpy(),
-    }
-    if "province" in chosen:
-        columns["province"] = chosen["province"].to_numpy()
-    columns["pop_max"] = pop[pick].astype(np.int64)
-    for kind, people in people_per_charger.items():
-        columns[f"max_{kind}"] = np.maximum(
-            np.floor(pop[pick] / people), floors.get(kind, 0)
-        ).astype(np.int64)
-    columns["source"] = "cell"
-    frames.append(gpd.GeoDataFrame(columns, geometry=points, crs="EPSG:4326"))
-    out = pd.concat(frames, ignore_index=True)
-    duplicated = out[id_column].duplicated()
-    if duplicated.any():
-        raise InputError(
-            f"candidate sites: supplied site ids {out[id_column][duplicated].head(5).tolist()} "
-            "clash with generated cell sites (c<H3 index>): rename them"
-        )
-    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    return np.bincount(pair_cell, weights=density * area[pair_cell], minlength=len(cell_xy))

@@ -28,6 +28,8 @@ def read_layer(path: str | Path) -> gpd.GeoDataFrame:
 
 
 def ids_as_text(frame: gpd.GeoDataFrame, column: str, source: str) -> gpd.GeoDataFrame:
+    """A copy with ``column`` as text (whole floats as integers: ``110100.0`` -> ``"110100"``;
+    missing ids stay missing), or raise naming ``source`` if the column is missing."""
     if column not in frame.columns:
         raise InputError(
             f"{source}: id column '{column}' not found; columns are {list(frame.columns)}: "

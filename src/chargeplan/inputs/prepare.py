@@ -5,7 +5,7 @@ by charger type, candidate sites with their per-type limits and costs filled fro
 scenario, and the sparse table of zone-site pairs within reach. Each step is a function of its
 own module (:mod:`~chargeplan.inputs.geodata`, :mod:`~chargeplan.inputs.demand`,
 :mod:`~chargeplan.inputs.reach`, :mod:`~chargeplan.inputs.stations`,
-:mod:`~chargeplan.inputs.finezones`).
+:mod:`~chargeplan.inputs.finezones`, :mod:`~chargeplan.inputs.cellsites`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import logging
 import time
-import warnings
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -22,26 +21,16 @@ import pandas as pd
 
 from chargeplan.config.scenario import Scenario
 from chargeplan.errors import InputError
-from chargeplan.inputs.demand import (
-    DemandWarning,
-    allocate_premium_users,
-    peak_demand,
-)
-from chargeplan.inputs.finezones import candidate_sites_from_cells, fine_zones
+from chargeplan.inputs.cellsites import candidate_sites_from_cells
+from chargeplan.inputs.checks import as_float, check_values, locate_rows, plural, source_label
+from chargeplan.inputs.cost_table import validate_cost_table
+from chargeplan.inputs.demand import allocate_premium_users, fill_median, peak_demand
+from chargeplan.inputs.finezones import fine_zones
 from chargeplan.inputs.geodata import ids_as_text, read_layer, read_sites, read_zones
+from chargeplan.inputs.geometry import check_sites_within_zones
 from chargeplan.inputs.reach import demand_centres, pairs_within_radius, read_cost_table
 from chargeplan.inputs.stations import attach_own_stations, competitor_capture, read_stations
-from chargeplan.inputs.validate import (
-    _as_float,
-    _check_values,
-    _locate,
-    _plural,
-    _where,
-    check_sites_within_zones,
-    validate_cost_table,
-    validate_sites,
-    validate_zones,
-)
+from chargeplan.inputs.validate import validate_sites, validate_zones
 from chargeplan.model.pairs import pairs_from_cost_table
 
 log = logging.getLogger(__name__)
@@ -91,35 +80,8 @@ def prepare(
     -------
     Inputs
     """
-    zc, sc = scenario.zones, scenario.sites
-    zone_columns = (zc.population_column, *scenario.users.propensity)
-    zone_source = str(zc.file) if zones is None else "zones (GeoDataFrame)"
-    if zones is None:
-        zones = read_zones(
-            zc.file,
-            id_column=zc.id_column,
-            required_columns=zone_columns,
-            nonnegative_columns=(zc.population_column,),
-        )
-    else:  # validated exactly as if read from a file
-        zones = validate_zones(
-            ids_as_text(zones, zc.id_column, zone_source),
-            source=zone_source,
-            id_column=zc.id_column,
-            required_columns=zone_columns,
-            nonnegative_columns=(zc.population_column,),
-        ).set_index(zc.id_column, drop=False)
-        zones = zones.rename_axis(None)
-    site_source = str(sc.file) if sites is None else "sites (GeoDataFrame)"
-    if sites is None:
-        sites = read_sites(sc.file, id_column=sc.id_column)
-    else:
-        sites = validate_sites(
-            ids_as_text(sites, sc.id_column, site_source),
-            source=site_source,
-            id_column=sc.id_column,
-        ).set_index(sc.id_column, drop=False)
-        sites = sites.rename_axis(None)
+    zones, zone_source = _zones(scenario, zones)
+    sites, site_source = _sites(scenario, sites)
     if scenario.fine_zones is not None:
         zones, sites = _fine_inputs(scenario, zones, sites)
         zone_source = f"{zone_source} (H3 cells)"
@@ -129,74 +91,34 @@ def prepare(
         zones,
         source=site_source,
         tolerance_m=max(50_000.0, 1000.0 * scenario.reach.service_radius_km),
-        id_column=sc.id_column,
+        id_column=scenario.sites.id_column,
     )
-    # a per-site column named after a charger type the catalogue lacks is almost surely misspelt
-    for column in map(str, sites.columns):
-        prefix = next((p for p in _TYPE_COLUMN_PREFIXES if column.startswith(p)), "")
-        kind = column[len(prefix) :] if prefix else ""
-        close = difflib.get_close_matches(kind, list(scenario.chargers), n=1, cutoff=0.75)
-        if kind and kind not in scenario.chargers and close:
-            raise InputError(
-                f"{site_source}: column '{column}' names charger type '{kind}', which the "
-                f"catalogue ({scenario.charger_catalogue.name}) does not define: rename it "
-                f"'{prefix}{close[0]}'"
-            )
-
-    where = _where("sites", site_source)
+    _check_type_names(sites, scenario, site_source)
+    where = source_label("sites", site_source)
+    ids = (scenario.sites.id_column,)
     finite = ["fixed_cost_cny", *(p + t for p in _TYPE_COLUMN_PREFIXES for t in scenario.chargers)]
     for column in [c for c in finite if c in sites.columns]:
-        _as_float(sites, column, where, (sc.id_column,))  # text is an error, not a default
+        as_float(sites, column, where, ids)  # text is an error, not a default
 
     zones = allocate_premium_users(
-        zones, scenario.users, population_column=zc.population_column, source=zone_source
+        zones,
+        scenario.users,
+        population_column=scenario.zones.population_column,
+        source=zone_source,
     )
     zones = peak_demand(zones, scenario.demand, source=zone_source)
-    for name in scenario.charger_types:
-        column = f"max_{name}"
-        if column in sites.columns and name not in sc.max_chargers:
-            values = _as_float(sites, column, where, (sc.id_column,))
-            if np.isnan(values).any():
-                raise InputError(
-                    f"{where}: column '{column}' has "
-                    f"{_plural(int(np.isnan(values).sum()), 'missing value')} "
-                    f"({_locate(sites, np.isnan(values), (sc.id_column,))}) and the scenario "
-                    f"sets no sites.max_chargers.{name}: fill them in or set that default"
-                )
+    _check_max_columns(sites, scenario, where)
     sites = _site_parameters(sites, scenario, source=site_source)
     centres = demand_centres(
-        zones, lon_column=zc.centre_lon_column, lat_column=zc.centre_lat_column
+        zones,
+        lon_column=scenario.zones.centre_lon_column,
+        lat_column=scenario.zones.centre_lat_column,
     )
     zones, sites = _existing_stations(scenario, zones, centres, sites)
     for column in [c for c in finite if c in sites.columns]:
-        values = _as_float(sites, column, where, (sc.id_column,))
-        _check_values(
-            sites, where, column, values, (sc.id_column,), allow_nan=False, nonnegative=True
-        )
-
-    if scenario.reach.cost_table is not None:
-        source = str(scenario.reach.cost_table)
-        try:
-            table = read_cost_table(scenario.reach.cost_table)
-        except (ValueError, OSError) as error:  # parser, encoding and Arrow errors included
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
-            raise InputError(
-                f"{source}: cannot be read as a table ({reason}): save it as CSV with the "
-                "header zone_id,site_id,cost, or as Parquet"
-            ) from None
-        table = validate_cost_table(
-            table, source=source, zone_ids=zones.index, site_ids=sites.index
-        )
-        pairs = pairs_from_cost_table(table, zones.index, sites.index, source=source)
-    else:
-        pairs = pairs_within_radius(
-            centres,
-            sites.geometry,
-            scenario.reach.service_radius_km,
-            crs=scenario.reach.crs,
-            zone_ids=zones.index,
-            site_ids=sites.index,
-        )
+        values = as_float(sites, column, where, ids)
+        check_values(sites, where, column, values, ids, allow_nan=False, nonnegative=True)
+    pairs = _pairs(scenario, zones, sites, centres)
     log.info(
         "inputs: %d zones, %d candidate sites, %d pairs within reach; %s premium users, "
         "%.0f peak-hour kWh of public demand",
@@ -207,6 +129,103 @@ def prepare(
         zones["peak_kwh"].sum(),
     )
     return Inputs(zones=zones, sites=sites, pairs=pairs)
+
+
+def _zones(scenario: Scenario, zones: gpd.GeoDataFrame | None) -> tuple[gpd.GeoDataFrame, str]:
+    """The scenario's zones read from file, or the given ones validated the same way; and
+    their source for messages."""
+    zc = scenario.zones
+    columns = (zc.population_column, *scenario.users.propensity)
+    if zones is None:
+        zones = read_zones(
+            zc.file,
+            id_column=zc.id_column,
+            required_columns=columns,
+            nonnegative_columns=(zc.population_column,),
+        )
+        return zones, str(zc.file)
+    source = "zones (GeoDataFrame)"
+    zones = validate_zones(
+        ids_as_text(zones, zc.id_column, source),
+        source=source,
+        id_column=zc.id_column,
+        required_columns=columns,
+        nonnegative_columns=(zc.population_column,),
+    )
+    return zones.set_index(zc.id_column, drop=False).rename_axis(None), source
+
+
+def _sites(scenario: Scenario, sites: gpd.GeoDataFrame | None) -> tuple[gpd.GeoDataFrame, str]:
+    """The scenario's candidate sites read from file, or the given ones validated the same
+    way; and their source for messages."""
+    sc = scenario.sites
+    if sites is None:
+        return read_sites(sc.file, id_column=sc.id_column), str(sc.file)
+    source = "sites (GeoDataFrame)"
+    sites = validate_sites(
+        ids_as_text(sites, sc.id_column, source), source=source, id_column=sc.id_column
+    )
+    return sites.set_index(sc.id_column, drop=False).rename_axis(None), source
+
+
+def _check_type_names(sites: gpd.GeoDataFrame, scenario: Scenario, source: str) -> None:
+    """Raise for a per-site column named after a charger type the catalogue lacks: it is
+    almost surely misspelt."""
+    for column in map(str, sites.columns):
+        prefix = next((p for p in _TYPE_COLUMN_PREFIXES if column.startswith(p)), "")
+        kind = column[len(prefix) :] if prefix else ""
+        close = difflib.get_close_matches(kind, list(scenario.chargers), n=1, cutoff=0.75)
+        if kind and kind not in scenario.chargers and close:
+            raise InputError(
+                f"{source}: column '{column}' names charger type '{kind}', which the "
+                f"catalogue ({scenario.charger_catalogue.name}) does not define: rename it "
+                f"'{prefix}{close[0]}'"
+            )
+
+
+def _check_max_columns(sites: gpd.GeoDataFrame, scenario: Scenario, where: str) -> None:
+    """Raise for a missing ``max_<type>`` value that no scenario default would fill."""
+    ids = (scenario.sites.id_column,)
+    for name in scenario.charger_types:
+        column = f"max_{name}"
+        if column in sites.columns and name not in scenario.sites.max_chargers:
+            missing = np.isnan(as_float(sites, column, where, ids))
+            if missing.any():
+                raise InputError(
+                    f"{where}: column '{column}' has "
+                    f"{plural(int(missing.sum()), 'missing value')} "
+                    f"({locate_rows(sites, missing, ids)}) and the scenario "
+                    f"sets no sites.max_chargers.{name}: fill them in or set that default"
+                )
+
+
+def _pairs(
+    scenario: Scenario,
+    zones: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    centres: gpd.GeoSeries,
+) -> pd.DataFrame:
+    """The reachable pairs: those of the scenario's cost table, else those within the radius."""
+    if scenario.reach.cost_table is None:
+        return pairs_within_radius(
+            centres,
+            sites.geometry,
+            scenario.reach.service_radius_km,
+            crs=scenario.reach.crs,
+            zone_ids=zones.index,
+            site_ids=sites.index,
+        )
+    source = str(scenario.reach.cost_table)
+    try:
+        table = read_cost_table(scenario.reach.cost_table)
+    except (ValueError, OSError) as error:  # parser, encoding and Arrow errors included
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
+        raise InputError(
+            f"{source}: cannot be read as a table ({reason}): save it as CSV with the "
+            "header zone_id,site_id,cost, or as Parquet"
+        ) from None
+    table = validate_cost_table(table, source=source, zone_ids=zones.index, site_ids=sites.index)
+    return pairs_from_cost_table(table, zones.index, sites.index, source=source)
 
 
 def _fine_inputs(
@@ -269,8 +288,9 @@ def _fine_inputs(
 def _fill_indicators(scenario: Scenario, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Fill missing indicators with their median over the zones, before splitting into cells.
 
-    The demand stage fills them the same way (:mod:`chargeplan.inputs.demand`); done here, the
-    median is over the zones (prefectures), not over cells, most of which lie in the sparse west.
+    The demand stage fills them the same way (:func:`~chargeplan.inputs.demand.fill_median`);
+    done here, the median is over the zones (prefectures), not over cells, most of which lie in
+    the sparse west. A column no zone has a value for is left to the demand stage.
     """
     fill = scenario.users.missing_indicators == "fill_median"
     columns = [*scenario.users.propensity] if fill else []
@@ -281,15 +301,14 @@ def _fill_indicators(scenario: Scenario, zones: gpd.GeoDataFrame) -> gpd.GeoData
         values = pd.to_numeric(out[column], errors="coerce").to_numpy(float)
         gaps = ~np.isfinite(values)
         if gaps.any() and not gaps.all():
-            fill = float(np.nanmedian(values))
-            warnings.warn(
-                f"{scenario.zones.file}: '{column}' missing for {int(gaps.sum())} zone(s) "
-                f"(index {out.index[gaps][:5].tolist()}); filled with the median {fill:.4g} "
-                "before the zones were split into cells",
-                DemandWarning,
+            out[column] = fill_median(
+                values,
+                source=str(scenario.zones.file),
+                column=column,
+                index=out.index,
+                note=" before the zones were split into cells",
                 stacklevel=3,
             )
-            out[column] = np.where(gaps, fill, values)
     return out
 
 

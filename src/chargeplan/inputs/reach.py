@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.errors import InputError
 
 PAIR_COLUMNS = ["zone", "site", "zone_id", "site_id", "distance_km", "cost"]
@@ -55,7 +56,7 @@ def pairs_within_radius(
     site_points: gpd.GeoSeries,
     radius_km: float,
     *,
-    crs: str = "ESRI:102025",
+    crs: str = DEFAULT_CRS,
     zone_ids: pd.Index | None = None,
     site_ids: pd.Index | None = None,
 ) -> pd.DataFrame:
@@ -68,8 +69,8 @@ def pairs_within_radius(
     radius_km
         Service radius in kilometres.
     crs
-        A metric (projected) CRS to measure in; ``ESRI:102025`` (Asia North Albers Equal Area)
-        suits all of China.
+        A metric (projected) CRS to measure in; the default,
+        :data:`~chargeplan.config.defaults.DEFAULT_CRS`, suits all of China.
     zone_ids, site_ids
         Labels for the output (default: the series' indexes).
 

@@ -95,7 +95,7 @@ def attach_own_stations(
 
     Own stations within ``match_km`` of a candidate join the nearest one (their ports add up);
     the others become new sites ``own-<station_id>`` with no costs or limits of their own:
-    ``pipeline._site_parameters`` then gives them the scenario's, makes the fixed cost of every
+    ``prepare._site_parameters`` then gives them the scenario's, makes the fixed cost of every
     site holding chargers sunk (0) and raises its ``max_<type>`` to at least what it holds.
     """
     own = stations[stations["own"]]

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.outputs import formatting
 from chargeplan.results.plan import Plan
 
@@ -54,7 +55,7 @@ def plot_plan(
     path: str | Path | None = None,
     *,
     proposed_sites: gpd.GeoDataFrame | None = None,
-    crs: str = "ESRI:102025",
+    crs: str = DEFAULT_CRS,
     title: str | None = None,
     dpi: int = 150,
 ) -> Figure:

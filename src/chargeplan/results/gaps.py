@@ -29,6 +29,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.inputs.reach import demand_centres
 from chargeplan.results.plan import Plan
 
@@ -66,7 +67,7 @@ class GapSettings:
         itself would rather leave the demand unmet than open a site.
     """
 
-    crs: str = "ESRI:102025"
+    crs: str = DEFAULT_CRS
     radius_km: float = 100.0
     region_column: str | None = "province"
     name_column: str | None = "name"

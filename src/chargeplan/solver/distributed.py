@@ -33,7 +33,7 @@ from typing import Any
 
 from chargeplan.errors import ChargeplanError
 
-__all__ = ["dask_executor", "dask_map", "default_workers", "in_dask_worker"]
+__all__ = ["dask_executor", "default_workers", "in_dask_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,6 @@ def _client(scheduler: str | None, n_workers: int | None) -> Iterator[Any]:
             yield client
         return
     workers = n_workers or default_workers()
-    if workers < 1:
-        raise ChargeplanError(f"--workers must be at least 1 (got {workers})")
     with (
         LocalCluster(
             n_workers=workers,
@@ -116,8 +114,8 @@ def dask_executor(
         Address of an existing Dask scheduler (``tcp://host:8786``); default: start a
         LocalCluster for the block and close it after.
     n_workers
-        Worker processes of the LocalCluster (default :func:`default_workers`); ignored with
-        ``scheduler``.
+        Worker processes of the LocalCluster, at least 1 (default :func:`default_workers`);
+        ignored with ``scheduler``.
 
     Yields
     ------
@@ -135,30 +133,3 @@ def dask_executor(
             return _ordered_results(client, func, list(items))
 
         yield executor
-
-
-def dask_map(
-    func: Callable[[Any], Any],
-    items: Iterable[Any],
-    *,
-    scheduler: str | None = None,
-    n_workers: int | None = None,
-) -> list[Any]:
-    """``[func(item) for item in items]``, computed on Dask workers.
-
-    Parameters
-    ----------
-    func
-        A module-level (picklable) function.
-    items
-        Picklable arguments, one call each.
-    scheduler, n_workers
-        As in :func:`dask_executor`.
-
-    Returns
-    -------
-    list
-        The results, in item order.
-    """
-    with dask_executor(scheduler, n_workers) as executor:
-        return list(executor(func, items))

@@ -1,21 +1,11 @@
-"""How HiGHS is run: time limit, MIP gap, threads, logging, reductions."""
+"""How HiGHS is run: time limit, MIP gap, threads, logging, reductions.
+
+:class:`SolverOptions` is defined once, in :mod:`chargeplan.config.solver`, next to the
+scenario's ``[solver]`` section it extends; it is importable from here, where the solver uses it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from chargeplan.config.solver import SolverOptions
 
-
-@dataclass(frozen=True)
-class SolverOptions:
-    """HiGHS options: time limit (s), relative MIP gap, threads (None: HiGHS's default).
-
-    ``reduce``: solve an exactly reduced problem (:mod:`chargeplan.solver.reduce`, the covering form
-    and a greedy start for pure covering) and expand its plan; ``False`` builds the problem as
-    given.
-    """
-
-    time_limit_s: float = 600.0
-    mip_rel_gap: float = 1e-3
-    threads: int | None = None
-    log_to_stderr: bool = False
-    reduce: bool = True
+__all__ = ["SolverOptions"]

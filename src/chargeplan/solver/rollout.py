@@ -40,7 +40,6 @@ from chargeplan.model.formulation import (
     ModelIndex,
     decode,
 )
-from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.rollout import RolloutProblem, build_rollout
 from chargeplan.model.solution import Solution
 from chargeplan.model.sparse import InfeasibleRowError
@@ -215,12 +214,3 @@ def solve_rollout(
         build_seconds=build_seconds,
         solve_seconds=outcome["seconds"],
     )
-
-
-def with_year(
-    problem: FacilityProblem, demand: np.ndarray, budget: float | None
-) -> FacilityProblem:
-    """The single-year problem with another year's demand and budget (pair costs rescaled)."""
-    old = problem.demand[problem.pair_zone]
-    ratio = np.divide(demand[problem.pair_zone], old, out=np.zeros_like(old), where=old > 0)
-    return replace(problem, demand=demand, pair_cost=problem.pair_cost * ratio, budget=budget)

@@ -1,5 +1,5 @@
 """Solver options for a scenario run: the scenario's ``[solver]`` section as
-:class:`~chargeplan.solver.options.SolverOptions` (the one place that maps one to the other)."""
+:class:`~chargeplan.solver.options.SolverOptions`."""
 
 from __future__ import annotations
 
@@ -17,9 +17,4 @@ def solver_options(scenario: Scenario, *, log_to_stderr: bool = False) -> Solver
     log_to_stderr
         Show HiGHS's log on standard error.
     """
-    return SolverOptions(
-        time_limit_s=scenario.solver.time_limit_s,
-        mip_rel_gap=scenario.solver.mip_rel_gap,
-        threads=scenario.solver.threads,
-        log_to_stderr=log_to_stderr,
-    )
+    return SolverOptions.from_config(scenario.solver, log_to_stderr=log_to_stderr)

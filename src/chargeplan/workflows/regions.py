@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.errors import InputError
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import Solution
@@ -35,7 +36,7 @@ def region_labels(
     region_column: str,
     *,
     centres: gpd.GeoSeries | None = None,
-    crs: str = "ESRI:102025",
+    crs: str = DEFAULT_CRS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Region of every zone (its ``region_column``) and site (that of the zone it lies in).
 

@@ -1,0 +1,95 @@
+"""Reading scenario and catalogue files: TOML, paths resolved, ``extends`` merged.
+
+Relative paths in a scenario are resolved against the folder of the file that names them. A
+scenario file may start with ``extends = "other.toml"``: it is read on top of that file (tables
+merge key by key, values replace), so variants only state what differs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from chargeplan.errors import ScenarioError
+
+__all__ = ["read_scenario_file", "read_toml"]
+
+#: (section, key) of the scenario keys that hold file paths.
+_PATH_KEYS = (
+    ("zones", "file"),
+    ("sites", "file"),
+    ("reach", "cost_table"),
+    ("existing", "stations"),
+    ("fine_zones", "places_file"),
+)
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """Read a TOML file, or raise a :class:`ScenarioError` naming ``what`` and the file."""
+    if not path.is_file():
+        raise ScenarioError(f"{what} file not found: {path}")
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+
+
+def read_scenario_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a scenario file with its paths resolved, merged onto the file it ``extends``.
+
+    Parameters
+    ----------
+    path
+        An absolute path to the scenario file.
+    seen
+        The files that extend this one, to refuse a loop.
+
+    Returns
+    -------
+    dict
+        The merged tables, without ``extends``; ``name`` defaults to a variant's file stem.
+    """
+    if path in seen:
+        raise ScenarioError(
+            f"{path}: 'extends' loops back to itself ({' -> '.join(map(str, seen))})"
+        )
+    data = read_toml(path, "scenario")
+    base = path.parent
+    if "charger_catalogue" in data:
+        data["charger_catalogue"] = _resolve(base, data["charger_catalogue"])
+    for section, key in _PATH_KEYS:
+        if isinstance(data.get(section), dict) and key in data[section]:
+            data[section] = {**data[section], key: _resolve(base, data[section][key])}
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: key 'extends' must be a path to another scenario file")
+    parent_path = _resolve(base, parent)
+    if not parent_path.is_file():
+        raise ScenarioError(f"{path}: key 'extends': file not found: {parent_path}")
+    merged = _merge(read_scenario_file(parent_path, (*seen, path)), data)
+    if "name" not in data:
+        merged["name"] = path.stem
+    return merged
+
+
+def _resolve(base: Path, value: Any) -> Any:
+    """A non-empty text as a path, relative to ``base`` unless absolute; anything else as is."""
+    if isinstance(value, str) and value:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (base / path).resolve()
+    return value
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``override`` into ``base`` (tables merge, values replace)."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,70 @@
+"""How HiGHS is run, defined once: the scenario's ``[solver]`` section and the solver's options.
+
+:class:`SolverConfig` holds what a scenario file may set (time limit, gap, threads); the
+scenario validates its ``[solver]`` table into it. :class:`SolverOptions` is the same with the
+switches that belong to a run rather than to a scenario (where the log goes, whether the
+problem is reduced first); the solver (:mod:`chargeplan.solver`) takes it, and
+:meth:`SolverOptions.from_config` makes one from a scenario's section. Both are plain frozen
+dataclasses, so ``dataclasses.replace`` works on them; pydantic checks the constraints of the
+field types when it validates a scenario.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field
+
+__all__ = ["SolverConfig", "SolverOptions"]
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """HiGHS settings a scenario can fix (its ``[solver]`` section).
+
+    Attributes
+    ----------
+    time_limit_s
+        Wall-clock limit of a solve, seconds (> 0); HiGHS then returns its best plan so far.
+    mip_rel_gap
+        Relative MIP gap at which HiGHS stops, in [0, 1): ``1e-3`` stops within 0.1 % of the
+        best bound.
+    threads
+        Threads HiGHS may use (>= 1); ``None``: HiGHS's default.
+    """
+
+    # unknown keys in a scenario's [solver] table are an error, as in every other table
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    time_limit_s: Annotated[float, Field(gt=0)] = 600.0
+    mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 1e-3
+    threads: Annotated[int, Field(ge=1)] | None = None
+
+
+@dataclass(frozen=True)
+class SolverOptions(SolverConfig):
+    """HiGHS options of one run: the :class:`SolverConfig` settings, and two switches.
+
+    Attributes
+    ----------
+    time_limit_s, mip_rel_gap, threads
+        As in :class:`SolverConfig`.
+    log_to_stderr
+        Show HiGHS's log on standard error.
+    reduce
+        Solve an exactly reduced problem (:mod:`chargeplan.solver.reduce`: the covering form
+        and a greedy start for pure covering) and expand its plan; ``False`` builds the problem
+        as given.
+    """
+
+    log_to_stderr: bool = False
+    reduce: bool = True
+
+    @classmethod
+    def from_config(cls, config: SolverConfig, **switches: Any) -> SolverOptions:
+        """The options of a scenario's ``[solver]`` section, with ``switches`` (e.g.
+        ``log_to_stderr=True``) for the fields a scenario does not set."""
+        settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(SolverConfig)}
+        return cls(**settings, **switches)
