@@ -1,4 +1,10 @@
-"""Shared fixtures: a tiny scenario on disk, and the opt-in switch for slow tests."""
+"""Shared fixtures: a tiny scenario on disk, the default scenario's plan (solved once per
+session), and the opt-in switch for slow tests.
+
+Shared data and checks that are not fixtures live in helper modules next to this file
+(``instances.py``, ``bruteforce.py``, ``folders.py``, ``solver_values.py``); test modules
+import from those, never from one another (``test_suite_layout.py``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,12 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
+
+# pytest rewrites the asserts of test modules and conftest only: the helpers' asserts too, so
+# that their failures show the values compared.
+pytest.register_assert_rewrite(
+    "tests.bruteforce", "tests.folders", "tests.instances", "tests.solver_values"
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = REPO / "models" / "china-2030.toml"
