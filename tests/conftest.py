@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import os
 import textwrap
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
+
+import chargeplan
+from chargeplan.inputs.demand import DemandWarning
 
 # pytest rewrites the asserts of test modules and conftest only: the helpers' asserts too, so
 # that their failures show the values compared.
@@ -150,3 +154,18 @@ def write_tiny_scenario(folder: Path, scenario: str = SCENARIO) -> Path:
 def tiny_scenario(tmp_path: Path) -> Path:
     """Path to the tiny scenario file (see :func:`write_tiny_scenario`)."""
     return write_tiny_scenario(tmp_path / "tiny")
+
+
+@pytest.fixture(scope="session")
+def default_plan() -> chargeplan.Plan:
+    """The default scenario (``models/china-2030.toml``) planned in this process, once per
+    session (about 30 s): test_pipeline checks its invariants, test_readme its README figures.
+
+    With the scenario's solver options (0.2 % MIP gap, HiGHS's default threads): HiGHS is
+    deterministic, so the same inputs give the same plan (checked with 1, 2 and the default
+    number of threads: the same objective to the last digit).
+    """
+    scenario = chargeplan.load_scenario(DEFAULT_SCENARIO)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DemandWarning)  # three zones lack indicators: filled
+        return chargeplan.plan_network(scenario)
