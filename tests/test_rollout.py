@@ -155,8 +155,9 @@ def assert_year_feasible(problem: FacilityProblem, solution: Solution) -> None:
 def assert_monotone(solutions) -> None:
     """A site once opened stays open; chargers are only added.
 
-    (Grid upgrades are kept too, but no instance of this module has upgradeable sites, so a
-    check on them could not fail here; ``test_sizing`` covers upgrades.)
+    (Grid upgrades must be kept too, but no instance of this module has an upgradeable site,
+    so a check on them could not fail here; the raw-value check reads the rollout's
+    ``keep_g`` rows wherever they exist.)
     """
     for before, after in itertools.pairwise(solutions):
         assert np.all(after.open_site >= before.open_site), (
