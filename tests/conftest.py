@@ -1,14 +1,30 @@
-"""Shared fixtures: a tiny scenario on disk, and the opt-in switch for slow tests."""
+"""Shared fixtures: a tiny scenario on disk, the default scenario's plan (solved once per
+session), and the opt-in switch for slow tests.
+
+Shared data and checks that are not fixtures live in helper modules next to this file
+(``instances.py``, ``bruteforce.py``, ``folders.py``, ``solver_values.py``); test modules
+import from those, never from one another (``test_suite_layout.py``).
+"""
 
 from __future__ import annotations
 
 import os
 import textwrap
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
+
+import chargeplan
+from chargeplan.inputs.demand import DemandWarning
+
+# pytest rewrites the asserts of test modules and conftest only: the helpers' asserts too, so
+# that their failures show the values compared.
+pytest.register_assert_rewrite(
+    "tests.bruteforce", "tests.folders", "tests.instances", "tests.solver_values"
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = REPO / "models" / "china-2030.toml"
@@ -138,3 +154,18 @@ def write_tiny_scenario(folder: Path, scenario: str = SCENARIO) -> Path:
 def tiny_scenario(tmp_path: Path) -> Path:
     """Path to the tiny scenario file (see :func:`write_tiny_scenario`)."""
     return write_tiny_scenario(tmp_path / "tiny")
+
+
+@pytest.fixture(scope="session")
+def default_plan() -> chargeplan.Plan:
+    """The default scenario (``models/china-2030.toml``) planned in this process, once per
+    session (about 30 s): test_pipeline checks its invariants, test_readme its README figures.
+
+    With the scenario's solver options (0.2 % MIP gap, HiGHS's default threads): HiGHS is
+    deterministic, so the same inputs give the same plan (checked with 1, 2 and the default
+    number of threads: the same objective to the last digit).
+    """
+    scenario = chargeplan.load_scenario(DEFAULT_SCENARIO)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DemandWarning)  # three zones lack indicators: filled
+        return chargeplan.plan_network(scenario)

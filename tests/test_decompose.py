@@ -1,20 +1,19 @@
 """Decomposition: independent components solved apart give the monolithic optimum; the region
 rule and the priced budget are checked against brute force.
 
-The instance: three clusters of zones and sites that share no pair (components A, B, C) and one
-zone with no site in reach. Sites are uncapacitated and demand may go unmet at
-:data:`PENALTY` per unit, so for a set of open sites every zone takes the cheaper of its best
-open pair and the penalty: the optimum is found by enumerating the 2^6 site sets.
+The instance (``tests/instances.py``, :func:`cluster_problem`): three clusters of zones and
+sites that share no pair (components A, B, C) and one zone with no site in reach. Sites are
+uncapacitated and demand may go unmet at ``CLUSTER_PENALTY`` per unit, so for a set of open
+sites every zone takes the cheaper of its best open pair and the penalty: the optimum is found
+by enumerating the 2^6 site sets (``tests/bruteforce.py``, :func:`brute_clusters`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from chargeplan import FacilityProblem
@@ -24,7 +23,6 @@ from chargeplan.model.problem import SITE_FIELDS
 from chargeplan.model.solution import objective_value
 from chargeplan.solver.decompose import solve_decomposed
 from chargeplan.solver.highs import solve
-from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.split import (
     COUPLING_FIELDS,
     PAIR_FIELDS,
@@ -36,63 +34,8 @@ from chargeplan.solver.split import (
 )
 from chargeplan.workflows.network import plan_network
 
-EXACT = SolverOptions(time_limit_s=30, mip_rel_gap=0)
-PENALTY = 100.0
-
-ZONES = pd.DataFrame(
-    {
-        "zone_id": ["a1", "a2", "a3", "b1", "b2", "c1", "lonely"],
-        "demand": [10.0, 7.0, 12.0, 9.0, 11.0, 5.0, 4.0],
-    }
-)
-SITES = pd.DataFrame(
-    {
-        "site_id": ["A1", "A2", "B1", "B2", "B3", "C1"],
-        "fixed_cost": [130.0, 95.0, 160.0, 70.0, 110.0, 240.0],
-    }
-)
-# cost of serving all of a zone's demand over the pair (OR-Library convention)
-COSTS = pd.DataFrame(
-    [
-        ("a1", "A1", 21.0),
-        ("a1", "A2", 63.5),
-        ("a2", "A1", 40.2),
-        ("a2", "A2", 17.3),
-        ("a3", "A1", 88.1),
-        ("a3", "A2", 30.7),
-        ("b1", "B1", 12.4),
-        ("b1", "B2", 99.0),
-        ("b2", "B2", 41.6),
-        ("b2", "B3", 15.9),
-        ("c1", "C1", 33.3),
-    ],
-    columns=["zone_id", "site_id", "cost"],
-)
-
-
-def _problem(**changes: object) -> FacilityProblem:
-    problem = FacilityProblem.from_cost_table(ZONES, SITES, COSTS, unmet_penalty=PENALTY)
-    return dataclasses.replace(problem, **changes)
-
-
-def _brute_force(
-    pairs: pd.DataFrame = COSTS, *, budget: float = np.inf, max_sites: int = 99
-) -> tuple[float, frozenset[str]]:
-    """Least cost over every set of open sites (within the budget / site limit)."""
-    fixed = dict(zip(SITES.site_id, SITES.fixed_cost, strict=True))
-    demand = dict(zip(ZONES.zone_id, ZONES.demand, strict=True))
-    best = (np.inf, frozenset())
-    for size in range(min(len(SITES), max_sites) + 1):
-        for chosen in itertools.combinations(SITES.site_id, size):
-            capex = sum(fixed[s] for s in chosen)
-            if capex > budget:
-                continue
-            cost = capex
-            for zone, d in demand.items():
-                options = pairs[(pairs.zone_id == zone) & pairs.site_id.isin(chosen)].cost
-                cost += min([PENALTY * d, *options])
-            best = min(best, (cost, frozenset(chosen)), key=lambda b: b[0])
-    return best
+from .bruteforce import brute_clusters
+from .instances import CLUSTER_COSTS, EXACT, cluster_problem
 
 
 def _open(problem: FacilityProblem, solution) -> frozenset[str]:
@@ -106,7 +49,7 @@ def test_every_problem_field_is_sliced_or_shared() -> None:
 
 
 def test_components_are_the_clusters() -> None:
-    problem = _problem()
+    problem = cluster_problem()
     regions = split_components(problem)
     members = sorted(
         (sorted(problem.zone_ids[r.zones]), sorted(problem.site_ids[r.sites])) for r in regions
@@ -132,8 +75,8 @@ def test_components_are_the_clusters() -> None:
 
 
 def test_decomposed_optimum_is_the_monolithic_optimum() -> None:
-    problem = _problem()
-    cost, sites = _brute_force()
+    problem = cluster_problem()
+    cost, sites = brute_clusters()
     whole = solve(problem, EXACT)
     split, info = solve_decomposed(problem, EXACT, max_bundle_pairs=1)
     assert info.regions == 3 and info.components == 3 and info.cut_pairs == 0
@@ -153,22 +96,22 @@ def test_decomposed_optimum_is_the_monolithic_optimum() -> None:
 def test_region_rule_cuts_the_pairs_across_borders() -> None:
     """a3 lies in region 'south' with A2, a1, a2 and A1 in 'north': pairs a2-A2, a1-A2 and
     a3-A1 cross the border and are cut; the plan is the optimum without them."""
-    problem = _problem()
+    problem = cluster_problem()
     zone_region = np.array(["north", "north", "south", "b", "b", "c", "c"])
     site_region = np.array(["north", "south", "b", "b", "b", "c"])
     split, info = solve_decomposed(problem, EXACT, zone_region=zone_region, site_region=site_region)
-    kept = COSTS[
-        ~COSTS.apply(
+    kept = CLUSTER_COSTS[
+        ~CLUSTER_COSTS.apply(
             lambda r: (r.zone_id, r.site_id) in {("a2", "A2"), ("a1", "A2"), ("a3", "A1")}, axis=1
         )
     ]
-    cost, sites = _brute_force(kept)
+    cost, sites = brute_clusters(kept)
     assert info.cut_pairs == 3
     # a1, a2 and a3 each lost a site in reach: 10 + 7 + 12 units of demand
     assert info.cut_zone_demand == pytest.approx(29.0)
     assert split.objective == pytest.approx(cost, rel=1e-9)
     assert _open(problem, split) == sites
-    assert split.objective >= _brute_force()[0] - 1e-9  # an upper bound on the full optimum
+    assert split.objective >= brute_clusters()[0] - 1e-9  # an upper bound on the full optimum
 
 
 def test_a_budget_is_priced_within_budget_with_a_valid_bound() -> None:
@@ -176,12 +119,12 @@ def test_a_budget_is_priced_within_budget_with_a_valid_bound() -> None:
     of its 500 penalty); within 300 the best is A2 and B2 (adding A1 would fit but saves a1
     only 42.5)."""
     budget = 300.0
-    problem = _problem(budget=budget)
-    best, sites = _brute_force(budget=budget)
-    assert sites == {"A2", "B2"} and _brute_force()[1] == {"A2", "B2", "C1"}
+    problem = cluster_problem(budget=budget)
+    best, sites = brute_clusters(budget=budget)
+    assert sites == {"A2", "B2"} and brute_clusters()[1] == {"A2", "B2", "C1"}
     whole = solve(problem, EXACT)
     assert whole.objective == pytest.approx(best, rel=1e-9)
-    unconstrained = objective_value(problem, solve(_problem(), EXACT))["capex"]
+    unconstrained = objective_value(problem, solve(cluster_problem(), EXACT))["capex"]
     assert unconstrained > budget  # the budget binds
 
     plan, info = solve_decomposed(problem, EXACT, max_bundle_pairs=1, price_steps=12)
@@ -198,8 +141,8 @@ def test_a_budget_is_priced_within_budget_with_a_valid_bound() -> None:
 
 
 def test_a_site_limit_is_priced() -> None:
-    problem = _problem(max_sites=2)
-    best, _ = _brute_force(max_sites=2)
+    problem = cluster_problem(max_sites=2)
+    best, _ = brute_clusters(max_sites=2)
     plan, info = solve_decomposed(problem, EXACT, price_steps=12)
     assert plan.open_site.sum() <= 2
     assert best - 1e-6 <= plan.objective and plan.bound <= best + 1e-6
@@ -208,9 +151,9 @@ def test_a_site_limit_is_priced() -> None:
 
 def test_max_coverage_and_two_couplings_are_refused() -> None:
     with pytest.raises(InputError, match="min_cost"):
-        solve_decomposed(_problem(objective="max_coverage", budget=100.0), EXACT)
+        solve_decomposed(cluster_problem(objective="max_coverage", budget=100.0), EXACT)
     with pytest.raises(InputError, match="budget or a site limit, not both"):
-        solve_decomposed(_problem(budget=100.0, max_sites=1), EXACT)
+        solve_decomposed(cluster_problem(budget=100.0, max_sites=1), EXACT)
 
 
 def test_scenario_decomposed_by_components_equals_the_whole_plan(tiny_scenario: Path) -> None:

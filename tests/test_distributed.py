@@ -14,7 +14,8 @@ from chargeplan.solver.decompose import solve_decomposed
 from chargeplan.solver.distributed import dask_executor, in_dask_worker
 from chargeplan.workflows.network import plan_network
 
-from .test_decompose import EXACT, _brute_force, _problem
+from .bruteforce import brute_clusters
+from .instances import EXACT, cluster_problem
 
 
 @pytest.fixture(scope="module")
@@ -35,18 +36,18 @@ def test_results_come_back_in_order_from_the_workers(executor) -> None:
 
 
 def test_regions_on_dask_give_the_in_process_plan(executor) -> None:
-    problem = _problem()
+    problem = cluster_problem()
     local, local_info = solve_decomposed(problem, EXACT, max_bundle_pairs=1)
     remote, remote_info = solve_decomposed(problem, EXACT, executor=executor, max_bundle_pairs=1)
     assert remote_info.regions == local_info.regions == 3
     assert remote.objective == pytest.approx(local.objective, rel=1e-12)
-    assert remote.objective == pytest.approx(_brute_force()[0], rel=1e-9)
+    assert remote.objective == pytest.approx(brute_clusters()[0], rel=1e-9)
     assert np.array_equal(remote.open_site, local.open_site)
     assert np.allclose(remote.served, local.served) and np.allclose(remote.unmet, local.unmet)
 
 
 def test_a_budget_priced_on_dask_gives_the_in_process_plan(executor) -> None:
-    problem = _problem(budget=300.0)
+    problem = cluster_problem(budget=300.0)
     local, _ = solve_decomposed(problem, EXACT, max_bundle_pairs=1)
     remote, info = solve_decomposed(problem, EXACT, executor=executor, max_bundle_pairs=1)
     assert np.array_equal(remote.open_site, local.open_site)

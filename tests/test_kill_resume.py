@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from .conftest import write_tiny_scenario
-from .test_reliability import folder_state
+from .folders import folder_state
 
 TARGETS = (1000, 1100, 1200, 1300, 1400, 1500)
 NAMES = [f"tiny--target_premium_users={t}" for t in TARGETS]

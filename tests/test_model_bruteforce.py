@@ -1,17 +1,18 @@
 """The facility-location model against brute force on instances small enough to enumerate.
 
-The reference never touches chargeplan's model code. Every design is enumerated in the
-test: which sites open and, with charger sizing, how many chargers of each type (each count
-from 0 to the site's limit). Fixing a design leaves a small linear program in the assignment
-shares ``x`` and the unmet shares ``u``, written out here and solved with
+The reference (``tests/bruteforce.py``) never touches chargeplan's model code. Every design
+is enumerated: which sites open and, with charger sizing, how many chargers of each type (each
+count from 0 to the site's limit). Fixing a design leaves a small linear program in the
+assignment shares ``x`` and the unmet shares ``u``, written out there and solved with
 :func:`scipy.optimize.linprog` (HiGHS). With sizing the design is the charger counts alone,
 and a site is open when it has a charger. That loses nothing: an open site with no charger
 serves no one and costs ``f_j >= 0``.
 
-Why the optima are unique: the instances use generic, non-round data (costs with one or two
-decimals drawn at random once and written out below). An exact tie between two designs is
-a coincidence, and the tests do not take it on trust: they check that the runner-up design is
-worse by a clear margin (``UNIQUE_MARGIN``) before comparing open sites and charger counts.
+Why the optima are unique: the instances (``tests/instances.py`` and the CFLP data below) use
+generic, non-round data (costs with one or two decimals drawn at random once and written out).
+An exact tie between two designs is a coincidence, and the tests do not take it on trust: they
+check that the runner-up design is worse by a clear margin (``UNIQUE_MARGIN``) before comparing
+open sites and charger counts.
 Two charger counts for the same open sites are never tied either, because every charger
 costs ``p_jk > 0``.
 
@@ -23,132 +24,47 @@ Formulation checked (``chargeplan.model.formulation.build_model``):
 
 ``max_coverage`` is lexicographic: first the least unmet demand ``sum d u``, then, among the
 plans with that coverage, the least capex + access cost.
+
+Every solve in this module also checks HiGHS's column values before they are decoded
+(``tests/solver_values.py``): shares in [0, 1], column bounds, integrality and every row.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import linprog
 from shapely.geometry import Point
 
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import Solution, objective_value
 from chargeplan.results.plan import make_plan
 from chargeplan.solver.highs import solve
-from chargeplan.solver.options import SolverOptions
 
-EXACT = SolverOptions(time_limit_s=30, mip_rel_gap=0)
-#: The brute-force optimum must beat the next design by this relative margin.
-UNIQUE_MARGIN = 1e-4
-#: Absolute tolerance on shares and demand units (solver feasibility tolerance is ~1e-7).
-TOL = 1e-6
-N = np.nan
+from .bruteforce import (
+    UNIQUE_MARGIN,
+    AssignmentLP,
+    Design,
+    brute_max_coverage,
+    brute_min_cost,
+    designs,
+    unique_best,
+)
+from .instances import EXACT, INSTANCE_A, INSTANCE_C, SIZING, TOL, Instance, N, to_problem
+from .solver_values import check_every_solve
 
 # --------------------------------------------------------------------------------------------
-# instances: plain data, independent of chargeplan
+# classic CFLP data (the sized instances A, B, C are in tests/instances.py)
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Instance:
-    """Tiny facility-location data. ``cost[i, j, k]`` is NaN where zone i cannot reach site j.
-
-    ``q is None`` means no charger sizing (the classic CFLP).
-    """
-
-    demand: np.ndarray  # (Z, K)
-    cost: np.ndarray  # (Z, S, K): cost of serving ALL of zone i's type-k demand from site j
-    fixed: np.ndarray  # (S,)
-    capacity: np.ndarray  # (S,), inf: no site limit
-    penalty: np.ndarray  # (K,) per unit of unmet demand
-    q: np.ndarray | None = None  # (K,) demand one charger serves
-    charger_cost: np.ndarray | None = None  # (S, K)
-    max_chargers: np.ndarray | None = None  # (S, K)
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return self.cost.shape
 
 
 def _a(rows) -> np.ndarray:
     return np.array(rows, dtype=float)
 
-
-# Five zones, three sites, two charger types (slow AC and DC fast, say). Site 2 has a finite
-# site capacity; zone 3 reaches only site 2 and zone 1 only sites 1-2. At the optimum all
-# three sites open and some demand stays unmet.
-# 432 charger designs.
-INSTANCE_A = Instance(
-    demand=_a([[38.5, 12.3], [34.0, 10.2], [22.9, 9.8], [29.1, 34.5], [19.9, 38.5]]),
-    cost=_a(
-        [
-            [[81.46, 12.84], [60.32, 24.07], [81.61, 28.95]],
-            [[N, N], [20.62, 23.4], [27.11, 22.21]],
-            [[22.3, 23.85], [32.96, 9.89], [21.1, 16.0]],
-            [[N, N], [N, N], [64.42, 55.92]],
-            [[17.44, 24.21], [11.96, 32.63], [22.73, 66.53]],
-        ]
-    ),
-    fixed=_a([75.7, 52.0, 71.7]),
-    capacity=_a([np.inf, np.inf, 63.0]),
-    penalty=_a([4.21, 3.81]),
-    q=_a([32.6, 23.5]),
-    charger_cost=_a([[17.7, 10.8], [13.3, 13.7], [8.7, 10.7]]),
-    max_chargers=np.array([[2, 1], [2, 1], [3, 2]]),
-)
-
-# Site 2 can host no charger at all (M = 0 for both types), so it must stay closed although
-# zones 1, 2 and 4 reach it; zone 4 is then left with site 1 alone, which has a finite site
-# capacity. Site 0 takes at most one type-0 charger. The optimum opens sites 0 and 1.
-# 96 charger designs.
-INSTANCE_B = Instance(
-    demand=_a([[13.8, 38.1], [11.6, 11.3], [17.2, 13.1], [28.5, 9.0], [36.4, 35.0]]),
-    cost=_a(
-        [
-            [[4.23, 56.82], [7.38, 33.05], [N, N]],
-            [[15.43, 26.45], [10.08, 8.06], [20.59, 26.92]],
-            [[40.08, 29.3], [7.6, 30.93], [29.73, 29.05]],
-            [[34.14, 7.04], [58.27, 15.8], [N, N]],
-            [[N, N], [12.54, 83.31], [21.74, 56.71]],
-        ]
-    ),
-    fixed=_a([53.3, 76.1, 72.0]),
-    capacity=_a([np.inf, 48.0, np.inf]),
-    penalty=_a([4.73, 4.24]),
-    q=_a([27.3, 23.7]),
-    charger_cost=_a([[10.1, 18.9], [17.5, 7.4], [11.7, 16.7]]),
-    max_chargers=np.array([[1, 3], [2, 3], [0, 0]]),
-)
-
-# Five zones, four sites, one charger type; two sites with finite capacity. The optimum opens
-# two of the four sites and serves all demand. 108 charger designs.
-INSTANCE_C = Instance(
-    demand=_a([[29.3], [27.5], [9.5], [9.0], [27.9]]),
-    cost=_a(
-        [
-            [[N], [21.8], [N], [54.98]],
-            [[36.73], [33.37], [29.37], [12.11]],
-            [[12.35], [9.15], [N], [N]],
-            [[16.24], [15.07], [17.41], [3.06]],
-            [[N], [41.64], [60.63], [66.01]],
-        ]
-    ),
-    fixed=_a([71.0, 74.6, 46.8, 27.7]),
-    capacity=_a([np.inf, 61.0, 37.0, np.inf]),
-    penalty=_a([3.76]),
-    q=_a([21.9]),
-    charger_cost=_a([[9.4], [11.5], [19.1], [14.1]]),
-    max_chargers=np.array([[2], [2], [2], [3]]),
-)
-
-SIZING = {"A": INSTANCE_A, "B": INSTANCE_B, "C": INSTANCE_C}
 
 # Classic CFLP (no sizing): five zones, four sites with capacities; cost = serving all of the
 # zone's demand. Capacities bind, so the optimal assignment splits a zone (objective 174.72...).
@@ -196,228 +112,29 @@ def cflp_instance(capacity: np.ndarray, penalty: float) -> Instance:
 
 
 # --------------------------------------------------------------------------------------------
-# the brute-force reference
-# --------------------------------------------------------------------------------------------
-
-
-class AssignmentLP:
-    """The LP left once a design (open sites, charger counts) is fixed.
-
-    Columns: ``x[i, j, k]`` for every reachable pair and type with demand, then ``u[i, k]``
-    for every zone and type with demand. Only the right-hand sides and the bounds depend on
-    the design, so the matrices are built once.
-    """
-
-    def __init__(self, inst: Instance) -> None:
-        self.inst = inst
-        z, s, k = inst.shape
-        d = inst.demand
-        self.xs = [
-            (i, j, t)
-            for i in range(z)
-            for j in range(s)
-            for t in range(k)
-            if not np.isnan(inst.cost[i, j, t]) and d[i, t] > 0
-        ]
-        self.us = [(i, t) for i in range(z) for t in range(k) if d[i, t] > 0]
-        nx, nu = len(self.xs), len(self.us)
-        self.nx, self.nu = nx, nu
-        row_of = {key: r for r, key in enumerate(self.us)}
-        a_eq = np.zeros((nu, nx + nu))
-        for c, (i, _j, t) in enumerate(self.xs):
-            a_eq[row_of[i, t], c] = 1.0
-        a_eq[np.arange(nu), nx + np.arange(nu)] = 1.0
-        self.a_eq = a_eq
-        rows, self.kinds = [], []
-        if inst.q is not None:  # sum_i d_ik x_ijk <= q_k n_jk
-            for j, t in itertools.product(range(s), range(k)):
-                row = np.zeros(nx + nu)
-                for c, (i, jj, tt) in enumerate(self.xs):
-                    if (jj, tt) == (j, t):
-                        row[c] = d[i, t]
-                rows.append(row)
-                self.kinds.append(("chargers", j, t))
-        for j in range(s):  # sum_ik d_ik x_ijk <= C_j y_j
-            if np.isfinite(inst.capacity[j]):
-                row = np.zeros(nx + nu)
-                for c, (i, jj, t) in enumerate(self.xs):
-                    if jj == j:
-                        row[c] = d[i, t]
-                rows.append(row)
-                self.kinds.append(("site", j, None))
-        unmet = np.zeros(nx + nu)  # sum_ik d_ik u_ik <= cap (coverage floor, lexicographic)
-        unmet[nx:] = [d[i, t] for i, t in self.us]
-        rows.append(unmet)
-        self.kinds.append(("unmet", None, None))
-        self.a_ub = np.array(rows)
-        self.c_access = np.concatenate([[inst.cost[i, j, t] for i, j, t in self.xs], np.zeros(nu)])
-        self.c_unmet = unmet
-        self.c_penalty = unmet * np.concatenate(
-            [np.zeros(nx), [inst.penalty[t] for _, t in self.us]]
-        )
-
-    def solve(
-        self,
-        open_site: np.ndarray,
-        chargers: np.ndarray,
-        objective: str,
-        *,
-        unmet_cap: float = np.inf,
-        allow_unmet: bool = True,
-    ) -> float | None:
-        """Optimal LP value for the design, or ``None`` if infeasible.
-
-        ``objective``: ``"cost"`` (access + penalty), ``"access"`` or ``"unmet"`` (demand).
-        """
-        inst = self.inst
-        rhs = []
-        for kind, j, t in self.kinds:
-            if kind == "chargers":
-                rhs.append(inst.q[t] * chargers[j, t])
-            elif kind == "site":
-                rhs.append(inst.capacity[j] * open_site[j])
-            else:
-                rhs.append(unmet_cap if np.isfinite(unmet_cap) else 1e30)
-        upper = np.concatenate(
-            [
-                [1.0 if open_site[j] else 0.0 for _, j, _ in self.xs],
-                np.full(self.nu, 1.0 if allow_unmet else 0.0),
-            ]
-        )
-        c = {
-            "cost": self.c_access + self.c_penalty,
-            "access": self.c_access,
-            "unmet": self.c_unmet,
-        }[objective]
-        res = linprog(
-            c,
-            A_ub=self.a_ub,
-            b_ub=np.array(rhs),
-            A_eq=self.a_eq,
-            b_eq=np.ones(self.nu),
-            bounds=np.column_stack([np.zeros_like(upper), upper]),
-            method="highs",
-        )
-        if res.status == 2:
-            return None
-        assert res.status == 0, res.message
-        return float(res.fun)
-
-
-@dataclass(frozen=True)
-class Design:
-    open_site: np.ndarray
-    chargers: np.ndarray
-    capex: float
-    min_cost: float | None = None  # capex + best access + penalty (min_cost objective)
-    min_unmet: float | None = None  # least unmet demand this design allows
-
-
-def designs(inst: Instance):
-    """Every design: charger counts 0..M_jk with sizing, every subset of sites without."""
-    s, k = len(inst.fixed), inst.demand.shape[1]
-    if inst.q is None:
-        for bits in itertools.product((False, True), repeat=s):
-            open_site = np.array(bits)
-            yield open_site, np.zeros((s, k), np.int64), float(inst.fixed @ open_site)
-        return
-    for flat in itertools.product(*(range(int(m) + 1) for m in inst.max_chargers.ravel())):
-        chargers = np.array(flat, np.int64).reshape(inst.max_chargers.shape)
-        open_site = chargers.sum(axis=1) > 0
-        capex = float(inst.fixed @ open_site + (inst.charger_cost * chargers).sum())
-        yield open_site, chargers, capex
-
-
-@functools.cache
-def design_table(name: str) -> list[Design]:
-    """All designs of a sizing instance with their min-cost value and least unmet demand."""
-    inst = SIZING[name]
-    lp = AssignmentLP(inst)
-    return [
-        Design(y, n, capex, capex + lp.solve(y, n, "cost"), lp.solve(y, n, "unmet"))
-        for y, n, capex in designs(inst)
-    ]
-
-
-def allowed(design: Design, budget: float | None, max_sites: int | None) -> bool:
-    if budget is not None:
-        # A design within rounding distance of the budget would make the reference ambiguous.
-        assert abs(design.capex - budget) > 1e-3, "choose a budget away from every design's capex"
-        if design.capex > budget:
-            return False
-    return max_sites is None or int(design.open_site.sum()) <= max_sites
-
-
-def unique_best(scored: list[tuple[float, Design]]) -> tuple[float, Design]:
-    """The best (value, design), after checking that no other design comes close."""
-    scored = sorted(scored, key=lambda pair: pair[0])
-    best_value, best = scored[0]
-    if len(scored) > 1:
-        margin = (scored[1][0] - best_value) / max(abs(best_value), 1.0)
-        assert margin > UNIQUE_MARGIN, f"optimum not unique: runner-up within {margin:.2e}"
-    return best_value, best
-
-
-def brute_min_cost(name: str, budget=None, max_sites=None) -> tuple[float, Design]:
-    return unique_best(
-        [(d.min_cost, d) for d in design_table(name) if allowed(d, budget, max_sites)]
-    )
-
-
-def brute_max_coverage(name: str, budget=None, max_sites=None) -> tuple[float, float, Design]:
-    """(least unmet demand, least capex + access at that coverage, the design)."""
-    inst = SIZING[name]
-    feasible = [d for d in design_table(name) if allowed(d, budget, max_sites)]
-    least_unmet = min(d.min_unmet for d in feasible)
-    lp = AssignmentLP(inst)
-    level = least_unmet + 1e-7
-    second_stage = [
-        (d.capex + lp.solve(d.open_site, d.chargers, "access", unmet_cap=level), d)
-        for d in feasible
-        if d.min_unmet <= level
-    ]
-    cost, design = unique_best(second_stage)
-    return least_unmet, cost, design
-
-
-# --------------------------------------------------------------------------------------------
 # chargeplan side
 # --------------------------------------------------------------------------------------------
 
 
-def to_problem(inst: Instance, **kwargs) -> FacilityProblem:
-    """The instance as a FacilityProblem (pairs zone-major, as ``np.nonzero`` lists them)."""
-    z, s, k = inst.shape
-    pair_zone, pair_site = np.nonzero(~np.isnan(inst.cost[:, :, 0]))
-    sizing = inst.q is not None
-    fields = {
-        "zone_ids": np.array([f"z{i}" for i in range(z)], dtype=object),
-        "site_ids": np.array([f"s{j}" for j in range(s)], dtype=object),
-        "types": ("ac", "dc")[:k] if k <= 2 else tuple(f"t{t}" for t in range(k)),
-        "demand": inst.demand,
-        "pair_zone": pair_zone,
-        "pair_site": pair_site,
-        "pair_cost": inst.cost[pair_zone, pair_site, :],
-        "fixed_cost": inst.fixed,
-        "site_capacity": inst.capacity,
-        "charger_capacity": inst.q,
-        "charger_cost": inst.charger_cost if sizing else np.zeros((s, k)),
-        "max_chargers": inst.max_chargers if sizing else np.zeros((s, k)),
-        "unmet_penalty": inst.penalty,
-    }
-    fields.update(kwargs)
-    return FacilityProblem(**fields)
+@pytest.fixture(autouse=True)
+def _highs_values_are_feasible(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
+    """Every solve checks HiGHS's raw values before decoding (``tests/solver_values.py``)."""
+    return check_every_solve(monkeypatch)
 
 
 def assert_feasible(problem: FacilityProblem, solution: Solution) -> None:
-    """The plan satisfies every constraint of the formulation (checked from the arrays)."""
+    """The plan satisfies every constraint of the formulation (checked from the arrays).
+
+    The shares' bounds ``0 <= x, u <= 1`` are not asserted here: decode clips the shares into
+    [0, 1], so on a decoded plan they would hold whatever HiGHS returned. The module's
+    autouse fixture checks them on HiGHS's raw values instead.
+    """
     d = problem.demand
     z, k = d.shape
     share = np.zeros((z, k))
     np.add.at(share, problem.pair_zone, solution.served)
     has = d > 0
     np.testing.assert_allclose((share + solution.unmet)[has], 1.0, atol=TOL)
-    assert np.all(solution.served >= 0) and np.all(solution.unmet >= 0)
     load = np.zeros((len(problem.site_ids), k))
     np.add.at(load, problem.pair_site, solution.served * d[problem.pair_zone])
     # no service from a closed site

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chargeplan
-from chargeplan.inputs.demand import DemandWarning
+from chargeplan.model.queueing import ServiceLevel, capacity_levels
 from chargeplan.outputs.write import write_plan
 
 from .conftest import DEFAULT_SCENARIO
@@ -74,12 +74,27 @@ def test_tiny_outputs_written(tiny_scenario: Path, tmp_path: Path) -> None:
     assert (tmp_path / "out" / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def default_plan() -> chargeplan.Plan:
-    scenario = chargeplan.load_scenario(DEFAULT_SCENARIO)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DemandWarning)
-        return chargeplan.plan_network(scenario)
+def charger_capacity_kwh(scenario: chargeplan.Scenario, name: str, n: np.ndarray) -> np.ndarray:
+    """Peak-hour kWh that ``n`` chargers of type ``name`` serve at one site, by the sizing rule
+    the scenario asks for (``docs/model.md``).
+
+    ``linear``: ``n`` x ``peak_kwh_per_charger`` (energy per busy hour x maximum utilisation).
+    ``queue``: the chargers form ``n // S`` full queues of ``S`` (``chargers_per_queue``) and
+    one partial queue of ``n % S``; a queue of ``c`` chargers serves
+    ``L[c] = capacity_levels(S, session_hours, service level)[c] x session_kwh`` (the peak
+    arrival rate at which at most ``max_wait_probability`` of drivers wait, in kWh), so
+    ``capacity = (n // S) L[S] + L[n % S]``.
+    """
+    charger = scenario.chargers[name]
+    if scenario.sizing.rule == "linear":
+        return n * charger.peak_kwh_per_charger
+    size = scenario.sizing.chargers_per_queue[name]
+    level = ServiceLevel(
+        max_wait_probability=scenario.sizing.max_wait_probability,
+        max_mean_wait_min=scenario.sizing.max_mean_wait_min,
+    )
+    levels = capacity_levels(size, charger.session_hours, level) * charger.session_kwh
+    return (n // size) * levels[size] + levels[n % size]
 
 
 def test_default_scenario_invariants(default_plan: chargeplan.Plan) -> None:
@@ -94,11 +109,12 @@ def test_default_scenario_invariants(default_plan: chargeplan.Plan) -> None:
     np.testing.assert_allclose(
         zones["served_kwh"] + zones["unmet_kwh"], zones["demand_kwh"], rtol=1e-7, atol=1e-6
     )
-    # per site and type: chargers x capacity >= served demand
+    # per site and type: the chargers carry the served demand, by the scenario's sizing rule
     scenario = chargeplan.load_scenario(DEFAULT_SCENARIO)
     for name in scenario.charger_types:
-        capacity = sites[f"chargers_{name}"] * scenario.chargers[name].peak_kwh_per_charger
-        assert (capacity + 1e-6 >= sites[f"served_kwh_{name}"]).all()
+        capacity = charger_capacity_kwh(scenario, name, sites[f"chargers_{name}"].to_numpy())
+        served = sites[f"served_kwh_{name}"].to_numpy()
+        assert np.all(served <= capacity * (1 + 1e-9) + 1e-6), name
         assert (sites[f"chargers_{name}"] <= sites[f"max_{name}"]).all()
     # only open sites hold chargers
     assert (sites.loc[~sites["open"], "chargers"] == 0).all()
@@ -114,3 +130,42 @@ def test_default_scenario_invariants(default_plan: chargeplan.Plan) -> None:
     unreachable = zones["sites_in_reach"] == 0
     assert (zones.loc[unreachable & (zones["demand_kwh"] > 0), "gap_reason"] == "unreachable").all()
     assert 0.5 < s["coverage"] <= 1.0
+
+
+def test_default_plan_is_sized_by_queueing_not_the_linear_rule(
+    default_plan: chargeplan.Plan,
+) -> None:
+    """The capacity check above is not trivially met, and only the queueing rule makes it so.
+
+    The default scenario sizes chargers by Erlang C (``sizing.rule = "queue"``, at most 20 %
+    of drivers wait, queues of 12 DC / 20 AC chargers). A full DC queue serves 438.7 peak kWh,
+    36.6 per charger, below the linear rule's 41.1 (30 kWh sessions of 35 min at 80 %
+    utilisation); a full AC queue 77.3 kWh, 3.86 per charger, below the linear 4.5 (15 kWh
+    sessions of 3 h at 90 %). So queueing needs more chargers than the linear rule, and a check
+    by the linear rule would accept one charger fewer at every site: it could not see a
+    missing one.
+    """
+    scenario = chargeplan.load_scenario(DEFAULT_SCENARIO)
+    assert scenario.sizing.rule == "queue"
+    sites, s = default_plan.sites, default_plan.summary
+    for name in scenario.charger_types:
+        q = scenario.chargers[name].peak_kwh_per_charger
+        size = scenario.sizing.chargers_per_queue[name]
+        per_charger = charger_capacity_kwh(scenario, name, np.array([size]))[0] / size
+        assert per_charger < q, name  # a full queue serves less per charger than the linear q
+        n = sites[f"chargers_{name}"].to_numpy()
+        served = sites[f"served_kwh_{name}"].to_numpy()
+        capacity = charger_capacity_kwh(scenario, name, n)
+        # the busiest site's load fills its queues (within 1 %): the check binds there
+        busiest = int(np.argmax(served))
+        assert served[busiest] >= 0.99 * capacity[busiest], name
+        # one charger fewer: the queue rule refuses it at most sites, the linear rule nowhere
+        fewer = np.maximum(n - 1, 0)
+        built = n > 0
+        queue_short = built & (served > charger_capacity_kwh(scenario, name, fewer) + 1e-6)
+        linear_short = built & (served > fewer * q)
+        assert queue_short.sum() > 0.8 * built.sum(), name
+        assert not linear_short.any(), name
+        # the linear rule's count for the same loads: what the summary reports, and fewer
+        linear = np.ceil(served / q - 1e-9)
+        assert int(linear.sum()) == s[f"chargers_linear_rule_{name}"] < s[f"chargers_{name}"]

@@ -43,6 +43,7 @@ from chargeplan.solver.options import SolverOptions
 from chargeplan.workflows.batch import Job, run_batch
 
 from .conftest import DEFAULT_SCENARIO, write_tiny_scenario
+from .folders import folder_state
 
 RUN = ["--quiet", "--no-map", "--no-report"]
 PLAN_TABLES = (
@@ -55,18 +56,6 @@ PLAN_TABLES = (
     "gaps.parquet",
     "plan.gpkg",
 )
-
-
-def folder_state(folder: Path) -> str:
-    """``"complete"`` (manifest present, every listed file hash-equal) or ``"absent"`` (no
-    final file at all); anything else fails the calling test."""
-    if not folder.exists() or not any(folder.iterdir()):
-        return "absent"
-    problems = verify(folder)
-    assert not problems, f"{folder} is partial: {problems}"
-    listed = set(read_manifest(folder)["outputs"]) | {MANIFEST_NAME}
-    assert {p.name for p in folder.iterdir()} == listed, "files the manifest does not list"
-    return "complete"
 
 
 def staging_left(parent: Path) -> list[str]:

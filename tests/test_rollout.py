@@ -11,12 +11,18 @@
    the year each site opens (year 1, year 2 or never, so a site can open with no chargers to
    use this year's budget) and the charger counts per year, with
    ``E <= n_1 <= n_2 <= M``. Each year's assignment LP is solved with
-   :func:`scipy.optimize.linprog` (the harness in ``test_model_bruteforce``, which never
+   :func:`scipy.optimize.linprog` (``AssignmentLP`` of ``tests/bruteforce.py``, which never
    touches chargeplan's model code). Costs are discounted as
    ``(1 + rate) ** -(year - first_year)`` and include opex, with annual budgets in some cases.
 3. Monotonicity: open sites and chargers never decrease from one year to the next.
 4. End to end: a scenario that ``extends`` the tiny scenario with a ``[rollout]`` section,
    through :func:`chargeplan.plan_network` and through ``chargeplan run``.
+
+Every solve here first checks the column values HiGHS returned, before they are decoded
+(``tests/solver_values.py``: shares in [0, 1], column bounds, integrality, every row of the
+model); the decoded plans are then checked against the formulation by hand
+(:func:`assert_year_feasible`, :func:`assert_monotone`). Section 5 shows that each of these
+checks refuses a deliberately broken plan.
 
 Tests marked ``xfail(strict=True, reason="BUG: ...")`` show bugs found in the rollout code.
 """
@@ -27,6 +33,7 @@ import functools
 import io
 import itertools
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,6 +46,7 @@ import chargeplan
 from chargeplan.cli import main
 from chargeplan.config.scenario import load_scenario
 from chargeplan.errors import InputError
+from chargeplan.model.formulation import decode
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.rollout import RolloutProblem, build_rollout
 from chargeplan.model.solution import Solution, objective_value
@@ -47,15 +55,10 @@ from chargeplan.solver.interface import SparseHighs
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.rollout import solve_rollout, start_vector, year_by_year
 
+from .bruteforce import UNIQUE_MARGIN, AssignmentLP
 from .conftest import write_tiny_scenario
-from .test_model_bruteforce import (
-    INSTANCE_A,
-    INSTANCE_C,
-    UNIQUE_MARGIN,
-    AssignmentLP,
-    Instance,
-    to_problem,
-)
+from .instances import INSTANCE_A, INSTANCE_C, Instance, to_problem
+from .solver_values import assert_values_feasible, check_every_solve
 
 EXACT = SolverOptions(mip_rel_gap=0, time_limit_s=60)
 #: Absolute tolerance on shares and demand units (solver feasibility tolerance is ~1e-7).
@@ -74,6 +77,13 @@ QUEUE_C = (np.array([0.0, 18.3, 40.2, 65.9]),)
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def highs_values(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
+    """Every solve checks HiGHS's raw values before decoding (``tests/solver_values.py``);
+    the values read so far in the test, in order."""
+    return check_every_solve(monkeypatch)
 
 
 def sized(inst: Instance, sizing: str, levels: tuple[np.ndarray, ...]) -> FacilityProblem:
@@ -111,29 +121,60 @@ def charger_capacity(problem: FacilityProblem, chargers: np.ndarray) -> np.ndarr
     return out
 
 
+def site_load(problem: FacilityProblem, solution: Solution) -> np.ndarray:
+    """``(S, K)`` demand each site serves of each type."""
+    load = np.zeros((len(problem.site_ids), len(problem.types)))
+    np.add.at(load, problem.pair_site, solution.served * problem.demand[problem.pair_zone])
+    return load
+
+
 def assert_year_feasible(problem: FacilityProblem, solution: Solution) -> None:
-    """One year's decisions satisfy every single-year row but the budget (checked by hand)."""
+    """One year's decided plan satisfies the single-year rows, checked by hand from the arrays.
+
+    Checked: the assignment rows, open sites (required ones, and no service from closed ones),
+    charger capacity by the problem's sizing rule, charger limits and existing chargers, and
+    finite site capacities. Not here: the budget (checked by hand in the tests that have one),
+    stall and grid limits and minimum chargers (no instance of this module has them;
+    ``test_sizing`` checks them), and the shares' bounds ``0 <= x, u <= 1``: decode clips the
+    shares into [0, 1], so on a decoded plan they hold whatever HiGHS returned. They are
+    checked on HiGHS's raw values instead (the autouse fixture ``highs_values``).
+    """
     d = problem.demand
     share = np.zeros_like(d)
     np.add.at(share, problem.pair_zone, solution.served)
-    np.testing.assert_allclose((share + solution.unmet)[d > 0], 1.0, atol=TOL)
-    assert solution.served.min() >= 0 and solution.unmet.min() >= 0
-    load = np.zeros((len(problem.site_ids), len(problem.types)))
-    np.add.at(load, problem.pair_site, solution.served * d[problem.pair_zone])
-    assert np.all(load <= charger_capacity(problem, solution.chargers) + TOL)
-    assert np.all(load[~solution.open_site] <= TOL)
-    assert np.all(solution.chargers <= problem.max_chargers * solution.open_site[:, None])
-    assert np.all(solution.chargers >= problem.existing_chargers)
+    np.testing.assert_allclose(
+        (share + solution.unmet)[d > 0], 1.0, atol=TOL, err_msg="served + unmet shares != 1"
+    )
+    load = site_load(problem, solution)
+    open_site, chargers = solution.open_site, solution.chargers
+    assert np.all(open_site[problem.must_open]), "a required site (or one with chargers) is closed"
+    assert np.all(load[~open_site] <= TOL), "a closed site serves demand"
+    capacity = charger_capacity(problem, chargers)
+    assert np.all(load <= capacity + TOL), f"load above charger capacity: {load} > {capacity}"
+    assert np.all(chargers <= problem.max_chargers * open_site[:, None]), (
+        "more chargers than a site's limit (zero at a closed site)"
+    )
+    assert np.all(chargers >= problem.existing_chargers), "existing chargers removed"
     finite = np.isfinite(problem.site_capacity)
-    assert np.all(load.sum(axis=1)[finite] <= problem.site_capacity[finite] + TOL)
+    assert np.all(load.sum(axis=1)[finite] <= problem.site_capacity[finite] + TOL), (
+        "load above a site's capacity"
+    )
 
 
 def assert_monotone(solutions) -> None:
-    """A site once opened stays open; chargers are only added."""
+    """A site once opened stays open; chargers are only added.
+
+    (Grid upgrades must be kept too, but no instance of this module has an upgradeable site,
+    so a check on them could not fail here; the raw-value check reads the rollout's
+    ``keep_g`` rows wherever they exist.)
+    """
     for before, after in itertools.pairwise(solutions):
-        assert np.all(after.open_site >= before.open_site), (before.open_site, after.open_site)
-        assert np.all(after.chargers >= before.chargers), (before.chargers, after.chargers)
-        assert np.all(after.grid_upgrade >= before.grid_upgrade)
+        assert np.all(after.open_site >= before.open_site), (
+            f"a site closed: {before.open_site} -> {after.open_site}"
+        )
+        assert np.all(after.chargers >= before.chargers), (
+            f"chargers removed: {before.chargers} -> {after.chargers}"
+        )
 
 
 def yearly_capex(periods, solutions) -> list[float]:
@@ -202,8 +243,7 @@ def test_single_year_optimum_is_bounded_by_the_final_network(sizing: str, access
     # the final network is a feasible single-year plan (capacity rows checked by hand) ...
     assert_year_feasible(final_p, final)
     parts = objective_value(final_p, final)
-    if access == "zero_access":
-        assert parts["access_cost"] == 0.0
+    if access == "zero_access":  # pair costs are all zero, so is the access cost
         bound = parts["capex"] + parts["unmet_penalty"]  # the issue's wording
     else:
         assert parts["access_cost"] > 0.0
@@ -394,24 +434,26 @@ def bf_problem(years, budgets, existing) -> RolloutProblem:
 def test_two_year_rollout_matches_brute_force(case: str) -> None:
     years, budgets, existing = BF_CASES[case]
     schedules = brute_rollout(years, budgets, existing)
-    (value, y, n, capex), runner_up = schedules[0], schedules[1]
+    (value, y, n, _), runner_up = schedules[0], schedules[1]
     margin = (runner_up[0] - value) / max(abs(value), 1.0)
     assert margin > UNIQUE_MARGIN, f"optimum not unique: runner-up within {margin:.2e}"
 
     problem = bf_problem(years, budgets, existing)
     result = solve_rollout(problem, EXACT)
     assert result.status == "optimal"
+    # a feasible rollout on its own terms (before comparing it with the enumerated optimum,
+    # whose schedules satisfy all of this by construction) ...
+    for p, s in zip(problem.periods, result.solutions, strict=True):
+        assert_year_feasible(p, s)
+    assert_monotone(result.solutions)
+    for spent, budget in zip(yearly_capex(problem.periods, result.solutions), budgets, strict=True):
+        assert budget is None or spent <= budget, f"capex {spent} above the budget {budget}"
+    assert result.objective == pytest.approx(discounted_cost(problem, result.solutions), rel=1e-6)
+    # ... and the enumerated optimum
     assert result.objective == pytest.approx(value, rel=1e-6)
     for t, s in enumerate(result.solutions):
         np.testing.assert_array_equal(s.open_site, y[t], err_msg=f"open sites, year {t + 1}")
         np.testing.assert_array_equal(s.chargers, n[t], err_msg=f"chargers, year {t + 1}")
-        assert_year_feasible(problem.periods[t], s)
-    assert_monotone(result.solutions)
-    got_capex = yearly_capex(problem.periods, result.solutions)
-    assert got_capex == pytest.approx(capex, rel=1e-9)
-    for spent, budget in zip(got_capex, budgets, strict=True):
-        assert budget is None or spent <= budget
-    assert discounted_cost(problem, result.solutions) == pytest.approx(value, rel=1e-6)
 
 
 def test_brute_force_cases_exercise_the_interesting_cases() -> None:
@@ -487,21 +529,11 @@ def test_year_by_year_start_is_a_feasible_rollout_and_never_beats_the_optimum(ca
     assert_monotone(plans)
     lp, index = build_rollout(problem)
     start = start_vector(problem, index, lp.n_cols, plans)
-    lower, upper, kind = lp.bounds()
-    assert np.all(start >= lower - TOL) and np.all(start <= upper + TOL)
-    integer = kind != 0
-    np.testing.assert_allclose(start[integer], np.rint(start[integer]), atol=TOL)
-    for family, (matrix, lo, hi) in lp.families.items():
-        m = matrix.copy()
-        m.resize((m.shape[0], lp.n_cols))
-        activity = m @ start
-        scale = 1.0 + np.abs(np.where(np.isfinite(hi), hi, 0.0))
-        assert np.all(activity >= lo - TOL * scale), family
-        assert np.all(activity <= hi + TOL * scale), family
+    model, columns = lp.to_pyomo()
+    assert_values_feasible(columns, start)
     start_cost = float(lp.objective @ start) + lp.objective_offset
     assert start_cost == pytest.approx(discounted_cost(problem, plans), rel=1e-6)
     # HiGHS receives the start and accepts it (its log says so)
-    model, columns = lp.to_pyomo()
     for var, value in zip(columns, start, strict=True):
         var.set_value(float(value), skip_validation=True)
     log = io.StringIO()
@@ -671,6 +703,175 @@ def test_cli_writes_the_years_table(cli_run, rollout_plan: chargeplan.Plan) -> N
 
 
 # --------------------------------------------------------------------------------------------
+# 5. the checks themselves: each refuses a deliberately broken plan
+# --------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _optimal_plan(sizing: str) -> tuple[FacilityProblem, Solution]:
+    """Instance A's single-year optimum (every site opens, some demand stays unmet)."""
+    problem = sized(INSTANCE_A, sizing, QUEUE_A)
+    return problem, solve(problem, EXACT)
+
+
+def _needed_charger(problem: FacilityProblem, plan: Solution) -> tuple[int, int]:
+    """A site and type whose load one charger fewer could not carry (every charger of an
+    optimum is needed, else dropping it would save its price)."""
+    fewer = charger_capacity(problem, np.maximum(plan.chargers - 1, 0))
+    needed = np.argwhere((plan.chargers > 0) & (site_load(problem, plan) > fewer + TOL))
+    assert len(needed), "no charger of the optimum is needed"
+    return tuple(needed[0])
+
+
+def _broken_share(problem, plan):
+    served = plan.served.copy()
+    served[np.unravel_index(np.argmax(served), served.shape)] += 0.1
+    return problem, replace(plan, served=served)
+
+
+def _required_site_closed(problem, plan):
+    j = int(np.argmax(plan.open_site))
+    required = np.zeros(len(problem.site_ids), bool)
+    required[j] = True
+    open_site = plan.open_site.copy()
+    open_site[j] = False
+    return replace(problem, required=required), replace(plan, open_site=open_site)
+
+
+def _busy_site_closed(problem, plan):
+    open_site = plan.open_site.copy()
+    open_site[int(np.argmax(site_load(problem, plan).sum(axis=1)))] = False
+    return problem, replace(plan, open_site=open_site)
+
+
+def _charger_short(problem, plan):
+    chargers = plan.chargers.copy()
+    chargers[_needed_charger(problem, plan)] -= 1
+    return problem, replace(plan, chargers=chargers)
+
+
+def _charger_over_limit(problem, plan):
+    chargers = plan.chargers.copy()
+    j = int(np.argmax(plan.open_site))
+    chargers[j, 0] = problem.max_chargers[j, 0] + 1
+    return problem, replace(plan, chargers=chargers)
+
+
+def _existing_removed(problem, plan):
+    existing = np.zeros_like(problem.existing_chargers)
+    j = int(np.argmax(plan.open_site))
+    existing[j, 0] = plan.chargers[j, 0] + 1
+    return replace(problem, existing_chargers=existing), plan
+
+
+def _site_over_capacity(problem, plan):
+    load = site_load(problem, plan).sum(axis=1)
+    capacity = problem.site_capacity.copy()
+    capacity[int(np.argmax(load))] = load.max() - 1.0
+    return replace(problem, site_capacity=capacity), plan
+
+
+BREAKS = {
+    "served + unmet shares != 1": _broken_share,
+    "a required site (or one with chargers) is closed": _required_site_closed,
+    "a closed site serves demand": _busy_site_closed,
+    "load above charger capacity": _charger_short,
+    "more chargers than a site's limit": _charger_over_limit,
+    "existing chargers removed": _existing_removed,
+    "load above a site's capacity": _site_over_capacity,
+}
+
+
+@pytest.mark.parametrize("sizing", ["linear", "queue"])
+@pytest.mark.parametrize("message", list(BREAKS))
+def test_year_check_refuses_a_broken_plan(message: str, sizing: str) -> None:
+    """Each check of :func:`assert_year_feasible` is the first to fail on its broken plan."""
+    problem, plan = _optimal_plan(sizing)
+    assert_year_feasible(problem, plan)
+    broken_problem, broken_plan = BREAKS[message](problem, plan)
+    with pytest.raises(AssertionError, match=re.escape(message)):
+        assert_year_feasible(broken_problem, broken_plan)
+
+
+def test_monotone_check_refuses_a_shrinking_network() -> None:
+    _, plan = _optimal_plan("linear")
+    assert_monotone([plan, plan])
+    closed = plan.open_site.copy()
+    closed[0] = False
+    with pytest.raises(AssertionError, match="a site closed"):
+        assert_monotone([plan, replace(plan, open_site=closed)])
+    fewer = plan.chargers.copy()
+    fewer[np.unravel_index(np.argmax(fewer), fewer.shape)] -= 1
+    with pytest.raises(AssertionError, match="chargers removed"):
+        assert_monotone([plan, replace(plan, chargers=fewer)])
+
+
+def _decoded(problem: FacilityProblem, ix, values: np.ndarray) -> Solution:
+    return Solution(
+        **decode(problem, ix, values),
+        status="optimal",
+        objective=0.0,
+        bound=0.0,
+        gap=0.0,
+        build_seconds=0.0,
+        solve_seconds=0.0,
+    )
+
+
+def test_raw_value_check_refuses_what_decoding_hides(highs_values: list[np.ndarray]) -> None:
+    """HiGHS's answer is checked before decode, because decode hides broken shares.
+
+    The old check ``served.min() >= 0 and unmet.min() >= 0`` ran on decoded plans, whose
+    shares decode clips into [0, 1]: it could not fail. A zone served 1.2 over one pair with
+    unmet share -0.2 keeps its assignment row (1.2 - 0.2 = 1) and decodes to the valid
+    1.0 / 0.0, which every check on the decoded plan accepts; the raw values are refused.
+    """
+    base = to_problem(INSTANCE_A)
+    problem = RolloutProblem((2030,), (base,))
+    solve_rollout(problem, EXACT)
+    assert len(highs_values) == 1  # one year: no year-by-year start, one read of the values
+    raw = highs_values[0]
+    lp, (ix,) = build_rollout(problem)
+    _, columns = lp.to_pyomo()
+    assert_values_feasible(columns, raw)
+    x, n = raw[ix.cols("x")], raw[ix.cols("n")]
+
+    # decode clips: shares far outside [0, 1] come out inside, so their bounds cannot fail
+    wild = raw.copy()
+    wild[ix.cols("x")] = np.where(x > 0.5, 7.0, -5.0)
+    wild[ix.cols("u")] = -3.0
+    clipped = _decoded(base, ix, wild)
+    assert clipped.served.min() >= 0 and clipped.unmet.min() >= 0
+    assert clipped.served.max() <= 1 and clipped.unmet.max() <= 1
+
+    # a zone wholly served over one pair: x = 1.2, u = -0.2
+    full = int(np.flatnonzero(x > 1 - TOL)[0])
+    zone, kind = base.pair_zone[ix.x_pair[full]], ix.x_type[full]
+    row = int(np.flatnonzero((ix.u_zone == zone) & (ix.u_type == kind))[0])
+    hidden = raw.copy()
+    hidden[ix.cols("x")[full]] += 0.2
+    hidden[ix.cols("u")[row]] -= 0.2
+    assert_year_feasible(base, _decoded(base, ix, hidden))  # decoded, nothing shows
+    with pytest.raises(AssertionError, match=r"a share outside \[0, 1\]"):
+        assert_values_feasible(columns, hidden)
+
+    # within [0, 1] but above a column's bound, fractional, or breaking a row
+    entry = int(np.flatnonzero(n < base.max_chargers[ix.n_site, ix.n_type] - 0.5)[0])
+    above = raw.copy()
+    above[ix.cols("n")[entry]] = base.max_chargers[ix.n_site[entry], ix.n_type[entry]] + 1
+    with pytest.raises(AssertionError, match="outside their column bounds"):
+        assert_values_feasible(columns, above)
+    half = raw.copy()
+    half[ix.cols("n")[entry]] += 0.5
+    with pytest.raises(AssertionError, match="fractional integer columns"):
+        assert_values_feasible(columns, half)
+    short = raw.copy()
+    short[ix.cols("x")[full]] -= 0.3
+    with pytest.raises(AssertionError, match="rows of 'assign_2030' broken"):
+        assert_values_feasible(columns, short)
+
+
+# --------------------------------------------------------------------------------------------
 # bugs found
 # --------------------------------------------------------------------------------------------
 
@@ -689,18 +890,18 @@ def test_required_site_is_paid_once_under_annual_budgets() -> None:
     assert capex[0] <= 150.0 and capex[1] <= 50.0
 
 
-def test_year_dependent_prices_are_refused_or_priced_by_year() -> None:
+@pytest.mark.parametrize("field", ["fixed_cost", "charger_cost"])
+def test_year_dependent_prices_are_refused(field: str) -> None:
+    """The rollout prices every year's additions at one set of prices (its objective
+    telescopes capex over the years), so prices that change by year are refused, not
+    silently priced at the first year's."""
     base = to_problem(INSTANCE_A)
     periods = (
         with_year(base, base.demand * 0.6, None),
-        replace(base, fixed_cost=base.fixed_cost * 0.5, charger_cost=base.charger_cost * 0.5),
+        replace(base, **{field: getattr(base, field) * 0.5}),
     )
-    try:
-        problem = RolloutProblem((2026, 2027), periods)
-    except InputError:
-        return  # refusing year-dependent prices is a fine answer
-    result = solve_rollout(problem, EXACT)
-    assert result.objective == pytest.approx(discounted_cost(problem, result.solutions), rel=1e-6)
+    with pytest.raises(InputError, match=f"year 2027 has another {field} than year 2026"):
+        RolloutProblem((2026, 2027), periods)
 
 
 def test_every_years_users_carry_demand(tmp_path: Path) -> None:

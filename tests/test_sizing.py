@@ -6,7 +6,7 @@ Four parts:
    levels, grid limits and upgrades, stall limits, existing and minimum chargers, required and
    excluded sites. Every design (charger counts per site and type, grid upgrades) within the
    limits is enumerated here; the assignment LP left by each design is solved with
-   :func:`scipy.optimize.linprog` (the ``AssignmentLP`` of ``test_model_bruteforce``, which never
+   :func:`scipy.optimize.linprog` (the ``AssignmentLP`` of ``tests/bruteforce.py``, which never
    touches chargeplan's model). The optimum must be unique by a clear margin and chargeplan's
    exact solve must reproduce its objective, charger counts and upgrades.
 2. **Properties** of plans: service levels, existing chargers, required/excluded sites, and the
@@ -56,15 +56,9 @@ from chargeplan.model.solution import Solution, objective_value
 from chargeplan.results.plan import make_plan
 from chargeplan.solver.highs import solve
 
+from .bruteforce import AssignmentLP, allowed, unique_best
 from .conftest import CATALOGUE, write_tiny_scenario
-from .test_model_bruteforce import (
-    EXACT,
-    TOL,
-    AssignmentLP,
-    Instance,
-    allowed,
-    unique_best,
-)
+from .instances import EXACT, TOL, Instance
 
 INF = np.inf
 DATA = Path(__file__).resolve().parent / "data"
