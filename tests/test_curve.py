@@ -73,7 +73,7 @@ def test_curve_files_and_command(tiny_scenario: Path, tmp_path: Path, capsys) ->
     out = tmp_path / "curve"
     assert main(["curve", str(tiny_scenario), "--targets", "500,1k", "--out", str(out), "-q"]) == 0
     assert "tiny: 2 plans" in capsys.readouterr().out
-    assert sorted(p.name for p in out.iterdir()) == ["curve.csv", "curve.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["curve.csv", "curve.png", "manifest.json"]
     curve = pd.read_csv(out / "curve.csv")
     assert curve["capex_cny"].tolist() == pytest.approx([17_400, 24_700])
     assert curve["capex_cny_per_extra_million_users"].iloc[1] == pytest.approx(14.6e6)

@@ -194,7 +194,7 @@ def test_output_folder_that_is_a_file_is_one_clear_error(
 ) -> None:
     out = tmp_path / "out"
     out.write_text("not a folder")
-    assert main(["run", str(tiny_scenario), "--out", str(out), *RUN]) == 2
+    assert main(["run", str(tiny_scenario), "--out", str(out), *RUN]) == 6  # output error
     assert "is a file, not a folder" in capsys.readouterr().err
     assert staging_left(tmp_path) == []
 

@@ -2,10 +2,12 @@
 ``chargeplan curve SCENARIO`` and ``chargeplan validate SCENARIO``.
 
 Progress goes to stderr (``--quiet`` silences it); results go to files. Errors a user can fix
-print one line ``chargeplan: error: ...`` and exit with a non-zero code:
+print one line ``chargeplan: error: ...`` and exit with a non-zero code (:data:`EXIT_CODES`):
 2 usage or input, 3 scenario file, 4 zones/sites/cost table, 5 solver (including a model too
-large for memory), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). An interrupted or
-terminated run removes its staging folder and leaves its output folder as it was.
+large for memory), 6 output folder (not writable, full, in use by another run, holding the
+run's inputs or files that are not a chargeplan run), 130 interrupted (Ctrl-C), 143 terminated
+(SIGTERM). An interrupted or terminated run removes its staging folder and leaves its output
+folder as it was. The output folder is checked before anything is solved.
 
 The flags that change a scenario key (``--target``, ``--time-limit``, ...) are listed once, in
 :data:`SCENARIO_FLAGS`, with the commands that take them; ``validate`` takes the same flags as
@@ -17,7 +19,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
-import re
 import signal
 import sys
 import time
@@ -35,6 +36,28 @@ if TYPE_CHECKING:
     from chargeplan.config.scenario import Scenario
 
 log = logging.getLogger("chargeplan")
+
+#: Exit codes, as ``chargeplan --help`` lists them.
+EXIT_CODES = (
+    (0, "success"),
+    (1, "a bug in chargeplan (a traceback; please report it)"),
+    (2, "usage or input"),
+    (3, "scenario or charger-catalogue file"),
+    (4, "zones, sites or cost-table data"),
+    (5, "solver (no plan found, model too large for memory)"),
+    (
+        6,
+        "output folder (not writable, disk full, in use by another run, holds the run's "
+        "inputs or files that are not a chargeplan run)",
+    ),
+    (130, "interrupted (Ctrl-C)"),
+    (143, "terminated (SIGTERM)"),
+)
+
+_FORCE_HELP = (
+    "write into a non-empty folder that is not a chargeplan run, keeping its other files "
+    "(files named like outputs are replaced)"
+)
 
 
 def _positive_int(text: str) -> int:
@@ -116,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chargeplan",
         description="Plan an EV charging network: sites, chargers, cost and coverage gaps.",
+        epilog="exit codes: " + "; ".join(f"{code} {what}" for code, what in EXIT_CODES),
     )
     parser.add_argument("--version", action="version", version=f"chargeplan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,8 +178,12 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="plan the network a scenario asks for and write the outputs")
     run.add_argument("scenario", type=Path, help="scenario TOML file, e.g. models/china-2030.toml")
     run.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: runs/<scenario name>)"
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: runs/<scenario name>, made a safe folder name)",
     )
+    run.add_argument("--force", action="store_true", help=_FORCE_HELP)
     _add_scenario_flags(run, "run")
     run.add_argument("--no-map", action="store_true", help="skip the PNG map")
     run.add_argument(
@@ -177,7 +205,13 @@ def _add_curve(sub: argparse._SubParsersAction) -> None:
         "100 %% of the scenario's target)",
     )
     what.add_argument("--budgets", help="capex budgets in CNY, e.g. 2bn,4bn,6bn (max coverage)")
-    curve.add_argument("--out", type=Path, default=None, help="default: runs/<name>-curve")
+    curve.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default: runs/<name>-curve; a rerun resumes the points already planned",
+    )
+    curve.add_argument("--force", action="store_true", help=_FORCE_HELP)
     _add_scenario_flags(curve, "curve")
     _add_quiet(curve)
 
@@ -204,6 +238,9 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
     batch.add_argument("--no-report", action="store_true", help="skip the HTML reports")
     batch.add_argument(
         "--no-resume", action="store_true", help="rerun every job, even those complete"
+    )
+    batch.add_argument(
+        "--force", action="store_true", help="use a batch folder that holds other files"
     )
     _add_quiet(batch)
 
@@ -240,13 +277,14 @@ def _scenario(args: argparse.Namespace) -> Scenario:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from chargeplan.outputs.folder import safe_folder_name
     from chargeplan.workflows.batch import run_scenario
     from chargeplan.workflows.options import solver_options
 
     start = time.perf_counter()
     scenario = _scenario(args)
     log.info("scenario %s (%s)", scenario.name, scenario.source)
-    out = args.out or Path("runs") / scenario.name
+    out = args.out if args.out is not None else Path("runs") / safe_folder_name(scenario.name)
     plan, manifest = run_scenario(
         scenario,
         out,
@@ -254,6 +292,7 @@ def _run(args: argparse.Namespace) -> int:
         map_png=not args.no_map,
         report=not args.no_report,
         command=["chargeplan", *(args.argv or [])],
+        force=args.force,
     )
     written = [*manifest["outputs"], "manifest.json"]
     s = plan.summary
@@ -275,13 +314,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _curve(args: argparse.Namespace) -> int:
-    from chargeplan.outputs.curve_chart import write_curve
-    from chargeplan.workflows.curve import budget_curve, parse_amounts, target_curve
+    from chargeplan.outputs.folder import safe_folder_name
+    from chargeplan.workflows.curve import parse_amounts, run_curve
+    from chargeplan.workflows.options import solver_options
 
     start = time.perf_counter()
     scenario = _scenario(args)
+    budgets = targets = None
     if args.budgets:
-        curve = budget_curve(scenario, parse_amounts(args.budgets))
+        budgets = parse_amounts(args.budgets)
     else:
         target = scenario.users.target_premium_users
         targets = (
@@ -289,12 +330,24 @@ def _curve(args: argparse.Namespace) -> int:
             if args.targets
             else [target * share for share in (0.1, 0.25, 0.5, 0.75, 1.0)]
         )
-        curve = target_curve(scenario, targets)
-    out = args.out or Path("runs") / f"{scenario.name}-curve"
-    written = write_curve(curve, out)
+    out = (
+        args.out
+        if args.out is not None
+        else Path("runs") / safe_folder_name(f"{scenario.name}-curve")
+    )
+    result = run_curve(
+        scenario,
+        out,
+        targets=targets,
+        budgets=budgets,
+        solver=solver_options(scenario, log_to_stderr=not args.quiet),
+        force=args.force,
+        command=["chargeplan", *(args.argv or [])],
+    )
+    note = " (complete from an earlier run)" if result.resumed else ""
     print(
-        f"{scenario.name}: {len(curve)} plans; {', '.join(written)} in {out} "
-        f"({time.perf_counter() - start:.1f} s)"
+        f"{scenario.name}: {len(result.curve)} plans{note}; {', '.join(result.files)} "
+        f"in {out} ({time.perf_counter() - start:.1f} s)"
     )
     return 0
 
@@ -334,12 +387,9 @@ def _variants(sets: Sequence[str]) -> list[tuple[str, dict[str, object]]]:
     return variants
 
 
-def _folder_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=+,@%-]", "_", text).lstrip(".") or "run"
-
-
 def _batch(args: argparse.Namespace) -> int:
     from chargeplan.config.scenario import load_scenario
+    from chargeplan.outputs.folder import safe_folder_name
     from chargeplan.workflows.batch import Job, run_batch
 
     start = time.perf_counter()
@@ -350,7 +400,7 @@ def _batch(args: argparse.Namespace) -> int:
         base = load_scenario(path)
         for suffix, changes in variants:
             scenario = base.with_values({**flags, **changes}) if flags or changes else base
-            jobs.append(Job(_folder_name(base.name + suffix), scenario))
+            jobs.append(Job(safe_folder_name(base.name + suffix), scenario))
     table = run_batch(
         jobs,
         args.out,
@@ -358,6 +408,7 @@ def _batch(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         map_png=not args.no_map,
         report=not args.no_report,
+        force=args.force,
     )
     for row in table.itertuples(index=False):
         detail = (

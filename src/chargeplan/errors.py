@@ -29,3 +29,10 @@ class SolveError(ChargeplanError):
     """The solver could not produce a plan (infeasible inputs, no incumbent within the limit)."""
 
     exit_code = 5
+
+
+class OutputError(ChargeplanError):
+    """The output folder cannot take the run's files: not writable, full, in use by another
+    run, holding the run's inputs or someone else's files."""
+
+    exit_code = 6

@@ -181,19 +181,22 @@ def _plot_marginal(ax: Axes, x: np.ndarray, curve: pd.DataFrame, by_target: bool
 
 
 def write_curve(curve: pd.DataFrame, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``curve.csv`` and ``curve.png`` into ``out_dir`` (each atomically).
+    """Write ``curve.csv`` and ``curve.png`` into ``out_dir`` (each atomically; formula-like
+    text neutralised in the CSV, :func:`chargeplan.outputs.files.write_csv`).
+
+    ``chargeplan curve`` writes them into a staging folder published as a whole
+    (:func:`chargeplan.workflows.curve.run_curve`).
 
     Returns
     -------
     dict[str, pathlib.Path]
         What was written, by name.
     """
-    from chargeplan.outputs.files import atomic_path
+    from chargeplan.outputs.files import atomic_path, write_csv
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "curve.csv") as tmp:
-        curve.to_csv(tmp, index=False)
+    write_csv(curve, out / "curve.csv", index=False)
     with atomic_path(out / "curve.png") as tmp:
         plot_curve(curve, tmp)
     return {"curve.csv": out / "curve.csv", "curve.png": out / "curve.png"}

@@ -9,6 +9,7 @@ process left behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -18,14 +19,11 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from chargeplan.errors import ChargeplanError
-
-if TYPE_CHECKING:
-    pass
+from chargeplan.errors import OutputError
 
 
 @contextlib.contextmanager
@@ -55,10 +53,12 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
 #: The file whose presence marks a complete run folder (see :mod:`chargeplan.outputs.manifest`).
 MANIFEST_NAME = "manifest.json"
 
-# staging folders ``.<name>.partial-<pid>-<hex>`` and temporary files
+# staging folders ``.<name>.partial-<pid>-<hex>``, a previous run set aside while publishing
+# ``.<name>.old-<pid>-<hex>``, probe files ``.<name>.probe-<pid>-<hex>`` and temporary files
 # ``.<name>.partial-<pid>-<random><suffix>`` (see :func:`atomic_path`)
 _STAGING = re.compile(
-    r"^\.(?P<name>.+?)\.(?:partial|old)-(?P<pid>\d+)-(?:[0-9a-f]+$|[0-9a-z_]+\.[0-9A-Za-z]+$)"
+    r"^\.(?P<name>.+?)\.(?P<kind>partial|old|probe)-(?P<pid>\d+)-"
+    r"(?:[0-9a-f]+$|[0-9a-z_]+\.[0-9A-Za-z]+$)"
 )
 
 
@@ -75,7 +75,10 @@ def _alive(pid: int) -> bool:
 def remove_stale_staging(parent: str | Path, name: str | None = None) -> list[Path]:
     """Remove staging folders and temporary files left in ``parent`` by killed runs.
 
-    Only those whose process is gone are removed.
+    Only those whose process is gone are touched. A previous run set aside by a run killed
+    while publishing (``.<name>.old-...``, see :func:`atomic_dir`) is renamed back to
+    ``<name>`` if that folder is missing, so the last good plan is never lost; it is removed
+    only when ``<name>`` exists (the new run was published).
 
     Parameters
     ----------
@@ -87,22 +90,27 @@ def remove_stale_staging(parent: str | Path, name: str | None = None) -> list[Pa
     Returns
     -------
     list[pathlib.Path]
-        The folders and files removed.
+        The folders and files removed (restored ones are not listed).
     """
     parent = Path(parent)
     removed: list[Path] = []
     if not parent.is_dir():
         return removed
-    for entry in parent.iterdir():
+    for entry in sorted(parent.iterdir()):
         match = _STAGING.match(entry.name)
         if not match or (name is not None and match["name"] != name):
             continue
-        if int(match["pid"]) != os.getpid() and not _alive(int(match["pid"])):
-            if entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-            removed.append(entry)
+        if int(match["pid"]) == os.getpid() or _alive(int(match["pid"])):
+            continue
+        current = parent / match["name"]
+        if match["kind"] == "old" and entry.is_dir() and not os.path.lexists(current):
+            os.rename(entry, current)
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
     return removed
 
 
@@ -115,37 +123,78 @@ def _listed_outputs(folder: Path) -> set[str]:
         return set()
 
 
-def _publish(staging: Path, final: Path) -> None:
+def publish_refusal(final: Path, *, force: bool = False) -> str | None:
+    """Why ``final`` cannot receive a run's outputs, or ``None`` if it can.
+
+    A missing or empty folder, or a previous chargeplan run (one with ``manifest.json``), can;
+    a file cannot; a folder holding anything else (a user's own ``summary.csv``) only with
+    ``force``, and then its other files are kept.
+    """
+    if not final.exists():
+        return None
+    if not final.is_dir():
+        return "is a file, not a folder: choose another output folder"
+    if force or (final / MANIFEST_NAME).is_file():
+        return None
+    entries = sorted(entry.name for entry in final.iterdir())
+    if not entries:
+        return None
+    shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+    return (
+        f"holds files that are not a chargeplan run ({shown}; no {MANIFEST_NAME}): choose a "
+        "new or empty folder, or pass --force to write the outputs beside them (files named "
+        "like outputs are then replaced)"
+    )
+
+
+def _swap(staging: Path, final: Path) -> None:
+    """Replace the folder ``final`` by ``staging``: two renames, undone if the second fails.
+
+    Between them ``final`` is absent and the previous run is ``.<name>.old-<pid>-<hex>``; if
+    the process is killed there, the next run restores it (:func:`remove_stale_staging`).
+    """
+    old = final.with_name(f".{final.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
+    os.rename(final, old)
+    try:
+        os.rename(staging, final)
+    except BaseException:
+        if not final.exists():
+            os.rename(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _publish(staging: Path, final: Path, *, force: bool = False) -> None:
     """Make ``staging``'s content the content of ``final`` (see :func:`atomic_dir`)."""
+    refusal = publish_refusal(final, force=force)
+    if refusal:
+        raise OutputError(f"output folder {final} {refusal}")
     if not final.exists():
         os.rename(staging, final)
         return
-    if not final.is_dir():
-        raise ChargeplanError(f"{final} is a file, not a folder: choose another output folder")
     entries = {entry.name for entry in final.iterdir()}
     new = {entry.name for entry in staging.iterdir()}
     if not entries:
         os.rename(staging, final)  # POSIX rename replaces an empty folder atomically
-    elif entries <= new | _listed_outputs(final) | {MANIFEST_NAME}:
-        # only a previous run's outputs: swap the folders; in between, `final` is absent
-        old = final.with_name(f".{final.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
-        os.rename(final, old)
-        os.rename(staging, final)
-        shutil.rmtree(old, ignore_errors=True)
+    elif MANIFEST_NAME in entries and entries <= new | _listed_outputs(final) | {MANIFEST_NAME}:
+        _swap(staging, final)  # only a previous run's outputs
     else:
         # the folder holds other files too: keep them, and make the manifest last in
+        for entry in sorted(new - {MANIFEST_NAME}):
+            if (final / entry).is_dir() and not (final / entry).is_symlink():
+                raise OutputError(
+                    f"output folder {final} holds a folder {entry} where the run writes a "
+                    "file: move it away or choose another folder with --out"
+                )
         (final / MANIFEST_NAME).unlink(missing_ok=True)
         for entry in sorted(new - {MANIFEST_NAME}):
-            target = final / entry
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            os.replace(staging / entry, target)
+            os.replace(staging / entry, final / entry)
         if MANIFEST_NAME in new:
             os.replace(staging / MANIFEST_NAME, final / MANIFEST_NAME)
 
 
 @contextlib.contextmanager
-def atomic_dir(final: str | Path) -> Iterator[Path]:
+def atomic_dir(final: str | Path, *, force: bool = False) -> Iterator[Path]:
     """Yield an empty staging folder beside ``final``; publish it as ``final`` on success.
 
     Write every file of a run into the yielded folder (a hidden sibling
@@ -153,24 +202,49 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     renamed onto ``final``, so a run killed at any point leaves under ``final`` either all of
     its outputs or none (or the previous run's complete ones). On error or interrupt the
     staging folder is removed; after a hard kill it stays hidden and the next run into the same
-    parent removes it (:func:`remove_stale_staging`).
+    parent removes it (:func:`remove_stale_staging`). A symlinked ``final`` is published
+    through the link, into its target; the link stays.
 
-    A ``final`` that holds only a previous run's outputs (the files its manifest lists or that
-    the new run writes) is replaced as a whole. One that also holds other files is kept: the new
-    files are moved into it one by one, its old ``manifest.json`` removed first and the new one
-    moved in last, so there the manifest marks a complete run.
+    A ``final`` that holds only a previous run's outputs (its manifest and the files it lists or
+    that the new run writes) is replaced as a whole. One that also holds other files is kept:
+    the new files are moved into it one by one, its old ``manifest.json`` removed first and the
+    new one moved in last, so there the manifest marks a complete run. A non-empty folder that
+    is no chargeplan run (no manifest) is refused unless ``force``
+    (:func:`publish_refusal`). Operating-system errors (a full disk, a read-only folder) become
+    one-line :class:`~chargeplan.errors.OutputError` s.
     """
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(final.parent, final.name)
-    staging = final.with_name(f".{final.name}.partial-{os.getpid()}-{secrets.token_hex(4)}")
-    staging.mkdir()  # unlike tempfile.mkdtemp, keeps the umask's permissions
+    shown = Path(final)
+    final = Path(os.path.realpath(final))
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(final.parent, final.name)
+        staging = final.with_name(f".{final.name}.partial-{os.getpid()}-{secrets.token_hex(4)}")
+        staging.mkdir()  # unlike tempfile.mkdtemp, keeps the umask's permissions
+    except OSError as error:
+        raise OutputError(os_error_line(error, shown)) from None
     try:
         yield staging
-        _publish(staging, final)
+        _publish(staging, final, force=force)
+    except OSError as error:
+        raise OutputError(os_error_line(error, shown)) from error
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def os_error_line(error: OSError, folder: Path) -> str:
+    """One line for an operating-system error met while writing into ``folder``."""
+    reason = (error.strerror or type(error).__name__).lower()
+    where = f" ({error.filename})" if error.filename else ""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free some space or choose a folder on another disk with --out"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "make it writable or choose another folder with --out"
+    elif error.errno in (errno.ENOTDIR, errno.EEXIST):
+        fix = "a part of the path is a file: choose another folder with --out"
+    else:
+        fix = "choose another folder with --out"
+    return f"cannot write output folder {folder}: {reason}{where}: {fix}"
 
 
 def _json_default(value: Any) -> Any:
@@ -202,4 +276,39 @@ def write_json(data: dict[str, Any], path: str | Path) -> Path:
             + "\n",
             encoding="utf-8",
         )
+    return Path(path)
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with ``'``.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+    apostrophe (OWASP's rule); numbers, and text that is a plain number such as ``-3.5``, are
+    kept as they are.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def write_csv(frame: Any, path: str | Path, **to_csv: Any) -> Path:
+    """Write a pandas frame as CSV, atomically, with formula-like text neutralised.
+
+    Every text cell and column name goes through :func:`neutralise_cell`; numeric columns are
+    written as they are. Parquet and GeoPackage files keep the raw values.
+    """
+    from pandas.api import types
+
+    safe = frame.rename(columns=neutralise_cell)
+    for column in safe.columns:
+        dtype = safe[column].dtype
+        if not (types.is_numeric_dtype(dtype) or types.is_datetime64_any_dtype(dtype)):
+            safe[column] = safe[column].map(neutralise_cell)
+    with atomic_path(path) as tmp:
+        safe.to_csv(tmp, **to_csv)
     return Path(path)

@@ -11,6 +11,7 @@ of its outputs or none.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,10 +26,14 @@ if TYPE_CHECKING:
     from chargeplan.config.scenario import Scenario
     from chargeplan.results.gaps import GapAnalysis
 
-from chargeplan.outputs.files import atomic_path, json_safe, write_json
+from chargeplan.outputs.files import atomic_path, json_safe, write_csv, write_json
 
 log = logging.getLogger(__name__)
 
+
+#: Summary figures that measure the run, not the plan: kept out of every output file so that
+#: runs of the same inputs give the same bytes; the manifest records them (``timings``).
+TIMING_KEYS = ("build_seconds", "solve_seconds", "total_seconds")
 
 #: GeoPackage stamps each layer with the time it was written (``gpkg_contents.last_change``);
 #: this fixed stamp keeps ``plan.gpkg`` byte-identical across runs of the same inputs (the run's
@@ -98,6 +103,7 @@ def write_plan(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    plan = without_timings(plan)
     settings = GapSettings.from_scenario(scenario) if scenario is not None else GapSettings()
     # A rollout's tables hold every year (with a ``year`` column); gaps, maps and the report
     # describe its final network.
@@ -123,6 +129,15 @@ def write_plan(
     return written
 
 
+def without_timings(plan: Plan) -> Plan:
+    """The plan with :data:`TIMING_KEYS` left out of its summary (and of its years')."""
+    summary = {k: v for k, v in plan.summary.items() if k not in TIMING_KEYS}
+    years = plan.years
+    if years is not None:
+        years = years.drop(columns=[k for k in TIMING_KEYS if k in years.columns])
+    return dataclasses.replace(plan, summary=summary, years=years)
+
+
 def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path) -> dict[str, Path]:
     """Each layer as ``<name>.parquet`` and ``<name>.csv``, and all of them in ``plan.gpkg``."""
     written: dict[str, Path] = {}
@@ -131,8 +146,9 @@ def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path) -> dict[str, P
         with atomic_path(out / f"{name}.parquet") as tmp:
             frame.to_parquet(tmp, index=False)
         written[f"{name}.parquet"] = out / f"{name}.parquet"
-        with atomic_path(out / f"{name}.csv") as tmp:
-            frame.drop(columns=frame.geometry.name).to_csv(tmp, index=False)
+        write_csv(
+            pd.DataFrame(frame.drop(columns=frame.geometry.name)), out / f"{name}.csv", index=False
+        )
         written[f"{name}.csv"] = out / f"{name}.csv"
     with atomic_path(out / "plan.gpkg") as tmp, _fixed_gpkg_timestamp():
         for name, layer in layers.items():
@@ -144,20 +160,21 @@ def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path) -> dict[str, P
 def _write_tables(plan: Plan, out: Path) -> dict[str, Path]:
     """``assignments.csv``, ``summary.json`` and ``.csv``; a rollout's ``years.csv`` and chart."""
     written: dict[str, Path] = {}
-    with atomic_path(out / "assignments.csv") as tmp:
-        plan.assignments.to_csv(tmp, index=False)
+    write_csv(plan.assignments, out / "assignments.csv", index=False)
     written["assignments.csv"] = out / "assignments.csv"
     written["summary.json"] = write_json(plan.summary, out / "summary.json")
-    with atomic_path(out / "summary.csv") as tmp:
+    write_csv(
         pd.DataFrame(
             {"key": list(plan.summary), "value": [json_safe(v) for v in plan.summary.values()]}
-        ).to_csv(tmp, index=False)
+        ),
+        out / "summary.csv",
+        index=False,
+    )
     written["summary.csv"] = out / "summary.csv"
     if plan.years is not None:
         from chargeplan.outputs.charts import plot_rollout
 
-        with atomic_path(out / "years.csv") as tmp:
-            plan.years.to_csv(tmp, index=False)
+        write_csv(plan.years, out / "years.csv", index=False)
         written["years.csv"] = out / "years.csv"
         with atomic_path(out / "rollout.png") as tmp:
             plot_rollout(plan.years, tmp, title=str(plan.summary.get("scenario", "")))

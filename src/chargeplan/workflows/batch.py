@@ -39,11 +39,13 @@ from typing import Any
 import pandas as pd
 
 from chargeplan.config.scenario import Scenario
-from chargeplan.errors import ChargeplanError
+from chargeplan.errors import ChargeplanError, OutputError
 from chargeplan.inputs.prepare import prepare
-from chargeplan.outputs.files import atomic_dir, atomic_path, remove_stale_staging
+from chargeplan.outputs.files import atomic_dir, os_error_line, remove_stale_staging, write_csv
+from chargeplan.outputs.folder import check_output_folder, lock_folder, output_folder
 from chargeplan.outputs.manifest import (
     build_manifest,
+    input_files,
     inputs_digest,
     read_manifest,
     verify,
@@ -85,7 +87,7 @@ RESULT_COLUMNS = (
     "inputs_sha256",
 )
 
-_NAME = re.compile(r"^[A-Za-z0-9_=+,@%-][A-Za-z0-9._=+,@%-]*$")
+_NAME = re.compile(r"^[\w=+,@%-][\w.=+,@%-]*$")
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,15 @@ def run_scenario(
     map_png: bool = True,
     report: bool = True,
     command: list[str] | None = None,
+    force: bool = False,
 ) -> tuple[Plan, dict[str, Any]]:
     """Plan a scenario and write its outputs and manifest into ``out_dir``, all or nothing.
+
+    The folder is checked, probed and locked before anything is solved
+    (:func:`chargeplan.outputs.folder.output_folder`): one holding the scenario's inputs, a
+    non-empty folder that is no chargeplan run (unless ``force``), one that cannot be written
+    or one in use by another run is refused at once with an
+    :class:`~chargeplan.errors.OutputError`.
 
     Parameters
     ----------
@@ -136,6 +145,8 @@ def run_scenario(
         Write ``map.png``; write ``map.html`` and ``report.html``.
     command
         The command line, recorded in the manifest.
+    force
+        Write into a non-empty folder that is no chargeplan run, keeping its other files.
 
     Returns
     -------
@@ -143,13 +154,30 @@ def run_scenario(
         The plan and its manifest.
     """
     solver = solver if solver is not None else solver_options(scenario)
+    with output_folder(out_dir, inputs=input_files(scenario).values(), force=force) as final:
+        options = _output_options(map_png, report)
+        return _plan_and_publish(
+            scenario, final, solver=solver, options=options, command=command, force=force
+        )
+
+
+def _plan_and_publish(
+    scenario: Scenario,
+    final: Path,
+    *,
+    solver: SolverOptions,
+    options: dict[str, bool],
+    command: list[str] | None,
+    force: bool,
+) -> tuple[Plan, dict[str, Any]]:
+    """:func:`run_scenario` once its folder is checked and locked."""
     start = time.perf_counter()
     inputs = prepare(scenario)
     prepared = time.perf_counter()
     plan = plan_network(scenario, inputs=inputs, solver=solver)
     planned = time.perf_counter()
-    with atomic_dir(out_dir) as stage:
-        written = write_plan(plan, stage, map_png=map_png, report=report, scenario=scenario)
+    with atomic_dir(final, force=force) as stage:
+        written = write_plan(plan, stage, **options, scenario=scenario)
         timings: dict[str, Any] = {
             "prepare_s": prepared - start,
             "build_s": plan.summary.get("build_seconds"),
@@ -164,7 +192,7 @@ def run_scenario(
             written,
             summary=plan.summary,
             solver=solver,
-            options=_output_options(map_png, report),
+            options=options,
             timings=timings,
             command=command,
         )
@@ -188,7 +216,7 @@ def run_task(task: Task) -> dict[str, Any]:
         row.update(status="failed", exit_code=error.exit_code, error=str(error))
     except Exception as error:  # a bug in one job must not lose the others
         log.exception("batch: %s failed with an unexpected error", task.name)
-        row.update(status="failed", exit_code=1, error=f"{type(error).__name__}: {error}")
+        row.update(status="failed", exit_code=1, error=_one_line(error))
     else:
         row.update(
             status="done",
@@ -202,13 +230,21 @@ def run_task(task: Task) -> dict[str, Any]:
     return row
 
 
+def _one_line(error: Exception, limit: int = 300) -> str:
+    """An unexpected error as one short line (its first line, cut at ``limit`` characters)."""
+    lines = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {lines[0] if lines else ''}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _check_names(jobs: Sequence[Job]) -> None:
     seen: set[str] = set()
     for job in jobs:
         if not _NAME.match(job.name) or job.name in {".", ".."}:
             raise ChargeplanError(
                 f"batch job name {job.name!r} cannot be a folder name: use letters, digits and "
-                "._=+,@%- only, not starting with a dot"
+                "._=+,@%- only, not starting with a dot (chargeplan.outputs.folder."
+                "safe_folder_name makes one)"
             )
         if job.name in seen:
             raise ChargeplanError(
@@ -235,9 +271,25 @@ def _skipped_row(task: Task, manifest: dict[str, Any]) -> dict[str, Any]:
 
 def _write_table(rows: list[dict[str, Any]], out_dir: Path) -> pd.DataFrame:
     table = pd.DataFrame(rows).reindex(columns=list(RESULT_COLUMNS))
-    with atomic_path(out_dir / "batch.csv") as tmp:
-        table.to_csv(tmp, index=False)
+    write_csv(table, out_dir / "batch.csv", index=False)
     return table
+
+
+def _batch_folder(out_dir: Path, jobs: Sequence[Job], force: bool) -> Path:
+    """Check the batch folder like a run folder (:func:`check_output_folder`); it may hold a
+    previous batch (``batch.csv`` and run folders) but nothing else unless ``force``."""
+    inputs = [path for job in jobs for path in input_files(job.scenario).values()]
+    final = check_output_folder(out_dir, inputs=inputs, force=True)
+    if final.is_dir() and not force and not (final / "batch.csv").is_file():
+        entries = sorted(entry.name for entry in final.iterdir())
+        if entries:
+            shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+            raise OutputError(
+                f"batch folder {out_dir} holds files that are not a chargeplan batch ({shown}; "
+                "no batch.csv): choose a new or empty folder, or pass --force to add the runs "
+                "beside them"
+            )
+    return final
 
 
 def run_batch(
@@ -249,8 +301,13 @@ def run_batch(
     quiet: bool = False,
     map_png: bool = True,
     report: bool = True,
+    force: bool = False,
 ) -> pd.DataFrame:
     """Run every job into ``out_dir/<name>/``, skipping those already complete.
+
+    The batch folder is checked (as :func:`run_scenario` checks a run folder; it may hold a
+    previous batch) and locked for the whole batch: a second batch into it stops at once with
+    an :class:`~chargeplan.errors.OutputError`.
 
     Parameters
     ----------
@@ -266,6 +323,8 @@ def run_batch(
         No progress lines on the ``chargeplan.workflows.batch`` logger.
     map_png, report
         Output options of every run (they are part of the inputs hash).
+    force
+        Use a batch folder that holds other files (they are kept).
 
     Returns
     -------
@@ -275,13 +334,36 @@ def run_batch(
         holds the one-line message and ``exit_code`` its exit code). ``batch.csv`` holds the
         same table as it stands, with ``"pending"`` for jobs not run yet.
     """
-    out_dir = Path(out_dir)
     checked = [job if isinstance(job, Job) else Job(*job) for job in jobs]
     _check_names(checked)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    final = _batch_folder(Path(out_dir), checked, force)
+    try:
+        final.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(os_error_line(error, Path(out_dir))) from None
+    with lock_folder(final, Path(out_dir)):
+        return _run_jobs(
+            checked,
+            final,
+            executor=executor,
+            resume=resume,
+            quiet=quiet,
+            options=_output_options(map_png, report),
+        )
+
+
+def _run_jobs(
+    checked: list[Job],
+    out_dir: Path,
+    *,
+    executor: Executor | None,
+    resume: bool,
+    quiet: bool,
+    options: dict[str, bool],
+) -> pd.DataFrame:
+    """:func:`run_batch` once its folder is checked and locked."""
     remove_stale_staging(out_dir)
     say = (lambda *a: None) if quiet else log.info
-    options = _output_options(map_png, report)
     rows: dict[str, dict[str, Any]] = {}
     pending: list[Task] = []
     for job in checked:
@@ -289,8 +371,7 @@ def run_batch(
             name=job.name,
             scenario=job.scenario,
             folder=out_dir / job.name,
-            map_png=map_png,
-            report=report,
+            **options,
             inputs_sha256=inputs_digest(
                 job.scenario, solver=solver_options(job.scenario), options=options
             ),

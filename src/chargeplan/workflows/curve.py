@@ -12,15 +12,27 @@ row; consecutive rows give the marginal figures:
 Demand depends on the target, so each target point prepares its inputs afresh from the
 scenario (reading the inputs takes well under a second, solving takes seconds to minutes);
 budget points share one set of prepared inputs.
+
+:func:`run_curve` is ``chargeplan curve``: it checks and locks the output folder before any
+solve, keeps each finished point in ``.<folder>.points/`` beside the output folder
+(:class:`PointStore`) so that a killed curve resumes where it stopped, and publishes
+``curve.csv``, ``curve.png`` and ``manifest.json`` together as one folder
+(:func:`chargeplan.outputs.files.atomic_dir`): all three or none. A rerun of a complete curve
+with the same inputs solves nothing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
+import shutil
+import time
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -30,9 +42,21 @@ from chargeplan.errors import ScenarioError
 from chargeplan.inputs.demand import DemandWarning
 from chargeplan.inputs.prepare import Inputs, prepare
 from chargeplan.outputs import formatting
+from chargeplan.outputs.curve_chart import write_curve
+from chargeplan.outputs.files import atomic_dir, atomic_path, remove_stale_staging
+from chargeplan.outputs.folder import output_folder
+from chargeplan.outputs.manifest import (
+    build_manifest,
+    input_files,
+    inputs_digest,
+    read_manifest,
+    verify,
+    write_manifest,
+)
 from chargeplan.results.plan import Plan
 from chargeplan.solver.options import SolverOptions
 from chargeplan.workflows.network import plan_network
+from chargeplan.workflows.options import solver_options
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +77,6 @@ SUMMARY_COLUMNS = (
     "access_cost_cny",
     "unmet_penalty_cny",
     "zones_with_gaps",
-    "solve_seconds",
 )
 
 _SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "bn": 1e9, "b": 1e9}
@@ -94,14 +117,60 @@ def _row(plan: Plan, types: Sequence[str]) -> dict[str, Any]:
     return row
 
 
+@dataclass
+class PointStore:
+    """Finished curve points kept on disk, one JSON file per point, so a rerun resumes.
+
+    A point's key is the digest of its scenario and solver options
+    (:func:`chargeplan.outputs.manifest.inputs_digest`): a point is reused only for the same
+    inputs. ``seconds`` collects the solve time of the points solved now, for the manifest.
+    """
+
+    folder: Path
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def key(self, scenario: Scenario, solver: SolverOptions | None) -> str:
+        options = solver if solver is not None else solver_options(scenario)
+        return inputs_digest(scenario, solver=options, options={"curve_point": 1})
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        try:
+            row = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return {k: math.nan if v is None else v for k, v in row.items()}
+
+    def save(self, key: str, row: dict[str, Any]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        plain = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+        with atomic_path(self.folder / f"{key}.json") as tmp:
+            tmp.write_text(json.dumps(plain, default=_number) + "\n", encoding="utf-8")
+
+    def clear(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _number(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in a curve point")
+
+
 def _solve_points(
     scenarios: Iterable[tuple[float, Scenario]],
     *,
     inputs: Inputs | None,
     solver: SolverOptions | None,
+    store: PointStore | None = None,
 ) -> list[dict[str, Any]]:
     rows = []
     for point, (value, scenario) in enumerate(scenarios):  # one MILP per point
+        key = store.key(scenario, solver) if store is not None else ""
+        row = store.load(key) if store is not None else None
+        if row is not None:
+            log.info("curve point %s: done in an earlier run", f"{value:,.0f}")
+            rows.append(row)
+            continue
         with warnings.catch_warnings():
             if point:  # the first point has warned about filled inputs already
                 warnings.simplefilter("ignore", DemandWarning)
@@ -113,7 +182,11 @@ def _solve_points(
             formatting.cny(plan.summary.get("capex_cny")),
             formatting.share(plan.summary.get("coverage")),
         )
-        rows.append(_row(plan, scenario.charger_types))
+        row = _row(plan, scenario.charger_types)
+        if store is not None:
+            store.save(key, row)
+            store.seconds[f"{value:g}"] = float(plan.summary.get("solve_seconds") or 0.0)
+        rows.append(row)
     return rows
 
 
@@ -132,6 +205,7 @@ def target_curve(
     targets: Sequence[float],
     *,
     solver: SolverOptions | None = None,
+    store: PointStore | None = None,
 ) -> pd.DataFrame:
     """Plan the network for each premium-user target.
 
@@ -143,6 +217,8 @@ def target_curve(
         Premium-user targets (sorted ascending in the result).
     solver
         Solver options for every point (default: the scenario's).
+    store
+        Where finished points are kept and found again (default: nowhere).
 
     Returns
     -------
@@ -154,7 +230,7 @@ def target_curve(
     """
     values = sorted({round(float(t)) for t in targets})
     points = [(t, scenario.with_values({"users.target_premium_users": t})) for t in values]
-    rows = _solve_points(points, inputs=None, solver=solver)
+    rows = _solve_points(points, inputs=None, solver=solver, store=store)
     curve = pd.DataFrame(rows)
     curve.insert(0, "target_premium_users", values)
     curve.insert(0, "curve", "target")
@@ -176,6 +252,7 @@ def budget_curve(
     *,
     solver: SolverOptions | None = None,
     inputs: Inputs | None = None,
+    store: PointStore | None = None,
 ) -> pd.DataFrame:
     """Plan the most coverage for each capex budget (objective ``max_coverage``).
 
@@ -189,7 +266,10 @@ def budget_curve(
     solver
         Solver options for every point (default: the scenario's).
     inputs
-        Prepared inputs to share between the points (default: prepared once here).
+        Prepared inputs to share between the points (default: prepared once here, unless every
+        point is in ``store``).
+    store
+        Where finished points are kept and found again (default: nowhere).
 
     Returns
     -------
@@ -198,12 +278,15 @@ def budget_curve(
         marginal ``users_served_per_extra_bn_cny`` and ``coverage_per_extra_bn_cny``.
     """
     values = sorted({float(b) for b in budgets})
-    inputs = inputs or prepare(scenario)
     points = [
         (b, scenario.with_values({"model.objective": "max_coverage", "model.budget_cny": b}))
         for b in values
     ]
-    curve = pd.DataFrame(_solve_points(points, inputs=inputs, solver=solver))
+    if inputs is None and not (
+        store is not None and all(store.load(store.key(p, solver)) for _, p in points)
+    ):
+        inputs = prepare(scenario)
+    curve = pd.DataFrame(_solve_points(points, inputs=inputs, solver=solver, store=store))
     curve.insert(0, "budget_cny", values)
     curve.insert(0, "curve", "budget")
     return _marginals(
@@ -215,3 +298,66 @@ def budget_curve(
         ],
         per=1e9,
     )
+
+
+@dataclass(frozen=True)
+class CurveRun:
+    """What :func:`run_curve` made: the curve, its files, and whether it was complete already."""
+
+    curve: pd.DataFrame
+    folder: Path
+    files: tuple[str, ...]
+    manifest: dict[str, Any]
+    resumed: bool
+
+
+def run_curve(
+    scenario: Scenario,
+    out_dir: str | Path,
+    *,
+    targets: Sequence[float] | None = None,
+    budgets: Sequence[float] | None = None,
+    solver: SolverOptions | None = None,
+    force: bool = False,
+    command: list[str] | None = None,
+) -> CurveRun:
+    """Plan a target curve (or a budget curve if ``budgets``) into ``out_dir``, resumably.
+
+    The folder is checked and locked first (:func:`chargeplan.outputs.folder.output_folder`);
+    points finished by an earlier, killed run of the same inputs are reused
+    (:class:`PointStore`, ``.<folder>.points/`` beside it, removed once the curve is
+    published); ``curve.csv``, ``curve.png`` and ``manifest.json`` are published together. A
+    folder holding a complete curve of the same inputs is left as it is.
+    """
+    solver = solver if solver is not None else solver_options(scenario)
+    kind, values = ("budget", budgets) if budgets is not None else ("target", targets)
+    options = {"curve": kind, "values": sorted(float(v) for v in values or ())}
+    digest = inputs_digest(scenario, solver=solver, options=options)
+    with output_folder(out_dir, inputs=input_files(scenario).values(), force=force) as final:
+        done = read_manifest(final)
+        if done is not None and done.get("inputs_sha256") == digest and not verify(final, done):
+            curve = pd.read_csv(final / "curve.csv")
+            return CurveRun(curve, final, tuple(done["outputs"]), done, resumed=True)
+        store = PointStore(final.parent / f".{final.name}.points")
+        remove_stale_staging(store.folder)
+        start = time.perf_counter()
+        if kind == "budget":
+            curve = budget_curve(scenario, values or (), solver=solver, store=store)
+        else:
+            curve = target_curve(scenario, values or (), solver=solver, store=store)
+        timings = {"total_s": time.perf_counter() - start, "point_solve_s": store.seconds}
+        with atomic_dir(final, force=force) as stage:
+            written = write_curve(curve, stage)
+            manifest = build_manifest(
+                scenario,
+                stage,
+                written,
+                summary={},
+                solver=solver,
+                options=options,
+                timings=timings,  # type: ignore[arg-type]
+                command=command,
+            )
+            write_manifest(manifest, stage)
+        store.clear()
+    return CurveRun(curve, final, tuple(written), manifest, resumed=False)
