@@ -249,7 +249,7 @@ def test_os_errors_while_writing_become_one_line(
     ("name", "folder"),
     [
         ("../../escape", "_._escape"),
-        ("/tmp/abs", "_tmp_abs"),
+        ("{tmp}/abs", "{slug}_abs"),  # an absolute path (inside the test's folder)
         ("上海 2030", "上海_2030"),
         ("..", "run"),
     ],
@@ -259,6 +259,8 @@ def test_scenario_name_becomes_a_safe_folder_name(
 ) -> None:
     """Reproduced by ``chargeplan run`` (no ``--out``) on a scenario named ``../../escape``:
     its outputs went two folders above ``runs/``."""
+    name = name.format(tmp=tmp_path)
+    folder = folder.format(slug=str(tmp_path).replace("/", "_"))
     scenario = write_tiny_scenario(
         tmp_path / "a" / "b" / "tiny", SCENARIO.replace('name = "tiny"', f'name = "{name}"')
     )

@@ -4,10 +4,9 @@
 Progress goes to stderr (``--quiet`` silences it); results go to files. Errors a user can fix
 print one line ``chargeplan: error: ...`` and exit with a non-zero code (:data:`EXIT_CODES`):
 2 usage or input, 3 scenario file, 4 zones/sites/cost table, 5 solver (including a model too
-large for memory), 6 output folder (not writable, full, in use by another run, holding the
-run's inputs or files that are not a chargeplan run), 130 interrupted (Ctrl-C), 143 terminated
-(SIGTERM). An interrupted or terminated run removes its staging folder and leaves its output
-folder as it was. The output folder is checked before anything is solved.
+large for memory), 6 output folder (checked before anything is solved), 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM). An interrupted or terminated run removes its staging folder
+and leaves its output folder as it was.
 
 The flags that change a scenario key (``--target``, ``--time-limit``, ...) are listed once, in
 :data:`SCENARIO_FLAGS`, with the commands that take them; ``validate`` takes the same flags as
@@ -37,21 +36,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chargeplan")
 
-#: Exit codes, as ``chargeplan --help`` lists them.
+#: Exit codes, as ``chargeplan --help`` lists them (the module docstring says more).
 EXIT_CODES = (
-    (0, "success"),
-    (1, "a bug in chargeplan (a traceback; please report it)"),
-    (2, "usage or input"),
-    (3, "scenario or charger-catalogue file"),
-    (4, "zones, sites or cost-table data"),
-    (5, "solver (no plan found, model too large for memory)"),
-    (
-        6,
-        "output folder (not writable, disk full, in use by another run, holds the run's "
-        "inputs or files that are not a chargeplan run)",
-    ),
-    (130, "interrupted (Ctrl-C)"),
-    (143, "terminated (SIGTERM)"),
+    "exit codes: 0 success; 2 usage or input; 3 scenario or charger-catalogue file; 4 zones, "
+    "sites or cost-table data; 5 solver; 6 output folder (not writable, disk full, in use by "
+    "another run, holding the run's inputs or files that are not a chargeplan run); "
+    "130 interrupted; 143 terminated; 1 a bug in chargeplan (a traceback: please report it)"
 )
 
 _FORCE_HELP = (
@@ -139,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chargeplan",
         description="Plan an EV charging network: sites, chargers, cost and coverage gaps.",
-        epilog="exit codes: " + "; ".join(f"{code} {what}" for code, what in EXIT_CODES),
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"chargeplan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
