@@ -318,6 +318,11 @@ def test_interrupted_curve_leaves_nothing_half_and_resumes(
     solved[:] = []
     assert main(argv) == 0 and solved == []
     assert "complete from an earlier run" in capsys.readouterr().out
+    # a resumed curve is the curve a single run makes, byte for byte
+    fresh = tmp_path / "fresh"
+    assert main([*argv[:-3], "--out", str(fresh), "-q"]) == 0
+    for name in ("curve.csv", "curve.png"):
+        assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
 
 
 def test_curve_chart_failure_leaves_no_csv_alone(
@@ -485,6 +490,21 @@ def test_a_second_batch_into_a_running_batch_folder_stops(tmp_path: Path, capsys
     assert code == OUTPUT_ERROR
     assert "in use by another chargeplan run" in _one_error_line(capsys.readouterr().err)
     assert len(pd.read_csv(out / "batch.csv")) == 6
+
+
+def test_batch_csv_lists_the_runs_of_earlier_batches_still_there(
+    tiny_scenario: Path, tmp_path: Path
+) -> None:
+    """Reproduced by ``chargeplan batch tiny.toml --out b`` then ``chargeplan batch tiny.toml
+    --set users.target_premium_users=900 --out b``: ``batch.csv`` listed only the second."""
+    out = tmp_path / "b"
+    assert main(["batch", str(tiny_scenario), "--out", str(out), *RUN]) == 0
+    assert (
+        main(["batch", str(tiny_scenario), "--out", str(out), "--set", f"{TARGET}=900", *RUN]) == 0
+    )
+    table = pd.read_csv(out / "batch.csv")
+    assert table["name"].tolist() == ["tiny--target_premium_users=900", "tiny"]
+    assert table["status"].tolist() == ["done", "done"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -286,7 +286,8 @@ def _assert_same_bytes(a: Path, b: Path, names: tuple[str, ...]) -> None:
 
 def test_same_inputs_give_byte_identical_plan_tables(tiny_scenario: Path, tmp_path: Path) -> None:
     """CSV, GeoParquet and GeoPackage bytes are equal (GeoPackage with a fixed timestamp,
-    :data:`chargeplan.outputs.write.GPKG_TIMESTAMP`); ``summary.json`` holds timings and is not."""
+    :data:`chargeplan.outputs.write.GPKG_TIMESTAMP`); every other file too, but the manifest
+    (test_hostile.py)."""
     for run in ("a", "b"):
         assert main(["run", str(tiny_scenario), "--out", str(tmp_path / run), *RUN]) == 0
     _assert_same_bytes(tmp_path / "a", tmp_path / "b", PLAN_TABLES)

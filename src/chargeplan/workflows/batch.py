@@ -47,6 +47,7 @@ from chargeplan.outputs.manifest import (
     build_manifest,
     input_files,
     inputs_digest,
+    is_complete,
     read_manifest,
     verify,
     write_manifest,
@@ -269,10 +270,34 @@ def _skipped_row(task: Task, manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _write_table(rows: list[dict[str, Any]], out_dir: Path) -> pd.DataFrame:
+def _write_table(
+    rows: list[dict[str, Any]], out_dir: Path, earlier: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Write ``batch.csv``: this batch's rows, then the ``earlier`` batches' still complete."""
     table = pd.DataFrame(rows).reindex(columns=list(RESULT_COLUMNS))
-    write_csv(table, out_dir / "batch.csv", index=False)
+    whole = table if earlier is None or earlier.empty else pd.concat([table, earlier])
+    try:
+        write_csv(whole, out_dir / "batch.csv", index=False)
+    except OSError as error:
+        raise OutputError(os_error_line(error, out_dir)) from None
     return table
+
+
+def _earlier_rows(out_dir: Path, names: set[str]) -> pd.DataFrame | None:
+    """Rows of an earlier ``batch.csv`` for runs this batch does not name whose folder still
+    holds a complete run, so that ``batch.csv`` lists every run in the folder."""
+    try:
+        earlier = pd.read_csv(out_dir / "batch.csv").reindex(columns=list(RESULT_COLUMNS))
+    except (OSError, ValueError):
+        return None
+    keep = [
+        str(row.name) not in names
+        and isinstance(row.folder, str)
+        and Path(row.folder).parent == out_dir
+        and is_complete(row.folder)
+        for row in earlier.itertuples(index=False)
+    ]
+    return earlier[keep]
 
 
 def _batch_folder(out_dir: Path, jobs: Sequence[Job], force: bool) -> Path:
@@ -332,7 +357,9 @@ def run_batch(
         One row per job, in job order, columns :data:`RESULT_COLUMNS`: ``status`` is
         ``"done"``, ``"skipped"`` (complete from an earlier run) or ``"failed"`` (``error``
         holds the one-line message and ``exit_code`` its exit code). ``batch.csv`` holds the
-        same table as it stands, with ``"pending"`` for jobs not run yet.
+        same table as it stands, with ``"pending"`` for jobs not run yet, followed by the rows
+        of earlier batches into the same folder whose runs this batch does not name and whose
+        folders still hold a complete run.
     """
     checked = [job if isinstance(job, Job) else Job(*job) for job in jobs]
     _check_names(checked)
@@ -394,8 +421,10 @@ def _run_jobs(
             }
     say("batch: %d of %d jobs to run into %s", len(pending), len(checked), out_dir)
 
+    earlier = _earlier_rows(out_dir, set(rows))
+
     def table() -> pd.DataFrame:
-        return _write_table([rows[job.name] for job in checked], out_dir)
+        return _write_table([rows[job.name] for job in checked], out_dir, earlier)
 
     table()
     for count, row in enumerate((executor or map)(run_task, pending), start=1):
