@@ -50,6 +50,7 @@ from chargeplan.outputs.manifest import (
     input_files,
     inputs_digest,
     read_manifest,
+    sha256_file,
     verify,
     write_manifest,
 )
@@ -128,10 +129,21 @@ class PointStore:
 
     folder: Path
     seconds: dict[str, float] = field(default_factory=dict)
+    _file_hashes: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     def key(self, scenario: Scenario, solver: SolverOptions | None) -> str:
         options = solver if solver is not None else solver_options(scenario)
-        return inputs_digest(scenario, solver=options, options={"curve_point": 1})
+        if not self._file_hashes:  # the points share their files: hash them once
+            self._file_hashes.update(
+                {
+                    role: {"sha256": sha256_file(path)}
+                    for role, path in input_files(scenario).items()
+                    if path.is_file()
+                }
+            )
+        return inputs_digest(
+            scenario, solver=options, options={"curve_point": 1}, file_hashes=self._file_hashes
+        )
 
     def load(self, key: str) -> dict[str, Any] | None:
         try:
