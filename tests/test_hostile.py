@@ -533,6 +533,19 @@ def test_a_folder_of_someone_elses_files_is_refused_unless_forced(
     assert read_manifest(mine) is not None
 
 
+def test_a_manifest_that_is_not_chargeplans_does_not_make_a_run_folder(
+    tiny_scenario: Path, tmp_path: Path, capsys
+) -> None:
+    mine = tmp_path / "app"
+    mine.mkdir()
+    (mine / MANIFEST_NAME).write_text('{"name": "my web app", "icons": []}\n')
+    (mine / "summary.csv").write_text("the user's summary\n")
+    before = _hashes(mine)
+    assert main(["run", str(tiny_scenario), "--out", str(mine), *RUN]) == OUTPUT_ERROR
+    assert "not a chargeplan run" in _one_error_line(capsys.readouterr().err)
+    assert _hashes(mine) == before
+
+
 # ---------------------------------------------------------------------------------------------
 # break 16: reruns of the same inputs give the same bytes, except the manifest
 # ---------------------------------------------------------------------------------------------

@@ -154,7 +154,7 @@ def test_folder_with_other_files_keeps_them_and_gets_the_manifest_last(tmp_path:
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine\n")
-    (out / MANIFEST_NAME).write_text("{}")  # a stale manifest must not survive a rerun
+    (out / MANIFEST_NAME).write_text('{"outputs": {}}')  # a stale manifest must not survive
     with atomic_dir(out) as stage:
         (stage / "sites.csv").write_text("a\n")
         (stage / MANIFEST_NAME).write_text("{}\n")

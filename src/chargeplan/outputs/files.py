@@ -114,19 +114,23 @@ def remove_stale_staging(parent: str | Path, name: str | None = None) -> list[Pa
     return removed
 
 
-def _listed_outputs(folder: Path) -> set[str]:
-    """Top-level names a previous run's manifest lists in ``folder``."""
+def _listed_outputs(folder: Path) -> set[str] | None:
+    """Top-level names a previous run's manifest lists in ``folder``; ``None`` if the folder
+    holds no chargeplan manifest (a JSON object with an ``outputs`` table)."""
     try:
         outputs = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))["outputs"]
-        return {str(name).split("/")[0] for name in outputs}
     except (OSError, ValueError, KeyError, TypeError):
-        return set()
+        return None
+    if not isinstance(outputs, dict):
+        return None
+    return {str(name).split("/")[0] for name in outputs}
 
 
 def publish_refusal(final: Path, *, force: bool = False) -> str | None:
     """Why ``final`` cannot receive a run's outputs, or ``None`` if it can.
 
-    A missing or empty folder, or a previous chargeplan run (one with ``manifest.json``), can;
+    A missing or empty folder, or a previous chargeplan run (its ``manifest.json`` lists its
+    outputs), can;
     a file cannot; a folder holding anything else (a user's own ``summary.csv``) only with
     ``force``, and then its other files are kept.
     """
@@ -134,14 +138,15 @@ def publish_refusal(final: Path, *, force: bool = False) -> str | None:
         return None
     if not final.is_dir():
         return "is a file, not a folder: choose another output folder"
-    if force or (final / MANIFEST_NAME).is_file():
+    if force or _listed_outputs(final) is not None:
         return None
     entries = sorted(entry.name for entry in final.iterdir())
     if not entries:
         return None
     shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
     return (
-        f"holds files that are not a chargeplan run ({shown}; no {MANIFEST_NAME}): choose a "
+        f"holds files that are not a chargeplan run ({shown}; no chargeplan {MANIFEST_NAME}): "
+        "choose a "
         "new or empty folder, or pass --force to write the outputs beside them (files named "
         "like outputs are then replaced)"
     )
@@ -176,7 +181,9 @@ def _publish(staging: Path, final: Path, *, force: bool = False) -> None:
     new = {entry.name for entry in staging.iterdir()}
     if not entries:
         os.rename(staging, final)  # POSIX rename replaces an empty folder atomically
-    elif MANIFEST_NAME in entries and entries <= new | _listed_outputs(final) | {MANIFEST_NAME}:
+    elif (listed := _listed_outputs(final)) is not None and entries <= new | listed | {
+        MANIFEST_NAME
+    }:
         _swap(staging, final)  # only a previous run's outputs
     else:
         # the folder holds other files too: keep them, and make the manifest last in
