@@ -40,7 +40,14 @@ from pyomo.contrib.solver.common.util import (
     NoSolutionError,
     get_objective,
 )
-from pyomo.contrib.solver.solvers.highs import Highs, HighsSolutionLoader
+
+try:
+    from pyomo.contrib.solver.solvers.highs import Highs
+except ImportError as error:  # Pyomo before 6.9.2 has no contrib.solver HiGHS interface
+    raise ImportError(
+        'chargeplan needs Pyomo >= 6.9.2 (pip install "pyomo>=6.9.2,<6.11"): its HiGHS '
+        "interface builds on pyomo.contrib.solver.solvers.highs"
+    ) from error
 from pyomo.core.expr.numvalue import value
 from pyomo.core.staleflag import StaleFlagManager
 
@@ -58,8 +65,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The Pyomo versions (major, minor) :class:`SparseHighs` is tested with.
-TESTED_PYOMO = ((6, 9), (6, 10))
+#: The Pyomo versions :class:`SparseHighs` is tested with: from the first to before the second
+#: (6.9.2, the first with ``pyomo.contrib.solver``'s HiGHS interface, 6.9.5, 6.10.0, 6.10.1).
+TESTED_PYOMO = ((6, 9, 2), (6, 11, 0))
 #: Set to 1 to run :class:`SparseHighs` with an untested Pyomo (with a warning).
 UNTESTED_PYOMO_VARIABLE = "CHARGEPLAN_UNTESTED_PYOMO"
 
@@ -85,14 +93,14 @@ def check_pyomo_version(version: tuple[int, ...] | None = None) -> None:
         from pyomo.version import version_info
 
         version = tuple(version_info[:3])
-    if tuple(version[:2]) in TESTED_PYOMO:
+    first, end = TESTED_PYOMO
+    if first <= tuple(version[:3]) < end:
         return
-    tested = ", ".join(f"{a}.{b}" for a, b in TESTED_PYOMO)
     found = ".".join(str(v) for v in version)
     message = (
         f"chargeplan's HiGHS interface (SparseHighs) builds on internals of Pyomo's "
-        f"pyomo.contrib.solver and is tested with Pyomo {tested}; found Pyomo {found}. "
-        f'Install a tested one (pip install "pyomo>=6.9,<6.11"), or set '
+        f"pyomo.contrib.solver and is tested with Pyomo 6.9.2 to 6.10; found Pyomo {found}. "
+        f'Install a tested one (pip install "pyomo>=6.9.2,<6.11"), or set '
         f"{UNTESTED_PYOMO_VARIABLE}=1 to try this one"
     )
     if os.environ.get(UNTESTED_PYOMO_VARIABLE) == "1":
@@ -101,7 +109,23 @@ def check_pyomo_version(version: tuple[int, ...] | None = None) -> None:
     raise UntestedPyomoError(message)
 
 
-class _SparseSolutionLoader(HighsSolutionLoader):
+try:  # Pyomo >= 6.10: HiGHS has its own loader, which takes the model
+    from pyomo.contrib.solver.solvers.highs import HighsSolutionLoader as _Loader
+
+    _LOADER_TAKES_MODEL = True
+except ImportError:  # Pyomo 6.9
+    from pyomo.contrib.solver.common.solution_loader import PersistentSolutionLoader as _Loader
+
+    _LOADER_TAKES_MODEL = False
+
+
+class _SparseSolutionLoader(_Loader):
+    def __init__(self, solver: SparseHighs, model) -> None:
+        if _LOADER_TAKES_MODEL:
+            super().__init__(solver, model)
+        else:
+            super().__init__(solver)
+
     def load_vars(self, vars_to_load=None) -> None:
         self._assert_solution_still_valid()
         self._solver._load_vars(vars_to_load)
@@ -294,8 +318,8 @@ class SparseHighs(Highs):
         reported = highs.getInfo().objective_function_value
         return abs(value - reported) > 1e-7 * max(1.0, abs(reported))
 
-    def _postsolve(self, stream):
-        results = super()._postsolve(stream)
+    def _postsolve(self, *args):  # Pyomo 6.10 and 6.9.3+ pass the log stream, 6.9.2 nothing
+        results = super()._postsolve(*args)
         if self._columns:
             results.solution_loader = _SparseSolutionLoader(self, self._model)
         constant = self._objective_constant
