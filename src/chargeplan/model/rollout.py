@@ -83,7 +83,14 @@ class RolloutProblem:
 
 
 def build_rollout(problem: RolloutProblem) -> tuple[SparseMILP, list[ModelIndex]]:
-    """Assemble the multi-year model as sparse arrays: periods, links, budgets, objective."""
+    """Assemble the multi-year model as sparse arrays: periods, links, budgets, objective.
+
+    Each year's blocks and families carry the year as a suffix and the period's labels, so
+    the Pyomo model (:meth:`~chargeplan.model.sparse.SparseMILP.to_pyomo`) reads
+    ``model.y_2027["SH-01"]``, ``model.n_2030["SH-01", "dc_fast"]``,
+    ``model.keep_n_2028["SH-01", "dc_fast"]``; the objective ``obj`` includes the discounted
+    existing chargers' constant.
+    """
     # Required sites open in the first year and are paid from its budget only.
     check_feasibility(problem.periods[0])
     for p in problem.periods[1:]:

@@ -37,7 +37,8 @@ it as well (with the reduced problem, whose kept zones and sites have their orig
 footprint must match the first one label for label (:attr:`ExtensionFootprint.signature`: the
 same rows over the same labelled variables with the same coefficients and bounds, the same
 bound changes and objective changes); if it does not, or ``fn`` fails there, the model of the
-problem as given is solved instead. So ``fn`` should add by label (site and zone ids), not by
+problem as given is built and extended again, and solved (one model is held at a time, so
+``fn`` may be called three times). So ``fn`` should add by label (site and zone ids), not by
 position, to benefit from the reductions; it is never wrong either way.
 """
 

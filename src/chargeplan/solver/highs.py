@@ -127,9 +127,9 @@ def solve(
         ``extend(model, problem)``: adds constraints, variables or objective terms to the
         labelled Pyomo model (:func:`chargeplan.build_model`) before it is solved, the Pyomo
         way (``model.y["SH-01"]``, ``model.n[site, type]``, ...). The plan is read from the
-        extended model. It may be called twice, on the model of the problem as given and on
-        that of the reduced problem; reductions that would change what it touches are
-        switched off (:mod:`chargeplan.solver.extend`).
+        extended model. It may be called more than once (on the model of the problem as
+        given, then on that of the reduced problem); reductions that would change what it
+        touches are switched off (:mod:`chargeplan.solver.extend`).
 
     Returns
     -------
@@ -219,25 +219,24 @@ def _solve_extended(
 
     The model of the problem as given is built and extended first; what the extension touched
     decides what may be reduced (:func:`chargeplan.solver.extend.extend_model`). If something
-    is, the reduced model is built and extended too, and solved when the extension added the
-    same thing to it (compared by label); otherwise the first model is solved.
+    is, that model is let go (only one model is held at a time), the reduced model is built and
+    extended too, and solved when the extension added the same thing to it (compared by label);
+    otherwise the model of the problem as given is built and extended again and solved.
     """
     start = time.perf_counter()
-    model = _build(problem, covering=False)
+    model: pyo.ConcreteModel | None = _build(problem, covering=False)
     extension = extend_model(model, extend)
-    build_seconds = time.perf_counter() - start
     if options.reduce:
-        start = time.perf_counter()
         reduction = reduce_problem(problem, extension.sites, extension.zones)
         covering = is_pure_covering(problem) and not extension.assignment
         if reduction.changed or covering:
+            model = None
             smaller = _build(reduction.problem, covering)
             try:
                 again = extend_model(smaller, extend)
             except Exception as error:  # the extension assumed the problem as given
                 log.info("extension failed on the reduced problem (%s): not reducing", error)
                 again = None
-            seconds = build_seconds + time.perf_counter() - start
             if again is not None and again.signature == extension.signature:
                 log.info(
                     "reduced with the extension: %d zones merged, %d sites dropped%s",
@@ -245,11 +244,15 @@ def _solve_extended(
                     reduction.dropped_sites,
                     ", covering form" if covering else "",
                 )
+                seconds = time.perf_counter() - start
                 return reduction.expand(_solve_model(smaller, options, seconds))
             if again is not None:
                 log.info("the extension differs on the reduced problem: not reducing")
-            build_seconds = seconds
-    return _solve_model(model, options, build_seconds)
+            del smaller
+            model = _build(problem, covering=False)
+            extend_model(model, extend)
+    assert model is not None
+    return _solve_model(model, options, time.perf_counter() - start)
 
 
 def _objective_as_built(model: pyo.ConcreteModel) -> bool:

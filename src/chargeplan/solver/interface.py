@@ -8,8 +8,8 @@ arrays to ``highspy`` in one ``passModel`` call; every other constraint, variabl
 on the model goes through Pyomo's usual path, so a model extended the Pyomo way still solves::
 
     from chargeplan.solver.interface import SparseHighs
-    results = SparseHighs().solve(model, rel_gap=0.001, time_limit=60)
-    results.solution_loader.load_vars()
+    results = SparseHighs().solve(model, rel_gap=0.001, time_limit=60)  # values loaded
+    results.incumbent_objective  # the plan's cost, the objective's constant included
 
 Any other Pyomo solver solves the same model (``pyo.SolverFactory("appsi_highs")``), building
 one expression per row on the way. ``docs/model.md`` ("How the model is built") describes it.
