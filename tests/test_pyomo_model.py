@@ -208,6 +208,13 @@ def test_variables_and_rows_are_indexed_by_ids() -> None:
     assert model.assign["C", "dc_fast"].equality
 
 
+def test_ids_must_be_distinct() -> None:
+    problem = sized()
+    twice = dataclasses.replace(problem, site_ids=np.array(["GD1", "GD2", "GD1", "HN2"], object))
+    with pytest.raises(chargeplan.InputError, match="labels occur twice"):
+        build_model(twice)
+
+
 def test_objective_includes_its_constant() -> None:
     """Existing chargers are sunk: 2 at HN2 make the constant -2 * 20; the objective's value
     at the solved plan is the plan's cost recomputed from its decisions."""
@@ -315,7 +322,8 @@ def test_lp_file_with_labels_round_trips(tmp_path: Path) -> None:
 
 
 def test_objective_term_added_the_pyomo_way() -> None:
-    """+5 per open site S4 is the problem with S4's fixed cost raised by 5."""
+    """+5 per open site S4 is the problem with S4's fixed cost raised by 5. Added with ``+=``,
+    the term is kept apart from the cost vector, which still goes to HiGHS as an array."""
 
     def dearer_s4(model: pyo.ConcreteModel, problem: FacilityProblem) -> None:
         model.obj.expr += 5.0 * model.y["S4"]
@@ -323,9 +331,24 @@ def test_objective_term_added_the_pyomo_way() -> None:
     problem = ufl()
     fixed = problem.fixed_cost.copy()
     fixed[list(UFL_FIXED).index("S4")] += 5.0
-    raised = dataclasses.replace(problem, fixed_cost=fixed)
-    expected = solve(raised, EXACT).objective
+    expected = solve(dataclasses.replace(problem, fixed_cost=fixed), EXACT).objective
     assert solve(problem, EXACT, extend=dearer_s4).objective == pytest.approx(expected, rel=REL)
+    model = build_model(problem)
+    dearer_s4(model, problem)
+    assert model.obj.weights is not None and str(model.obj.extra) == "5.0*y[S4]"
+    assert solve_model(model, EXACT).objective == pytest.approx(expected, rel=REL)
+
+
+def test_objective_rewritten_the_pyomo_way() -> None:
+    """Twice the cost, constant included (one existing charger): Pyomo's path, same plan."""
+    problem = sized(existing={"HN2": 1})
+    model = build_model(problem)
+    model.obj.expr = 2 * model.obj.expr
+    assert model.obj.weights is None
+    once = solve(problem, EXACT)
+    twice = solve_model(model, EXACT)
+    assert twice.objective == pytest.approx(2 * once.objective, rel=REL)
+    np.testing.assert_array_equal(twice.chargers, once.chargers)
 
 
 # --------------------------------------------------------------------------------------------

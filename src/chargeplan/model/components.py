@@ -30,14 +30,17 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.base.constraint import ConstraintData, IndexedConstraint
 from pyomo.core.base.objective import ScalarObjective
 from pyomo.core.base.var import VarData
-from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, SumExpression
 from pyomo.core.expr.relational_expr import (
     EqualityExpression,
     InequalityExpression,
     RangedExpression,
 )
 
+from chargeplan.errors import InputError
+
 __all__ = [
+    "DuplicateLabelError",
     "InfeasibleRowError",
     "SparseConstraint",
     "SparseObjective",
@@ -45,6 +48,10 @@ __all__ = [
     "labelled_set",
     "linear_expression",
 ]
+
+
+class DuplicateLabelError(InputError, ValueError):
+    """Two variables or rows would get the same label (ids that are not distinct)."""
 
 
 class InfeasibleRowError(ValueError):
@@ -67,7 +74,7 @@ def labelled_set(labels: Sequence | dict = (), dimen: int = 1) -> pyo.Set:
 
     Raises
     ------
-    ValueError
+    DuplicateLabelError
         If a label occurs twice (two variables would share one name).
     """
     members = pyo.Set(dimen=dimen, ordered=pyo.Set.InsertionOrder)
@@ -80,8 +87,8 @@ def labelled_set(labels: Sequence | dict = (), dimen: int = 1) -> pyo.Set:
     return members
 
 
-def _duplicates(count: int) -> ValueError:
-    return ValueError(
+def _duplicates(count: int) -> DuplicateLabelError:
+    return DuplicateLabelError(
         f"{count} labels occur twice: give every zone, site and charger type a distinct id"
     )
 
@@ -100,7 +107,7 @@ def add_variables(
 
     Raises
     ------
-    ValueError
+    DuplicateLabelError
         If a key occurs twice.
     """
     lo = lower.astype(object)
@@ -266,10 +273,14 @@ class SparseConstraint(IndexedConstraint):
 
 
 class SparseObjective(ScalarObjective):
-    """The objective ``weights @ columns + constant``; its expression is built when asked for.
+    """The objective ``weights @ columns + constant (+ extra)``, built as an expression only
+    when asked for.
 
-    ``pyo.value(objective)`` is the whole cost, constant included. Assigning another
-    expression (``obj.expr = ...``, ``obj.expr += ...``) replaces the vector and the constant
+    ``pyo.value(objective)`` is the whole cost, constant included. Terms added the Pyomo way,
+    ``obj.expr += term`` (or ``-=``), leave the vector in place and are kept apart as
+    ``extra``, so that :class:`~chargeplan.solver.interface.SparseHighs` still passes the
+    vector as an array and reads only the added terms as an expression. Any other new
+    expression (``obj.expr = 2 * obj.expr``, a new sum) replaces the vector and the constant
     for good (``weights`` becomes ``None``; the new expression holds both).
     """
 
@@ -286,19 +297,29 @@ class SparseObjective(ScalarObjective):
         self.weights: np.ndarray | None = np.asarray(weights, float)
         self.constant = float(constant)
         self.columns = columns
+        self.extra: SumExpression | None = None
+        self._vector: LinearExpression | None = None
         self._expression = None
 
     @property
     def _args_(self):
         # Shadows ObjectiveData's slot: the expression is made from the vector on first use.
         if self._expression is None:
-            self._expression = (linear_expression(self.weights, self.columns, self.constant),)
+            self._vector = linear_expression(self.weights, self.columns, self.constant)
+            self._expression = (self._vector,)
         return self._expression
 
     @_args_.setter
     def _args_(self, args) -> None:
-        self.__dict__["_expression"] = args
-        self.__dict__["weights"] = None
+        state = self.__dict__
+        vector = state.get("_vector")
+        extra = _added_terms(args[0], vector) if state.get("weights") is not None else None
+        state["_expression"] = args
+        if extra is None:
+            state["weights"] = None
+            state["extra"] = None
+        else:
+            state["extra"] = SumExpression(extra) if extra else None
 
     _constructed: bool
 
@@ -309,3 +330,21 @@ class SparseObjective(ScalarObjective):
         self._constructed = True
         self._data[None] = self
         self.set_sense(self._init_sense(self.parent_block(), None))
+
+
+def _added_terms(expr, vector: LinearExpression | None) -> list | None:
+    """The terms ``expr`` adds to ``vector`` if it is ``vector + terms``, else ``None``.
+
+    Pyomo's ``+=`` on a sum appends to the sum's argument list in place (the longer sum shares
+    the list, ``_args_``, with the shorter one) or makes a new sum whose first argument is the
+    old one; both are recognised, anything else is not.
+    """
+    if vector is None or not isinstance(expr, SumExpression):
+        return None
+    if expr._args_ is vector._args_ and expr.nargs() >= vector.nargs():
+        return list(expr.args[vector.nargs() :])
+    if expr.nargs():
+        head = _added_terms(expr.arg(0), vector)
+        if head is not None:
+            return head + list(expr.args[1:])
+    return None

@@ -103,8 +103,9 @@ def extend_model(model: pyo.ConcreteModel, extend: Extension) -> ExtensionFootpr
     origin: ModelOrigin = model.chargeplan
     columns = model.columns
     lower, upper, integer = column_bounds(columns)
-    obj = model.obj
-    assert isinstance(obj, SparseObjective) and obj.weights is not None
+    obj = model.component("obj")
+    if not isinstance(obj, SparseObjective) or obj.weights is None:
+        raise TypeError("extend_model needs a model fresh from chargeplan.build_model")
     before = _Before(lower, upper, integer, _fixed(columns), obj.weights.copy(), obj.sense)
     extend(model, origin.problem)
     return _footprint(model, origin, before)
@@ -184,13 +185,17 @@ def _objective_changes(
     """Mark the columns whose objective coefficient changed; return whether any did."""
     active = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
     obj = model.obj
-    if active == [obj] and obj.weights is not None:
-        return False
     if len(active) != 1 or active[0].sense != before.sense:
         touched[:] = True
         signature.append(f"objectives {len(active)} {[o.sense for o in active]}")
         return True
-    repn = generate_standard_repn(active[0].expr, compute_values=True, quadratic=False)
+    if active[0] is obj and obj.weights is not None:  # the vector, perhaps with terms added
+        if obj.extra is None:
+            return False
+        expression, base = obj.extra, np.zeros(len(before.weights))
+    else:
+        expression, base = active[0].expr, before.weights
+    repn = generate_standard_repn(expression, compute_values=True, quadratic=False)
     weights = np.zeros(len(before.weights))
     other = []
     for coef, v in zip(repn.linear_coefs, repn.linear_vars, strict=True):
@@ -206,7 +211,7 @@ def _objective_changes(
             if where is not None:
                 touched[where] = True
         other.append(f"nonlinear {repn.nonlinear_expr}")
-    delta = weights - before.weights
+    delta = weights - base
     moved = np.flatnonzero(delta != 0)
     touched[moved] = True
     columns = model.columns

@@ -256,10 +256,15 @@ def _solve_extended(
 
 
 def _objective_as_built(model: pyo.ConcreteModel) -> bool:
-    """Whether the model's only active objective is ``model.obj`` with its vector."""
+    """Whether the model's only active objective is ``model.obj``, its vector alone."""
     active = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
     obj = model.component("obj")
-    return active == [obj] and isinstance(obj, SparseObjective) and obj.weights is not None
+    return (
+        active == [obj]
+        and isinstance(obj, SparseObjective)
+        and obj.weights is not None
+        and obj.extra is None
+    )
 
 
 def _solve_model(

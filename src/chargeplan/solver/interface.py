@@ -36,6 +36,7 @@ import scipy.sparse as sp
 from pyomo.common.collections import ComponentMap
 from pyomo.common.tee import TeeStream, capture_output
 from pyomo.contrib.solver.common.util import (
+    IncompatibleModelError,
     NoReducedCostsError,
     NoSolutionError,
     get_objective,
@@ -50,6 +51,7 @@ except ImportError as error:  # Pyomo before 6.9.2 has no contrib.solver HiGHS i
     ) from error
 from pyomo.core.expr.numvalue import value
 from pyomo.core.staleflag import StaleFlagManager
+from pyomo.repn.standard_repn import generate_standard_repn
 
 from chargeplan.errors import SolveError
 from chargeplan.model.components import SparseConstraint, SparseObjective
@@ -148,8 +150,9 @@ class SparseHighs(Highs):
     objective's others), the order Pyomo's per-row path would create them in, so the same
     model always gives HiGHS the same problem. A :class:`SparseObjective`'s constant is not
     passed to HiGHS (its relative MIP gap is measured on the variable part, as without the
-    constant) but added to ``incumbent_objective`` and ``objective_bound``; an objective
-    written as a Pyomo expression goes to HiGHS whole, constant included.
+    constant) but added to ``incumbent_objective`` and ``objective_bound``; terms added to it
+    with ``+=`` are read as an expression and added to the vector's costs; an objective
+    written as a new Pyomo expression goes to HiGHS whole, constant included.
 
     Parameters
     ----------
@@ -257,9 +260,29 @@ class SparseHighs(Highs):
                 self._objective_sense = objective.sense
                 self._vars_referenced_by_obj: list = []
                 self._objective_constant = objective.constant
+                if objective.extra is not None:
+                    self._add_objective_terms(objective.extra, cost[order])
             else:
                 self._index_columns()
                 self.set_objective(objective)
+
+    def _add_objective_terms(self, terms, cost: np.ndarray) -> None:
+        """Add linear terms (a :class:`SparseObjective`'s ``extra``) to the costs passed."""
+        repn = generate_standard_repn(terms, compute_values=True, quadratic=False)
+        if repn.nonlinear_expr is not None:
+            raise IncompatibleModelError(
+                f"SparseHighs takes linear objective terms only, not {repn.nonlinear_expr}"
+            )
+        variables = list(repn.linear_vars)
+        self._index_columns()
+        self._check_for_new_vars(variables)  # a user's variable that no row holds
+        index = self._pyomo_var_to_solver_var_map
+        costs = np.zeros(self._solver_model.getNumCol())
+        costs[: len(cost)] = cost
+        for coef, var in zip(repn.linear_coefs, variables, strict=True):
+            costs[index[id(var)]] += value(coef)
+        self._solver_model.changeColsCost(costs.size, np.arange(costs.size, dtype=np.int32), costs)
+        self._objective_constant += float(value(repn.constant))
 
     def _index_columns(self) -> None:
         """Fill Pyomo's variable-to-column map, which only the per-row path and lookups need."""
