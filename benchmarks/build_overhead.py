@@ -21,8 +21,9 @@ arrays
   to ``highspy`` in one ``passModel`` (:meth:`chargeplan.model.sparse.SparseMILP.to_highs`, columns
   in the order the Pyomo path passes them, so HiGHS gets the identical model): the floor any
   Python front end can reach;
-- ``chargeplan``: what :func:`chargeplan.solve` does before HiGHS runs: the same assembly, a
-  Pyomo model over the arrays (:meth:`~chargeplan.model.sparse.SparseMILP.to_pyomo`) and the
+- ``chargeplan``: what :func:`chargeplan.solve` does before HiGHS runs: the same assembly, the
+  labelled Pyomo model over the arrays (:func:`chargeplan.model.formulation.to_model`: Sets of
+  site, zone and type ids, ``Var`` and rows indexed by them) and the
   :class:`chargeplan.solver.interface.SparseHighs` hand-off (``set_instance``);
 - ``pyomo rules``: the textbook way, a ``Set``/``Var``/``Constraint`` model with one rule per
   row summing with ``quicksum``, handed to Pyomo's ``contrib.solver`` HiGHS interface
@@ -51,7 +52,7 @@ import pyomo.environ as pyo
 from scipy.spatial import cKDTree
 
 import chargeplan
-from chargeplan.model.formulation import build_milp
+from chargeplan.model.formulation import build_milp, to_model
 from chargeplan.model.problem import STRONG_LINK_LIMIT, FacilityProblem
 from chargeplan.solver.options import SolverOptions
 
@@ -101,8 +102,8 @@ def to_start(problem: FacilityProblem, skip_rules: bool) -> dict[str, dict]:
     del lp
     gc.collect()
     start = time.perf_counter()
-    lp, _ = build_milp(problem)
-    model, _ = lp.to_pyomo()
+    lp, ix = build_milp(problem)
+    model = to_model(lp, ix, problem)
     built = time.perf_counter()
     SparseHighs().set_instance(model)
     rows["chargeplan"] = {"build_s": built - start, "handoff_s": time.perf_counter() - built}

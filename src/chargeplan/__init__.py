@@ -36,8 +36,10 @@ _EXPORTS = {
     "FacilityProblem": "chargeplan.model.problem",
     "Solution": "chargeplan.model.solution",
     "build_model": "chargeplan.model.formulation",
+    "read_solution": "chargeplan.model.solution",
     "SolverOptions": "chargeplan.solver.options",
     "solve": "chargeplan.solver.highs",
+    "solve_model": "chargeplan.solver.highs",
     "Plan": "chargeplan.results.plan",
     "make_plan": "chargeplan.results.plan",
     "plan_network": "chargeplan.workflows.network",
@@ -62,7 +64,9 @@ __all__ = [
     "make_plan",
     "plan_network",
     "prepare",
+    "read_solution",
     "solve",
+    "solve_model",
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on use
@@ -72,9 +76,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from chargeplan.inputs.problem import build_problem
     from chargeplan.model.formulation import build_model
     from chargeplan.model.problem import FacilityProblem
-    from chargeplan.model.solution import Solution
+    from chargeplan.model.solution import Solution, read_solution
     from chargeplan.results.plan import Plan, make_plan
-    from chargeplan.solver.highs import solve
+    from chargeplan.solver.highs import solve, solve_model
     from chargeplan.solver.options import SolverOptions
     from chargeplan.workflows.network import plan_network
 

@@ -14,13 +14,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from chargeplan.errors import InputError
+from chargeplan.model.constraints import add_site_limit
 from chargeplan.model.feasibility import check_feasibility
-from chargeplan.model.formulation import (
-    ModelIndex,
-    add_period,
-    capex_vector,
-    cost_vector,
-)
+from chargeplan.model.formulation import add_period
+from chargeplan.model.index import ModelIndex
+from chargeplan.model.objective import capex_vector, cost_vector
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
 
@@ -85,7 +83,14 @@ class RolloutProblem:
 
 
 def build_rollout(problem: RolloutProblem) -> tuple[SparseMILP, list[ModelIndex]]:
-    """Assemble the multi-year model as sparse arrays: periods, links, budgets, objective."""
+    """Assemble the multi-year model as sparse arrays: periods, links, budgets, objective.
+
+    Each year's blocks and families carry the year as a suffix and the period's labels, so
+    the Pyomo model (:meth:`~chargeplan.model.sparse.SparseMILP.to_pyomo`) reads
+    ``model.y_2027["SH-01"]``, ``model.n_2030["SH-01", "dc_fast"]``,
+    ``model.keep_n_2028["SH-01", "dc_fast"]``; the objective ``obj`` includes the discounted
+    existing chargers' constant.
+    """
     # Required sites open in the first year and are paid from its budget only.
     check_feasibility(problem.periods[0])
     for p in problem.periods[1:]:
@@ -101,13 +106,15 @@ def build_rollout(problem: RolloutProblem) -> tuple[SparseMILP, list[ModelIndex]
     nxt = np.append(delta[1:], 0.0)
     objective = np.zeros(n_cols)
     offset = 0.0
+    site_opex, charger_opex = problem.site_opex, problem.charger_opex
+    assert site_opex is not None and charger_opex is not None  # filled in __post_init__
     for t, (p, ix) in enumerate(zip(problem.periods, index, strict=True)):
         year_cost, _ = cost_vector(p, ix, n_cols)
         capex, _ = capex_vector(p, ix, n_cols)
         running = year_cost - capex  # access and unmet penalty of this year
         objective += delta[t] * running + (delta[t] - nxt[t]) * capex
-        objective[ix.cols("y")] += delta[t] * problem.site_opex[ix.y_site]
-        objective[ix.cols("n")] += delta[t] * problem.charger_opex[ix.n_type]
+        objective[ix.cols("y")] += delta[t] * site_opex[ix.y_site]
+        objective[ix.cols("n")] += delta[t] * charger_opex[ix.n_type]
         if t == 0:
             existing = p.existing_chargers[ix.n_site, ix.n_type]
             offset -= delta[0] * float(p.charger_cost[ix.n_site, ix.n_type] @ existing)
@@ -124,6 +131,7 @@ def build_rollout(problem: RolloutProblem) -> tuple[SparseMILP, list[ModelIndex]
                     np.concatenate([np.ones(len(now)), -np.ones(len(now))]),
                     0.0,
                     None,
+                    labels=f"{block}_{problem.years[t]}",
                 )
         if p.budget is not None:
             used = np.flatnonzero(capex)
@@ -147,15 +155,6 @@ def build_rollout(problem: RolloutProblem) -> tuple[SparseMILP, list[ModelIndex]
                 rhs,
             )
         if p.max_sites is not None:
-            y = ix.cols("y")
-            lp.add_rows(
-                f"max_sites_{problem.years[t]}",
-                1,
-                np.zeros(len(y), np.int64),
-                y,
-                np.ones(len(y)),
-                None,
-                float(p.max_sites),
-            )
+            add_site_limit(lp, ix, p.max_sites, name=f"max_sites_{problem.years[t]}")
     lp.objective, lp.objective_offset = objective, offset
     return lp, index

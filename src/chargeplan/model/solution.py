@@ -1,16 +1,26 @@
 """What a solve returns: the decisions as arrays (:class:`Solution`) and their cost parts.
 
-:func:`objective_value` recomputes a plan's cost from its decisions alone, independently of the
-solver's own sum; tests and the plan's summary use it.
+:func:`decode` turns the model's column values back into decisions, :func:`read_solution` does
+so for a solved Pyomo model (extended or not), and :func:`objective_value` recomputes a plan's
+cost from its decisions alone, independently of the solver's own sum; tests and the plan's
+summary use it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chargeplan.model.index import ModelIndex, ModelOrigin
 from chargeplan.model.problem import FacilityProblem
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
+
+__all__ = ["Solution", "column_values", "decode", "objective_value", "read_solution"]
 
 
 @dataclass(frozen=True)
@@ -84,3 +94,94 @@ def objective_value(problem: FacilityProblem, solution: Solution) -> dict[str, f
         "unmet_demand": unmet_demand,
         "served_demand": total_demand - unmet_demand,
     }
+
+
+def decode(problem: FacilityProblem, ix: ModelIndex, values: np.ndarray) -> dict[str, np.ndarray]:
+    """Turn a column vector back into decisions: open sites, chargers, shares, upgrades."""
+    k = len(problem.types)
+    s = len(problem.site_ids)
+    open_site = np.zeros(s, bool)
+    open_site[ix.y_site] = values[ix.cols("y")] > 0.5
+    chargers = np.zeros((s, k), np.int64)
+    chargers[ix.n_site, ix.n_type] = np.rint(values[ix.cols("n")]).astype(np.int64)
+    served = np.zeros((len(problem.pair_zone), k))
+    served[ix.x_pair, ix.x_type] = np.clip(values[ix.cols("x")], 0.0, 1.0)
+    unmet = np.zeros((len(problem.zone_ids), k))
+    unmet[ix.u_zone, ix.u_type] = np.clip(values[ix.cols("u")], 0.0, 1.0)
+    upgrade = np.zeros(s, bool)
+    upgrade[ix.g_site] = values[ix.cols("g")] > 0.5
+    if ix.covering:
+        served = _nearest_open(problem, open_site, 1.0 - unmet)
+    # Shares below the solver's feasibility tolerance are noise: clean them for reporting.
+    served[served < 1e-9] = 0.0
+    unmet[unmet < 1e-9] = 0.0
+    return {
+        "open_site": open_site,
+        "chargers": chargers,
+        "served": served,
+        "unmet": unmet,
+        "grid_upgrade": upgrade,
+    }
+
+
+def _nearest_open(problem: FacilityProblem, open_site: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """``(P, K)``: each zone's covered ``share`` served by its nearest open site in reach.
+
+    For the covering form, where any open site in reach serves equally well (ties and unknown
+    distances: the first pair).
+    """
+    k = len(problem.types)
+    usable = (problem.demand[problem.pair_zone] > 0) & ~problem.excluded[problem.pair_site][:, None]
+    usable &= open_site[problem.pair_site][:, None]
+    pair, kind = np.nonzero(usable)
+    zone = problem.pair_zone[pair]
+    distance = np.nan_to_num(problem.distance_km[pair], nan=np.inf)
+    order = np.lexsort((pair, distance, zone * k + kind))
+    _, first = np.unique((zone * k + kind)[order], return_index=True)
+    best = order[first]
+    served = np.zeros((len(problem.pair_zone), k))
+    served[pair[best], kind[best]] = share[zone[best], kind[best]]
+    return served
+
+
+def column_values(columns: list) -> np.ndarray:
+    """The current values of variables, in order (no value: 0)."""
+    return np.fromiter((v.value or 0.0 for v in columns), dtype=float, count=len(columns))
+
+
+def read_solution(model: pyo.ConcreteModel) -> Solution:
+    """The plan held in a solved model of :func:`chargeplan.build_model`, extended or not.
+
+    Reads the values of the model's variables (after any Pyomo solver loaded them) and
+    decodes them into decisions for the problem the model was built from.
+
+    Parameters
+    ----------
+    model
+        A model of :func:`chargeplan.model.formulation.build_model` whose variables hold a
+        solution.
+
+    Returns
+    -------
+    Solution
+        The decisions; ``objective`` is the value of the model's active objective (constant
+        included), ``status`` is ``"loaded"`` and ``bound`` and ``gap`` are NaN (the solver's
+        outcome is its results object's to tell; :func:`chargeplan.solve_model` fills them).
+    """
+    import pyomo.environ as pyo
+
+    origin = getattr(model, "chargeplan", None)
+    if not isinstance(origin, ModelOrigin):
+        raise TypeError("read_solution needs a model built by chargeplan.build_model")
+    decisions: dict[str, Any] = decode(origin.problem, origin.index, column_values(model.columns))
+    active = list(model.component_data_objects(pyo.Objective, active=True))
+    objective = float(pyo.value(active[0])) if len(active) == 1 else math.nan
+    return Solution(
+        **decisions,
+        status="loaded",
+        objective=objective,
+        bound=math.nan,
+        gap=math.nan,
+        build_seconds=0.0,
+        solve_seconds=0.0,
+    )

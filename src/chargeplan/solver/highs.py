@@ -1,20 +1,26 @@
 """Solve a :class:`~chargeplan.model.problem.FacilityProblem` with HiGHS through Pyomo.
 
-:func:`solve` builds the model, hands it to HiGHS (Pyomo's ``contrib.solver`` interface) with
-the time limit, relative MIP gap and threads asked for, and returns a :class:`Solution`: the
-decisions as arrays plus status, objective, bound and gap. A solve that stops at its time limit
-with a plan returns that plan with ``status == "time_limit"`` and its gap; one that stops with
-no plan at all raises :class:`~chargeplan.errors.SolveError`.
+:func:`solve` builds the model, hands it to HiGHS (:class:`~chargeplan.solver.interface.
+SparseHighs`, Pyomo's ``contrib.solver`` interface passing arrays) with the time limit,
+relative MIP gap and threads asked for, and returns a :class:`Solution`: the decisions as
+arrays plus status, objective, bound and gap. A solve that stops at its time limit with a plan
+returns that plan with ``status == "time_limit"`` and its gap; one that stops with no plan at
+all raises :class:`~chargeplan.errors.SolveError`.
 
 For ``max_coverage`` the solve is lexicographic: first the most demand covered within the
 budget/site limit, then the cheapest plan (capex + access) that covers that much.
 
 Unless ``SolverOptions(reduce=False)``, the problem is first reduced exactly
-(:mod:`chargeplan.solver.reduce`: zones with identical reach merged, dominated sites dropped), the
-reduced problem solved and its plan expanded back to every zone, site and pair; pure covering
-problems (:func:`chargeplan.model.problem.is_pure_covering`) use the covering form without
-assignment variables and start from the greedy plan. ``docs/scale.md`` ("Reductions") has the
-measurements.
+(:mod:`chargeplan.solver.reduce`: zones with identical reach merged, dominated sites dropped),
+the reduced problem solved and its plan expanded back to every zone, site and pair; pure
+covering problems (:func:`chargeplan.model.problem.is_pure_covering`) use the covering form
+without assignment variables and start from the greedy plan. ``docs/scale.md`` ("Reductions")
+has the measurements.
+
+``solve(problem, options, extend=fn)`` lets ``fn(model, problem)`` add constraints, variables
+or objective terms to the Pyomo model before it is solved (:mod:`chargeplan.solver.extend`
+says which reductions then still apply); :func:`solve_model` solves a model the caller built
+(:func:`chargeplan.build_model`) and extended.
 """
 
 from __future__ import annotations
@@ -31,24 +37,19 @@ import scipy.sparse as sp
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
 from chargeplan.errors import SolveError
-from chargeplan.model.formulation import (
-    ModelIndex,
-    build_milp,
-    cost_vector,
-    decode,
-    unmet_vector,
-)
+from chargeplan.model.components import InfeasibleRowError, SparseConstraint, SparseObjective
+from chargeplan.model.formulation import build_milp, to_model
+from chargeplan.model.index import ModelIndex, ModelOrigin
 from chargeplan.model.limits import check_model_size
+from chargeplan.model.objective import access_and_capex, unmet_vector
 from chargeplan.model.problem import FacilityProblem, is_pure_covering
-from chargeplan.model.solution import Solution
-from chargeplan.model.sparse import (
-    InfeasibleRowError,
-    SparseConstraint,
-    SparseObjective,
-)
+from chargeplan.model.solution import Solution, column_values, read_solution
+from chargeplan.solver.extend import Extension, extend_model
 from chargeplan.solver.interface import SparseHighs
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.reduce import greedy_cover, reduce_problem
+
+__all__ = ["column_values", "run_highs", "solve", "solve_model"]
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +92,9 @@ def run_highs(model: pyo.ConcreteModel, options: SolverOptions, warm_start: bool
             "solver.time_limit_s or make the instance smaller (fewer pairs or sites)"
         )
     results.solution_loader.load_vars()
-    offset = getattr(model, "objective_offset", 0.0)
-    objective = float(results.incumbent_objective) + offset
+    objective = float(results.incumbent_objective)  # constant included (SparseHighs adds it)
     bound = results.objective_bound
-    bound = objective if bound is None or not math.isfinite(bound) else float(bound) + offset
+    bound = objective if bound is None or not math.isfinite(bound) else float(bound)
     if tc == TerminationCondition.convergenceCriteriaSatisfied:
         status = "optimal"
     else:
@@ -109,11 +109,12 @@ def run_highs(model: pyo.ConcreteModel, options: SolverOptions, warm_start: bool
     }
 
 
-def column_values(variables: list) -> np.ndarray:
-    return np.fromiter((v.value or 0.0 for v in variables), dtype=float, count=len(variables))
-
-
-def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Solution:
+def solve(
+    problem: FacilityProblem,
+    options: SolverOptions | None = None,
+    *,
+    extend: Extension | None = None,
+) -> Solution:
     """Build and solve the model; return the plan's decisions and the solver outcome.
 
     Parameters
@@ -121,7 +122,14 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
     problem
         The instance.
     options
-        Time limit, gap and threads.
+        Time limit, gap, threads and whether to reduce the problem first.
+    extend
+        ``extend(model, problem)``: adds constraints, variables or objective terms to the
+        labelled Pyomo model (:func:`chargeplan.build_model`) before it is solved, the Pyomo
+        way (``model.y["SH-01"]``, ``model.n[site, type]``, ...). The plan is read from the
+        extended model. It may be called more than once (on the model of the problem as
+        given, then on that of the reduced problem); reductions that would change what it
+        touches are switched off (:mod:`chargeplan.solver.extend`).
 
     Returns
     -------
@@ -133,6 +141,8 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
         If HiGHS proves the model infeasible or finds no plan within the time limit.
     """
     options = options or SolverOptions()
+    if extend is not None:
+        return _solve_extended(problem, options, extend)
     if not options.reduce:
         return _solve(problem, options)
     start = time.perf_counter()
@@ -150,20 +160,124 @@ def solve(problem: FacilityProblem, options: SolverOptions | None = None) -> Sol
     return dataclasses.replace(solution, build_seconds=solution.build_seconds + seconds)
 
 
-def _solve(problem: FacilityProblem, options: SolverOptions) -> Solution:
-    """Build and solve as given (covering form and greedy start if ``options.reduce``)."""
+def solve_model(model: pyo.ConcreteModel, options: SolverOptions | None = None) -> Solution:
+    """Solve a model of :func:`chargeplan.build_model`, extended or not, and read its plan.
+
+    The model is solved as it stands (no reductions: it is built already). For
+    ``max_coverage`` with the objective as built, the second, cost stage follows (within the
+    model's own constraints, the user's included); an objective the caller changed is solved
+    once. The variables keep the plan's values.
+
+    Parameters
+    ----------
+    model
+        A model of :func:`chargeplan.build_model`.
+    options
+        Time limit, gap and threads (``reduce`` does not apply).
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    SolveError
+        If HiGHS proves the model infeasible or finds no plan within the time limit.
+    """
+    return _solve_model(model, options or SolverOptions(), build_seconds=0.0)
+
+
+def _build(problem: FacilityProblem, covering: bool) -> pyo.ConcreteModel:
+    """The labelled model (size checked first, infeasible rows as a :class:`SolveError`)."""
     check_model_size(problem)  # refuse a model that cannot fit in memory before building it
-    start = time.perf_counter()
-    covering = options.reduce and is_pure_covering(problem)
     lp, ix = build_milp(problem, covering=covering)
     try:
-        model, columns = lp.to_pyomo()
+        return to_model(lp, ix, problem)
     except InfeasibleRowError as error:
         raise SolveError(
             f"the model is infeasible as built ({error.family}): no site variable can satisfy "
             "it; check max_sites, the budget and the required sites"
         ) from None
+
+
+def _solve(problem: FacilityProblem, options: SolverOptions) -> Solution:
+    """Build and solve as given (covering form and greedy start if ``options.reduce``)."""
+    start = time.perf_counter()
+    covering = options.reduce and is_pure_covering(problem)
+    model = _build(problem, covering)
     build_seconds = time.perf_counter() - start
+    start_plan = greedy_cover(problem) if covering else None
+    if start_plan is not None:
+        _set_cover_start(problem, model.chargeplan.index, model.columns, start_plan)
+    return _solve_model(model, options, build_seconds, warm_start=start_plan is not None)
+
+
+def _solve_extended(
+    problem: FacilityProblem, options: SolverOptions, extend: Extension
+) -> Solution:
+    """:func:`solve` with ``extend``: the model as given, or a reduced one where that is exact.
+
+    The model of the problem as given is built and extended first; what the extension touched
+    decides what may be reduced (:func:`chargeplan.solver.extend.extend_model`). If something
+    is, that model is let go (only one model is held at a time), the reduced model is built and
+    extended too, and solved when the extension added the same thing to it (compared by label);
+    otherwise the model of the problem as given is built and extended again and solved.
+    """
+    start = time.perf_counter()
+    model: pyo.ConcreteModel | None = _build(problem, covering=False)
+    extension = extend_model(model, extend)
+    if options.reduce:
+        reduction = reduce_problem(problem, extension.sites, extension.zones)
+        covering = is_pure_covering(problem) and not extension.assignment
+        if reduction.changed or covering:
+            model = None
+            smaller = _build(reduction.problem, covering)
+            try:
+                again = extend_model(smaller, extend)
+            except Exception as error:  # the extension assumed the problem as given
+                log.info("extension failed on the reduced problem (%s): not reducing", error)
+                again = None
+            if again is not None and again.signature == extension.signature:
+                log.info(
+                    "reduced with the extension: %d zones merged, %d sites dropped%s",
+                    reduction.merged_zones,
+                    reduction.dropped_sites,
+                    ", covering form" if covering else "",
+                )
+                seconds = time.perf_counter() - start
+                return reduction.expand(_solve_model(smaller, options, seconds))
+            if again is not None:
+                log.info("the extension differs on the reduced problem: not reducing")
+            del smaller
+            model = _build(problem, covering=False)
+            extend_model(model, extend)
+    assert model is not None
+    return _solve_model(model, options, time.perf_counter() - start)
+
+
+def _objective_as_built(model: pyo.ConcreteModel) -> bool:
+    """Whether the model's only active objective is ``model.obj``, its vector alone."""
+    active = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
+    obj = model.component("obj")
+    return (
+        active == [obj]
+        and isinstance(obj, SparseObjective)
+        and obj.weights is not None
+        and obj.extra is None
+    )
+
+
+def _solve_model(
+    model: pyo.ConcreteModel,
+    options: SolverOptions,
+    build_seconds: float,
+    warm_start: bool = False,
+) -> Solution:
+    """Run HiGHS on a built model (two stages for ``max_coverage``) and read the plan."""
+    origin = getattr(model, "chargeplan", None)
+    if not isinstance(origin, ModelOrigin):
+        raise TypeError("solve_model needs a model built by chargeplan.build_model")
+    problem, ix = origin.problem, origin.index
     nx, nu, ny, nn = ix.sizes
     log.info(
         "model: %d assignment, %d unmet, %d site and %d charger variables, %d rows; solving "
@@ -172,39 +286,24 @@ def _solve(problem: FacilityProblem, options: SolverOptions) -> Solution:
         nu,
         ny,
         nn,
-        sum(m.shape[0] for m, _, _ in lp.families.values()),
+        sum(
+            c.matrix.shape[0]
+            for c in model.component_objects(pyo.Constraint, active=True)
+            if isinstance(c, SparseConstraint)
+        ),
         options.time_limit_s,
         options.mip_rel_gap,
     )
-    start_plan = greedy_cover(problem) if covering else None
-    if start_plan is not None:
-        _set_cover_start(problem, ix, columns, start_plan)
-    first = run_highs(model, options, warm_start=start_plan is not None)
+    two_stages = problem.objective == "max_coverage" and _objective_as_built(model)
+    first = run_highs(model, options, warm_start=warm_start)
     stages = [first]
-    if problem.objective == "max_coverage":
-        unmet = unmet_vector(problem, ix)
-        covered_unmet = float(column_values(columns) @ unmet)
-        slack = max(1e-9 * max(problem.demand.sum(), 1.0), 1e-7)
-        weights, offset = _access_capex(problem, ix)
-        if np.any(weights):  # else every plan covering that much costs the same: done
-            model.coverage_floor = SparseConstraint(
-                sp.csr_matrix(unmet[None, :]), [-np.inf], [covered_unmet + slack], columns
-            )
-            model.obj.deactivate()
-            model.objective_offset = offset
-            model.cost_obj = SparseObjective(weights, columns)
-            remaining = max(options.time_limit_s - first["seconds"], 1.0)
-            stages.append(
-                run_highs(
-                    model,
-                    dataclasses.replace(options, time_limit_s=remaining),
-                    warm_start=True,  # the first stage's plan is feasible here
-                )
-            )
-    solution = decode(problem, ix, column_values(columns))
+    if two_stages:
+        second = _cost_stage(model, problem, ix, options, first["seconds"])
+        if second is not None:
+            stages.append(second)
     worst = max(stages, key=lambda s: (s["status"] != "optimal", s["gap"]))
-    return Solution(
-        **solution,
+    return dataclasses.replace(
+        read_solution(model),
         status=worst["status"],
         objective=first["objective"],
         bound=first["bound"],
@@ -213,6 +312,47 @@ def _solve(problem: FacilityProblem, options: SolverOptions) -> Solution:
         solve_seconds=sum(s["seconds"] for s in stages),
         stages=tuple(stages),
     )
+
+
+def _cost_stage(
+    model: pyo.ConcreteModel,
+    problem: FacilityProblem,
+    ix: ModelIndex,
+    options: SolverOptions,
+    used_seconds: float,
+) -> dict | None:
+    """``max_coverage``'s second stage: the cheapest plan covering what the first one did.
+
+    Adds the row ``coverage_floor`` and the objective ``cost_obj`` (capex + access) for the
+    solve, then removes them and restores ``obj``; the variables keep the second stage's plan.
+    ``None`` when every plan costs the same (no capex or access cost).
+    """
+    columns = model.columns
+    unmet = unmet_vector(problem, ix)
+    covered_unmet = float(column_values(columns) @ unmet)
+    slack = max(1e-9 * max(problem.demand.sum(), 1.0), 1e-7)
+    weights, constant = access_and_capex(problem, ix)
+    if not np.any(weights):  # every plan covering that much costs the same: done
+        return None
+    model.coverage_floor = SparseConstraint(
+        sp.csr_matrix(unmet[None, :]),
+        np.array([-np.inf]),
+        np.array([covered_unmet + slack]),
+        columns,
+    )
+    model.obj.deactivate()
+    model.cost_obj = SparseObjective(weights, columns, constant=constant)
+    remaining = max(options.time_limit_s - used_seconds, 1.0)
+    try:
+        return run_highs(
+            model,
+            dataclasses.replace(options, time_limit_s=remaining),
+            warm_start=True,  # the first stage's plan is feasible here
+        )
+    finally:
+        model.del_component("cost_obj")
+        model.del_component("coverage_floor")
+        model.obj.activate()
 
 
 def _set_cover_start(
@@ -227,10 +367,3 @@ def _set_cover_start(
     values[ix.cols("u")] = ~covered[ix.u_zone]
     for variable, value in zip(columns, values.tolist(), strict=True):
         variable.set_value(value, skip_validation=True)
-
-
-def _access_capex(problem: FacilityProblem, ix: ModelIndex) -> tuple[np.ndarray, float]:
-    """Cost vector without the unmet penalty (capex + access), for the second stage."""
-    weights, offset = cost_vector(problem, ix)
-    weights[ix.cols("u")] = 0.0
-    return weights, offset

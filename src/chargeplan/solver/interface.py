@@ -1,15 +1,32 @@
 """The HiGHS solver interface: Pyomo's ``contrib.solver`` HiGHS, taught to pass arrays.
 
-:class:`SparseHighs` recognises the :class:`~chargeplan.model.sparse.SparseConstraint` and
-:class:`~chargeplan.model.sparse.SparseObjective` components of a model and hands their arrays
-to ``highspy`` in one ``passModel`` call; every other constraint or objective on the model goes
-through Pyomo's usual path, so a model extended the Pyomo way still solves.
+:class:`SparseHighs` is a Pyomo solver (``solve(model, time_limit=..., rel_gap=...)``, results
+with ``incumbent_objective``, ``objective_bound`` and a solution loader) that recognises the
+:class:`~chargeplan.model.components.SparseConstraint` and
+:class:`~chargeplan.model.components.SparseObjective` components of a model and hands their
+arrays to ``highspy`` in one ``passModel`` call; every other constraint, variable or objective
+on the model goes through Pyomo's usual path, so a model extended the Pyomo way still solves::
+
+    from chargeplan.solver.interface import SparseHighs
+    results = SparseHighs().solve(model, rel_gap=0.001, time_limit=60)  # values loaded
+    results.incumbent_objective  # the plan's cost, the objective's constant included
+
+Any other Pyomo solver solves the same model (``pyo.SolverFactory("appsi_highs")``), building
+one expression per row on the way. ``docs/model.md`` ("How the model is built") describes it.
+
+**Pyomo versions.** :class:`SparseHighs` subclasses ``pyomo.contrib.solver.solvers.highs``,
+which Pyomo calls a preview, and overrides some of its internals; it is tested with the Pyomo
+versions in :data:`TESTED_PYOMO` (the ``pyomo`` pin of ``pyproject.toml``). With another
+version it refuses to start (:class:`UntestedPyomoError`) unless the environment variable
+``CHARGEPLAN_UNTESTED_PYOMO=1`` is set, which turns the refusal into a warning.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
+import warnings
 from collections import defaultdict
 from operator import attrgetter
 
@@ -19,25 +36,98 @@ import scipy.sparse as sp
 from pyomo.common.collections import ComponentMap
 from pyomo.common.tee import TeeStream, capture_output
 from pyomo.contrib.solver.common.util import (
+    IncompatibleModelError,
     NoReducedCostsError,
     NoSolutionError,
     get_objective,
 )
-from pyomo.contrib.solver.solvers.highs import Highs, HighsSolutionLoader
+
+try:
+    from pyomo.contrib.solver.solvers.highs import Highs
+except ImportError as error:  # Pyomo before 6.9.2 has no contrib.solver HiGHS interface
+    raise ImportError(
+        'chargeplan needs Pyomo >= 6.9.2 (pip install "pyomo>=6.9.2,<6.11"): its HiGHS '
+        "interface builds on pyomo.contrib.solver.solvers.highs"
+    ) from error
 from pyomo.core.expr.numvalue import value
 from pyomo.core.staleflag import StaleFlagManager
+from pyomo.repn.standard_repn import generate_standard_repn
 
-from chargeplan.model.sparse import (
-    SparseConstraint,
-    SparseObjective,
-    appearance_order,
-    pass_arrays,
-)
+from chargeplan.errors import SolveError
+from chargeplan.model.components import SparseConstraint, SparseObjective
+from chargeplan.model.sparse import appearance_order, pass_arrays
+
+__all__ = [
+    "TESTED_PYOMO",
+    "SparseHighs",
+    "UntestedPyomoError",
+    "check_pyomo_version",
+    "column_bounds",
+]
 
 log = logging.getLogger(__name__)
 
+#: The Pyomo versions :class:`SparseHighs` is tested with: from the first to before the second
+#: (6.9.2, the first with ``pyomo.contrib.solver``'s HiGHS interface, 6.9.5, 6.10.0, 6.10.1).
+TESTED_PYOMO = ((6, 9, 2), (6, 11, 0))
+#: Set to 1 to run :class:`SparseHighs` with an untested Pyomo (with a warning).
+UNTESTED_PYOMO_VARIABLE = "CHARGEPLAN_UNTESTED_PYOMO"
 
-class _SparseSolutionLoader(HighsSolutionLoader):
+
+class UntestedPyomoError(SolveError):
+    """The installed Pyomo is not one :class:`SparseHighs` was tested with."""
+
+
+def check_pyomo_version(version: tuple[int, ...] | None = None) -> None:
+    """Refuse (or, with ``CHARGEPLAN_UNTESTED_PYOMO=1``, warn about) an untested Pyomo.
+
+    Parameters
+    ----------
+    version
+        ``(major, minor, ...)``; default the installed Pyomo's.
+
+    Raises
+    ------
+    UntestedPyomoError
+        If the version is not in :data:`TESTED_PYOMO` and the variable is not set.
+    """
+    if version is None:
+        from pyomo.version import version_info
+
+        version = tuple(version_info[:3])
+    first, end = TESTED_PYOMO
+    if first <= tuple(version[:3]) < end:
+        return
+    found = ".".join(str(v) for v in version)
+    message = (
+        f"chargeplan's HiGHS interface (SparseHighs) builds on internals of Pyomo's "
+        f"pyomo.contrib.solver and is tested with Pyomo 6.9.2 to 6.10; found Pyomo {found}. "
+        f'Install a tested one (pip install "pyomo>=6.9.2,<6.11"), or set '
+        f"{UNTESTED_PYOMO_VARIABLE}=1 to try this one"
+    )
+    if os.environ.get(UNTESTED_PYOMO_VARIABLE) == "1":
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        return
+    raise UntestedPyomoError(message)
+
+
+try:  # Pyomo >= 6.10: HiGHS has its own loader, which takes the model
+    from pyomo.contrib.solver.solvers.highs import HighsSolutionLoader as _Loader
+
+    _LOADER_TAKES_MODEL = True
+except ImportError:  # Pyomo 6.9
+    from pyomo.contrib.solver.common.solution_loader import PersistentSolutionLoader as _Loader
+
+    _LOADER_TAKES_MODEL = False
+
+
+class _SparseSolutionLoader(_Loader):
+    def __init__(self, solver: SparseHighs, model) -> None:
+        if _LOADER_TAKES_MODEL:
+            super().__init__(solver, model)
+        else:
+            super().__init__(solver)
+
     def load_vars(self, vars_to_load=None) -> None:
         self._assert_solution_still_valid()
         self._solver._load_vars(vars_to_load)
@@ -56,17 +146,32 @@ class SparseHighs(Highs):
     ``set_instance()``): with arrays that costs about as much as the incremental bookkeeping
     it replaces, and any change to the model is picked up.
 
+    HiGHS receives the columns in the order they first appear in the rows (then the
+    objective's others), the order Pyomo's per-row path would create them in, so the same
+    model always gives HiGHS the same problem. A :class:`SparseObjective`'s constant is not
+    passed to HiGHS (its relative MIP gap is measured on the variable part, as without the
+    constant) but added to ``incumbent_objective`` and ``objective_bound``; terms added to it
+    with ``+=`` are read as an expression and added to the vector's costs; an objective
+    written as a new Pyomo expression goes to HiGHS whole, constant included.
+
     Parameters
     ----------
     warm_start
         Pass the variables' current values (those that have one) to HiGHS as a starting
         solution, for example the plan of an earlier stage.
+
+    Raises
+    ------
+    UntestedPyomoError
+        If the installed Pyomo is not one it was tested with (:func:`check_pyomo_version`).
     """
 
     def __init__(self, warm_start: bool = False, **kwargs) -> None:
+        check_pyomo_version()
         super().__init__(**kwargs)
         self._warm_start = warm_start
         self._columns: list = []
+        self._objective_constant = 0.0
 
     def _reinit(self) -> None:
         # Pyomo's Highs._reinit re-runs __init__ with its own arguments only: keep ours.
@@ -83,6 +188,7 @@ class SparseHighs(Highs):
         ]
         objective = get_objective(model)
         sparse_objective = isinstance(objective, SparseObjective) and objective.weights is not None
+        self._objective_constant = 0.0
         if not families and not sparse_objective:
             self._columns = []
             super().set_instance(model)
@@ -94,13 +200,13 @@ class SparseHighs(Highs):
         with capture_output(TeeStream(*self._active_config.tee), capture_fd=True):
             self._reinit()
             self._model = model
-            self._referenced_variables = defaultdict(lambda: [{}, {}, None])
+            self._referenced_variables: defaultdict = defaultdict(lambda: [{}, {}, None])
             columns, positions = _union_columns(
                 [f.columns for f in families] + ([objective.columns] if sparse_objective else [])
             )
             blocks, row_lo, row_hi, rows = [], [], [], []
             for family in families:
-                active = family.active_rows()
+                active, data = family.active_rows()
                 matrix = family.matrix[active]
                 if positions is not None:
                     matrix = sp.csr_matrix(
@@ -111,7 +217,7 @@ class SparseHighs(Highs):
                 blocks.append(matrix)
                 row_lo.append(family.row_lower[active])
                 row_hi.append(family.row_upper[active])
-                rows.extend(family._data[r] for r in active.tolist())
+                rows.extend(data)
             matrix = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, len(columns)))
             cost = np.zeros(len(columns))
             if sparse_objective:
@@ -121,7 +227,7 @@ class SparseHighs(Highs):
             rank = np.full(len(columns), -1, np.int64)
             rank[order] = np.arange(order.size)
             self._columns = [columns[i] for i in order.tolist()]
-            lower, upper, integer = _column_arrays(self._columns)
+            lower, upper, integer = column_bounds(self._columns)
             self._solver_model = highspy.Highs()
             pass_arrays(
                 self._solver_model,
@@ -152,10 +258,31 @@ class SparseHighs(Highs):
             if sparse_objective:
                 self._objective = objective
                 self._objective_sense = objective.sense
-                self._vars_referenced_by_obj = []
+                self._vars_referenced_by_obj: list = []
+                self._objective_constant = objective.constant
+                if objective.extra is not None:
+                    self._add_objective_terms(objective.extra, cost[order])
             else:
                 self._index_columns()
                 self.set_objective(objective)
+
+    def _add_objective_terms(self, terms, cost: np.ndarray) -> None:
+        """Add linear terms (a :class:`SparseObjective`'s ``extra``) to the costs passed."""
+        repn = generate_standard_repn(terms, compute_values=True, quadratic=False)
+        if repn.nonlinear_expr is not None:
+            raise IncompatibleModelError(
+                f"SparseHighs takes linear objective terms only, not {repn.nonlinear_expr}"
+            )
+        variables = list(repn.linear_vars)
+        self._index_columns()
+        self._check_for_new_vars(variables)  # a user's variable that no row holds
+        index = self._pyomo_var_to_solver_var_map
+        costs = np.zeros(self._solver_model.getNumCol())
+        costs[: len(cost)] = cost
+        for coef, var in zip(repn.linear_coefs, variables, strict=True):
+            costs[index[id(var)]] += value(coef)
+        self._solver_model.changeColsCost(costs.size, np.arange(costs.size, dtype=np.int32), costs)
+        self._objective_constant += float(value(repn.constant))
 
     def _index_columns(self) -> None:
         """Fill Pyomo's variable-to-column map, which only the per-row path and lookups need."""
@@ -214,10 +341,17 @@ class SparseHighs(Highs):
         reported = highs.getInfo().objective_function_value
         return abs(value - reported) > 1e-7 * max(1.0, abs(reported))
 
-    def _postsolve(self, stream):
-        results = super()._postsolve(stream)
+    def _postsolve(self, *args):  # Pyomo 6.10 and 6.9.3+ pass the log stream, 6.9.2 nothing
+        results = super()._postsolve(*args)
         if self._columns:
             results.solution_loader = _SparseSolutionLoader(self, self._model)
+        constant = self._objective_constant
+        if constant:
+            if results.incumbent_objective is not None:
+                results.incumbent_objective = float(results.incumbent_objective) + constant
+            bound = results.objective_bound
+            if bound is not None and np.isfinite(bound):
+                results.objective_bound = float(bound) + constant
         return results
 
     def _pass_start(self) -> None:
@@ -277,7 +411,7 @@ def _union_columns(lists: list[list]) -> tuple[list, dict[int, np.ndarray] | Non
     return columns, positions
 
 
-def _column_arrays(columns: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def column_bounds(columns: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lower and upper bounds and integrality of Pyomo variables, as HiGHS needs them.
 
     Combines each variable's own bounds with its domain's (``Binary`` is ``[0, 1]``); a fixed

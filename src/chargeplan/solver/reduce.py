@@ -110,25 +110,34 @@ class Reduction:
         )
 
 
-def reduce_problem(problem: FacilityProblem) -> Reduction:
+def reduce_problem(
+    problem: FacilityProblem,
+    keep_sites: np.ndarray | None = None,
+    keep_zones: np.ndarray | None = None,
+) -> Reduction:
     """Drop dominated and unusable sites, then merge zones with identical reach.
 
     Parameters
     ----------
     problem
         The instance.
+    keep_sites, keep_zones
+        ``(S,)`` and ``(Z,)`` bool: sites neither dropped nor used to drop another, zones not
+        merged (default none). A constraint added to the model on these sites' or zones'
+        variables then holds unchanged in the reduced problem (:func:`chargeplan.solve` with
+        ``extend=``).
 
     Returns
     -------
     Reduction
         The reduced problem (the original itself when nothing applies) and the maps back.
     """
-    drop = dominated_sites(problem)
+    drop = dominated_sites(problem, keep_sites)
     kept = np.flatnonzero(~drop)
     new_site = np.full(len(problem.site_ids), -1)
     new_site[kept] = np.arange(kept.size)
     pair_kept = ~drop[problem.pair_site]
-    group = merge_zones(problem, pair_kept)
+    group = merge_zones(problem, pair_kept, keep_zones)
     n_groups = int(group.max()) + 1 if group.size else 0
     if kept.size == len(problem.site_ids) and n_groups == len(problem.zone_ids):
         identity = np.arange(len(problem.pair_zone))
@@ -176,17 +185,20 @@ def _unit_cost(problem: FacilityProblem) -> np.ndarray:
     return unit + 0.0  # -0.0 -> 0.0, so equal costs have equal bits
 
 
-def dominated_sites(problem: FacilityProblem) -> np.ndarray:
+def dominated_sites(problem: FacilityProblem, keep: np.ndarray | None = None) -> np.ndarray:
     """``(S,)`` bool: sites an optimal plan can do without (see the module docstring).
 
     Unusable sites (excluded, or no live pair and not required) always; dominated sites only
-    without charger sizing, for uncapacitated sites.
+    without charger sizing, for uncapacitated sites. ``keep``: ``(S,)`` bool, sites that are
+    neither dropped nor dominate another (the exchange argument touches both).
     """
     s = len(problem.site_ids)
     live = problem.live_pairs
     used = np.zeros(s, bool)
     used[problem.pair_site[live]] = True
     drop = (problem.excluded | ~used) & ~problem.must_open
+    if keep is not None:
+        drop &= ~keep
     if problem.sizing or not live.any():
         return drop
 
@@ -197,6 +209,8 @@ def dominated_sites(problem: FacilityProblem) -> np.ndarray:
     size = np.diff(reach.indptr)
     overlap = (reach @ reach.T).tocoo()
     free = np.isinf(problem.site_capacity)
+    if keep is not None:
+        free &= ~keep
     candidate = free & ~problem.must_open & ~drop
     dominator = free & ~drop
     j, jj = overlap.row, overlap.col
@@ -240,13 +254,18 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def merge_zones(problem: FacilityProblem, pair_kept: np.ndarray | None = None) -> np.ndarray:
+def merge_zones(
+    problem: FacilityProblem,
+    pair_kept: np.ndarray | None = None,
+    keep_zones: np.ndarray | None = None,
+) -> np.ndarray:
     """``(Z,)`` group of each zone: zones in one group have identical reach (module docstring).
 
     Zones are grouped by a 64-bit hash of their (site, unit costs) pairs and demand pattern,
     then every zone is compared with its group's first zone pair by pair; a zone that differs
     (a hash collision) gets a group of its own, so grouping never merges distinct zones.
-    ``pair_kept``: the pairs to consider (default all).
+    ``pair_kept``: the pairs to consider (default all); ``keep_zones``: ``(Z,)`` bool, zones
+    that each stay a group of their own.
     """
     z = len(problem.zone_ids)
     if pair_kept is None:
@@ -278,6 +297,8 @@ def merge_zones(problem: FacilityProblem, pair_kept: np.ndarray | None = None) -
     twin = start[first[group[zone]]] + offset
     differs = (site != site[twin]) | (unit != unit[twin]).any(axis=1)
     odd = np.unique(zone[differs])
+    if keep_zones is not None:
+        odd = np.union1d(odd, np.flatnonzero(keep_zones))
     if odd.size:
         group = group.copy()
         group[odd] = group.max() + 1 + np.arange(odd.size)
