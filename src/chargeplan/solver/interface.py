@@ -204,21 +204,7 @@ class SparseHighs(Highs):
             columns, positions = _union_columns(
                 [f.columns for f in families] + ([objective.columns] if sparse_objective else [])
             )
-            blocks, row_lo, row_hi, rows = [], [], [], []
-            for family in families:
-                active, data = family.active_rows()
-                matrix = family.matrix[active]
-                if positions is not None:
-                    matrix = sp.csr_matrix(
-                        (matrix.data, positions[id(family.columns)][matrix.indices], matrix.indptr),
-                        shape=(matrix.shape[0], len(columns)),
-                    )
-                matrix.resize((matrix.shape[0], len(columns)))
-                blocks.append(matrix)
-                row_lo.append(family.row_lower[active])
-                row_hi.append(family.row_upper[active])
-                rows.extend(data)
-            matrix = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, len(columns)))
+            matrix, row_lo, row_hi, rows = _stack_families(families, len(columns), positions)
             cost = np.zeros(len(columns))
             if sparse_objective:
                 where = positions[id(objective.columns)] if positions else slice(None)
@@ -239,19 +225,13 @@ class SparseHighs(Highs):
                     (matrix.data, rank[matrix.indices], matrix.indptr),
                     shape=(matrix.shape[0], order.size),
                 ),
-                np.concatenate(row_lo or [np.empty(0)]),
-                np.concatenate(row_hi or [np.empty(0)]),
+                row_lo,
+                row_hi,
                 maximize=sparse_objective and not objective.is_minimizing(),
             )
             self._pyomo_con_to_solver_con_map.update((row, i) for i, row in enumerate(rows))
             self._solver_con_to_pyomo_con_map.update(enumerate(rows))
-            others = [
-                data
-                for c in model.component_objects(pyo.Constraint, active=True, descend_into=True)
-                if not isinstance(c, SparseConstraint)
-                for data in c.values()
-                if data.active
-            ]
+            others = _other_rows(model)
             if others:
                 self._index_columns()
                 self.add_constraints(others)
@@ -447,3 +427,44 @@ def _bound_array(bounds: list, missing: float) -> np.ndarray:
         out = np.array([np.nan if b is None else value(b) for b in bounds], dtype=float)
     out[np.isnan(out)] = missing
     return out
+
+
+def _stack_families(
+    families: list[SparseConstraint], n_columns: int, positions: dict[int, np.ndarray] | None
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, list]:
+    """The active rows of every sparse family as one matrix over the union of their columns.
+
+    Returns the matrix, the row bounds and the Pyomo row objects, in family then row order.
+    """
+    blocks, row_lo, row_hi, rows = [], [], [], []
+    for family in families:
+        active, data = family.active_rows()
+        matrix = family.matrix[active]
+        if positions is not None:
+            matrix = sp.csr_matrix(
+                (matrix.data, positions[id(family.columns)][matrix.indices], matrix.indptr),
+                shape=(matrix.shape[0], n_columns),
+            )
+        matrix.resize((matrix.shape[0], n_columns))
+        blocks.append(matrix)
+        row_lo.append(family.row_lower[active])
+        row_hi.append(family.row_upper[active])
+        rows.extend(data)
+    stacked = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, n_columns))
+    return (
+        stacked,
+        np.concatenate(row_lo or [np.empty(0)]),
+        np.concatenate(row_hi or [np.empty(0)]),
+        rows,
+    )
+
+
+def _other_rows(model: pyo.ConcreteModel) -> list:
+    """Active rows of the model's ordinary Pyomo constraints (a user's extension, say)."""
+    return [
+        data
+        for c in model.component_objects(pyo.Constraint, active=True, descend_into=True)
+        if not isinstance(c, SparseConstraint)
+        for data in c.values()
+        if data.active
+    ]
