@@ -21,8 +21,8 @@ from chargeplan.inputs.reach import demand_centres
 from chargeplan.results.plan import Plan, make_plan
 from chargeplan.solver.decompose import Executor
 from chargeplan.solver.highs import solve
-from chargeplan.solver.polish import close_idle_sites
 from chargeplan.solver.options import SolverOptions
+from chargeplan.solver.polish import close_idle_sites
 from chargeplan.workflows.options import solver_options
 from chargeplan.workflows.regions import solve_scenario_regions
 from chargeplan.workflows.rollout import plan_rollout
