@@ -2,6 +2,7 @@
 objects.
 
 :mod:`~chargeplan.config.scenario` (the scenario and its sections, :func:`load_scenario`),
+:mod:`~chargeplan.config.sites` (the ``[sites]`` section and its extra candidate files),
 :mod:`~chargeplan.config.catalogue` (charger types), :mod:`~chargeplan.config.solver` (the
 ``[solver]`` section and the solver's options, defined once), :mod:`~chargeplan.config.files`
 (TOML, paths, ``extends``), :mod:`~chargeplan.config.validation` (pydantic errors as one line)

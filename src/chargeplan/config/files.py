@@ -62,6 +62,8 @@ def read_scenario_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any
     for section, key in _PATH_KEYS:
         if isinstance(data.get(section), dict) and key in data[section]:
             data[section] = {**data[section], key: _resolve(base, data[section][key])}
+    if isinstance(data.get("sites"), dict) and "extra" in data["sites"]:
+        data["sites"] = {**data["sites"], "extra": _resolve_extra(base, data["sites"]["extra"])}
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -82,6 +84,18 @@ def _resolve(base: Path, value: Any) -> Any:
         path = Path(value).expanduser()
         return path if path.is_absolute() else (base / path).resolve()
     return value
+
+
+def _resolve_extra(base: Path, extra: Any) -> Any:
+    """``sites.extra``: a path, or a list of paths and tables with a ``file``, resolved."""
+    if not isinstance(extra, list):
+        return _resolve(base, extra)
+    return [
+        {**item, "file": _resolve(base, item["file"])}
+        if isinstance(item, dict) and "file" in item
+        else _resolve(base, item)
+        for item in extra
+    ]
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

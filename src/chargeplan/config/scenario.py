@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from chargeplan.config.catalogue import ChargerType, load_catalogue
 from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM
 from chargeplan.config.files import read_scenario_file
+from chargeplan.config.sites import ExtraSitesConfig, SitesConfig
 from chargeplan.config.solver import SolverConfig
 from chargeplan.config.validation import Frozen, NonNegativeFloat, PositiveFloat, Share, validate
 from chargeplan.errors import ScenarioError
@@ -29,6 +30,7 @@ __all__ = [
     "DecomposeConfig",
     "DemandConfig",
     "ExistingConfig",
+    "ExtraSitesConfig",
     "FineZonesConfig",
     "ModelConfig",
     "ReachConfig",
@@ -54,34 +56,6 @@ class ZonesConfig(Frozen):
     region_column: str | None = "province"
     centre_lon_column: str | None = "centre_lon"
     centre_lat_column: str | None = "centre_lat"
-
-
-class SitesConfig(Frozen):
-    """Where the candidate sites come from, with defaults for columns the file lacks.
-
-    Per-site columns override these defaults: ``fixed_cost_cny``, ``capex_cny_<type>``,
-    ``max_<type>``, ``min_<type>``, ``existing_<type>``, ``max_stalls``, ``grid_kw``,
-    ``grid_upgrade_kw``, ``grid_upgrade_cost_cny``, ``required`` and ``excluded``.
-    """
-
-    file: Path
-    id_column: str = "site_id"
-    name_column: str | None = "name"
-    fixed_cost_cny: NonNegativeFloat
-    max_chargers: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
-    max_stalls: Annotated[int, Field(ge=0)] | None = None
-    grid_kw: PositiveFloat | None = None
-    grid_upgrade_kw: NonNegativeFloat = 0.0
-    grid_upgrade_cost_cny: NonNegativeFloat = 0.0
-    required: tuple[str, ...] = ()
-    excluded: tuple[str, ...] = ()
-
-    @model_validator(mode="after")
-    def _required_not_excluded(self) -> SitesConfig:
-        both = sorted(set(self.required) & set(self.excluded))
-        if both:
-            raise ValueError(f"sites {both} are both required and excluded: keep one")
-        return self
 
 
 class SizingConfig(Frozen):
@@ -114,6 +88,8 @@ class ExistingConfig(Frozen):
 
     Station lists are CSV files with lon/lat and port counts per charger type, such as the US
     AFDC export; ``own_networks`` names the values of ``network_column`` that are the brand's.
+    ``network_column = ""``: the list has no network column and every station is a
+    competitor's (third-party), as in a city's public-station register.
     """
 
     stations: Path | None = None
@@ -318,9 +294,13 @@ class Scenario(Frozen):
     @model_validator(mode="after")
     def _types_known(self) -> Scenario:
         known = set(self.chargers)
-        for key, names in (
+        named: tuple[tuple[str, Mapping[str, object]], ...] = (
             ("demand.charger_mix", self.demand.charger_mix),
             ("sites.max_chargers", self.sites.max_chargers),
+            *(
+                (f"sites.extra ({e.file.name}).max_chargers", e.max_chargers)
+                for e in self.sites.extra
+            ),
             ("sizing.chargers_per_queue", self.sizing.chargers_per_queue),
             ("existing.port_columns", self.existing.port_columns),
             (
@@ -331,7 +311,8 @@ class Scenario(Frozen):
                 "fine_zones.max_chargers_floor",
                 self.fine_zones.max_chargers_floor if self.fine_zones else {},
             ),
-        ):
+        )
+        for key, names in named:
             unknown = sorted(set(names) - known)
             if unknown:
                 raise ValueError(
@@ -434,4 +415,9 @@ def load_scenario(path: str | Path) -> Scenario:
     ):
         if optional is not None and not optional.is_file():
             raise ScenarioError(f"{path}: key '{label}': file not found: {optional}")
+    for number, extra in enumerate(scenario.sites.extra, start=1):
+        if not extra.file.is_file():
+            raise ScenarioError(
+                f"{path}: key 'sites.extra' (entry {number}): file not found: {extra.file}"
+            )
     return scenario

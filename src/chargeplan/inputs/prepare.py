@@ -21,6 +21,7 @@ import pandas as pd
 
 from chargeplan.config.scenario import Scenario
 from chargeplan.errors import InputError
+from chargeplan.inputs.candidates import merge_extra_sites
 from chargeplan.inputs.cellsites import candidate_sites_from_cells
 from chargeplan.inputs.checks import as_float, check_values, locate_rows, plural, source_label
 from chargeplan.inputs.cost_table import validate_cost_table
@@ -157,15 +158,20 @@ def _zones(scenario: Scenario, zones: gpd.GeoDataFrame | None) -> tuple[gpd.GeoD
 
 def _sites(scenario: Scenario, sites: gpd.GeoDataFrame | None) -> tuple[gpd.GeoDataFrame, str]:
     """The scenario's candidate sites read from file, or the given ones validated the same
-    way; and their source for messages."""
+    way, with the extra candidate files merged in; and their source for messages."""
     sc = scenario.sites
     if sites is None:
-        return read_sites(sc.file, id_column=sc.id_column), str(sc.file)
-    source = "sites (GeoDataFrame)"
-    sites = validate_sites(
-        ids_as_text(sites, sc.id_column, source), source=source, id_column=sc.id_column
-    )
-    return sites.set_index(sc.id_column, drop=False).rename_axis(None), source
+        sites, source = read_sites(sc.file, id_column=sc.id_column), str(sc.file)
+    else:
+        source = "sites (GeoDataFrame)"
+        sites = validate_sites(
+            ids_as_text(sites, sc.id_column, source), source=source, id_column=sc.id_column
+        )
+        sites = sites.set_index(sc.id_column, drop=False).rename_axis(None)
+    if sc.extra:
+        sites = merge_extra_sites(sites, sc, scenario.charger_types, source=source)
+        source = f"{source} and {len(sc.extra)} extra candidate file(s)"
+    return sites, source
 
 
 def _check_type_names(sites: gpd.GeoDataFrame, scenario: Scenario, source: str) -> None:

@@ -49,7 +49,9 @@ def read_stations(path: str | Path, config: ExistingConfig, types: list[str]) ->
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: cannot be read as a CSV station list ({error})") from None
     ports = {t: c for t, c in (config.port_columns or AFDC_PORTS).items() if t in types}
-    needed = [config.lon_column, config.lat_column, config.network_column, config.id_column]
+    needed = [config.lon_column, config.lat_column, config.id_column]
+    if config.network_column:
+        needed.append(config.network_column)
     missing = [c for c in needed + list(ports.values()) if c not in table.columns]
     if missing:
         raise InputError(
@@ -65,12 +67,16 @@ def read_stations(path: str | Path, config: ExistingConfig, types: list[str]) ->
     out = gpd.GeoDataFrame(
         {
             "station_id": table[config.id_column].astype(str).to_numpy(),
-            "network": table[config.network_column].fillna("").astype(str).to_numpy(),
+            "network": (
+                table[config.network_column].fillna("").astype(str).to_numpy()
+                if config.network_column
+                else np.full(len(table), "")
+            ),
         },
         geometry=gpd.points_from_xy(lon, lat),
         crs="EPSG:4326",
     )
-    out["own"] = out["network"].isin(config.own_networks)
+    out["own"] = out["network"].isin(config.own_networks) & bool(config.network_column)
     for charger_type, column in ports.items():
         counts = pd.to_numeric(table[column], errors="coerce").fillna(0.0).to_numpy()
         if (counts < 0).any():

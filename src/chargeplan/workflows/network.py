@@ -22,6 +22,7 @@ from chargeplan.results.plan import Plan, make_plan
 from chargeplan.solver.decompose import Executor
 from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
+from chargeplan.solver.polish import close_idle_sites
 from chargeplan.workflows.options import solver_options
 from chargeplan.workflows.regions import solve_scenario_regions
 from chargeplan.workflows.rollout import plan_rollout
@@ -83,6 +84,7 @@ def plan_network(
             executor=executor,
         )
         extra.update(figures)
+    solution = close_idle_sites(problem, solution)
     plan = make_plan(problem, solution, inputs.zones, inputs.sites, extra_summary=extra)
     plan.summary["total_seconds"] = time.perf_counter() - start
     log.info(
