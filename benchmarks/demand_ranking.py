@@ -75,9 +75,9 @@ def main(path: str = "models/china-2030.toml") -> None:
     table["name_zh"] = zones["name"]
     table["published"] = [PUBLISHED.get(code, (None, None)) for code in table.index]
     top = table.sort_values(["rank_after", "rank_before"]).head(20)
-    print("| rank | city | premium users | share | rank before | users before | 2024 NEV sales rank |")
-    print("|---:|---|---:|---:|---:|---:|---|")
-    for code, row in top.iterrows():
+    header = "rank | city | premium users | share | rank before | users before | 2024 NEV rank"
+    print(f"| {header} |\n|---:|---|---:|---:|---:|---:|---|")
+    for _, row in top.iterrows():
         rank, sales = row["published"]
         published = "" if rank is None else f"{rank}" + ("" if sales is None else f" ({sales} k)")
         print(
