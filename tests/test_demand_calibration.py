@@ -13,7 +13,7 @@ from shapely.geometry import Point
 
 from chargeplan.config.users import UsersConfig
 from chargeplan.errors import InputError
-from chargeplan.inputs.calibration import whole_users
+from chargeplan.inputs.calibration import pool_adjacent_violators, whole_users
 from chargeplan.inputs.demand import DemandWarning, allocate_premium_users
 
 NATIONAL = {"national_nev_sales": 10_000, "national_source": "hand-made national total"}
@@ -97,6 +97,28 @@ def test_other_cities_stay_below_the_smallest_calibrated_one() -> None:
     config = users(cities=sales(A=1000), others_below_calibrated=True)
     with pytest.raises(InputError, match="every other city is capped"):
         allocate(table, config)
+
+
+def test_ranked_cities_keep_the_published_order_above_the_others() -> None:
+    """A sold 4,000 of 10,000: 400 users. The ranking goes on with B then C, without figures.
+    By propensity the rest, 600, goes 10:30:15:5 to B, C, D, E: 100, 300, 150, 50, but B must
+    lead C: the least-squares fit to B >= C >= (D, E by weight) pools B and C at their mean
+    weight 20, and D (15) and E (5) stay below: 600 x 20/60 = 200, 200, then 150 and 50.
+    With D at 35 and E at 6 the pool takes D in too (mean 25): 600 x 25/81 = 185.19 each and
+    E 600 x 6/81 = 44.44; the missing user goes to E's larger remainder: 185, 185, 185, 45."""
+    table = zones(["A", "B", "C", "D", "E"], [10, 10, 30, 15, 5], [1, 1, 1, 1, 1])
+    config = users(cities=sales(A=4000), ranked=["B", "C"])
+    assert allocate(table, users(cities=sales(A=4000))) == [400, 100, 300, 150, 50]
+    assert allocate(table, config) == [400, 200, 200, 150, 50]
+    table["pop"] = [10, 10, 30, 35, 6]
+    assert allocate(table, config) == [400, 185, 185, 185, 45]
+
+
+def test_pool_adjacent_violators_keeps_the_sum() -> None:
+    """[1, 3, 2, 5, 0] -> (1, 3) pool to 2, then (2, 2, 2) stay, 5 joins: (1 + 3 + 2 + 5) / 4
+    = 2.75 for the first four, then 0."""
+    fitted = pool_adjacent_violators(np.array([1.0, 3.0, 2.0, 5.0, 0.0]))
+    assert fitted.tolist() == [2.75, 2.75, 2.75, 2.75, 0.0]
 
 
 def test_hong_kong_and_macao_take_their_proxies_propensity_with_a_warning() -> None:

@@ -46,7 +46,11 @@ class CalibrationConfig(Frozen):
     nev_plates_per_year / national_nev_sales``, the excess going to the uncapped, uncalibrated
     zones in proportion to their users. ``others_below_calibrated``: the calibrated cities head
     a published ranking, so no other city gets a larger share than the smallest of them (a
-    cap like a quota's). Cities are named by zone name or admin code.
+    cap like a quota's). ``ranked``: cities that follow the calibrated ones in the published
+    ranking, in its order, without figures: their shares keep that order and stay above every
+    other city's (the propensity shares projected onto the order, see
+    :func:`chargeplan.inputs.calibration.city_shares`). Cities are named by zone name or admin
+    code.
     """
 
     national_nev_sales: Annotated[int, Field(gt=0)]
@@ -54,9 +58,13 @@ class CalibrationConfig(Frozen):
     cities: dict[str, CityNevSales] = Field(default_factory=dict)
     plate_quotas: dict[str, PlateQuota] = Field(default_factory=dict)
     others_below_calibrated: bool = False
+    ranked: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _sales_within_national(self) -> CalibrationConfig:
+        both = sorted(set(self.ranked) & set(self.cities))
+        if both:
+            raise ValueError(f"cities {both} are both calibrated and ranked: keep one")
         total = sum(city.nev_sales for city in self.cities.values())
         if total >= self.national_nev_sales:
             raise ValueError(

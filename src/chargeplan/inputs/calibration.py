@@ -15,7 +15,15 @@ the premium-user target ``T`` each zone gets:
   (repeated until no cap binds);
 - with ``others_below_calibrated`` the calibrated cities head a published ranking (the CATARC
   2024 top three): every other city is capped at the smallest calibrated share, since it sold
-  less.
+  less;
+- ``ranked`` cities follow them in that ranking, in order, without figures: the uncalibrated
+  cities' propensity weights ``b`` are replaced by their least-squares fit under the published
+  order, ``b_r1 >= b_r2 >= ... >= b_rk >= b_j`` for every other city ``j`` (isotonic
+  regression on the chain of the ranked cities followed by the others by decreasing weight,
+  by pooling adjacent violators: a run of cities out of order gets their mean weight, so the
+  total is kept and the ranked cities end up level with, never below, the cities they must
+  lead). Caps then apply as above; they may break the order (a quota that the published rank
+  contradicts wins).
 
 A city is a named city's zones, else the zones sharing an admin code (the fine cells of one
 prefecture), else one zone.
@@ -37,7 +45,14 @@ from chargeplan.config.users import CalibrationConfig
 from chargeplan.errors import InputError
 from chargeplan.inputs.finezones import grouped_largest_remainder
 
-__all__ = ["city_groups", "city_shares", "largest_remainder", "match_city", "whole_users"]
+__all__ = [
+    "city_groups",
+    "city_shares",
+    "largest_remainder",
+    "match_city",
+    "pool_adjacent_violators",
+    "whole_users",
+]
 
 
 def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
@@ -88,7 +103,35 @@ def city_groups(codes: pd.Series | None, named: Iterable[np.ndarray], size: int)
         group = pd.factorize(codes.astype(str), sort=False)[0].astype(np.int64)
     for mask in named:
         group[mask] = group.max() + 1
-    return pd.factorize(group, sort=True)[0].astype(np.int64)
+    return pd.factorize(group, sort=False)[0].astype(np.int64)  # labels in zone order
+
+
+def pool_adjacent_violators(values: np.ndarray) -> np.ndarray:
+    """The non-increasing sequence closest to ``values`` in least squares: each run that
+    breaks the order is replaced by its mean, so the sum is kept."""
+    means: list[float] = []
+    sizes: list[int] = []
+    for value in np.asarray(values, float):
+        means.append(float(value))
+        sizes.append(1)
+        while len(means) > 1 and means[-2] < means[-1]:
+            mean, size = means.pop(), sizes.pop()
+            means[-1] = (means[-1] * sizes[-1] + mean * size) / (sizes[-1] + size)
+            sizes[-1] += size
+    return np.repeat(means, sizes)
+
+
+def _in_published_order(
+    group_weight: np.ndarray, calibrated: np.ndarray, ranked: list[int]
+) -> np.ndarray:
+    """City weights with the ranked cities (group labels, in published order) ahead of every
+    other uncalibrated city: the least-squares fit to that order."""
+    first = np.asarray(ranked, np.int64)
+    others = np.flatnonzero(~calibrated & ~np.isin(np.arange(len(group_weight)), first))
+    chain = np.concatenate([first, others[np.argsort(-group_weight[others], kind="stable")]])
+    out = group_weight.copy()
+    out[chain] = pool_adjacent_violators(group_weight[chain])
+    return out
 
 
 def city_shares(
@@ -97,6 +140,7 @@ def city_shares(
     group: np.ndarray,
     cities: dict[str, np.ndarray],
     quotas: dict[str, np.ndarray],
+    ranked: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Each zone's exact share of the premium users (see the module docstring).
 
@@ -108,9 +152,9 @@ def city_shares(
         The scenario's ``[users.calibration]``.
     group
         ``(Z,)`` city labels from :func:`city_groups` (each named city one label).
-    cities, quotas
-        City name -> ``(Z,)`` mask of its zones, for the calibrated cities and the cities with
-        a plate quota (from :func:`match_city`).
+    cities, quotas, ranked
+        City name -> ``(Z,)`` mask of its zones, for the calibrated cities, the cities with
+        a plate quota and the ranked cities in published order (from :func:`match_city`).
 
     Returns
     -------
@@ -132,6 +176,9 @@ def city_shares(
     fixed = calibrated.copy()
     group_weight = np.bincount(group, weights=weight, minlength=n_groups)
     within = np.divide(weight, group_weight[group], out=np.zeros(len(weight)), where=weight > 0)
+    if ranked:
+        order = [int(group[mask][0]) for mask in ranked.values()]
+        group_weight = _in_published_order(group_weight, calibrated, order)
     while True:
         free = ~fixed
         if group_weight[free].sum() <= 0:

@@ -275,8 +275,12 @@ def _shares(
         c: match_city(c, names, codes, scenario_key=f"{key}.plate_quotas")
         for c in calibration.plate_quotas
     }
-    group = city_groups(codes, [*quotas.values(), *cities.values()], len(weight))
-    return city_shares(weight, calibration, group, cities, quotas), group
+    ranked = {
+        c: match_city(c, names, codes, scenario_key=f"{key}.ranked") for c in calibration.ranked
+    }
+    named = [*quotas.values(), *ranked.values(), *cities.values()]
+    group = city_groups(codes, named, len(weight))
+    return city_shares(weight, calibration, group, cities, quotas, ranked), group
 
 
 def peak_demand(
