@@ -3,8 +3,12 @@
 Two steps, each a plain function that returns a new GeoDataFrame with added columns:
 
 1. :func:`allocate_premium_users`: ``users_i = T * w_i / sum(w)`` with propensity
-   ``w_i = pop_i * prod_c ind_ic ** e_c`` (``e_c`` from the scenario), rounded to whole users by
-   the largest-remainder method so that they add up to the target ``T`` exactly.
+   ``w_i = pop_i * prod_c ind_ic ** e_c`` (``e_c`` from the scenario), or with the census
+   county table ``w_i = U_i p_urban,i + R_i p_rural,i`` summed over the zone's counties
+   (:mod:`~chargeplan.inputs.propensity`); zones without census figures take a proxy's;
+   calibrated cities get their share of published NEV sales, plate quotas cap cities
+   (:mod:`~chargeplan.inputs.calibration`); rounded to whole users by the largest-remainder
+   method, cities first, so that they add up to the target ``T`` exactly (``docs/demand.md``).
 2. :func:`peak_demand`: daily kWh ``users_i * km * kwh_per_km``; the public share depends on
    home-charging access ``h_i = a_house * (1 - apt_i) + a_apt * apt_i``:
    ``public_i = h_i * s_home + (1 - h_i) * s_nohome``; the peak hour carries ``peak_hour_share``
@@ -130,8 +134,9 @@ def allocate_premium_users(
     geopandas.GeoDataFrame
         A copy with ``propensity_urban_pp`` and ``propensity_rural_pp`` (per person),
         ``propensity`` (the zone's weight ``U * p_urban + R * p_rural``), ``premium_share``
-        (its exact share of the target), ``premium_unit`` (its rounding unit: the city, if
-        calibrated or capped) and ``premium_users`` (integers summing to the target).
+        (its exact share of the target), ``premium_unit`` (its city, the unit rounded first:
+        a named city's zones, else the zones of one admin code, else the zone) and
+        ``premium_users`` (integers summing to the target).
     """
     missing_cols = [c for c in [population_column, *users.propensity] if c not in zones.columns]
     if users.county_indicators is not None:
@@ -160,7 +165,6 @@ def allocate_premium_users(
     if weight.sum() <= 0:
         raise InputError(f"{source}: every zone has zero premium-user propensity")
     share, unit = _shares(weight, users, names, codes)
-
     out["propensity_urban_pp"] = p_urban
     out["propensity_rural_pp"] = p_rural
     out["propensity"] = weight
@@ -215,11 +219,16 @@ def _person_propensity(
         ]
         if not np.all(np.isfinite(figures)):
             raise InputError(f"scenario key 'users.proxies.{city}': '{proxy}' has no figures")
+        had = (
+            "overrides its census indicators"
+            if np.isfinite(p_urban[mask]).all()
+            else ("has no census indicators")
+        )
         p_urban[mask], p_rural[mask] = figures
         warnings.warn(
-            f"{source}: '{city}' ({int(mask.sum())} zone(s)) has no census indicators; it takes "
-            f"the propensity per person of '{proxy}' ({figures[0]:.4g} urban, "
-            f"{figures[1]:.4g} rural), as users.proxies says",
+            f"{source}: '{city}' ({int(mask.sum())} zone(s)) {had}; it takes the propensity "
+            f"per person of '{proxy}' ({figures[0]:.4g} urban, {figures[1]:.4g} rural), as "
+            "users.proxies says",
             DemandWarning,
             stacklevel=3,
         )
