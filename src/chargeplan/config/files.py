@@ -22,6 +22,7 @@ _PATH_KEYS = (
     ("reach", "cost_table"),
     ("existing", "stations"),
     ("fine_zones", "places_file"),
+    ("users", "county_indicators"),
 )
 
 

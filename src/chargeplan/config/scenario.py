@@ -22,10 +22,12 @@ from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM
 from chargeplan.config.files import read_scenario_file
 from chargeplan.config.sites import ExtraSitesConfig, SitesConfig
 from chargeplan.config.solver import SolverConfig
+from chargeplan.config.users import CalibrationConfig, UsersConfig
 from chargeplan.config.validation import Frozen, NonNegativeFloat, PositiveFloat, Share, validate
 from chargeplan.errors import ScenarioError
 
 __all__ = [
+    "CalibrationConfig",
     "ChargerType",
     "DecomposeConfig",
     "DemandConfig",
@@ -102,14 +104,6 @@ class ExistingConfig(Frozen):
     own_match_km: NonNegativeFloat = 1.0
     competitor_capture_share: Share = 0.0
     competitor_radius_km: PositiveFloat = 5.0
-
-
-class UsersConfig(Frozen):
-    """How the premium-user target is spread over zones: ``users_i ~ pop_i * prod(ind^exp)``."""
-
-    target_premium_users: Annotated[int, Field(gt=0)]
-    propensity: dict[str, float] = Field(default_factory=dict)
-    missing_indicators: Literal["fill_median", "drop"] = "fill_median"
 
 
 class DemandConfig(Frozen):
@@ -412,6 +406,7 @@ def load_scenario(path: str | Path) -> Scenario:
         ("reach.cost_table", scenario.reach.cost_table),
         ("existing.stations", scenario.existing.stations),
         ("fine_zones.places_file", scenario.fine_zones and scenario.fine_zones.places_file),
+        ("users.county_indicators", scenario.users.county_indicators),
     ):
         if optional is not None and not optional.is_file():
             raise ScenarioError(f"{path}: key '{label}': file not found: {optional}")

@@ -3,8 +3,12 @@
 Two steps, each a plain function that returns a new GeoDataFrame with added columns:
 
 1. :func:`allocate_premium_users`: ``users_i = T * w_i / sum(w)`` with propensity
-   ``w_i = pop_i * prod_c ind_ic ** e_c`` (``e_c`` from the scenario), rounded to whole users by
-   the largest-remainder method so that they add up to the target ``T`` exactly.
+   ``w_i = pop_i * prod_c ind_ic ** e_c`` (``e_c`` from the scenario), or with the census
+   county table ``w_i = U_i p_urban,i + R_i p_rural,i`` summed over the zone's counties
+   (:mod:`~chargeplan.inputs.propensity`); zones without census figures take a proxy's;
+   calibrated cities get their share of published NEV sales, plate quotas cap cities
+   (:mod:`~chargeplan.inputs.calibration`); rounded to whole users by the largest-remainder
+   method, cities first, so that they add up to the target ``T`` exactly (``docs/demand.md``).
 2. :func:`peak_demand`: daily kWh ``users_i * km * kwh_per_km``; the public share depends on
    home-charging access ``h_i = a_house * (1 - apt_i) + a_apt * apt_i``:
    ``public_i = h_i * s_home + (1 - h_i) * s_nohome``; the peak hour carries ``peak_hour_share``
@@ -22,8 +26,24 @@ import pandas as pd
 
 from chargeplan.config.scenario import DemandConfig, UsersConfig
 from chargeplan.errors import InputError
+from chargeplan.inputs.calibration import (
+    city_groups,
+    city_shares,
+    largest_remainder,
+    match_city,
+    whole_users,
+)
+from chargeplan.inputs.propensity import county_propensity, per_person, read_county_indicators
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "DemandWarning",
+    "allocate_premium_users",
+    "fill_median",
+    "largest_remainder",
+    "peak_demand",
+]
 
 
 class DemandWarning(UserWarning):
@@ -81,52 +101,51 @@ def fill_median(
     return np.where(gaps, fill, values)
 
 
-def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
-    """Whole numbers proportional to ``weights`` that add up to ``total`` exactly."""
-    exact = total * weights / weights.sum()
-    whole = np.floor(exact).astype(np.int64)
-    short = int(total - whole.sum())
-    if short > 0:
-        # stable order: largest remainder first, ties by position
-        order = np.lexsort((np.arange(len(exact)), -(exact - whole)))
-        whole[order[:short]] += 1
-    return whole
-
-
 def allocate_premium_users(
     zones: gpd.GeoDataFrame,
     users: UsersConfig,
     *,
     population_column: str,
     source: str = "zones",
+    name_column: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Spread the premium-user target over zones by a propensity weight.
+    """Spread the premium-user target over zones by propensity, calibrated to city NEV sales.
 
     Parameters
     ----------
     zones
-        Demand zones with ``population_column`` and every indicator named in
-        ``users.propensity``.
+        Demand zones (or fine cells) with ``population_column``, every indicator named in
+        ``users.propensity`` and, with a county table, ``users.admin_code_column`` and
+        ``users.urban_population_column``.
     users
-        Target, propensity exponents and what to do with missing indicators
-        (``fill_median``: fill with the median over zones and warn; ``drop``: give those
-        zones no users and warn).
+        Target, propensity exponents, the county table, proxies for zones without census
+        figures (Hong Kong, Macao), what to do with other missing indicators (``fill_median``:
+        the median over zones; ``drop``: no users; a warning either way) and the calibration.
     population_column
         Column with each zone's population.
     source
         Label of the zones' file, for error messages.
+    name_column
+        The zones' names, for the cities named in ``users.proxies`` and ``users.calibration``
+        (they may also be named by admin code).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        A copy with ``propensity`` (the weight) and ``premium_users`` (integers summing to the
-        target).
+        A copy with ``propensity_urban_pp`` and ``propensity_rural_pp`` (per person),
+        ``propensity`` (the zone's weight ``U * p_urban + R * p_rural``), ``premium_share``
+        (its exact share of the target), ``premium_unit`` (its city, the unit rounded first:
+        a named city's zones, else the zones of one admin code, else the zone) and
+        ``premium_users`` (integers summing to the target).
     """
     missing_cols = [c for c in [population_column, *users.propensity] if c not in zones.columns]
+    if users.county_indicators is not None:
+        missing_cols += [c for c in [users.admin_code_column] if c not in zones.columns]
     if missing_cols:
         raise InputError(
             f"{source}: missing column(s) {missing_cols} needed for the premium-user allocation; "
-            f"fix the file or the scenario's users.propensity / zones.population_column"
+            f"fix the file or the scenario's users.propensity / users.admin_code_column / "
+            "zones.population_column"
         )
     out = zones.copy()
     population = out[population_column].to_numpy(dtype=float)
@@ -136,31 +155,141 @@ def allocate_premium_users(
             f"{source}: column '{population_column}' has {int(bad.sum())} missing or negative "
             f"values (rows {np.flatnonzero(bad)[:5].tolist()}): fix the population figures"
         )
-    weight = population.copy()
-    for column, exponent in users.propensity.items():
-        values = out[column].to_numpy(dtype=float)
-        if users.missing_indicators == "fill_median":
-            values = fill_median(
-                values, source=source, column=column, index=out.index, stacklevel=2
-            )
-        elif not np.isfinite(values).all():
-            gaps = ~np.isfinite(values)
-            names = out.index[gaps][:5].tolist()
-            warnings.warn(
-                f"{source}: '{column}' missing for {int(gaps.sum())} zone(s) (index {names}); "
-                "they get no premium users (users.missing_indicators = 'drop')",
-                DemandWarning,
-                stacklevel=2,
-            )
-            values = np.where(gaps, 0.0, values)
-        if (values < 0).any():
-            raise InputError(f"{source}: column '{column}' has negative values: fix them")
-        weight = weight * np.power(values, exponent, where=values > 0, out=np.zeros_like(values))
+    names = out[name_column] if name_column and name_column in out.columns else None
+    codes = _admin_codes(out, users)
+    p_urban, p_rural = _person_propensity(out, users, names, codes, source)
+    urban = _urban_people(out, users, population)
+    weight = np.where(
+        p_urban == p_rural, population * p_rural, p_urban * urban + p_rural * (population - urban)
+    )
     if weight.sum() <= 0:
         raise InputError(f"{source}: every zone has zero premium-user propensity")
+    share, unit = _shares(weight, users, names, codes)
+    out["propensity_urban_pp"] = p_urban
+    out["propensity_rural_pp"] = p_rural
     out["propensity"] = weight
-    out["premium_users"] = largest_remainder(weight, users.target_premium_users)
+    out["premium_share"] = share
+    out["premium_unit"] = unit
+    out["premium_users"] = whole_users(share, unit, users.target_premium_users)
     return out
+
+
+def _admin_codes(zones: gpd.GeoDataFrame, users: UsersConfig) -> pd.Series | None:
+    """The zones' 6-digit admin codes as text (``None`` if the zones have none)."""
+    if users.admin_code_column not in zones.columns:
+        return None
+    raw = zones[users.admin_code_column]
+    if pd.api.types.is_float_dtype(raw):
+        raw = raw.round().astype("Int64")
+    return raw.astype(str).str.strip().str.zfill(6)
+
+
+def _urban_people(
+    zones: gpd.GeoDataFrame, users: UsersConfig, population: np.ndarray
+) -> np.ndarray:
+    """Each zone's urban people (all of them where the figure is missing: Hong Kong, Macao)."""
+    column = users.urban_population_column
+    if not column or column not in zones.columns:
+        return population
+    urban = pd.to_numeric(zones[column], errors="coerce").to_numpy(float)
+    return np.clip(np.where(np.isfinite(urban), urban, population), 0.0, population)
+
+
+def _person_propensity(
+    zones: gpd.GeoDataFrame,
+    users: UsersConfig,
+    names: pd.Series | None,
+    codes: pd.Series | None,
+    source: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-person urban and rural propensity: counties, then proxies, then the zone's own
+    indicators (filled or dropped as ``users.missing_indicators`` says)."""
+    p_urban = np.full(len(zones), np.nan)
+    p_rural = np.full(len(zones), np.nan)
+    if users.county_indicators is not None and codes is not None:
+        table = read_county_indicators(users.county_indicators, [*users.propensity])
+        p_urban, p_rural = county_propensity(codes, table, dict(users.propensity))
+    for city, proxy in users.proxies.items():
+        mask = match_city(city, names, codes, scenario_key="users.proxies")
+        like = match_city(proxy, names, codes, scenario_key=f"users.proxies.{city}")
+        own = per_person(zones[like], dict(users.propensity))
+        figures = [
+            float(np.nanmean(np.where(np.isfinite(p_urban[like]), p_urban[like], own))),
+            float(np.nanmean(np.where(np.isfinite(p_rural[like]), p_rural[like], own))),
+        ]
+        if not np.all(np.isfinite(figures)):
+            raise InputError(f"scenario key 'users.proxies.{city}': '{proxy}' has no figures")
+        had = (
+            "overrides its census indicators"
+            if np.isfinite(p_urban[mask]).all()
+            else ("has no census indicators")
+        )
+        p_urban[mask], p_rural[mask] = figures
+        warnings.warn(
+            f"{source}: '{city}' ({int(mask.sum())} zone(s)) {had}; it takes the propensity "
+            f"per person of '{proxy}' ({figures[0]:.4g} urban, {figures[1]:.4g} rural), as "
+            "users.proxies says",
+            DemandWarning,
+            stacklevel=3,
+        )
+    need = ~(np.isfinite(p_urban) & np.isfinite(p_rural))
+    if need.any():
+        own = _own_propensity(zones, users, need, source)
+        p_urban = np.where(need, own, p_urban)
+        p_rural = np.where(need, own, p_rural)
+    return p_urban, p_rural
+
+
+def _own_propensity(
+    zones: gpd.GeoDataFrame, users: UsersConfig, need: np.ndarray, source: str
+) -> np.ndarray:
+    """``prod_c ind_c ** e_c`` from the zones' own columns, for the zones of ``need``; the
+    missing values among them filled with the median over all zones or dropped
+    (``users.missing_indicators``), with a warning that names them and says which."""
+    weight = np.ones(len(zones))
+    for column, exponent in users.propensity.items():
+        values = zones[column].to_numpy(dtype=float)
+        gaps = ~np.isfinite(values) & need
+        if gaps.any():
+            if users.missing_indicators == "fill_median":
+                fill = float(np.nanmedian(values)) if np.isfinite(values).any() else 0.0
+                done = f"filled with the median {fill:.4g}"
+            else:
+                fill, done = 0.0, "they get no premium users (users.missing_indicators = 'drop')"
+            warnings.warn(
+                f"{source}: '{column}' missing for {int(gaps.sum())} zone(s) (index "
+                f"{zones.index[gaps][:5].tolist()}) and no county figure or proxy; {done}",
+                DemandWarning,
+                stacklevel=4,
+            )
+            values = np.where(gaps, fill, values)
+        if (values[need] < 0).any():
+            raise InputError(f"{source}: column '{column}' has negative values: fix them")
+        weight = weight * np.power(values, exponent, where=values > 0, out=np.zeros_like(values))
+    return weight
+
+
+def _shares(
+    weight: np.ndarray, users: UsersConfig, names: pd.Series | None, codes: pd.Series | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact shares and cities (rounding units): calibrated and capped, or by propensity."""
+    calibration = users.calibration
+    if calibration is None:
+        return weight / weight.sum(), city_groups(codes, [], len(weight))
+    key = "users.calibration"
+    cities = {
+        c: match_city(c, names, codes, scenario_key=f"{key}.cities") for c in calibration.cities
+    }
+    quotas = {
+        c: match_city(c, names, codes, scenario_key=f"{key}.plate_quotas")
+        for c in calibration.plate_quotas
+    }
+    ranked = {
+        c: match_city(c, names, codes, scenario_key=f"{key}.ranked") for c in calibration.ranked
+    }
+    named = [*quotas.values(), *ranked.values(), *cities.values()]
+    group = city_groups(codes, named, len(weight))
+    return city_shares(weight, calibration, group, cities, quotas, ranked), group
 
 
 def peak_demand(

@@ -106,6 +106,7 @@ def prepare(
         scenario.users,
         population_column=scenario.zones.population_column,
         source=zone_source,
+        name_column=scenario.zones.name_column,
     )
     zones = peak_demand(zones, scenario.demand, source=zone_source)
     _check_max_columns(sites, scenario, where)
@@ -298,7 +299,8 @@ def _fill_indicators(scenario: Scenario, zones: gpd.GeoDataFrame) -> gpd.GeoData
     done here, the median is over the zones (prefectures), not over cells, most of which lie in
     the sparse west. A column no zone has a value for is left to the demand stage.
     """
-    fill = scenario.users.missing_indicators == "fill_median"
+    # zones with a proxy (Hong Kong, Macao) take its propensity in the demand stage instead
+    fill = scenario.users.missing_indicators == "fill_median" and not scenario.users.proxies
     columns = [*scenario.users.propensity] if fill else []
     if scenario.demand.apartment_share_column:
         columns.append(scenario.demand.apartment_share_column)

@@ -1,7 +1,9 @@
 """Demand of a rollout year: the prepared zones rescaled to that year's premium-user target.
 
 Zones, sites and pairs are prepared once, for the largest target. Each year's premium users are
-the same propensity shares of that year's target, in whole users (largest remainder), and each
+the same shares of that year's target (``premium_share``: by propensity, calibrated cities by
+their NEV sales, plate quotas as caps), in whole users (largest remainder, city totals first,
+:func:`~chargeplan.inputs.calibration.whole_users`), and each
 zone's peak demand of type k is ``users * peak_kwh_per_user * mix_k * kept_share_k``: demand is
 linear in users, so whole users of each year give it exactly.
 """
@@ -12,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 
 from chargeplan.config.scenario import Scenario
-from chargeplan.inputs.demand import largest_remainder
+from chargeplan.inputs.calibration import whole_users
 
 
 def demand_per_user(scenario: Scenario, zones: gpd.GeoDataFrame) -> np.ndarray:
@@ -44,7 +46,9 @@ def year_zones(
         (when competitors capture some) and ``peak_kwh``.
     """
     types = scenario.charger_types
-    users = largest_remainder(zones["propensity"].to_numpy(float), target_users)
+    users = whole_users(
+        zones["premium_share"].to_numpy(float), zones["premium_unit"].to_numpy(), target_users
+    )
     demand = users[:, None] * demand_per_user(scenario, zones)
     frame = zones.copy()
     frame["premium_users"] = users
