@@ -289,6 +289,11 @@ def test_plan_network_with_designs(tmp_path: Path) -> None:
             assert site[f"chargers_{t}"] == design.stalls[t]
             assert site[f"p_wait_{t}"] <= 0.2 + 1e-6
     assert sum(plan.summary[f"stations_{n}"] for n in capex) == len(built)
+    # 1,000 peak kWh against about 200 per d4 station: all three sites hold the largest design,
+    # and the zones they reach are left short because those stations are full; z4 is out of reach
+    assert list(built["design"]) == ["d4", "d4", "d4"]
+    assert plan.summary["gap_zones_capacity_limited"] == 3
+    assert plan.summary["gap_zones_unreachable"] == 1
     assert plan.summary["capex_cny"] == pytest.approx(
         built["fixed_cost_cny"].sum() + built["design_capex_cny"].sum()
     )

@@ -88,7 +88,11 @@ def _gap_reasons(problem: FacilityProblem, solution: Solution, unmet_kwh: np.nda
     if problem.budget is not None or problem.max_sites is not None:
         reason[has_gap] = "budget_limited"
     if problem.sizing:
-        full = solution.open_site[:, None] & (solution.chargers >= problem.max_chargers)
+        at_limit = solution.chargers >= problem.max_chargers
+        if problem.design_stalls is not None:  # a station of the menu's largest stalls is full
+            added = solution.chargers - problem.existing_chargers
+            at_limit |= added >= problem.design_stalls.max(axis=0)
+        full = solution.open_site[:, None] & at_limit
     else:
         capacity = problem.site_capacity
         load = np.bincount(
