@@ -342,3 +342,19 @@ def test_decomposed_design_plan_is_the_whole_plan(rule: str) -> None:
     assert info.regions == 3
     assert split.objective == pytest.approx(best_cost, rel=1e-6)
     assert tuple(design_of(p, split.chargers)) == best_designs
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_size_estimate_of_a_design_model(k: int) -> None:
+    """The memory guard counts the design model's columns and rows exactly."""
+    from chargeplan.model.formulation import build_milp
+    from chargeplan.model.limits import estimate_model_size
+
+    p = make("queue", k, grid_kw=np.array([np.inf, 600.0, np.inf]), budget=5000.0)
+    estimate = estimate_model_size(p)
+    lp, _ = build_milp(p)
+    matrix, _, _ = lp.matrix()
+    nonzeros = matrix.nnz + int(np.count_nonzero(lp.objective))
+    assert estimate.variables == lp.n_cols
+    assert estimate.rows == matrix.shape[0]
+    assert nonzeros <= estimate.nonzeros <= 1.5 * nonzeros
