@@ -1,4 +1,6 @@
-"""The charger catalogue: one TOML table per charger type, validated into :class:`ChargerType`."""
+"""The charger catalogue: one TOML table per charger type, validated into :class:`ChargerType`,
+and a menu of station designs (``[designs.<name>]`` tables), validated into
+:class:`StationDesign`."""
 
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ from chargeplan.config.files import read_toml
 from chargeplan.config.validation import Frozen, NonNegativeFloat, PositiveFloat, validate
 from chargeplan.errors import ScenarioError
 
-__all__ = ["ChargerType", "load_catalogue"]
+__all__ = ["ChargerType", "StationDesign", "load_catalogue", "load_designs"]
+
+#: The catalogue's table of station designs (every other table is a charger type).
+DESIGNS_TABLE = "designs"
 
 
 class ChargerType(Frozen):
@@ -56,10 +61,59 @@ class ChargerType(Frozen):
         return self.kwh_per_busy_hour * self.max_utilisation
 
 
+class StationDesign(Frozen):
+    """One station design of the menu: stalls by charger type, grid connection, civil works.
+
+    Its capex is computed (:meth:`capex_cny`): the stalls at their charger type's
+    ``capex_cny``, plus ``grid_connection_cny`` (transformer and connection) and
+    ``civil_works_cny``.
+    """
+
+    stalls: dict[str, Annotated[int, Field(ge=0, le=500)]]
+    grid_kva: PositiveFloat
+    grid_connection_cny: NonNegativeFloat
+    civil_works_cny: NonNegativeFloat
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _has_stalls(self) -> StationDesign:
+        if sum(self.stalls.values()) == 0:
+            raise ValueError("a design needs at least one stall (stalls = { dc_fast = 4 })")
+        return self
+
+    def capex_cny(self, chargers: dict[str, ChargerType]) -> float:
+        """Capex of one station of this design: stalls x charger capex + grid + civil works."""
+        stalls = sum(n * chargers[t].capex_cny for t, n in self.stalls.items())
+        return stalls + self.grid_connection_cny + self.civil_works_cny
+
+
+def load_designs(path: str | Path, chargers: dict[str, ChargerType]) -> dict[str, StationDesign]:
+    """Read and validate the station designs of a charger catalogue (none: ``{}``)."""
+    path = Path(path)
+    raw = read_toml(path, "charger catalogue").get(DESIGNS_TABLE, {})
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: '{DESIGNS_TABLE}' must hold tables like [designs.dc4]")
+    designs = {}
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            raise ScenarioError(f"{path}: design '{name}' must be a table [designs.{name}]")
+        design = validate(StationDesign, table, label=f"{path} [designs.{name}]")
+        unknown = sorted(set(design.stalls) - set(chargers))
+        if unknown:
+            raise ScenarioError(
+                f"{path} [designs.{name}]: stalls name charger types {unknown} that the "
+                f"catalogue does not define; it has {sorted(chargers)}"
+            )
+        designs[name] = design
+    return designs
+
+
 def load_catalogue(path: str | Path) -> dict[str, ChargerType]:
-    """Read and validate a charger catalogue (one TOML table per charger type)."""
+    """Read and validate a charger catalogue (one TOML table per charger type; the
+    ``[designs]`` table is read by :func:`load_designs`)."""
     path = Path(path)
     raw = read_toml(path, "charger catalogue")
+    raw = {name: table for name, table in raw.items() if name != DESIGNS_TABLE}
     if not raw:
         raise ScenarioError(f"{path}: the charger catalogue defines no charger type")
     catalogue = {}

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from chargeplan.config.catalogue import ChargerType, load_catalogue
+from chargeplan.config.catalogue import ChargerType, StationDesign, load_catalogue, load_designs
 from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM
 from chargeplan.config.files import read_scenario_file
 from chargeplan.config.sites import ExtraSitesConfig, SitesConfig
@@ -67,9 +67,14 @@ class SizingConfig(Frozen):
     at the peak hour, with at most ``chargers_per_queue[type]`` chargers sharing one queue (a
     larger site is several such stations). ``rule = "linear"``: each charger serves
     ``peak_kwh_per_charger`` of the catalogue.
+
+    ``designs``: names of station designs from the catalogue's ``[designs]`` menu. Given,
+    each site gets at most one of them on top of its existing chargers, sized by the rule
+    for exactly that station (one queue per type); default ``[]``: chargers are sized freely.
     """
 
     rule: Literal["queue", "linear"] = "queue"
+    designs: tuple[str, ...] = ()
     max_wait_probability: Annotated[float, Field(gt=0, le=1)] | None = 0.2
     max_mean_wait_min: PositiveFloat | None = None
     chargers_per_queue: dict[str, Annotated[int, Field(ge=1, le=500)]] = Field(default_factory=dict)
@@ -272,6 +277,7 @@ class Scenario(Frozen):
     source: Path | None = None
     charger_catalogue: Path
     chargers: dict[str, ChargerType]
+    designs: dict[str, StationDesign] = Field(default_factory=dict)
     zones: ZonesConfig
     sites: SitesConfig
     users: UsersConfig
@@ -313,6 +319,18 @@ class Scenario(Frozen):
                     f"{key} names charger types {unknown} that the catalogue "
                     f"({self.charger_catalogue.name}) does not define; it has {sorted(known)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _designs_known(self) -> Scenario:
+        unknown = sorted(set(self.sizing.designs) - set(self.designs))
+        if unknown:
+            raise ValueError(
+                f"sizing.designs names designs {unknown} that the catalogue "
+                f"({self.charger_catalogue.name}) does not define; it has {sorted(self.designs)}"
+            )
+        if self.sizing.designs and self.rollout is not None:
+            raise ValueError("sizing.designs is not supported with a [rollout] yet: drop one")
         return self
 
     @model_validator(mode="after")
@@ -396,6 +414,7 @@ def load_scenario(path: str | Path) -> Scenario:
     if "charger_catalogue" not in data:
         raise ScenarioError(f"{path}: missing key 'charger_catalogue' (path to a catalogue TOML)")
     data["chargers"] = load_catalogue(data["charger_catalogue"])
+    data["designs"] = load_designs(data["charger_catalogue"], data["chargers"])
     data["source"] = path
     data.setdefault("name", path.stem)
     scenario = validate(Scenario, data, label=str(path))

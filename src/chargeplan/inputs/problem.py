@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chargeplan.config.scenario import Scenario
@@ -35,6 +37,17 @@ def build_problem(
     )
     model = scenario.model
     chargers = [scenario.chargers[t] for t in types]
+
+    def per_type(prefix: str) -> np.ndarray:
+        return np.column_stack([sites[f"{prefix}_{t}"].to_numpy(float) for t in types])
+
+    designs = design_arrays(scenario, types)
+    queue_size = {
+        t: scenario.sizing.chargers_per_queue.get(t, DEFAULT_CHARGERS_PER_QUEUE) for t in types
+    }
+    if designs:  # one station = one queue per type: levels up to the largest station
+        largest = per_type("existing").max(axis=0, initial=0) + designs["design_stalls"].max(axis=0)
+        queue_size = {t: max(int(n), 1) for t, n in zip(types, largest, strict=True)}
     queue_levels = None
     if scenario.sizing.rule == "queue":
         level = ServiceLevel(
@@ -42,17 +55,9 @@ def build_problem(
             max_mean_wait_min=scenario.sizing.max_mean_wait_min,
         )
         queue_levels = tuple(
-            capacity_levels(
-                scenario.sizing.chargers_per_queue.get(t, DEFAULT_CHARGERS_PER_QUEUE),
-                c.session_hours,
-                level,
-            )
-            * c.session_kwh
+            capacity_levels(queue_size[t], c.session_hours, level) * c.session_kwh
             for t, c in zip(types, chargers, strict=True)
         )
-
-    def per_type(prefix: str) -> np.ndarray:
-        return np.column_stack([sites[f"{prefix}_{t}"].to_numpy(float) for t in types])
 
     return FacilityProblem(
         zone_ids=zones.index.to_numpy(dtype=object),
@@ -85,4 +90,21 @@ def build_problem(
         excluded=sites["excluded"].to_numpy(bool),
         session_kwh=np.array([c.session_kwh for c in chargers]),
         session_hours=np.array([c.session_hours for c in chargers]),
+        **designs,
     )
+
+
+def design_arrays(scenario: Scenario, types: tuple[str, ...]) -> dict[str, Any]:
+    """The ``design_*`` fields of the problem for the scenario's ``sizing.designs`` (none:
+    ``{}``): stalls of the types that carry demand, kVA, and capex computed from the catalogue
+    (stalls of all types, grid connection, civil works)."""
+    names = tuple(scenario.sizing.designs)
+    if not names:
+        return {}
+    menu = [scenario.designs[name] for name in names]
+    return {
+        "design_names": names,
+        "design_stalls": np.array([[d.stalls.get(t, 0) for t in types] for d in menu], float),
+        "design_kva": np.array([d.grid_kva for d in menu], float),
+        "design_capex": np.array([d.capex_cny(scenario.chargers) for d in menu], float),
+    }

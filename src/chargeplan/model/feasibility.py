@@ -67,9 +67,10 @@ def check_feasibility(problem: FacilityProblem) -> None:
         # chargers beyond the existing ones, and grid upgrades those minimums force.
         new_floor = np.maximum(problem.min_chargers - problem.existing_chargers, 0)
         upgrade = mandatory & (power > problem.grid_kw)
+        # with station designs the floor is bought as a design, whose capex is not per charger
+        floor_cost = 0.0 if problem.designs else (problem.charger_cost * new_floor).sum(axis=1)
         per_site = (
-            mandatory * (problem.fixed_cost + (problem.charger_cost * new_floor).sum(axis=1))
-            + upgrade * problem.grid_upgrade_cost
+            mandatory * (problem.fixed_cost + floor_cost) + upgrade * problem.grid_upgrade_cost
         )
         need = float(per_site.sum())
         if need > problem.budget * (1 + 1e-9):

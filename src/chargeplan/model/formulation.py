@@ -38,6 +38,12 @@ from chargeplan.model.constraints import (
     add_site_limit,
     add_stalls,
 )
+from chargeplan.model.design_constraints import (
+    add_design_capacity,
+    add_design_chargers,
+    add_design_choice,
+    add_design_grid,
+)
 from chargeplan.model.feasibility import check_feasibility
 from chargeplan.model.index import BLOCKS, ModelIndex, ModelOrigin, model_index
 from chargeplan.model.objective import capex_vector, cost_vector, objective_of, unmet_vector
@@ -95,17 +101,24 @@ def add_period(
     define_variables(lp, problem, ix, tag)
     object.__setattr__(ix, "offsets", _offsets(lp, tag))
     add_assignment(lp, problem, ix, tag)
+    if problem.designs:
+        add_design_choice(lp, problem, ix, tag)
+        add_design_chargers(lp, problem, ix, tag)
+        add_design_capacity(lp, problem, ix, tag)
+    elif problem.queue_levels is not None:
+        add_queue_capacity(lp, problem, ix, tag)
+        add_queue_count(lp, problem, ix, tag)
+        add_queue_partial(lp, problem, ix, tag)
+    elif problem.sizing:
+        add_charger_capacity(lp, problem, ix, tag)
     if problem.sizing:
-        if problem.queue_levels is not None:
-            add_queue_capacity(lp, problem, ix, tag)
-            add_queue_count(lp, problem, ix, tag)
-            add_queue_partial(lp, problem, ix, tag)
-        else:
-            add_charger_capacity(lp, problem, ix, tag)
         add_open_for_chargers(lp, problem, ix, tag)
         add_min_chargers(lp, problem, ix, tag)
         add_stalls(lp, problem, ix, tag)
-        add_grid(lp, problem, ix, tag)
+        if problem.designs:
+            add_design_grid(lp, problem, ix, tag)
+        else:
+            add_grid(lp, problem, ix, tag)
         add_grid_upgrade_open(lp, problem, ix, tag)
     add_site_capacity(lp, problem, ix, tag)
     add_pair_links(lp, problem, ix, tag)
@@ -220,6 +233,10 @@ def build_model(problem: FacilityProblem, *, covering: bool = False) -> pyo.Conc
         & x_{ijk} \le y_j && \text{(pair\_link, optional)} \\
         & \sum_j f_j y_j + \sum_{jk} p_{jk} (n_{jk} - E_{jk}) + \sum_j a_j g_j \le B,
           \quad \sum_j y_j \le N && \text{(budget, max\_sites)}
+
+    With a design menu (:attr:`FacilityProblem.designs`) the capacity, queue and grid rows
+    are replaced by those of station designs (:mod:`chargeplan.model.design_constraints`,
+    ``docs/model.md``, "Station designs"), and the charger capex by the designs' capex.
 
     The queueing rule is exact: :math:`L_k` is convex (queues have economies of scale), so
     with at most :math:`S_k` chargers per queue the most demand :math:`n` chargers serve is

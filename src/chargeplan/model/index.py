@@ -10,7 +10,7 @@ the columns are added, so that a solution vector can be decoded
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from chargeplan.model.sparse import Labels
 __all__ = ["BLOCKS", "ModelIndex", "ModelOrigin", "block_labels", "model_index"]
 
 #: The column blocks of one period, in column order.
-BLOCKS = ("x", "u", "y", "n", "m", "b", "g")
+BLOCKS = ("x", "u", "y", "n", "m", "b", "g", "z")
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class ModelIndex:
 
     Blocks of columns, in order: ``x`` (assignment shares, one per pair and type with demand),
     ``u`` (unmet shares), ``y`` (open sites), ``n`` (chargers, one per sizing entry = site and
-    type), ``m`` (full queues per entry), ``b`` (partial-queue levels), ``g`` (grid upgrades).
+    type), ``m`` (full queues per entry), ``b`` (partial-queue levels), ``g`` (grid upgrades),
+    ``z`` (station designs: one per site and design that fits there).
     ``covering``: the covering form (:func:`chargeplan.model.formulation.add_period`; no ``x``
     columns).
     """
@@ -47,6 +48,8 @@ class ModelIndex:
     g_site: np.ndarray
     strong_links: bool
     covering: bool = False
+    z_site: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    z_design: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
     def cols(self, block: str) -> np.ndarray:
         """Column positions of a block."""
@@ -90,6 +93,7 @@ class ModelIndex:
             ("m", self.n_site, None),
             ("b", self.n_site[self.b_entry], None),
             ("g", self.g_site, None),
+            ("z", self.z_site, None),
         ):
             if block not in self.offsets:
                 continue
@@ -122,12 +126,15 @@ def model_index(problem: FacilityProblem, pattern: np.ndarray | None = None) -> 
         entry = np.zeros((s, k), bool)
         entry[problem.pair_site[x_pair], x_type] = True
         entry &= problem.max_chargers > 0
+        if problem.designs:  # a design may place stalls of any type the site allows
+            entry |= problem.max_chargers > 0
         entry |= (problem.existing_chargers > 0) | (problem.min_chargers > 0)
         entry &= useful[:, None]
         n_site, n_type = np.nonzero(entry)
     else:
         n_site = n_type = np.empty(0, np.int64)
-    if problem.queue_levels is not None:
+    z_site, z_design = _design_entries(problem, useful)
+    if problem.queue_levels is not None and not problem.designs:
         size = np.array([len(levels) - 1 for levels in problem.queue_levels])
         top = np.minimum(size[n_type] - 1, problem.max_chargers[n_site, n_type]).astype(np.int64)
         b_entry = np.repeat(np.arange(len(n_site)), np.maximum(top, 0))
@@ -158,7 +165,22 @@ def model_index(problem: FacilityProblem, pattern: np.ndarray | None = None) -> 
         b_level=b_level,
         g_site=g_site,
         strong_links=strong,
+        z_site=z_site,
+        z_design=z_design,
     )
+
+
+def _design_entries(problem: FacilityProblem, useful: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Sites and designs of the ``z`` columns: usable sites, designs whose stalls fit on top of
+    the existing chargers within the site's charger limits (:math:`E_{jk} + s_{dk} \le M_{jk}`).
+    """
+    if problem.design_stalls is None:
+        empty = np.empty(0, np.int64)
+        return empty, empty
+    total = problem.existing_chargers[:, None, :] + problem.design_stalls[None, :, :]
+    fits = (total <= problem.max_chargers[:, None, :]).all(axis=2) & useful[:, None]
+    z_site, z_design = np.nonzero(fits)
+    return z_site, z_design
 
 
 def block_labels(problem: FacilityProblem, ix: ModelIndex, block: str) -> Labels:
@@ -166,7 +188,7 @@ def block_labels(problem: FacilityProblem, ix: ModelIndex, block: str) -> Labels
 
     ``x``: ``(zone, site, type)``; ``u``: ``(zone, type)``; ``y``, ``g``: ``site``; ``n``,
     ``m``: ``(site, type)``; ``b``: ``(site, type, r)`` with ``r`` the chargers of the partial
-    queue. Ids and types as the problem holds them.
+    queue; ``z``: ``(site, design)``. Ids and types as the problem holds them.
     """
     zones, sites = np.asarray(problem.zone_ids), np.asarray(problem.site_ids)
     types = np.asarray(problem.types, dtype=object)
@@ -179,6 +201,9 @@ def block_labels(problem: FacilityProblem, ix: ModelIndex, block: str) -> Labels
         return (sites[ix.y_site if block == "y" else ix.g_site],)
     if block in ("n", "m"):
         return sites[ix.n_site], types[ix.n_type]
+    if block == "z":
+        assert problem.design_names is not None
+        return sites[ix.z_site], np.asarray(problem.design_names, dtype=object)[ix.z_design]
     if block == "b":
         entry = ix.b_entry
         return sites[ix.n_site[entry]], types[ix.n_type[entry]], ix.b_level

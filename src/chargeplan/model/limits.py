@@ -118,12 +118,22 @@ def estimate_model_size(problem: FacilityProblem) -> ModelSize:
     variables, rows, nonzeros = nx + nu + ny, nu, 2 * (nx + nu) + ny  # assign rows + objective
     if problem.sizing:
         entries = served & (problem.max_chargers > 0)
+        if problem.design_stalls is not None:  # as model_index: any type the site allows
+            entries |= sites[:, None] & (problem.max_chargers > 0)
         entries |= (problem.existing_chargers > 0) | (problem.min_chargers > 0)
+        entries &= sites[:, None]
         nn = int(entries.sum())
         variables += nn
         rows += 2 * nn  # capacity, open_for_chargers
         nonzeros += nx + 4 * nn
-        if problem.queue_levels is not None:
+        if problem.design_stalls is not None:  # z per site and fitting design
+            total = problem.existing_chargers[:, None, :] + problem.design_stalls[None, :, :]
+            fits = (total <= problem.max_chargers[:, None, :]).all(axis=2) & sites[:, None]
+            nz = int(fits.sum())
+            variables += nz
+            rows += nn + ny  # design_chargers, design_choice
+            nonzeros += nz * (2 + 2 * k) + nn + ny
+        elif problem.queue_levels is not None:
             size = np.array([len(levels) - 1 for levels in problem.queue_levels])
             top = np.minimum(size[None, :] - 1, problem.max_chargers)
             nb = int(np.where(entries, np.maximum(top, 0), 0).sum())

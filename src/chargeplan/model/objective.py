@@ -28,14 +28,19 @@ def capex_vector(
     .. math:: \sum_j f_j y_j + \sum_{jk} p_{jk} (n_{jk} - E_{jk}) + \sum_j a_j g_j
 
     Existing chargers carry no capex: their cost :math:`\sum_{jk} p_{jk} E_{jk}` is the
-    (negative) constant. ``n_cols``: the model's total number of columns (default: the end of
-    this period's last block).
+    (negative) constant. With station designs the chargers' part is :math:`\sum_{jd} F_d z_{jd}`
+    (a design's capex: stalls, grid connection, civil works). ``n_cols``: the model's total
+    number of columns (default: the end of this period's last block).
     """
     weights = np.zeros(n_cols or _end(ix))
     weights[ix.cols("y")] = problem.fixed_cost[ix.y_site]
     price = problem.charger_cost[ix.n_site, ix.n_type]
     weights[ix.cols("n")] = price
     weights[ix.cols("g")] = problem.grid_upgrade_cost[ix.g_site]
+    if problem.design_capex is not None:
+        weights[ix.cols("n")] = 0.0
+        weights[ix.cols("z")] = problem.design_capex[ix.z_design]
+        return weights, 0.0
     offset = -float(price @ problem.existing_chargers[ix.n_site, ix.n_type])
     return weights, offset
 

@@ -107,6 +107,12 @@ class FacilityProblem:
     session_kwh, session_hours
         ``(K,)`` mean energy and duration of a charging session, for reporting peak arrivals
         and queue figures (optional).
+    design_names, design_stalls, design_kva, design_capex
+        Station designs (``None``: off; needs charger sizing): names ``(D,)``, stalls
+        ``s_dk`` ``(D, K)`` (distinct, nonzero rows), grid connection ``V_d`` in kVA ``(D,)``
+        and capex ``F_d`` ``(D,)``. A site then gets at most one design on top of its
+        existing chargers (:mod:`chargeplan.model.designs`); with the queueing rule
+        ``queue_levels[k]`` must reach ``max_j E_jk + max_d s_dk`` (one station = one queue).
     hard_demand
         Demand with at least one pair must be served in full (``u_ik = 0``); only zones with
         no usable pair are left unmet. An instance whose capacity cannot serve it all is then
@@ -144,6 +150,10 @@ class FacilityProblem:
     hard_demand: bool = False
     session_kwh: np.ndarray | None = None
     session_hours: np.ndarray | None = None
+    design_names: tuple[str, ...] | None = None
+    design_stalls: np.ndarray | None = None
+    design_kva: np.ndarray | None = None
+    design_capex: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         z, s, k, p = len(self.zone_ids), len(self.site_ids), len(self.types), len(self.pair_zone)
@@ -209,6 +219,10 @@ class FacilityProblem:
             values = getattr(self, name)
             if not np.all(np.isfinite(values)) or np.any(values < 0):
                 raise InputError(f"FacilityProblem.{name} must be finite and >= 0")
+        if self.design_stalls is not None:
+            from chargeplan.model.designs import check_designs
+
+            check_designs(self)
         if p and (self.pair_zone.max() >= z or self.pair_site.max() >= s):
             raise InputError("FacilityProblem: pair positions out of range")
         if self.distance_km.size == 0:
@@ -218,6 +232,11 @@ class FacilityProblem:
     def sizing(self) -> bool:
         """Whether chargers are sized (integer counts per site and type)."""
         return self.charger_capacity is not None or self.queue_levels is not None
+
+    @property
+    def designs(self) -> bool:
+        """Whether sites get a station design from a menu (:mod:`chargeplan.model.designs`)."""
+        return self.design_stalls is not None
 
     @property
     def has_existing(self) -> np.ndarray:

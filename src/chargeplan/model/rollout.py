@@ -63,6 +63,8 @@ class RolloutProblem:
                 raise InputError(f"rollout: year {year} has other sites, pairs or types")
             if p.objective != "min_cost":
                 raise InputError("rollout: only the min_cost objective is supported")
+            if p.designs:
+                raise InputError("rollout: station designs are not supported in a rollout yet")
             for name in ("fixed_cost", "charger_cost", "grid_upgrade_cost", "existing_chargers"):
                 if not np.array_equal(getattr(p, name), getattr(first, name)):
                     raise InputError(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chargeplan.model.designs import charger_capex
 from chargeplan.model.index import ModelIndex, ModelOrigin
 from chargeplan.model.problem import FacilityProblem
 
@@ -70,13 +71,13 @@ def objective_value(problem: FacilityProblem, solution: Solution) -> dict[str, f
     Returns
     -------
     dict
-        ``fixed_cost``, ``charger_cost`` (new chargers only), ``grid_upgrade_cost``, ``capex``,
+        ``fixed_cost``, ``charger_cost`` (new chargers only; with designs, the designs'
+        capex), ``grid_upgrade_cost``, ``capex``,
         ``access_cost``, ``unmet_penalty``, ``total_cost``, ``unmet_demand``,
         ``served_demand``.
     """
     fixed = float(problem.fixed_cost @ solution.open_site)
-    new_chargers = np.maximum(solution.chargers - problem.existing_chargers, 0)
-    chargers = float((problem.charger_cost * new_chargers).sum())
+    chargers = float(charger_capex(problem, solution.chargers).sum())
     upgrades = float(problem.grid_upgrade_cost @ solution.grid_upgrade)
     access = float((problem.pair_cost * solution.served).sum())
     unmet_demand = float((problem.demand * solution.unmet).sum())

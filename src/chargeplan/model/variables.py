@@ -17,6 +17,7 @@ from chargeplan.model.sparse import BINARY, INTEGER, SparseMILP
 __all__ = [
     "define_assignment_shares",
     "define_chargers",
+    "define_designs",
     "define_grid_upgrades",
     "define_queues",
     "define_site_openings",
@@ -26,14 +27,16 @@ __all__ = [
 
 
 def define_variables(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag: str) -> None:
-    """All blocks of one period, in column order: x, u, y, n, (m, b), g."""
+    """All blocks of one period, in column order: x, u, y, n, (m, b), g, (z)."""
     define_assignment_shares(lp, problem, ix, tag)
     define_unmet_shares(lp, problem, ix, tag)
     define_site_openings(lp, problem, ix, tag)
     define_chargers(lp, problem, ix, tag)
-    if problem.queue_levels is not None:
+    if problem.queue_levels is not None and not problem.designs:
         define_queues(lp, problem, ix, tag)
     define_grid_upgrades(lp, problem, ix, tag)
+    if problem.designs:
+        define_designs(lp, problem, ix, tag)
 
 
 def _hostable(problem: FacilityProblem, ix: ModelIndex) -> np.ndarray:
@@ -137,4 +140,15 @@ def define_grid_upgrades(
     """
     lp.add_columns(
         f"g{tag}", len(ix.g_site), 0.0, 1.0, BINARY, labels=block_labels(problem, ix, "g")
+    )
+
+
+def define_designs(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag: str) -> None:
+    r"""``z[site, design]``: :math:`z_{jd} \in \{0, 1\}`, site j gets station design d.
+
+    With a design menu, for each usable site and each design whose stalls fit on top of the
+    existing chargers (:math:`E_{jk} + s_{dk} \le M_{jk}` for every type k).
+    """
+    lp.add_columns(
+        f"z{tag}", len(ix.z_site), 0.0, 1.0, BINARY, labels=block_labels(problem, ix, "z")
     )

@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from chargeplan.model.designs import charger_capex, design_of
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.queueing import erlang_c
 from chargeplan.model.solution import Solution, objective_value
@@ -87,7 +88,11 @@ def _gap_reasons(problem: FacilityProblem, solution: Solution, unmet_kwh: np.nda
     if problem.budget is not None or problem.max_sites is not None:
         reason[has_gap] = "budget_limited"
     if problem.sizing:
-        full = solution.open_site[:, None] & (solution.chargers >= problem.max_chargers)
+        at_limit = solution.chargers >= problem.max_chargers
+        if problem.design_stalls is not None:  # a station of the menu's largest stalls is full
+            added = solution.chargers - problem.existing_chargers
+            at_limit |= added >= problem.design_stalls.max(axis=0)
+        full = solution.open_site[:, None] & at_limit
     else:
         capacity = problem.site_capacity
         load = np.bincount(
@@ -245,7 +250,9 @@ def _site_table(
             if problem.charger_capacity is not None:
                 linear_chargers[:, k] = _linear_rule_chargers(problem, flows.site_kwh, k)
     out["chargers"] = solution.chargers.sum(axis=1)
-    out["charger_cost_cny"] = (problem.charger_cost * new_chargers).sum(axis=1)
+    if problem.designs:
+        _add_designs(problem, solution, out)
+    out["charger_cost_cny"] = charger_capex(problem, solution.chargers)
     out["grid_upgrade"] = solution.grid_upgrade
     out["grid_upgrade_cost_cny"] = problem.grid_upgrade_cost * solution.grid_upgrade
     out["capex_cny"] = (
@@ -253,6 +260,24 @@ def _site_table(
     )
     out["served_kwh"] = flows.site_kwh.sum(axis=1)
     return out, linear_chargers
+
+
+def _add_designs(problem: FacilityProblem, solution: Solution, out: gpd.GeoDataFrame) -> None:
+    """Each site's station design: its name (``""``: none), stalls by type, kVA and capex.
+
+    The design-hour utilisation and P(wait) of the station are the ``utilisation_<type>`` and
+    ``p_wait_<type>`` columns: with designs every type's chargers form one queue.
+    """
+    assert problem.design_names is not None and problem.design_stalls is not None
+    assert problem.design_kva is not None and problem.design_capex is not None
+    design = design_of(problem, solution.chargers)
+    has = design >= 0
+    at = np.maximum(design, 0)
+    out["design"] = np.where(has, np.asarray(problem.design_names, dtype=object)[at], "")
+    for k, name in enumerate(problem.types):
+        out[f"design_stalls_{name}"] = np.where(has, problem.design_stalls[at, k], 0).astype(int)
+    out["design_kva"] = np.where(has, problem.design_kva[at], 0.0)
+    out["design_capex_cny"] = np.where(has, problem.design_capex[at], 0.0)
 
 
 def _zone_table(
@@ -372,4 +397,8 @@ def _sizing_summary(
             out["chargers_added_by_queueing"] = int(solution.chargers.sum()) - int(
                 linear_chargers.sum()
             )
+    if problem.design_names is not None:
+        design = design_of(problem, solution.chargers)[solution.open_site]
+        for d, name in enumerate(problem.design_names):
+            out[f"stations_{name}"] = int((design == d).sum())
     return out

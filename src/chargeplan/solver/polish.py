@@ -16,6 +16,7 @@ import logging
 
 import numpy as np
 
+from chargeplan.model.designs import charger_capex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import Solution
 
@@ -56,10 +57,9 @@ def close_idle_sites(problem: FacilityProblem, solution: Solution) -> Solution:
     if not idle.any():
         return solution
     chargers = solution.chargers.copy()
-    new = np.maximum(chargers[idle] - problem.existing_chargers[idle], 0)
     saved = (
         float(problem.fixed_cost[idle].sum())
-        + float((problem.charger_cost[idle] * new).sum())
+        + float(charger_capex(problem, chargers)[idle].sum())
         + float(problem.grid_upgrade_cost[idle] @ solution.grid_upgrade[idle])
     )
     chargers[idle] = problem.existing_chargers[idle]

@@ -36,6 +36,7 @@ def priced_problem(problem: FacilityProblem, price: float, resource: str) -> Fac
             fixed_cost=problem.fixed_cost * scale,
             charger_cost=problem.charger_cost * scale,
             grid_upgrade_cost=problem.grid_upgrade_cost * scale,
+            design_capex=None if problem.design_capex is None else problem.design_capex * scale,
         )
     return dataclasses.replace(problem, fixed_cost=problem.fixed_cost + price)
 

@@ -43,6 +43,10 @@ SHARED_FIELDS = (
     "hard_demand",
     "session_kwh",
     "session_hours",
+    "design_names",
+    "design_stalls",
+    "design_kva",
+    "design_capex",
 )
 COUPLING_FIELDS = ("budget", "max_sites")
 
