@@ -85,3 +85,125 @@ def test_a_catalogue_key_that_is_not_a_path_is_one_line(tmp_path: Path, capsys, 
     code, err = _validate(scenario, capsys)
     line = _one_error_line(err)
     assert code == SCENARIO_ERROR and "'charger_catalogue'" in line and str(scenario) in line
+
+
+# ---------------------------------------------------------------------------------------------
+# break 12: values refused at validation, naming the key and the cause
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("km_per_user_day = 50", "km_per_user_day = inf", "demand.km_per_user_day"),
+        ("peak_hour_share = 0.1", "peak_hour_share = nan", "demand.peak_hour_share"),
+        ("car = 1.0", "car = inf", "users.propensity.car"),
+        ("car = 1.0", "car = -inf", "users.propensity.car"),
+        ("fixed_cost_cny = 10000", "fixed_cost_cny = inf", "sites.fixed_cost_cny"),
+        ("dc_fast = 50", "dc_fast = inf", "sites.max_chargers.dc_fast"),
+        ("time_limit_s = 60", "time_limit_s = inf", "solver.time_limit_s"),
+        ("service_radius_km = 30", "service_radius_km = nan", "reach.service_radius_km"),
+    ],
+)
+def test_non_finite_scenario_values_are_refused_naming_the_key(
+    tmp_path: Path, capsys, old: str, new: str, key: str
+) -> None:
+    code, err = _validate(_tiny(tmp_path, old, new), capsys)
+    line = _one_error_line(err)
+    assert code == SCENARIO_ERROR and f"'{key}'" in line and "finite" in line
+
+
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_non_finite_catalogue_values_are_refused_naming_the_file(
+    tiny_scenario: Path, capsys, value: str
+) -> None:
+    catalogue = tiny_scenario.parent / "chargers.toml"
+    catalogue.write_text(catalogue.read_text().replace("capex_cny = 1000", f"capex_cny = {value}"))
+    code, err = _validate(tiny_scenario, capsys)
+    line = _one_error_line(err)
+    assert code == SCENARIO_ERROR and str(catalogue) in line and "capex_cny" in line
+    assert "sites" not in line
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("target_premium_users = 1000", 'target_premium_users = "1000"', "target_premium_users"),
+        ("target_premium_users = 1000", "target_premium_users = true", "target_premium_users"),
+        ("km_per_user_day = 50", 'km_per_user_day = "50"', "demand.km_per_user_day"),
+        ("car = 1.0", 'car = "1.0"', "users.propensity': entry 'car'"),
+        ("time_limit_s = 60", 'time_limit_s = "60"', "solver.time_limit_s"),
+        ("time_limit_s = 60", 'time_limit_s = 60\nthreads = "4"', "solver.threads"),
+    ],
+)
+def test_numbers_written_as_text_are_refused(
+    tmp_path: Path, capsys, old: str, new: str, key: str
+) -> None:
+    code, err = _validate(_tiny(tmp_path, old, new), capsys)
+    line = _one_error_line(err)
+    assert code == SCENARIO_ERROR and key in line and "expected a number" in line
+
+
+def test_a_number_as_text_in_the_catalogue_is_refused(tiny_scenario: Path, capsys) -> None:
+    catalogue = tiny_scenario.parent / "chargers.toml"
+    catalogue.write_text(catalogue.read_text().replace("power_kw = 100", 'power_kw = "100"'))
+    code, err = _validate(tiny_scenario, capsys)
+    line = _one_error_line(err)
+    assert code == SCENARIO_ERROR and "power_kw" in line and "expected a number" in line
+
+
+def test_a_penalty_beyond_what_highs_can_weigh_is_refused_with_the_reason(
+    tmp_path: Path, capsys
+) -> None:
+    scenario = _tiny(
+        tmp_path, "unmet_penalty_cny_per_kwh = 5000", "unmet_penalty_cny_per_kwh = 1e300"
+    )
+    code, err = _validate(scenario, capsys)
+    line = _one_error_line(err)
+    assert code == SCENARIO_ERROR and "model.unmet_penalty_cny_per_kwh" in line
+    assert "1e+12" in line and "time limit" not in line
+
+
+def test_the_largest_penalty_allowed_still_solves(tmp_path: Path, capsys) -> None:
+    scenario = _tiny(
+        tmp_path, "unmet_penalty_cny_per_kwh = 5000", "unmet_penalty_cny_per_kwh = 1e12"
+    )
+    assert main(["run", str(scenario), "--out", str(tmp_path / "out"), *RUN]) == 0
+    assert "0 sites" not in capsys.readouterr().out
+
+
+def test_zero_population_is_named_as_such(tiny_scenario: Path, capsys) -> None:
+    import geopandas as gpd
+
+    zones_file = tiny_scenario.parent / "zones.geojson"
+    zones = gpd.read_file(zones_file)
+    zones["pop"] = 0.0
+    zones.to_file(zones_file, driver="GeoJSON")
+    code, err = _validate(tiny_scenario, capsys)
+    line = _one_error_line(err)
+    assert code == 4 and "'pop'" in line and "population" in line and "propensity" not in line
+
+
+# ---------------------------------------------------------------------------------------------
+# break 3 (validation): a thread count HiGHS cannot start
+# ---------------------------------------------------------------------------------------------
+
+
+def test_too_many_threads_on_the_command_line_is_refused_by_validate(
+    tiny_scenario: Path, capsys
+) -> None:
+    code, err = _validate(tiny_scenario, capsys, "--threads", "100000")
+    line = _one_error_line(err)
+    assert code == SCENARIO_ERROR and "solver.threads" in line and "at most 256" in line
+
+
+def test_too_many_threads_in_the_scenario_is_refused(tmp_path: Path, capsys) -> None:
+    scenario = _tiny(tmp_path, "time_limit_s = 60", "time_limit_s = 60\nthreads = 100000")
+    code, err = _validate(scenario, capsys)
+    line = _one_error_line(err)
+    assert code == SCENARIO_ERROR and "solver.threads" in line and str(scenario) in line
+
+
+def test_a_thread_count_within_the_bound_is_accepted(tiny_scenario: Path, capsys) -> None:
+    code, err = _validate(tiny_scenario, capsys, "--threads", "256")
+    assert code == 0, err

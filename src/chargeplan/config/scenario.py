@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from chargeplan.config.catalogue import ChargerType, load_catalogue
-from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM
+from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM, MAX_UNMET_PENALTY_CNY_PER_KWH
 from chargeplan.config.files import read_scenario_file
 from chargeplan.config.sites import ExtraSitesConfig, SitesConfig
 from chargeplan.config.solver import SolverConfig
@@ -154,6 +154,17 @@ class ModelConfig(Frozen):
     budget_cny: PositiveFloat | None = None
     max_sites: Annotated[int, Field(ge=0)] | None = None
     pair_links: Literal["auto", "always", "never"] = "auto"
+
+    @field_validator("unmet_penalty_cny_per_kwh")
+    @classmethod
+    def _penalty_the_solver_can_weigh(cls, value: float) -> float:
+        if value > MAX_UNMET_PENALTY_CNY_PER_KWH:
+            raise ValueError(
+                f"{value:g} CNY/kWh is beyond what HiGHS can weigh against the capex in double "
+                f"precision: give at most {MAX_UNMET_PENALTY_CNY_PER_KWH:g} (already enough to "
+                "serve every reachable kWh)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _coverage_needs_a_limit(self) -> ModelConfig:

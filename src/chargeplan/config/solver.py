@@ -12,10 +12,11 @@ field types when it validates a scenario.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from chargeplan.config.validation import check_numbers
 
@@ -39,6 +40,16 @@ def _number(kind: type) -> BeforeValidator:
     return BeforeValidator(check)
 
 
+def _threads_highs_can_start(threads: int) -> int:
+    if threads > MAX_THREADS:
+        raise ValueError(
+            f"{threads} threads: HiGHS aborts the whole process when the system cannot start "
+            f"them all; give at most {MAX_THREADS} (this machine has {os.cpu_count()} cores), "
+            "or leave it out for HiGHS's default"
+        )
+    return threads
+
+
 @dataclass(frozen=True)
 class SolverConfig:
     """HiGHS settings a scenario can fix (its ``[solver]`` section).
@@ -60,7 +71,9 @@ class SolverConfig:
 
     time_limit_s: Annotated[float, Field(gt=0), _number(float)] = 600.0
     mip_rel_gap: Annotated[float, Field(ge=0, lt=1), _number(float)] = 1e-3
-    threads: Annotated[int, Field(ge=1, le=MAX_THREADS), _number(int)] | None = None
+    threads: (
+        Annotated[int, Field(ge=1), _number(int), AfterValidator(_threads_highs_can_start)] | None
+    ) = None
 
 
 @dataclass(frozen=True)

@@ -45,26 +45,28 @@ class Frozen(BaseModel):
         return value
 
 
-def check_numbers(value: Any, annotation: Any) -> None:
+def check_numbers(value: Any, annotation: Any, where: str = "") -> None:
     """Raise ``ValueError`` where ``value`` holds text or a boolean in a place ``annotation``
     takes only numbers (tables and lists are followed into); anything else is left to pydantic.
     """
     if isinstance(value, str | bool) and _numeric_only(annotation):
         shown = "a boolean" if isinstance(value, bool) else "text"
-        raise ValueError(f"expected a number, got {shown} {value!r} (write numbers unquoted)")
+        raise ValueError(
+            f"{where}expected a number, got {shown} {value!r} (write numbers unquoted)"
+        )
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is Annotated:
-        check_numbers(value, args[0])
+        check_numbers(value, args[0], where)
     elif origin in (typing.Union, types.UnionType):
         containers = [a for a in args if typing.get_origin(a) in (dict, list, tuple)]
         if len(containers) == 1:
-            check_numbers(value, containers[0])
+            check_numbers(value, containers[0], where)
     elif origin is dict and isinstance(value, dict) and len(args) == 2:
-        for item in value.values():
-            check_numbers(item, args[1])
+        for key, item in value.items():
+            check_numbers(item, args[1], f"{where}entry '{key}': ")
     elif origin in (list, tuple) and isinstance(value, list | tuple) and args:
-        for item in value:
-            check_numbers(item, args[0])
+        for number, item in enumerate(value, start=1):
+            check_numbers(item, args[0], f"{where}item {number}: ")
 
 
 def _numeric_only(annotation: Any) -> bool:
@@ -117,7 +119,10 @@ def _format_errors(error: ValidationError, label: str, model: type[Any]) -> str:
             got = item.get("input")
             shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
             where = f"key '{key}': " if key else ""
-            parts.append(f"{where}{item['msg']}{shown}")
+            message = item["msg"].removeprefix("Value error, ")
+            if repr(got) in message:
+                shown = ""  # the message quotes it already
+            parts.append(f"{where}{message}{shown}")
     return f"{label}: " + "; ".join(parts)
 
 
