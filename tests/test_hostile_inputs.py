@@ -207,3 +207,111 @@ def test_too_many_threads_in_the_scenario_is_refused(tmp_path: Path, capsys) -> 
 def test_a_thread_count_within_the_bound_is_accepted(tiny_scenario: Path, capsys) -> None:
     code, err = _validate(tiny_scenario, capsys, "--threads", "256")
     assert code == 0, err
+
+
+# ---------------------------------------------------------------------------------------------
+# break 15: Dask scheduler addresses, and TLS for a shared cluster
+# ---------------------------------------------------------------------------------------------
+
+DECOMPOSED = ["--decompose", "components"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://10.0.0.5:8786",
+        "ucx://10.0.0.5:8786",
+        "inproc://x:1",
+        "tcp://",
+        "tcp://:8786",
+        "tcp://host:0",
+        "tcp://host:99999",
+        "tcp://host",
+        "tcp://ho st:8786",
+        "tls://host:8786",  # TLS without its certificate files
+    ],
+)
+def test_a_bad_scheduler_address_is_one_line(tiny_scenario: Path, capsys, address: str) -> None:
+    code, err = _validate(tiny_scenario, capsys, *DECOMPOSED, "--scheduler", address)
+    line = _one_error_line(err)
+    assert code == SCENARIO_ERROR and "'decompose" in line and "scheduler" in line
+
+
+@pytest.mark.parametrize("address", ["http://10.0.0.5:8786", "ucx://10.0.0.5:8786"])
+def test_run_with_a_bad_scheduler_scheme_stops_before_solving(
+    tiny_scenario: Path, tmp_path: Path, capsys, address: str
+) -> None:
+    out = tmp_path / "out"
+    code = main(["run", str(tiny_scenario), "--out", str(out), *RUN, *DECOMPOSED,
+                 "--scheduler", address])  # fmt: skip
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == SCENARIO_ERROR and address.split(":")[0] in line and not out.exists()
+
+
+def test_good_scheduler_addresses_are_kept() -> None:
+    from chargeplan.config.scenario import scheduler_address
+
+    assert scheduler_address("10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+    assert scheduler_address(" TCP://node-1.example.org:8786 ") == "tcp://node-1.example.org:8786"
+    assert scheduler_address("tls://[::1]:8786") == "tls://[::1]:8786"
+
+
+def _tls_scenario(tmp_path: Path) -> Path:
+    scenario = write_tiny_scenario(tmp_path / "tiny")
+    for name in ("ca.pem", "client.pem", "client.key"):
+        (scenario.parent / name).write_text("-----BEGIN CERTIFICATE-----\n")
+    with scenario.open("a") as handle:
+        handle.write(
+            '\n[decompose]\nby = "components"\nscheduler = "tls://10.0.0.5:8786"\n'
+            'tls_ca_file = "ca.pem"\ntls_cert = "client.pem"\ntls_key = "client.key"\n'
+        )
+    return scenario
+
+
+def test_tls_options_reach_the_dask_client(tmp_path: Path, monkeypatch) -> None:
+    """The scenario's certificate files, resolved against its folder, are what the Dask
+    ``Client`` is given (as a ``distributed.Security`` requiring encryption); no cluster runs:
+    the fake client refuses the connection after recording its arguments."""
+    import distributed
+
+    from chargeplan.config.scenario import load_scenario
+    from chargeplan.errors import ChargeplanError
+    from chargeplan.solver.distributed import dask_executor
+
+    scenario = load_scenario(_tls_scenario(tmp_path))
+    seen: dict[str, object] = {}
+
+    def fake_client(address: str, **kwargs: object) -> None:
+        seen.update(kwargs, address=address)
+        raise OSError("refused by the test")
+
+    monkeypatch.setattr(distributed, "Client", fake_client)
+    config = scenario.decompose
+    with (
+        pytest.raises(ChargeplanError, match="cannot reach the Dask scheduler"),
+        dask_executor(config.scheduler, 2, config.security),
+    ):
+        pass
+    security = seen["security"]
+    assert seen["address"] == "tls://10.0.0.5:8786"
+    assert isinstance(security, distributed.Security)
+    assert security.tls_ca_file == str(tmp_path / "tiny" / "ca.pem")
+    assert security.tls_client_cert == str(tmp_path / "tiny" / "client.pem")
+    assert security.tls_client_key == str(tmp_path / "tiny" / "client.key")
+    assert security.require_encryption
+
+
+def test_tls_files_without_a_tls_scheduler_are_refused(tmp_path: Path, capsys) -> None:
+    scenario = _tls_scenario(tmp_path)
+    scenario.write_text(scenario.read_text().replace("tls://", "tcp://"))
+    code, err = _validate(scenario, capsys)
+    line = _one_error_line(err)
+    assert code == SCENARIO_ERROR and "tls_ca_file" in line and "tls://" in line
+
+
+def test_a_missing_tls_file_is_named(tmp_path: Path, capsys) -> None:
+    scenario = _tls_scenario(tmp_path)
+    (scenario.parent / "client.key").unlink()
+    code, err = _validate(scenario, capsys)
+    line = _one_error_line(err)
+    assert code == SCENARIO_ERROR and "decompose.tls_key" in line and "not found" in line

@@ -23,6 +23,9 @@ _PATH_KEYS = (
     ("existing", "stations"),
     ("fine_zones", "places_file"),
     ("users", "county_indicators"),
+    ("decompose", "tls_ca_file"),
+    ("decompose", "tls_cert"),
+    ("decompose", "tls_key"),
 )
 
 
