@@ -315,3 +315,135 @@ def test_a_missing_tls_file_is_named(tmp_path: Path, capsys) -> None:
     code, err = _validate(scenario, capsys)
     line = _one_error_line(err)
     assert code == SCENARIO_ERROR and "decompose.tls_key" in line and "not found" in line
+
+
+# ---------------------------------------------------------------------------------------------
+# break 3 (isolation): a crash of native code in one batch job
+# ---------------------------------------------------------------------------------------------
+
+
+def _crash_in_native_code(task):  # in the batch's child process: SIGABRT, as HiGHS aborts
+    import os
+
+    from chargeplan.workflows.batch import run_task
+
+    if "=2000" in task.name:
+        os.abort()
+    return run_task(task)
+
+
+def test_a_job_that_crashes_is_recorded_and_the_batch_goes_on(
+    tiny_scenario: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Reproduced by ``chargeplan batch tiny.toml --set solver.threads=1,100000,2 --out b``:
+    HiGHS aborted (SIGABRT) in the second job and took the batch with it (exit 134, no line, no
+    third job), and every rerun died at the same job. The crash is real here (``os.abort`` in
+    the job's process, where HiGHS aborted)."""
+    import pandas as pd
+
+    monkeypatch.setattr("chargeplan.workflows.batch.run_task", _crash_in_native_code)
+    out = tmp_path / "batch"
+    command = ["batch", str(tiny_scenario), "--set", "users.target_premium_users=1000,2000,3000",
+               "--out", str(out), *RUN]  # fmt: skip
+    assert main(command) == 128 + 6
+    line = _one_error_line(capsys.readouterr().err)
+    assert "1 of 3 batch jobs failed" in line and "SIGABRT" in line
+    table = pd.read_csv(out / "batch.csv").set_index("name")
+    assert list(table["status"]) == ["done", "failed", "done"]
+    crashed = table.loc["tiny--target_premium_users=2000"]
+    assert crashed["exit_code"] == 134 and "SIGABRT" in crashed["error"]
+    assert not (out / "tiny--target_premium_users=2000").exists()
+    # a rerun skips the complete jobs and records the crash again, the batch still whole
+    assert main(command) == 134
+    capsys.readouterr()
+    table = pd.read_csv(out / "batch.csv").set_index("name")
+    assert list(table["status"]) == ["skipped", "failed", "skipped"]
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+def _raise_in_child(value: int) -> int:
+    from chargeplan.errors import SolveError
+
+    raise SolveError(f"no plan for {value}")
+
+
+def _exit_in_child(value: int) -> int:
+    import os
+
+    os._exit(value)
+
+
+def test_a_child_returns_its_result_or_its_error_or_how_it_died() -> None:
+    from chargeplan.errors import SolveError
+    from chargeplan.workflows.isolate import ChildDied, call_in_child
+
+    assert call_in_child(abs, -3) == 3
+    with pytest.raises(SolveError, match="no plan for 7"):
+        call_in_child(_raise_in_child, 7)
+    with pytest.raises(ChildDied, match="exited with status 9") as died:
+        call_in_child(_exit_in_child, 9)
+    assert died.value.exit_code == 9 and died.value.signal is None
+
+
+# ---------------------------------------------------------------------------------------------
+# break 7: a plan that serves nothing is an error, and never replaces a good plan
+# ---------------------------------------------------------------------------------------------
+
+EMPTY_PLAN = 7
+HUGE_TARGET = ["--target", str(10**15)]
+
+
+def test_a_plan_that_serves_nothing_is_an_error_and_keeps_the_previous_plan(
+    tiny_scenario: Path, tmp_path: Path, capsys
+) -> None:
+    """Reproduced by ``chargeplan run tiny.toml --target 1000000000000000 --out plan`` over a
+    good plan: an "optimal" plan of 0 sites, exit 0, the good plan replaced."""
+    from chargeplan.outputs.manifest import sha256_file
+
+    out = tmp_path / "plan"
+    assert main(["run", str(tiny_scenario), "--out", str(out), *RUN]) == 0
+    before = {p.name: sha256_file(p) for p in out.iterdir()}
+    capsys.readouterr()
+    assert main(["run", str(tiny_scenario), "--out", str(out), *RUN, *HUGE_TARGET]) == EMPTY_PLAN
+    line = _one_error_line(capsys.readouterr().err)
+    assert "serves none" in line and "--allow-empty-plan" in line
+    assert {p.name: sha256_file(p) for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan", "tiny"]  # no staging left
+
+
+def test_an_empty_plan_is_written_when_asked_for(
+    tiny_scenario: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "plan"
+    command = ["run", str(tiny_scenario), "--out", str(out), *RUN, *HUGE_TARGET]
+    assert main([*command, "--allow-empty-plan"]) == 0
+    assert "0 sites" in capsys.readouterr().out and (out / "manifest.json").is_file()
+
+
+def test_an_empty_plan_fails_its_batch_job_only(
+    tiny_scenario: Path, tmp_path: Path, capsys
+) -> None:
+    import pandas as pd
+
+    out = tmp_path / "batch"
+    command = ["batch", str(tiny_scenario), "--set", f"users.target_premium_users=1000,{10**15}",
+               "--out", str(out), *RUN]  # fmt: skip
+    assert main(command) == EMPTY_PLAN
+    table = pd.read_csv(out / "batch.csv")
+    assert list(table["status"]) == ["done", "failed"] and list(table["exit_code"]) == [0, 7]
+
+
+def test_a_time_limited_empty_plan_says_to_raise_the_time_limit(tiny_scenario: Path) -> None:
+    """``chargeplan run ... --time-limit 1`` on a large scenario: HiGHS stopped with only the
+    trivial plan (every kWh unmet), published with exit 0. The tiny scenario solves at once, so
+    the plan's summary stands for it."""
+    from chargeplan.config.scenario import load_scenario
+    from chargeplan.errors import EmptyPlanError
+    from chargeplan.workflows.useful import check_useful_plan
+
+    scenario = load_scenario(tiny_scenario).with_values({"solver.time_limit_s": 1})
+    stopped = {"status": "time_limit", "demand_kwh": 500.0, "coverage": 0.0, "sites_opened": 0}
+    with pytest.raises(EmptyPlanError, match=r"stopped \(time_limit\).*time_limit_s \(now 1 s\)"):
+        check_useful_plan(stopped, scenario)
+    check_useful_plan({**stopped, "coverage": 0.01}, scenario)  # serves someone: a plan
+    check_useful_plan({**stopped, "demand_kwh": 0.0}, scenario)  # nothing to serve: a plan

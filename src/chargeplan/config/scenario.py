@@ -326,7 +326,10 @@ def scheduler_address(text: str) -> str:
         r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?):(\d{1,5})", rest
     )
     if match is None or not 1 <= int(match.group(2)) <= 65535:
-        raise ValueError(f"scheduler {text!r}: expected host:port after {scheme}://, {example}")
+        raise ValueError(
+            f"scheduler {text!r}: expected tcp://host:port or tls://host:port (a host and a "
+            f"port 1-65535), {example}"
+        )
     return f"{scheme.lower()}://{rest}"
 
 
