@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from chargeplan.cli import main
+from chargeplan.workflows.batch import run_task
 
 from .conftest import SCENARIO, write_tiny_scenario
 
@@ -322,10 +323,8 @@ def test_a_missing_tls_file_is_named(tmp_path: Path, capsys) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _crash_in_native_code(task):  # in the batch's child process: SIGABRT, as HiGHS aborts
+def _crash_in_native_code(task):  # in the batch job's process: SIGABRT, as HiGHS aborted
     import os
-
-    from chargeplan.workflows.batch import run_task
 
     if "=2000" in task.name:
         os.abort()
