@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chargeplan.cli import main
 from chargeplan.workflows.batch import run_task
@@ -446,3 +448,38 @@ def test_a_time_limited_empty_plan_says_to_raise_the_time_limit(tiny_scenario: P
         check_useful_plan(stopped, scenario)
     check_useful_plan({**stopped, "coverage": 0.01}, scenario)  # serves someone: a plan
     check_useful_plan({**stopped, "demand_kwh": 0.0}, scenario)  # nothing to serve: a plan
+
+
+# ---------------------------------------------------------------------------------------------
+# properties: any text, any bytes
+# ---------------------------------------------------------------------------------------------
+
+
+@given(st.text(max_size=40))
+def test_any_scheduler_text_is_an_address_or_a_value_error(text: str) -> None:
+    from chargeplan.config.scenario import scheduler_address
+
+    try:
+        address = scheduler_address(text)
+    except ValueError as error:
+        assert "scheduler" in str(error) and "\n" not in str(error)
+    else:
+        scheme, _, rest = address.partition("://")
+        assert scheme in ("tcp", "tls") and 1 <= int(rest.rsplit(":", 1)[1]) <= 65535
+
+
+@settings(max_examples=60)
+@given(st.binary(max_size=200))
+def test_any_bytes_are_a_table_or_one_scenario_error(data: bytes) -> None:
+    import tempfile
+
+    from chargeplan.config.files import read_toml
+    from chargeplan.errors import ScenarioError
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "scenario.toml"
+        path.write_bytes(data)
+        try:
+            assert isinstance(read_toml(path, "scenario"), dict)
+        except ScenarioError as error:
+            assert str(error).startswith(str(path)) and len(str(error).splitlines()) <= 1
