@@ -264,7 +264,7 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     scenario = load_scenario(args.scenario)
     changes = _changes(args)
     if changes:
-        scenario = scenario.with_values(changes)
+        scenario = scenario.with_values(changes, where="set on the command line")
     pieces = {"decompose.workers", "decompose.scheduler"} & changes.keys()
     if scenario.decompose.by == "none" and pieces:
         raise ChargeplanError(
@@ -365,7 +365,11 @@ def _batch(args: argparse.Namespace) -> int:
     for path in args.scenarios:
         base = load_scenario(path)
         for suffix, changes in variants:
-            scenario = base.with_values({**flags, **changes}) if flags or changes else base
+            scenario = (
+                base.with_values({**flags, **changes}, where="set on the command line")
+                if flags or changes
+                else base
+            )
             jobs.append(Job(safe_folder_name(base.name + suffix), scenario))
     table = run_batch(
         jobs,

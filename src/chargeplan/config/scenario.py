@@ -426,8 +426,11 @@ class Scenario(Frozen):
         """Charger types that carry demand, in catalogue order."""
         return [k for k in self.chargers if self.demand.charger_mix.get(k, 0) > 0]
 
-    def with_values(self, changes: Mapping[str, Any]) -> Scenario:
-        """Return a validated copy with dotted keys changed.
+    def with_values(
+        self, changes: Mapping[str, Any], *, where: str = "changed in code"
+    ) -> Scenario:
+        """Return a validated copy with dotted keys changed (``where``: how they were changed,
+        for the error message, e.g. ``"set on the command line"``).
 
         Examples
         --------
@@ -443,7 +446,7 @@ class Scenario(Frozen):
                     raise ScenarioError(f"scenario {self.name}: no section '{part}' in '{dotted}'")
                 node = node[part]
             node[leaf] = value
-        return validate(Scenario, data, label=f"scenario {self.name} (changed in code)")
+        return validate(Scenario, data, label=f"scenario {self.name} ({where})")
 
 
 def load_scenario(path: str | Path) -> Scenario:
