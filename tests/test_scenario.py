@@ -40,7 +40,7 @@ def test_with_values_revalidates() -> None:
             r"\(did you mean 'km_per_user_day'\?\)",
         ),
         ("kwh_per_km = 0.2", "kwh_per_km = -0.2", r"demand.kwh_per_km.*greater than 0"),
-        ("kwh_per_km = 0.2", 'kwh_per_km = "lots"', r"demand.kwh_per_km.*valid number"),
+        ("kwh_per_km = 0.2", 'kwh_per_km = "lots"', r"demand.kwh_per_km.*expected a number"),
         ("dc_fast = 0.5\nac", "dc_fast = 0.7\nac", r"demand.charger_mix.*add up to 1"),
         ("service_radius_km = 30", "service_radius_km = 30000", r"looks like metres"),
         ("target_premium_users = 1000", "", r"missing key 'users.target_premium_users'"),

@@ -4,7 +4,9 @@
 Progress goes to stderr (``--quiet`` silences it); results go to files. Errors a user can fix
 print one line ``chargeplan: error: ...`` and exit with a non-zero code (:data:`EXIT_CODES`):
 2 usage or input, 3 scenario file, 4 zones/sites/cost table, 5 solver (including a model too
-large for memory), 6 output folder (checked before anything is solved), 130 interrupted
+large for memory), 6 output folder (checked before anything is solved), 7 a plan that serves
+nothing (not written unless ``--allow-empty-plan``), 128 + N a batch job killed by signal N
+(134: a crash of native code, SIGABRT), 130 interrupted
 (Ctrl-C), 143 terminated (SIGTERM). An interrupted or terminated run removes its staging folder
 and leaves its output folder as it was.
 
@@ -16,12 +18,10 @@ The flags that change a scenario key (``--target``, ``--time-limit``, ...) are l
 from __future__ import annotations
 
 import argparse
-import itertools
 import logging
 import signal
 import sys
 import time
-import tomllib
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,8 +40,15 @@ log = logging.getLogger("chargeplan")
 EXIT_CODES = (
     "exit codes: 0 success; 2 usage or input; 3 scenario or charger-catalogue file; 4 zones, "
     "sites or cost-table data; 5 solver; 6 output folder (not writable, disk full, in use by "
-    "another run, holding the run's inputs or files that are not a chargeplan run); "
-    "130 interrupted; 143 terminated; 1 a bug in chargeplan (a traceback: please report it)"
+    "another run, holding the run's inputs or files that are not a chargeplan run); 7 a plan "
+    "that serves nothing (not written; --allow-empty-plan writes it); 128+N a batch job killed "
+    "by signal N (134: native code crashed); 130 interrupted; 143 terminated; 1 a bug in "
+    "chargeplan (a traceback: please report it)"
+)
+
+_EMPTY_HELP = (
+    "write a plan that serves none of its demand (by default it is an error, exit 7, and "
+    "the output folder is left as it was)"
 )
 
 _FORCE_HELP = (
@@ -174,6 +181,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="output folder (default: runs/<scenario name>, made a safe folder name)",
     )
     run.add_argument("--force", action="store_true", help=_FORCE_HELP)
+    run.add_argument("--allow-empty-plan", action="store_true", help=_EMPTY_HELP)
     _add_scenario_flags(run, "run")
     run.add_argument("--no-map", action="store_true", help="skip the PNG map")
     run.add_argument(
@@ -232,6 +240,7 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
     batch.add_argument(
         "--force", action="store_true", help="use a batch folder that holds other files"
     )
+    batch.add_argument("--allow-empty-plan", action="store_true", help=_EMPTY_HELP)
     _add_quiet(batch)
 
 
@@ -255,7 +264,7 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     scenario = load_scenario(args.scenario)
     changes = _changes(args)
     if changes:
-        scenario = scenario.with_values(changes)
+        scenario = scenario.with_values(changes, where="set on the command line")
     pieces = {"decompose.workers", "decompose.scheduler"} & changes.keys()
     if scenario.decompose.by == "none" and pieces:
         raise ChargeplanError(
@@ -283,6 +292,7 @@ def _run(args: argparse.Namespace) -> int:
         report=not args.no_report,
         command=["chargeplan", *(args.argv or [])],
         force=args.force,
+        allow_empty=args.allow_empty_plan,
     )
     written = [*manifest["outputs"], "manifest.json"]
     s = plan.summary
@@ -342,54 +352,24 @@ def _curve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _values(text: str) -> list[object]:
-    """``1e7,2e7`` -> ``[1e7, 2e7]``: each value read as a TOML value, else kept as text."""
-    values: list[object] = []
-    for item in text.split(","):
-        item = item.strip()
-        try:
-            values.append(tomllib.loads(f"v = {item}")["v"])
-        except tomllib.TOMLDecodeError:
-            values.append(item)
-    return values
-
-
-def _variants(sets: Sequence[str]) -> list[tuple[str, dict[str, object]]]:
-    """The grid of ``--set`` values: ``(name suffix, changes)`` per variant."""
-    axes: list[list[tuple[str, str, object]]] = []
-    for text in sets:
-        key, sep, values = text.partition("=")
-        if not sep or not key.strip() or not values.strip():
-            raise ChargeplanError(
-                f"--set {text!r}: expected KEY=VALUE[,VALUE...], e.g. "
-                "--set users.target_premium_users=1e7,2e7"
-            )
-        key = key.strip()
-        raw = [v.strip() for v in values.split(",")]
-        axes.append(list(zip([key] * len(raw), raw, _values(values), strict=True)))
-    short = {key: key.rsplit(".", 1)[-1] for key, _, _ in itertools.chain(*axes)}
-    if len(set(short.values())) < len(short):
-        short = {key: key for key in short}
-    variants = []
-    for combination in itertools.product(*axes):
-        suffix = "".join(f"--{short[key]}={raw}" for key, raw, _ in combination)
-        variants.append((suffix, {key: value for key, _, value in combination}))
-    return variants
-
-
 def _batch(args: argparse.Namespace) -> int:
+    from chargeplan.cli_variants import variants as set_variants
     from chargeplan.config.scenario import load_scenario
     from chargeplan.outputs.folder import safe_folder_name
     from chargeplan.workflows.batch import Job, run_batch
 
     start = time.perf_counter()
     flags = _changes(args)
-    variants = _variants(args.sets)
+    variants = set_variants(args.sets)
     jobs = []
     for path in args.scenarios:
         base = load_scenario(path)
         for suffix, changes in variants:
-            scenario = base.with_values({**flags, **changes}) if flags or changes else base
+            scenario = (
+                base.with_values({**flags, **changes}, where="set on the command line")
+                if flags or changes
+                else base
+            )
             jobs.append(Job(safe_folder_name(base.name + suffix), scenario))
     table = run_batch(
         jobs,
@@ -399,6 +379,7 @@ def _batch(args: argparse.Namespace) -> int:
         map_png=not args.no_map,
         report=not args.no_report,
         force=args.force,
+        allow_empty=args.allow_empty_plan,
     )
     for row in table.itertuples(index=False):
         detail = (

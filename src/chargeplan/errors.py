@@ -36,3 +36,11 @@ class OutputError(ChargeplanError):
     run, holding the run's inputs or someone else's files."""
 
     exit_code = 6
+
+
+class EmptyPlanError(SolveError):
+    """The solver returned a plan that serves none of a positive demand (stopped by its time
+    limit before anything better, or every kWh cheaper unserved): not published as a result
+    unless asked for (``--allow-empty-plan``)."""
+
+    exit_code = 7

@@ -23,18 +23,50 @@ _PATH_KEYS = (
     ("existing", "stations"),
     ("fine_zones", "places_file"),
     ("users", "county_indicators"),
+    ("decompose", "tls_ca_file"),
+    ("decompose", "tls_cert"),
+    ("decompose", "tls_key"),
 )
 
 
 def read_toml(path: Path, what: str) -> dict[str, Any]:
-    """Read a TOML file, or raise a :class:`ScenarioError` naming ``what`` and the file."""
+    """Read a TOML file, or raise a :class:`ScenarioError` naming ``what`` and the file.
+
+    TOML is UTF-8; a UTF-8 byte-order mark (as some Windows editors write) is skipped. A file in
+    another encoding (UTF-16, Latin-1, GBK) or a binary file is refused in one line that names
+    the encoding it looks like and the byte that is not UTF-8.
+    """
     if not path.is_file():
         raise ScenarioError(f"{what} file not found: {path}")
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = path.read_bytes()
+    except OSError as error:
+        raise ScenarioError(f"{what} file {path}: cannot be read: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ScenarioError(
+            f"{path}: not a UTF-8 text file ({_encoding_of(data)}; byte 0x{data[error.start]:02x} "
+            f"at offset {error.start}): save the {what} file as UTF-8"
+        ) from None
+    if "\x00" in text:
+        raise ScenarioError(
+            f"{path}: holds NUL bytes, so it is not a TOML text file (binary, or UTF-16/32): "
+            f"save the {what} file as UTF-8 text"
+        )
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+
+
+def _encoding_of(data: bytes) -> str:
+    """What a file that is not UTF-8 most likely is, for the message."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 (it starts with a UTF-16 byte-order mark)"
+    if b"\x00" in data[:4096]:
+        return "binary, or UTF-16/32 without a byte-order mark"
+    return "looks like Latin-1, GBK or another legacy 8-bit encoding"
 
 
 def read_scenario_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -59,7 +91,13 @@ def read_scenario_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any
     data = read_toml(path, "scenario")
     base = path.parent
     if "charger_catalogue" in data:
-        data["charger_catalogue"] = _resolve(base, data["charger_catalogue"])
+        catalogue = data["charger_catalogue"]
+        if not isinstance(catalogue, str) or not catalogue.strip():
+            raise ScenarioError(
+                f"{path}: key 'charger_catalogue' must be the path of a catalogue TOML file, "
+                f'e.g. "chargers-cn-2025.toml" (got {catalogue!r})'
+            )
+        data["charger_catalogue"] = _resolve(base, catalogue)
     for section, key in _PATH_KEYS:
         if isinstance(data.get(section), dict) and key in data[section]:
             data[section] = {**data[section], key: _resolve(base, data[section][key])}
@@ -68,7 +106,7 @@ def read_scenario_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    if not isinstance(parent, str):
+    if not isinstance(parent, str) or not parent.strip():
         raise ScenarioError(f"{path}: key 'extends' must be a path to another scenario file")
     parent_path = _resolve(base, parent)
     if not parent_path.is_file():

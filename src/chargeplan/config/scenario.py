@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from chargeplan.config.catalogue import ChargerType, StationDesign, load_catalogue, load_designs
-from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM
+from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM, MAX_UNMET_PENALTY_CNY_PER_KWH
 from chargeplan.config.files import read_scenario_file
 from chargeplan.config.sites import ExtraSitesConfig, SitesConfig
 from chargeplan.config.solver import SolverConfig
@@ -160,6 +160,17 @@ class ModelConfig(Frozen):
     max_sites: Annotated[int, Field(ge=0)] | None = None
     pair_links: Literal["auto", "always", "never"] = "auto"
 
+    @field_validator("unmet_penalty_cny_per_kwh")
+    @classmethod
+    def _penalty_the_solver_can_weigh(cls, value: float) -> float:
+        if value > MAX_UNMET_PENALTY_CNY_PER_KWH:
+            raise ValueError(
+                f"{value:g} CNY/kWh is beyond what HiGHS can weigh against the capex in double "
+                f"precision: give at most {MAX_UNMET_PENALTY_CNY_PER_KWH:g} (already enough to "
+                "serve every reachable kWh)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _coverage_needs_a_limit(self) -> ModelConfig:
         if self.objective == "max_coverage" and self.budget_cny is None and self.max_sites is None:
@@ -245,6 +256,12 @@ class DecomposeConfig(Frozen):
     cluster (``None``: one per core; 1 without a scheduler: in this process) or an existing
     cluster at ``scheduler`` (``tcp://host:8786``). With a budget or site limit the regions are
     coupled by a price found in ``price_steps`` bisection steps.
+
+    A ``tcp://`` scheduler is unauthenticated and unencrypted: anyone who can reach its port can
+    run code on the cluster. On a shared network use ``tls://host:port`` with ``tls_ca_file``
+    (the cluster's certificate authority), ``tls_cert`` and ``tls_key`` (this client's
+    certificate and key, PEM files): they are given to :class:`distributed.Security` with
+    encryption required.
     """
 
     by: Literal["none", "components", "region"] = "none"
@@ -252,17 +269,73 @@ class DecomposeConfig(Frozen):
     scheduler: str | None = None
     max_bundle_pairs: Annotated[int, Field(ge=1)] = 20_000
     price_steps: Annotated[int, Field(ge=0, le=60)] = 8
+    tls_ca_file: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     @field_validator("scheduler")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if not re.fullmatch(r"([a-z][a-z0-9+]*://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}", value.strip()):
+        return scheduler_address(value)
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> DecomposeConfig:
+        files = {
+            "tls_ca_file": self.tls_ca_file,
+            "tls_cert": self.tls_cert,
+            "tls_key": self.tls_key,
+        }
+        given = sorted(key for key, file in files.items() if file is not None)
+        tls = self.scheduler is not None and self.scheduler.startswith("tls://")
+        if given and not tls:
             raise ValueError(
-                "give the Dask scheduler's address as tcp://host:port, e.g. tcp://10.0.0.5:8786"
+                f"{', '.join(given)} secure a tls:// scheduler: give scheduler = "
+                "'tls://host:port' (or drop them)"
             )
-        return value.strip()
+        if tls and len(given) < len(files):
+            raise ValueError(
+                "a tls:// scheduler needs tls_ca_file, tls_cert and tls_key (PEM files of the "
+                f"cluster's certificate authority and this client's certificate and key); "
+                f"missing {sorted(set(files) - set(given))}"
+            )
+        return self
+
+    @property
+    def security(self) -> dict[str, str] | None:
+        """The options of :class:`distributed.Security` for the scheduler (``None``: tcp)."""
+        if self.tls_ca_file is None or self.tls_cert is None or self.tls_key is None:
+            return None
+        return {
+            "tls_ca_file": str(self.tls_ca_file),
+            "tls_client_cert": str(self.tls_cert),
+            "tls_client_key": str(self.tls_key),
+        }
+
+
+def scheduler_address(text: str) -> str:
+    """A Dask scheduler address checked (``tcp://`` or ``tls://``, a host, a port 1-65535);
+    ``host:port`` alone means ``tcp://host:port``. Raises ``ValueError`` saying what is wrong."""
+    address = text.strip()
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    example = "e.g. tcp://10.0.0.5:8786 (or tls://... with the tls_* keys)"
+    if scheme.lower() not in ("tcp", "tls"):
+        raise ValueError(
+            f"scheduler {text!r}: scheme '{scheme}://' is not one chargeplan connects with: give "
+            f"tcp://host:port or tls://host:port, {example}"
+        )
+    match = re.fullmatch(
+        r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?):(\d{1,5})", rest
+    )
+    if match is None or not 1 <= int(match.group(2)) <= 65535:
+        raise ValueError(
+            f"scheduler {text!r}: expected tcp://host:port or tls://host:port (a host and a "
+            f"port 1-65535), {example}"
+        )
+    return f"{scheme.lower()}://{rest}"
 
 
 class Scenario(Frozen):
@@ -371,8 +444,11 @@ class Scenario(Frozen):
         """Charger types that carry demand, in catalogue order."""
         return [k for k in self.chargers if self.demand.charger_mix.get(k, 0) > 0]
 
-    def with_values(self, changes: Mapping[str, Any]) -> Scenario:
-        """Return a validated copy with dotted keys changed.
+    def with_values(
+        self, changes: Mapping[str, Any], *, where: str = "changed in code"
+    ) -> Scenario:
+        """Return a validated copy with dotted keys changed (``where``: how they were changed,
+        for the error message, e.g. ``"set on the command line"``).
 
         Examples
         --------
@@ -388,7 +464,7 @@ class Scenario(Frozen):
                     raise ScenarioError(f"scenario {self.name}: no section '{part}' in '{dotted}'")
                 node = node[part]
             node[leaf] = value
-        return validate(Scenario, data, label=f"scenario {self.name} (changed in code)")
+        return validate(Scenario, data, label=f"scenario {self.name} ({where})")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -426,6 +502,9 @@ def load_scenario(path: str | Path) -> Scenario:
         ("existing.stations", scenario.existing.stations),
         ("fine_zones.places_file", scenario.fine_zones and scenario.fine_zones.places_file),
         ("users.county_indicators", scenario.users.county_indicators),
+        ("decompose.tls_ca_file", scenario.decompose.tls_ca_file),
+        ("decompose.tls_cert", scenario.decompose.tls_cert),
+        ("decompose.tls_key", scenario.decompose.tls_key),
     ):
         if optional is not None and not optional.is_file():
             raise ScenarioError(f"{path}: key '{label}': file not found: {optional}")

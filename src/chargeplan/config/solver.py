@@ -12,12 +12,42 @@ field types when it validates a scenario.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
-__all__ = ["SolverConfig", "SolverOptions"]
+from chargeplan.config.validation import check_numbers
+
+__all__ = ["MAX_THREADS", "SolverConfig", "SolverOptions"]
+
+#: Most threads a solve may ask HiGHS for. HiGHS starts one OS thread per requested thread at
+#: its first solve and aborts the whole process (``std::terminate``: SIGABRT, exit 134, no
+#: message) when the operating system refuses one; tens of thousands take minutes to start
+#: before that. Its branch and bound gains nothing beyond the cores, and 256 is more than the
+#: largest servers have, so a larger value is a mistake (``--threads 100000``) and refused.
+MAX_THREADS = 256
+
+
+def _number(kind: type) -> BeforeValidator:
+    """Refuse text and booleans where ``kind`` is expected (as the scenario tables do)."""
+
+    def check(value: Any) -> Any:
+        check_numbers(value, kind)
+        return value
+
+    return BeforeValidator(check)
+
+
+def _threads_highs_can_start(threads: int) -> int:
+    if threads > MAX_THREADS:
+        raise ValueError(
+            f"{threads} threads: HiGHS aborts the whole process when the system cannot start "
+            f"them all; give at most {MAX_THREADS} (this machine has {os.cpu_count()} cores), "
+            "or leave it out for HiGHS's default"
+        )
+    return threads
 
 
 @dataclass(frozen=True)
@@ -32,15 +62,18 @@ class SolverConfig:
         Relative MIP gap at which HiGHS stops, in [0, 1): ``1e-3`` stops within 0.1 % of the
         best bound.
     threads
-        Threads HiGHS may use (>= 1); ``None``: HiGHS's default.
+        Threads HiGHS may use (1 to :data:`MAX_THREADS`); ``None``: HiGHS's default.
     """
 
-    # unknown keys in a scenario's [solver] table are an error, as in every other table
-    __pydantic_config__ = ConfigDict(extra="forbid")
+    # unknown keys in a scenario's [solver] table are an error, as in every other table; so
+    # are inf and nan (an infinite time limit is no limit: leave the key out for the default)
+    __pydantic_config__ = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    time_limit_s: Annotated[float, Field(gt=0)] = 600.0
-    mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 1e-3
-    threads: Annotated[int, Field(ge=1)] | None = None
+    time_limit_s: Annotated[float, Field(gt=0), _number(float)] = 600.0
+    mip_rel_gap: Annotated[float, Field(ge=0, lt=1), _number(float)] = 1e-3
+    threads: (
+        Annotated[int, Field(ge=1), _number(int), AfterValidator(_threads_highs_can_start)] | None
+    ) = None
 
 
 @dataclass(frozen=True)

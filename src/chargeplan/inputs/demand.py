@@ -155,6 +155,11 @@ def allocate_premium_users(
             f"{source}: column '{population_column}' has {int(bad.sum())} missing or negative "
             f"values (rows {np.flatnonzero(bad)[:5].tolist()}): fix the population figures"
         )
+    if population.sum() <= 0:
+        raise InputError(
+            f"{source}: column '{population_column}' (zones.population_column) is zero in "
+            "every zone: no one to plan for; check the column the scenario names"
+        )
     names = out[name_column] if name_column and name_column in out.columns else None
     codes = _admin_codes(out, users)
     p_urban, p_rural = _person_propensity(out, users, names, codes, source)
@@ -163,7 +168,10 @@ def allocate_premium_users(
         p_urban == p_rural, population * p_rural, p_urban * urban + p_rural * (population - urban)
     )
     if weight.sum() <= 0:
-        raise InputError(f"{source}: every zone has zero premium-user propensity")
+        raise InputError(
+            f"{source}: every zone has zero premium-user propensity (the product of the "
+            f"indicators {sorted(users.propensity)} of users.propensity): check those columns"
+        )
     share, unit = _shares(weight, users, names, codes)
     out["propensity_urban_pp"] = p_urban
     out["propensity_rural_pp"] = p_rural

@@ -413,7 +413,7 @@ def _site_parameters(
             )
     for column, value in defaults.items():
         if column not in out.columns:
-            out[column] = value
+            out[column] = value  # from the scenario or catalogue: validated there, >= 0
         values = pd.to_numeric(out[column], errors="coerce")
         missing = values.isna()
         if missing.any():

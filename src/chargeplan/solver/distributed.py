@@ -18,6 +18,11 @@ as the machine has cores (``os.cpu_count()``), each allowed an equal share of th
 ``scheduler`` the same work goes to an existing cluster instead, whose workers must have
 chargeplan (and the input files, for batch runs) installed at the same paths.
 
+A ``tcp://`` scheduler is unauthenticated: whoever reaches its port runs code on its workers
+(and so does chargeplan's client, which sends pickled work). On a shared network run the
+cluster with TLS and pass ``security`` (the options of :class:`distributed.Security`:
+``tls_ca_file``, ``tls_client_cert``, ``tls_client_key``); encryption is then required.
+
 A function already running on a Dask worker (a decomposed plan inside a batch job on the
 cluster) does not start a cluster of its own: its items run one after the other in the worker
 (parallelism comes from the batch), which also avoids a worker waiting on its own cluster.
@@ -28,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from chargeplan.errors import ChargeplanError
@@ -55,18 +60,23 @@ def in_dask_worker() -> bool:
 
 
 @contextlib.contextmanager
-def _client(scheduler: str | None, n_workers: int | None) -> Iterator[Any]:
+def _client(
+    scheduler: str | None, n_workers: int | None, security: Mapping[str, str] | None = None
+) -> Iterator[Any]:
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client, LocalCluster, Security
     except ImportError:  # pragma: no cover - a dependency
         raise ChargeplanError("Dask is not installed: pip install 'dask[distributed]'") from None
     # Dask's import sets its logger to INFO (connection chatter); chargeplan logs the progress
     dask_log = logging.getLogger("distributed")
     dask_log.setLevel(max(dask_log.getEffectiveLevel(), logging.WARNING))
     if scheduler is not None:
+        kwargs: dict[str, Any] = {"timeout": "20s"}
+        if security:
+            kwargs["security"] = Security(**security, require_encryption=True)
         try:
-            client = Client(scheduler, timeout="20s")
-        except OSError as error:
+            client = Client(scheduler, **kwargs)
+        except (OSError, ValueError, TypeError) as error:
             raise ChargeplanError(
                 f"cannot reach the Dask scheduler at {scheduler} ({error}): check the address "
                 "(e.g. tcp://host:8786) and that the scheduler is running"
@@ -104,7 +114,9 @@ def _ordered_results(client: Any, func: Callable[[Any], Any], items: list[Any]) 
 
 @contextlib.contextmanager
 def dask_executor(
-    scheduler: str | None = None, n_workers: int | None = None
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    security: Mapping[str, str] | None = None,
 ) -> Iterator[Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]]:
     """A ``map``-like executor backed by Dask, for the duration of a ``with`` block.
 
@@ -116,6 +128,9 @@ def dask_executor(
     n_workers
         Worker processes of the LocalCluster, at least 1 (default :func:`default_workers`);
         ignored with ``scheduler``.
+    security
+        Options of :class:`distributed.Security` for a ``tls://`` scheduler (``tls_ca_file``,
+        ``tls_client_cert``, ``tls_client_key``); ``None``: none (a ``tcp://`` scheduler).
 
     Yields
     ------
@@ -127,7 +142,7 @@ def dask_executor(
     if in_dask_worker():
         yield map
         return
-    with _client(scheduler, n_workers) as client:
+    with _client(scheduler, n_workers, security) as client:
 
         def executor(func: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
             return _ordered_results(client, func, list(items))

@@ -19,8 +19,11 @@ folder held. So a batch killed at any point is restarted with the same command a
 it stopped. The results table is also written to ``out_dir/batch.csv`` after every job.
 
 Executors: ``executor`` is any ``map``-like callable ``executor(function, tasks) -> results``
-(results in task order; an iterator is consumed as results arrive). The default is the builtin
-:func:`map`: one job after the other in this process. A parallel executor (processes, a Dask
+(results in task order; an iterator is consumed as results arrive). The default runs one job
+after the other, each in a child process (:func:`run_task_isolated`): a crash of native code
+(HiGHS aborting with SIGABRT, a segmentation fault) or a job killed from outside is recorded as
+that job's failure (``error`` names the signal, ``exit_code`` is 128 + its number) and the batch
+goes on. A parallel executor (processes, a Dask
 cluster: ``lambda f, xs: client.gather(client.map(f, xs))``) receives the module-level
 function :func:`run_task` and picklable :class:`Task` s; each task writes only into its own
 folder, and only this process writes ``batch.csv``.
@@ -55,8 +58,10 @@ from chargeplan.outputs.manifest import (
 from chargeplan.outputs.write import write_plan
 from chargeplan.results.plan import Plan
 from chargeplan.solver.options import SolverOptions
+from chargeplan.workflows.isolate import ChildDied, call_in_child
 from chargeplan.workflows.network import plan_network
 from chargeplan.workflows.options import solver_options
+from chargeplan.workflows.useful import check_useful_plan
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +73,7 @@ __all__ = [
     "run_batch",
     "run_scenario",
     "run_task",
+    "run_task_isolated",
     "solver_options",
 ]
 
@@ -109,6 +115,7 @@ class Task:
     map_png: bool
     report: bool
     inputs_sha256: str
+    allow_empty: bool = False
 
 
 def _output_options(map_png: bool, report: bool) -> dict[str, bool]:
@@ -124,6 +131,7 @@ def run_scenario(
     report: bool = True,
     command: list[str] | None = None,
     force: bool = False,
+    allow_empty: bool = False,
 ) -> tuple[Plan, dict[str, Any]]:
     """Plan a scenario and write its outputs and manifest into ``out_dir``, all or nothing.
 
@@ -148,6 +156,10 @@ def run_scenario(
         The command line, recorded in the manifest.
     force
         Write into a non-empty folder that is no chargeplan run, keeping its other files.
+    allow_empty
+        Write a plan that serves none of its demand; by default it is an
+        :class:`~chargeplan.errors.EmptyPlanError` and nothing is written
+        (:mod:`chargeplan.workflows.useful`).
 
     Returns
     -------
@@ -158,7 +170,13 @@ def run_scenario(
     with output_folder(out_dir, inputs=input_files(scenario).values(), force=force) as final:
         options = _output_options(map_png, report)
         return _plan_and_publish(
-            scenario, final, solver=solver, options=options, command=command, force=force
+            scenario,
+            final,
+            solver=solver,
+            options=options,
+            command=command,
+            force=force,
+            allow_empty=allow_empty,
         )
 
 
@@ -170,6 +188,7 @@ def _plan_and_publish(
     options: dict[str, bool],
     command: list[str] | None,
     force: bool,
+    allow_empty: bool,
 ) -> tuple[Plan, dict[str, Any]]:
     """:func:`run_scenario` once its folder is checked and locked."""
     start = time.perf_counter()
@@ -177,6 +196,8 @@ def _plan_and_publish(
     prepared = time.perf_counter()
     plan = plan_network(scenario, inputs=inputs, solver=solver)
     planned = time.perf_counter()
+    if not allow_empty:
+        check_useful_plan(plan.summary, scenario)
     with atomic_dir(final, force=force) as stage:
         written = write_plan(plan, stage, **options, scenario=scenario)
         timings: dict[str, Any] = {
@@ -212,6 +233,7 @@ def run_task(task: Task) -> dict[str, Any]:
             map_png=task.map_png,
             report=task.report,
             command=None,
+            allow_empty=task.allow_empty,
         )
     except ChargeplanError as error:
         row.update(status="failed", exit_code=error.exit_code, error=str(error))
@@ -229,6 +251,23 @@ def run_task(task: Task) -> dict[str, Any]:
         )
     row["seconds"] = time.perf_counter() - start
     return row
+
+
+def run_task_isolated(task: Task) -> dict[str, Any]:
+    """:func:`run_task` in a child process (:func:`chargeplan.workflows.isolate.call_in_child`):
+    a child that dies (a signal, a crash of native code) becomes a ``failed`` row."""
+    start = time.perf_counter()
+    try:
+        return call_in_child(run_task, task)
+    except ChildDied as death:
+        return {
+            "name": task.name,
+            "folder": str(task.folder),
+            "status": "failed",
+            "exit_code": death.exit_code,
+            "error": f"{task.name}: {death}; its folder is left as it was",
+            "seconds": time.perf_counter() - start,
+        }
 
 
 def _one_line(error: Exception, limit: int = 300) -> str:
@@ -327,6 +366,7 @@ def run_batch(
     map_png: bool = True,
     report: bool = True,
     force: bool = False,
+    allow_empty: bool = False,
 ) -> pd.DataFrame:
     """Run every job into ``out_dir/<name>/``, skipping those already complete.
 
@@ -341,7 +381,8 @@ def run_batch(
     out_dir
         The batch folder (created if missing); it also receives ``batch.csv``.
     executor
-        A ``map``-like callable (see the module docstring); default: sequential :func:`map`.
+        A ``map``-like callable (see the module docstring); default: one job after the other,
+        each in a child process, so that a crash costs that job only.
     resume
         Skip jobs whose folder holds a complete run of the same inputs; ``False`` reruns all.
     quiet
@@ -350,6 +391,8 @@ def run_batch(
         Output options of every run (they are part of the inputs hash).
     force
         Use a batch folder that holds other files (they are kept).
+    allow_empty
+        Write plans that serve nothing (else such a job fails, as :func:`run_scenario`).
 
     Returns
     -------
@@ -376,6 +419,7 @@ def run_batch(
             resume=resume,
             quiet=quiet,
             options=_output_options(map_png, report),
+            allow_empty=allow_empty,
         )
 
 
@@ -387,6 +431,7 @@ def _run_jobs(
     resume: bool,
     quiet: bool,
     options: dict[str, bool],
+    allow_empty: bool,
 ) -> pd.DataFrame:
     """:func:`run_batch` once its folder is checked and locked."""
     remove_stale_staging(out_dir)
@@ -402,6 +447,7 @@ def _run_jobs(
             inputs_sha256=inputs_digest(
                 job.scenario, solver=solver_options(job.scenario), options=options
             ),
+            allow_empty=allow_empty,
         )
         manifest = read_manifest(task.folder) if resume else None
         if (
@@ -427,7 +473,8 @@ def _run_jobs(
         return _write_table([rows[job.name] for job in checked], out_dir, earlier)
 
     table()
-    for count, row in enumerate((executor or map)(run_task, pending), start=1):
+    results = map(run_task_isolated, pending) if executor is None else executor(run_task, pending)
+    for count, row in enumerate(results, start=1):
         rows[row["name"]] = row
         table()
         if row["status"] == "done":

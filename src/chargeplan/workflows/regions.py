@@ -124,7 +124,7 @@ def solve_scenario_regions(
     if executor is not None or (config.scheduler is None and workers == 1):
         solution, decomposition = solve_decomposed(problem, options, executor=executor, **kwargs)
     else:
-        with dask_executor(config.scheduler, workers) as dask:
+        with dask_executor(config.scheduler, workers, config.security) as dask:
             solution, decomposition = solve_decomposed(problem, options, executor=dask, **kwargs)
     figures = {
         "decompose_by": config.by,
