@@ -252,7 +252,7 @@ def test_run_with_a_bad_scheduler_scheme_stops_before_solving(
 
 
 def test_good_scheduler_addresses_are_kept() -> None:
-    from chargeplan.config.scenario import scheduler_address
+    from chargeplan.config.scale import scheduler_address
 
     assert scheduler_address("10.0.0.5:8786") == "tcp://10.0.0.5:8786"
     assert scheduler_address(" TCP://node-1.example.org:8786 ") == "tcp://node-1.example.org:8786"
@@ -457,7 +457,7 @@ def test_a_time_limited_empty_plan_says_to_raise_the_time_limit(tiny_scenario: P
 
 @given(st.text(max_size=40))
 def test_any_scheduler_text_is_an_address_or_a_value_error(text: str) -> None:
-    from chargeplan.config.scenario import scheduler_address
+    from chargeplan.config.scale import scheduler_address
 
     try:
         address = scheduler_address(text)

@@ -1,0 +1,142 @@
+"""Settings for national scale: fine zones (H3 cells) and decomposition into regions on Dask.
+
+The scenario's ``[fine_zones]`` and ``[decompose]`` sections; :mod:`chargeplan.config.scenario`
+puts them into the :class:`~chargeplan.config.scenario.Scenario`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from chargeplan.config.validation import Frozen, NonNegativeFloat, PositiveFloat
+
+
+class FineZonesConfig(Frozen):
+    """Split the zones into H3 cells and make candidate sites at cell centres.
+
+    See :mod:`chargeplan.inputs.finezones`: each zone's population is spread over the H3 cells whose
+    centres it holds (urban population by exponential kernels around the populated places of
+    ``places_file``, rural population by area), keeping every zone's total exactly. Each zone
+    also offers its ``cell_sites_per_zone`` most populous cells (with at least
+    ``cell_site_min_population`` people) as candidate sites, with ``max_<type> =
+    max(cell population / people_per_charger[type], max_chargers_floor[type])``; the scenario's
+    own sites stay candidates too (``keep_scenario_sites``) and stand for the cell they lie in.
+    ``drop_empty_cells`` leaves out the cells without people.
+    """
+
+    h3_resolution: Annotated[int, Field(ge=0, le=13)] = 6
+    places_file: Path
+    place_population_column: str = "pop_max"
+    urban_population_column: str | None = "popu_urban_2020"
+    core_density_per_km2: PositiveFloat = 15_000.0
+    drop_empty_cells: bool = True
+    cell_sites_per_zone: Annotated[int, Field(ge=0)] = 30
+    cell_site_min_population: NonNegativeFloat = 0.0
+    keep_scenario_sites: bool = True
+    people_per_charger: dict[str, PositiveFloat] = Field(default_factory=dict)
+    max_chargers_floor: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _floors_have_a_rule(self) -> FineZonesConfig:
+        lone = sorted(set(self.max_chargers_floor) - set(self.people_per_charger))
+        if lone:
+            raise ValueError(
+                f"max_chargers_floor names charger types {lone} without people_per_charger: "
+                "give both, or neither (then sites.max_chargers applies)"
+            )
+        return self
+
+
+class DecomposeConfig(Frozen):
+    """Solve the plan as independent pieces (see :mod:`chargeplan.solver.decompose`), on Dask.
+
+    ``by = "components"`` splits the model into the connected components of the reach graph
+    (exact); ``"region"`` first cuts the pairs across ``zones.region_column`` borders (an upper
+    bound: zones lose the sites across the border). ``workers`` worker processes of a local Dask
+    cluster (``None``: one per core; 1 without a scheduler: in this process) or an existing
+    cluster at ``scheduler`` (``tcp://host:8786``). With a budget or site limit the regions are
+    coupled by a price found in ``price_steps`` bisection steps.
+
+    A ``tcp://`` scheduler is unauthenticated and unencrypted: anyone who can reach its port can
+    run code on the cluster. On a shared network use ``tls://host:port`` with ``tls_ca_file``
+    (the cluster's certificate authority), ``tls_cert`` and ``tls_key`` (this client's
+    certificate and key, PEM files): they are given to :class:`distributed.Security` with
+    encryption required.
+    """
+
+    by: Literal["none", "components", "region"] = "none"
+    workers: Annotated[int, Field(ge=1, le=1024)] | None = None
+    scheduler: str | None = None
+    max_bundle_pairs: Annotated[int, Field(ge=1)] = 20_000
+    price_steps: Annotated[int, Field(ge=0, le=60)] = 8
+    tls_ca_file: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @field_validator("scheduler")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return scheduler_address(value)
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> DecomposeConfig:
+        files = {
+            "tls_ca_file": self.tls_ca_file,
+            "tls_cert": self.tls_cert,
+            "tls_key": self.tls_key,
+        }
+        given = sorted(key for key, file in files.items() if file is not None)
+        tls = self.scheduler is not None and self.scheduler.startswith("tls://")
+        if given and not tls:
+            raise ValueError(
+                f"{', '.join(given)} secure a tls:// scheduler: give scheduler = "
+                "'tls://host:port' (or drop them)"
+            )
+        if tls and len(given) < len(files):
+            raise ValueError(
+                "a tls:// scheduler needs tls_ca_file, tls_cert and tls_key (PEM files of the "
+                f"cluster's certificate authority and this client's certificate and key); "
+                f"missing {sorted(set(files) - set(given))}"
+            )
+        return self
+
+    @property
+    def security(self) -> dict[str, str] | None:
+        """The options of :class:`distributed.Security` for the scheduler (``None``: tcp)."""
+        if self.tls_ca_file is None or self.tls_cert is None or self.tls_key is None:
+            return None
+        return {
+            "tls_ca_file": str(self.tls_ca_file),
+            "tls_client_cert": str(self.tls_cert),
+            "tls_client_key": str(self.tls_key),
+        }
+
+
+def scheduler_address(text: str) -> str:
+    """A Dask scheduler address checked (``tcp://`` or ``tls://``, a host, a port 1-65535);
+    ``host:port`` alone means ``tcp://host:port``. Raises ``ValueError`` saying what is wrong."""
+    address = text.strip()
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    example = "e.g. tcp://10.0.0.5:8786 (or tls://... with the tls_* keys)"
+    if scheme.lower() not in ("tcp", "tls"):
+        raise ValueError(
+            f"scheduler {text!r}: scheme '{scheme}://' is not one chargeplan connects with: give "
+            f"tcp://host:port or tls://host:port, {example}"
+        )
+    match = re.fullmatch(
+        r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?):(\d{1,5})", rest
+    )
+    if match is None or not 1 <= int(match.group(2)) <= 65535:
+        raise ValueError(
+            f"scheduler {text!r}: expected tcp://host:port or tls://host:port (a host and a "
+            f"port 1-65535), {example}"
+        )
+    return f"{scheme.lower()}://{rest}"
