@@ -53,6 +53,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from chargeplan.inputs.calibration import largest_remainder
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "shenzhen"
 CITY_CODE = 440300
@@ -66,16 +68,6 @@ INDICATORS = (
     "urban_share",
     "household_2020",
 )
-
-
-def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
-    """Whole numbers proportional to ``weights`` that add up to ``total`` exactly."""
-    exact = total * weights / weights.sum()
-    whole = np.floor(exact).astype(np.int64)
-    short = int(total - whole.sum())
-    order = np.lexsort((np.arange(len(exact)), -(exact - whole)))
-    whole[order[:short]] += 1
-    return whole
 
 
 def build_zones(source: Path) -> tuple[gpd.GeoDataFrame, dict[str, object]]:
