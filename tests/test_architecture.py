@@ -118,3 +118,11 @@ def test_every_stage_folder_is_documented() -> None:
         init = SRC / stage / "__init__.py"
         assert ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))), stage
         assert f"`{stage}/`" in architecture, f"docs/architecture.md does not describe {stage}/"
+
+
+def test_no_import_circles() -> None:
+    """No two modules import each other, even through others or only for type checking."""
+    script = REPO / ".ci" / "import_graph.py"
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "import circles 0" in result.stdout

@@ -20,47 +20,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from chargeplan.errors import InputError
-
 if TYPE_CHECKING:
     from chargeplan.model.problem import FacilityProblem
 
-__all__ = ["charger_capex", "check_designs", "design_of", "station_capacity"]
-
-
-def check_designs(problem: FacilityProblem) -> None:
-    """Check the design arrays of a problem (called by ``FacilityProblem.__post_init__``)."""
-    stalls = problem.design_stalls
-    assert stalls is not None
-    k = len(problem.types)
-    if problem.design_names is None or problem.design_kva is None or problem.design_capex is None:
-        raise InputError("FacilityProblem: designs need design_names, design_kva, design_capex")
-    d = len(problem.design_names)
-    for name, got, want in (
-        ("design_stalls", stalls.shape, (d, k)),
-        ("design_kva", problem.design_kva.shape, (d,)),
-        ("design_capex", problem.design_capex.shape, (d,)),
-    ):
-        if got != want:
-            raise InputError(f"FacilityProblem.{name} has shape {got}, expected {want}")
-    if d == 0 or not problem.sizing:
-        raise InputError("FacilityProblem: a design menu needs designs and charger sizing")
-    for name in ("design_stalls", "design_kva", "design_capex"):
-        values = getattr(problem, name)
-        if not np.all(np.isfinite(values)) or np.any(values < 0):
-            raise InputError(f"FacilityProblem.{name} must be finite and >= 0")
-    if np.any(stalls != np.rint(stalls)) or np.any(stalls.sum(axis=1) == 0):
-        raise InputError("FacilityProblem.design_stalls: whole stalls, at least one per design")
-    if len(np.unique(stalls, axis=0)) != d:
-        raise InputError("FacilityProblem.design_stalls: two designs have the same stalls")
-    if problem.queue_levels is not None:
-        largest = problem.existing_chargers.max(axis=0) + stalls.max(axis=0)
-        for t, levels in enumerate(problem.queue_levels):
-            if len(levels) - 1 < largest[t]:
-                raise InputError(
-                    f"FacilityProblem.queue_levels[{t}] stops at {len(levels) - 1} chargers; "
-                    f"the largest station has {int(largest[t])} (existing plus design)"
-                )
+__all__ = ["charger_capex", "design_of", "station_capacity"]
 
 
 def station_capacity(problem: FacilityProblem) -> tuple[np.ndarray, np.ndarray]:
