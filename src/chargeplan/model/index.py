@@ -57,6 +57,16 @@ class ModelIndex:
         return start + np.arange(size)
 
     @property
+    def formulation(self) -> str:
+        """The formulation as built, in words (reported with every plan and time limit)."""
+        if self.covering:
+            return "covering form (no assignment variables; pure covering)"
+        n = len(self.x_pair)
+        if self.strong_links:
+            return f"strong links x_ijk <= y_j on all {n:,} assignment variables"
+        return f"weak links: x_ijk <= y_j left out of {n:,} assignment variables"
+
+    @property
     def sizes(self) -> tuple[int, int, int, int]:
         """Numbers of x, u, y and n variables."""
         return len(self.x_pair), len(self.u_zone), len(self.y_site), len(self.n_site)

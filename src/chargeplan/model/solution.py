@@ -63,6 +63,7 @@ class Solution:
     build_seconds: float
     solve_seconds: float
     stages: tuple[dict, ...] = ()
+    formulation: str = ""
 
 
 def objective_value(problem: FacilityProblem, solution: Solution) -> dict[str, float]:

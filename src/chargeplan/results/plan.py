@@ -344,6 +344,7 @@ def _summary(
         "gap": solution.gap,
         "build_seconds": solution.build_seconds,
         "solve_seconds": solution.solve_seconds,
+        "formulation": solution.formulation,
         "zones": len(problem.zone_ids),
         "candidate_sites": len(problem.site_ids),
         "pairs": len(problem.pair_zone),

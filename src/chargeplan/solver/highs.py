@@ -255,6 +255,33 @@ def _solve_extended(
     return _solve_model(model, options, time.perf_counter() - start)
 
 
+def time_limit_advice(
+    problem: FacilityProblem, ix: ModelIndex, options: SolverOptions, gap: float
+) -> str:
+    """What a plan stopped by the time limit was solved with, and what to try next.
+
+    Without the strong rows ``x_ijk <= y_j`` (``pair_links = "auto"`` leaves them out above
+    :data:`~chargeplan.model.problem.STRONG_LINK_LIMIT` assignment variables) the LP bound is
+    weak and HiGHS may need far longer to close the gap; with them each LP is larger.
+    """
+    tries = []
+    if not ix.strong_links and not ix.covering:
+        tries.append(
+            "model.pair_links = 'always' (the strong rows often close the gap of capacitated "
+            "instances sooner, at larger LPs)"
+        )
+    if ix.strong_links and not ix.covering and problem.pair_links != "always":
+        tries.append("model.pair_links = 'never' (smaller LPs, a weaker bound)")
+    tries.append(f"a higher solver.time_limit_s (now {options.time_limit_s:g} s)")
+    tries.append(f"a looser solver.mip_rel_gap (now {options.mip_rel_gap:g})")
+    if problem.objective == "min_cost" and problem.budget is None and problem.max_sites is None:
+        tries.append("decompose.by = 'components' (exact) to solve independent parts apart")
+    return (
+        f"HiGHS stopped at its time limit with a gap of {100 * gap:.2f} %; formulation: "
+        f"{ix.formulation} (model.pair_links = '{problem.pair_links}'). To try: " + "; ".join(tries)
+    )
+
+
 def _objective_as_built(model: pyo.ConcreteModel) -> bool:
     """Whether the model's only active objective is ``model.obj``, its vector alone."""
     active = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
@@ -302,8 +329,11 @@ def _solve_model(
         if second is not None:
             stages.append(second)
     worst = max(stages, key=lambda s: (s["status"] != "optimal", s["gap"]))
+    if worst["status"] == "time_limit":
+        log.warning(time_limit_advice(problem, ix, options, worst["gap"]))
     return dataclasses.replace(
         read_solution(model),
+        formulation=ix.formulation,
         status=worst["status"],
         objective=first["objective"],
         bound=first["bound"],

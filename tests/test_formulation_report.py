@@ -1,0 +1,83 @@
+"""Every plan says which formulation HiGHS was given, and a time-limited one says what to try.
+
+Issue 13 (item 1): with ``pair_links = "auto"`` the strong rows ``x_ijk <= y_j`` are left out
+above :data:`~chargeplan.model.problem.STRONG_LINK_LIMIT` assignment variables, and a plan that
+stops at its time limit must name the formulation and the setting that may fix it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chargeplan.model.formulation import build_milp
+from chargeplan.model.problem import STRONG_LINK_LIMIT, FacilityProblem
+from chargeplan.solver.highs import solve, time_limit_advice
+from chargeplan.solver.options import SolverOptions
+
+EXACT = SolverOptions(mip_rel_gap=0, reduce=False)
+
+
+def _cflp(pair_links: str = "auto") -> FacilityProblem:
+    """Three customers, two warehouses, every pair allowed: 3 x 2 = 6 assignment variables."""
+    zones = pd.DataFrame({"zone_id": ["a", "b", "c"], "demand": [10.0, 20.0, 30.0]})
+    sites = pd.DataFrame({"site_id": ["S", "T"], "fixed_cost": [100.0, 120.0]})
+    costs = pd.DataFrame(
+        {
+            "zone_id": ["a", "a", "b", "b", "c", "c"],
+            "site_id": ["S", "T", "S", "T", "S", "T"],
+            "cost": [10.0, 50.0, 20.0, 40.0, 90.0, 30.0],
+        }
+    )
+    return FacilityProblem.from_cost_table(zones, sites, costs, pair_links=pair_links)
+
+
+@pytest.mark.parametrize(
+    ("pair_links", "expected"),
+    [
+        ("auto", "strong links x_ijk <= y_j on all 6 assignment variables"),
+        ("always", "strong links x_ijk <= y_j on all 6 assignment variables"),
+        ("never", "weak links: x_ijk <= y_j left out of 6 assignment variables"),
+    ],
+)
+def test_the_plan_names_its_formulation(pair_links: str, expected: str) -> None:
+    solution = solve(_cflp(pair_links), EXACT)
+    assert solution.formulation == expected
+    # Same optimum either way (costs are for all of a zone's demand, uncapacitated): S alone
+    # 100 + 10 + 20 + 90 = 220; T alone 120 + 50 + 40 + 30 = 240; both 220 + 10 + 20 + 30 = 280.
+    assert solution.objective == pytest.approx(220.0)
+    assert solution.open_site.tolist() == [True, False]
+
+
+def test_auto_leaves_the_strong_rows_out_above_the_limit() -> None:
+    """The rule itself: the same problem counted as if it had one variable past the limit."""
+    problem = _cflp("auto")
+    _, ix = build_milp(problem)
+    assert ix.strong_links
+    big = dataclasses.replace(
+        ix, x_pair=np.zeros(STRONG_LINK_LIMIT + 1, np.int64), strong_links=False
+    )
+    assert big.formulation.startswith("weak links")
+
+
+def test_time_limit_advice_names_the_formulation_and_the_fix() -> None:
+    problem = _cflp("never")
+    _, ix = build_milp(problem)
+    options = SolverOptions(time_limit_s=300, mip_rel_gap=1e-3)
+    text = time_limit_advice(problem, ix, options, gap=0.0125)
+    assert "gap of 1.25 %" in text
+    assert "weak links" in text and "model.pair_links = 'never'" in text
+    assert "model.pair_links = 'always'" in text
+    assert "solver.time_limit_s (now 300 s)" in text
+    assert "decompose.by = 'components'" in text
+
+
+def test_time_limit_advice_with_the_strong_rows_offers_the_smaller_lps() -> None:
+    problem = _cflp("auto")
+    _, ix = build_milp(problem)
+    text = time_limit_advice(problem, ix, SolverOptions(), gap=0.02)
+    assert "strong links" in text and "model.pair_links = 'never'" in text
+    assert "'always'" not in text
