@@ -197,7 +197,11 @@ def _must_not_run(*args, **kwargs):
     raise AssertionError("the run prepared its inputs before checking its output folder")
 
 
-@pytest.mark.skipif(os.access("/sys", os.W_OK) and os.getuid() != 0, reason="/sys writable")
+@pytest.mark.skipif(
+    os.access("/sys", os.W_OK) and os.getuid() != 0,
+    reason="this test needs a folder no one may write to, and uses /sys (read-only sysfs, even "
+    "for root); here /sys accepts writes from this user, so it cannot stand in for one",
+)
 def test_read_only_out_is_one_line_before_solving(tiny_scenario: Path, capsys) -> None:
     """Reproduced by ``chargeplan run tiny.toml --out /sys/plan`` (a read-only folder, even for
     root): a traceback after the solve; ``batch`` printed a 5,735-character "line"."""

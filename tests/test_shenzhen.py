@@ -67,7 +67,11 @@ def test_census_population_is_kept_to_the_person() -> None:
 def test_the_build_is_reproducible(tmp_path: Path) -> None:
     """``geodata/build_shenzhen.py`` rebuilds the shipped layers from the shared copy."""
     if not (SHARED / "shenzhen").is_dir():
-        pytest.skip(f"shared data not found at {SHARED}")
+        pytest.skip(
+            f"the original ST-EVCDP and census files are not at {SHARED} (they live outside "
+            "the repository, in ../shared; a clean clone has only the layers built from them): "
+            "run geodata/build_shenzhen.py's check where they are"
+        )
     spec = importlib.util.spec_from_file_location(
         "build_shenzhen", GEODATA.parent / "build_shenzhen.py"
     )

@@ -6,6 +6,7 @@ validated (:mod:`chargeplan.inputs.validate`) before anything else sees it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -43,6 +44,26 @@ def ids_as_text(frame: gpd.GeoDataFrame, column: str, source: str) -> gpd.GeoDat
     return out
 
 
+def _read_checked(
+    path: str | Path,
+    validate: Callable[..., gpd.GeoDataFrame],
+    *,
+    id_column: str,
+    required_columns: tuple[str, ...],
+    nonnegative_columns: tuple[str, ...],
+) -> gpd.GeoDataFrame:
+    """Read a layer, ids as text, check it with ``validate``; index = id."""
+    source = str(path)
+    frame = validate(
+        ids_as_text(read_layer(path), id_column, source),
+        source=source,
+        id_column=id_column,
+        required_columns=required_columns,
+        nonnegative_columns=nonnegative_columns,
+    )
+    return frame.set_index(id_column, drop=False).rename_axis(None)
+
+
 def read_zones(
     path: str | Path,
     *,
@@ -51,16 +72,13 @@ def read_zones(
     nonnegative_columns: tuple[str, ...] = (),
 ) -> gpd.GeoDataFrame:
     """Read and validate demand zones (polygons or points), ids as text, index = id."""
-    source = str(path)
-    zones = ids_as_text(read_layer(path), id_column, source)
-    zones = validate_zones(
-        zones,
-        source=source,
+    return _read_checked(
+        path,
+        validate_zones,
         id_column=id_column,
         required_columns=required_columns,
         nonnegative_columns=nonnegative_columns,
     )
-    return zones.set_index(id_column, drop=False).rename_axis(None)
 
 
 def read_sites(
@@ -71,13 +89,10 @@ def read_sites(
     nonnegative_columns: tuple[str, ...] = (),
 ) -> gpd.GeoDataFrame:
     """Read and validate candidate sites (points), ids as text, index = id."""
-    source = str(path)
-    sites = ids_as_text(read_layer(path), id_column, source)
-    sites = validate_sites(
-        sites,
-        source=source,
+    return _read_checked(
+        path,
+        validate_sites,
         id_column=id_column,
         required_columns=required_columns,
         nonnegative_columns=nonnegative_columns,
     )
-    return sites.set_index(id_column, drop=False).rename_axis(None)
