@@ -44,6 +44,7 @@ from chargeplan.model.design_constraints import (
     add_design_choice,
     add_design_grid,
 )
+from chargeplan.model.families import add_worst_cost
 from chargeplan.model.feasibility import check_feasibility
 from chargeplan.model.index import BLOCKS, ModelIndex, ModelOrigin, model_index
 from chargeplan.model.objective import capex_vector, cost_vector, objective_of, unmet_vector
@@ -163,7 +164,10 @@ def build_milp(problem: FacilityProblem, covering: bool = False) -> tuple[Sparse
         add_budget(lp, capex, capex_constant, problem.budget)
     if problem.max_sites is not None:
         add_site_limit(lp, ix, problem.max_sites)
-    lp.objective, lp.objective_offset = objective_of(problem, ix)
+    if problem.objective == "min_max_cost":  # p-center: one more column and its rows
+        lp.objective, lp.objective_offset = add_worst_cost(lp, problem, ix), 0.0
+    else:
+        lp.objective, lp.objective_offset = objective_of(problem, ix)
     return lp, ix
 
 
@@ -216,6 +220,8 @@ def build_model(problem: FacilityProblem, *, covering: bool = False) -> pyo.Conc
                  + \sum_{(i,j) \in P,k} c_{ijk} x_{ijk} + \sum_{ik} \pi_k d_{ik} u_{ik}
                  && \text{(min\_cost)} \\
         \min\; & \sum_{ik} d_{ik} u_{ik} && \text{(max\_coverage)} \\
+        \min\; & W,\quad W \ge \sum_{j \in P(i)} (c_{ijk} / d_{ik})\, x_{ijk}\;\forall i,k
+                 && \text{(min\_max\_cost: p-center, worst\_cost)} \\
         \text{s.t.}\; & \sum_{j \in P(i)} x_{ijk} + u_{ik} = 1 && \forall i,k: d_{ik}>0
               && \text{(assign)} \\
         & \sum_{i \in P(j)} d_{ik} x_{ijk} \le q_k n_{jk} && \text{(capacity, linear rule)} \\
@@ -233,6 +239,10 @@ def build_model(problem: FacilityProblem, *, covering: bool = False) -> pyo.Conc
         & x_{ijk} \le y_j && \text{(pair\_link, optional)} \\
         & \sum_j f_j y_j + \sum_{jk} p_{jk} (n_{jk} - E_{jk}) + \sum_j a_j g_j \le B,
           \quad \sum_j y_j \le N && \text{(budget, max\_sites)}
+
+    Single source (:attr:`FacilityProblem.single_source`): :math:`x_{ijk} \in \{0, 1\}`. The
+    classic families (p-median, p-center, set covering, maximal covering) are this model with
+    parts switched off: :mod:`chargeplan.model.families`.
 
     With a design menu (:attr:`FacilityProblem.designs`) the capacity, queue and grid rows
     are replaced by those of station designs (:mod:`chargeplan.model.design_constraints`,

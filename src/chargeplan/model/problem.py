@@ -16,7 +16,7 @@ import pandas as pd
 
 from chargeplan.errors import InputError
 
-Objective = Literal["min_cost", "max_coverage"]
+Objective = Literal["min_cost", "max_coverage", "min_max_cost"]
 
 #: Default of the optional array fields of :class:`FacilityProblem`: ``None`` given (or left
 #: out) is replaced in ``__post_init__`` by the documented default, so every instance holds an
@@ -79,7 +79,8 @@ class FacilityProblem:
     unmet_penalty
         ``(K,)`` penalty ``pi_k`` per unit of unmet demand.
     objective
-        ``"min_cost"`` or ``"max_coverage"``.
+        ``"min_cost"``, ``"max_coverage"`` or ``"min_max_cost"`` (the p-center objective: the
+        largest per-unit pair cost of any served zone, :mod:`chargeplan.model.families`).
     budget
         Capex limit ``B`` on fixed plus charger costs (``None``: none).
     max_sites
@@ -117,6 +118,9 @@ class FacilityProblem:
         Demand with at least one pair must be served in full (``u_ik = 0``); only zones with
         no usable pair are left unmet. An instance whose capacity cannot serve it all is then
         infeasible (the classic CFLP).
+    single_source
+        Each zone's demand of a type is served by one site only (binary ``x_ijk``: the
+        single-source CFLP and the capacitated p-median; :mod:`chargeplan.model.families`).
     """
 
     zone_ids: np.ndarray
@@ -154,6 +158,7 @@ class FacilityProblem:
     design_stalls: np.ndarray | None = None
     design_kva: np.ndarray | None = None
     design_capex: np.ndarray | None = None
+    single_source: bool = False
 
     def __post_init__(self) -> None:
         z, s, k, p = len(self.zone_ids), len(self.site_ids), len(self.types), len(self.pair_zone)
@@ -265,6 +270,7 @@ class FacilityProblem:
         budget: float | None = None,
         max_sites: int | None = None,
         pair_links: Literal["auto", "always", "never"] = "auto",
+        single_source: bool = False,
     ) -> FacilityProblem:
         """The classic capacitated facility-location problem from tables.
 
@@ -283,8 +289,10 @@ class FacilityProblem:
         unmet_penalty
             Penalty per unit of unmet demand. Default (``None``): demand with a pair must be
             served in full (``hard_demand``), as in the classic problem; zones with no pair
-            at all are left unmet at a penalty above every per-unit pair cost.
-        objective, budget, max_sites, pair_links
+            at all are left unmet at a penalty above every per-unit pair cost. With
+            ``objective="max_coverage"`` no penalty is needed (nor used by the coverage stage):
+            demand may stay unmet, at a penalty of 0 unless one is given.
+        objective, budget, max_sites, pair_links, single_source
             As in :class:`FacilityProblem`.
         """
         from chargeplan.model.pairs import pairs_from_cost_table
@@ -302,7 +310,9 @@ class FacilityProblem:
             else np.full(len(sites), np.inf)
         )
         fixed = sites["fixed_cost"].to_numpy(dtype=float)
-        hard = unmet_penalty is None
+        hard = unmet_penalty is None and objective != "max_coverage"
+        if unmet_penalty is None and not hard:
+            unmet_penalty = 0.0  # maximal covering: the coverage stage weighs unmet demand itself
         if hard:
             # Classic CFLP: all reachable demand must be served (u = 0 where a pair exists);
             # the penalty only prices zones with no pair at all.
@@ -329,6 +339,7 @@ class FacilityProblem:
             max_sites=max_sites,
             pair_links=pair_links,
             hard_demand=hard,
+            single_source=single_source,
         )
 
 
@@ -341,6 +352,7 @@ def is_pure_covering(problem: FacilityProblem) -> bool:
     """
     return (
         not problem.sizing
+        and problem.objective != "min_max_cost"  # its rows read the assignment shares
         and bool(np.all(np.isinf(problem.site_capacity)))
         and not np.any(problem.pair_cost)
     )

@@ -47,6 +47,7 @@ SHARED_FIELDS = (
     "design_stalls",
     "design_kva",
     "design_capex",
+    "single_source",
 )
 COUPLING_FIELDS = ("budget", "max_sites")
 
