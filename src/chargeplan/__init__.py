@@ -43,6 +43,9 @@ _EXPORTS = {
     "Plan": "chargeplan.results.plan",
     "make_plan": "chargeplan.results.plan",
     "plan_network": "chargeplan.workflows.network",
+    "LocationPlan": "chargeplan.workflows.locate",
+    "from_geodataframe": "chargeplan.workflows.locate",
+    "location_problem": "chargeplan.model.families",
 }
 
 __all__ = [
@@ -50,6 +53,7 @@ __all__ = [
     "FacilityProblem",
     "InputError",
     "Inputs",
+    "LocationPlan",
     "Plan",
     "Scenario",
     "ScenarioError",
@@ -59,8 +63,10 @@ __all__ = [
     "__version__",
     "build_model",
     "build_problem",
+    "from_geodataframe",
     "load_catalogue",
     "load_scenario",
+    "location_problem",
     "make_plan",
     "plan_network",
     "prepare",
@@ -74,12 +80,14 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from chargeplan.errors import ChargeplanError, InputError, ScenarioError, SolveError
     from chargeplan.inputs.prepare import Inputs, prepare
     from chargeplan.inputs.problem import build_problem
+    from chargeplan.model.families import location_problem
     from chargeplan.model.formulation import build_model
     from chargeplan.model.problem import FacilityProblem
     from chargeplan.model.solution import Solution, read_solution
     from chargeplan.results.plan import Plan, make_plan
     from chargeplan.solver.highs import solve, solve_model
     from chargeplan.solver.options import SolverOptions
+    from chargeplan.workflows.locate import LocationPlan, from_geodataframe
     from chargeplan.workflows.network import plan_network
 
 
