@@ -46,7 +46,7 @@ class LocationPlan:
     Attributes
     ----------
     demand
-        The demand frame with ``site`` (id of the assigned facility, ``None``: none),
+        The demand frame with ``site`` (id of the assigned facility, missing: none),
         ``distance`` (to it, CRS units; NaN: none) and ``covered`` (an open facility within the
         radius; without a radius: a site assigned).
     facilities
