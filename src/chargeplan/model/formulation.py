@@ -17,9 +17,9 @@ Python loop over zone-site pairs, no expression per row unless something asks fo
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.environ as pyo
 
 from chargeplan.model.constraints import (
     add_assignment,
@@ -59,6 +59,9 @@ from chargeplan.model.variables import (
     define_unmet_shares,
     define_variables,
 )
+
+if TYPE_CHECKING:  # Pyomo is imported when a Pyomo model is made (to_model), not before
+    import pyomo.environ as pyo
 
 __all__ = [
     "ModelIndex",

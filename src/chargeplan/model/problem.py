@@ -9,12 +9,14 @@ that turns it into a MILP is :mod:`chargeplan.model.formulation`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from chargeplan.errors import InputError
+
+if TYPE_CHECKING:  # pandas is imported by from_cost_table only (the array path needs none)
+    import pandas as pd
 
 Objective = Literal["min_cost", "max_coverage", "min_max_cost"]
 
@@ -295,6 +297,8 @@ class FacilityProblem:
         objective, budget, max_sites, pair_links, single_source
             As in :class:`FacilityProblem`.
         """
+        import pandas as pd
+
         from chargeplan.model.pairs import pairs_from_cost_table
 
         zone_ids = zones["zone_id"].to_numpy()
@@ -339,6 +343,40 @@ class FacilityProblem:
             max_sites=max_sites,
             pair_links=pair_links,
             hard_demand=hard,
+            single_source=single_source,
+        )
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        demand: np.ndarray,
+        fixed_cost: np.ndarray,
+        cost: np.ndarray,
+        *,
+        capacity: np.ndarray | None = None,
+        objective: Objective = "min_cost",
+        budget: float | None = None,
+        max_sites: int | None = None,
+        single_source: bool = False,
+    ) -> FacilityProblem:
+        """:meth:`from_cost_table` from arrays (spopt's ``from_cost_matrix``; no pandas).
+
+        ``demand`` ``(Z,)``, ``fixed_cost`` ``(S,)``, ``cost`` ``(Z, S)`` the cost of serving
+        all of zone i's demand from site j (``inf`` or NaN: not allowed), ``capacity`` ``(S,)``
+        (default uncapacitated). Ids are positions. Demand with a pair must be served
+        (``hard_demand``), except with ``objective="max_coverage"``
+        (:func:`chargeplan.model.families.cost_matrix_problem`).
+        """
+        from chargeplan.model.families import cost_matrix_problem
+
+        return cost_matrix_problem(
+            demand,
+            fixed_cost,
+            cost,
+            capacity=capacity,
+            objective=objective,
+            budget=budget,
+            max_sites=max_sites,
             single_source=single_source,
         )
 

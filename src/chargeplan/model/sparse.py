@@ -22,19 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.environ as pyo
 import scipy.sparse as sp
-from pyomo.common.gc_manager import PauseGC
 
-from chargeplan.model.components import (
-    InfeasibleRowError,
-    SparseConstraint,
-    SparseObjective,
-    add_variables,
-    labelled_set,
-)
+from chargeplan.model.rows import InfeasibleRowError
+
+if TYPE_CHECKING:  # Pyomo is imported by to_pyomo only: the array path runs without it
+    import pyomo.environ as pyo
 
 __all__ = [
     "BINARY",
@@ -48,8 +44,6 @@ __all__ = [
 ]
 
 CONTINUOUS, INTEGER, BINARY = 0, 1, 2
-
-_DOMAINS = {CONTINUOUS: pyo.Reals, INTEGER: pyo.Integers, BINARY: pyo.Binary}
 
 #: Labels of a block's columns or a family's rows: one array per dimension (zone ids, site
 #: ids, types, ...), all of the block's length; the Pyomo index of element ``i`` is the tuple
@@ -175,12 +169,23 @@ class SparseMILP:
         InfeasibleRowError
             If a row has no variables and its bounds exclude 0.
         """
+        import pyomo.environ as pyo
+        from pyomo.common.gc_manager import PauseGC
+
+        from chargeplan.model.components import (
+            SparseConstraint,
+            SparseObjective,
+            add_variables,
+            labelled_set,
+        )
+
+        domains = {CONTINUOUS: pyo.Reals, INTEGER: pyo.Integers, BINARY: pyo.Binary}
         model = pyo.ConcreteModel(name=name)
         lower, upper, kind = self.bounds()
         columns: list = []
         with PauseGC():  # millions of new objects, no cycles among them: skip the collector
             for block, (start, size) in self.blocks.items():
-                domain = _DOMAINS[int(kind[start])] if size else pyo.Reals
+                domain = domains[int(kind[start])] if size else pyo.Reals
                 keys: Sequence
                 if block in self.labels:
                     keys = _keys(self.labels[block])

@@ -180,10 +180,9 @@ def location_figures(
     first = first[share[first] > 0]
     best[problem.pair_zone[first]] = problem.pair_site[first]
     assigned = served > 1e-9
-    if radius is None:
-        covered = assigned
-    else:
-        covered = (distance[:, solution.open_site] <= radius).any(axis=1)
+    covered: np.ndarray = assigned
+    if radius is not None:
+        covered = np.asarray((distance[:, solution.open_site] <= radius).any(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = float((w * trip)[assigned].sum() / (w * served)[assigned].sum())
         to_site = np.where(assigned, trip / served, np.nan)
