@@ -345,3 +345,50 @@ def test_from_geodataframe_refuses_degrees_and_missing_parameters(line):
     far = demand.assign(geometry=gpd.points_from_xy([0, 1, 10, 40], [0, 0, 0, 0]))
     with pytest.raises(InputError, match="reaches zones z11"):
         chargeplan.from_geodataframe(far, facilities, kind="lscp", radius=2.0)
+
+
+# --- the array path (no Pyomo) gives the Pyomo path's plan -----------------------------------
+
+
+@pytest.mark.parametrize("kind", ["pmedian", "pcenter", "lscp", "cflp"])
+def test_the_array_path_returns_the_plan_of_the_pyomo_path(kind):
+    """``solve`` hands one-stage models to highspy as arrays (``solver/direct.py``); the
+    labelled Pyomo model solved with ``solve_model`` must give the same plan, bit for bit."""
+    distance, weight = tiny(7, zones=30, sites=12)
+    if kind == "cflp":
+        capacity = np.full(12, weight.sum() / 4)
+        problem = FacilityProblem.from_cost_matrix(
+            weight, np.full(12, 20.0), weight[:, None] * distance, capacity=capacity
+        )
+    else:
+        radius = 1.05 * distance.min(axis=1).max()
+        problem = chargeplan.location_problem(kind, distance, weight=weight, radius=radius, p=4)
+    options = SolverOptions(mip_rel_gap=0, reduce=False, threads=1)
+    direct = chargeplan.solve(problem, options)
+    pyomo_path = chargeplan.solve_model(chargeplan.build_model(problem), options)
+    assert direct.objective == pyomo_path.objective
+    assert direct.bound == pyomo_path.bound
+    np.testing.assert_array_equal(direct.open_site, pyomo_path.open_site)
+    np.testing.assert_array_equal(direct.served, pyomo_path.served)
+    np.testing.assert_array_equal(direct.unmet, pyomo_path.unmet)
+    assert direct.formulation == pyomo_path.formulation
+
+
+def test_a_capacitated_solve_imports_neither_pyomo_nor_scipy():
+    """The cold-start path (issue 13, item 5): ``import chargeplan``, a CFLP from arrays and
+    its solve load no Pyomo and no SciPy (``benchmarks/cold_start.py`` times it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, sys, chargeplan\n"
+        "d = np.array([3.0, 4.0, 5.0]); c = np.array([[1.0, 9.0], [2.0, 2.0], [9.0, 1.0]])\n"
+        "p = chargeplan.FacilityProblem.from_cost_matrix(d, np.array([5.0, 6.0]), c,\n"
+        "    capacity=np.array([8.0, 9.0]))\n"
+        "s = chargeplan.solve(p)\n"
+        "print(s.objective, sorted({m.split('.')[0] for m in sys.modules} & {'pyomo', 'scipy'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # by hand: both sites open (demand 12 > either capacity): 5 + 6 + 1 + 2 + 1 = 15, the
+    # middle zone going to either site at cost 2
+    assert done.stdout.split() == ["15.0", "[]"]

@@ -1,15 +1,92 @@
-"""Rows that no plan can satisfy as built: :class:`InfeasibleRowError` (no Pyomo needed).
+"""Row blocks as numpy arrays (:class:`CsrRows`), and rows no plan can satisfy as built.
 
-Kept apart from :mod:`chargeplan.model.components` so that the array path
-(:mod:`chargeplan.solver.direct`) can raise and catch it without importing Pyomo.
+Kept apart from :mod:`chargeplan.model.components` and free of SciPy and Pyomo, so that the
+array path (:mod:`chargeplan.solver.direct`) builds a model and hands it to HiGHS without
+importing either (``benchmarks/cold_start.py``); :meth:`CsrRows.tocsr` gives SciPy's matrix
+to whoever needs one.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import scipy.sparse as sp
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["InfeasibleRowError", "check_empty_rows"]
+import numpy as np
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+__all__ = ["CsrRows", "InfeasibleRowError", "check_empty_rows", "stack_rows"]
+
+
+@dataclass(frozen=True)
+class CsrRows:
+    """Rows in compressed sparse row form: ``data``, ``indices`` (columns), ``indptr``.
+
+    Within a row the columns are sorted and distinct, and no stored value is 0 (as SciPy's
+    ``csr_matrix`` after ``sum_duplicates`` and ``eliminate_zeros``).
+    """
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+    @classmethod
+    def from_triplets(
+        cls, rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]
+    ) -> CsrRows:
+        """Rows from COO triplets; duplicate entries add up, zeros are dropped."""
+        n_rows, n_cols = shape
+        key = np.asarray(rows, np.int64) * max(n_cols, 1) + np.asarray(cols, np.int64)
+        values = np.broadcast_to(np.asarray(values, float), key.shape)
+        order = np.argsort(key, kind="stable")  # timsort: near-linear on the row-ordered input
+        key = key[order]
+        if key.size:
+            first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            summed = np.add.reduceat(values[order], first)
+            key = key[first]
+        else:
+            summed = np.empty(0)
+        keep = summed != 0
+        key, summed = key[keep], summed[keep]
+        row = key // max(n_cols, 1)
+        indptr = np.searchsorted(row, np.arange(n_rows + 1))
+        return cls(
+            summed,
+            (key - row * max(n_cols, 1)).astype(np.int32),
+            indptr.astype(np.int32),
+            (n_rows, n_cols),
+        )
+
+    @property
+    def nnz(self) -> int:
+        """Number of stored entries."""
+        return int(self.data.size)
+
+    def tocsr(self, n_cols: int | None = None) -> sp.csr_matrix:
+        """SciPy's ``csr_matrix`` of these rows (``n_cols``: widen to that many columns)."""
+        import scipy.sparse as sp
+
+        width = self.shape[1] if n_cols is None else n_cols
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=(self.shape[0], width))
+
+
+def stack_rows(blocks: Sequence[CsrRows], n_cols: int) -> CsrRows:
+    """Blocks of rows one below the other, ``n_cols`` wide."""
+    if not blocks:
+        return CsrRows(np.empty(0), np.empty(0, np.int32), np.zeros(1, np.int32), (0, n_cols))
+    starts = np.cumsum([0] + [b.nnz for b in blocks])
+    indptr = np.concatenate(
+        [np.zeros(1, np.int64)] + [b.indptr[1:] + s for b, s in zip(blocks, starts, strict=False)]
+    )
+    return CsrRows(
+        np.concatenate([b.data for b in blocks]),
+        np.concatenate([b.indices for b in blocks]),
+        indptr.astype(np.int32),
+        (sum(b.shape[0] for b in blocks), n_cols),
+    )
 
 
 class InfeasibleRowError(ValueError):
@@ -23,7 +100,7 @@ class InfeasibleRowError(ValueError):
 
 
 def check_empty_rows(
-    family: str, matrix: sp.csr_matrix, lower: np.ndarray, upper: np.ndarray
+    family: str, matrix: CsrRows | sp.csr_matrix, lower: np.ndarray, upper: np.ndarray
 ) -> None:
     """Raise :class:`InfeasibleRowError` for the first row with no entries that excludes 0."""
     empty = np.diff(matrix.indptr) == 0

@@ -14,6 +14,8 @@ a cold start (``benchmarks/cold_start.py``) saves seconds.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from typing import Any
 
@@ -25,7 +27,13 @@ from chargeplan.model.limits import check_model_size
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.rows import InfeasibleRowError, check_empty_rows
 from chargeplan.model.solution import Solution, decode
-from chargeplan.model.sparse import CONTINUOUS, SparseMILP, appearance_order, pass_arrays
+from chargeplan.model.sparse import (
+    CONTINUOUS,
+    SparseMILP,
+    appearance_order,
+    pass_arrays,
+    renumber_columns,
+)
 from chargeplan.solver.options import SolverOptions
 
 __all__ = ["direct_applies", "solve_direct"]
@@ -92,10 +100,7 @@ def _check_distinct(problem: FacilityProblem) -> None:
 
 def _load(lp: SparseMILP) -> tuple[Any, np.ndarray]:
     """A ``highspy.Highs`` holding the model, columns in the Pyomo path's order."""
-    import highspy
-    import scipy.sparse as sp
 
-    matrix, row_lo, row_hi = lp.matrix()
     for family, (rows, lo, hi) in lp.families.items():
         try:
             check_empty_rows(family, rows, lo, hi)
@@ -104,27 +109,40 @@ def _load(lp: SparseMILP) -> tuple[Any, np.ndarray]:
                 f"the model is infeasible as built ({error.family}): no site variable can "
                 "satisfy it; check max_sites, the budget and the required sites"
             ) from None
+    matrix, row_lo, row_hi = lp.row_arrays()
     lower, upper, kind = lp.bounds()
     weights = np.zeros(lp.n_cols) if lp.objective is None else lp.objective
     order = appearance_order(matrix, weights)
-    rank = np.full(lp.n_cols, -1, np.int64)
-    rank[order] = np.arange(order.size)
-    matrix = sp.csr_matrix(
-        (matrix.data, rank[matrix.indices], matrix.indptr), shape=(matrix.shape[0], order.size)
-    )
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
+    highs = _quiet_highs()
     pass_arrays(
         highs,
         lower[order],
         upper[order],
         kind[order] != CONTINUOUS,
         weights[order],
-        matrix,
+        renumber_columns(matrix, order, lp.n_cols),
         row_lo,
         row_hi,
     )
     return highs, order
+
+
+def _quiet_highs() -> Any:
+    """A ``highspy.Highs`` with its output off; the banner it prints on creation (on the C
+    level, file descriptor 1) goes to ``os.devnull``, as the Pyomo path captures it."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    highs.setOptionValue("output_flag", False)
+    return highs
 
 
 def _run(highs: Any, options: SolverOptions, offset: float) -> tuple[dict, np.ndarray]:

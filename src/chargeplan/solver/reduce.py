@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from chargeplan.model.problem import SITE_FIELDS, FacilityProblem, is_pure_covering
 
@@ -230,16 +229,20 @@ def dominated_sites(problem: FacilityProblem, keep: np.ndarray | None = None) ->
     if problem.sizing or not live.any():
         return drop
 
+    free = np.isinf(problem.site_capacity)
+    if keep is not None:
+        free &= ~keep
+    candidate = free & ~problem.must_open & ~drop
+    if not candidate.any():  # no site may be dominated (e.g. all capacitated): done
+        return drop
+    import scipy.sparse as sp  # here only: a capacitated solve needs no SciPy (cold start)
+
     zone, site = problem.pair_zone[live], problem.pair_site[live]
     cost = problem.pair_cost[live]
     z = len(problem.zone_ids)
     reach = sp.csr_matrix((np.ones(zone.size), (site, zone)), shape=(s, z))  # site x zone
     size = np.diff(reach.indptr)
     overlap = (reach @ reach.T).tocoo()
-    free = np.isinf(problem.site_capacity)
-    if keep is not None:
-        free &= ~keep
-    candidate = free & ~problem.must_open & ~drop
     dominator = free & ~drop
     j, jj = overlap.row, overlap.col
     ok = (
@@ -346,6 +349,8 @@ def greedy_cover(problem: FacilityProblem) -> np.ndarray | None:
     """
     if not is_pure_covering(problem) or (problem.max_sites is None and problem.budget is None):
         return None
+    import scipy.sparse as sp
+
     s, z = len(problem.site_ids), len(problem.zone_ids)
     live = problem.live_pairs
     reach = sp.csr_matrix(
