@@ -32,9 +32,17 @@ from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import objective_value
 from chargeplan.solver.options import SolverOptions
 
+from .solver_values import check_every_solve
+
 DATA = Path(__file__).parent / "data" / "orlib"
 EXACT = SolverOptions(mip_rel_gap=0, time_limit_s=120)
 SEEDS = range(4)
+
+
+@pytest.fixture(autouse=True)
+def _highs_values_are_feasible(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
+    """Every solve checks HiGHS's raw values before decoding (``tests/solver_values.py``)."""
+    return check_every_solve(monkeypatch)
 
 
 def full_table(cost: np.ndarray) -> pd.DataFrame:
@@ -392,3 +400,19 @@ def test_a_capacitated_solve_imports_neither_pyomo_nor_scipy():
     # by hand: both sites open (demand 12 > either capacity): 5 + 6 + 1 + 2 + 1 = 15, the
     # middle zone going to either site at cost 2
     assert done.stdout.split() == ["15.0", "[]"]
+
+
+def test_scenario_key_model_single_source(tiny_scenario):
+    """``model.single_source = true`` reaches the problem and makes every assignment share of
+    the model binary (continuous without it); the plan serves each zone and type from one site."""
+    base = chargeplan.load_scenario(tiny_scenario)
+    split = chargeplan.build_problem(base, chargeplan.prepare(base))
+    scenario = base.with_values({"model.single_source": True})
+    problem = chargeplan.build_problem(scenario, chargeplan.prepare(scenario))
+    assert problem.single_source and not split.single_source
+    assert all(v.is_binary() for v in chargeplan.build_model(problem).x.values())
+    assert not any(v.is_binary() for v in chargeplan.build_model(split).x.values())
+    sites_per_zone = np.zeros_like(problem.demand)
+    served = chargeplan.solve(problem, SolverOptions(mip_rel_gap=0, time_limit_s=60)).served
+    np.add.at(sites_per_zone, problem.pair_zone, served > 1e-9)
+    assert sites_per_zone.max() == 1

@@ -60,7 +60,6 @@ __all__ = [
     "Family",
     "add_worst_cost",
     "check_coverable",
-    "cost_matrix_problem",
     "location_problem",
 ]
 
@@ -219,62 +218,6 @@ def location_problem(
     if kind == "lscp":
         check_coverable(problem)
     return problem
-
-
-def cost_matrix_problem(
-    demand: np.ndarray,
-    fixed_cost: np.ndarray,
-    cost: np.ndarray,
-    *,
-    capacity: np.ndarray | None = None,
-    objective: Objective = "min_cost",
-    budget: float | None = None,
-    max_sites: int | None = None,
-    single_source: bool = False,
-) -> FacilityProblem:
-    """The facility-location problem from arrays (``FacilityProblem.from_cost_matrix``).
-
-    As :meth:`~chargeplan.model.problem.FacilityProblem.from_cost_table` with
-    ``cost_basis="total"`` and no unmet penalty: demand with a pair is served in full
-    (``hard_demand``; zones with no finite cost stay unmet at a penalty above every per-unit
-    cost), except for ``max_coverage``, where demand may stay unmet at no penalty.
-    """
-    demand = np.asarray(demand, dtype=float)
-    cost = np.asarray(cost, dtype=float)
-    fixed = np.asarray(fixed_cost, dtype=float)
-    z, s = len(demand), len(fixed)
-    if cost.shape != (z, s):
-        raise InputError(f"cost has shape {cost.shape}, expected (zones, sites) = {(z, s)}")
-    allowed = ~np.isnan(cost) & ~np.isinf(cost)
-    pair_zone, pair_site = np.nonzero(allowed)
-    pair_cost = cost[allowed]
-    hard = objective != "max_coverage"
-    penalty = 0.0
-    if hard:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_unit = pair_cost / demand[pair_zone]
-        per_unit = per_unit[demand[pair_zone] > 0]
-        penalty = 1.0 + (float(per_unit.max()) if per_unit.size else 0.0)
-    return FacilityProblem(
-        zone_ids=np.arange(z),
-        site_ids=np.arange(s),
-        types=("demand",),
-        demand=demand[:, None],
-        pair_zone=pair_zone,
-        pair_site=pair_site,
-        pair_cost=pair_cost[:, None],
-        fixed_cost=fixed,
-        site_capacity=np.full(s, np.inf) if capacity is None else np.asarray(capacity, float),
-        charger_capacity=None,
-        charger_cost=np.zeros((s, 1)),
-        max_chargers=np.zeros((s, 1)),
-        unmet_penalty=np.array([penalty]),
-        objective=objective,
-        budget=budget,
-        max_sites=max_sites,
-        hard_demand=hard,
-        single_source=single_source,
-    )
 
 
 def _check_family(

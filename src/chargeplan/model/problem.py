@@ -364,19 +364,45 @@ class FacilityProblem:
         ``demand`` ``(Z,)``, ``fixed_cost`` ``(S,)``, ``cost`` ``(Z, S)`` the cost of serving
         all of zone i's demand from site j (``inf`` or NaN: not allowed), ``capacity`` ``(S,)``
         (default uncapacitated). Ids are positions. Demand with a pair must be served
-        (``hard_demand``), except with ``objective="max_coverage"``
-        (:func:`chargeplan.model.families.cost_matrix_problem`).
+        (``hard_demand``; zones with no finite cost stay unmet at a penalty above every
+        per-unit cost), except with ``objective="max_coverage"``, where demand may stay unmet at
+        no penalty.
         """
-        from chargeplan.model.families import cost_matrix_problem
 
-        return cost_matrix_problem(
-            demand,
-            fixed_cost,
-            cost,
-            capacity=capacity,
+        demand = np.asarray(demand, dtype=float)
+        cost = np.asarray(cost, dtype=float)
+        fixed = np.asarray(fixed_cost, dtype=float)
+        z, s = len(demand), len(fixed)
+        if cost.shape != (z, s):
+            raise InputError(f"cost has shape {cost.shape}, expected (zones, sites) = {(z, s)}")
+        allowed = ~np.isnan(cost) & ~np.isinf(cost)
+        pair_zone, pair_site = np.nonzero(allowed)
+        pair_cost = cost[allowed]
+        hard = objective != "max_coverage"
+        penalty = 0.0
+        if hard:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                per_unit = pair_cost / demand[pair_zone]
+            per_unit = per_unit[demand[pair_zone] > 0]
+            penalty = 1.0 + (float(per_unit.max()) if per_unit.size else 0.0)
+        return cls(
+            zone_ids=np.arange(z),
+            site_ids=np.arange(s),
+            types=("demand",),
+            demand=demand[:, None],
+            pair_zone=pair_zone,
+            pair_site=pair_site,
+            pair_cost=pair_cost[:, None],
+            fixed_cost=fixed,
+            site_capacity=np.full(s, np.inf) if capacity is None else np.asarray(capacity, float),
+            charger_capacity=None,
+            charger_cost=np.zeros((s, 1)),
+            max_chargers=np.zeros((s, 1)),
+            unmet_penalty=np.array([penalty]),
             objective=objective,
             budget=budget,
             max_sites=max_sites,
+            hard_demand=hard,
             single_source=single_source,
         )
 

@@ -2,7 +2,8 @@
 
 :func:`chargeplan.solve` builds every model as arrays first
 (:func:`~chargeplan.model.formulation.build_milp`). When nothing needs the Pyomo model (no
-``extend=`` hook, one stage: not ``max_coverage``, no starting plan: not the covering form)
+``extend=`` hook, one stage: not ``max_coverage``, no starting plan: not the covering form,
+no HiGHS log asked for)
 those arrays go straight to HiGHS: the columns in the order
 :class:`~chargeplan.solver.interface.SparseHighs` passes them (first appearance in the rows,
 :func:`~chargeplan.model.sparse.appearance_order`), the same bounds, integrality, rows and
@@ -36,12 +37,13 @@ from chargeplan.model.sparse import (
 )
 from chargeplan.solver.options import SolverOptions
 
-__all__ = ["direct_applies", "solve_direct"]
+__all__ = ["direct_applies", "read_values", "solve_direct"]
 
 
-def direct_applies(problem: FacilityProblem, covering: bool) -> bool:
-    """Whether :func:`solve_direct` gives the plan of the Pyomo path: one stage, no start."""
-    return problem.objective != "max_coverage" and not covering
+def direct_applies(problem: FacilityProblem, covering: bool, options: SolverOptions) -> bool:
+    """Whether :func:`solve_direct` gives the plan of the Pyomo path: one stage, no start (and
+    no HiGHS log wanted: the Pyomo path copies it to standard error)."""
+    return problem.objective != "max_coverage" and not covering and not options.log_to_stderr
 
 
 def solve_direct(problem: FacilityProblem, options: SolverOptions) -> Solution | None:
@@ -65,11 +67,9 @@ def solve_direct(problem: FacilityProblem, options: SolverOptions) -> Solution |
         return None
     highs, order = _load(lp)
     build_seconds = time.perf_counter() - start
-    stage, values = _run(highs, options, lp.objective_offset)
-    full = np.zeros(lp.n_cols)
-    full[order] = values  # columns HiGHS never saw keep 0, as unset Pyomo variables read
+    stage = _run(highs, options, lp.objective_offset)
     return Solution(
-        **decode(problem, ix, full),
+        **decode(problem, ix, read_values(lp, highs, order)),
         status=stage["status"],
         objective=stage["objective"],
         bound=stage["bound"],
@@ -145,7 +145,19 @@ def _quiet_highs() -> Any:
     return highs
 
 
-def _run(highs: Any, options: SolverOptions, offset: float) -> tuple[dict, np.ndarray]:
+def read_values(lp: SparseMILP, highs: Any, order: np.ndarray) -> np.ndarray:
+    """HiGHS's column values in ``lp``'s column order (what the Pyomo path reads with
+    :func:`~chargeplan.model.solution.column_values`; ``tests/solver_values.py`` checks both).
+
+    Columns HiGHS never saw (in no row and not in the objective) read 0, as the unset Pyomo
+    variables of the Pyomo path do.
+    """
+    values = np.zeros(lp.n_cols)
+    values[order] = np.asarray(highs.getSolution().col_value, dtype=float)
+    return values
+
+
+def _run(highs: Any, options: SolverOptions, offset: float) -> dict:
     """Run HiGHS with the options the Pyomo path sets; the stage record (objective and bound
     with the constant ``offset``, as :class:`SparseHighs` reports them) and column values."""
     import highspy
@@ -192,4 +204,4 @@ def _run(highs: Any, options: SolverOptions, offset: float) -> tuple[dict, np.nd
         "gap": abs(objective - bound) / max(abs(objective), 1e-9),
         "seconds": seconds,
     }
-    return stage, np.asarray(highs.getSolution().col_value, dtype=float)
+    return stage

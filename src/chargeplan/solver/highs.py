@@ -36,7 +36,7 @@ import numpy as np
 
 from chargeplan.errors import SolveError
 from chargeplan.model.formulation import build_milp, to_model
-from chargeplan.model.index import ModelIndex, ModelOrigin
+from chargeplan.model.index import ModelIndex, ModelOrigin, model_index
 from chargeplan.model.limits import check_model_size
 from chargeplan.model.objective import access_and_capex, unmet_vector
 from chargeplan.model.problem import FacilityProblem, is_pure_covering
@@ -211,9 +211,11 @@ def _solve(problem: FacilityProblem, options: SolverOptions) -> Solution:
     (:mod:`chargeplan.solver.direct`: the same model, columns and options, so the same plan).
     """
     covering = options.reduce and is_pure_covering(problem)
-    if direct_applies(problem, covering):
+    if direct_applies(problem, covering, options):
         solution = solve_direct(problem, options)
         if solution is not None:
+            if solution.status == "time_limit":
+                log.warning(time_limit_advice(problem, model_index(problem), options, solution.gap))
             return solution
     start = time.perf_counter()
     model = _build(problem, covering)
