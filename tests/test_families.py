@@ -30,6 +30,7 @@ import chargeplan
 from chargeplan.errors import InputError
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import objective_value
+from chargeplan.solver.direct import solve_direct
 from chargeplan.solver.options import SolverOptions
 
 from .solver_values import check_every_solve
@@ -119,18 +120,36 @@ def test_orlib_pmedcap01_single_source_reaches_713_and_the_split_relaxation_does
     assert chargeplan.solve(split, EXACT).objective == pytest.approx(706)
 
 
-def test_orlib_pmed1_reaches_the_published_optimum():
-    """pmed1: 100 nodes, p = 5, shortest-path distances on the graph (last repeated edge wins)."""
+def read_pmed1() -> tuple[int, np.ndarray]:
+    """pmed1: p and the 100 x 100 shortest-path distances (a repeated edge: the last wins)."""
     tokens = (DATA / "pmed" / "pmed1.txt").read_text().split()
     n, m, p = int(tokens[0]), int(tokens[1]), int(tokens[2])
     graph = np.full((n, n), np.inf)
     for i, j, c in np.array(tokens[3 : 3 + 3 * m], float).reshape(m, 3):
         graph[int(i) - 1, int(j) - 1] = graph[int(j) - 1, int(i) - 1] = c
     np.fill_diagonal(graph, 0.0)
-    distance = shortest_path(graph, method="FW", directed=False)
+    return p, shortest_path(graph, method="FW", directed=False)
+
+
+def test_orlib_pmed1_reaches_the_published_optimum():
+    """pmed1 as a 5-median: 5819 (OR-Library's pmedopt)."""
+    p, distance = read_pmed1()
     optimum = pd.read_csv(DATA / "pmedopt.csv").loc[0, "optimum"]
     solution = chargeplan.solve(chargeplan.location_problem("pmedian", distance, p=p), EXACT)
     assert solution.objective == pytest.approx(optimum) == 5819
+
+
+def test_orlib_pmed1_as_a_p_center_reaches_the_published_optimum():
+    """pmed1 as a vertex 5-center: 127 (Pullan 2008, ``pcenteropt.csv``), proven by bisection
+    on the radius (``solver/pcenter.py``: about 10 set covers, 8 s on the loaded 2-core
+    machine; the minimax MILP alone stops at 120 s with a 29 % gap)."""
+    p, distance = read_pmed1()
+    optimum = pd.read_csv(DATA / "pcenteropt.csv").loc[0, "optimum"]
+    solution = chargeplan.solve(chargeplan.location_problem("pcenter", distance, p=p), EXACT)
+    assert solution.status == "optimal"
+    assert solution.objective == optimum == 127
+    assert solution.open_site.sum() <= p
+    assert distance[:, solution.open_site].min(axis=1).max() == 127
 
 
 # --- brute force on tiny instances ----------------------------------------------------------
@@ -167,8 +186,13 @@ def test_pmedian_and_pcenter_match_brute_force(seed, p):
         got = chargeplan.solve(
             chargeplan.location_problem("pcenter", distance, weight=weight, p=p), options
         )
-        assert got.objective == pytest.approx(center, rel=1e-6)  # HiGHS row tolerance
+        assert got.objective == pytest.approx(center, rel=1e-9)
         assert distance[:, got.open_site].min(axis=1).max() == pytest.approx(center, rel=1e-9)
+    # the minimax MILP (the labelled model, solve_model) agrees
+    model = chargeplan.build_model(chargeplan.location_problem("pcenter", distance, p=p))
+    milp = chargeplan.solve_model(model, EXACT)
+    assert milp.objective == pytest.approx(center, rel=1e-6)  # HiGHS's row tolerance
+    assert distance[:, milp.open_site].min(axis=1).max() == pytest.approx(center, rel=1e-9)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -361,7 +385,8 @@ def test_from_geodataframe_refuses_degrees_and_missing_parameters(line):
 @pytest.mark.parametrize("kind", ["pmedian", "pcenter", "lscp", "cflp"])
 def test_the_array_path_returns_the_plan_of_the_pyomo_path(kind):
     """``solve`` hands one-stage models to highspy as arrays (``solver/direct.py``); the
-    labelled Pyomo model solved with ``solve_model`` must give the same plan, bit for bit."""
+    labelled Pyomo model solved with ``solve_model`` must give the same plan, bit for bit (the
+    p-center here as its minimax MILP, which ``solve`` would replace by bisection)."""
     distance, weight = tiny(7, zones=30, sites=12)
     if kind == "cflp":
         capacity = np.full(12, weight.sum() / 4)
@@ -372,7 +397,8 @@ def test_the_array_path_returns_the_plan_of_the_pyomo_path(kind):
         radius = 1.05 * distance.min(axis=1).max()
         problem = chargeplan.location_problem(kind, distance, weight=weight, radius=radius, p=4)
     options = SolverOptions(mip_rel_gap=0, reduce=False, threads=1)
-    direct = chargeplan.solve(problem, options)
+    direct = solve_direct(problem, options)
+    assert direct is not None
     pyomo_path = chargeplan.solve_model(chargeplan.build_model(problem), options)
     assert direct.objective == pyomo_path.objective
     assert direct.bound == pyomo_path.bound

@@ -27,6 +27,8 @@ assignment :math:`x_{ij}`, unmet share :math:`u_i`.
     The objective ``min_max_cost`` with per-unit pair costs :math:`d_{ij}`. One row per zone
     (the tighter form: :math:`W \ge d_{ij} x_{ij}` per pair is implied and weaker in the LP).
     Unweighted, as spopt's ``PCenter``: weights only decide which zones count (:math:`w_i > 0`).
+    :func:`chargeplan.solve` solves the plain p-center by bisection on the radius instead
+    (:mod:`chargeplan.solver.pcenter`: the same optimum, far fewer nodes).
 
 ``lscp`` (Toregas et al. 1971): location set covering
     .. math:: \min \sum_j f_j y_j \quad\text{s.t.}\quad \sum_{j \in N_i} y_j \ge 1 \;\forall i

@@ -44,6 +44,7 @@ from chargeplan.model.rows import InfeasibleRowError
 from chargeplan.model.solution import Solution, column_values, read_solution
 from chargeplan.solver.direct import direct_applies, solve_direct
 from chargeplan.solver.options import SolverOptions
+from chargeplan.solver.pcenter import bisection_applies, solve_by_bisection
 from chargeplan.solver.reduce import greedy_cover, reduce_problem
 
 if TYPE_CHECKING:  # Pyomo is imported when a Pyomo model is built: the array path needs none
@@ -147,6 +148,8 @@ def solve(
     options = options or SolverOptions()
     if extend is not None:
         return _solve_extended(problem, options, extend)
+    if bisection_applies(problem):  # the plain p-center: set covers, not the minimax MILP
+        return solve_by_bisection(problem, options, solve)
     if not options.reduce:
         return _solve(problem, options)
     start = time.perf_counter()
