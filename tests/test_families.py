@@ -442,3 +442,24 @@ def test_scenario_key_model_single_source(tiny_scenario):
     served = chargeplan.solve(problem, SolverOptions(mip_rel_gap=0, time_limit_s=60)).served
     np.add.at(sites_per_zone, problem.pair_zone, served > 1e-9)
     assert sites_per_zone.max() == 1
+
+
+@pytest.mark.parametrize("entries", [0, 7, 5_000, 60_000])
+def test_row_blocks_add_duplicates_and_drop_zeros_like_a_dense_sum(entries):
+    """``CsrRows.from_triplets`` (numpy below ``SCIPY_FROM`` entries, SciPy above) against a
+    dense matrix summed entry by entry: duplicates add up, cancelled entries vanish, columns
+    sorted within each row."""
+    from chargeplan.model.rows import SCIPY_FROM, CsrRows
+
+    assert 5_000 < SCIPY_FROM < 60_000
+    rng = np.random.default_rng(entries)
+    shape = (40, 30)
+    rows, cols = rng.integers(0, 40, entries), rng.integers(0, 30, entries)
+    values = rng.integers(-2, 3, entries).astype(float)  # many exact cancellations
+    dense = np.zeros(shape)
+    np.add.at(dense, (rows, cols), values)
+    block = CsrRows.from_triplets(rows, cols, values, shape)
+    np.testing.assert_array_equal(block.tocsr().toarray(), dense)
+    assert block.nnz == np.count_nonzero(dense)
+    for r in range(shape[0]):
+        assert np.all(np.diff(block.indices[block.indptr[r] : block.indptr[r + 1]]) > 0)

@@ -17,7 +17,10 @@ import numpy as np
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-__all__ = ["CsrRows", "InfeasibleRowError", "check_empty_rows", "stack_rows"]
+__all__ = ["SCIPY_FROM", "CsrRows", "InfeasibleRowError", "check_empty_rows", "stack_rows"]
+
+#: Row blocks with more entries than this are converted by SciPy (:meth:`CsrRows.from_triplets`).
+SCIPY_FROM = 50_000
 
 
 @dataclass(frozen=True)
@@ -37,15 +40,28 @@ class CsrRows:
     def from_triplets(
         cls, rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]
     ) -> CsrRows:
-        """Rows from COO triplets; duplicate entries add up, zeros are dropped."""
+        """Rows from COO triplets; duplicate entries add up, zeros are dropped.
+
+        Above :data:`SCIPY_FROM` entries SciPy converts them (its counting sort is linear; a
+        large model's build has SciPy's import time to spare); below, numpy alone does.
+        """
         n_rows, n_cols = shape
-        key = np.asarray(rows, np.int64) * max(n_cols, 1) + np.asarray(cols, np.int64)
-        values = np.broadcast_to(np.asarray(values, float), key.shape)
-        order = np.argsort(key, kind="stable")  # timsort: near-linear on the row-ordered input
-        key = key[order]
+        rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+        values = np.broadcast_to(np.asarray(values, float), rows.shape)
+        if rows.size > SCIPY_FROM:
+            import scipy.sparse as sp
+
+            matrix = sp.csr_matrix((values, (rows, cols)), shape=shape)
+            matrix.sum_duplicates()
+            matrix.eliminate_zeros()
+            return cls(matrix.data, matrix.indices, matrix.indptr, shape)
+        key = rows * max(n_cols, 1) + cols
+        if key.size and np.any(key[1:] < key[:-1]):
+            order = np.argsort(key, kind="stable")
+            key, values = key[order], values[order]
         if key.size:
             first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-            summed = np.add.reduceat(values[order], first)
+            summed = np.add.reduceat(values, first)
             key = key[first]
         else:
             summed = np.empty(0)
