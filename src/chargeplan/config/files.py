@@ -26,6 +26,8 @@ _PATH_KEYS = (
     ("decompose", "tls_ca_file"),
     ("decompose", "tls_cert"),
     ("decompose", "tls_key"),
+    ("economics", "tariffs"),
+    ("economics", "support"),
 )
 
 

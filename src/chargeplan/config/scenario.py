@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from chargeplan.config.catalogue import ChargerType, StationDesign, load_catalogue, load_designs
 from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM, MAX_UNMET_PENALTY_CNY_PER_KWH
+from chargeplan.config.economics import EconomicsConfig
 from chargeplan.config.files import read_scenario_file
 from chargeplan.config.scale import DecomposeConfig, FineZonesConfig
 from chargeplan.config.sites import ExtraSitesConfig, SitesConfig
@@ -31,6 +32,7 @@ __all__ = [
     "ChargerType",
     "DecomposeConfig",
     "DemandConfig",
+    "EconomicsConfig",
     "ExistingConfig",
     "ExtraSitesConfig",
     "FineZonesConfig",
@@ -236,6 +238,7 @@ class Scenario(Frozen):
     rollout: RolloutConfig | None = None
     fine_zones: FineZonesConfig | None = None
     decompose: DecomposeConfig = DecomposeConfig()
+    economics: EconomicsConfig | None = None
 
     @model_validator(mode="after")
     def _types_known(self) -> Scenario:
@@ -254,6 +257,10 @@ class Scenario(Frozen):
                 self.fine_zones.people_per_charger if self.fine_zones else {},
             ),
             (
+                "economics.maintenance_cny_per_stall_year",
+                self.economics.maintenance_cny_per_stall_year if self.economics else {},
+            ),
+            (
                 "fine_zones.max_chargers_floor",
                 self.fine_zones.max_chargers_floor if self.fine_zones else {},
             ),
@@ -265,6 +272,19 @@ class Scenario(Frozen):
                     f"{key} names charger types {unknown} that the catalogue "
                     f"({self.charger_catalogue.name}) does not define; it has {sorted(known)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _maintenance_for_every_type(self) -> Scenario:
+        if self.economics is None:
+            return self
+        given = self.economics.maintenance_cny_per_stall_year
+        missing = [k for k in self.chargers if k not in given]
+        if missing:
+            raise ValueError(
+                f"economics.maintenance_cny_per_stall_year gives no figure for charger types "
+                f"{missing}: add them (e.g. {missing[0]} = 2_700)"
+            )
         return self
 
     @model_validator(mode="after")
@@ -378,6 +398,8 @@ def load_scenario(path: str | Path) -> Scenario:
         ("decompose.tls_ca_file", scenario.decompose.tls_ca_file),
         ("decompose.tls_cert", scenario.decompose.tls_cert),
         ("decompose.tls_key", scenario.decompose.tls_key),
+        ("economics.tariffs", scenario.economics and scenario.economics.tariffs),
+        ("economics.support", scenario.economics and scenario.economics.support),
     ):
         if optional is not None and not optional.is_file():
             raise ScenarioError(f"{path}: key '{label}': file not found: {optional}")

@@ -53,6 +53,10 @@ class Plan:
         Multi-year rollouts only: one row per year (sites opened, chargers added by type,
         cumulative network, coverage, unmet demand, spend); ``sites``, ``zones`` and
         ``assignments`` then hold every year's rows with a ``year`` column.
+    economics
+        With a scenario's ``[economics]``: one row per open station, its energy, revenue,
+        costs, NPV and payback with and without state support
+        (:func:`chargeplan.results.economics.station_economics`).
     """
 
     sites: gpd.GeoDataFrame
@@ -60,6 +64,7 @@ class Plan:
     assignments: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     years: pd.DataFrame | None = None
+    economics: pd.DataFrame | None = None
 
     def final(self) -> Plan:
         """The plan of the last year of a rollout (the plan itself for a single year)."""
