@@ -350,3 +350,24 @@ def test_the_default_scenario_profile_peaks_at_the_design_hour_share() -> None:
     assert economics is not None
     assert max(economics.load_profile) == pytest.approx(scenario.demand.peak_hour_share)
     assert int(np.argmax(economics.load_profile)) == 12  # noon, the largest of three peaks
+
+
+def test_roll_up_per_city_and_network_payback(tmp_path: Path) -> None:
+    # Two open stations in province P: s1 as above (net 80,000 a year on 400,000), s2 with
+    # 2 chargers and half the demand (36,500 kWh: revenue 43,800, opex 7,600, net 36,200) on
+    # 400,000 capex.
+    # Network: -800,000 then 116,200 a year: payback 800,000 / 116,200 = 6.885 years.
+    sites = one_station(
+        open=[True, True],
+        chargers_dc=[2, 2],
+        served_kwh_dc=[20.0, 10.0],
+        capex_cny=[400_000.0, 400_000.0],
+    )
+    result = run(tmp_path, sites=sites)
+    assert result.stations.loc["s2", "revenue_cny_per_year"] == pytest.approx(43_800)
+    per_city = result.by("name")
+    assert per_city.loc["D", "npv_cny"] == pytest.approx(-400_000 + 36_200 * annuity(0.1, 10))
+    per_province = result.by("province")
+    assert per_province.loc["P", "stations"] == 2
+    assert per_province.loc["P", "npv_cny"] == pytest.approx(result.stations["npv_cny"].sum())
+    assert result.summary()["payback_years"] == pytest.approx(800_000 / 116_200)
