@@ -8,6 +8,7 @@ With the demand's peak-hour share 0.1 it serves 20 / 0.1 = 200 kWh a day, 73,000
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from chargeplan.config.catalogue import ChargerType
 from chargeplan.config.economics import EconomicsConfig
 from chargeplan.errors import InputError, ScenarioError
 from chargeplan.inputs.economics_tables import parse_hours, read_support, read_tariffs
+from chargeplan.inputs.support import construction_support_per_charger, net_capex
 from chargeplan.outputs.write import write_plan
 from chargeplan.results.economics import payback_years, station_economics
 
@@ -371,3 +373,68 @@ def test_roll_up_per_city_and_network_payback(tmp_path: Path) -> None:
     assert per_province.loc["P", "stations"] == 2
     assert per_province.loc["P", "npv_cny"] == pytest.approx(result.stations["npv_cny"].sum())
     assert result.summary()["payback_years"] == pytest.approx(800_000 / 116_200)
+
+
+def test_more_construction_support_never_raises_the_least_cost_objective(tmp_path: Path) -> None:
+    # economics.support_in_capex: each charger's capex is net of CNY v per kW (dc_fast: 100 kW
+    # at CNY 1,000, so v = 10 makes it free; ac_destination: 10 kW at CNY 100, free at v = 10).
+    # Lowering cost coefficients of a minimisation never raises its optimum (gap 0 here).
+    scenario = (
+        conftest.SCENARIO + ECONOMICS.format(profile=FLAT_PROFILE) + "support_in_capex = true\n"
+    )
+    path = conftest.write_tiny_scenario(tmp_path, scenario)
+    objectives = []
+    for per_kw in (0.0, 2.0, 5.0, 10.0):
+        tables(tmp_path, f"v1,*,construction_per_kw,{per_kw},,,2020,,test\n")
+        plan = chargeplan.plan_network(chargeplan.load_scenario(path))
+        objectives.append(plan.summary["objective_value"])
+        table = plan.economics
+        assert table is not None
+        # the reported capex is gross: the support taken off in the objective is added back
+        # and counted once, as construction support
+        kw = plan.sites.loc[table.index, "chargers_dc_fast"] * 100 + (
+            plan.sites.loc[table.index, "chargers_ac_destination"] * 10
+        )
+        assert table["construction_support_cny"].to_numpy() == pytest.approx(per_kw * kw)
+        assert table["capex_cny"].to_numpy() == pytest.approx(
+            (plan.sites.loc[table.index, "capex_cny"] + per_kw * kw).to_numpy()
+        )
+    assert all(b <= a + 1e-6 for a, b in itertools.pairwise(objectives))
+    assert objectives[-1] < objectives[0]  # free chargers: only sites and access cost remain
+    base = chargeplan.plan_network(
+        chargeplan.load_scenario(conftest.write_tiny_scenario(tmp_path / "b"))
+    )
+    assert objectives[0] == pytest.approx(base.summary["objective_value"])
+
+
+def test_construction_support_per_charger_by_hand(tmp_path: Path) -> None:
+    # Types: ultra 480 kW (capex 280,000), ac 7 kW (6,000). Site s1 in city C (province P),
+    # s2 in city D (province P). Rules: C: 150 per kW for >= 350 kW and 50 per kW for <= 22 kW;
+    # P: 30 % of capex; national: 1,000 per kW. Per kind the most specific region counts: C's
+    # per-kW rates replace the national one at s1; the share (another kind) adds to them.
+    # s1 ultra: 150 x 480 + 0.3 x 280,000 = 72,000 + 84,000 = 156,000; s1 ac: 50 x 7 + 0.3 x
+    # 6,000 = 2,150. s2 (no city rule, national per kW): ultra 1,000 x 480 = 480,000 capped
+    # at the capex 280,000 (the share adds more still); ac 7,000 + 1,800 capped at 6,000.
+    chargers = {
+        "ultra": ChargerType(
+            power_kw=480, capex_cny=280_000, session_kwh=30, session_minutes=15, max_utilisation=0.8
+        ),
+        "ac": ChargerType(
+            power_kw=7, capex_cny=6_000, session_kwh=15, session_minutes=180, max_utilisation=0.9
+        ),
+    }
+    rows = (
+        "v1,C,construction_per_kw,150,350,,2020,,c\n"
+        "v1,C,construction_per_kw,50,,22,2020,,c\n"
+        "v1,P,construction_share,0.3,,,2020,,p\n"
+        "v1,*,construction_per_kw,1000,,,2020,,n\n"
+    )
+    _, support = tables(tmp_path, rows)
+    sites = one_station()
+    got = construction_support_per_charger(
+        sites, chargers, support, region_columns=("province", "name"), year=2030
+    )
+    assert got.ravel().tolist() == pytest.approx([156_000, 2_150, 280_000, 6_000])
+    net = net_capex(sites, chargers, support, region_columns=("province", "name"), year=2030)
+    assert net["capex_cny_ultra"].tolist() == pytest.approx([124_000, 0])
+    assert net["construction_support_cny_per_charger_ac"].tolist() == pytest.approx([2_150, 6_000])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from chargeplan.config.validation import Frozen, NonNegativeFloat, PositiveFloat, Share
 
@@ -58,6 +58,10 @@ class EconomicsConfig(Frozen):
         Capacity (demand) charge per kVA of grid connection and month, where not exempt.
     kva_per_kw
         Grid connection kVA per kW of chargers, for stations without a design's ``grid_kva``.
+    support_in_capex
+        ``True``: the least-cost objective sees each charger's capex net of its construction
+        support (:func:`chargeplan.inputs.support.net_capex`; station caps left out), so support
+        can change the plan. Default ``False``: the economics are reported, not optimised.
     """
 
     tariffs: Path
@@ -75,6 +79,7 @@ class EconomicsConfig(Frozen):
     payment_fee_share: Share
     demand_charge_cny_per_kva_month: NonNegativeFloat
     kva_per_kw: PositiveFloat
+    support_in_capex: bool = False
 
     @field_validator("load_profile")
     @classmethod
@@ -87,6 +92,12 @@ class EconomicsConfig(Frozen):
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"hourly shares must add up to 1 (they add up to {total:g})")
         return profile
+
+    @model_validator(mode="after")
+    def _support_to_apply(self) -> EconomicsConfig:
+        if self.support_in_capex and self.support is None:
+            raise ValueError("support_in_capex needs a support table: set economics.support")
+        return self
 
     @property
     def years(self) -> range:

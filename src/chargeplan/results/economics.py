@@ -41,6 +41,7 @@ import pandas as pd
 from chargeplan.config.catalogue import ChargerType
 from chargeplan.config.economics import EconomicsConfig
 from chargeplan.errors import InputError
+from chargeplan.inputs.support import SUPPORT_COLUMN, match_levels, most_specific
 
 __all__ = ["StationEconomics", "payback_years", "station_economics"]
 
@@ -131,25 +132,6 @@ def payback_years(cashflows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _match_levels(sites: pd.DataFrame, columns: tuple[str, ...], regions: pd.Series) -> np.ndarray:
-    """``(S, R)``: how specifically each table row's region matches each site: 0 for the
-    national row ``*``, ``i + 1`` for a match on ``columns[i]``, -1 for no match."""
-    values = regions.astype(str).to_numpy()
-    levels = np.where(values == "*", 0, -1)[None, :].repeat(len(sites), axis=0)
-    for i, column in enumerate(columns):
-        site_values = sites[column].astype(str).to_numpy()
-        levels = np.where(site_values[:, None] == values[None, :], i + 1, levels)
-    return levels
-
-
-def _most_specific(levels: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``(S, R)`` mask: the rows of ``rows`` (a ``(R,)`` mask) matching each site at the most
-    specific level any of them matches it."""
-    sub = np.where(rows[None, :], levels, -1)
-    best = sub.max(axis=1, initial=-1)
-    return (sub == best[:, None]) & (sub >= 0)
-
-
 def _tariff_per_kwh(
     sites: pd.DataFrame, tariffs: pd.DataFrame, config: EconomicsConfig
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -166,8 +148,8 @@ def _tariff_per_kwh(
         ).to_numpy()
     )
     gross = weight * (tariffs["service_fee_cny_per_kwh"] + tariffs["energy_price_cny_per_kwh"])
-    applies = _most_specific(
-        _match_levels(sites, config.region_columns, tariffs["region"]),
+    applies = most_specific(
+        match_levels(sites, config.region_columns, tariffs["region"]),
         np.ones(len(tariffs), dtype=bool),
     )
     return applies @ margin, applies @ gross.to_numpy()
@@ -203,7 +185,7 @@ def _support(
     kind, value = support["kind"].to_numpy(), support["value"].to_numpy()
 
     def rows(name: str) -> np.ndarray:
-        return _most_specific(levels, kind == name) * value  # (S, R) values that apply
+        return most_specific(levels, kind == name) * value  # (S, R) values that apply
 
     def cap(name: str, years_valid: np.ndarray) -> np.ndarray:
         caps = np.where(rows(name)[:, :, None] > 0, rows(name)[:, :, None], np.inf)
@@ -255,10 +237,25 @@ def _open_stations(
         charger_capex=np.array([chargers[k].capex_cny for k in types]),
         energy_kwh=energy,
         kva=kva,
-        capex=open_sites["capex_cny"].to_numpy(dtype=float),
+        capex=open_sites["capex_cny"].to_numpy(dtype=float) + _support_in_capex(open_sites, types),
     )
     maintenance = np.array([config.maintenance_cny_per_stall_year[k] for k in types])
     return open_sites.assign(_maintenance=n @ maintenance), station
+
+
+def _support_in_capex(sites: pd.DataFrame, types: list[str]) -> np.ndarray:
+    """Construction support the plan's capex is already net of (``economics.support_in_capex``:
+    :func:`chargeplan.inputs.support.net_capex`), per site: new chargers x support per charger.
+    Added back, so that ``capex_cny`` here is the gross capex and the support is counted once."""
+    out = np.zeros(len(sites))
+    for k in types:
+        if f"{SUPPORT_COLUMN}{k}" not in sites.columns:
+            continue
+        new = sites[f"chargers_{k}"].to_numpy(float)
+        if f"existing_chargers_{k}" in sites.columns:
+            new = new - sites[f"existing_chargers_{k}"].to_numpy(float)
+        out += np.maximum(new, 0.0) * sites[f"{SUPPORT_COLUMN}{k}"].to_numpy(float)
+    return out
 
 
 def station_economics(
@@ -308,7 +305,7 @@ def station_economics(
             **{k: np.zeros((len(table), years)) for k in ("operation", "exempt", "rent")},
         }
     else:
-        levels = _match_levels(table, config.region_columns, support["region"])
+        levels = match_levels(table, config.region_columns, support["region"])
         aid = _support(station, levels, support, config)
     without = np.empty((len(table), years + 1))
     without[:, 0] = -station.capex

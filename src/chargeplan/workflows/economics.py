@@ -11,10 +11,12 @@ import pandas as pd
 from chargeplan.config.scenario import Scenario
 from chargeplan.errors import InputError
 from chargeplan.inputs.economics_tables import read_support, read_tariffs
+from chargeplan.inputs.prepare import Inputs
+from chargeplan.inputs.support import net_capex
 from chargeplan.results.economics import station_economics
 from chargeplan.results.plan import Plan
 
-__all__ = ["EconomicsTables", "add_economics", "read_economics"]
+__all__ = ["EconomicsTables", "add_economics", "read_economics", "support_in_capex"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +50,22 @@ def read_economics(scenario: Scenario, sites: pd.DataFrame) -> EconomicsTables |
         None if config.support is None else read_support(config.support, config.support_version)
     )
     return EconomicsTables(read_tariffs(config.tariffs), support)
+
+
+def support_in_capex(inputs: Inputs, scenario: Scenario, tables: EconomicsTables | None) -> Inputs:
+    """The inputs with the chargers' capex net of construction support where the scenario asks
+    for it (``economics.support_in_capex``); otherwise the inputs as they are."""
+    config = scenario.economics
+    if config is None or not config.support_in_capex or tables is None or tables.support is None:
+        return inputs
+    sites = net_capex(
+        inputs.sites,
+        scenario.chargers,
+        tables.support,
+        region_columns=config.region_columns,
+        year=config.first_year,
+    )
+    return dataclasses.replace(inputs, sites=sites)
 
 
 def add_economics(plan: Plan, scenario: Scenario, tables: EconomicsTables | None) -> Plan:
