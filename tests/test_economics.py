@@ -438,3 +438,16 @@ def test_construction_support_per_charger_by_hand(tmp_path: Path) -> None:
     net = net_capex(sites, chargers, support, region_columns=("province", "name"), year=2030)
     assert net["capex_cny_ultra"].tolist() == pytest.approx([124_000, 0])
     assert net["construction_support_cny_per_charger_ac"].tolist() == pytest.approx([2_150, 6_000])
+
+
+def test_validate_checks_the_economics_tables(tmp_path: Path, capsys) -> None:
+    from chargeplan.cli import main
+
+    path = conftest.write_tiny_scenario(
+        tmp_path, conftest.SCENARIO + ECONOMICS.format(profile=FLAT_PROFILE)
+    )
+    tables(tmp_path, "v1,*,rent_support,0.5,,,,,x\n")
+    assert main(["validate", str(path), "-q"]) == 0
+    (tmp_path / "tariffs.csv").write_text(TARIFF.replace("0-24", "0-20"), encoding="utf-8")
+    assert main(["validate", str(path), "-q"]) != 0
+    assert "tariffs.csv): region '*': hours [20, 21, 22, 23]" in capsys.readouterr().err
