@@ -120,8 +120,8 @@ class FacilityProblem:
     target_group, target_names, target_share, target_price
         Coverage targets by group (settlement type; :mod:`chargeplan.model.targets`): each
         zone's group ``(Z,)`` (``-1``: none), the groups' names ``(G,)``, the share
-        :math:`\tau_g` of each group's demand in reach to serve ``(G,)`` (0: no target, the
-        group is reported only) and the price :math:`\sigma_g` per unit of demand short of it
+        :math:`\\tau_g` of each group's demand in reach to serve ``(G,)`` (0: no target, the
+        group is reported only) and the price :math:`\\sigma_g` per unit of demand short of it
         ``(G,)`` (:func:`chargeplan.model.constraints.add_coverage_targets`). Default: none.
     """
 

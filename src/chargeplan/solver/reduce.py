@@ -12,10 +12,10 @@ group's demand in reach is kept) become one zone with demand :math:`d_{ik} + d_{
 constraint and the objective see a zone only through :math:`d_{ik} x_{ijk}` (capacity, cost)
 and through its assignment row (and coverage targets through :math:`d_{ik} u_{ik}` summed over
 the group), so a plan of the original gives one of the merged problem at the same cost (shares
-averaged with the demands as weights) and a merged plan gives one of the original (both zones take the merged
-shares). Without sizing and with uncapacitated sites and zero pair costs (pure covering) that is
-"zones covered by the same sites", which is common; with distance-based costs it needs equal
-distances and rarely applies.
+averaged with the demands as weights) and a merged plan gives one of the original (both zones
+take the merged shares). Without sizing and with uncapacitated sites and zero pair costs (pure
+covering) that is "zones covered by the same sites", which is common; with distance-based costs
+it needs equal distances and rarely applies.
 
 **Dominated sites are dropped** (only without charger sizing, for uncapacitated sites): site j
 goes when another site j' that is not excluded reaches every zone j reaches, at no higher cost
