@@ -368,3 +368,33 @@ def test_a_standard_plan_end_to_end(tmp_path: Path) -> None:
     assert plan.summary["standard_urban_shortfall_kwh"] == 0.0
     assert plan.summary["standard_suburban_served_share"] == pytest.approx(1.0)
     assert plan.summary["standard_rural_demand_in_reach_kwh"] == 0.0
+
+
+def test_a_target_opens_a_station_with_charger_sizing(tmp_path: Path) -> None:
+    """With unmet demand at 10 CNY per kWh no station pays (a site's fixed cost is 10,000 CNY
+    for at most 371 kWh), so the plan serves nobody: 1,000 kWh x 10 = 10,000. An urban target of
+    100 % priced at 1,000 x 10 per kWh short opens the urban zone z2's own site s2 with its
+    chargers and serves z2 in full, while the suburban zones stay unserved: objective = capex
+    + access + 10 x (1,000 - 371)."""
+    cheap = (SCENARIO + STANDARD).replace(
+        "unmet_penalty_cny_per_kwh = 5000", "unmet_penalty_cny_per_kwh = 10"
+    )
+    targets = "[reach.targets]\nurban = 1.0\nshortfall_price_factor = 1000\n"
+    plans = []
+    for number, text in enumerate((cheap, cheap + targets)):
+        path = write_tiny_scenario(tmp_path / str(number), text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            plans.append(chargeplan.plan_network(chargeplan.load_scenario(path)))
+    without, with_target = (p.summary for p in plans)
+    assert without["sites_opened"] == 0
+    assert without["objective_value"] == pytest.approx(10_000.0)
+    assert without["standard_urban_served_share"] == 0.0
+    assert with_target["standard_urban_demand_in_reach_kwh"] == pytest.approx(371.0)
+    assert plans[1].sites.index[plans[1].sites["open"]].tolist() == ["s2"]
+    assert with_target["standard_urban_served_share"] == pytest.approx(1.0)
+    assert with_target["standard_suburban_served_share"] == 0.0
+    assert with_target["target_shortfall_penalty_cny"] == 0.0
+    assert with_target["objective_value"] == pytest.approx(
+        with_target["capex_cny"] + with_target["access_cost_cny"] + 10 * (1_000 - 371)
+    )
