@@ -261,10 +261,13 @@ def test_an_unreachable_target_leaves_a_priced_shortfall() -> None:
     costs = objective_value(problem, plan)
     assert costs["target_shortfall_penalty"] == pytest.approx(960.0)
     assert costs["total_cost"] == pytest.approx(plan.objective)
-    summary = coverage_summary(problem, plan.unmet)
+    summary = coverage_summary(problem, plan.unmet, users=np.array([100.0, 200.0, 300.0]))
     assert summary["standard_urban_served_share"] == pytest.approx(0.5)
     assert summary["standard_urban_shortfall_kwh"] == pytest.approx(8.0)
     assert summary["standard_rural_served_share"] == pytest.approx(1.0)
+    # users: Z1's 100 of the urban 300 are served (Z2's 200 are not)
+    assert summary["standard_urban_users_in_reach"] == 300.0
+    assert summary["standard_urban_users_served_share"] == pytest.approx(1 / 3)
 
 
 def test_demand_with_no_candidate_in_reach_does_not_count() -> None:
@@ -394,6 +397,8 @@ def test_a_target_opens_a_station_with_charger_sizing(tmp_path: Path) -> None:
     assert plans[1].sites.index[plans[1].sites["open"]].tolist() == ["s2"]
     assert with_target["standard_urban_served_share"] == pytest.approx(1.0)
     assert with_target["standard_suburban_served_share"] == 0.0
+    assert with_target["standard_urban_users_served_share"] == pytest.approx(1.0)
+    assert with_target["standard_suburban_users_served_share"] == 0.0
     assert with_target["target_shortfall_penalty_cny"] == 0.0
     assert with_target["objective_value"] == pytest.approx(
         with_target["capex_cny"] + with_target["access_cost_cny"] + 10 * (1_000 - 371)

@@ -88,9 +88,16 @@ def target_penalty(problem: FacilityProblem, unmet: np.ndarray) -> float:
     return float(problem.target_price @ shortfall(problem, unmet))
 
 
-def coverage_summary(problem: FacilityProblem, unmet: np.ndarray) -> dict[str, float]:
+def coverage_summary(
+    problem: FacilityProblem, unmet: np.ndarray, users: np.ndarray | None = None
+) -> dict[str, float]:
     """Summary figures per group: demand in reach, share served within the standard, target
-    and shortfall (keys ``standard_<group>_...``; empty without groups)."""
+    and shortfall (keys ``standard_<group>_...``; empty without groups).
+
+    ``users`` (``(Z,)`` premium users per zone) adds the users of the group's zones with demand
+    in reach and the share of them served, each zone's users counted served in the share its
+    demand in reach is (``standard_<group>_users_in_reach``, ``..._users_served_share``).
+    """
     if not problem.target_names:
         return {}
     total = group_demand(problem)
@@ -104,4 +111,28 @@ def coverage_summary(problem: FacilityProblem, unmet: np.ndarray) -> dict[str, f
         )
         out[f"standard_{name}_target_share"] = float(problem.target_share[g])
         out[f"standard_{name}_shortfall_kwh"] = float(short[g])
+    if users is not None:
+        out.update(_users_summary(problem, unmet, np.asarray(users, float)))
+    return out
+
+
+def _users_summary(
+    problem: FacilityProblem, unmet: np.ndarray, users: np.ndarray
+) -> dict[str, float]:
+    """Premium users of each group's zones with demand in reach, and the share served."""
+    reach = reachable_demand(problem)
+    demand = (problem.demand * reach).sum(axis=1)
+    left = (problem.demand * unmet * reach).sum(axis=1)
+    served = np.divide(demand - left, demand, out=np.zeros_like(demand), where=demand > 0)
+    member = (problem.target_group >= 0) & (demand > 0)
+    group = problem.target_group[member]
+    groups = len(problem.target_names)
+    in_reach = np.bincount(group, weights=users[member], minlength=groups)
+    served_users = np.bincount(group, weights=(users * served)[member], minlength=groups)
+    out: dict[str, float] = {}
+    for g, name in enumerate(problem.target_names):
+        out[f"standard_{name}_users_in_reach"] = float(in_reach[g])
+        out[f"standard_{name}_users_served_share"] = (
+            float(served_users[g] / in_reach[g]) if in_reach[g] > 0 else float("nan")
+        )
     return out

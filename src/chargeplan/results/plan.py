@@ -372,7 +372,8 @@ def _summary(
         summary["premium_users"] = round(users)
         summary["unserved_users"] = float(zones["unserved_users"].sum())
         summary["premium_users_per_charger"] = users / n_chargers if n_chargers else None
-    summary.update(coverage_summary(problem, solution.unmet))  # by settlement type, if any
+    zone_users = zones["premium_users"].to_numpy(float) if "premium_users" in zones else None
+    summary.update(coverage_summary(problem, solution.unmet, zone_users))  # by settlement type
     if problem.sizing:
         summary.update(_sizing_summary(problem, solution, linear_chargers))
     if problem.budget is not None:
