@@ -29,6 +29,7 @@ from chargeplan.inputs.settlement import classify_settlement, settlement_by_dens
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import objective_value
 from chargeplan.model.targets import coverage_summary, group_demand
+from chargeplan.solver.decompose import solve_decomposed
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.reduce import merge_zones, reduce_problem
 from chargeplan.solver.split import SHARED_FIELDS, ZONE_FIELDS, split_components, subproblem
@@ -313,6 +314,20 @@ def test_regions_carry_their_zones_groups() -> None:
     assert sorted(p.target_group.tolist() for p in parts) == [[0], [0, 1]]
 
 
+def test_a_decomposed_plan_meets_each_target_per_region() -> None:
+    """Urban target 50 %: one row over Z1 and Z2 (D = 20) is met by A alone (Z1's 10 kWh), cost
+    100 + 12 x 10 = 220. Solved as two regions, {A, Z1, Z3} and {B, Z2}, each region meets its
+    own 50 %: in B's region 5 of Z2's 10 kWh would be short (5 x 120 = 600), more than opening
+    B costs net (300 - 120), so B opens: 400, the documented upper bound (docs/service.md)."""
+    problem = _three_zones(target_share=np.array([0.5, 0.0]))
+    whole = chargeplan.solve(problem, EXACT)
+    assert whole.objective == pytest.approx(220.0)
+    split, report = solve_decomposed(problem, EXACT, max_bundle_pairs=1)
+    assert report.regions == 2
+    assert split.open_site.tolist() == [True, True]
+    assert split.objective == pytest.approx(400.0)
+
+
 # --------------------------------------------------------------------------------------------
 # scenario keys
 # --------------------------------------------------------------------------------------------
@@ -403,3 +418,41 @@ def test_a_target_opens_a_station_with_charger_sizing(tmp_path: Path) -> None:
     assert with_target["objective_value"] == pytest.approx(
         with_target["capex_cny"] + with_target["access_cost_cny"] + 10 * (1_000 - 371)
     )
+
+
+def test_travel_time_standard_end_to_end(tmp_path: Path) -> None:
+    """A travel-time table instead of distances: z1 reaches s1 in 5 min and s2 in 25, z2 s2 in
+    12, z3 s3 in 4 (z4 nothing). Standard: urban (z2) 15 min, suburban (z1, z3, z4) 10: the
+    pairs are z1-s1 (5 <= 10), z2-s2 (12 <= 15), z3-s3 (4 <= 10); z1-s2 (25 > 10) is dropped."""
+    folder = tmp_path / "tt"
+    times = "zone_id,site_id,minutes\nz1,s1,5\nz1,s2,25\nz2,s2,12\nz3,s3,4\n"
+    standard = STANDARD.replace(
+        "rural_km = 3\n",
+        "rural_km = 3\nurban_minutes = 15\nsuburban_minutes = 10\nrural_minutes = 10\n",
+    )
+    text = SCENARIO.replace("[sizing]", 'travel_time_table = "times.csv"\n\n[sizing]') + standard
+    path = write_tiny_scenario(folder, text)
+    (folder / "times.csv").write_text(times)
+    scenario = chargeplan.load_scenario(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inputs = chargeplan.prepare(scenario)
+    pairs = list(zip(inputs.pairs["zone_id"], inputs.pairs["site_id"], strict=True))
+    assert pairs == [("z1", "s1"), ("z2", "s2"), ("z3", "s3")]
+    assert inputs.pairs["cost"].tolist() == [5.0, 12.0, 4.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "[reach.standard]\nurban_minutes = 10\nsuburban_minutes = 20\nrural_minutes = 30\n",
+            r"gives minutes but no reach\.travel_time_table",
+        ),
+        ("[reach.standard]\nurban_minutes = 10\n", r"urban_minutes, suburban_minutes and rural"),
+    ],
+)
+def test_a_travel_time_standard_needs_its_table(tmp_path: Path, text: str, expected: str) -> None:
+    path = write_tiny_scenario(tmp_path, SCENARIO + text)
+    with pytest.raises(ScenarioError, match=expected):
+        chargeplan.load_scenario(path)
