@@ -20,6 +20,7 @@ _PATH_KEYS = (
     ("zones", "file"),
     ("sites", "file"),
     ("reach", "cost_table"),
+    ("reach", "travel_time_table"),
     ("existing", "stations"),
     ("fine_zones", "places_file"),
     ("users", "county_indicators"),

@@ -27,6 +27,7 @@ from chargeplan.model.designs import charger_capex, design_of
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.queueing import erlang_c
 from chargeplan.model.solution import Solution, objective_value
+from chargeplan.model.targets import coverage_summary
 
 #: Demand shares below this count as fully served (solver tolerance).
 SHARE_TOLERANCE = 1e-6
@@ -376,6 +377,8 @@ def _summary(
         summary["premium_users"] = round(users)
         summary["unserved_users"] = float(zones["unserved_users"].sum())
         summary["premium_users_per_charger"] = users / n_chargers if n_chargers else None
+    zone_users = zones["premium_users"].to_numpy(float) if "premium_users" in zones else None
+    summary.update(coverage_summary(problem, solution.unmet, zone_users))  # by settlement type
     if problem.sizing:
         summary.update(_sizing_summary(problem, solution, linear_chargers))
     if problem.budget is not None:
