@@ -36,7 +36,8 @@ __all__ = ["bisection_applies", "solve_by_bisection"]
 
 
 def bisection_applies(problem: FacilityProblem) -> bool:
-    """The plain p-center: minimax objective, one type, no sizing, no capacities, no budget."""
+    """The plain p-center: minimax objective, one type, no sizing, no capacities, no budget,
+    no coverage targets, demand that must be served."""
     return (
         problem.objective == "min_max_cost"
         and len(problem.types) == 1
@@ -45,6 +46,7 @@ def bisection_applies(problem: FacilityProblem) -> bool:
         and problem.budget is None
         and problem.max_sites is not None
         and problem.hard_demand
+        and not problem.target_names  # coverage targets price unmet demand: not a set cover
     )
 
 
