@@ -358,10 +358,12 @@ def test_from_geodataframe_pmedian_pcenter_lscp(line):
     assert center.facilities["open"].tolist() == [False, False, True]
     assert center.summary["objective"] == pytest.approx(6.0)
     assert center.summary["max_distance"] == pytest.approx(6.0)
-    cover = chargeplan.from_geodataframe(*line, kind="lscp", radius=1.0)
+    cover = chargeplan.from_geodataframe(*line, kind="lscp", radius=1.0, weight="users")
     assert cover.facilities["open"].tolist() == [True, True, False]
     assert cover.summary["uncovered"] == 0
+    assert cover.summary["covered_weight"] == 10.0  # weighed, though lscp counts zones
     assert cover.facilities["zones_served"].tolist() == [2, 2, 0]
+    assert cover.facilities["weight_served"].tolist() == [3.0, 7.0, 0.0]
 
 
 def test_from_geodataframe_refuses_degrees_and_missing_parameters(line):

@@ -135,7 +135,8 @@ def from_geodataframe(
         site_ids=facilities.index.to_numpy(),
     )
     solution = solve(problem, options or SolverOptions(mip_rel_gap=0.0))
-    figures, site, assigned = location_figures(problem, solution, distance, radius)
+    w = _weights(demand, weight)  # lscp's problem counts zones, its figures weigh them
+    figures, site, assigned = location_figures(problem, solution, distance, radius, w)
     zones = demand.copy()
     zones["site"] = np.where(site >= 0, facilities.index.to_numpy()[np.maximum(site, 0)], None)
     zones["distance"] = assigned
@@ -143,7 +144,6 @@ def from_geodataframe(
     sites = facilities.copy()
     sites["open"] = solution.open_site
     sites["zones_served"] = np.bincount(site[site >= 0], minlength=len(sites))
-    w = problem.demand[:, 0] if kind != "lscp" else _weights(demand, weight)
     sites["weight_served"] = np.bincount(site[site >= 0], w[site >= 0], minlength=len(sites))
     summary = {"kind": kind, "status": solution.status, "objective": solution.objective}
     summary.update(figures)
@@ -155,14 +155,16 @@ def location_figures(
     solution: Solution,
     distance: np.ndarray,
     radius: float | None,
+    weight: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     """spopt's figures of a plan of :func:`~chargeplan.model.families.location_problem`.
 
-    Returns the figures (module docstring; ``covered`` is the ``(Z,)`` bool array), each
-    zone's main site (``-1``: none) and the distance to it (NaN: none).
+    ``weight``: ``(Z,)`` zone weights (default the problem's demand). Returns the figures
+    (module docstring; ``covered`` is the ``(Z,)`` bool array), each zone's main site (``-1``:
+    none) and the distance to it (NaN: none).
     """
     z = len(problem.zone_ids)
-    w = problem.demand[:, 0]
+    w = problem.demand[:, 0] if weight is None else np.asarray(weight, float)
     share = solution.served[:, 0]
     if np.all(np.isinf(problem.site_capacity)):
         # uncapacitated: every served zone goes whole to its nearest open site in reach (the
