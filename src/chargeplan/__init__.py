@@ -42,11 +42,15 @@ _EXPORTS = {
     "solve_model": "chargeplan.solver.highs",
     "Plan": "chargeplan.results.plan",
     "make_plan": "chargeplan.results.plan",
+    "Comparison": "chargeplan.results.compare",
+    "compare": "chargeplan.results.compare",
+    "read_run": "chargeplan.outputs.runs",
     "plan_network": "chargeplan.workflows.network",
 }
 
 __all__ = [
     "ChargeplanError",
+    "Comparison",
     "FacilityProblem",
     "InputError",
     "Inputs",
@@ -59,11 +63,13 @@ __all__ = [
     "__version__",
     "build_model",
     "build_problem",
+    "compare",
     "load_catalogue",
     "load_scenario",
     "make_plan",
     "plan_network",
     "prepare",
+    "read_run",
     "read_solution",
     "solve",
     "solve_model",
@@ -77,6 +83,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from chargeplan.model.formulation import build_model
     from chargeplan.model.problem import FacilityProblem
     from chargeplan.model.solution import Solution, read_solution
+    from chargeplan.outputs.runs import read_run
+    from chargeplan.results.compare import Comparison, compare
     from chargeplan.results.plan import Plan, make_plan
     from chargeplan.solver.highs import solve, solve_model
     from chargeplan.solver.options import SolverOptions

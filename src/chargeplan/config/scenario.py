@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from chargeplan.config.catalogue import ChargerType, StationDesign, load_catalogue, load_designs
 from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM, MAX_UNMET_PENALTY_CNY_PER_KWH
 from chargeplan.config.files import read_scenario_file
+from chargeplan.config.notices import WarningsConfig
 from chargeplan.config.scale import DecomposeConfig, FineZonesConfig
 from chargeplan.config.sites import ExtraSitesConfig, SitesConfig
 from chargeplan.config.solver import SolverConfig
@@ -42,6 +43,7 @@ __all__ = [
     "SizingConfig",
     "SolverConfig",
     "UsersConfig",
+    "WarningsConfig",
     "ZonesConfig",
     "load_catalogue",
     "load_scenario",
@@ -236,6 +238,7 @@ class Scenario(Frozen):
     rollout: RolloutConfig | None = None
     fine_zones: FineZonesConfig | None = None
     decompose: DecomposeConfig = DecomposeConfig()
+    warnings: WarningsConfig = WarningsConfig()
 
     @model_validator(mode="after")
     def _types_known(self) -> Scenario:
@@ -323,12 +326,22 @@ class Scenario(Frozen):
         """Return a validated copy with dotted keys changed (``where``: how they were changed,
         for the error message, e.g. ``"set on the command line"``).
 
+        The copy's name says what changed (:func:`changes_label`): ``china-2030`` with a
+        target of 10 M becomes ``china-2030 target=10M``; solver and decomposition settings,
+        which change how a plan is found rather than what is asked, and a ``name`` given among
+        the changes, leave it as it is.
+
         Examples
         --------
         >>> s2 = scenario.with_values({"users.target_premium_users": 10_000_000,
         ...                            "model.budget_cny": 5e9})
+        >>> s2.name
+        'china-2030 target=10M budget=5bn'
         """
         data = self.model_dump()
+        label = changes_label(self, changes)
+        if label and "name" not in changes:
+            data["name"] = f"{self.name} {label}"
         for dotted, value in changes.items():
             node = data
             *parents, leaf = dotted.split(".")
@@ -338,6 +351,40 @@ class Scenario(Frozen):
                 node = node[part]
             node[leaf] = value
         return validate(Scenario, data, label=f"scenario {self.name} ({where})")
+
+
+#: Short names of keys in a scenario's name (:func:`changes_label`); others go by their leaf.
+_SHORT_KEYS = {"users.target_premium_users": "target", "model.budget_cny": "budget"}
+
+
+def _compact(value: Any) -> str:
+    """``10000000`` -> ``10M``, ``5e9`` -> ``5bn``, ``2500`` -> ``2.5k``; other values as text."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.4g}{suffix}"
+    return f"{value:g}"
+
+
+def changes_label(scenario: Scenario, changes: Mapping[str, Any]) -> str:
+    """``"target=10M budget=5bn"``: the changes that alter what a scenario asks for.
+
+    Keys under ``solver.`` and ``decompose.`` (how a plan is found), ``name`` and
+    ``description``, and values equal to the scenario's own are left out.
+    """
+    current = scenario.model_dump()
+    parts = []
+    for dotted, value in changes.items():
+        if dotted.split(".")[0] in ("solver", "decompose", "name", "description"):
+            continue
+        node: Any = current
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node == value:
+            continue
+        parts.append(f"{_SHORT_KEYS.get(dotted, dotted.rsplit('.', 1)[-1])}={_compact(value)}")
+    return " ".join(parts)
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -25,17 +25,20 @@ says which reductions then still apply); :func:`solve_model` solves a model the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
+from chargeplan import progress
 from chargeplan.errors import SolveError
 from chargeplan.model.components import InfeasibleRowError, SparseConstraint, SparseObjective
 from chargeplan.model.formulation import build_milp, to_model
@@ -49,7 +52,7 @@ from chargeplan.solver.interface import SparseHighs
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.reduce import greedy_cover, reduce_problem
 
-__all__ = ["column_values", "run_highs", "solve", "solve_model"]
+__all__ = ["MAX_SCALED_COST", "column_values", "objective_scale", "run_highs", "solve", "solve_model"]
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +65,87 @@ _STATUS = {
 }
 
 
+#: Largest objective coefficient HiGHS is handed, in absolute value: HiGHS warns that a model
+#: is "badly scaled" when its costs exceed about 1e6 relative to its dual feasibility tolerance
+#: (1e-7); chargeplan's costs are CNY, up to some 1e9 per unit of unmet demand.
+MAX_SCALED_COST = 1e6
+
+
+def objective_scale(costs: np.ndarray) -> int:
+    """The exponent ``k`` of HiGHS's ``user_objective_scale`` (costs multiplied by ``2**k``).
+
+    Mathematics: with :math:`c_{max} = \\max_j |c_j|`, the smallest :math:`k \\le 0` with
+    :math:`2^k c_{max} \\le` :data:`MAX_SCALED_COST`, i.e.
+    :math:`k = \\min(0, -\\lceil \\log_2 (c_{max} / 10^6) \\rceil)`. A power of two scales
+    every coefficient exactly (no rounding), HiGHS reports the objective, bound and solution
+    unscaled (in CNY), and the relative MIP gap is the same at every scale; only the search
+    path may differ, within the gap. Costs of at most 1e6 are left as they are (``k = 0``).
+    """
+    finite = np.abs(costs[np.isfinite(costs)])
+    largest = float(finite.max()) if finite.size else 0.0
+    if largest <= MAX_SCALED_COST:
+        return 0
+    return -math.ceil(math.log2(largest / MAX_SCALED_COST))
+
+
+class _ReportingHighs(SparseHighs):
+    """:class:`SparseHighs` with its costs scaled (:func:`objective_scale`) and its progress
+    reported to :func:`chargeplan.progress.solver_update` (HiGHS's improving-solution and MIP
+    log callbacks: a few dozen calls per solve)."""
+
+    def _solve(self):  # type: ignore[no-untyped-def]
+        highs = self._solver_model
+        lp = highs.getLp()
+        scale = objective_scale(np.asarray(lp.col_cost_, dtype=float))
+        highs.setOptionValue("user_objective_scale", scale)
+        unscale, constant = 2.0**-scale, self._objective_constant
+
+        def report(event: Any) -> None:  # HiGHS's figures are of the scaled objective
+            data = event.data_out
+            progress.solver_update(
+                float(data.mip_primal_bound) * unscale + constant,
+                float(data.mip_dual_bound) * unscale + constant,
+                float(data.mip_gap),
+            )
+
+        callbacks = (highs.cbMipImprovingSolution, highs.cbMipLogging)
+        for callback in callbacks:
+            callback.subscribe(report)
+        try:
+            return super()._solve()
+        finally:
+            for callback in callbacks:
+                callback.unsubscribe(report)
+
+
 def run_highs(model: pyo.ConcreteModel, options: SolverOptions, warm_start: bool = False) -> dict:
-    """Solve with HiGHS; ``warm_start``: start from the variables' current values."""
-    solver = SparseHighs(warm_start=warm_start)
+    """Solve with HiGHS; ``warm_start``: start from the variables' current values.
+
+    HiGHS's log goes to standard error with ``options.log_to_stderr`` and is appended to
+    ``options.log_file`` if set (a file that cannot be opened is skipped with a log message).
+    """
+    solver = _ReportingHighs(warm_start=warm_start)
     if not solver.available():
         raise SolveError("HiGHS is not available: install highspy (pip install highspy)")
+    with contextlib.ExitStack() as stack:
+        tee: list = [sys.stderr] if options.log_to_stderr else []
+        if options.log_file is not None:
+            try:
+                tee.append(stack.enter_context(open(options.log_file, "a", encoding="utf-8")))
+            except OSError as error:
+                log.info("solver log not written to %s: %s", options.log_file, error)
+        return _run(solver, model, options, tee)
+
+
+def _run(solver: SparseHighs, model: pyo.ConcreteModel, options: SolverOptions, tee: list) -> dict:
+    """:func:`run_highs` once its log streams are open."""
+    progress.step("solve")
     kwargs = {
         "time_limit": options.time_limit_s,
         "rel_gap": options.mip_rel_gap,
         "load_solutions": False,
         "raise_exception_on_nonoptimal_result": False,
-        "tee": [sys.stderr] if options.log_to_stderr else False,
+        "tee": tee or False,
     }
     if options.threads is not None:
         kwargs["threads"] = options.threads
@@ -189,6 +262,7 @@ def solve_model(model: pyo.ConcreteModel, options: SolverOptions | None = None) 
 
 def _build(problem: FacilityProblem, covering: bool) -> pyo.ConcreteModel:
     """The labelled model (size checked first, infeasible rows as a :class:`SolveError`)."""
+    progress.step("build model")
     check_model_size(problem)  # refuse a model that cannot fit in memory before building it
     lp, ix = build_milp(problem, covering=covering)
     try:

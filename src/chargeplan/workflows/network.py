@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 
+from chargeplan import progress
 from chargeplan.config.scenario import Scenario
 from chargeplan.inputs.prepare import Inputs, prepare
 from chargeplan.inputs.problem import build_problem
@@ -84,6 +85,7 @@ def plan_network(
             executor=executor,
         )
         extra.update(figures)
+    progress.step("results")
     solution = close_idle_sites(problem, solution)
     plan = make_plan(problem, solution, inputs.zones, inputs.sites, extra_summary=extra)
     plan.summary["total_seconds"] = time.perf_counter() - start

@@ -1,0 +1,232 @@
+"""Progress of a run: its stages with their elapsed time, and the solver's incumbent and bound.
+
+The stages of a run announce themselves with :func:`step` (``step("solve")`` ends the stage
+before it and starts this one) and the solver reports its best plan so far with
+:func:`solver_update`. Both do nothing unless a display is active: :func:`show` activates one
+for the duration of a ``with`` block::
+
+    from chargeplan import progress
+    with progress.show("auto"):           # rich on a terminal or in Jupyter, plain lines else
+        plan = chargeplan.plan_network(scenario)
+
+Displays:
+
+- ``"rich"``: a live line with a spinner, the current stage and its elapsed time (and, while
+  HiGHS runs, its incumbent, bound and gap), with one line per finished stage above it; in a
+  Jupyter notebook rich draws the same in the cell's output;
+- ``"plain"``: one line per finished stage (``solve: 25.8 s``), and a solver line at most
+  every :data:`PLAIN_SOLVER_EVERY_S` seconds, for logs and pipes (no control characters);
+- ``"off"``: nothing.
+
+This module sits at the bottom of the import floors (any stage may announce a step) and imports
+rich only when a rich display is shown, so ``import chargeplan`` stays light.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, Literal
+
+__all__ = [
+    "PLAIN_SOLVER_EVERY_S",
+    "Display",
+    "active",
+    "in_notebook",
+    "show",
+    "solver_update",
+    "step",
+]
+
+#: Seconds between two solver lines of a plain display (the live display redraws 4 times a s).
+PLAIN_SOLVER_EVERY_S = 10.0
+
+Mode = Literal["auto", "rich", "plain", "off"]
+
+
+@dataclass
+class Display:
+    """What a display shows: the finished stages, the current one and the solver's figures.
+
+    ``lines`` collects every plain line written (also for a rich display: what it printed
+    above the live line), so that tests and notebooks can read what was shown.
+    """
+
+    mode: Literal["rich", "plain", "off"]
+    stream: IO[str]
+    stage: str | None = None
+    started: float = 0.0
+    solver: dict[str, float] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    last_plain: float = 0.0
+    live: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def status(self) -> str:
+        """The current stage, its elapsed time and the solver's figures if it reported any."""
+        if self.stage is None:
+            return ""
+        text = f"{self.stage} {self.elapsed():.1f} s"
+        return text + solver_text(self.solver) if self.solver else text
+
+    def emit(self, line: str) -> None:
+        """Print a line above the live display (rich) or as it is (plain)."""
+        self.lines.append(line)
+        if self.mode == "off":
+            return
+        if self.live is not None:
+            self.live.console.print(line, highlight=False, markup=False)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def end_stage(self) -> None:
+        if self.stage is not None:
+            self.emit(f"{self.stage}: {self.elapsed():.1f} s{solver_text(self.solver)}")
+        self.stage = None
+        self.solver = {}
+
+
+def solver_text(figures: dict[str, float]) -> str:
+    """``"; incumbent 16.11 bn, bound 16.09 bn, gap 0.17 %"`` (empty without an incumbent)."""
+    incumbent = figures.get("incumbent")
+    if incumbent is None or not _finite(incumbent):
+        return ""
+    text = f"; incumbent {_amount(incumbent)}"
+    bound = figures.get("bound")
+    if bound is not None and _finite(bound):
+        text += f", bound {_amount(bound)}"
+    gap = figures.get("gap")
+    if gap is not None and _finite(gap):
+        text += f", gap {100 * gap:.2f} %"
+    return text
+
+
+def _finite(value: float) -> bool:
+    return value == value and abs(value) != float("inf")
+
+
+def _amount(value: float) -> str:
+    """An objective in CNY, short: ``16.11 bn``, ``250.3 M``, ``1,200``."""
+    if abs(value) >= 1e9:
+        return f"{value / 1e9:,.2f} bn"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:,.1f} M"
+    return f"{value:,.0f}"
+
+
+_stack: list[Display] = []
+
+
+def active() -> Display | None:
+    """The display in use, if any (the innermost :func:`show`)."""
+    return _stack[-1] if _stack else None
+
+
+def step(name: str) -> None:
+    """End the current stage (with its elapsed time) and start ``name``; no-op without a display.
+
+    Parameters
+    ----------
+    name
+        The stage in the planner's words, e.g. ``"read inputs"``, ``"solve"``.
+    """
+    display = active()
+    if display is None:
+        return
+    with display.lock:
+        display.end_stage()
+        display.stage = name
+        display.started = time.perf_counter()
+
+
+def solver_update(incumbent: float, bound: float, gap: float) -> None:
+    """The solver's best plan so far (objective, CNY), its best bound and their relative gap.
+
+    Called from HiGHS's callbacks; a plain display prints it at most every
+    :data:`PLAIN_SOLVER_EVERY_S` seconds, a rich one shows it on its live line.
+    """
+    display = active()
+    if display is None:
+        return
+    with display.lock:
+        display.solver = {"incumbent": incumbent, "bound": bound, "gap": gap}
+        now = time.perf_counter()
+        if display.mode == "plain" and now - display.last_plain >= PLAIN_SOLVER_EVERY_S:
+            display.last_plain = now
+            display.emit(f"  {display.status()}")
+
+
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (IPython's ``ZMQInteractiveShell``)."""
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    try:
+        ip = shell.get_ipython()  # type: ignore[attr-defined]
+    except AttributeError:
+        return False
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
+def _resolve(mode: Mode, stream: IO[str]) -> Literal["rich", "plain", "off"]:
+    if mode != "auto":
+        return mode
+    isatty = getattr(stream, "isatty", None)
+    return "rich" if in_notebook() or (isatty is not None and isatty()) else "plain"
+
+
+@contextlib.contextmanager
+def show(mode: Mode = "auto", stream: IO[str] | None = None) -> Iterator[Display]:
+    """Show the progress of what runs inside the ``with`` block.
+
+    Parameters
+    ----------
+    mode
+        ``"auto"`` (rich on a terminal or in a notebook, plain otherwise), ``"rich"``,
+        ``"plain"`` or ``"off"``.
+    stream
+        Where to write (default: standard error).
+
+    Yields
+    ------
+    Display
+        The display; ``display.lines`` holds every line it printed.
+    """
+    stream = stream if stream is not None else sys.stderr
+    display = Display(_resolve(mode, stream), stream)
+    live = _start_live(display) if display.mode == "rich" else None
+    _stack.append(display)
+    try:
+        yield display
+        with display.lock:
+            display.end_stage()
+    finally:
+        _stack.remove(display)
+        if live is not None:
+            live.stop()
+
+
+def _start_live(display: Display) -> Any:
+    """A rich ``Live`` line redrawn 4 times a second from :meth:`Display.status`."""
+    from rich.console import Console
+    from rich.live import Live
+    from rich.spinner import Spinner
+
+    spinner = Spinner("dots")
+
+    def render() -> Any:
+        spinner.update(text=display.status())
+        return spinner
+
+    console = Console(file=display.stream) if not in_notebook() else Console()
+    live = Live(get_renderable=render, console=console, refresh_per_second=4, transient=True)
+    display.live = live
+    live.start()
+    return live
