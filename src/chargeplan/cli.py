@@ -413,8 +413,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": report_command,
     }
     # the solver's log (-v) writes to stderr itself: plain progress lines then, not a live line
-    mode = "off" if quiet or args.command in ("compare", "report") else "auto"
-    mode = "plain" if verbose and mode == "auto" else mode
+    mode: progress.Mode = "off" if quiet or args.command in ("compare", "report") else "auto"
+    if verbose and mode == "auto":
+        mode = "plain"
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread: leave signals alone

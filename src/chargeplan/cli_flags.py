@@ -62,7 +62,11 @@ SCENARIO_FLAGS = (
         _amount,
     ),
     ScenarioFlag(
-        "--budget", "model.budget_cny", "capex budget in CNY, e.g. 4bn (overrides)", _SOLVING, _amount
+        "--budget",
+        "model.budget_cny",
+        "capex budget in CNY, e.g. 4bn (overrides)",
+        _SOLVING,
+        _amount,
     ),
     ScenarioFlag(
         "--objective",
@@ -120,5 +124,3 @@ def add_scenario_flags(parser: argparse.ArgumentParser, command: str) -> None:
 def _metavar(flag: str) -> str:
     """``--time-limit`` -> ``TIME_LIMIT``, as argparse names it by default."""
     return flag.lstrip("-").replace("-", "_").upper()
-
-

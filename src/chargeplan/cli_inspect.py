@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from chargeplan.results.compare import Comparison
 
-__all__ = ["add_compare", "add_report", "comparison_json", "compare_command", "report_command"]
+__all__ = ["add_compare", "add_report", "compare_command", "comparison_json", "report_command"]
 
 
 def add_compare(sub: argparse._SubParsersAction) -> None:
@@ -114,7 +114,9 @@ def compare_command(args: argparse.Namespace) -> int:
     if args.map is not None:
         from chargeplan.outputs.compare_map import plot_changes
 
-        title = f"{a.summary.get('scenario', args.run_a)} -> {b.summary.get('scenario', args.run_b)}"
+        title = (
+            f"{a.summary.get('scenario', args.run_a)} -> {b.summary.get('scenario', args.run_b)}"
+        )
         plot_changes(comparison, b.zones, args.map, title=title)
     if args.json:
         print(json.dumps(comparison_json(comparison, args.run_a, args.run_b), ensure_ascii=False))

@@ -34,6 +34,7 @@ from typing import IO, Any, Literal
 
 __all__ = [
     "PLAIN_SOLVER_EVERY_S",
+    "Mode",
     "Display",
     "active",
     "in_notebook",
@@ -169,7 +170,7 @@ def in_notebook() -> bool:
     if shell is None:
         return False
     try:
-        ip = shell.get_ipython()  # type: ignore[attr-defined]
+        ip = shell.get_ipython()
     except AttributeError:
         return False
     return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"

@@ -90,7 +90,8 @@ class Plan:
             *(
                 (f"  {k.removeprefix('chargers_')}", k, "{:,.0f}")
                 for k in s
-                if k.startswith("chargers_") and not k.startswith("chargers_linear")
+                if k.startswith("chargers_")
+                and not k.startswith("chargers_linear")
                 and not k.startswith("chargers_added")
             ),
             ("capex, CNY bn", "capex_cny", "{:,.2f}"),

@@ -52,7 +52,14 @@ from chargeplan.solver.interface import SparseHighs
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.reduce import greedy_cover, reduce_problem
 
-__all__ = ["MAX_SCALED_COST", "column_values", "objective_scale", "run_highs", "solve", "solve_model"]
+__all__ = [
+    "MAX_SCALED_COST",
+    "column_values",
+    "objective_scale",
+    "run_highs",
+    "solve",
+    "solve_model",
+]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +100,7 @@ class _ReportingHighs(SparseHighs):
     reported to :func:`chargeplan.progress.solver_update` (HiGHS's improving-solution and MIP
     log callbacks: a few dozen calls per solve)."""
 
-    def _solve(self):  # type: ignore[no-untyped-def]
+    def _solve(self):
         highs = self._solver_model
         lp = highs.getLp()
         scale = objective_scale(np.asarray(lp.col_cost_, dtype=float))
