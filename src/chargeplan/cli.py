@@ -380,21 +380,28 @@ def _on_sigterm(signum: int, _frame: object) -> None:
     raise _Terminated(signum)
 
 
+#: Loggers whose progress messages show without ``-v`` (a curve's points, a batch's jobs).
+_PROGRESS_LOGGERS = ("chargeplan.workflows.curve", "chargeplan.workflows.batch")
+
+
 def _setup_output(quiet: bool, verbose: bool) -> None:
-    """Logging and warnings on stderr: warnings only, each data warning once, ``warning: ...``;
-    with ``verbose`` every step logged with its time. Matplotlib draws off-screen (Agg) and
-    keeps its font-cache message to itself."""
+    """Logging and warnings on stderr (:class:`chargeplan.progress.LogHandler`): warnings, each
+    data warning once as ``warning: ...``, and a curve's or batch's progress; with ``verbose``
+    every step with its time. Matplotlib draws off-screen (Agg) and keeps its font-cache
+    message to itself."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(message)s" if verbose else "%(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
+    handler = progress.LogHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(message)s" if verbose else "%(message)s", "%H:%M:%S")
     )
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     for noisy in ("pyogrio", "distributed", "matplotlib", "fontTools", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)  # Dask's chatter, font caches
     if not quiet:
-        warnings.formatwarning = lambda msg, cat, *_a, **_k: f"warning: {msg}\n"
+        for name in _PROGRESS_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)
+        warnings.formatwarning = lambda msg, cat, *_a, **_k: f"warning: {msg}"
+        logging.captureWarnings(True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -434,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("chargeplan: terminated", file=sys.stderr)
         return 143
     finally:
+        logging.captureWarnings(False)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

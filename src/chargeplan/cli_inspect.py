@@ -106,11 +106,12 @@ def _table(comparison: Comparison, most_sites: int) -> list[str]:
 
 def compare_command(args: argparse.Namespace) -> int:
     """``chargeplan compare``."""
-    from chargeplan.outputs.runs import read_run
+    from chargeplan.outputs.runs import read_run, region_column
     from chargeplan.results.compare import compare
 
     a, b = read_run(args.run_a), read_run(args.run_b)
-    comparison = compare(a, b)
+    by = region_column(args.run_b)
+    comparison = compare(a, b, by=by if by in a.zones and by in b.zones else None)
     if args.map is not None:
         from chargeplan.outputs.compare_map import plot_changes
 

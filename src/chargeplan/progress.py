@@ -6,16 +6,20 @@ before it and starts this one) and the solver reports its best plan so far with
 for the duration of a ``with`` block::
 
     from chargeplan import progress
-    with progress.show("auto"):           # rich on a terminal or in Jupyter, plain lines else
+    with progress.show("auto"):           # rich on a terminal, plain lines else
         plan = chargeplan.plan_network(scenario)
+
+:func:`chargeplan.plan_network` shows its progress by itself in a notebook
+(:func:`in_notebook_default`).
 
 Displays:
 
 - ``"rich"``: a live line with a spinner, the current stage and its elapsed time (and, while
-  HiGHS runs, its incumbent, bound and gap), with one line per finished stage above it; in a
-  Jupyter notebook rich draws the same in the cell's output;
-- ``"plain"``: one line per finished stage (``solve: 25.8 s``), and a solver line at most
-  every :data:`PLAIN_SOLVER_EVERY_S` seconds, for logs and pipes (no control characters);
+  HiGHS runs, its incumbent, bound and gap), with one line per finished stage above it;
+- ``"plain"``: one line per finished stage (``solve: 25.8 s``), and a solver line every
+  :data:`PLAIN_SOLVER_EVERY_S` seconds at most (none in a stage shorter than that), for logs, pipes and notebooks (no control
+  characters; in a Jupyter notebook on standard output, so that the lines appear in the cell's
+  output as they come);
 - ``"off"``: nothing.
 
 This module sits at the bottom of the import floors (any stage may announce a step) and imports
@@ -25,6 +29,7 @@ rich only when a rich display is shown, so ``import chargeplan`` stays light.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import threading
 import time
@@ -36,8 +41,10 @@ __all__ = [
     "PLAIN_SOLVER_EVERY_S",
     "Mode",
     "Display",
+    "LogHandler",
     "active",
     "in_notebook",
+    "in_notebook_default",
     "show",
     "solver_update",
     "step",
@@ -63,7 +70,7 @@ class Display:
     started: float = 0.0
     solver: dict[str, float] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
-    last_plain: float = 0.0
+    last_plain: float = float("-inf")
     live: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -144,7 +151,7 @@ def step(name: str) -> None:
     with display.lock:
         display.end_stage()
         display.stage = name
-        display.started = time.perf_counter()
+        display.started = display.last_plain = time.perf_counter()
 
 
 def solver_update(incumbent: float, bound: float, gap: float) -> None:
@@ -164,6 +171,23 @@ def solver_update(incumbent: float, bound: float, gap: float) -> None:
             display.emit(f"  {display.status()}")
 
 
+class LogHandler(logging.Handler):
+    """Log records (and warnings, through :func:`logging.captureWarnings`) as lines on standard
+    error, printed above a rich display's live line when one is shown, so neither garbles
+    the other."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            display = active()
+            if display is not None and display.live is not None:
+                display.live.console.print(line, markup=False, highlight=False)
+            else:
+                print(line, file=sys.stderr, flush=True)
+        except Exception:
+            self.handleError(record)
+
+
 def in_notebook() -> bool:
     """Whether this runs in a Jupyter kernel (IPython's ``ZMQInteractiveShell``)."""
     shell = sys.modules.get("IPython")
@@ -180,7 +204,18 @@ def _resolve(mode: Mode, stream: IO[str]) -> Literal["rich", "plain", "off"]:
     if mode != "auto":
         return mode
     isatty = getattr(stream, "isatty", None)
-    return "rich" if in_notebook() or (isatty is not None and isatty()) else "plain"
+    return "rich" if not in_notebook() and isatty is not None and isatty() else "plain"
+
+
+@contextlib.contextmanager
+def in_notebook_default() -> Iterator[None]:
+    """Show progress (plain lines on standard output) in a notebook, unless a display is
+    active already; elsewhere do nothing (a script or the command line chooses its own)."""
+    if active() is None and in_notebook():
+        with show("plain", sys.stdout):
+            yield
+    else:
+        yield
 
 
 @contextlib.contextmanager
@@ -193,14 +228,15 @@ def show(mode: Mode = "auto", stream: IO[str] | None = None) -> Iterator[Display
         ``"auto"`` (rich on a terminal or in a notebook, plain otherwise), ``"rich"``,
         ``"plain"`` or ``"off"``.
     stream
-        Where to write (default: standard error).
+        Where to write (default: standard error; standard output in a notebook).
 
     Yields
     ------
     Display
         The display; ``display.lines`` holds every line it printed.
     """
-    stream = stream if stream is not None else sys.stderr
+    if stream is None:
+        stream = sys.stdout if in_notebook() else sys.stderr
     display = Display(_resolve(mode, stream), stream)
     live = _start_live(display) if display.mode == "rich" else None
     _stack.append(display)
@@ -226,8 +262,15 @@ def _start_live(display: Display) -> Any:
         spinner.update(text=display.status())
         return spinner
 
-    console = Console(file=display.stream) if not in_notebook() else Console()
-    live = Live(get_renderable=render, console=console, refresh_per_second=4, transient=True)
+    console = Console(file=display.stream)
+    live = Live(
+        get_renderable=render,
+        console=console,
+        refresh_per_second=4,
+        transient=True,
+        redirect_stdout=False,  # results on stdout stay on stdout
+        redirect_stderr=False,
+    )
     display.live = live
     live.start()
     return live

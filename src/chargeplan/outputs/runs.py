@@ -27,7 +27,7 @@ from chargeplan.results.plan import Plan
 if TYPE_CHECKING:
     from chargeplan.config.scenario import Scenario
 
-__all__ = ["PAGES", "read_run", "rerender", "run_scenario_of"]
+__all__ = ["PAGES", "read_run", "region_column", "rerender", "run_scenario_of"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,13 @@ def read_run(folder: str | Path) -> Plan:
 def _indexed(frame: gpd.GeoDataFrame, column: str | None) -> gpd.GeoDataFrame:
     column = column if column in frame.columns else frame.columns[0]
     return frame.set_index(frame[column].astype(str), drop=False).rename_axis(None)
+
+
+def region_column(folder: str | Path) -> str | None:
+    """The zones' region column of a run's scenario (``zones.region_column``), if it has one."""
+    manifest = read_manifest(folder) or {}
+    column = (manifest.get("scenario") or {}).get("zones", {}).get("region_column")
+    return str(column) if column else None
 
 
 def run_scenario_of(folder: str | Path) -> Scenario | None:

@@ -54,6 +54,7 @@ from chargeplan.solver.reduce import greedy_cover, reduce_problem
 
 __all__ = [
     "MAX_SCALED_COST",
+    "MIN_SCALED_COST",
     "column_values",
     "objective_scale",
     "run_highs",
@@ -72,27 +73,38 @@ _STATUS = {
 }
 
 
-#: Largest objective coefficient HiGHS is handed, in absolute value: HiGHS warns that a model
-#: is "badly scaled" when its costs exceed about 1e6 relative to its dual feasibility tolerance
-#: (1e-7); chargeplan's costs are CNY, up to some 1e9 per unit of unmet demand.
+#: Largest objective coefficient HiGHS is handed, in absolute value: HiGHS warns of
+#: "excessively large costs" above 1e6 (and that the model is "badly scaled": their ratio to its
+#: dual feasibility tolerance, 1e-7); chargeplan's costs are CNY, up to some 1e9 per unit of
+#: unmet demand in the default scenario.
 MAX_SCALED_COST = 1e6
+#: Smallest non-zero objective coefficient, in absolute value, the scaling may leave: HiGHS warns
+#: of "excessively small costs" below 1e-4.
+MIN_SCALED_COST = 1e-4
 
 
 def objective_scale(costs: np.ndarray) -> int:
     """The exponent ``k`` of HiGHS's ``user_objective_scale`` (costs multiplied by ``2**k``).
 
-    Mathematics: with :math:`c_{max} = \\max_j |c_j|`, the smallest :math:`k \\le 0` with
+    Mathematics: with :math:`c_{max} = \\max_j |c_j|` and :math:`c_{min}` the smallest
+    non-zero :math:`|c_j|`, the smallest :math:`k \\le 0` with
     :math:`2^k c_{max} \\le` :data:`MAX_SCALED_COST`, i.e.
-    :math:`k = \\min(0, -\\lceil \\log_2 (c_{max} / 10^6) \\rceil)`. A power of two scales
-    every coefficient exactly (no rounding), HiGHS reports the objective, bound and solution
-    unscaled (in CNY), and the relative MIP gap is the same at every scale; only the search
-    path may differ, within the gap. Costs of at most 1e6 are left as they are (``k = 0``).
+    :math:`k = -\\lceil \\log_2 (c_{max} / 10^6) \\rceil`, but no smaller than
+    :math:`\\lceil \\log_2 (10^{-4} / c_{min}) \\rceil`, so that :math:`2^k c_{min} \\ge`
+    :data:`MIN_SCALED_COST`: costs spanning more than ten orders of magnitude keep their
+    large-cost warning rather than gain a small-cost one. A power of two scales every
+    coefficient exactly (no rounding); HiGHS reports the objective, bound and solution unscaled
+    (in CNY), and the relative MIP gap is the same at every scale; only the search path may
+    differ, within the gap. The default scenario's costs, 214 to 2.67e9 CNY, get ``k = -12``.
     """
     finite = np.abs(costs[np.isfinite(costs)])
+    finite = finite[finite > 0]
     largest = float(finite.max()) if finite.size else 0.0
     if largest <= MAX_SCALED_COST:
         return 0
-    return -math.ceil(math.log2(largest / MAX_SCALED_COST))
+    k = -math.ceil(math.log2(largest / MAX_SCALED_COST))
+    floor = math.ceil(math.log2(MIN_SCALED_COST / float(finite.min())))
+    return min(0, max(k, floor))
 
 
 class _ReportingHighs(SparseHighs):

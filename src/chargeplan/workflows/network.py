@@ -60,7 +60,23 @@ def plan_network(
         ``[rollout]`` section the multi-year plan of :func:`plan_rollout`. A decomposed plan's
         summary adds the ``decompose_*`` figures (:meth:`chargeplan.solver.decompose.Decomposition.
         summary`).
+
+    Notes
+    -----
+    In a Jupyter notebook the stages and the solver's progress are shown as they come
+    (:func:`chargeplan.progress.in_notebook_default`).
     """
+    with progress.in_notebook_default():
+        return _plan_network(scenario, inputs, solver, executor)
+
+
+def _plan_network(
+    scenario: Scenario,
+    inputs: Inputs | None,
+    solver: SolverOptions | None,
+    executor: Executor | None,
+) -> Plan:
+    """:func:`plan_network`."""
     start = time.perf_counter()
     if scenario.rollout is not None:
         return plan_rollout(scenario, inputs=inputs, solver=solver)
