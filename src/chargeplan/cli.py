@@ -236,6 +236,7 @@ def _run(args: argparse.Namespace) -> int:
         force=args.force,
         allow_empty=args.allow_empty_plan,
     )
+    progress.finish()
     written = [*manifest["outputs"], "manifest.json"]
     s = plan.summary
     gap_note = "" if s["status"] == "optimal" else f" (stopped: {s['status']})"
@@ -287,6 +288,7 @@ def _curve(args: argparse.Namespace) -> int:
         force=args.force,
         command=["chargeplan", *(args.argv or [])],
     )
+    progress.finish()
     note = " (complete from an earlier run)" if result.resumed else ""
     print(
         f"{scenario.name}: {len(result.curve)} plans{note}; {', '.join(result.files)} "
@@ -324,6 +326,7 @@ def _batch(args: argparse.Namespace) -> int:
         force=args.force,
         allow_empty=args.allow_empty_plan,
     )
+    progress.finish()
     for row in table.itertuples(index=False):
         detail = (
             f"{row.plan_status}, gap {100 * row.gap:.3f} %"
@@ -364,6 +367,7 @@ def _validate(args: argparse.Namespace) -> int:
     problem = build_problem(scenario, inputs)
     check_feasibility(problem)
     size = check_model_size(problem)
+    progress.finish()
     print(
         f"{args.scenario}: valid; {len(problem.zone_ids)} zones, {len(problem.site_ids)} sites, "
         f"{len(problem.pair_zone)} pairs, charger types {list(problem.types)}; model about "

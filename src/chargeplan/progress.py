@@ -43,6 +43,7 @@ __all__ = [
     "Display",
     "LogHandler",
     "active",
+    "finish",
     "in_notebook",
     "in_notebook_default",
     "show",
@@ -154,6 +155,19 @@ def step(name: str) -> None:
         display.started = display.last_plain = time.perf_counter()
 
 
+def finish() -> None:
+    """End the current stage and stop a live line, before the results are printed (so the
+    last line on the terminal is theirs); no-op without a display."""
+    display = active()
+    if display is None:
+        return
+    with display.lock:
+        display.end_stage()
+        if display.live is not None:
+            display.live.stop()
+            display.live = None
+
+
 def solver_update(incumbent: float, bound: float, gap: float) -> None:
     """The solver's best plan so far (objective, CNY), its best bound and their relative gap.
 
@@ -238,7 +252,8 @@ def show(mode: Mode = "auto", stream: IO[str] | None = None) -> Iterator[Display
     if stream is None:
         stream = sys.stdout if in_notebook() else sys.stderr
     display = Display(_resolve(mode, stream), stream)
-    live = _start_live(display) if display.mode == "rich" else None
+    if display.mode == "rich":
+        _start_live(display)
     _stack.append(display)
     try:
         yield display
@@ -246,8 +261,8 @@ def show(mode: Mode = "auto", stream: IO[str] | None = None) -> Iterator[Display
             display.end_stage()
     finally:
         _stack.remove(display)
-        if live is not None:
-            live.stop()
+        if display.live is not None:
+            display.live.stop()
 
 
 def _start_live(display: Display) -> Any:

@@ -98,7 +98,7 @@ def _site_changes(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, types: list[str]) ->
     columns = [f"chargers_{t}" for t in types]
     left = _open_sites(a, columns)
     right = _open_sites(b, columns)
-    both = left.join(right, how="outer", lsuffix="_a", rsuffix="_b").fillna(0)
+    both = left.add_suffix("_a").join(right.add_suffix("_b"), how="outer").fillna(0)
     in_a = both.index.isin(left.index)
     in_b = both.index.isin(right.index)
     delta = np.zeros(len(both), dtype=bool)

@@ -162,6 +162,9 @@ class Plan:
                 style_kwds={"style_function": _site_style},
                 name="open sites",
             )
+        import folium
+
+        folium.LayerControl().add_to(m)
         return m
 
 
