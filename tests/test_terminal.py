@@ -220,9 +220,15 @@ def test_acknowledged_warnings_are_hidden_and_others_shown() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with config.hidden():
-            warnings.warn("zones: 'HK' takes Shenzhen's, as users.proxies says", DemandWarning)
-            warnings.warn("'car' missing for 1 zone(s) (三沙市 (460300)); median", DemandWarning)
-            warnings.warn("'car' missing for 1 zone(s) (other (1)); median", DemandWarning)
+            warnings.warn(
+                "zones: 'HK' takes Shenzhen's, as users.proxies says", DemandWarning, stacklevel=1
+            )
+            warnings.warn(
+                "'car' missing for 1 zone(s) (三沙市 (460300)); median", DemandWarning, stacklevel=1
+            )
+            warnings.warn(
+                "'car' missing for 1 zone(s) (other (1)); median", DemandWarning, stacklevel=1
+            )
     assert [str(w.message) for w in caught] == ["'car' missing for 1 zone(s) (other (1)); median"]
 
 

@@ -17,9 +17,9 @@ Displays:
 - ``"rich"``: a live line with a spinner, the current stage and its elapsed time (and, while
   HiGHS runs, its incumbent, bound and gap), with one line per finished stage above it;
 - ``"plain"``: one line per finished stage (``solve: 25.8 s``), and a solver line every
-  :data:`PLAIN_SOLVER_EVERY_S` seconds at most (none in a stage shorter than that), for logs, pipes and notebooks (no control
-  characters; in a Jupyter notebook on standard output, so that the lines appear in the cell's
-  output as they come);
+  :data:`PLAIN_SOLVER_EVERY_S` seconds at most (none in a stage shorter than that), for logs,
+  pipes and notebooks (no control characters; in a Jupyter notebook on standard output, so
+  that the lines appear in the cell's output as they come);
 - ``"off"``: nothing.
 
 This module sits at the bottom of the import floors (any stage may announce a step) and imports
@@ -39,9 +39,9 @@ from typing import IO, Any, Literal
 
 __all__ = [
     "PLAIN_SOLVER_EVERY_S",
-    "Mode",
     "Display",
     "LogHandler",
+    "Mode",
     "active",
     "finish",
     "in_notebook",
