@@ -303,3 +303,17 @@ def test_with_values_names_the_variant_by_what_it_asks(tiny_scenario: Path) -> N
     twice = scenario.with_values({"users.target_premium_users": 2000})
     assert twice.with_values({"model.budget_cny": 5e5}).name == "tiny target=2k budget=500k"
     assert json.dumps(twice.name)  # plain text
+
+
+def test_run_does_not_replace_another_scenarios_run_without_force(
+    tiny_scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    argv = ["run", str(tiny_scenario), "--out", str(out), "--quiet", "--no-report", "--no-map"]
+    assert main(argv) == 0
+    assert main(argv) == 0  # the same scenario again: replaced, as before
+    assert main([*argv, "--target", "2k"]) == 6  # another variant: refused before solving
+    assert "holds the run of scenario 'tiny', not of 'tiny target=2k'" in capsys.readouterr().err
+    assert read_manifest(out)["scenario_name"] == "tiny"  # type: ignore[index]
+    assert main([*argv, "--target", "2k", "--force"]) == 0
+    assert read_manifest(out)["scenario_name"] == "tiny target=2k"  # type: ignore[index]

@@ -56,7 +56,8 @@ _EMPTY_HELP = (
 
 _FORCE_HELP = (
     "write into a non-empty folder that is not a chargeplan run, keeping its other files "
-    "(files named like outputs are replaced)"
+    "(files named like outputs are replaced); run: also replace the run of another scenario "
+    "or variant"
 )
 
 
@@ -219,6 +220,7 @@ def _scenario(args: argparse.Namespace) -> Scenario:
 
 def _run(args: argparse.Namespace) -> int:
     from chargeplan.outputs.folder import safe_folder_name
+    from chargeplan.outputs.runs import check_same_scenario
     from chargeplan.workflows.batch import run_scenario
     from chargeplan.workflows.options import solver_options
 
@@ -226,6 +228,7 @@ def _run(args: argparse.Namespace) -> int:
     scenario = _scenario(args)
     log.info("scenario %s (%s)", scenario.name, scenario.source)
     out = args.out if args.out is not None else Path("runs") / safe_folder_name(scenario.name)
+    check_same_scenario(out, scenario.name, force=args.force)
     plan, manifest = run_scenario(
         scenario,
         out,

@@ -27,7 +27,14 @@ from chargeplan.results.plan import Plan
 if TYPE_CHECKING:
     from chargeplan.config.scenario import Scenario
 
-__all__ = ["PAGES", "read_run", "region_column", "rerender", "run_scenario_of"]
+__all__ = [
+    "PAGES",
+    "check_same_scenario",
+    "read_run",
+    "region_column",
+    "rerender",
+    "run_scenario_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +90,29 @@ def read_run(folder: str | Path) -> Plan:
 def _indexed(frame: gpd.GeoDataFrame, column: str | None) -> gpd.GeoDataFrame:
     column = column if column in frame.columns else frame.columns[0]
     return frame.set_index(frame[column].astype(str), drop=False).rename_axis(None)
+
+
+def check_same_scenario(folder: str | Path, name: str, *, force: bool = False) -> None:
+    """Refuse to replace the run of another scenario (or variant) unless ``force``.
+
+    A folder holding a run (``manifest.json``) of the scenario named ``name`` is replaced by a
+    rerun as before; one holding the run of another name (``china-2030`` and ``china-2030
+    target=10M`` are two) is an :class:`~chargeplan.errors.OutputError` naming both, checked
+    before anything is solved.
+    """
+    folder = Path(folder)
+    if force or not (folder / MANIFEST_NAME).is_file():
+        return
+    try:
+        manifest = read_manifest(folder) or {}
+    except Exception:  # an unreadable manifest: the folder checks (outputs.folder) decide
+        return
+    other = manifest.get("scenario_name")
+    if other is not None and other != name:
+        raise OutputError(
+            f"{folder} holds the run of scenario '{other}', not of '{name}': pass --force to "
+            "replace it, or give another --out"
+        )
 
 
 def region_column(folder: str | Path) -> str | None:
