@@ -302,18 +302,21 @@ def test_with_values_names_the_variant_by_what_it_asks(tiny_scenario: Path) -> N
     assert named.name == "mine"
     twice = scenario.with_values({"users.target_premium_users": 2000})
     assert twice.with_values({"model.budget_cny": 5e5}).name == "tiny target=2k budget=500k"
+    assert scenario.with_values({"users.target_premium_users": 10**15}).name == "tiny target=1e+15"
     assert json.dumps(twice.name)  # plain text
 
 
 def test_run_does_not_replace_another_scenarios_run_without_force(
     tiny_scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    other = tiny_scenario.with_name("other.toml")
+    other.write_text(tiny_scenario.read_text())
     out = tmp_path / "run"
-    argv = ["run", str(tiny_scenario), "--out", str(out), "--quiet", "--no-report", "--no-map"]
-    assert main(argv) == 0
-    assert main(argv) == 0  # the same scenario again: replaced, as before
-    assert main([*argv, "--target", "2k"]) == 6  # another variant: refused before solving
-    assert "holds the run of scenario 'tiny', not of 'tiny target=2k'" in capsys.readouterr().err
-    assert read_manifest(out)["scenario_name"] == "tiny"  # type: ignore[index]
-    assert main([*argv, "--target", "2k", "--force"]) == 0
+    argv = ["--out", str(out), "--quiet", "--no-report", "--no-map"]
+    assert main(["run", str(tiny_scenario), *argv]) == 0
+    assert main(["run", str(tiny_scenario), *argv, "--target", "2k"]) == 0  # same file: rerun
+    assert main(["run", str(other), *argv]) == 6  # another file: refused before solving
+    assert f"holds the run of {tiny_scenario}" in capsys.readouterr().err
     assert read_manifest(out)["scenario_name"] == "tiny target=2k"  # type: ignore[index]
+    assert main(["run", str(other), *argv, "--force"]) == 0
+    assert read_manifest(out)["inputs"]["scenario"]["path"] == str(other)  # type: ignore[index]

@@ -57,7 +57,7 @@ _EMPTY_HELP = (
 _FORCE_HELP = (
     "write into a non-empty folder that is not a chargeplan run, keeping its other files "
     "(files named like outputs are replaced); run: also replace the run of another scenario "
-    "or variant"
+    "file"
 )
 
 
@@ -228,7 +228,7 @@ def _run(args: argparse.Namespace) -> int:
     scenario = _scenario(args)
     log.info("scenario %s (%s)", scenario.name, scenario.source)
     out = args.out if args.out is not None else Path("runs") / safe_folder_name(scenario.name)
-    check_same_scenario(out, scenario.name, force=args.force)
+    check_same_scenario(out, scenario, force=args.force)
     plan, manifest = run_scenario(
         scenario,
         out,

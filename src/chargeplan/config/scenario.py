@@ -362,7 +362,7 @@ def _compact(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
+        if size <= abs(value) < 1e4 * size:
             return f"{value / size:.4g}{suffix}"
     return f"{value:g}"
 

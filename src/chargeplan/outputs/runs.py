@@ -92,26 +92,26 @@ def _indexed(frame: gpd.GeoDataFrame, column: str | None) -> gpd.GeoDataFrame:
     return frame.set_index(frame[column].astype(str), drop=False).rename_axis(None)
 
 
-def check_same_scenario(folder: str | Path, name: str, *, force: bool = False) -> None:
-    """Refuse to replace the run of another scenario (or variant) unless ``force``.
+def check_same_scenario(folder: str | Path, scenario: Scenario, *, force: bool = False) -> None:
+    """Refuse to replace the run of another scenario file unless ``force``.
 
-    A folder holding a run (``manifest.json``) of the scenario named ``name`` is replaced by a
-    rerun as before; one holding the run of another name (``china-2030`` and ``china-2030
-    target=10M`` are two) is an :class:`~chargeplan.errors.OutputError` naming both, checked
-    before anything is solved.
+    A folder holding a run (``manifest.json``) of the same scenario file is replaced by a
+    rerun as before, whatever was changed on the command line (a new target, say); one holding
+    the run of another scenario file is an :class:`~chargeplan.errors.OutputError` naming
+    both, checked before anything is solved.
     """
     folder = Path(folder)
-    if force or not (folder / MANIFEST_NAME).is_file():
+    if force or scenario.source is None or not (folder / MANIFEST_NAME).is_file():
         return
     try:
         manifest = read_manifest(folder) or {}
     except Exception:  # an unreadable manifest: the folder checks (outputs.folder) decide
         return
-    other = manifest.get("scenario_name")
-    if other is not None and other != name:
+    recorded = (manifest.get("inputs") or {}).get("scenario", {}).get("path")
+    if recorded is not None and Path(recorded) != Path(scenario.source):
         raise OutputError(
-            f"{folder} holds the run of scenario '{other}', not of '{name}': pass --force to "
-            "replace it, or give another --out"
+            f"{folder} holds the run of {recorded} (scenario '{manifest.get('scenario_name')}'),"
+            f" not of {scenario.source}: pass --force to replace it, or give another --out"
         )
 
 
