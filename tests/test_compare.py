@@ -157,7 +157,7 @@ def test_compare_command_prints_a_table(
     assert main(["compare", str(a), str(b)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"A: {a}\nB: {b}\nsites: ")
-    assert "capex_cny" in out and "served share by region" in out
+    assert "capex, CNY M" in out and "peak demand served by region" in out
 
 
 def test_compare_names_a_folder_that_is_no_run(

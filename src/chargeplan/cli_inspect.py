@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from chargeplan.results.compare import Comparison
 
 __all__ = ["add_compare", "add_report", "compare_command", "comparison_json", "report_command"]
@@ -79,28 +81,48 @@ def _table(comparison: Comparison, most_sites: int) -> list[str]:
     """The comparison as text lines."""
     lines = [
         "sites: " + ", ".join(f"{n} {change}" for change, n in comparison.counts().items()),
-        f"{'':24}{'A':>16}{'B':>16}{'B - A':>16}",
+        f"{'':26}{'A':>16}{'B':>16}{'B - A':>16}",
     ]
     for key, row in comparison.totals.iterrows():
-        scale, unit = (100.0, " %") if key == "share_served" else (1.0, "")
-        cells = [f"{scale * row[c]:>14,.1f}{unit or '  '}" for c in ("a", "b", "change")]
-        lines.append(f"{key:24}" + "".join(cells))
-    regions = comparison.regions
-    if len(regions):
-        moved = regions.reindex(regions["change_pp"].abs().sort_values(ascending=False).index)
-        lines.append(f"served share by {regions.index.name} (largest changes, percentage points):")
-        for region, row in moved.head(10).iterrows():
-            lines.append(
-                f"  {region}: {100 * row['share_served_a']:.1f} % -> "
-                f"{100 * row['share_served_b']:.1f} % ({row['change_pp']:+.1f})"
-            )
+        if key == "share_served":
+            label = "peak demand served, %"
+            cells = [f"{100 * row[c]:>16.2f}" for c in ("a", "b")]
+            cells.append(f"{100 * row['change']:>+13.2f} pp")
+        elif key == "capex_cny":
+            label = "capex, CNY M"
+            cells = [f"{row[c] / 1e6:>16,.1f}" for c in ("a", "b")]
+            cells.append(f"{row['change'] / 1e6:>+16,.1f}")
+        else:
+            label = str(key).replace("_", " ")
+            cells = [f"{row[c]:>16,.0f}" for c in ("a", "b")] + [f"{row['change']:>+16,.0f}"]
+        lines.append(f"{label:26}" + "".join(cells))
+    lines += _region_lines(comparison.regions)
     changed = comparison.sites[comparison.sites["change"] != "same"]
     deltas = [c for c in changed.columns if c.endswith("_delta")]
     for site, row in changed.head(most_sites).iterrows():
         what = ", ".join(f"{c.removesuffix('_delta')} {row[c]:+,.0f}" for c in deltas if row[c])
-        lines.append(f"  {row['change']:8} {site}: {what}")
+        name = f" ({row['name']})" if "name" in changed.columns and row["name"] else ""
+        lines.append(f"  {row['change']:8} {site}{name}: {what}")
     if len(changed) > most_sites:
         lines.append(f"  ... and {len(changed) - most_sites} more changed sites (--sites N)")
+    return lines
+
+
+def _region_lines(regions: pd.DataFrame) -> list[str]:
+    """The regions whose served share changed by 0.005 percentage points or more, largest
+    change first (at most ten)."""
+    if not len(regions):
+        return []
+    moved = regions[regions["change_pp"].abs() >= 0.005]
+    if not len(moved):
+        return [f"peak demand served by {regions.index.name}: no change"]
+    moved = moved.reindex(moved["change_pp"].abs().sort_values(ascending=False).index)
+    lines = [f"peak demand served by {regions.index.name}, largest changes:"]
+    for region, row in moved.head(10).iterrows():
+        lines.append(
+            f"  {region}: {100 * row['share_served_a']:.2f} % -> "
+            f"{100 * row['share_served_b']:.2f} % ({row['change_pp']:+.2f} pp)"
+        )
     return lines
 
 
@@ -115,9 +137,7 @@ def compare_command(args: argparse.Namespace) -> int:
     if args.map is not None:
         from chargeplan.outputs.compare_map import plot_changes
 
-        title = (
-            f"{a.summary.get('scenario', args.run_a)} -> {b.summary.get('scenario', args.run_b)}"
-        )
+        title = f"{args.run_a.name} -> {args.run_b.name}: sites by change"
         plot_changes(comparison, b.zones, args.map, title=title)
     if args.json:
         print(json.dumps(comparison_json(comparison, args.run_a, args.run_b), ensure_ascii=False))

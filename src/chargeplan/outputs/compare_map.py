@@ -76,7 +76,8 @@ def plot_changes(
                     linewidths=0.3,
                     label=f"{change} ({counts[change]})",
                 )
-        ax.legend(loc="lower left", frameon=False)
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles[::-1], labels[::-1], loc="lower left", frameon=False)
         ax.set_axis_off()
         ax.set_title(title)
         with atomic_path(Path(path)) as tmp:

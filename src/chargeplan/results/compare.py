@@ -3,7 +3,8 @@
 :func:`compare` takes two :class:`~chargeplan.results.plan.Plan` s (of the same candidate
 sites, e.g. two targets of one scenario) and returns a :class:`Comparison`:
 
-- ``sites``: a GeoDataFrame of every site open in either plan, with ``change`` one of
+- ``sites``: a GeoDataFrame of every site open in either plan (with its ``name`` if the
+  sites have one), with ``change`` one of
   ``"added"`` (open in B only), ``"removed"`` (open in A only), ``"changed"`` (open in both,
   another charger count of some type) or ``"same"``, and ``chargers_<type>_a``, ``_b`` and
   ``_delta`` for each charger type;
@@ -108,6 +109,10 @@ def _site_changes(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, types: list[str]) ->
     both["change"] = np.select(
         [in_b & ~in_a, in_a & ~in_b, delta], ["added", "removed", "changed"], "same"
     )
+    if "name" in b.columns:  # the site's name, for people (ids are for the computer)
+        only_a = a.loc[~a.index.isin(b.index), "name"] if "name" in a.columns else None
+        names = pd.concat([b["name"], only_a]) if only_a is not None else b["name"]
+        both.insert(0, "name", names.reindex(both.index).fillna("").astype(str).to_numpy())
     geometry = pd.concat([b.geometry, a.geometry[~a.index.isin(b.index)]])
     out = gpd.GeoDataFrame(both, geometry=geometry.reindex(both.index).to_numpy(), crs=a.crs)
     order = out["change"].map({c: i for i, c in enumerate(CHANGES)})
