@@ -45,6 +45,7 @@ _EXPORTS = {
     "Comparison": "chargeplan.results.compare",
     "compare": "chargeplan.results.compare",
     "read_run": "chargeplan.outputs.runs",
+    "station_economics": "chargeplan.results.economics",
     "plan_network": "chargeplan.workflows.network",
 }
 
@@ -73,6 +74,7 @@ __all__ = [
     "read_solution",
     "solve",
     "solve_model",
+    "station_economics",
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on use
@@ -85,6 +87,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from chargeplan.model.solution import Solution, read_solution
     from chargeplan.outputs.runs import read_run
     from chargeplan.results.compare import Comparison, compare
+    from chargeplan.results.economics import station_economics
     from chargeplan.results.plan import Plan, make_plan
     from chargeplan.solver.highs import solve, solve_model
     from chargeplan.solver.options import SolverOptions

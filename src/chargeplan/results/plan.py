@@ -27,6 +27,7 @@ from chargeplan.model.designs import charger_capex, design_of
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.queueing import erlang_c
 from chargeplan.model.solution import Solution, objective_value
+from chargeplan.model.targets import coverage_summary
 
 #: Demand shares below this count as fully served (solver tolerance).
 SHARE_TOLERANCE = 1e-6
@@ -53,6 +54,10 @@ class Plan:
         Multi-year rollouts only: one row per year (sites opened, chargers added by type,
         cumulative network, coverage, unmet demand, spend); ``sites``, ``zones`` and
         ``assignments`` then hold every year's rows with a ``year`` column.
+    economics
+        With a scenario's ``[economics]``: one row per open station, its energy, revenue,
+        costs, NPV and payback with and without state support
+        (:func:`chargeplan.results.economics.station_economics`).
     """
 
     sites: gpd.GeoDataFrame
@@ -60,6 +65,7 @@ class Plan:
     assignments: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     years: pd.DataFrame | None = None
+    economics: pd.DataFrame | None = None
 
     def final(self) -> Plan:
         """The plan of the last year of a rollout (the plan itself for a single year)."""
@@ -80,97 +86,26 @@ class Plan:
 
     def headline(self) -> list[tuple[str, str]]:
         """The plan's headline figures as ``(label, text)`` rows (what a notebook shows)."""
-        s = self.final().summary
-        rows = [("scenario", str(s.get("scenario", ""))), ("status", str(s.get("status", "")))]
-        if "gap" in s:
-            rows.append(("MIP gap", f"{100 * float(s['gap']):.3f} %"))
-        figures = (
-            ("sites opened", "sites_opened", "{:,.0f}"),
-            ("chargers", "chargers", "{:,.0f}"),
-            *(
-                (f"  {k.removeprefix('chargers_')}", k, "{:,.0f}")
-                for k in s
-                if k.startswith("chargers_")
-                and not k.startswith("chargers_linear")
-                and not k.startswith("chargers_added")
-            ),
-            ("capex, CNY bn", "capex_cny", "{:,.2f}"),
-            ("peak demand served", "coverage", "{:.1%}"),
-            ("premium users", "premium_users", "{:,.0f}"),
-            ("zones with gaps", "zones_with_gaps", "{:,.0f}"),
-        )
-        for label, key, form in figures:
-            if key in s and s[key] is not None:
-                value = float(s[key]) / 1e9 if key == "capex_cny" else float(s[key])
-                rows.append((label, form.format(value)))
-        return rows
+        from chargeplan.results.display import headline
+
+        return headline(self)
 
     def _repr_html_(self) -> str:
-        """A summary table in a notebook (not the tables themselves: ``plan.sites`` has them)."""
-        from html import escape
+        from chargeplan.results.display import plan_html
 
-        body = "".join(
-            f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>"
-            for k, v in self.headline()
-        )
-        years = "" if self.years is None else f" ({len(self.years)} years; final year shown)"
-        return (
-            f"<div><b>chargeplan Plan</b>{escape(years)}<table>{body}</table>"
-            "<small>plan.sites, plan.zones, plan.gaps, plan.summary; plan.explore() for a "
-            "map</small></div>"
-        )
+        return plan_html(self)
 
     def __repr__(self) -> str:
         return "Plan(" + ", ".join(f"{k.strip()}={v}" for k, v in self.headline()) + ")"
 
     def explore(self, **kwargs: Any) -> Any:
         """An interactive map (folium, through :meth:`geopandas.GeoDataFrame.explore`): zones
-        shaded by the share of their demand served, open sites sized by their chargers.
+        shaded by the share of their demand served, open sites sized by their chargers;
+        ``kwargs`` go to the zones' ``explore`` (e.g. ``tiles="CartoDB positron"``).
+        :func:`chargeplan.results.display.explore`."""
+        from chargeplan.results.display import explore
 
-        Parameters
-        ----------
-        **kwargs
-            Passed to the zones' ``explore`` (e.g. ``tiles="CartoDB positron"``).
-
-        Returns
-        -------
-        folium.Map
-        """
-        final = self.final()
-        zones = final.zones
-        shown = [c for c in ("name", "premium_users", "share_served", "gap_reason") if c in zones]
-        options: dict[str, Any] = {
-            "column": "share_served",
-            "cmap": "RdYlGn",
-            "vmin": 0.0,
-            "vmax": 1.0,
-            "tooltip": shown,
-            "style_kwds": {"weight": 0.3, "fillOpacity": 0.5},
-            "name": "zones",
-        }
-        m = zones[[*shown, zones.geometry.name]].explore(**{**options, **kwargs})
-        built = final.sites[final.sites["open"].astype(bool)]
-        if len(built):
-            columns = [c for c in ("name", "chargers", "capex_cny") if c in built]
-            size = 3 + 12 * np.sqrt(built["chargers"] / max(float(built["chargers"].max()), 1.0))
-            points = built[[*columns, built.geometry.name]].assign(radius=size.to_numpy())
-            points.explore(
-                m=m,
-                color="#08306b",
-                tooltip=columns,
-                marker_kwds={"radius": 4},
-                style_kwds={"style_function": _site_style},
-                name="open sites",
-            )
-        import folium
-
-        folium.LayerControl().add_to(m)
-        return m
-
-
-def _site_style(feature: dict[str, Any]) -> dict[str, Any]:
-    """A site marker's radius from its ``radius`` property (chargers)."""
-    return {"radius": feature["properties"]["radius"]}
+        return explore(self, **kwargs)
 
 
 def _gap_reasons(problem: FacilityProblem, solution: Solution, unmet_kwh: np.ndarray) -> np.ndarray:
@@ -465,6 +400,8 @@ def _summary(
         summary["premium_users"] = round(users)
         summary["unserved_users"] = float(zones["unserved_users"].sum())
         summary["premium_users_per_charger"] = users / n_chargers if n_chargers else None
+    zone_users = zones["premium_users"].to_numpy(float) if "premium_users" in zones else None
+    summary.update(coverage_summary(problem, solution.unmet, zone_users))  # by settlement type
     if problem.sizing:
         summary.update(_sizing_summary(problem, solution, linear_chargers))
     if problem.budget is not None:
