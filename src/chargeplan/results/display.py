@@ -4,14 +4,28 @@ interactive map (``Plan.explore``)."""
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+import geopandas as gpd
 import numpy as np
-
-if TYPE_CHECKING:
-    from chargeplan.results.plan import Plan
+import pandas as pd
 
 __all__ = ["explore", "headline", "plan_html"]
+
+
+class Plan(Protocol):
+    """What these functions read of a :class:`chargeplan.results.plan.Plan` (named here, not
+    imported: ``plan.py`` calls this module)."""
+
+    @property
+    def sites(self) -> gpd.GeoDataFrame: ...
+    @property
+    def zones(self) -> gpd.GeoDataFrame: ...
+    @property
+    def summary(self) -> dict[str, Any]: ...
+    @property
+    def years(self) -> pd.DataFrame | None: ...
+    def final(self) -> Plan: ...
 
 
 def headline(plan: Plan) -> list[tuple[str, str]]:
