@@ -117,9 +117,9 @@ def test_sigterm_during_a_run_exits_143_and_leaves_nothing(tmp_path: Path) -> No
         text=True,
     )
     seen = []
-    for line in process.stderr:  # the plan is made: now it writes the files
+    for line in process.stderr:  # the plan is made ("results" done): now it writes the files
         seen.append(line)
-        if " plan: " in line:
+        if line.startswith("results: "):
             break
     process.send_signal(signal.SIGTERM)
     rest = process.stderr.read()

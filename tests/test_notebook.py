@@ -38,6 +38,11 @@ def test_notebook_runs(monkeypatch: pytest.MonkeyPatch) -> None:
         output.get("text", "") + output.get("data", {}).get("text/plain", "") for output in outputs
     )
     assert "capex per extra million users: CNY" in text
+    assert "china-2030 target=10M" in text  # with_values names the variant
+    assert "solve: " in text and "read inputs: " in text  # plan_network's progress in a notebook
+    html = "".join(output.get("data", {}).get("text/html", "") for output in outputs)
+    assert "chargeplan Plan" in html and "sites opened" in html  # Plan._repr_html_
+    assert "folium" in html  # plan.explore()
     assert "20000000" in text.replace(",", "")  # the 20 M plan's summary table
     assert any("image/png" in output.get("data", {}) for output in outputs)  # the gap map
     assert any("text/html" in output.get("data", {}) for output in outputs)  # tables, folium map

@@ -42,6 +42,9 @@ _EXPORTS = {
     "solve_model": "chargeplan.solver.highs",
     "Plan": "chargeplan.results.plan",
     "make_plan": "chargeplan.results.plan",
+    "Comparison": "chargeplan.results.compare",
+    "compare": "chargeplan.results.compare",
+    "read_run": "chargeplan.outputs.runs",
     "station_economics": "chargeplan.results.economics",
     "plan_network": "chargeplan.workflows.network",
     "LocationPlan": "chargeplan.workflows.locate",
@@ -51,6 +54,7 @@ _EXPORTS = {
 
 __all__ = [
     "ChargeplanError",
+    "Comparison",
     "FacilityProblem",
     "InputError",
     "Inputs",
@@ -64,6 +68,7 @@ __all__ = [
     "__version__",
     "build_model",
     "build_problem",
+    "compare",
     "from_geodataframe",
     "load_catalogue",
     "load_scenario",
@@ -71,6 +76,7 @@ __all__ = [
     "make_plan",
     "plan_network",
     "prepare",
+    "read_run",
     "read_solution",
     "solve",
     "solve_model",
@@ -86,6 +92,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from chargeplan.model.formulation import build_model
     from chargeplan.model.problem import FacilityProblem
     from chargeplan.model.solution import Solution, read_solution
+    from chargeplan.outputs.runs import read_run
+    from chargeplan.results.compare import Comparison, compare
     from chargeplan.results.economics import station_economics
     from chargeplan.results.plan import Plan, make_plan
     from chargeplan.solver.highs import solve, solve_model

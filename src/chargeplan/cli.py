@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chargeplan import progress
 from chargeplan._version import __version__
+from chargeplan.cli_flags import _SOLVING, SCENARIO_FLAGS, add_scenario_flags
+from chargeplan.cli_inspect import add_compare, add_report, compare_command, report_command
 from chargeplan.errors import ChargeplanError
 
 if TYPE_CHECKING:
@@ -53,82 +56,8 @@ _EMPTY_HELP = (
 
 _FORCE_HELP = (
     "write into a non-empty folder that is not a chargeplan run, keeping its other files "
-    "(files named like outputs are replaced)"
-)
-
-
-def _positive_int(text: str) -> int:
-    """Argument type of ``--workers``: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-@dataclass(frozen=True)
-class ScenarioFlag:
-    """A command-line flag that sets one scenario key, for the commands that take it."""
-
-    flag: str
-    key: str
-    help: str
-    commands: tuple[str, ...]
-    type: Callable[[str], object] = str
-    choices: tuple[str, ...] | None = None
-    metavar: str | None = None
-
-
-_SOLVING = ("run", "validate")  # validate takes run's flags: it checks what run would solve
-_EVERY = ("run", "validate", "curve", "batch")
-
-#: The one map from command-line flags to scenario keys: ``run``, ``curve``, ``batch`` and
-#: ``validate`` each take the flags that name them and apply them with
-#: :meth:`~chargeplan.config.scenario.Scenario.with_values` (validated like the file).
-SCENARIO_FLAGS = (
-    ScenarioFlag(
-        "--target", "users.target_premium_users", "premium-user target (overrides)", _SOLVING, int
-    ),
-    ScenarioFlag(
-        "--budget", "model.budget_cny", "capex budget in CNY (overrides)", _SOLVING, float
-    ),
-    ScenarioFlag(
-        "--objective",
-        "model.objective",
-        "what to optimise (overrides model.objective)",
-        _SOLVING,
-        choices=("min_cost", "max_coverage"),
-    ),
-    ScenarioFlag("--time-limit", "solver.time_limit_s", "solver time limit, s", _EVERY, float),
-    ScenarioFlag("--gap", "solver.mip_rel_gap", "relative MIP gap, e.g. 0.001", _EVERY, float),
-    ScenarioFlag("--threads", "solver.threads", "solver threads", _EVERY, int),
-    ScenarioFlag(
-        "--decompose",
-        "decompose.by",
-        "solve as independent pieces: 'components' of the reach graph (exact) or "
-        "'region' (zones served within their region only); overrides decompose.by",
-        _SOLVING,
-        choices=("none", "components", "region"),
-    ),
-    ScenarioFlag(
-        "--workers",
-        "decompose.workers",
-        "Dask worker processes for a decomposed plan (1: in this process); overrides "
-        "decompose.workers",
-        _SOLVING,
-        _positive_int,
-        metavar="N",
-    ),
-    ScenarioFlag(
-        "--scheduler",
-        "decompose.scheduler",
-        "solve the regions on an existing Dask cluster, e.g. tcp://10.0.0.5:8786; "
-        "overrides decompose.scheduler",
-        _SOLVING,
-        metavar="ADDRESS",
-    ),
+    "(files named like outputs are replaced); run: also replace the run of another scenario "
+    "file"
 )
 
 
@@ -144,31 +73,31 @@ def _parser() -> argparse.ArgumentParser:
     _add_curve(sub)
     _add_batch(sub)
     _add_validate(sub)
+    add_compare(sub)
+    add_report(sub)
     return parser
-
-
-def _add_scenario_flags(parser: argparse.ArgumentParser, command: str) -> None:
-    """The :data:`SCENARIO_FLAGS` of ``command``; each is stored under its scenario key."""
-    for flag in SCENARIO_FLAGS:
-        if command in flag.commands:
-            parser.add_argument(
-                flag.flag,
-                dest=flag.key,
-                type=flag.type,
-                choices=flag.choices,
-                default=None,
-                metavar=flag.metavar or (None if flag.choices else _metavar(flag.flag)),
-                help=flag.help,
-            )
-
-
-def _metavar(flag: str) -> str:
-    """``--time-limit`` -> ``TIME_LIMIT``, as argparse names it by default."""
-    return flag.lstrip("-").replace("-", "_").upper()
 
 
 def _add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="show the solver's log and every step on stderr (it is always in solver.log)",
+    )
+
+
+def _add_set(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a scenario key, e.g. --set users.target_premium_users=20M (amounts "
+        "such as 20M and 4bn are read as numbers); repeat for several keys",
+    )
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
@@ -182,7 +111,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--force", action="store_true", help=_FORCE_HELP)
     run.add_argument("--allow-empty-plan", action="store_true", help=_EMPTY_HELP)
-    _add_scenario_flags(run, "run")
+    add_scenario_flags(run, "run")
+    _add_set(run)
     run.add_argument("--no-map", action="store_true", help="skip the PNG map")
     run.add_argument(
         "--no-report", action="store_true", help="skip report.html and the interactive map.html"
@@ -210,7 +140,7 @@ def _add_curve(sub: argparse._SubParsersAction) -> None:
         help="default: runs/<name>-curve; a rerun resumes the points already planned",
     )
     curve.add_argument("--force", action="store_true", help=_FORCE_HELP)
-    _add_scenario_flags(curve, "curve")
+    add_scenario_flags(curve, "curve")
     _add_quiet(curve)
 
 
@@ -231,7 +161,7 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
         help="change a scenario key, e.g. users.target_premium_users=1e7,2e7; several values "
         "make one variant each, several --set the grid of all combinations",
     )
-    _add_scenario_flags(batch, "batch")
+    add_scenario_flags(batch, "batch")
     batch.add_argument("--no-map", action="store_true", help="skip the PNG maps")
     batch.add_argument("--no-report", action="store_true", help="skip the HTML reports")
     batch.add_argument(
@@ -247,14 +177,27 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
 def _add_validate(sub: argparse._SubParsersAction) -> None:
     validate = sub.add_parser("validate", help="check a scenario and its input files, no solve")
     validate.add_argument("scenario", type=Path, help="scenario TOML file")
-    _add_scenario_flags(validate, "validate")
+    add_scenario_flags(validate, "validate")
+    _add_set(validate)
     _add_quiet(validate)
 
 
 def _changes(args: argparse.Namespace) -> dict[str, object]:
-    """The scenario keys the command line sets (:data:`SCENARIO_FLAGS`) and their values."""
+    """The scenario keys the command line sets (:data:`SCENARIO_FLAGS`, and ``--set`` for the
+    commands that take one value per key) and their values."""
     given = vars(args)
-    return {f.key: given[f.key] for f in SCENARIO_FLAGS if given.get(f.key) is not None}
+    changes = {f.key: given[f.key] for f in SCENARIO_FLAGS if given.get(f.key) is not None}
+    if args.command in _SOLVING and args.sets:
+        from chargeplan.cli_variants import variants
+
+        grid = variants(args.sets)
+        if len(grid) > 1:
+            raise ChargeplanError(
+                f"{args.command} --set takes one value per key; several values make several "
+                "plans: use 'chargeplan batch' (same --set syntax)"
+            )
+        changes |= grid[0][1]
+    return changes
 
 
 def _scenario(args: argparse.Namespace) -> Scenario:
@@ -277,6 +220,7 @@ def _scenario(args: argparse.Namespace) -> Scenario:
 
 def _run(args: argparse.Namespace) -> int:
     from chargeplan.outputs.folder import safe_folder_name
+    from chargeplan.outputs.runs import check_same_scenario
     from chargeplan.workflows.batch import run_scenario
     from chargeplan.workflows.options import solver_options
 
@@ -284,16 +228,18 @@ def _run(args: argparse.Namespace) -> int:
     scenario = _scenario(args)
     log.info("scenario %s (%s)", scenario.name, scenario.source)
     out = args.out if args.out is not None else Path("runs") / safe_folder_name(scenario.name)
+    check_same_scenario(out, scenario, force=args.force)
     plan, manifest = run_scenario(
         scenario,
         out,
-        solver=solver_options(scenario, log_to_stderr=not args.quiet),
+        solver=solver_options(scenario, log_to_stderr=args.verbose),
         map_png=not args.no_map,
         report=not args.no_report,
         command=["chargeplan", *(args.argv or [])],
         force=args.force,
         allow_empty=args.allow_empty_plan,
     )
+    progress.finish()
     written = [*manifest["outputs"], "manifest.json"]
     s = plan.summary
     gap_note = "" if s["status"] == "optimal" else f" (stopped: {s['status']})"
@@ -310,6 +256,7 @@ def _run(args: argparse.Namespace) -> int:
         + f"{len(written)} files in {out} "
         f"({time.perf_counter() - start:.1f} s)"
     )
+    print(f"Report: {out / 'report.html'}" if "report.html" in written else f"Folder: {out}")
     return 0
 
 
@@ -340,10 +287,11 @@ def _curve(args: argparse.Namespace) -> int:
         out,
         targets=targets,
         budgets=budgets,
-        solver=solver_options(scenario, log_to_stderr=not args.quiet),
+        solver=solver_options(scenario, log_to_stderr=args.verbose),
         force=args.force,
         command=["chargeplan", *(args.argv or [])],
     )
+    progress.finish()
     note = " (complete from an earlier run)" if result.resumed else ""
     print(
         f"{scenario.name}: {len(result.curve)} plans{note}; {', '.join(result.files)} "
@@ -381,6 +329,7 @@ def _batch(args: argparse.Namespace) -> int:
         force=args.force,
         allow_empty=args.allow_empty_plan,
     )
+    progress.finish()
     for row in table.itertuples(index=False):
         detail = (
             f"{row.plan_status}, gap {100 * row.gap:.3f} %"
@@ -423,6 +372,7 @@ def _validate(args: argparse.Namespace) -> int:
     problem = build_problem(scenario, inputs)
     check_feasibility(problem)
     size = check_model_size(problem)
+    progress.finish()
     print(
         f"{args.scenario}: valid; {len(problem.zone_ids)} zones, {len(problem.site_ids)} sites, "
         f"{len(problem.pair_zone)} pairs, charger types {list(problem.types)}; model about "
@@ -439,30 +389,56 @@ def _on_sigterm(signum: int, _frame: object) -> None:
     raise _Terminated(signum)
 
 
+#: Loggers whose progress messages show without ``-v`` (a curve's points, a batch's jobs).
+_PROGRESS_LOGGERS = ("chargeplan.workflows.curve", "chargeplan.workflows.batch")
+
+
+def _setup_output(quiet: bool, verbose: bool) -> None:
+    """Logging and warnings on stderr (:class:`chargeplan.progress.LogHandler`): warnings, each
+    data warning once as ``warning: ...``, and a curve's or batch's progress; with ``verbose``
+    every step with its time. Matplotlib draws off-screen (Agg) and keeps its font-cache
+    message to itself."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    handler = progress.LogHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(message)s" if verbose else "%(message)s", "%H:%M:%S")
+    )
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+    for noisy in ("pyogrio", "distributed", "matplotlib", "fontTools", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)  # Dask's chatter, font caches
+    if not quiet:
+        for name in _PROGRESS_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)
+        warnings.formatwarning = lambda msg, cat, *_a, **_k: f"warning: {msg}"
+        logging.captureWarnings(True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chargeplan`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     args.argv = argv
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
-    logging.getLogger("pyogrio").setLevel(logging.WARNING)
-    logging.getLogger("distributed").setLevel(logging.WARNING)  # Dask's connection chatter
-    if not args.quiet:
-        warnings.formatwarning = lambda msg, cat, *_a, **_k: f"warning: {msg}\n"
-    commands = {"run": _run, "batch": _batch, "curve": _curve, "validate": _validate}
+    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
+    _setup_output(quiet, verbose)
+    commands = {
+        "run": _run,
+        "batch": _batch,
+        "curve": _curve,
+        "validate": _validate,
+        "compare": compare_command,
+        "report": report_command,
+    }
+    # the solver's log (-v) writes to stderr itself: plain progress lines then, not a live line
+    mode: progress.Mode = "off" if quiet or args.command in ("compare", "report") else "auto"
+    if verbose and mode == "auto":
+        mode = "plain"
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread: leave signals alone
         previous = None
     try:
-        with warnings.catch_warnings():
-            if args.quiet:
-                warnings.simplefilter("ignore")
+        with warnings.catch_warnings(), progress.show(mode):
+            warnings.simplefilter("ignore" if quiet else "once")
             return commands[args.command](args)
     except ChargeplanError as error:
         print(f"chargeplan: error: {error}", file=sys.stderr)
@@ -474,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("chargeplan: terminated", file=sys.stderr)
         return 143
     finally:
+        logging.captureWarnings(False)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

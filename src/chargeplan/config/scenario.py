@@ -20,6 +20,8 @@ from chargeplan.config.catalogue import ChargerType, StationDesign, load_catalog
 from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM, MAX_UNMET_PENALTY_CNY_PER_KWH
 from chargeplan.config.economics import EconomicsConfig
 from chargeplan.config.files import read_scenario_file
+from chargeplan.config.naming import changes_label
+from chargeplan.config.notices import WarningsConfig
 from chargeplan.config.scale import DecomposeConfig, FineZonesConfig
 from chargeplan.config.service import CoverageTargets, ServiceStandard
 from chargeplan.config.sites import ExtraSitesConfig, SitesConfig
@@ -47,6 +49,7 @@ __all__ = [
     "SizingConfig",
     "SolverConfig",
     "UsersConfig",
+    "WarningsConfig",
     "ZonesConfig",
     "load_catalogue",
     "load_scenario",
@@ -278,6 +281,7 @@ class Scenario(Frozen):
     fine_zones: FineZonesConfig | None = None
     decompose: DecomposeConfig = DecomposeConfig()
     economics: EconomicsConfig | None = None
+    warnings: WarningsConfig = WarningsConfig()
 
     @model_validator(mode="after")
     def _types_known(self) -> Scenario:
@@ -396,12 +400,22 @@ class Scenario(Frozen):
         """Return a validated copy with dotted keys changed (``where``: how they were changed,
         for the error message, e.g. ``"set on the command line"``).
 
+        The copy's name says what changed (:func:`changes_label`): ``china-2030`` with a
+        target of 10 M becomes ``china-2030 target=10M``; solver and decomposition settings,
+        which change how a plan is found rather than what is asked, and a ``name`` given among
+        the changes, leave it as it is.
+
         Examples
         --------
         >>> s2 = scenario.with_values({"users.target_premium_users": 10_000_000,
         ...                            "model.budget_cny": 5e9})
+        >>> s2.name
+        'china-2030 target=10M budget=5bn'
         """
         data = self.model_dump()
+        label = changes_label(self, changes)
+        if label and "name" not in changes:
+            data["name"] = f"{self.name} {label}"
         for dotted, value in changes.items():
             node = data
             *parents, leaf = dotted.split(".")

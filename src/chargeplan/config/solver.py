@@ -86,6 +86,9 @@ class SolverOptions(SolverConfig):
         As in :class:`SolverConfig`.
     log_to_stderr
         Show HiGHS's log on standard error.
+    log_file
+        Append HiGHS's log to this file (``chargeplan run`` writes it to ``solver.log`` in the
+        run folder); ``None``: no file.
     reduce
         Solve an exactly reduced problem (:mod:`chargeplan.solver.reduce`: the covering form
         and a greedy start for pure covering) and expand its plan; ``False`` builds the problem
@@ -94,6 +97,7 @@ class SolverOptions(SolverConfig):
 
     log_to_stderr: bool = False
     reduce: bool = True
+    log_file: str | None = None
 
     @classmethod
     def from_config(cls, config: SolverConfig, **switches: Any) -> SolverOptions:

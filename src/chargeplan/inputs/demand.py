@@ -50,6 +50,22 @@ class DemandWarning(UserWarning):
     """Demand was computed with filled or dropped inputs."""
 
 
+def zone_labels(zones: pd.DataFrame, name_column: str | None) -> pd.Index:
+    """How a warning names each zone: ``"三沙市 (460300)"`` with a name column, else its id."""
+    ids = zones.index.astype(str)
+    if not name_column or name_column not in zones.columns:
+        return pd.Index(ids)
+    names = zones[name_column].astype(str).to_numpy()
+    return pd.Index([f"{n} ({i})" for n, i in zip(names, ids, strict=True)])
+
+
+def named_zones(labels: pd.Index, mask: np.ndarray, most: int = 5) -> str:
+    """The first ``most`` labels of ``mask``, comma-separated, ``and N more`` after them."""
+    chosen = [str(label) for label in labels[mask]]
+    more = f" and {len(chosen) - most} more" if len(chosen) > most else ""
+    return ", ".join(chosen[:most]) + more
+
+
 def fill_median(
     values: np.ndarray,
     *,
@@ -91,7 +107,7 @@ def fill_median(
     if not gaps.any():
         return values
     fill = float(np.nanmedian(values))
-    zones = "" if index is None else f" (index {index[gaps][:5].tolist()})"
+    zones = "" if index is None else f" ({named_zones(index, gaps)})"
     warnings.warn(
         f"{source}: '{column}' missing for {int(gaps.sum())} zone(s){zones}; "
         f"filled with the median {fill:.4g}{note}",
@@ -242,14 +258,15 @@ def _person_propensity(
         )
     need = ~(np.isfinite(p_urban) & np.isfinite(p_rural))
     if need.any():
-        own = _own_propensity(zones, users, need, source)
+        labels = zone_labels(zones, names.name if names is not None else None)
+        own = _own_propensity(zones, users, need, source, labels)
         p_urban = np.where(need, own, p_urban)
         p_rural = np.where(need, own, p_rural)
     return p_urban, p_rural
 
 
 def _own_propensity(
-    zones: gpd.GeoDataFrame, users: UsersConfig, need: np.ndarray, source: str
+    zones: gpd.GeoDataFrame, users: UsersConfig, need: np.ndarray, source: str, labels: pd.Index
 ) -> np.ndarray:
     """``prod_c ind_c ** e_c`` from the zones' own columns, for the zones of ``need``; the
     missing values among them filled with the median over all zones or dropped
@@ -265,8 +282,8 @@ def _own_propensity(
             else:
                 fill, done = 0.0, "they get no premium users (users.missing_indicators = 'drop')"
             warnings.warn(
-                f"{source}: '{column}' missing for {int(gaps.sum())} zone(s) (index "
-                f"{zones.index[gaps][:5].tolist()}) and no county figure or proxy; {done}",
+                f"{source}: '{column}' missing for {int(gaps.sum())} zone(s) "
+                f"({named_zones(labels, gaps)}) and no county figure or proxy; {done}",
                 DemandWarning,
                 stacklevel=4,
             )
@@ -301,7 +318,11 @@ def _shares(
 
 
 def peak_demand(
-    zones: gpd.GeoDataFrame, demand: DemandConfig, *, source: str = "zones"
+    zones: gpd.GeoDataFrame,
+    demand: DemandConfig,
+    *,
+    source: str = "zones",
+    name_column: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Turn premium users into peak-hour public charging demand by charger type.
 
@@ -314,6 +335,8 @@ def peak_demand(
         Driving, home-charging, peak-hour and charger-mix assumptions.
     source
         Label of the zones' file, for error messages.
+    name_column
+        The zones' name column: a warning names the zones it concerns by it (and their id).
 
     Returns
     -------
@@ -336,6 +359,7 @@ def peak_demand(
             out[demand.apartment_share_column].to_numpy(dtype=float),
             source=source,
             column=demand.apartment_share_column,
+            index=zone_labels(out, name_column),
             stacklevel=2,
         )
         apartments = np.clip(apartments, 0.0, 1.0)

@@ -19,13 +19,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from chargeplan import progress
 from chargeplan.config.scenario import Scenario
 from chargeplan.errors import InputError
 from chargeplan.inputs.candidates import merge_extra_sites
 from chargeplan.inputs.cellsites import candidate_sites_from_cells
 from chargeplan.inputs.checks import as_float, check_values, locate_rows, plural, source_label
 from chargeplan.inputs.cost_table import validate_cost_table
-from chargeplan.inputs.demand import allocate_premium_users, fill_median, peak_demand
+from chargeplan.inputs.demand import (
+    allocate_premium_users,
+    fill_median,
+    peak_demand,
+    zone_labels,
+)
 from chargeplan.inputs.finezones import fine_zones
 from chargeplan.inputs.geodata import ids_as_text, read_layer, read_sites, read_zones
 from chargeplan.inputs.geometry import check_sites_within_zones
@@ -86,7 +92,17 @@ def prepare(
     Returns
     -------
     Inputs
+        Data warnings the scenario acknowledges (``[warnings] acknowledge``) are not shown.
     """
+    with scenario.warnings.hidden():
+        return _prepare(scenario, zones, sites)
+
+
+def _prepare(
+    scenario: Scenario, zones: gpd.GeoDataFrame | None, sites: gpd.GeoDataFrame | None
+) -> Inputs:
+    """:func:`prepare`, its acknowledged warnings hidden."""
+    progress.step("read inputs")
     zones, zone_source = _zones(scenario, zones)
     sites, site_source = _sites(scenario, sites)
     if scenario.fine_zones is not None:
@@ -107,6 +123,7 @@ def prepare(
     for column in [c for c in finite if c in sites.columns]:
         as_float(sites, column, where, ids)  # text is an error, not a default
 
+    progress.step("demand")
     zones = allocate_premium_users(
         zones,
         scenario.users,
@@ -114,7 +131,9 @@ def prepare(
         source=zone_source,
         name_column=scenario.zones.name_column,
     )
-    zones = peak_demand(zones, scenario.demand, source=zone_source)
+    zones = peak_demand(
+        zones, scenario.demand, source=zone_source, name_column=scenario.zones.name_column
+    )
     if scenario.reach.standard is not None:
         zones = classify_settlement(
             zones,
@@ -135,6 +154,7 @@ def prepare(
     for column in [c for c in finite if c in sites.columns]:
         values = as_float(sites, column, where, ids)
         check_values(sites, where, column, values, ids, allow_nan=False, nonnegative=True)
+    progress.step("reach")
     pairs = _pairs(scenario, zones, sites, centres)
     log.info(
         "inputs: %d zones, %d candidate sites, %d pairs within reach; %s premium users, "
@@ -331,7 +351,7 @@ def _fill_indicators(scenario: Scenario, zones: gpd.GeoDataFrame) -> gpd.GeoData
                 values,
                 source=str(scenario.zones.file),
                 column=column,
-                index=out.index,
+                index=zone_labels(out, scenario.zones.name_column),
                 note=" before the zones were split into cells",
                 stacklevel=3,
             )

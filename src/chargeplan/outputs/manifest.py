@@ -149,6 +149,7 @@ def _scenario_without_paths(scenario: Scenario) -> dict[str, Any]:
 def _solver_options(solver: Any) -> dict[str, Any]:
     options = _plain(solver) if solver is not None else {}
     options.pop("log_to_stderr", None)  # where the log goes changes no plan
+    options.pop("log_file", None)
     return options
 
 

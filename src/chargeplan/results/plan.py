@@ -84,6 +84,29 @@ class Plan:
         gaps = self.zones[self.zones["gap_reason"] != ""]
         return gaps.sort_values("unmet_kwh", ascending=False)
 
+    def headline(self) -> list[tuple[str, str]]:
+        """The plan's headline figures as ``(label, text)`` rows (what a notebook shows)."""
+        from chargeplan.results.display import headline
+
+        return headline(self)
+
+    def _repr_html_(self) -> str:
+        from chargeplan.results.display import plan_html
+
+        return plan_html(self)
+
+    def __repr__(self) -> str:
+        return "Plan(" + ", ".join(f"{k.strip()}={v}" for k, v in self.headline()) + ")"
+
+    def explore(self, **kwargs: Any) -> Any:
+        """An interactive map (folium, through :meth:`geopandas.GeoDataFrame.explore`): zones
+        shaded by the share of their demand served, open sites sized by their chargers;
+        ``kwargs`` go to the zones' ``explore`` (e.g. ``tiles="CartoDB positron"``).
+        :func:`chargeplan.results.display.explore`."""
+        from chargeplan.results.display import explore
+
+        return explore(self, **kwargs)
+
 
 def _gap_reasons(problem: FacilityProblem, solution: Solution, unmet_kwh: np.ndarray) -> np.ndarray:
     z = len(problem.zone_ids)

@@ -15,13 +15,17 @@ a cold start (``benchmarks/cold_start.py``) saves seconds.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
 import time
 from typing import Any
 
 import numpy as np
 
+from chargeplan import progress
 from chargeplan.errors import SolveError
 from chargeplan.model.formulation import build_milp
 from chargeplan.model.limits import check_model_size
@@ -36,6 +40,7 @@ from chargeplan.model.sparse import (
     renumber_columns,
 )
 from chargeplan.solver.options import SolverOptions
+from chargeplan.solver.scaling import reporting
 
 __all__ = ["direct_applies", "read_values", "solve_direct"]
 
@@ -59,6 +64,7 @@ def solve_direct(problem: FacilityProblem, options: SolverOptions) -> Solution |
     InputError
         For ids that are not distinct (they would name two variables alike).
     """
+    progress.step("build model")
     start = time.perf_counter()
     check_model_size(problem)
     _check_distinct(problem)
@@ -157,6 +163,40 @@ def read_values(lp: SparseMILP, highs: Any, order: np.ndarray) -> np.ndarray:
     return values
 
 
+@contextlib.contextmanager
+def _logged(highs: Any, log_file: str | None) -> Iterator[None]:
+    """Append HiGHS's log of the solve inside to ``log_file`` (nothing if ``None``), as the
+    Pyomo path does: HiGHS's own ``log_file`` option starts the file afresh, so the log goes to
+    a temporary file first. A file that cannot be written is skipped with a log message."""
+    if log_file is None:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="chargeplan-highs-") as folder:
+        scratch = os.path.join(folder, "highs.log")
+        highs.setOptionValue("output_flag", True)
+        highs.setOptionValue("log_to_console", False)
+        highs.setOptionValue("log_file", scratch)
+        try:
+            yield
+        finally:
+            highs.setOptionValue("output_flag", False)
+            highs.setOptionValue("log_file", "")
+            _append(scratch, log_file)
+
+
+def _append(source: str, target: str) -> None:
+    """Copy ``source``'s text to the end of ``target`` (skipped, with a log message, on error)."""
+    import logging
+
+    try:
+        with open(source, encoding="utf-8", errors="replace") as text:
+            content = text.read()
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(content)
+    except OSError as error:
+        logging.getLogger(__name__).info("solver log not written to %s: %s", target, error)
+
+
 def _run(highs: Any, options: SolverOptions, offset: float) -> dict:
     """Run HiGHS with the options the Pyomo path sets; the stage record (objective and bound
     with the constant ``offset``, as :class:`SparseHighs` reports them) and column values."""
@@ -167,8 +207,10 @@ def _run(highs: Any, options: SolverOptions, offset: float) -> dict:
         highs.setOptionValue("threads", options.threads)
     highs.setOptionValue("time_limit", float(options.time_limit_s))
     highs.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    progress.step("solve")
     start = time.perf_counter()
-    highs.run()
+    with _logged(highs, options.log_file), reporting(highs, offset):
+        highs.run()
     seconds = time.perf_counter() - start
     status = highs.getModelStatus()
     info = highs.getInfo()

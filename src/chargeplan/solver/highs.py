@@ -25,6 +25,7 @@ says which reductions then still apply); :func:`solve_model` solves a model the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from chargeplan import progress
 from chargeplan.errors import SolveError
 from chargeplan.model.formulation import build_milp, to_model
 from chargeplan.model.index import ModelIndex, ModelOrigin, model_index
@@ -52,6 +54,7 @@ if TYPE_CHECKING:  # Pyomo is imported when a Pyomo model is built: the array pa
     import pyomo.environ as pyo
 
     from chargeplan.solver.extend import Extension
+    from chargeplan.solver.interface import SparseHighs
 
 __all__ = ["column_values", "run_highs", "solve", "solve_model"]
 
@@ -59,10 +62,31 @@ log = logging.getLogger(__name__)
 
 
 def run_highs(model: pyo.ConcreteModel, options: SolverOptions, warm_start: bool = False) -> dict:
-    """Solve with HiGHS; ``warm_start``: start from the variables' current values."""
-    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+    """Solve with HiGHS; ``warm_start``: start from the variables' current values.
 
-    from chargeplan.solver.interface import SparseHighs
+    Costs are scaled for HiGHS and its progress reported
+    (:func:`chargeplan.solver.scaling.reporting`). HiGHS's log goes to standard error with
+    ``options.log_to_stderr`` and is appended to ``options.log_file`` if set (a file that
+    cannot be opened is skipped with a log message).
+    """
+    from chargeplan.solver.interface import ReportingHighs
+
+    solver = ReportingHighs(warm_start=warm_start)
+    if not solver.available():
+        raise SolveError("HiGHS is not available: install highspy (pip install highspy)")
+    with contextlib.ExitStack() as stack:
+        tee: list = [sys.stderr] if options.log_to_stderr else []
+        if options.log_file is not None:
+            try:
+                tee.append(stack.enter_context(open(options.log_file, "a", encoding="utf-8")))
+            except OSError as error:
+                log.info("solver log not written to %s: %s", options.log_file, error)
+        return _run(solver, model, options, tee)
+
+
+def _run(solver: SparseHighs, model: pyo.ConcreteModel, options: SolverOptions, tee: list) -> dict:
+    """:func:`run_highs` once its log streams are open."""
+    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
     names = {
         TerminationCondition.convergenceCriteriaSatisfied: "optimal",
@@ -70,15 +94,13 @@ def run_highs(model: pyo.ConcreteModel, options: SolverOptions, warm_start: bool
         TerminationCondition.iterationLimit: "iteration_limit",
         TerminationCondition.interrupted: "interrupted",
     }
-    solver = SparseHighs(warm_start=warm_start)
-    if not solver.available():
-        raise SolveError("HiGHS is not available: install highspy (pip install highspy)")
+    progress.step("solve")
     kwargs = {
         "time_limit": options.time_limit_s,
         "rel_gap": options.mip_rel_gap,
         "load_solutions": False,
         "raise_exception_on_nonoptimal_result": False,
-        "tee": [sys.stderr] if options.log_to_stderr else False,
+        "tee": tee or False,
     }
     if options.threads is not None:
         kwargs["threads"] = options.threads
@@ -197,6 +219,7 @@ def solve_model(model: pyo.ConcreteModel, options: SolverOptions | None = None) 
 
 def _build(problem: FacilityProblem, covering: bool) -> pyo.ConcreteModel:
     """The labelled model (size checked first, infeasible rows as a :class:`SolveError`)."""
+    progress.step("build model")
     check_model_size(problem)  # refuse a model that cannot fit in memory before building it
     lp, ix = build_milp(problem, covering=covering)
     try:

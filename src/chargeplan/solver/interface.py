@@ -468,3 +468,14 @@ def _other_rows(model: pyo.ConcreteModel) -> list:
         for data in c.values()
         if data.active
     ]
+
+
+class ReportingHighs(SparseHighs):
+    """:class:`SparseHighs` with its costs scaled and its progress reported
+    (:func:`chargeplan.solver.scaling.reporting`, as on the array path)."""
+
+    def _solve(self):
+        from chargeplan.solver.scaling import reporting
+
+        with reporting(self._solver_model, self._objective_constant):
+            return super()._solve()

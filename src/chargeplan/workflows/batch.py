@@ -41,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from chargeplan import progress
 from chargeplan.config.scenario import Scenario
 from chargeplan.errors import ChargeplanError, OutputError
 from chargeplan.inputs.prepare import prepare
@@ -60,7 +61,7 @@ from chargeplan.results.plan import Plan
 from chargeplan.solver.options import SolverOptions
 from chargeplan.workflows.isolate import ChildDied, call_in_child
 from chargeplan.workflows.network import plan_network
-from chargeplan.workflows.options import solver_options
+from chargeplan.workflows.options import SOLVER_LOG, logged, publish_log, solver_options
 from chargeplan.workflows.useful import check_useful_plan
 
 log = logging.getLogger(__name__)
@@ -192,33 +193,36 @@ def _plan_and_publish(
 ) -> tuple[Plan, dict[str, Any]]:
     """:func:`run_scenario` once its folder is checked and locked."""
     start = time.perf_counter()
-    inputs = prepare(scenario)
-    prepared = time.perf_counter()
-    plan = plan_network(scenario, inputs=inputs, solver=solver)
-    planned = time.perf_counter()
-    if not allow_empty:
-        check_useful_plan(plan.summary, scenario)
-    with atomic_dir(final, force=force) as stage:
-        written = write_plan(plan, stage, **options, scenario=scenario)
-        timings: dict[str, Any] = {
-            "prepare_s": prepared - start,
-            "build_s": plan.summary.get("build_seconds"),
-            "solve_s": plan.summary.get("solve_seconds"),
-            "plan_s": planned - prepared,
-            "write_s": time.perf_counter() - planned,
-        }
-        timings["total_s"] = time.perf_counter() - start
-        manifest = build_manifest(
-            scenario,
-            stage,
-            written,
-            summary=plan.summary,
-            solver=solver,
-            options=options,
-            timings=timings,
-            command=command,
-        )
-        write_manifest(manifest, stage)
+    with logged(solver) as (logged_solver, log_file):
+        inputs = prepare(scenario)
+        prepared = time.perf_counter()
+        plan = plan_network(scenario, inputs=inputs, solver=logged_solver)
+        planned = time.perf_counter()
+        if not allow_empty:
+            check_useful_plan(plan.summary, scenario)
+        progress.step("write outputs")
+        with atomic_dir(final, force=force) as stage:
+            written = write_plan(plan, stage, **options, scenario=scenario)
+            written[SOLVER_LOG] = publish_log(log_file, stage)
+            timings: dict[str, Any] = {
+                "prepare_s": prepared - start,
+                "build_s": plan.summary.get("build_seconds"),
+                "solve_s": plan.summary.get("solve_seconds"),
+                "plan_s": planned - prepared,
+                "write_s": time.perf_counter() - planned,
+            }
+            timings["total_s"] = time.perf_counter() - start
+            manifest = build_manifest(
+                scenario,
+                stage,
+                written,
+                summary=plan.summary,
+                solver=solver,
+                options=options,
+                timings=timings,
+                command=command,
+            )
+            write_manifest(manifest, stage)
     return plan, manifest
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 
+from chargeplan import progress
 from chargeplan.config.scenario import Scenario
 from chargeplan.inputs.prepare import Inputs, prepare
 from chargeplan.inputs.problem import build_problem
@@ -60,7 +61,23 @@ def plan_network(
         ``[rollout]`` section the multi-year plan of :func:`plan_rollout`. A decomposed plan's
         summary adds the ``decompose_*`` figures (:meth:`chargeplan.solver.decompose.Decomposition.
         summary`).
+
+    Notes
+    -----
+    In a Jupyter notebook the stages and the solver's progress are shown as they come
+    (:func:`chargeplan.progress.in_notebook_default`).
     """
+    with progress.in_notebook_default():
+        return _plan_network(scenario, inputs, solver, executor)
+
+
+def _plan_network(
+    scenario: Scenario,
+    inputs: Inputs | None,
+    solver: SolverOptions | None,
+    executor: Executor | None,
+) -> Plan:
+    """:func:`plan_network`."""
     start = time.perf_counter()
     if scenario.rollout is not None:
         return plan_rollout(scenario, inputs=inputs, solver=solver)
@@ -87,6 +104,7 @@ def plan_network(
             executor=executor,
         )
         extra.update(figures)
+    progress.step("results")
     solution = close_idle_sites(problem, solution)
     plan = make_plan(problem, solution, inputs.zones, inputs.sites, extra_summary=extra)
     plan = add_economics(plan, scenario, economics)

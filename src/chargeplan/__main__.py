@@ -1,0 +1,7 @@
+"""``python -m chargeplan``: the ``chargeplan`` command."""
+
+import sys
+
+from chargeplan.cli import main
+
+sys.exit(main())
