@@ -19,6 +19,7 @@ from chargeplan.inputs.prepare import Inputs, prepare
 from chargeplan.inputs.problem import build_problem
 from chargeplan.inputs.reach import demand_centres
 from chargeplan.results.plan import Plan, make_plan
+from chargeplan.results.stations import StationSettings
 from chargeplan.solver.decompose import Executor
 from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
@@ -85,7 +86,14 @@ def plan_network(
         )
         extra.update(figures)
     solution = close_idle_sites(problem, solution)
-    plan = make_plan(problem, solution, inputs.zones, inputs.sites, extra_summary=extra)
+    plan = make_plan(
+        problem,
+        solution,
+        inputs.zones,
+        inputs.sites,
+        extra_summary=extra,
+        stations=StationSettings.from_scenario(scenario),
+    )
     plan.summary["total_seconds"] = time.perf_counter() - start
     log.info(
         "plan: %s, %d sites, %d chargers, capex CNY %.3g bn, coverage %.1f %% (gap %.2g %%)",

@@ -1,0 +1,108 @@
+"""``plan.xlsx``: every table of a run in one workbook, as a planner opens it in Excel.
+
+One sheet per table, the header row frozen, units in the column names (they are the files'
+names, :mod:`chargeplan.outputs.columns`), columns as wide as their content. Numbers stay
+numbers; text is always written as a text cell (``t="s"``), so a name such as
+``=HYPERLINK(...)`` taken from an input file is shown, never run as a formula. Missing and
+infinite values are left empty. The workbook is written atomically like every output.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chargeplan.outputs.files import atomic_path
+
+__all__ = ["MAX_ROWS", "write_xlsx"]
+
+#: Excel's last row is 1,048,576: a longer table is cut there (the CSV holds it whole).
+MAX_ROWS = 1_048_575
+#: Column widths, in characters, from the header and the first rows' content.
+MIN_WIDTH, MAX_WIDTH, WIDTH_SAMPLE = 8, 50, 200
+#: Excel's limit on a sheet's name.
+MAX_SHEET_NAME = 31
+
+
+def _cell_value(value: Any) -> Any:
+    """A value openpyxl writes as a number, boolean, text or empty cell."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)
+
+
+def _width(header: str, values: pd.Series) -> float:
+    sample = values.head(WIDTH_SAMPLE).map(
+        lambda v: f"{v:,.2f}" if isinstance(v, float) else str(v)
+    )
+    longest = max([len(header), *sample.str.len().tolist()])
+    return float(min(max(longest + 2, MIN_WIDTH), MAX_WIDTH))
+
+
+def _write_sheet(book: Any, name: str, frame: pd.DataFrame) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet = book.create_sheet(title=name[:MAX_SHEET_NAME])
+    sheet.freeze_panes = "A2"
+    for position, column in enumerate(frame.columns, start=1):
+        width = _width(str(column), frame[column])
+        sheet.column_dimensions[get_column_letter(position)].width = width
+    bold = Font(bold=True)
+
+    def text(value: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=None)
+        cell.value = value
+        cell.data_type = "s"  # never a formula, whatever its first character
+        return cell
+
+    header = []
+    for column in frame.columns:
+        cell = text(str(column))
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for row in frame.head(MAX_ROWS).itertuples(index=False, name=None):
+        cells = [_cell_value(v) for v in row]
+        sheet.append([text(v) if isinstance(v, str) else v for v in cells])
+
+
+def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write ``tables`` as the sheets of one workbook, atomically.
+
+    Parameters
+    ----------
+    tables
+        Sheet name -> table (a geometry column is left out: the coordinates are in ``lon``
+        and ``lat``).
+    path
+        The ``.xlsx`` file.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    for name, table in tables.items():
+        frame = pd.DataFrame(table)
+        geometry = [c for c in frame.columns if str(frame[c].dtype) == "geometry"]
+        _write_sheet(book, name, frame.drop(columns=geometry))
+    with atomic_path(path) as tmp:
+        book.save(tmp)
+    return Path(path)
