@@ -105,4 +105,27 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
         _write_sheet(book, name, frame.drop(columns=geometry))
     with atomic_path(path) as tmp:
         book.save(tmp)
+        _fix_timestamps(tmp)
     return Path(path)
+
+
+#: The workbook's creation time and every zip entry's time: runs of the same inputs give the
+#: same bytes (the run's real time is in the manifest).
+FIXED_TIME = (2000, 1, 1, 0, 0, 0)
+_CORE = "docProps/core.xml"
+
+
+def _fix_timestamps(path: Path) -> None:
+    """Rewrite the workbook with :data:`FIXED_TIME` as its created, modified and entry times
+    (openpyxl stamps the current time on each)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        entries = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    stamp = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*FIXED_TIME).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            if name == _CORE:
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+            archive.writestr(zipfile.ZipInfo(name, date_time=FIXED_TIME), data, zipfile.ZIP_DEFLATED)
