@@ -3,7 +3,8 @@
 The Python API keeps the names it has always had (``Plan.sites["served_kwh"]``); the writing
 stage renames once, here, so that every file (CSV, Parquet, GeoPackage, ``plan.xlsx``) agrees:
 a site's, a zone's, a city's and an assignment's design-hour energy served is
-``peak_served_kwh`` everywhere, the design-hour demand ``peak_demand_kwh``. ``docs/outputs.md`` lists every file and column with its unit and meaning.
+``peak_served_kwh`` everywhere, the design-hour demand ``peak_demand_kwh``.
+``docs/outputs.md`` lists every file and column with its unit and meaning.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pandas as pd
 
 from chargeplan.outputs.provinces import harmonise_provinces
 
-__all__ = ["RENAMED", "for_files", "file_name"]
+__all__ = ["RENAMED", "file_name", "for_files"]
 
 #: Plan column (or the ``<name>_<type>`` family it starts) -> its name in the files.
 RENAMED: dict[str, str] = {

@@ -17,6 +17,7 @@ The styles use the files' column names (:mod:`chargeplan.outputs.columns`).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,9 +36,7 @@ def _symbol(name: str, kind: str, color: str, size: float, shape: str = "circle"
         "line": {"line_color": color, "line_width": size, "capstyle": "round"},
         "fill": {"color": color, "outline_color": "80,80,80,255", "outline_width": size},
     }[kind]
-    options = "".join(
-        f'<Option name="{k}" type="QString" value="{v}"/>' for k, v in props.items()
-    )
+    options = "".join(f'<Option name="{k}" type="QString" value="{v}"/>' for k, v in props.items())
     legacy = "".join(f'<prop k="{k}" v="{v}"/>' for k, v in props.items())
     return (
         f'<symbol type="{kind}" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
@@ -63,7 +62,7 @@ def graduated(
 ) -> str:
     """Classes ``breaks[i] < attr <= breaks[i + 1]``, each with its colour and size."""
     ranges, symbols = [], []
-    for i, (lower, upper) in enumerate(zip(breaks[:-1], breaks[1:], strict=True)):
+    for i, (lower, upper) in enumerate(itertools.pairwise(breaks)):
         label = f"{lower:g} - {upper:g}" if upper < 1e300 else f"over {lower:g}"
         ranges.append(
             f'<range lower="{lower:g}" upper="{upper:g}" symbol="{i}" '

@@ -24,7 +24,7 @@ from chargeplan.results.plan import Plan
 
 if TYPE_CHECKING:
     from chargeplan.config.scenario import Scenario
-    from chargeplan.results.gaps import GapAnalysis
+    from chargeplan.results.gaps import GapAnalysis, GapSettings
 
 from chargeplan.outputs.columns import for_files
 from chargeplan.outputs.files import atomic_path, json_safe, write_csv, write_json

@@ -244,7 +244,8 @@ def station_table(
         ``existing_chargers_t``, ``new_chargers_t``, ``kw_t``; ``chargers``, ``kw``,
         ``grid_kva`` (the design's; empty without one); ``peak_served_kwh_t``,
         ``peak_sessions_t`` (per hour), ``utilisation_t``, ``p_wait_t``, ``mean_wait_min_t``;
-        ``peak_served_kwh``, ``daily_served_kwh``; ``capex_site_cny`` (the site's fixed cost), ``capex_chargers_cny``,
+        ``peak_served_kwh``, ``daily_served_kwh``; ``capex_site_cny`` (the site's fixed cost),
+        ``capex_chargers_cny``,
         ``capex_grid_cny`` (the design's grid connection plus any grid upgrade),
         ``capex_civil_cny`` (the design's civil works), ``capex_cny`` (their sum, as on the
         site). A rollout's sites give one row per year and station, with ``year``.
