@@ -1,4 +1,7 @@
-"""Writing a plan to files: GeoParquet, GeoPackage, CSV, JSON, maps and an HTML report.
+"""Writing a plan to files: GeoParquet, GeoPackage, CSV, Excel, JSON, maps and an HTML report.
+
+Column names are renamed once for every file (:mod:`chargeplan.outputs.columns`: units in the
+names, provinces in one script); ``docs/outputs.md`` lists every file and column.
 
 Every file is written to a temporary name in the output folder and then renamed over the
 final name (:func:`atomic_path`), so a run killed mid-write never leaves a half-written file:
