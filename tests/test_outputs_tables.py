@@ -311,3 +311,19 @@ def test_every_written_column_is_documented(tiny_scenario: Path, tmp_path: Path)
             for c in generic
         }
         assert generic <= documented | {"key", "value"}, (path.name, generic - documented)
+
+
+def test_xlsx_leaves_out_long_tables_and_says_so(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from chargeplan.outputs.xlsx import write_xlsx
+
+    short, long = pd.DataFrame({"a": [1]}), pd.DataFrame({"b": [1.0, 2.0, float("inf")]})
+    write_xlsx({"short": short, "long": long}, tmp_path / "t.xlsx", max_rows=2)
+    book = load_workbook(tmp_path / "t.xlsx")
+    assert book.sheetnames == ["short", "notes"]
+    notes = [[cell.value for cell in row] for row in book["notes"].iter_rows()]
+    assert notes == [["left_out_table", "rows", "find_it_in"], ["long", 3, "long.csv"]]
+    write_xlsx({"long": long.assign(c=["x", "y", "z"])}, tmp_path / "all.xlsx")
+    rows = load_workbook(tmp_path / "all.xlsx")["long"].iter_rows(values_only=True)
+    assert list(rows) == [("b", "c"), (1.0, "x"), (2.0, "y"), (None, "z")]  # inf: empty cell
