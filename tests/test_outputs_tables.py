@@ -327,3 +327,15 @@ def test_xlsx_leaves_out_long_tables_and_says_so(tmp_path: Path) -> None:
     write_xlsx({"long": long.assign(c=["x", "y", "z"])}, tmp_path / "all.xlsx")
     rows = load_workbook(tmp_path / "all.xlsx")["long"].iter_rows(values_only=True)
     assert list(rows) == [("b", "c"), (1.0, "x"), (2.0, "y"), (None, "z")]  # inf: empty cell
+
+
+def test_a_plan_that_builds_nothing_has_no_stations_and_empty_cities(plan: Plan) -> None:
+    closed = plan.sites.assign(open=False)
+    stations = station_table(closed, SETTINGS, plan.zones)
+    assert len(stations) == 0 and "p_wait_dc" in stations.columns
+    zones = plan.zones.assign(served_kwh=0.0, unserved_users=plan.zones["premium_users"])
+    cities = city_table(stations, zones, SETTINGS)
+    assert cities[["city", "stations", "capex_cny", "coverage"]].values.tolist() == [
+        ["深圳市", 0, 0.0, 0.0],
+        ["东莞市", 0, 0.0, 0.0],
+    ]
