@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chargeplan.results.gaps import GapAnalysis, GapSettings
 
 from chargeplan.outputs.columns import for_files
+from chargeplan.outputs.economics import write_economics
 from chargeplan.outputs.files import atomic_path, json_safe, write_csv, write_json
 from chargeplan.outputs.xlsx import write_xlsx
 
@@ -152,7 +153,10 @@ def write_plan(
     sheets = {"summary": _summary_table(plan.summary), **files, **tables}
     if plan.years is not None:
         sheets["years"] = plan.years
+    if plan.economics is not None:
+        sheets["economics"] = plan.economics.rename_axis("site_id").reset_index()
     written["plan.xlsx"] = write_xlsx(_sheet_order(sheets), out / "plan.xlsx")
+    written |= write_economics(plan, out)
     if map_png:
         from chargeplan.outputs.maps import plot_plan
 
@@ -165,7 +169,17 @@ def write_plan(
 
 
 #: Sheets of ``plan.xlsx`` in the order a planner reads them (others follow).
-SHEETS = ("summary", "stations", "cities", "regions", "gaps", "proposed_sites", "sites", "zones")
+SHEETS = (
+    "summary",
+    "stations",
+    "cities",
+    "economics",
+    "regions",
+    "gaps",
+    "proposed_sites",
+    "sites",
+    "zones",
+)
 
 
 def _sheet_order(sheets: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
