@@ -702,6 +702,21 @@ def test_cli_writes_the_years_table(cli_run, rollout_plan: chargeplan.Plan) -> N
     np.testing.assert_allclose(years["capex_cny"], rollout_plan.years["capex_cny"], rtol=1e-9)
 
 
+def test_cli_writes_every_years_stations_and_the_final_cities(
+    cli_run, rollout_plan: chargeplan.Plan
+) -> None:
+    """``stations.csv`` holds each year's open sites; ``cities.csv`` sums the final year's."""
+    out = _ran(cli_run)
+    stations = pd.read_csv(out / "stations.csv", encoding="utf-8-sig")
+    sites = rollout_plan.sites
+    opened = sites[sites["open"]].groupby("year").size()
+    assert stations.groupby("year").size().to_dict() == opened.to_dict()
+    final = stations[stations["year"] == max(TARGETS)]
+    cities = pd.read_csv(out / "cities.csv", encoding="utf-8-sig")
+    assert cities["stations"].sum() == len(final)
+    assert cities["capex_cny"].sum() == pytest.approx(final["capex_cny"].sum())
+
+
 # --------------------------------------------------------------------------------------------
 # 5. the checks themselves: each refuses a deliberately broken plan
 # --------------------------------------------------------------------------------------------

@@ -286,6 +286,10 @@ def write_json(data: dict[str, Any], path: str | Path) -> Path:
     return Path(path)
 
 
+#: UTF-8 with a byte-order mark: without it Excel reads a CSV in the computer's legacy code
+#: page and shows Chinese names as mojibake; pandas and Python's ``utf-8-sig`` skip it.
+CSV_ENCODING = "utf-8-sig"
+
 #: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
@@ -307,7 +311,8 @@ def write_csv(frame: Any, path: str | Path, **to_csv: Any) -> Path:
     """Write a pandas frame as CSV, atomically, with formula-like text neutralised.
 
     Every text cell and column name goes through :func:`neutralise_cell`; numeric columns are
-    written as they are. Parquet and GeoPackage files keep the raw values.
+    written as they are. Parquet and GeoPackage files keep the raw values. The file starts with
+    a UTF-8 byte-order mark (:data:`CSV_ENCODING`) unless ``encoding`` is given.
     """
     from pandas.api import types
 
@@ -316,6 +321,7 @@ def write_csv(frame: Any, path: str | Path, **to_csv: Any) -> Path:
         dtype = safe[column].dtype
         if not (types.is_numeric_dtype(dtype) or types.is_datetime64_any_dtype(dtype)):
             safe[column] = safe[column].map(neutralise_cell)
+    to_csv.setdefault("encoding", CSV_ENCODING)
     with atomic_path(path) as tmp:
         safe.to_csv(tmp, **to_csv)
     return Path(path)

@@ -1,4 +1,7 @@
-"""Writing a plan to files: GeoParquet, GeoPackage, CSV, JSON, maps and an HTML report.
+"""Writing a plan to files: GeoParquet, GeoPackage, CSV, Excel, JSON, maps and an HTML report.
+
+Column names are renamed once for every file (:mod:`chargeplan.outputs.columns`: units in the
+names, provinces in one script); ``docs/outputs.md`` lists every file and column.
 
 Every file is written to a temporary name in the output folder and then renamed over the
 final name (:func:`atomic_path`), so a run killed mid-write never leaves a half-written file:
@@ -24,10 +27,12 @@ from chargeplan.results.plan import Plan
 
 if TYPE_CHECKING:
     from chargeplan.config.scenario import Scenario
-    from chargeplan.results.gaps import GapAnalysis
+    from chargeplan.results.gaps import GapAnalysis, GapSettings
 
+from chargeplan.outputs.columns import for_files
 from chargeplan.outputs.economics import write_economics
 from chargeplan.outputs.files import atomic_path, json_safe, write_csv, write_json
+from chargeplan.outputs.xlsx import write_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +59,22 @@ def _fixed_gpkg_timestamp() -> Iterator[None]:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
 
 
-def _for_files(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Plain column types that every format takes (object columns become text)."""
-    out = frame.reset_index(drop=True)
+def _for_files(frame: gpd.GeoDataFrame, province_columns: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """The files' column names (:func:`chargeplan.outputs.columns.for_files`) and plain column
+    types that every format takes (object columns become text); points get ``lon``, ``lat``."""
+    from chargeplan.results.stations import lon_lat
+
+    out = for_files(frame.reset_index(drop=True), province_columns)
     for column in out.columns:
         if column != out.geometry.name and out[column].dtype == object:
             out[column] = out[column].astype(str)
+    if len(out) and (out.geometry.geom_type == "Point").all() and "lon" not in out.columns:
+        lon, lat = lon_lat(out)
+        at = 1 + max(
+            (out.columns.get_loc(c) for c in ("site_id", "name") if c in out.columns), default=-1
+        )
+        out.insert(at, "lon", lon)
+        out.insert(at + 1, "lat", lat)
     return out
 
 
@@ -73,12 +88,19 @@ def write_plan(
 ) -> dict[str, Path]:
     """Write the plan's tables, layers, summary, maps and report into ``out_dir``.
 
-    Files: ``sites``, ``zones``, ``gaps`` (with distances to the nearest open and candidate
-    site, :func:`chargeplan.results.gaps.zone_gaps`), ``regions`` (totals per region) and
-    ``proposed_sites`` (new candidate sites for the zones out of reach), each as ``.parquet``
-    (GeoParquet) and ``.csv`` and as a layer of ``plan.gpkg``; ``assignments.csv``;
-    ``summary.json``, ``summary.csv``; ``map.png`` (``map_png``); ``map.html`` (interactive)
-    and ``report.html`` (self-contained) unless ``report`` is false.
+    Files (every column and its unit: ``docs/outputs.md``): ``sites``, ``stations`` (the open
+    sites as a planner builds them, :func:`chargeplan.results.stations.station_table`),
+    ``zones``, ``assignment_lines`` (zone centre to serving site), ``gaps`` (with distances to
+    the nearest open and candidate site, :func:`chargeplan.results.gaps.zone_gaps`),
+    ``regions`` (totals per region) and ``proposed_sites`` (new candidate sites for the zones
+    out of reach), each as ``.parquet`` (GeoParquet) and ``.csv`` and as a layer of
+    ``plan.gpkg`` (with its QGIS style, :mod:`chargeplan.outputs.qgis`); ``cities.csv``
+    (:func:`chargeplan.results.stations.city_table`); ``assignments.csv``; ``summary.json``,
+    ``summary.csv``; ``plan.xlsx`` (every table, one sheet each); ``map.png`` (``map_png``);
+    ``map.html`` (interactive) and ``report.html`` (self-contained) unless ``report`` is false.
+    Column names carry their units (:mod:`chargeplan.outputs.columns`); CSV files start with a
+    UTF-8 byte-order mark so that Excel reads Chinese names. Without a ``scenario`` a plan that
+    holds no ``stations`` table gets no ``stations`` or ``cities`` files.
 
     Parameters
     ----------
@@ -92,8 +114,8 @@ def write_plan(
         Write ``map.html`` and ``report.html``.
     scenario
         The plan's scenario: distances, regions and proposals are measured as its reach and
-        zones say (default: :class:`chargeplan.results.gaps.GapSettings`), and the report lists its
-        assumptions.
+        zones say (default: :class:`chargeplan.results.gaps.GapSettings`), stations read with
+        its catalogue, and the report lists its assumptions.
 
     Returns
     -------
@@ -110,15 +132,30 @@ def write_plan(
     # describe its final network.
     final = plan.final()
     analysis = analyse_gaps(final, settings)
+    stations, cities = _station_tables(plan, final, scenario)
     layers = {
         "sites": plan.sites,
+        **({"stations": stations} if stations is not None else {}),
         "zones": plan.zones,
+        "assignment_lines": _lines(final, settings),
         "gaps": analysis.zones,
         "regions": analysis.regions.reset_index(),
         "proposed_sites": analysis.proposed_sites.reset_index(),
     }
-    written = _write_layers(layers, out)
-    written |= _write_tables(plan, out)
+    region = (settings.region_column,) if settings.region_column else ()
+    files = {name: _for_files(layer, region) for name, layer in layers.items()}
+    written = _write_layers(files, out)
+    tables = {
+        **({"cities": for_files(cities, region)} if cities is not None else {}),
+        "assignments": for_files(plan.assignments),
+    }
+    written |= _write_tables(plan, tables, out)
+    sheets = {"summary": _summary_table(plan.summary), **files, **tables}
+    if plan.years is not None:
+        sheets["years"] = plan.years
+    if plan.economics is not None:
+        sheets["economics"] = plan.economics.rename_axis("site_id").reset_index()
+    written["plan.xlsx"] = write_xlsx(_sheet_order(sheets), out / "plan.xlsx")
     written |= write_economics(plan, out)
     if map_png:
         from chargeplan.outputs.maps import plot_plan
@@ -131,6 +168,63 @@ def write_plan(
     return written
 
 
+#: Sheets of ``plan.xlsx`` in the order a planner reads them (others follow).
+SHEETS = (
+    "summary",
+    "stations",
+    "cities",
+    "economics",
+    "regions",
+    "gaps",
+    "proposed_sites",
+    "sites",
+    "zones",
+)
+
+
+def _sheet_order(sheets: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    first = {name: sheets[name] for name in SHEETS if name in sheets}
+    return first | {name: sheet for name, sheet in sheets.items() if name not in first}
+
+
+def _station_tables(
+    plan: Plan, final: Plan, scenario: Scenario | None
+) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
+    """The plan's stations (all years of a rollout) and its final network's city roll-up."""
+    from chargeplan.results.stations import StationSettings, city_table, station_table
+
+    if scenario is None and plan.stations is None:
+        return None, None
+    settings = (
+        StationSettings.from_scenario(scenario)
+        if scenario is not None
+        else StationSettings(chargers={})
+    )
+    stations = plan.stations
+    if stations is None:
+        stations = station_table(plan.sites, settings, final.zones)
+    last = final.stations if final.stations is not None else stations
+    if "year" in last.columns and plan.years is not None:
+        last = last[last["year"] == plan.years["year"].max()]
+    return stations, city_table(last, final.zones, settings)
+
+
+def _lines(final: Plan, settings: GapSettings) -> gpd.GeoDataFrame:
+    from chargeplan.results.stations import assignment_lines
+
+    return assignment_lines(
+        final.assignments,
+        final.zones,
+        final.sites,
+        lon_column=settings.centre_lon_column,
+        lat_column=settings.centre_lat_column,
+    )
+
+
+def _summary_table(summary: dict[str, object]) -> pd.DataFrame:
+    return pd.DataFrame({"key": list(summary), "value": [json_safe(v) for v in summary.values()]})
+
+
 def without_timings(plan: Plan) -> Plan:
     """The plan with :data:`TIMING_KEYS` left out of its summary (and of its years')."""
     summary = {k: v for k, v in plan.summary.items() if k not in TIMING_KEYS}
@@ -141,10 +235,12 @@ def without_timings(plan: Plan) -> Plan:
 
 
 def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path) -> dict[str, Path]:
-    """Each layer as ``<name>.parquet`` and ``<name>.csv``, and all of them in ``plan.gpkg``."""
+    """Each layer as ``<name>.parquet`` and ``<name>.csv``, and all of them in ``plan.gpkg``
+    with their QGIS styles (:mod:`chargeplan.outputs.qgis`)."""
+    from chargeplan.outputs.qgis import STYLES, write_layer_styles
+
     written: dict[str, Path] = {}
-    for name, layer in layers.items():
-        frame = _for_files(layer)
+    for name, frame in layers.items():
         with atomic_path(out / f"{name}.parquet") as tmp:
             frame.to_parquet(tmp, index=False)
         written[f"{name}.parquet"] = out / f"{name}.parquet"
@@ -153,26 +249,23 @@ def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path) -> dict[str, P
         )
         written[f"{name}.csv"] = out / f"{name}.csv"
     with atomic_path(out / "plan.gpkg") as tmp, _fixed_gpkg_timestamp():
-        for name, layer in layers.items():
-            _for_files(layer).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+        for name, frame in layers.items():
+            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+        write_layer_styles(tmp, STYLES, stamp=GPKG_TIMESTAMP)
     written["plan.gpkg"] = out / "plan.gpkg"
     return written
 
 
-def _write_tables(plan: Plan, out: Path) -> dict[str, Path]:
-    """``assignments.csv``, ``summary.json`` and ``.csv``; a rollout's ``years.csv`` and chart."""
+def _write_tables(plan: Plan, tables: dict[str, pd.DataFrame], out: Path) -> dict[str, Path]:
+    """``tables`` as CSV (``cities``, ``assignments``), ``summary.json`` and ``.csv``; a
+    rollout's ``years.csv`` and chart."""
     written: dict[str, Path] = {}
-    write_csv(plan.assignments, out / "assignments.csv", index=False)
-    written["assignments.csv"] = out / "assignments.csv"
+    for name, table in tables.items():
+        written[f"{name}.csv"] = write_csv(table, out / f"{name}.csv", index=False)
     written["summary.json"] = write_json(plan.summary, out / "summary.json")
-    write_csv(
-        pd.DataFrame(
-            {"key": list(plan.summary), "value": [json_safe(v) for v in plan.summary.values()]}
-        ),
-        out / "summary.csv",
-        index=False,
+    written["summary.csv"] = write_csv(
+        _summary_table(plan.summary), out / "summary.csv", index=False
     )
-    written["summary.csv"] = out / "summary.csv"
     if plan.years is not None:
         from chargeplan.outputs.charts import plot_rollout
 

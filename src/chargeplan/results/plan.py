@@ -17,7 +17,7 @@ Gap reasons for a zone with unmet demand:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +28,9 @@ from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.queueing import erlang_c
 from chargeplan.model.solution import Solution, objective_value
 from chargeplan.model.targets import coverage_summary
+
+if TYPE_CHECKING:
+    from chargeplan.results.stations import StationSettings
 
 #: Demand shares below this count as fully served (solver tolerance).
 SHARE_TOLERANCE = 1e-6
@@ -58,6 +61,11 @@ class Plan:
         With a scenario's ``[economics]``: one row per open station, its energy, revenue,
         costs, NPV and payback with and without state support
         (:func:`chargeplan.results.economics.station_economics`).
+    stations
+        One row per open site as a planner builds it
+        (:func:`chargeplan.results.stations.station_table`): location, design, chargers and kW
+        by type, grid kVA, design-hour load and P(wait), daily kWh, capex in parts; ``None``
+        when the plan was made without station settings (``make_plan(stations=...)``).
     """
 
     sites: gpd.GeoDataFrame
@@ -66,16 +74,17 @@ class Plan:
     summary: dict[str, Any] = field(default_factory=dict)
     years: pd.DataFrame | None = None
     economics: pd.DataFrame | None = None
+    stations: gpd.GeoDataFrame | None = None
 
     def final(self) -> Plan:
         """The plan of the last year of a rollout (the plan itself for a single year)."""
         if self.years is None:
             return self
         year = int(self.years["year"].max())
-        pick = {
-            name: getattr(self, name)[getattr(self, name)["year"] == year]
-            for name in ("sites", "zones", "assignments")
-        }
+        names = ["sites", "zones", "assignments"]
+        if self.stations is not None and "year" in self.stations.columns:
+            names.append("stations")
+        pick = {name: getattr(self, name)[getattr(self, name)["year"] == year] for name in names}
         return Plan(**pick, summary={**self.summary, **self.years.iloc[-1].to_dict()})
 
     @property
@@ -218,6 +227,7 @@ def make_plan(
     sites: gpd.GeoDataFrame,
     *,
     extra_summary: dict[str, Any] | None = None,
+    stations: StationSettings | None = None,
 ) -> Plan:
     """Join the decisions back onto the zones and sites.
 
@@ -230,6 +240,9 @@ def make_plan(
         carry ``premium_users``.
     extra_summary
         Added to the summary (scenario name, timings, ...).
+    stations
+        With them the plan holds its :attr:`Plan.stations` table
+        (:meth:`chargeplan.results.stations.StationSettings.from_scenario`).
 
     Returns
     -------
@@ -240,11 +253,17 @@ def make_plan(
     out_zones = _zone_table(problem, solution, zones, flows)
     summary = _summary(problem, solution, out_zones, linear_chargers)
     summary.update(extra_summary or {})
+    station_rows = None
+    if stations is not None:
+        from chargeplan.results.stations import station_table
+
+        station_rows = station_table(out_sites, stations, out_zones)
     return Plan(
         sites=out_sites,
         zones=out_zones,
         assignments=_assignments(problem, solution, flows),
         summary=summary,
+        stations=station_rows,
     )
 
 

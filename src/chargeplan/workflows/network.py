@@ -20,6 +20,7 @@ from chargeplan.inputs.prepare import Inputs, prepare
 from chargeplan.inputs.problem import build_problem
 from chargeplan.inputs.reach import demand_centres
 from chargeplan.results.plan import Plan, make_plan
+from chargeplan.results.stations import StationSettings
 from chargeplan.solver.decompose import Executor
 from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
@@ -106,7 +107,14 @@ def _plan_network(
         extra.update(figures)
     progress.step("results")
     solution = close_idle_sites(problem, solution)
-    plan = make_plan(problem, solution, inputs.zones, inputs.sites, extra_summary=extra)
+    plan = make_plan(
+        problem,
+        solution,
+        inputs.zones,
+        inputs.sites,
+        extra_summary=extra,
+        stations=StationSettings.from_scenario(scenario),
+    )
     plan = add_economics(plan, scenario, economics)
     plan.summary["total_seconds"] = time.perf_counter() - start
     log.info(
