@@ -13,7 +13,7 @@ import pandas as pd
 
 from chargeplan.outputs.provinces import harmonise_provinces
 
-__all__ = ["RENAMED", "file_name", "for_files"]
+__all__ = ["RENAMED", "file_name", "for_files", "from_files", "plan_name"]
 
 #: Plan column (or the ``<name>_<type>`` family it starts) -> its name in the files.
 RENAMED: dict[str, str] = {
@@ -57,3 +57,23 @@ def for_files(frame: pd.DataFrame, province_columns: tuple[str, ...] = ()) -> pd
     # same demand, as the plan saw it) share a name: the plan's, added last, is kept
     renamed = renamed.loc[:, ~renamed.columns.duplicated(keep="last")]
     return harmonise_provinces(renamed, tuple(dict.fromkeys(PROVINCE_COLUMNS + province_columns)))
+
+
+#: File name -> plan column: the inverse of :data:`RENAMED` (``peak_demand_kwh`` reads back as
+#: the plan's ``demand_kwh``, the name :func:`for_files` keeps when both are present).
+_PLAN_NAMES = {new: old for old, new in RENAMED.items() if old != "peak_kwh"}
+
+
+def plan_name(column: str) -> str:
+    """The plan's name of a file column (the inverse of :func:`file_name`)."""
+    if column in _PLAN_NAMES:
+        return _PLAN_NAMES[column]
+    for new, old in _PLAN_NAMES.items():
+        if column.startswith(new + "_"):
+            return old + column[len(new) :]
+    return column
+
+
+def from_files(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table read back from a run folder, with the plan's column names (:func:`plan_name`)."""
+    return frame.rename(columns=plan_name)

@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 
 from chargeplan.errors import OutputError
+from chargeplan.outputs.columns import from_files
 from chargeplan.outputs.files import MANIFEST_NAME
 from chargeplan.outputs.manifest import read_manifest, sha256_file, write_manifest
 from chargeplan.results.plan import Plan
@@ -77,11 +78,11 @@ def read_run(folder: str | Path) -> Plan:
         _need(folder, MANIFEST_NAME)
     assert manifest is not None
     scenario = manifest.get("scenario", {})
-    sites = gpd.read_parquet(_need(folder, "sites.parquet"))
-    zones = gpd.read_parquet(_need(folder, "zones.parquet"))
+    sites = from_files(gpd.read_parquet(_need(folder, "sites.parquet")))
+    zones = from_files(gpd.read_parquet(_need(folder, "zones.parquet")))
     sites = _indexed(sites, scenario.get("sites", {}).get("id_column"))
     zones = _indexed(zones, scenario.get("zones", {}).get("id_column"))
-    assignments = pd.read_csv(_need(folder, "assignments.csv"))
+    assignments = from_files(pd.read_csv(_need(folder, "assignments.csv")))
     summary = json.loads(_need(folder, "summary.json").read_text(encoding="utf-8"))
     years = pd.read_csv(folder / "years.csv") if (folder / "years.csv").is_file() else None
     return Plan(sites=sites, zones=zones, assignments=assignments, summary=summary, years=years)
