@@ -5,7 +5,8 @@ Run from the repository root, with the npm package unpacked somewhere::
     npm pack echarts@4.9.0 && tar xzf echarts-4.9.0.tgz package/map/json/china.json
     python geodata/build_standard_map.py --source package/map/json/china.json
 
-Writes ``geodata/china_standard_map.parquet`` (GeoParquet, EPSG:4326): the 34 provincial units
+Writes ``src/chargeplan/outputs/basemap/china_standard_map.parquet`` (package data, so an
+installed chargeplan draws it) (GeoParquet, EPSG:4326): the 34 provincial units
 of ECharts' China map (the 31 mainland provinces, Hong Kong, Macao and Taiwan) and the South
 China Sea islands inset (``南海诸岛``), one row each, with ``adcode`` (6-digit admin code as
 text; empty for the inset), ``name`` (Chinese) and ``kind``: ``province``, ``taiwan`` or
@@ -32,7 +33,7 @@ import geopandas as gpd
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.validation import make_valid
 
-OUT = Path(__file__).resolve().parent / "china_standard_map.parquet"
+OUT = Path(__file__).resolve().parents[1] / "src/chargeplan/outputs/basemap/china_standard_map.parquet"
 
 
 def decode_ring(text: str, offset: list[int], scale: float) -> list[tuple[float, float]]:
