@@ -160,8 +160,8 @@ def draw_scale_bar(ax: Axes, *, fraction: float = 0.2) -> float:
     return km
 
 
-def draw_north_arrow(ax: Axes, crs: str) -> float:
-    """A north arrow in the upper left, pointing to true north at that spot.
+def draw_north_arrow(ax: Axes, crs: str, *, right: bool = False) -> float:
+    """A north arrow in the upper left (or right), pointing to true north at that spot.
 
     Returns
     -------
@@ -170,7 +170,7 @@ def draw_north_arrow(ax: Axes, crs: str) -> float:
     """
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    x, y = x0 + 0.05 * (x1 - x0), y1 - 0.14 * (y1 - y0)
+    x, y = x0 + (0.95 if right else 0.05) * (x1 - x0), y1 - 0.14 * (y1 - y0)
     to_map = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
     nx, ny = to_map.transform(lon, min(lat + 0.1, 89.9))
