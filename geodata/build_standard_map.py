@@ -31,9 +31,13 @@ from pathlib import Path
 
 import geopandas as gpd
 from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.ops import unary_union
 from shapely.validation import make_valid
 
-OUT = Path(__file__).resolve().parents[1] / "src/chargeplan/outputs/basemap/china_standard_map.parquet"
+OUT = (
+    Path(__file__).resolve().parents[1]
+    / "src/chargeplan/outputs/basemap/china_standard_map.parquet"
+)
 
 
 def decode_ring(text: str, offset: list[int], scale: float) -> list[tuple[float, float]]:
@@ -63,8 +67,12 @@ def decode_geometry(geometry: dict, scale: float) -> Polygon | MultiPolygon:
             [decode_ring(r, o, scale) for r, o in zip(polygon, polygon_offsets, strict=True)]
             for polygon, polygon_offsets in zip(geometry["coordinates"], offsets, strict=True)
         ]
-    decoded = shape({"type": geometry["type"], "coordinates": coordinates})
-    return make_valid(decoded)
+    valid = make_valid(shape({"type": geometry["type"], "coordinates": coordinates}))
+    if isinstance(valid, Polygon | MultiPolygon):
+        return valid
+    # make_valid may return a collection with slivers as lines: keep the polygons
+    parts = [g for g in getattr(valid, "geoms", []) if isinstance(g, Polygon | MultiPolygon)]
+    return unary_union(parts)
 
 
 #: The South China Sea islands inset as ECharts 4.9 draws it (``src/coord/geo/fix/nanhai.js``):
