@@ -177,9 +177,7 @@ def render_report(
         "city_maps": _city_maps(plan, cities, settings),
         "links_map": bool(files and "map.html" in files),
         "provinces": report_summary.province_bars(analysis),
-        "cities": report_summary.city_coverage(
-            plan, settings.name_column, settings.region_column
-        ),
+        "cities": report_summary.city_coverage(plan, settings.name_column, settings.region_column),
         "reasons": content.reason_table(analysis),
         "regions": content.region_bars(analysis),
         "gap_colours": [(r.replace("_", " "), c) for r, c in GAP_COLOURS.items()],

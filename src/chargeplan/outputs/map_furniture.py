@@ -113,9 +113,7 @@ def draw_south_china_sea_inset(ax: Axes) -> Axes:
         spine.set_edgecolor("#555555")
         spine.set_linewidth(0.8)
     box.set_facecolor("white")
-    box.text(
-        0.5, 0.03, "South China Sea Islands", transform=box.transAxes, ha="center", fontsize=6
-    )
+    box.text(0.5, 0.03, "South China Sea Islands", transform=box.transAxes, ha="center", fontsize=6)
     return box
 
 

@@ -161,7 +161,9 @@ def province_bars(analysis: GapAnalysis) -> list[ProvinceRow]:
     regions = regions.sort_values(["capex_cny", "sites_opened"], ascending=False, kind="stable")
     if len(regions) > PROVINCE_ROWS:
         head = regions.head(PROVINCE_ROWS - 1)
-        rest = regions.iloc[PROVINCE_ROWS - 1 :].sum().to_frame(f"{len(regions) - len(head)} others")
+        rest = (
+            regions.iloc[PROVINCE_ROWS - 1 :].sum().to_frame(f"{len(regions) - len(head)} others")
+        )
         regions = pd.concat([head, rest.T])
     capex = regions["capex_cny"].to_numpy(float)
     sites = regions["sites_opened"].to_numpy(float)
