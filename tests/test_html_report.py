@@ -385,6 +385,10 @@ def test_assumptions_appendix_groups_values_with_units_and_sources(tiny) -> None
     fixed = groups["Stations and their sizing"]["fixed cost"]
     assert (fixed.value, fixed.unit) == ("10,000", "CNY")
     assert groups["Demand"]["peak hour share"].value == "10 %"
+    assert (groups["Demand"]["kwh per km"].value, groups["Demand"]["kwh per km"].unit) == (
+        "0.2",
+        "kWh per km",
+    )
     assert groups["Chargers"]["dc fast, capex"].value == "1,000"
     assert groups["Chargers"]["dc fast, capex"].unit == "CNY"
     penalty = groups["Prices in the model"]["unmet penalty"]

@@ -169,6 +169,9 @@ def test_chinese_names_read_in_pinyin() -> None:
         "Shenzhen",
     ]
     assert bilingual("香港特别行政区") == "Hong Kong SAR 香港特别行政区"
+    # the peoples in an autonomous prefecture's name are left out of its Latin form
+    assert latin("恩施土家族苗族自治州") == "Enshi Autonomous Prefecture"
+    assert latin("克孜勒苏柯尔克孜自治州") == "Kezileisu Autonomous Prefecture"
     assert bilingual("<script>") == "<script>"  # not Chinese: unchanged (escaped later)
 
 

@@ -35,6 +35,13 @@ SUFFIXES = (
     ("县", "County"),
 )
 
+#: Peoples named in autonomous prefectures' and counties' names (``恩施土家族苗族自治州``): left
+#: out of the Latin form, which keeps the place (``Enshi Autonomous Prefecture``).
+PEOPLES = re.compile(
+    r"(土家|苗|朝鲜|回|藏|彝|蒙古|哈萨克|柯尔克孜|壮|布依|侗|傣|景颇|白|哈尼|傈僳|羌|纳西|瑶|黎"
+    r"|畲|土|撒拉|东乡|保安|裕固|仡佬|水|毛南|仫佬|达斡尔|鄂温克|鄂伦春|满|锡伯|塔吉克)族?$"
+)
+
 #: Names English spells otherwise than their pinyin (name without suffix -> spelling).
 CONVENTIONAL = {
     "香港": "Hong Kong",
@@ -74,6 +81,9 @@ def latin(name: str) -> str:
         if stem.endswith(suffix) and len(stem) > len(suffix):
             stem, english = stem[: -len(suffix)], translation
             break
+    if english.startswith("Autonomous"):
+        while len(PEOPLES.sub("", stem)) >= 2 and PEOPLES.search(stem):
+            stem = PEOPLES.sub("", stem)
     word = CONVENTIONAL.get(stem) or "".join(lazy_pinyin(stem)).capitalize()
     return f"{word} {english}".strip()
 

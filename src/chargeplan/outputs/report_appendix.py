@@ -93,7 +93,7 @@ class AssumptionGroup:
 
 
 #: Endings dropped from a name once the unit column says them (``fixed_cost_cny``: fixed cost).
-_UNIT_ENDINGS = re.compile(r"_(cny(_per_[a-z_]+)?|kwh|kw|kva|km|s)$")
+_UNIT_ENDINGS = re.compile(r"(?<!_per)_(cny(_per_[a-z_]+)?|kwh|kw|kva|km|s)$")
 
 
 def unit_of(key: str) -> str:
