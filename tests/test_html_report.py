@@ -356,7 +356,7 @@ def test_report_is_dated_and_its_summary_figures_are_the_plans(tiny) -> None:
     assert list(expected.values()) == ["1.0 k", "1", "57", "CNY 24.7 k", "92.6 %", "74"]
     summary = page[page.index('id="executive-summary"') : page.index('id="map"')]
     assert "unreachable</strong>: 74 users in 1 zones" in summary
-    assert "A <i>station</i> is one charging location" in summary  # the terms, said once
+    assert "A <i>station</i> is one charging" in summary  # the terms, said once
     assert "<i>region</i>" in summary and "<code>region</code>" in summary
 
 
@@ -497,11 +497,25 @@ def test_chinese_renders_with_the_embedded_font_in_a_fontless_browser(
     assert (boxes != installed).mean() > 0.02  # without the subset: not those glyphs
 
 
-def test_report_prints_on_a4(tiny) -> None:
-    plan, scenario = tiny
-    page = render_report(plan, scenario=scenario)
+def test_report_prints_on_a4(run_folder: Path, tmp_path: Path) -> None:
+    """Chromium prints the report on A4 pages: 595 x 842 points (210 x 297 mm), and the two
+    appendices and the map each start a page, so there are at least four."""
+    page = (run_folder / "report.html").read_text(encoding="utf-8")
     assert "@page {size: A4;" in page
-    assert ".appendix {break-before: page;}" in page
+    chromium = _chromium()
+    pdf = tmp_path / "report.pdf"
+    result = _chromium_run(
+        chromium,
+        tmp_path / "profile",
+        f"--print-to-pdf={pdf}",
+        "--no-pdf-header-footer",
+        (run_folder / "report.html").resolve().as_uri(),
+    )
+    assert pdf.is_file(), result.stderr[-2000:]
+    data = pdf.read_bytes()
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+    assert len(boxes) >= 4
+    assert {(round(float(w)), round(float(h))) for w, h in boxes} == {(595, 842)}
 
 
 # --- map.html offline (issue 16 item 2) --------------------------------------------------------
