@@ -551,3 +551,36 @@ def test_map_html_draws_offline_in_headless_chromium(run_folder: Path, tmp_path:
     blue = np.array([0x00, 0x72, 0xB2])
     near_blue = (np.abs(image - blue).max(axis=2) < 60) & (image[..., 2] > 150)
     assert near_blue.sum() > 100
+
+
+def test_coverage_by_city_lists_zones_by_users_with_their_share_served(tiny) -> None:
+    """Tiny users by hand: weights pop x car = 500, 1,000, 1,000, 200 (z1..z4) of 2,700, times
+    1,000 users: 185.19, 370.37, 370.37, 74.07, in whole users by largest remainder 185, 371
+    (the tie of z2 and z3 goes to the first), 370, 74. Only z4 (unreachable) is unserved (92.6 %
+    = 1 - 74/1,000 of the demand, which follows the users), so its bar is empty and vermillion.
+    """
+    from chargeplan.outputs.report_summary import city_coverage
+
+    plan, _ = tiny
+    rows = city_coverage(plan, None, "region")
+    assert [(r.city, r.premium_users, r.served.value, r.reason) for r in rows] == [
+        ("z2", "371", "100.0 %", "served"),
+        ("z3", "370", "100.0 %", "served"),
+        ("z1", "185", "100.0 %", "served"),
+        ("z4", "74", "0.0 %", "unreachable"),
+    ]
+    assert (rows[3].served.width_pct, rows[3].served.colour) == ("0.00", "#D55E00")
+    assert [r.region for r in rows] == ["a", "b", "a", "b"]
+
+
+def test_capex_and_stations_by_province(tiny) -> None:
+    """The one built site (s2, capex CNY 24.7 k) lies in region a: a's bars are full, b's
+    empty."""
+    from chargeplan.outputs.report_summary import province_bars
+
+    plan, scenario = tiny
+    rows = province_bars(analyse_gaps(plan, GapSettings.from_scenario(scenario)))
+    assert [(r.region, r.capex.value, r.capex.width_pct, r.stations.value) for r in rows] == [
+        ("a", "CNY 24.7 k", "100.00", "1"),
+        ("b", "CNY 0", "0.00", "0"),
+    ]

@@ -190,10 +190,18 @@ class CityRow:
     reason: str
 
 
+def _served(share: float) -> str:
+    """A share served as text; a gap that rounds to 100.0 % reads "> 99.9 %", not "100.0 %"."""
+    text = formatting.share(share)
+    return "> 99.9 %" if share < 1.0 and text == "100.0 %" else text
+
+
 def city_coverage(plan: Plan, name_column: str | None, region_column: str | None) -> list[CityRow]:
     """Share of peak demand served in the :data:`CITY_ROWS` zones with the most premium users;
     the bar is coloured by the zone's gap reason (blue: fully served)."""
     zones = plan.zones
+    if not {"premium_users", "share_served", "gap_reason"} <= set(zones.columns):
+        return []
     top = zones.sort_values("premium_users", ascending=False, kind="stable").head(CITY_ROWS)
 
     def column(frame: pd.DataFrame, name: str | None) -> pd.Series:
@@ -209,7 +217,7 @@ def city_coverage(plan: Plan, name_column: str | None, region_column: str | None
             premium_users=formatting.count(users),
             served=Bar(
                 city,
-                formatting.share(share),
+                _served(share),
                 f"{100 * share:.2f}",
                 GAP_COLOURS.get(reason, "#0072B2"),
             ),
