@@ -32,14 +32,13 @@ GROUPS = (
     ("Reach", ("reach",)),
     ("Prices in the model", ("model",)),
     ("Roll-out", ("rollout",)),
+    ("Station economics", ("economics",)),
     ("Settings of the computation (not market assumptions)", ("solver", "decompose", "fine_zones")),
 )
 
 #: Units by the end of a key's name, first match wins (the scenario names units this way).
 UNITS = (
-    ("_cny_per_kwh_km", "CNY per kWh-km"),
-    ("_cny_per_kwh", "CNY per kWh"),
-    ("_cny_per_year", "CNY a year"),
+    ("kva_per_kw", "kVA per kW"),
     ("_cny", "CNY"),
     ("kwh_per_km", "kWh per km"),
     ("km_per_user_day", "km per user and day"),
@@ -51,6 +50,7 @@ UNITS = (
     ("_min", "min"),
     ("_s", "s"),
     ("_share", "share"),
+    ("_rate", "share"),
     ("share_", "share"),
     ("home_charging_access_", "share"),
     ("public_share_", "share"),
@@ -70,7 +70,7 @@ ONE_ROW = frozenset(
 #: Keys that are not assumptions: inputs' plumbing (files, columns) and free text.
 _SKIP = re.compile(
     r"(^|\.)(file|stations|description|source|cost_table|county_indicators|pair_links)$"
-    r"|_column$|_source$|\.tls_"
+    r"|_columns?$|_source$|\.tls_"
 )
 
 
@@ -96,18 +96,36 @@ class AssumptionGroup:
 _UNIT_ENDINGS = re.compile(r"(?<!_per)_(cny(_per_[a-z_]+)?|kwh|kw|kva|km|s)$")
 
 
+#: How units read inside a "CNY per ..." unit.
+_UNIT_WORDS = {"kwh": "kWh", "kva": "kVA", "kw": "kW"}
+
+
 def unit_of(key: str) -> str:
-    """The unit a key's name gives (``fixed_cost_cny`` -> ``CNY``), or ``""``."""
-    last = key.rsplit(".", 1)[-1]
-    for ending, unit in UNITS:
-        if last.endswith(ending) or (ending.endswith("_") and last.startswith(ending)):
+    """The unit a key's name gives (``fixed_cost_cny`` -> ``CNY``,
+    ``lease_cny_per_station_year`` -> ``CNY per station year``), or ``""``; a key of a table
+    (``maintenance_cny_per_stall_year.dc_fast``) takes its table's unit."""
+    for part in reversed(key.split(".")):
+        unit = _unit_of_name(part)
+        if unit:
             return unit
     return ""
 
 
-def _value(value: Any, unit: str) -> str:
+def _unit_of_name(name: str) -> str:
+    per = re.search(r"_cny_per_([a-z_]+)$", name)
+    if per:
+        return "CNY per " + " ".join(_UNIT_WORDS.get(w, w) for w in per.group(1).split("_"))
+    for ending, unit in UNITS:
+        if name.endswith(ending) or (ending.endswith("_") and name.startswith(ending)):
+            return unit
+    return ""
+
+
+def _value(value: Any, unit: str, key: str = "") -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, int) and key.endswith("year"):
+        return str(value)  # a calendar year: 2030, not 2,030
     if isinstance(value, int | float) and unit == "share" and 0 <= value <= 1:
         return f"{100 * value:,.4g} %"
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
@@ -236,14 +254,14 @@ def assumptions(scenario: Scenario | None) -> list[AssumptionGroup]:
             if _empty(data.get(section)):
                 continue
             for key, value, own in _flatten({section: data[section]}, ""):
-                if _SKIP.search(key) or _empty(value):
+                if _SKIP.search(key) or _empty(value) or isinstance(value, Path):
                     continue
                 unit = unit_of(key)
-                name = _UNIT_ENDINGS.sub("", key.removeprefix(f"{section}.")).split(".")
+                name = [_UNIT_ENDINGS.sub("", part) for part in key.split(".")[1:]]
                 rows.append(
                     Assumption(
                         name=", ".join(bilingual(part.replace("_", " ")) for part in name),
-                        value=_value(value, unit),
+                        value=_value(value, unit, key),
                         unit="" if unit == "share" else unit,
                         source=own or _source(key, comments),
                     )
