@@ -33,7 +33,7 @@ from chargeplan.outputs.interactive import write_interactive_map
 from chargeplan.outputs.write import write_plan
 from chargeplan.results.gaps import GapSettings, analyse_gaps
 
-from .conftest import SCENARIO, write_tiny_scenario
+from .conftest import REPO, SCENARIO, write_tiny_scenario
 
 KEY_FIGURES = ("CNY 24.7 k", "92.6 %", "57", "new-1", "unreachable", "1,000")
 
@@ -399,6 +399,20 @@ def test_assumptions_appendix_groups_values_with_units_and_sources(tiny) -> None
     assert not any("column" in n or n == "file" for n in names), names
     values = [r.value for rows in groups.values() for r in rows.values()]
     assert not any(re.search(r"\de[+-]\d", v) for v in values), values  # no 3e+06
+
+
+def test_rollout_targets_keyed_by_year_are_assumptions() -> None:
+    """A rollout's targets are a table keyed by year (ints in the validated scenario): one row
+    a year, in users, with the file's comment as source; the discount rate is a share."""
+    from chargeplan.outputs.report_appendix import assumptions
+
+    scenario = chargeplan.load_scenario(REPO / "models" / "china-rollout-2026-2030.toml")
+    (rollout,) = [g for g in assumptions(scenario) if g.title == "Roll-out"]
+    rows = {r.name: r for r in rollout.rows}
+    assert rows["targets, 2026"].value == "1,000,000"
+    assert rows["targets, 2030"].value == "20,000,000"
+    assert rows["discount rate"].value == "6 %"
+    assert rows["annual budget"].unit == "CNY"
 
 
 def test_assumption_sources_are_the_comments_above_each_value(tmp_path: Path) -> None:

@@ -153,7 +153,8 @@ def _flatten(data: Mapping[str, Any], prefix: str) -> Iterable[tuple[str, Any, s
     A table of plain values (a charger mix, proxies) stays one row; a table with a ``source``
     (a calibrated city) is one row with that source; ``x_source`` is the source of ``x_*``.
     """
-    for key, value in data.items():
+    for name, value in data.items():
+        key = str(name)  # a rollout's targets are keyed by year (int)
         if isinstance(value, Mapping) and "source" in value:
             rest = {k: v for k, v in value.items() if k not in ("source", "description")}
             yield f"{prefix}{key}", rest, str(value["source"])
