@@ -8,7 +8,9 @@ HiGHS returned it can.
 
 :func:`check_every_solve` wraps ``column_values`` (through which
 :func:`chargeplan.solver.highs.solve` and :func:`chargeplan.solver.rollout.solve_rollout` read
-HiGHS's answer) so that each solve of a test first checks, with :func:`assert_values_feasible`:
+HiGHS's answer), and :func:`chargeplan.solver.direct.read_values` (the array path, no Pyomo
+model: checked from the arrays with :func:`assert_array_values_feasible`), so that each solve of
+a test first checks, with :func:`assert_values_feasible`:
 
 1. the shares, read from the model's ``x*`` and ``u*`` blocks, lie in ``[0, 1]`` (the
    formulation's bounds, stated here, not read from the model, so that a model built with wrong
@@ -28,9 +30,11 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
+import chargeplan.solver.direct
 import chargeplan.solver.highs
 import chargeplan.solver.rollout
-from chargeplan.model.sparse import SparseConstraint
+from chargeplan.model.components import SparseConstraint
+from chargeplan.model.sparse import BINARY, INTEGER, SparseMILP
 
 #: Slack allowed on bounds, rows and integrality of HiGHS's values.
 FEASIBILITY_TOL = 1e-6
@@ -86,6 +90,33 @@ def assert_values_feasible(columns: list, values: np.ndarray, tol: float = FEASI
         )
 
 
+def assert_array_values_feasible(lp: SparseMILP, values: np.ndarray, tol: float = FEASIBILITY_TOL):
+    """:func:`assert_values_feasible` for the array path: the same three checks, with the
+    blocks, bounds, kinds and rows read from the model's arrays."""
+    values = np.asarray(values, float)
+    assert values.shape == (lp.n_cols,), "one value per column"
+    for name, (start, size) in lp.blocks.items():
+        if name in ("x", "u") or name.startswith(("x_", "u_")):
+            share = values[start : start + size]
+            assert not ((share < -tol) | (share > 1 + tol)).any(), (
+                f"a share outside [0, 1] in {name}"
+            )
+    lower, upper, kind = lp.bounds()
+    broken = (values < lower - tol) | (values > upper + tol)
+    assert not broken.any(), f"values outside their column bounds: {np.flatnonzero(broken)[:3]}"
+    integer = (kind == INTEGER) | (kind == BINARY)
+    fractional = integer & (np.abs(values - np.rint(values)) > tol)
+    assert not fractional.any(), f"fractional integer columns: {np.flatnonzero(fractional)[:3]}"
+    for family, (rows, lo, hi) in lp.families.items():
+        activity = rows.tocsr() @ values[: rows.shape[1]]
+        low = activity < lo - tol * (1.0 + np.abs(np.where(np.isfinite(lo), lo, 0.0)))
+        high = activity > hi + tol * (1.0 + np.abs(np.where(np.isfinite(hi), hi, 0.0)))
+        bad = np.flatnonzero(low | high)
+        assert not bad.size, (
+            f"rows of '{family}' broken: {bad[:3]} with activity {activity[bad[:3]]}"
+        )
+
+
 def check_every_solve(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
     """Make every solve check HiGHS's values (:func:`assert_values_feasible`) before they are
     decoded; returns the list the values are recorded in, one array per read, in order."""
@@ -101,4 +132,13 @@ def check_every_solve(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
     for module in _READERS:
         assert module.column_values is real, f"{module.__name__} reads values another way"
         monkeypatch.setattr(module, "column_values", checked)
+    read = chargeplan.solver.direct.read_values
+
+    def checked_arrays(lp: SparseMILP, highs, order: np.ndarray) -> np.ndarray:
+        values = read(lp, highs, order)
+        assert_array_values_feasible(lp, values)
+        seen.append(values)
+        return values
+
+    monkeypatch.setattr(chargeplan.solver.direct, "read_values", checked_arrays)
     return seen

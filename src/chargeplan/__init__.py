@@ -44,6 +44,9 @@ _EXPORTS = {
     "make_plan": "chargeplan.results.plan",
     "station_economics": "chargeplan.results.economics",
     "plan_network": "chargeplan.workflows.network",
+    "LocationPlan": "chargeplan.workflows.locate",
+    "from_geodataframe": "chargeplan.workflows.locate",
+    "location_problem": "chargeplan.model.families",
 }
 
 __all__ = [
@@ -51,6 +54,7 @@ __all__ = [
     "FacilityProblem",
     "InputError",
     "Inputs",
+    "LocationPlan",
     "Plan",
     "Scenario",
     "ScenarioError",
@@ -60,8 +64,10 @@ __all__ = [
     "__version__",
     "build_model",
     "build_problem",
+    "from_geodataframe",
     "load_catalogue",
     "load_scenario",
+    "location_problem",
     "make_plan",
     "plan_network",
     "prepare",
@@ -76,6 +82,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from chargeplan.errors import ChargeplanError, InputError, ScenarioError, SolveError
     from chargeplan.inputs.prepare import Inputs, prepare
     from chargeplan.inputs.problem import build_problem
+    from chargeplan.model.families import location_problem
     from chargeplan.model.formulation import build_model
     from chargeplan.model.problem import FacilityProblem
     from chargeplan.model.solution import Solution, read_solution
@@ -83,6 +90,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from chargeplan.results.plan import Plan, make_plan
     from chargeplan.solver.highs import solve, solve_model
     from chargeplan.solver.options import SolverOptions
+    from chargeplan.workflows.locate import LocationPlan, from_geodataframe
     from chargeplan.workflows.network import plan_network
 
 

@@ -196,6 +196,10 @@ class ModelConfig(Frozen):
     budget_cny: PositiveFloat | None = None
     max_sites: Annotated[int, Field(ge=0)] | None = None
     pair_links: Literal["auto", "always", "never"] = "auto"
+    #: Serve each zone's demand of a type from one site only (binary assignment: the
+    #: single-source CFLP, chargeplan.model.families). Default false: demand may split between
+    #: sites in reach, the model's original rule, which the published plans use.
+    single_source: bool = False
 
     @field_validator("unmet_penalty_cny_per_kwh")
     @classmethod

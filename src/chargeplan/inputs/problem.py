@@ -79,6 +79,7 @@ def build_problem(
         budget=model.budget_cny,
         max_sites=model.max_sites,
         pair_links=model.pair_links,
+        single_source=model.single_source,
         queue_levels=queue_levels,
         min_chargers=per_type("min"),
         existing_chargers=per_type("existing"),

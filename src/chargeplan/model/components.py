@@ -38,6 +38,7 @@ from pyomo.core.expr.relational_expr import (
 )
 
 from chargeplan.errors import InputError
+from chargeplan.model.rows import InfeasibleRowError, check_empty_rows
 
 __all__ = [
     "DuplicateLabelError",
@@ -52,16 +53,6 @@ __all__ = [
 
 class DuplicateLabelError(InputError, ValueError):
     """Two variables or rows would get the same label (ids that are not distinct)."""
-
-
-class InfeasibleRowError(ValueError):
-    """A row without variables whose bounds exclude 0 (the model is infeasible as built)."""
-
-    def __init__(self, family: str, row: int, lower: float, upper: float) -> None:
-        super().__init__(
-            f"row {row} of '{family}' has no variables but needs {lower} <= 0 <= {upper}"
-        )
-        self.family = family
 
 
 def labelled_set(labels: Sequence | dict = (), dimen: int = 1) -> pyo.Set:
@@ -231,11 +222,8 @@ class SparseConstraint(IndexedConstraint):
         self._constructed = True
         for index_set in self._anonymous_sets or ():
             index_set.construct()
+        check_empty_rows(self.local_name, self.matrix, self.row_lower, self.row_upper)
         empty = np.diff(self.matrix.indptr) == 0
-        bad = np.flatnonzero(empty & ((self.row_lower > 1e-9) | (self.row_upper < -1e-9)))
-        if bad.size:
-            r = int(bad[0])
-            raise InfeasibleRowError(self.local_name, r, self.row_lower[r], self.row_upper[r])
         ref = weakref.ref(self)
         rows = np.flatnonzero(~empty).tolist()
         labels = self.index_set().ordered_data() if self._labelled else None

@@ -17,9 +17,9 @@ Python loop over zone-site pairs, no expression per row unless something asks fo
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.environ as pyo
 
 from chargeplan.model.constraints import (
     add_assignment,
@@ -45,6 +45,7 @@ from chargeplan.model.design_constraints import (
     add_design_choice,
     add_design_grid,
 )
+from chargeplan.model.families import add_worst_cost
 from chargeplan.model.feasibility import check_feasibility
 from chargeplan.model.index import BLOCKS, ModelIndex, ModelOrigin, model_index
 from chargeplan.model.objective import capex_vector, cost_vector, objective_of, unmet_vector
@@ -60,6 +61,9 @@ from chargeplan.model.variables import (
     define_unmet_shares,
     define_variables,
 )
+
+if TYPE_CHECKING:  # Pyomo is imported when a Pyomo model is made (to_model), not before
+    import pyomo.environ as pyo
 
 __all__ = [
     "ModelIndex",
@@ -169,7 +173,10 @@ def build_milp(problem: FacilityProblem, covering: bool = False) -> tuple[Sparse
         add_budget(lp, capex, capex_constant, problem.budget)
     if problem.max_sites is not None:
         add_site_limit(lp, ix, problem.max_sites)
-    lp.objective, lp.objective_offset = objective_of(problem, ix)
+    if problem.objective == "min_max_cost":  # p-center: one more column and its rows
+        lp.objective, lp.objective_offset = add_worst_cost(lp, problem, ix), 0.0
+    else:
+        lp.objective, lp.objective_offset = objective_of(problem, ix)
     return lp, ix
 
 
@@ -223,6 +230,8 @@ def build_model(problem: FacilityProblem, *, covering: bool = False) -> pyo.Conc
                  + \sum_g \sigma_g s_g
                  && \text{(min\_cost)} \\
         \min\; & \sum_{ik} d_{ik} u_{ik} && \text{(max\_coverage)} \\
+        \min\; & W,\quad W \ge \sum_{j \in P(i)} (c_{ijk} / d_{ik})\, x_{ijk}\;\forall i,k
+                 && \text{(min\_max\_cost: p-center, worst\_cost)} \\
         \text{s.t.}\; & \sum_{j \in P(i)} x_{ijk} + u_{ik} = 1 && \forall i,k: d_{ik}>0
               && \text{(assign)} \\
         & \sum_{i \in P(j)} d_{ik} x_{ijk} \le q_k n_{jk} && \text{(capacity, linear rule)} \\
@@ -243,6 +252,9 @@ def build_model(problem: FacilityProblem, *, covering: bool = False) -> pyo.Conc
         & \sum_j f_j y_j + \sum_{jk} p_{jk} (n_{jk} - E_{jk}) + \sum_j a_j g_j \le B,
           \quad \sum_j y_j \le N && \text{(budget, max\_sites)}
 
+    Single source (:attr:`FacilityProblem.single_source`): :math:`x_{ijk} \in \{0, 1\}`. The
+    classic families (p-median, p-center, set covering, maximal covering) are this model with
+    parts switched off: :mod:`chargeplan.model.families`.
     With coverage targets (settlement groups g with share :math:`\tau_g`, demand in reach
     :math:`D_g` over the zone-type demands :math:`R_g`, shortfall :math:`s_g \ge 0` at price
     :math:`\sigma_g`; :mod:`chargeplan.model.targets`) the ``coverage_target`` rows and the

@@ -9,14 +9,16 @@ that turns it into a MILP is :mod:`chargeplan.model.formulation`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from chargeplan.errors import InputError
 
-Objective = Literal["min_cost", "max_coverage"]
+if TYPE_CHECKING:  # pandas is imported by from_cost_table only (the array path needs none)
+    import pandas as pd
+
+Objective = Literal["min_cost", "max_coverage", "min_max_cost"]
 
 #: Default of the optional array fields of :class:`FacilityProblem`: ``None`` given (or left
 #: out) is replaced in ``__post_init__`` by the documented default, so every instance holds an
@@ -79,7 +81,8 @@ class FacilityProblem:
     unmet_penalty
         ``(K,)`` penalty ``pi_k`` per unit of unmet demand.
     objective
-        ``"min_cost"`` or ``"max_coverage"``.
+        ``"min_cost"``, ``"max_coverage"`` or ``"min_max_cost"`` (the p-center objective: the
+        largest per-unit pair cost of any served zone, :mod:`chargeplan.model.families`).
     budget
         Capex limit ``B`` on fixed plus charger costs (``None``: none).
     max_sites
@@ -117,6 +120,9 @@ class FacilityProblem:
         Demand with at least one pair must be served in full (``u_ik = 0``); only zones with
         no usable pair are left unmet. An instance whose capacity cannot serve it all is then
         infeasible (the classic CFLP).
+    single_source
+        Each zone's demand of a type is served by one site only (binary ``x_ijk``: the
+        single-source CFLP and the capacitated p-median; :mod:`chargeplan.model.families`).
     target_group, target_names, target_share, target_price
         Coverage targets by group (settlement type; :mod:`chargeplan.model.targets`): each
         zone's group ``(Z,)`` (``-1``: none), the groups' names ``(G,)``, the share
@@ -160,6 +166,7 @@ class FacilityProblem:
     design_stalls: np.ndarray | None = None
     design_kva: np.ndarray | None = None
     design_capex: np.ndarray | None = None
+    single_source: bool = False
     target_group: np.ndarray = FILLED
     target_names: tuple[str, ...] = ()
     target_share: np.ndarray = FILLED
@@ -279,6 +286,7 @@ class FacilityProblem:
         budget: float | None = None,
         max_sites: int | None = None,
         pair_links: Literal["auto", "always", "never"] = "auto",
+        single_source: bool = False,
     ) -> FacilityProblem:
         """The classic capacitated facility-location problem from tables.
 
@@ -297,10 +305,14 @@ class FacilityProblem:
         unmet_penalty
             Penalty per unit of unmet demand. Default (``None``): demand with a pair must be
             served in full (``hard_demand``), as in the classic problem; zones with no pair
-            at all are left unmet at a penalty above every per-unit pair cost.
-        objective, budget, max_sites, pair_links
+            at all are left unmet at a penalty above every per-unit pair cost. With
+            ``objective="max_coverage"`` no penalty is needed (nor used by the coverage stage):
+            demand may stay unmet, at a penalty of 0 unless one is given.
+        objective, budget, max_sites, pair_links, single_source
             As in :class:`FacilityProblem`.
         """
+        import pandas as pd
+
         from chargeplan.model.pairs import pairs_from_cost_table
 
         zone_ids = zones["zone_id"].to_numpy()
@@ -316,7 +328,9 @@ class FacilityProblem:
             else np.full(len(sites), np.inf)
         )
         fixed = sites["fixed_cost"].to_numpy(dtype=float)
-        hard = unmet_penalty is None
+        hard = unmet_penalty is None and objective != "max_coverage"
+        if unmet_penalty is None and not hard:
+            unmet_penalty = 0.0  # maximal covering: the coverage stage weighs unmet demand itself
         if hard:
             # Classic CFLP: all reachable demand must be served (u = 0 where a pair exists);
             # the penalty only prices zones with no pair at all.
@@ -343,6 +357,67 @@ class FacilityProblem:
             max_sites=max_sites,
             pair_links=pair_links,
             hard_demand=hard,
+            single_source=single_source,
+        )
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        demand: np.ndarray,
+        fixed_cost: np.ndarray,
+        cost: np.ndarray,
+        *,
+        capacity: np.ndarray | None = None,
+        objective: Objective = "min_cost",
+        budget: float | None = None,
+        max_sites: int | None = None,
+        single_source: bool = False,
+    ) -> FacilityProblem:
+        """:meth:`from_cost_table` from arrays (spopt's ``from_cost_matrix``; no pandas).
+
+        ``demand`` ``(Z,)``, ``fixed_cost`` ``(S,)``, ``cost`` ``(Z, S)`` the cost of serving
+        all of zone i's demand from site j (``inf`` or NaN: not allowed), ``capacity`` ``(S,)``
+        (default uncapacitated). Ids are positions. Demand with a pair must be served
+        (``hard_demand``; zones with no finite cost stay unmet at a penalty above every
+        per-unit cost), except with ``objective="max_coverage"``, where demand may stay unmet at
+        no penalty.
+        """
+
+        demand = np.asarray(demand, dtype=float)
+        cost = np.asarray(cost, dtype=float)
+        fixed = np.asarray(fixed_cost, dtype=float)
+        z, s = len(demand), len(fixed)
+        if cost.shape != (z, s):
+            raise InputError(f"cost has shape {cost.shape}, expected (zones, sites) = {(z, s)}")
+        allowed = ~np.isnan(cost) & ~np.isinf(cost)
+        pair_zone, pair_site = np.nonzero(allowed)
+        pair_cost = cost[allowed]
+        hard = objective != "max_coverage"
+        penalty = 0.0
+        if hard:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                per_unit = pair_cost / demand[pair_zone]
+            per_unit = per_unit[demand[pair_zone] > 0]
+            penalty = 1.0 + (float(per_unit.max()) if per_unit.size else 0.0)
+        return cls(
+            zone_ids=np.arange(z),
+            site_ids=np.arange(s),
+            types=("demand",),
+            demand=demand[:, None],
+            pair_zone=pair_zone,
+            pair_site=pair_site,
+            pair_cost=pair_cost[:, None],
+            fixed_cost=fixed,
+            site_capacity=np.full(s, np.inf) if capacity is None else np.asarray(capacity, float),
+            charger_capacity=None,
+            charger_cost=np.zeros((s, 1)),
+            max_chargers=np.zeros((s, 1)),
+            unmet_penalty=np.array([penalty]),
+            objective=objective,
+            budget=budget,
+            max_sites=max_sites,
+            hard_demand=hard,
+            single_source=single_source,
         )
 
 
@@ -355,6 +430,7 @@ def is_pure_covering(problem: FacilityProblem) -> bool:
     """
     return (
         not problem.sizing
+        and problem.objective != "min_max_cost"  # its rows read the assignment shares
         and bool(np.all(np.isinf(problem.site_capacity)))
         and not np.any(problem.pair_cost)
     )

@@ -22,19 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.environ as pyo
-import scipy.sparse as sp
-from pyomo.common.gc_manager import PauseGC
 
-from chargeplan.model.components import (
-    InfeasibleRowError,
-    SparseConstraint,
-    SparseObjective,
-    add_variables,
-    labelled_set,
-)
+from chargeplan.model.rows import CsrRows, InfeasibleRowError, stack_rows
+
+if TYPE_CHECKING:  # Pyomo and SciPy are imported on use: the array path runs without them
+    import pyomo.environ as pyo
+    import scipy.sparse as sp
 
 __all__ = [
     "BINARY",
@@ -45,11 +41,10 @@ __all__ = [
     "SparseMILP",
     "appearance_order",
     "pass_arrays",
+    "renumber_columns",
 ]
 
 CONTINUOUS, INTEGER, BINARY = 0, 1, 2
-
-_DOMAINS = {CONTINUOUS: pyo.Reals, INTEGER: pyo.Integers, BINARY: pyo.Binary}
 
 #: Labels of a block's columns or a family's rows: one array per dimension (zone ids, site
 #: ids, types, ...), all of the block's length; the Pyomo index of element ``i`` is the tuple
@@ -70,7 +65,7 @@ class SparseMILP:
     lower: list[np.ndarray] = field(default_factory=list)
     upper: list[np.ndarray] = field(default_factory=list)
     kind: list[np.ndarray] = field(default_factory=list)
-    families: dict[str, tuple[sp.csr_matrix, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    families: dict[str, tuple[CsrRows, np.ndarray, np.ndarray]] = field(default_factory=dict)
     objective: np.ndarray | None = None
     objective_offset: float = 0.0
     labels: dict[str, Labels] = field(default_factory=dict)
@@ -123,12 +118,7 @@ class SparseMILP:
         """
         if n_rows == 0:
             return
-        matrix = sp.csr_matrix(
-            (np.asarray(values, float), (np.asarray(rows), np.asarray(cols))),
-            shape=(n_rows, self.n_cols),
-        )
-        matrix.sum_duplicates()
-        matrix.eliminate_zeros()
+        matrix = CsrRows.from_triplets(rows, cols, values, (n_rows, self.n_cols))
         lo = np.broadcast_to(np.asarray(-np.inf if lower is None else lower, float), (n_rows,))
         hi = np.broadcast_to(np.asarray(np.inf if upper is None else upper, float), (n_rows,))
         self.families[name] = (matrix, lo.copy(), hi.copy())
@@ -144,15 +134,15 @@ class SparseMILP:
         return np.concatenate(self.lower), np.concatenate(self.upper), np.concatenate(self.kind)
 
     def matrix(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-        """All rows stacked: the matrix and its row bounds."""
-        n = self.n_cols
-        mats = []
-        for m, _, _ in self.families.values():
-            m = m.copy()
-            m.resize((m.shape[0], n))  # columns added after this family keep zeros here
-            mats.append(m)
+        """All rows stacked: SciPy's matrix and the row bounds."""
+        rows, lower, upper = self.row_arrays()
+        return rows.tocsr(), lower, upper
+
+    def row_arrays(self) -> tuple[CsrRows, np.ndarray, np.ndarray]:
+        """All rows stacked as numpy arrays (no SciPy), and their bounds."""
         return (
-            sp.vstack(mats, format="csr") if mats else sp.csr_matrix((0, n)),
+            # columns added after a family keep zeros in its rows: the stack is n_cols wide
+            stack_rows([m for m, _, _ in self.families.values()], self.n_cols),
             np.concatenate([lo for _, lo, _ in self.families.values()] or [np.empty(0)]),
             np.concatenate([hi for _, _, hi in self.families.values()] or [np.empty(0)]),
         )
@@ -175,12 +165,23 @@ class SparseMILP:
         InfeasibleRowError
             If a row has no variables and its bounds exclude 0.
         """
+        import pyomo.environ as pyo
+        from pyomo.common.gc_manager import PauseGC
+
+        from chargeplan.model.components import (
+            SparseConstraint,
+            SparseObjective,
+            add_variables,
+            labelled_set,
+        )
+
+        domains = {CONTINUOUS: pyo.Reals, INTEGER: pyo.Integers, BINARY: pyo.Binary}
         model = pyo.ConcreteModel(name=name)
         lower, upper, kind = self.bounds()
         columns: list = []
         with PauseGC():  # millions of new objects, no cycles among them: skip the collector
             for block, (start, size) in self.blocks.items():
-                domain = _DOMAINS[int(kind[start])] if size else pyo.Reals
+                domain = domains[int(kind[start])] if size else pyo.Reals
                 keys: Sequence
                 if block in self.labels:
                     keys = _keys(self.labels[block])
@@ -202,7 +203,8 @@ class SparseMILP:
                     model.add_component(f"{family}_index", rows)
                 else:
                     rows = None
-                model.add_component(family, SparseConstraint(matrix, lo, hi, columns, index=rows))
+                constraint = SparseConstraint(matrix.tocsr(), lo, hi, columns, index=rows)
+                model.add_component(family, constraint)
         weights = np.zeros(self.n_cols) if self.objective is None else self.objective
         model.obj = SparseObjective(weights, columns, constant=self.objective_offset)
         model.columns = columns
@@ -219,16 +221,11 @@ class SparseMILP:
         import highspy
 
         lower, upper, kind = self.bounds()
-        matrix, row_lo, row_hi = self.matrix()
+        matrix, row_lo, row_hi = self.row_arrays()
         weights = np.zeros(self.n_cols) if self.objective is None else self.objective
         if pyomo_order:
             order = appearance_order(matrix, weights)
-            rank = np.full(self.n_cols, -1, np.int64)
-            rank[order] = np.arange(order.size)
-            matrix = sp.csr_matrix(
-                (matrix.data, rank[matrix.indices], matrix.indptr),
-                shape=(matrix.shape[0], order.size),
-            )
+            matrix = renumber_columns(matrix, order, self.n_cols)
             lower, upper, kind, weights = lower[order], upper[order], kind[order], weights[order]
         highs = highspy.Highs()
         pass_arrays(highs, lower, upper, kind != CONTINUOUS, weights, matrix, row_lo, row_hi)
@@ -236,10 +233,18 @@ class SparseMILP:
 
     def highs_order(self) -> np.ndarray:
         """The columns in the order :class:`SparseHighs` passes them (unused ones left out)."""
-        matrix, _, _ = self.matrix()
+        matrix, _, _ = self.row_arrays()
         return appearance_order(
             matrix, np.zeros(self.n_cols) if self.objective is None else self.objective
         )
+
+
+def renumber_columns(matrix: CsrRows, order: np.ndarray, n_cols: int) -> CsrRows:
+    """The rows with column ``order[c]`` renamed ``c`` (columns not in ``order`` must be unused)."""
+    rank = np.full(n_cols, -1, np.int64)
+    rank[order] = np.arange(order.size)
+    indices = rank[matrix.indices].astype(matrix.indices.dtype)
+    return CsrRows(matrix.data, indices, matrix.indptr, (matrix.shape[0], order.size))
 
 
 def _checked(labels: Labels, size: int, name: str) -> Labels:
@@ -262,7 +267,7 @@ def pass_arrays(
     col_upper: np.ndarray,
     integer: np.ndarray,
     cost: np.ndarray,
-    matrix: sp.csr_matrix,
+    matrix: CsrRows | sp.csr_matrix,
     row_lower: np.ndarray,
     row_upper: np.ndarray,
     maximize: bool = False,
@@ -288,7 +293,7 @@ def pass_arrays(
         highs.changeColsIntegrality(columns.size, columns, np.ones(columns.size, np.uint8))
 
 
-def appearance_order(matrix: sp.csr_matrix, cost: np.ndarray) -> np.ndarray:
+def appearance_order(matrix: CsrRows | sp.csr_matrix, cost: np.ndarray) -> np.ndarray:
     """Columns in the order Pyomo's per-row path would create them in HiGHS.
 
     That is by first appearance in the rows, then the objective's other columns; columns used

@@ -12,7 +12,7 @@ import numpy as np
 
 from chargeplan.model.index import ModelIndex, block_labels
 from chargeplan.model.problem import FacilityProblem
-from chargeplan.model.sparse import BINARY, INTEGER, SparseMILP
+from chargeplan.model.sparse import BINARY, CONTINUOUS, INTEGER, SparseMILP
 from chargeplan.model.targets import group_demand
 
 __all__ = [
@@ -57,10 +57,13 @@ def define_assignment_shares(
 
     One per reachable pair :math:`(i, j) \in P` and type with :math:`d_{ik} > 0` at a site
     that is not excluded; :math:`x_{ijk} = 0` (upper bound) where site j cannot hold a type-k
-    charger.
+    charger. Single source (``problem.single_source``): :math:`x_{ijk} \in \{0, 1\}`, so the
+    assignment row gives each zone and type one site (or none: unmet).
     """
     upper = np.where(_hostable(problem, ix), 1.0, 0.0)
-    lp.add_columns(f"x{tag}", len(ix.x_pair), 0.0, upper, labels=block_labels(problem, ix, "x"))
+    kind = BINARY if problem.single_source else CONTINUOUS
+    labels = block_labels(problem, ix, "x")
+    lp.add_columns(f"x{tag}", len(ix.x_pair), 0.0, upper, kind, labels=labels)
 
 
 def define_unmet_shares(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag: str) -> None:

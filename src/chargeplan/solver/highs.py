@@ -30,41 +30,46 @@ import logging
 import math
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.environ as pyo
-import scipy.sparse as sp
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
 from chargeplan.errors import SolveError
-from chargeplan.model.components import InfeasibleRowError, SparseConstraint, SparseObjective
 from chargeplan.model.formulation import build_milp, to_model
-from chargeplan.model.index import ModelIndex, ModelOrigin
+from chargeplan.model.index import ModelIndex, ModelOrigin, model_index
 from chargeplan.model.limits import check_model_size
 from chargeplan.model.objective import access_and_capex, unmet_vector
 from chargeplan.model.problem import FacilityProblem, is_pure_covering
+from chargeplan.model.rows import InfeasibleRowError
 from chargeplan.model.solution import Solution, column_values, read_solution
 from chargeplan.model.targets import shortfall
-from chargeplan.solver.extend import Extension, extend_model
-from chargeplan.solver.interface import SparseHighs
+from chargeplan.solver.direct import direct_applies, solve_direct
 from chargeplan.solver.options import SolverOptions
+from chargeplan.solver.pcenter import bisection_applies, solve_by_bisection
 from chargeplan.solver.reduce import greedy_cover, reduce_problem
+
+if TYPE_CHECKING:  # Pyomo is imported when a Pyomo model is built: the array path needs none
+    import pyomo.environ as pyo
+
+    from chargeplan.solver.extend import Extension
 
 __all__ = ["column_values", "run_highs", "solve", "solve_model"]
 
 log = logging.getLogger(__name__)
 
 
-_STATUS = {
-    TerminationCondition.convergenceCriteriaSatisfied: "optimal",
-    TerminationCondition.maxTimeLimit: "time_limit",
-    TerminationCondition.iterationLimit: "iteration_limit",
-    TerminationCondition.interrupted: "interrupted",
-}
-
-
 def run_highs(model: pyo.ConcreteModel, options: SolverOptions, warm_start: bool = False) -> dict:
     """Solve with HiGHS; ``warm_start``: start from the variables' current values."""
+    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+
+    from chargeplan.solver.interface import SparseHighs
+
+    names = {
+        TerminationCondition.convergenceCriteriaSatisfied: "optimal",
+        TerminationCondition.maxTimeLimit: "time_limit",
+        TerminationCondition.iterationLimit: "iteration_limit",
+        TerminationCondition.interrupted: "interrupted",
+    }
     solver = SparseHighs(warm_start=warm_start)
     if not solver.available():
         raise SolveError("HiGHS is not available: install highspy (pip install highspy)")
@@ -99,7 +104,7 @@ def run_highs(model: pyo.ConcreteModel, options: SolverOptions, warm_start: bool
     if tc == TerminationCondition.convergenceCriteriaSatisfied:
         status = "optimal"
     else:
-        status = _STATUS.get(tc, tc.name)
+        status = names.get(tc, tc.name)
     gap = abs(objective - bound) / max(abs(objective), 1e-9)
     return {
         "status": status,
@@ -144,6 +149,8 @@ def solve(
     options = options or SolverOptions()
     if extend is not None:
         return _solve_extended(problem, options, extend)
+    if bisection_applies(problem):  # the plain p-center: set covers, not the minimax MILP
+        return solve_by_bisection(problem, options, solve)
     if not options.reduce:
         return _solve(problem, options)
     start = time.perf_counter()
@@ -202,9 +209,19 @@ def _build(problem: FacilityProblem, covering: bool) -> pyo.ConcreteModel:
 
 
 def _solve(problem: FacilityProblem, options: SolverOptions) -> Solution:
-    """Build and solve as given (covering form and greedy start if ``options.reduce``)."""
-    start = time.perf_counter()
+    """Build and solve as given (covering form and greedy start if ``options.reduce``).
+
+    One-stage problems without a starting plan go to HiGHS as arrays, without Pyomo
+    (:mod:`chargeplan.solver.direct`: the same model, columns and options, so the same plan).
+    """
     covering = options.reduce and is_pure_covering(problem)
+    if direct_applies(problem, covering, options):
+        solution = solve_direct(problem, options)
+        if solution is not None:
+            if solution.status == "time_limit":
+                log.warning(time_limit_advice(problem, model_index(problem), options, solution.gap))
+            return solution
+    start = time.perf_counter()
     model = _build(problem, covering)
     build_seconds = time.perf_counter() - start
     start_plan = greedy_cover(problem) if covering else None
@@ -224,6 +241,8 @@ def _solve_extended(
     extended too, and solved when the extension added the same thing to it (compared by label);
     otherwise the model of the problem as given is built and extended again and solved.
     """
+    from chargeplan.solver.extend import extend_model
+
     start = time.perf_counter()
     model: pyo.ConcreteModel | None = _build(problem, covering=False)
     extension = extend_model(model, extend)
@@ -285,6 +304,10 @@ def time_limit_advice(
 
 def _objective_as_built(model: pyo.ConcreteModel) -> bool:
     """Whether the model's only active objective is ``model.obj``, its vector alone."""
+    import pyomo.environ as pyo
+
+    from chargeplan.model.components import SparseObjective
+
     active = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
     obj = model.component("obj")
     return (
@@ -302,6 +325,10 @@ def _solve_model(
     warm_start: bool = False,
 ) -> Solution:
     """Run HiGHS on a built model (two stages for ``max_coverage``) and read the plan."""
+    import pyomo.environ as pyo
+
+    from chargeplan.model.components import SparseConstraint
+
     origin = getattr(model, "chargeplan", None)
     if not isinstance(origin, ModelOrigin):
         raise TypeError("solve_model needs a model built by chargeplan.build_model")
@@ -358,6 +385,10 @@ def _cost_stage(
     solve, then removes them and restores ``obj``; the variables keep the second stage's plan.
     ``None`` when every plan costs the same (no capex or access cost).
     """
+    import scipy.sparse as sp
+
+    from chargeplan.model.components import SparseConstraint, SparseObjective
+
     columns = model.columns
     unmet = unmet_vector(problem, ix)
     covered_unmet = float(column_values(columns) @ unmet)

@@ -27,6 +27,13 @@ without j exists. Of sites that dominate each other (same zones, same costs) the
 Sites that nothing can use (excluded, or no pair with demand and not required) are dropped too:
 they have no variables anyway.
 
+**Single source and p-center** (:mod:`chargeplan.model.families`). Zones are not merged for
+single-source problems with finite capacities or charger sizing (:func:`merge_is_exact`: the
+merged zone could not split between two sites as its parts could). Everything else stays
+exact: uncapacitated single source assigns whole zones, so the exchange arguments above move
+whole zones; the p-center rows read a zone's per-unit costs, which merged zones share and a
+dominating site does not raise.
+
 :func:`greedy_cover` gives a starting plan for covering with a site limit or budget (the classic
 greedy: open the site that covers the most uncovered demand, until the limit).
 """
@@ -38,14 +45,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from chargeplan.model.problem import SITE_FIELDS, FacilityProblem, is_pure_covering
 
 if TYPE_CHECKING:
     from chargeplan.model.solution import Solution
 
-__all__ = ["Reduction", "dominated_sites", "greedy_cover", "merge_zones", "reduce_problem"]
+__all__ = [
+    "Reduction",
+    "dominated_sites",
+    "greedy_cover",
+    "merge_is_exact",
+    "merge_zones",
+    "reduce_problem",
+]
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,8 @@ def reduce_problem(
     Reduction
         The reduced problem (the original itself when nothing applies) and the maps back.
     """
+    if not merge_is_exact(problem):
+        keep_zones = np.ones(len(problem.zone_ids), bool)
     drop = dominated_sites(problem, keep_sites)
     kept = np.flatnonzero(~drop)
     new_site = np.full(len(problem.site_ids), -1)
@@ -179,6 +194,18 @@ def reduce_problem(
     return Reduction(problem, reduced, group, kept, pair_map)
 
 
+def merge_is_exact(problem: FacilityProblem) -> bool:
+    """Whether merging zones keeps the optimum: always, except single source with a limit.
+
+    Single source (binary shares) with finite site capacities or charger sizing: two zones
+    that may split between two sites cannot, merged, and the optimum can rise (capacitated
+    p-median, single-source CFLP). Uncapacitated, each zone takes its cheapest open site
+    whole, the same for zones of identical reach, so merging stays exact.
+    """
+    limited = problem.sizing or not bool(np.all(np.isinf(problem.site_capacity)))
+    return not (problem.single_source and limited)
+
+
 def _unit_cost(problem: FacilityProblem) -> np.ndarray:
     """``(P, K)`` pair cost per unit of the zone's demand (0 where the zone has none)."""
     d = problem.demand[problem.pair_zone]
@@ -204,16 +231,20 @@ def dominated_sites(problem: FacilityProblem, keep: np.ndarray | None = None) ->
     if problem.sizing or not live.any():
         return drop
 
+    free = np.isinf(problem.site_capacity)
+    if keep is not None:
+        free &= ~keep
+    candidate = free & ~problem.must_open & ~drop
+    if not candidate.any():  # no site may be dominated (e.g. all capacitated): done
+        return drop
+    import scipy.sparse as sp  # here only: a capacitated solve needs no SciPy (cold start)
+
     zone, site = problem.pair_zone[live], problem.pair_site[live]
     cost = problem.pair_cost[live]
     z = len(problem.zone_ids)
     reach = sp.csr_matrix((np.ones(zone.size), (site, zone)), shape=(s, z))  # site x zone
     size = np.diff(reach.indptr)
     overlap = (reach @ reach.T).tocoo()
-    free = np.isinf(problem.site_capacity)
-    if keep is not None:
-        free &= ~keep
-    candidate = free & ~problem.must_open & ~drop
     dominator = free & ~drop
     j, jj = overlap.row, overlap.col
     ok = (
@@ -321,6 +352,8 @@ def greedy_cover(problem: FacilityProblem) -> np.ndarray | None:
     """
     if not is_pure_covering(problem) or (problem.max_sites is None and problem.budget is None):
         return None
+    import scipy.sparse as sp
+
     s, z = len(problem.site_ids), len(problem.zone_ids)
     live = problem.live_pairs
     reach = sp.csr_matrix(

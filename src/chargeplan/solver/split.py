@@ -47,6 +47,7 @@ SHARED_FIELDS = (
     "design_stalls",
     "design_kva",
     "design_capex",
+    "single_source",
     # coverage targets hold per region in a decomposed plan (stricter than one national row)
     "target_names",
     "target_share",

@@ -1,0 +1,207 @@
+"""The array path: a one-stage problem handed to ``highspy`` without building a Pyomo model.
+
+:func:`chargeplan.solve` builds every model as arrays first
+(:func:`~chargeplan.model.formulation.build_milp`). When nothing needs the Pyomo model (no
+``extend=`` hook, one stage: not ``max_coverage``, no starting plan: not the covering form,
+no HiGHS log asked for)
+those arrays go straight to HiGHS: the columns in the order
+:class:`~chargeplan.solver.interface.SparseHighs` passes them (first appearance in the rows,
+:func:`~chargeplan.model.sparse.appearance_order`), the same bounds, integrality, rows and
+costs, and the same options (time limit, MIP gap, threads). HiGHS therefore receives the very
+model of the Pyomo path and returns the same plan (``tests/test_families.py`` compares both),
+but a process that solves this way imports neither Pyomo nor, through it, all of SciPy:
+a cold start (``benchmarks/cold_start.py``) saves seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from chargeplan.errors import SolveError
+from chargeplan.model.formulation import build_milp
+from chargeplan.model.limits import check_model_size
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.rows import InfeasibleRowError, check_empty_rows
+from chargeplan.model.solution import Solution, decode
+from chargeplan.model.sparse import (
+    CONTINUOUS,
+    SparseMILP,
+    appearance_order,
+    pass_arrays,
+    renumber_columns,
+)
+from chargeplan.solver.options import SolverOptions
+
+__all__ = ["direct_applies", "read_values", "solve_direct"]
+
+
+def direct_applies(problem: FacilityProblem, covering: bool, options: SolverOptions) -> bool:
+    """Whether :func:`solve_direct` gives the plan of the Pyomo path: one stage, no start (and
+    no HiGHS log wanted: the Pyomo path copies it to standard error)."""
+    return problem.objective != "max_coverage" and not covering and not options.log_to_stderr
+
+
+def solve_direct(problem: FacilityProblem, options: SolverOptions) -> Solution | None:
+    """Build the problem's arrays, solve them with ``highspy`` and decode the plan.
+
+    ``None`` for a model with no rows or no columns (the Pyomo path handles those).
+
+    Raises
+    ------
+    SolveError
+        As :func:`chargeplan.solver.highs.run_highs`: a model infeasible as built or proven
+        infeasible by HiGHS, or no plan within the time limit.
+    InputError
+        For ids that are not distinct (they would name two variables alike).
+    """
+    start = time.perf_counter()
+    check_model_size(problem)
+    _check_distinct(problem)
+    lp, ix = build_milp(problem)
+    if lp.n_cols == 0 or not lp.families:
+        return None
+    highs, order = _load(lp)
+    build_seconds = time.perf_counter() - start
+    stage = _run(highs, options, lp.objective_offset)
+    return Solution(
+        **decode(problem, ix, read_values(lp, highs, order)),
+        status=stage["status"],
+        objective=stage["objective"],
+        bound=stage["bound"],
+        gap=stage["gap"],
+        build_seconds=build_seconds,
+        solve_seconds=stage["seconds"],
+        stages=(stage,),
+        formulation=ix.formulation,
+    )
+
+
+def _check_distinct(problem: FacilityProblem) -> None:
+    """The Pyomo path's label check: zone ids, site ids and types each distinct."""
+    from chargeplan.errors import InputError
+
+    for name, ids in (
+        ("zone_ids", problem.zone_ids),
+        ("site_ids", problem.site_ids),
+        ("types", problem.types),
+    ):
+        values = np.asarray(ids, dtype=object)
+        if len(set(values.tolist())) != len(values):
+            raise InputError(
+                f"FacilityProblem.{name} holds the same id twice: ids name the model's "
+                "variables and must be distinct"
+            )
+
+
+def _load(lp: SparseMILP) -> tuple[Any, np.ndarray]:
+    """A ``highspy.Highs`` holding the model, columns in the Pyomo path's order."""
+
+    for family, (rows, lo, hi) in lp.families.items():
+        try:
+            check_empty_rows(family, rows, lo, hi)
+        except InfeasibleRowError as error:
+            raise SolveError(
+                f"the model is infeasible as built ({error.family}): no site variable can "
+                "satisfy it; check max_sites, the budget and the required sites"
+            ) from None
+    matrix, row_lo, row_hi = lp.row_arrays()
+    lower, upper, kind = lp.bounds()
+    weights = np.zeros(lp.n_cols) if lp.objective is None else lp.objective
+    order = appearance_order(matrix, weights)
+    highs = _quiet_highs()
+    pass_arrays(
+        highs,
+        lower[order],
+        upper[order],
+        kind[order] != CONTINUOUS,
+        weights[order],
+        renumber_columns(matrix, order, lp.n_cols),
+        row_lo,
+        row_hi,
+    )
+    return highs, order
+
+
+def _quiet_highs() -> Any:
+    """A ``highspy.Highs`` with its output off; the banner it prints on creation (on the C
+    level, file descriptor 1) goes to ``os.devnull``, as the Pyomo path captures it."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+def read_values(lp: SparseMILP, highs: Any, order: np.ndarray) -> np.ndarray:
+    """HiGHS's column values in ``lp``'s column order (what the Pyomo path reads with
+    :func:`~chargeplan.model.solution.column_values`; ``tests/solver_values.py`` checks both).
+
+    Columns HiGHS never saw (in no row and not in the objective) read 0, as the unset Pyomo
+    variables of the Pyomo path do.
+    """
+    values = np.zeros(lp.n_cols)
+    values[order] = np.asarray(highs.getSolution().col_value, dtype=float)
+    return values
+
+
+def _run(highs: Any, options: SolverOptions, offset: float) -> dict:
+    """Run HiGHS with the options the Pyomo path sets; the stage record (objective and bound
+    with the constant ``offset``, as :class:`SparseHighs` reports them) and column values."""
+    import highspy
+
+    if options.threads is not None:
+        highspy.Highs.resetGlobalScheduler(True)  # as SparseHighs: a new thread count
+        highs.setOptionValue("threads", options.threads)
+    highs.setOptionValue("time_limit", float(options.time_limit_s))
+    highs.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    start = time.perf_counter()
+    highs.run()
+    seconds = time.perf_counter() - start
+    status = highs.getModelStatus()
+    info = highs.getInfo()
+    state = highspy.HighsModelStatus
+    if status in (state.kInfeasible, state.kUnboundedOrInfeasible):
+        raise SolveError(
+            "HiGHS found the model infeasible: the hard limits contradict each other "
+            "(required sites, budget, max_sites or charger limits); relax them"
+        )
+    if info.primal_solution_status != 2:  # 2: a feasible solution
+        raise SolveError(
+            f"HiGHS stopped ({highs.modelStatusToString(status)}) after {seconds:.1f} s without "
+            "any plan: raise solver.time_limit_s or make the instance smaller (fewer pairs or "
+            "sites)"
+        )
+    objective = float(info.objective_function_value) + offset
+    if info.mip_node_count == -1:  # solved as an LP: no MIP bound
+        bound = objective
+    else:
+        bound = float(info.mip_dual_bound) + offset
+        bound = objective if not np.isfinite(bound) else bound
+    names = {
+        state.kOptimal: "optimal",
+        state.kTimeLimit: "time_limit",
+        state.kIterationLimit: "iteration_limit",
+        getattr(state, "kSolutionLimit", state.kIterationLimit): "iteration_limit",
+        state.kInterrupt: "interrupted",
+    }
+    stage = {
+        "status": names.get(status, highs.modelStatusToString(status)),
+        "objective": objective,
+        "bound": bound,
+        "gap": abs(objective - bound) / max(abs(objective), 1e-9),
+        "seconds": seconds,
+    }
+    return stage
