@@ -10,6 +10,7 @@ names, report.html and map.html hold only their escaped forms, so nothing in the
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import os
@@ -26,12 +27,13 @@ from PIL import Image
 
 import chargeplan
 from chargeplan.cli import main
+from chargeplan.outputs import fonts
 from chargeplan.outputs.html import render_report
 from chargeplan.outputs.interactive import write_interactive_map
 from chargeplan.outputs.write import write_plan
 from chargeplan.results.gaps import GapSettings, analyse_gaps
 
-from .conftest import SCENARIO, write_tiny_scenario
+from .conftest import REPO, SCENARIO, write_tiny_scenario
 
 KEY_FIGURES = ("CNY 24.7 k", "92.6 %", "57", "new-1", "unreachable", "1,000")
 
@@ -85,10 +87,14 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _external_references(page: str) -> list[str]:
-    """Anything a browser would fetch: scripts, stylesheets, fonts, non-data sources, URLs."""
-    found = re.findall(r"<script|<link|@import|@font-face|<iframe|<object|<embed", page, re.I)
+    """Anything a browser would fetch: scripts, stylesheets, fonts, non-data sources, URLs.
+
+    An ``@font-face`` is allowed when its only source is a ``data:`` URI (the embedded CJK
+    subset): that ``url(...)`` is checked by the ``url(`` rule below like any other.
+    """
+    found = re.findall(r"<script|<link|@import|<iframe|<object|<embed", page, re.I)
     found += [s for s in re.findall(r'\ssrc="([^"]*)"', page) if not s.startswith("data:")]
-    found += re.findall(r"url\(\s*['\"]?(?!data:)[^)]*\)", page)
+    found += re.findall(r"url\(\s*(?!['\"]?data:)[^)]*\)", page)
     found += re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page, re.I)
     return found
 
@@ -98,13 +104,13 @@ def test_report_is_self_contained_with_the_key_figures(tiny) -> None:
     page = render_report(plan, scenario=scenario)
     assert page.startswith("<!DOCTYPE html>")
     assert _external_references(page) == []
-    images = re.findall(r'<img src="data:image/png;base64,', page)
-    assert len(images) == 2  # the map and the cost chart
+    images = re.findall(r'<img[^>]* src="data:image/png;base64,', page)
+    assert len(images) == 2  # the map and the cost chart (a city plan: no zoomed city maps)
     for figure in KEY_FIGURES:
         assert figure in page, figure
-    # the assumptions: every scenario value, e.g. the target and the service radius
-    assert re.search(r"<td>target_premium_users</td><td>1,000</td>", page)
-    assert re.search(r"<td>service_radius_km</td><td>30</td>", page)
+    # the assumptions appendix: values with their units, e.g. the target and the service radius
+    assert '<td>target premium users</td><td class="n">1,000</td><td>users</td>' in page
+    assert '<td>service radius</td><td class="n">30</td><td>km</td>' in page
     assert "optimal" in page
 
 
@@ -293,3 +299,302 @@ def test_too_many_zones_for_a_browser_map_skip_map_html(tiny, tmp_path: Path, mo
     assert "map.html" not in page and "report.html" in written
     monkeypatch.setattr(interactive, "MAX_ZONES", len(plan.zones))
     assert "map.html" in write_plan(plan, tmp_path / "again", scenario=scenario)
+
+
+# --- report.html as a management document (issue 16 item 1) ----------------------------------
+
+#: Chinese names for the tiny scenario's zones, regions and sites, with their pinyin.
+CHINESE_ZONES = ["杭州市", "深圳市", "上海市", "西安市"]
+CHINESE_REGIONS = ["浙江省", "浙江省", "广东省", "广东省"]
+
+
+@pytest.fixture(scope="module")
+def chinese(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[chargeplan.Plan, chargeplan.Scenario]:
+    """The tiny plan with Chinese zone and region names (the same plan: 1 site, 57 chargers)."""
+    folder = tmp_path_factory.mktemp("chinese")
+    scenario = SCENARIO.replace(
+        'population_column = "pop"', 'population_column = "pop"\nname_column = "name"'
+    )
+    path = write_tiny_scenario(folder, scenario)
+    zones = gpd.read_file(folder / "zones.geojson")
+    zones["name"] = CHINESE_ZONES
+    zones["region"] = CHINESE_REGIONS
+    zones.to_file(folder / "zones.geojson", driver="GeoJSON")
+    scenario = chargeplan.load_scenario(path)
+    plan = chargeplan.plan_network(scenario)
+    assert plan.summary["chargers"] == 57
+    return plan, scenario
+
+
+def _text_of(page: str, element_id: str) -> str:
+    match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', page)
+    assert match, element_id
+    return html.unescape(match.group(1))
+
+
+def test_report_is_dated_and_its_summary_figures_are_the_plans(tiny) -> None:
+    """The executive summary's figures are the plan summary's, formatted: by hand for the tiny
+    plan, 1,000 users, 1 station, 57 chargers, CNY 24.7 k (10,000 fixed + 57 chargers), 92.6 %
+    served, 74 users (z4, unreachable) out of reach."""
+    from chargeplan.outputs import formatting
+
+    plan, scenario = tiny
+    page = render_report(plan, scenario=scenario, date=dt.date(2030, 1, 2))
+    assert '<time datetime="2030-01-02" id="report-date">2030-01-02</time>' in page
+    s = plan.summary
+    expected = {
+        "es-users": formatting.count(s["premium_users"]),
+        "es-stations": f"{s['sites_opened']:,}",
+        "es-chargers": f"{s['chargers']:,}",
+        "es-capex": formatting.cny(s["capex_cny"]),
+        "es-coverage": formatting.share(s["coverage"]),
+        "es-unserved": formatting.count(s["unserved_users"]),
+    }
+    assert {k: _text_of(page, k) for k in expected} == expected
+    assert list(expected.values()) == ["1.0 k", "1", "57", "CNY 24.7 k", "92.6 %", "74"]
+    summary = page[page.index('id="executive-summary"') : page.index('id="map"')]
+    assert "unreachable</strong>: 74 users in 1 zones" in summary
+    assert "A <i>station</i> is one charging" in summary  # the terms, said once
+    assert "<i>region</i>" in summary and "<code>region</code>" in summary
+
+
+def test_report_date_follows_source_date_epoch(tiny, monkeypatch) -> None:
+    """Without a date, SOURCE_DATE_EPOCH dates the report (reproducible builds)."""
+    plan, scenario = tiny
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(86_400 * 365))  # 1971-01-01
+    page = render_report(plan, scenario=scenario)
+    assert '<meta name="date" content="1971-01-01">' in page
+
+
+def test_assumptions_appendix_groups_values_with_units_and_sources(tiny) -> None:
+    from chargeplan.outputs.report_appendix import assumptions
+
+    _, scenario = tiny
+    groups = {g.title: {r.name: r for r in g.rows} for g in assumptions(scenario)}
+    assert list(groups) == [
+        "Premium users",
+        "Demand",
+        "Chargers",
+        "Stations and their sizing",
+        "Reach",
+        "Prices in the model",
+        "Settings of the computation (not market assumptions)",
+    ]
+    fixed = groups["Stations and their sizing"]["fixed cost"]
+    assert (fixed.value, fixed.unit) == ("10,000", "CNY")
+    assert groups["Demand"]["peak hour share"].value == "10 %"
+    assert (groups["Demand"]["kwh per km"].value, groups["Demand"]["kwh per km"].unit) == (
+        "0.2",
+        "kWh per km",
+    )
+    assert groups["Chargers"]["dc fast, capex"].value == "1,000"
+    assert groups["Chargers"]["dc fast, capex"].unit == "CNY"
+    penalty = groups["Prices in the model"]["unmet penalty"]
+    assert (penalty.value, penalty.unit) == ("5,000", "CNY per kWh")
+    # solver limits are settings, not market assumptions; no file paths, no column names
+    assert "time limit" in groups["Settings of the computation (not market assumptions)"]
+    names = [name for rows in groups.values() for name in rows]
+    assert not any("column" in n or n == "file" for n in names), names
+    values = [r.value for rows in groups.values() for r in rows.values()]
+    assert not any(re.search(r"\de[+-]\d", v) for v in values), values  # no 3e+06
+
+
+def test_rollout_targets_keyed_by_year_are_assumptions() -> None:
+    """A rollout's targets are a table keyed by year (ints in the validated scenario): one row
+    a year, in users, with the file's comment as source; the discount rate is a share."""
+    from chargeplan.outputs.report_appendix import assumptions
+
+    scenario = chargeplan.load_scenario(REPO / "models" / "china-rollout-2026-2030.toml")
+    (rollout,) = [g for g in assumptions(scenario) if g.title == "Roll-out"]
+    rows = {r.name: r for r in rollout.rows}
+    assert rows["targets, 2026"].value == "1,000,000"
+    assert rows["targets, 2030"].value == "20,000,000"
+    assert rows["discount rate"].value == "6 %"
+    assert rows["annual budget"].unit == "CNY"
+
+
+def test_assumption_sources_are_the_comments_above_each_value(tmp_path: Path) -> None:
+    from chargeplan.outputs.report_appendix import toml_comments
+
+    path = tmp_path / "s.toml"
+    path.write_text(
+        "# the scenario\nname = 'x'\n\n[sites]\n# grid and works: CNY 3 M\n"
+        "fixed_cost_cny = 3\nother = 1\n\nlast = 2  # inline source\n[demand.mix]\n# mix source\n"
+        "dc = 0.5\n",
+        encoding="utf-8",
+    )
+    assert toml_comments(path) == {
+        "name": "the scenario",
+        "sites": "",
+        "sites.fixed_cost_cny": "grid and works: CNY 3 M",
+        "sites.other": "grid and works: CNY 3 M",  # the key right below shares it
+        "sites.last": "inline source",
+        "demand.mix": "",
+        "demand.mix.dc": "mix source",
+    }
+
+
+def test_chinese_names_carry_their_pinyin_and_the_font_is_embedded(chinese) -> None:
+    plan, scenario = chinese
+    page = render_report(plan, scenario=scenario)
+    assert _external_references(page) == []
+    # z4 (西安市, unreachable) in the gap tables, its region in the region chart
+    assert "<td>Xi&#39;an 西安市</td><td>Guangdong 广东省</td>" in page
+    assert "Hangzhou 杭州市" in page  # the coverage-by-city chart lists every zone
+    faces = re.findall(r'@font-face \{font-family: "chargeplan CJK";[^}]*\}', page)
+    if fonts.font_file() is None:
+        pytest.skip("no Noto Sans CJK on this machine (apt-get install fonts-noto-cjk)")
+    assert len(faces) == 1 and 'src: url("data:font/woff2;base64,' in faces[0]
+    font = fonts.embedded_font(page)
+    assert font is not None
+    assert set("杭州深圳上海西安广东浙江省市") <= set(font.characters)
+    assert font.css in page
+
+
+def _fontless_config(folder: Path) -> Path:
+    """A fontconfig file whose only fonts are DejaVu's (Latin): no CJK font at all."""
+    fonts_dir = folder / "fonts"
+    fonts_dir.mkdir(parents=True)
+    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
+        source = Path("/usr/share/fonts/truetype/dejavu") / name
+        if not source.is_file():
+            pytest.skip("fonts-dejavu-core is not installed (the font-less browser's Latin font)")
+        shutil.copy(source, fonts_dir / name)
+    config = folder / "fonts.conf"
+    config.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        f"<dir>{fonts_dir}</dir><cachedir>{folder / 'cache'}</cachedir></fontconfig>",
+        encoding="utf-8",
+    )
+    return config
+
+
+def _glyphs(chromium: str, page: Path, css: str, family: str, env: dict[str, str]) -> np.ndarray:
+    """Screenshot of four Chinese characters in ``family`` (``page``), as a dark-pixel mask."""
+    folder = page.parent
+    page.write_text(
+        f'<!DOCTYPE html><meta charset="utf-8"><style>{css} body {{margin:0;background:#fff}}'
+        f"p {{font: 64px {family}; margin: 10px}}</style><p>杭州西安</p>",
+        encoding="utf-8",
+    )
+    shot = page.with_suffix(".png")
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         f"--user-data-dir={folder / 'profile'}", f"--screenshot={shot}",
+         "--window-size=600,300", page.as_uri()],
+        capture_output=True, timeout=120, check=False, env=env,
+    )  # fmt: skip
+    assert shot.is_file()
+    return np.asarray(Image.open(shot).convert("L")) < 128
+
+
+def test_chinese_renders_with_the_embedded_font_in_a_fontless_browser(
+    chinese, tmp_path: Path
+) -> None:
+    """In a browser with no CJK font, the report's embedded subset draws the same glyphs as the
+    installed Noto Sans CJK SC, and without it the browser draws boxes (or nothing) instead."""
+    chromium = _chromium()
+    if fonts.font_file() is None:
+        pytest.skip("no Noto Sans CJK on this machine (apt-get install fonts-noto-cjk)")
+    plan, scenario = chinese
+    page = render_report(plan, scenario=scenario)
+    face = re.search(r'@font-face \{font-family: "chargeplan CJK";[^}]*\}', page)
+    assert face is not None
+    fontless = {**os.environ, "FONTCONFIG_FILE": str(_fontless_config(tmp_path))}
+    embedded = _glyphs(chromium, tmp_path / "a.html", face.group(0), '"chargeplan CJK"', fontless)
+    boxes = _glyphs(chromium, tmp_path / "b.html", "", '"Noto Sans CJK SC", sans-serif', fontless)
+    installed = _glyphs(chromium, tmp_path / "c.html", "", '"Noto Sans CJK SC"', dict(os.environ))
+    assert installed.sum() > 2_000  # the reference: real glyphs, many dark pixels
+    assert (embedded != installed).mean() < 0.01  # the same glyphs as the installed font
+    assert (boxes != installed).mean() > 0.02  # without the subset: not those glyphs
+
+
+def test_report_prints_on_a4(run_folder: Path, tmp_path: Path) -> None:
+    """Chromium prints the report on A4 pages: 595 x 842 points (210 x 297 mm), and the two
+    appendices and the map each start a page, so there are at least four."""
+    page = (run_folder / "report.html").read_text(encoding="utf-8")
+    assert "@page {size: A4;" in page
+    chromium = _chromium()
+    pdf = tmp_path / "report.pdf"
+    result = _chromium_run(
+        chromium,
+        tmp_path / "profile",
+        f"--print-to-pdf={pdf}",
+        "--no-pdf-header-footer",
+        (run_folder / "report.html").resolve().as_uri(),
+    )
+    assert pdf.is_file(), result.stderr[-2000:]
+    data = pdf.read_bytes()
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+    assert len(boxes) >= 4
+    assert {(round(float(w)), round(float(h))) for w, h in boxes} == {(595, 842)}
+
+
+# --- map.html offline (issue 16 item 2) --------------------------------------------------------
+
+
+def test_map_html_carries_leaflet_and_fetches_nothing_to_draw(run_folder: Path) -> None:
+    page = (run_folder / "map.html").read_text(encoding="utf-8")
+    tags = re.findall(r"<script[^>]*>|<link[^>]*>", page)
+    assert [t for t in tags if "src=" in t or "href=" in t] == []  # no CDN script or sheet
+    assert "Leaflet 1.9.4, a JS library for interactive maps" in page  # inline, licence kept
+    assert "BSD-2-Clause" in page and ".leaflet-container" in page
+    # the only URL to fetch is the optional background layer, off when the page opens
+    tiles = re.findall(r"var (tile_layer_\w+) = L\.tileLayer", page)
+    assert len(tiles) == 1 and f"{tiles[0]}.addTo(" not in page
+
+
+def test_map_html_draws_offline_in_headless_chromium(run_folder: Path, tmp_path: Path) -> None:
+    """With every connection refused (a proxy on a closed port), the page still draws: the
+    built site's disc (#0072B2 at 65 % over the map's grey background) is on the screen."""
+    chromium = _chromium()
+    shot = tmp_path / "map.png"
+    result = _chromium_run(
+        chromium,
+        tmp_path / "profile",
+        "--proxy-server=127.0.0.1:9",
+        "--virtual-time-budget=5000",
+        f"--screenshot={shot}",
+        "--window-size=900,700",
+        (run_folder / "map.html").resolve().as_uri(),
+    )
+    assert shot.is_file(), result.stderr[-2000:]
+    image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    blue = np.array([0x00, 0x72, 0xB2])
+    near_blue = (np.abs(image - blue).max(axis=2) < 60) & (image[..., 2] > 150)
+    assert near_blue.sum() > 100
+
+
+def test_coverage_by_city_lists_zones_by_users_with_their_share_served(tiny) -> None:
+    """Tiny users by hand: weights pop x car = 500, 1,000, 1,000, 200 (z1..z4) of 2,700, times
+    1,000 users: 185.19, 370.37, 370.37, 74.07, in whole users by largest remainder 185, 371
+    (the tie of z2 and z3 goes to the first), 370, 74. Only z4 (unreachable) is unserved (92.6 %
+    = 1 - 74/1,000 of the demand, which follows the users), so its bar is empty and vermillion.
+    """
+    from chargeplan.outputs.report_summary import city_coverage
+
+    plan, _ = tiny
+    rows = city_coverage(plan, None, "region")
+    assert [(r.city, r.premium_users, r.served.value, r.reason) for r in rows] == [
+        ("z2", "371", "100.0 %", "served"),
+        ("z3", "370", "100.0 %", "served"),
+        ("z1", "185", "100.0 %", "served"),
+        ("z4", "74", "0.0 %", "unreachable"),
+    ]
+    assert (rows[3].served.width_pct, rows[3].served.colour) == ("0.00", "#D55E00")
+    assert [r.region for r in rows] == ["a", "b", "a", "b"]
+
+
+def test_capex_and_stations_by_province(tiny) -> None:
+    """The one built site (s2, capex CNY 24.7 k) lies in region a: a's bars are full, b's
+    empty."""
+    from chargeplan.outputs.report_summary import province_bars
+
+    plan, scenario = tiny
+    rows = province_bars(analyse_gaps(plan, GapSettings.from_scenario(scenario)))
+    assert [(r.region, r.capex.value, r.capex.width_pct, r.stations.value) for r in rows] == [
+        ("a", "CNY 24.7 k", "100.00", "1"),
+        ("b", "CNY 0", "0.00", "0"),
+    ]

@@ -1,32 +1,38 @@
-"""``report.html``: one self-contained page a planner can hand on.
+"""``report.html``: the plan as a document a planner hands to management.
 
-The page holds the headline figures, the coverage gaps (by reason, by region, the largest
-zones, the proposed new sites), the largest built sites, the maps and charts, the assumptions
-of the scenario and the solver's outcome. It is a single file with no script and nothing to
-fetch: styles are inline, pictures are PNG data URIs, the region chart is plain HTML, fonts
-are the reader's own. It opens the same offline, in a mail attachment, or printed.
+The page opens with a dated executive summary (what was planned, for how many users, what it
+costs, who stays out of reach and why) and what a station, a zone and a region are; then the
+map and zoomed maps of the largest cities, capex and stations by province, coverage by city,
+the gaps with their reasons, the largest stations, and in appendices the assumptions (grouped,
+with units and sources) and the solver's outcome. It is a single file with no script and
+nothing to fetch: styles are inline, pictures are PNG data URIs, charts are plain HTML, and the
+Chinese characters it uses are embedded as a font subset (:mod:`chargeplan.outputs.fonts`), so
+any browser shows them; every Chinese name has its Latin transliteration beside it. It prints
+on A4.
 
-The figures are formatted in :mod:`chargeplan.outputs.report_tables`; the page is the Jinja2
-template ``outputs/templates/report.html.j2``, which escapes every value, so names read from
-input files show as text.
+The figures are formatted in :mod:`chargeplan.outputs.report_tables`,
+:mod:`~chargeplan.outputs.report_summary` and :mod:`~chargeplan.outputs.report_appendix`; the
+page is the Jinja2 template ``outputs/templates/report.html.j2``, which escapes every value, so
+names read from input files show as text.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from chargeplan._version import __version__
-from chargeplan.outputs import formatting, pages
+from chargeplan.outputs import fonts, formatting, pages, report_appendix, report_summary
 from chargeplan.outputs import report_tables as content
 from chargeplan.outputs.maps import GAP_COLOURS, plot_plan
-from chargeplan.outputs.report_tables import TOP_ROWS
 from chargeplan.results.gaps import GapAnalysis, GapSettings, analyse_gaps
 from chargeplan.results.plan import Plan
 
@@ -85,6 +91,43 @@ def _cost_chart(plan: Plan) -> Figure:
     return fig
 
 
+#: Zoomed city maps in the report: the zones with the most premium users.
+CITY_MAPS = 2
+
+
+def _city_maps(
+    plan: Plan, cities: Sequence[str] | None, settings: GapSettings
+) -> list[tuple[str, str]]:
+    """(title, PNG data URI) of each zoomed city map; default: the :data:`CITY_MAPS` zones with
+    the most premium users (a national plan only: a city plan is its own zoomed map)."""
+    from chargeplan.outputs.city_map import find_zone, plot_city
+    from chargeplan.outputs.map_furniture import is_national
+    from chargeplan.outputs.names import bilingual
+
+    if cities is None:
+        if not is_national(plan.zones) or "premium_users" not in plan.zones:
+            return []
+        top = plan.zones.sort_values("premium_users", ascending=False, kind="stable")
+        cities = [str(i) for i in top.index[:CITY_MAPS]]
+    maps = []
+    for city in cities:
+        label = find_zone(plan.zones, city, settings.name_column)
+        name = (
+            str(plan.zones.loc[label, settings.name_column])
+            if settings.name_column in plan.zones
+            else str(label)
+        )
+        fig = plot_city(
+            plan,
+            str(label),
+            radius_km=settings.radius_km,
+            name_column=settings.name_column,
+            site_name_column=settings.site_name_column,
+        )
+        maps.append((bilingual(name), _data_uri(_png(fig, dpi=100))))
+    return maps
+
+
 def render_report(
     plan: Plan,
     *,
@@ -92,6 +135,8 @@ def render_report(
     analysis: GapAnalysis | None = None,
     map_png: bytes | None = None,
     files: Mapping[str, Path] | None = None,
+    date: dt.date | None = None,
+    cities: Sequence[str] | None = None,
 ) -> str:
     """The report as one HTML string.
 
@@ -107,6 +152,11 @@ def render_report(
         The static map as PNG bytes (default: drawn with :func:`chargeplan.outputs.maps.plot_plan`).
     files
         Other outputs of the run, linked by relative name (``map.html`` is linked from the map).
+    date
+        The report's date (default: ``SOURCE_DATE_EPOCH`` if set, else today, UTC).
+    cities
+        Zones (ids, names or Latin names) to draw zoomed maps of (default: the
+        :data:`CITY_MAPS` zones with the most premium users of a national plan).
 
     Returns
     -------
@@ -117,27 +167,37 @@ def render_report(
     analysis = analysis or analyse_gaps(plan, settings)
     if map_png is None:
         map_png = _png(plot_plan(plan, proposed_sites=analysis.proposed_sites, crs=settings.crs))
-    return pages.render(
-        "report.html.j2",
-        name=plan.summary.get("scenario") or (scenario.name if scenario is not None else "plan"),
-        description=scenario.description if scenario is not None else "",
-        cards=content.summary_cards(plan),
-        map_uri=_data_uri(map_png),
-        links_map=bool(files and "map.html" in files),
-        reasons=content.reason_table(analysis),
-        regions=content.region_bars(analysis),
-        gap_colours=[(r.replace("_", " "), c) for r, c in GAP_COLOURS.items()],
-        top_gaps=content.top_gaps(plan, analysis),
-        radius_km=f"{settings.radius_km:g}",
-        proposals=content.proposals(analysis),
-        top_sites=content.top_sites(plan, settings),
-        cost_chart_uri=_data_uri(_png(_cost_chart(plan))),
-        assumptions=content.assumptions(scenario),
-        solver=content.solver_outcome(plan),
-        files=sorted(name for name in files or {} if name),
-        top_rows=TOP_ROWS,
-        version=__version__,
-    )
+    values = {
+        "name": plan.summary.get("scenario") or (scenario.name if scenario is not None else "plan"),
+        "description": scenario.description if scenario is not None else "",
+        "summary": report_summary.executive_summary(plan, analysis, date),
+        "region_column": settings.region_column or "region",
+        "cards": content.summary_cards(plan),
+        "map_uri": _data_uri(map_png),
+        "city_maps": _city_maps(plan, cities, settings),
+        "links_map": bool(files and "map.html" in files),
+        "provinces": report_summary.province_bars(analysis),
+        "cities": report_summary.city_coverage(plan, settings.name_column, settings.region_column),
+        "reasons": content.reason_table(analysis),
+        "regions": content.region_bars(analysis),
+        "gap_colours": [(r.replace("_", " "), c) for r, c in GAP_COLOURS.items()],
+        "top_gaps": content.top_gaps(plan, analysis),
+        "radius_km": f"{settings.radius_km:g}",
+        "proposals": content.proposals(analysis),
+        "top_sites": content.top_sites(plan, settings),
+        "cost_chart_uri": _data_uri(_png(_cost_chart(plan))),
+        "appendix": report_appendix.assumptions(scenario),
+        "solver": content.solver_outcome(plan),
+        "files": sorted(name for name in files or {} if name),
+        "top_rows": content.TOP_ROWS,
+        "version": __version__,
+    }
+    page = pages.render("report.html.j2", font_css="", **values)
+    # the page's own Chinese characters, embedded as a font: rendered once more with it
+    font = fonts.embedded_font(page)
+    if font is None:
+        return page
+    return pages.render("report.html.j2", font_css=Markup(font.css), **values)
 
 
 def write_report(
@@ -148,8 +208,18 @@ def write_report(
     analysis: GapAnalysis | None = None,
     map_png: bytes | None = None,
     files: Mapping[str, Path] | None = None,
+    date: dt.date | None = None,
+    cities: Sequence[str] | None = None,
 ) -> Path:
     """Write :func:`render_report` to ``path`` (UTF-8) and return the path."""
-    text = render_report(plan, scenario=scenario, analysis=analysis, map_png=map_png, files=files)
+    text = render_report(
+        plan,
+        scenario=scenario,
+        analysis=analysis,
+        map_png=map_png,
+        files=files,
+        date=date,
+        cities=cities,
+    )
     Path(path).write_text(text, encoding="utf-8")
     return Path(path)

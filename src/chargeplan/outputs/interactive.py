@@ -7,9 +7,11 @@ are simplified as a coverage (shared borders stay shared) to keep the file small
 the input files are HTML-escaped before folium writes them into popups and tooltips, and the
 legend is the template ``outputs/templates/map_legend.html.j2``.
 
-The page loads Leaflet from its CDN and OpenStreetMap tiles as background when opened; without a
-connection the background stays blank, which the zones layer covers. For a report that works
-offline, see :mod:`chargeplan.outputs.html`.
+The page works offline: Leaflet 1.9.4 (BSD-2-Clause, ``outputs/vendor/``) is written into it,
+script and styles, with its licence notice, instead of folium's links to CDNs (folium's other
+libraries, jQuery, Bootstrap and Font Awesome, are not used by this map and left out). The
+OpenStreetMap background is an optional layer, off when the page opens: switched on, it needs a
+connection; the zones layer is the map without it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import cast
 
@@ -27,6 +30,7 @@ import pandas as pd
 from branca.element import Figure
 
 from chargeplan.outputs import formatting, pages
+from chargeplan.outputs.map_furniture import NO_DATA_EDGE, NO_DATA_FACE, is_national, standard_map
 from chargeplan.outputs.maps import GAP_COLOURS, PROPOSED_COLOUR, SITE_COLOUR
 from chargeplan.results.gaps import GapAnalysis, GapSettings, analyse_gaps, zone_distances
 from chargeplan.results.plan import Plan
@@ -38,8 +42,9 @@ SIMPLIFY_M = 1_500.0
 #: and a browser stalls (283,857 H3 cells gave 310 MB); such plans go to QGIS via plan.gpkg.
 MAX_ZONES = 50_000
 
-#: Fill of the zones layer by premium-user quintile (light, so the gaps stand out on top).
-_USER_CLASSES = ("#F7FBFF", "#DEEBF7", "#C6DBEF", "#9ECAE1", "#6BAED6")
+#: Fill of the zones layer by premium-user quintile: light greys, so the gaps stand out on top
+#: and no zone reads as the blue of the built sites.
+_USER_CLASSES = ("#F7F7F7", "#E4E4E4", "#CFCFCF", "#B7B7B7", "#9C9C9C")
 
 
 def _label(frame: pd.DataFrame, column: str | None) -> pd.Series:
@@ -162,8 +167,17 @@ def interactive_map(plan: Plan, analysis: GapAnalysis | None = None) -> folium.M
     outlines = _simplified(zones, settings)
     minx, miny, maxx, maxy = outlines.total_bounds
     fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
+    # no links to CDNs: Leaflet itself is written into the page (offline), the rest is unused
+    fmap.default_js = []
+    fmap.default_css = []
+    root = cast(Figure, fmap.get_root())  # a folium.Map's root is always a branca Figure
+    root.header.add_child(folium.Element(leaflet_inline()), name="leaflet")
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    folium.TileLayer("OpenStreetMap", name="background map (online)").add_to(fmap)
+    folium.TileLayer(
+        "OpenStreetMap", name="background map (OpenStreetMap, online)", overlay=True, show=False
+    ).add_to(fmap)
+    if is_national(zones):
+        _add_no_data(fmap)
     bounds = _add_zones(fmap, zones, outlines, settings)
     if len(analysis.zones):
         _add_gaps(fmap, analysis.zones, outlines, settings)
@@ -173,9 +187,39 @@ def interactive_map(plan: Plan, analysis: GapAnalysis | None = None) -> folium.M
     if len(analysis.proposed_sites):
         _add_proposed_sites(fmap, analysis.proposed_sites)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    root = cast(Figure, fmap.get_root())  # a folium.Map's root is always a branca Figure
     root.html.add_child(folium.Element(_legend(plan, bounds)))
     return fmap
+
+
+def leaflet_inline() -> str:
+    """Leaflet's script and styles as inline ``<script>`` and ``<style>`` (licence kept)."""
+    vendor = resources.files("chargeplan.outputs") / "vendor"
+    script = (vendor / "leaflet.js").read_text(encoding="utf-8")
+    styles = (vendor / "leaflet.css").read_text(encoding="utf-8")
+    notice = (
+        "/* Leaflet 1.9.4, BSD-2-Clause, (c) 2010-2023 Volodymyr Agafonkin, (c) 2010-2011 "
+        "CloudMade; https://leafletjs.com */"
+    )
+    return f"<style>\n{notice}\n{styles}\n</style>\n<script>\n{script}\n</script>"
+
+
+def _add_no_data(fmap: folium.Map) -> None:
+    """The standard map's units without data (Taiwan), grey, as a layer that says so."""
+    units = standard_map()
+    no_data = units[units["kind"] == "taiwan"][["name", "geometry"]].copy()
+    no_data["note"] = "no data: not in the census layers of this plan"
+    folium.GeoJson(
+        no_data,
+        name="no data (Taiwan)",
+        style_function=lambda f: {
+            "fillColor": NO_DATA_FACE,
+            "color": NO_DATA_EDGE,
+            "weight": 0.8,
+            "dashArray": "4 3",
+            "fillOpacity": 0.8,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["note"], labels=False),
+    ).add_to(fmap)
 
 
 def _add_zones(

@@ -19,15 +19,16 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from chargeplan.config.defaults import DEFAULT_CRS
-from chargeplan.outputs import formatting
+from chargeplan.outputs import formatting, map_furniture
 from chargeplan.results.plan import Plan
 
-#: Colours of the gap reasons (colour-blind safe, Okabe-Ito).
+#: Colours of the gap reasons (colour-blind safe, Okabe-Ito). "not built" is the bluish green,
+#: not the sky blue: it must not read as the blue of the built sites.
 GAP_COLOURS = {
     "unreachable": "#D55E00",
     "capacity_limited": "#E69F00",
     "budget_limited": "#CC79A7",
-    "not_built": "#56B4E9",
+    "not_built": "#009E73",
 }
 SITE_COLOUR = "#0072B2"
 PROPOSED_COLOUR = "#000000"
@@ -35,6 +36,9 @@ PROPOSED_COLOUR = "#000000"
 
 #: Above this many zones, zones are drawn without outlines.
 MAX_OUTLINED_ZONES = 5_000
+
+#: Built sites labelled by name on the static map (the largest by chargers).
+LABELLED_SITES = 8
 
 
 def _nice(value: float) -> int:
@@ -58,11 +62,16 @@ def plot_plan(
     crs: str = DEFAULT_CRS,
     title: str | None = None,
     dpi: int = 150,
+    label_column: str | None = "name",
 ) -> Figure:
     """Draw zones (base), gaps shaded by reason, built sites sized by chargers, new sites.
 
     A gap zone's colour says why its demand is unmet, its strength how much of it: from pale
-    (nearly all served) to strong (none served).
+    (nearly all served) to strong (none served). The :data:`LABELLED_SITES` largest built
+    sites are labelled by name; a scale bar and a north arrow are drawn. A national plan of
+    China is drawn on the standard map (:mod:`chargeplan.outputs.map_furniture`): the
+    provinces under the zones, Taiwan hatched as "no data", the South China Sea islands in an
+    inset (a second axes).
 
     Parameters
     ----------
@@ -79,6 +88,9 @@ def plot_plan(
         Figure title (default: from the summary).
     dpi
         Resolution of the PNG.
+    label_column
+        Column of the site names for the labels (Latin script: the map's fonts may lack CJK
+        glyphs); the site id where missing.
 
     Returns
     -------
@@ -86,16 +98,26 @@ def plot_plan(
     """
     zones = plan.zones.to_crs(crs)
     sites = plan.sites[plan.sites["open"].to_numpy(bool)].to_crs(crs)
+    national = map_furniture.is_national(zones)
     fig = Figure(figsize=(11, _height(zones)), layout="constrained")
     ax = fig.subplots()
+    handles: list[Patch | Line2D] = []
+    if national:
+        handles += map_furniture.draw_standard_map(ax, crs)
     # thousands of fine cells: outlines would paint the map grey, so draw fills only
     edge = 0.3 if len(zones) <= MAX_OUTLINED_ZONES else 0.0
-    zones.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=edge)
-    handles = _draw_gaps(ax, zones, edge)
+    zones.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=edge, zorder=1)
+    handles = _draw_gaps(ax, zones, edge) + handles
     if len(sites):
         handles += _draw_sites(ax, sites)
+        label_sites(ax, sites, label_column, LABELLED_SITES)
     if proposed_sites is not None and len(proposed_sites):
         handles += _draw_proposed_sites(ax, proposed_sites.to_crs(crs))
+    ax.set_aspect("equal")
+    map_furniture.draw_scale_bar(ax)
+    map_furniture.draw_north_arrow(ax, crs)
+    if national:
+        map_furniture.draw_south_china_sea_inset(ax)
     fig.suptitle(title if title is not None else _title(plan), fontsize=11)
     fig.legend(
         handles=handles,
@@ -201,6 +223,27 @@ def _draw_proposed_sites(ax: Axes, new: gpd.GeoDataFrame) -> list[Patch | Line2D
             label=label,
         )
     ]
+
+
+def label_sites(ax: Axes, sites: gpd.GeoDataFrame, column: str | None, count: int) -> None:
+    """Label the ``count`` built sites with the most chargers by name, beside their discs."""
+    largest = sites.sort_values("chargers", ascending=False, kind="stable").head(count)
+    names = (
+        largest[column].astype(str)
+        if column and column in largest
+        else largest.index.astype(str).to_series(index=largest.index)
+    )
+    for x, y, name in zip(largest.geometry.x, largest.geometry.y, names, strict=True):
+        ax.annotate(
+            name,
+            (x, y),
+            xytext=(6, 4),
+            textcoords="offset points",
+            fontsize=7,
+            color="#1A1A1A",
+            zorder=5,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7, "lw": 0},
+        )
 
 
 def _title(plan: Plan) -> str:

@@ -8,20 +8,17 @@ planner reads them (``467 k``, ``CNY 7.18 bn``, ``97.4 %``); the template
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from chargeplan.outputs import formatting
 from chargeplan.outputs.maps import GAP_COLOURS
+from chargeplan.outputs.names import bilingual
 from chargeplan.results.gaps import GAP_REASONS, GapAnalysis, GapSettings, site_regions
 from chargeplan.results.plan import Plan
-
-if TYPE_CHECKING:
-    from chargeplan.config.scenario import Scenario
 
 #: Rows in each "top" table.
 TOP_ROWS = 15
@@ -33,9 +30,6 @@ REMEDIES = {
     "budget_limited": "the budget or site limit binds: more money would serve it",
     "not_built": "too little demand to pay for a site at the unmet-demand penalty",
 }
-
-#: Order of the scenario's sections in the assumptions table (others follow).
-_SECTIONS = ("users", "demand", "chargers", "sites", "reach", "model", "solver", "zones")
 
 
 @dataclass(frozen=True)
@@ -216,7 +210,7 @@ def region_bars(analysis: GapAnalysis) -> list[RegionRow]:
     widest = float(regions["unserved_users"].max())
     return [
         RegionRow(
-            region=str(name),
+            region=bilingual(str(name)),
             parts=tuple(
                 BarPart(
                     label=f"{r.replace('_', ' ')}: {formatting.count(row[f'unserved_users_{r}'])}",
@@ -237,8 +231,13 @@ def region_bars(analysis: GapAnalysis) -> list[RegionRow]:
 
 
 def _label(frame: pd.DataFrame, column: str | None) -> pd.Series:
+    """Names of ``column`` (the index where missing), Chinese ones with their Latin form; a
+    ``<column>_zh`` column (a site's Chinese name beside its Latin one) is added after."""
     if column and column in frame.columns:
-        return frame[column].astype(str)
+        names = frame[column].astype(str).map(bilingual)
+        if f"{column}_zh" in frame.columns:
+            names = names + " " + frame[f"{column}_zh"].fillna("").astype(str)
+        return names.str.strip()
     return pd.Series(frame.index.astype(str), index=frame.index)
 
 
@@ -266,6 +265,11 @@ def top_gaps(plan: Plan, analysis: GapAnalysis) -> Table | None:
     return table(frame, numeric=["users unserved", "unmet peak kWh", "served", "km"])
 
 
+def _bilingual_list(names: str) -> str:
+    """A comma-separated list of names, each Chinese one with its Latin form."""
+    return ", ".join(bilingual(name.strip()) for name in names.split(","))
+
+
 def proposals(analysis: GapAnalysis) -> Table | None:
     """The first :data:`TOP_ROWS` proposed new candidate sites and the zones they would reach."""
     new = analysis.proposed_sites.head(TOP_ROWS)
@@ -275,8 +279,8 @@ def proposals(analysis: GapAnalysis) -> Table | None:
     frame = pd.DataFrame(
         {
             "proposed site": new.index.astype(str),
-            "region": new["region"].astype(str),
-            "zones it would reach": new["zone_names"].astype(str),
+            "region": new["region"].astype(str).map(bilingual),
+            "zones it would reach": new["zone_names"].astype(str).map(_bilingual_list),
             "users out of reach": new["unserved_users"].map(formatting.count),
             "unmet peak kWh": new["unmet_kwh"].map(lambda v: f"{v:,.0f}"),
             "farthest zone, km": new["max_distance_km"].map(lambda v: f"{v:,.0f}"),
@@ -297,7 +301,7 @@ def top_sites(plan: Plan, settings: GapSettings) -> Table | None:
     types = charger_types(plan)
     columns: dict[str, Any] = {
         "site": _label(built, settings.site_name_column),
-        "region": site_regions(plan, settings).reindex(built.index),
+        "region": site_regions(plan, settings).reindex(built.index).astype(str).map(bilingual),
         "chargers": built["chargers"].map(lambda v: f"{int(v):,}"),
     }
     for t in types:
@@ -311,58 +315,6 @@ def top_sites(plan: Plan, settings: GapSettings) -> Table | None:
             )
     frame = pd.DataFrame(columns)
     return table(frame, numeric=[c for c in frame.columns if c not in ("site", "region")])
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, Path):
-        return value.name
-    if isinstance(value, bool) or value is None:
-        return "none" if value is None else str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.6g}"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k}: {_value(v)}" for k, v in value.items()) or "none"
-    if isinstance(value, list | tuple):
-        return ", ".join(_value(v) for v in value) or "none"
-    return str(value)
-
-
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
-    """Dotted keys of nested tables; a table of plain values stays one row."""
-    for key, value in data.items():
-        if isinstance(value, Mapping) and any(isinstance(v, Mapping) for v in value.values()):
-            yield from _flatten(value, f"{prefix}{key}.")
-        elif isinstance(value, Mapping) and prefix == "" and value:
-            yield from _flatten(value, f"{key}.")
-        else:
-            yield f"{prefix}{key}", value
-
-
-def assumptions(scenario: Scenario | None) -> Table | None:
-    """Every value of the scenario, as validated (defaults included), by section."""
-    if scenario is None:
-        return None
-    data = scenario.model_dump()
-    order = [s for s in _SECTIONS if s in data] + sorted(
-        k for k in data if k not in _SECTIONS and isinstance(data[k], Mapping)
-    )
-    rows = []
-    for section in order:
-        for key, value in _flatten({section: data[section]}):
-            if key.endswith(".description") or key.endswith("_column"):
-                continue
-            rows.append((section, key.removeprefix(f"{section}."), _value(value)))
-    for name, charger in scenario.chargers.items():
-        per_charger = getattr(charger, "peak_kwh_per_charger", None)
-        if per_charger is not None:
-            rows.append(("chargers", f"{name}: peak-hour kWh per charger", f"{per_charger:,.4g}"))
-    files = [("charger_catalogue", scenario.charger_catalogue)]
-    if scenario.source is not None:
-        files.insert(0, ("scenario file", scenario.source))
-    rows += [("files", key, _value(Path(value))) for key, value in files]
-    return table(pd.DataFrame(rows, columns=["section", "key", "value"]))
 
 
 def solver_outcome(plan: Plan) -> SolverOutcome:

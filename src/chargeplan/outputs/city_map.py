@@ -1,0 +1,171 @@
+"""A zoomed map of one city: its stations and the reach standard drawn around them.
+
+The city (a zone, found by name or id) is drawn with its neighbours within the service radius,
+in the city's own UTM zone (true distances), with each built station's disc sized by chargers
+and a dashed circle of the service radius around it: the reach standard a zone's demand centre
+must lie within to be served by that station. Demand centres show where each zone's users are
+counted; a zone's shade says why its demand is unmet (the colours of the national map).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle, Patch
+
+from chargeplan.errors import InputError
+from chargeplan.outputs import formatting, map_furniture
+from chargeplan.outputs.maps import SITE_COLOUR, _draw_gaps, _marker_area, label_sites
+from chargeplan.outputs.names import latin
+from chargeplan.results.plan import Plan
+
+
+def find_zone(zones: gpd.GeoDataFrame, city: str, name_column: str | None) -> object:
+    """The index label of the zone ``city`` names: its id, its name, or its name's Latin form.
+
+    Raises
+    ------
+    InputError
+        No zone is called so; the message lists a few names to choose from.
+    """
+    if city in zones.index.astype(str):
+        return zones.index[zones.index.astype(str) == city][0]
+    if name_column and name_column in zones:
+        names = zones[name_column].astype(str)
+        for candidates in (names, names.map(latin)):
+            hit = candidates.str.casefold() == city.casefold()
+            if hit.any():
+                return zones.index[hit.to_numpy()][0]
+    examples = ", ".join(zones[name_column].astype(str).head(5)) if name_column else ""
+    raise InputError(
+        f"city map: no zone is called {city!r} (by id, name or its Latin form); "
+        f"give one of the zones' ids or names, e.g. {examples}"
+    )
+
+
+def plot_city(
+    plan: Plan,
+    city: str,
+    path: str | Path | None = None,
+    *,
+    radius_km: float = 80.0,
+    name_column: str | None = "name",
+    site_name_column: str | None = "name",
+    dpi: int = 150,
+) -> Figure:
+    """Draw the zone ``city``, its neighbours, built stations and their reach circles.
+
+    Parameters
+    ----------
+    plan
+        The plan.
+    city
+        The city's zone: id, name (``上海市``) or the name's Latin form (``Shanghai``).
+    path
+        Write a PNG here if given.
+    radius_km
+        The reach standard (the scenario's ``reach.service_radius_km``): the circle drawn around
+        each station and the margin shown around the city.
+    name_column, site_name_column
+        Columns of the zone and site names.
+    dpi
+        Resolution of the PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    label = find_zone(plan.zones, city, name_column)
+    crs = plan.zones.loc[[label]].estimate_utm_crs()
+    zones = plan.zones.to_crs(crs)
+    focus = zones.loc[[label]]
+    minx, miny, maxx, maxy = focus.total_bounds
+    margin = 0.6 * radius_km * 1000
+    box = (minx - margin, miny - margin, maxx + margin, maxy + margin)
+    near = zones.cx[box[0] : box[2], box[1] : box[3]]
+    sites = plan.sites[plan.sites["open"].to_numpy(bool)].to_crs(crs)
+    sites = sites.cx[box[0] : box[2], box[1] : box[3]]
+    fig = Figure(figsize=(7.5, 7.2), layout="constrained")
+    ax = fig.subplots()
+    near.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=0.5, zorder=1)
+    handles = _draw_gaps(ax, near, 0.5)
+    focus.boundary.plot(ax=ax, color="#1A1A1A", linewidth=1.6, zorder=4)
+    handles += _draw_reach(ax, sites, radius_km)
+    _draw_centres(ax, near)
+    handles.append(
+        Line2D([], [], marker=".", linestyle="", color="#333333", label="zone demand centre")
+    )
+    ax.set_xlim(box[0], box[2])
+    ax.set_ylim(box[1], box[3])
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    map_furniture.draw_scale_bar(ax, fraction=0.25)
+    map_furniture.draw_north_arrow(ax, crs.to_string(), right=True)
+    name = str(focus[name_column].iloc[0]) if name_column in focus else str(label)
+    served = float(focus["share_served"].iloc[0]) if "share_served" in focus else np.nan
+    fig.suptitle(
+        f"{latin(name)}: {len(sites)} station{'s' * (len(sites) != 1)} in view, "
+        f"{formatting.share(served)} of the city's peak demand served",
+        fontsize=10,
+    )
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=7, frameon=False)
+    if site_name_column:
+        label_sites(ax, sites, site_name_column, 6)
+    if path is not None:
+        fig.savefig(path, dpi=dpi, format="png")
+    return fig
+
+
+def _draw_reach(ax: Axes, sites: gpd.GeoDataFrame, radius_km: float) -> list[Patch | Line2D]:
+    """Built stations as discs sized by chargers, each with its dashed reach circle."""
+    if sites.empty:
+        return []
+    chargers = sites["chargers"].to_numpy(float)
+    for x, y in zip(sites.geometry.x, sites.geometry.y, strict=True):  # stations in view
+        ax.add_patch(
+            Circle(
+                (x, y),
+                radius_km * 1000,
+                facecolor="none",
+                edgecolor=SITE_COLOUR,
+                linestyle="--",
+                linewidth=0.9,
+                zorder=2,
+            )
+        )
+    ax.scatter(
+        sites.geometry.x,
+        sites.geometry.y,
+        s=_marker_area(chargers, float(chargers.max())),
+        color=SITE_COLOUR,
+        alpha=0.75,
+        edgecolor="white",
+        linewidth=0.6,
+        zorder=5,
+    )
+    return [
+        Line2D([], [], marker="o", linestyle="", color=SITE_COLOUR, label="built station"),
+        Line2D(
+            [],
+            [],
+            linestyle="--",
+            color=SITE_COLOUR,
+            label=f"reach standard: {radius_km:g} km around a station",
+        ),
+    ]
+
+
+def _draw_centres(ax: Axes, zones: gpd.GeoDataFrame) -> None:
+    """Zone demand centres (``centre_lon``/``centre_lat``), else the zones' inner points."""
+    if {"centre_lon", "centre_lat"} <= set(zones.columns):
+        points = gpd.GeoSeries(
+            gpd.points_from_xy(zones["centre_lon"], zones["centre_lat"]), crs="EPSG:4326"
+        ).to_crs(zones.crs)
+    else:
+        points = zones.representative_point()
+    ax.scatter(points.x, points.y, s=6, color="#333333", zorder=3)

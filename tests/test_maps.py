@@ -1,0 +1,192 @@
+"""The static maps (map.png, the zoomed city maps), their furniture, and the names on them.
+
+A national plan is drawn on the standard map of China: the test builds one from the shipped
+prefectures (every zone served but one, five built sites) without solving, since the drawing
+reads only the plan's tables. Figures asserted are derived in each test's docstring.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import io
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle
+from pyproj import Transformer
+
+import chargeplan
+from chargeplan.errors import InputError
+from chargeplan.outputs import fonts, map_furniture
+from chargeplan.outputs.city_map import find_zone, plot_city
+from chargeplan.outputs.maps import GAP_COLOURS, SITE_COLOUR, plot_plan
+from chargeplan.outputs.names import bilingual, latin
+from chargeplan.results.plan import Plan
+
+from .conftest import write_tiny_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+ALBERS = "ESRI:102025"
+
+
+@pytest.fixture(scope="module")
+def national() -> Plan:
+    """The 369 shipped prefectures, all served but Lhasa (unreachable); five built sites."""
+    zones = gpd.read_parquet(REPO / "geodata" / "china_prefectures.parquet").set_index(
+        "zone_id", drop=False
+    )
+    zones["premium_users"] = zones["popu_2020"] / 100
+    zones["share_served"] = 1.0
+    zones["unserved_users"] = 0.0
+    zones["gap_reason"] = ""
+    lhasa = zones.index[zones["name"] == "拉萨市"][0]
+    zones.loc[lhasa, ["share_served", "unserved_users", "gap_reason"]] = [0.0, 5e3, "unreachable"]
+    sites = gpd.read_parquet(REPO / "geodata" / "china_candidate_sites.parquet").set_index(
+        "site_id", drop=False
+    )
+    names = ["Shanghai", "Beijing", "Shenzhen", "Chengdu", "Harbin"]
+    sites = sites[sites["name"].isin(names)].copy()
+    sites["open"] = True
+    sites["chargers"] = [100 * (i + 1) for i in range(len(sites))]
+    summary = {"scenario": "national", "sites_opened": 5, "chargers": 1500, "capex_cny": 1e8}
+    summary |= {"coverage": 0.99, "premium_users": float(zones["premium_users"].sum())}
+    return Plan(sites=sites, zones=zones, assignments=pd.DataFrame(), summary=summary)
+
+
+@pytest.fixture(scope="module")
+def tiny_plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
+    path = write_tiny_scenario(tmp_path_factory.mktemp("tiny"))
+    return chargeplan.plan_network(chargeplan.load_scenario(path))
+
+
+def _hatched(fig: Figure) -> list:
+    return [c for c in fig.axes[0].collections if c.get_hatch() == map_furniture.NO_DATA_HATCH]
+
+
+def test_national_map_has_the_inset_and_taiwan_as_no_data(national: Plan) -> None:
+    """One main axes with one inset (the South China Sea islands); Taiwan drawn hatched and in
+    the legend as "no data"; the view holds Taiwan (121 E, 23.5 N) and the mainland."""
+    fig = plot_plan(national, crs=ALBERS)
+    assert len(fig.axes) == 1
+    (inset,) = fig.axes[0].child_axes
+    assert "South China Sea Islands" in [t.get_text() for t in inset.texts]
+    assert len(inset.collections) == 1  # the dashes and coasts of the schematic
+    hatched = _hatched(fig)
+    assert len(hatched) == 1
+    x, y = Transformer.from_crs("EPSG:4326", ALBERS, always_xy=True).transform(121.0, 23.5)
+    assert any(path.contains_point((x, y)) for path in hatched[0].get_paths())
+    (x0, x1), (y0, y1) = fig.axes[0].get_xlim(), fig.axes[0].get_ylim()
+    assert x0 < x < x1 and y0 < y < y1
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(t.startswith("no data (Taiwan") for t in legend)
+
+
+def test_city_plan_has_no_inset_nor_standard_map(tiny_plan: Plan) -> None:
+    fig = plot_plan(tiny_plan, crs="EPSG:32651")
+    assert fig.axes[0].child_axes == [] and _hatched(fig) == []
+
+
+def test_largest_sites_are_labelled_by_name(national: Plan) -> None:
+    """All five built sites are among the 8 labelled; the labels are their names."""
+    fig = plot_plan(national, crs=ALBERS)
+    labels = {t.get_text() for t in fig.axes[0].texts}
+    assert {"Shanghai", "Beijing", "Shenzhen", "Chengdu", "Harbin"} <= labels
+
+
+def test_scale_bar_has_a_round_length_near_a_fifth_of_the_width() -> None:
+    """A 3,000 km wide map: a fifth is 600 km, the round length below it 500 km."""
+    assert [map_furniture.nice_length(v) for v in (600, 1999, 0.3, 5000)] == [500, 1000, 0.2, 5000]
+    ax = Figure().subplots()
+    ax.set_xlim(0, 3_000_000)
+    ax.set_ylim(0, 2_000_000)
+    assert map_furniture.draw_scale_bar(ax) == 500
+    assert "500 km" in [t.get_text() for t in ax.texts]
+
+
+def test_north_arrow_leans_towards_the_central_meridian() -> None:
+    """Asia North Albers has its central meridian at 95 E: meridians converge northward, so
+    west of it (the arrow at the map's left edge, about 75 E) north leans right (positive), on
+    the central meridian it points straight up."""
+    to_map = Transformer.from_crs("EPSG:4326", ALBERS, always_xy=True)
+    ax = Figure().subplots()
+    left, top = to_map.transform(75.0, 45.0)
+    ax.set_xlim(left, left + 4e6)
+    ax.set_ylim(top - 3e6, top)
+    assert map_furniture.draw_north_arrow(ax, ALBERS) > 1.0
+    ax = Figure().subplots()
+    centre, _ = to_map.transform(95.0, 40.0)
+    width = 4e6 / 0.9  # the arrow sits at 5 % of the width: put that on 95 E
+    ax.set_xlim(centre - 0.05 * width, centre + 0.95 * width)
+    ax.set_ylim(top - 3e6, top)
+    assert map_furniture.draw_north_arrow(ax, ALBERS) == pytest.approx(0.0, abs=0.5)
+
+
+def test_built_sites_blue_differs_from_every_gap_colour() -> None:
+    """Built sites are #0072B2 (hue 202 degrees). The old "not built" sky blue #56B4E9 had the
+    same hue, only lighter: it read as a built site. Every gap colour now lies at least 30
+    degrees of hue away (not built, #009E73: 164 degrees)."""
+
+    def hue(colour: str) -> float:
+        r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+        return 360 * colorsys.rgb_to_hsv(r, g, b)[0]
+
+    def apart(a: float, b: float) -> float:
+        return min(abs(a - b), 360 - abs(a - b))
+
+    assert hue(SITE_COLOUR) == pytest.approx(201.6, abs=0.1)
+    assert apart(hue("#56B4E9"), hue(SITE_COLOUR)) < 1  # why the old colour had to go
+    assert {r: apart(hue(c), hue(SITE_COLOUR)) > 30 for r, c in GAP_COLOURS.items()} == {
+        r: True for r in GAP_COLOURS
+    }
+
+
+def test_city_map_draws_the_reach_standard_around_each_station(national: Plan) -> None:
+    """Shanghai's map (80 km reach) shows the built site in view with one dashed circle of
+    80 km radius; the city is found by its Latin name, its Chinese name or its id."""
+    shanghai = find_zone(national.zones, "Shanghai", "name")
+    assert find_zone(national.zones, "上海市", "name") == shanghai == "310100"
+    assert find_zone(national.zones, "310100", "name") == shanghai
+    fig = plot_city(national, "Shanghai", radius_km=80)
+    circles = [p for p in fig.axes[0].patches if isinstance(p, Circle)]
+    assert [c.get_radius() for c in circles] == [80_000.0]
+    assert fig.texts[0].get_text().startswith("Shanghai: 1 station in view")
+
+
+def test_unknown_city_is_a_clear_error(national: Plan) -> None:
+    with pytest.raises(InputError, match=r"no zone is called 'Atlantis'.*e\.g\. 北京市"):
+        find_zone(national.zones, "Atlantis", "name")
+
+
+def test_chinese_names_read_in_pinyin() -> None:
+    assert [latin(n) for n in ("杭州市", "重庆市", "广东省", "阿拉善盟", "Shenzhen")] == [
+        "Hangzhou",
+        "Chongqing",
+        "Guangdong",
+        "Alashan League",
+        "Shenzhen",
+    ]
+    assert bilingual("香港特别行政区") == "Hong Kong SAR 香港特别行政区"
+    # the peoples in an autonomous prefecture's name are left out of its Latin form
+    assert latin("恩施土家族苗族自治州") == "Enshi Autonomous Prefecture"
+    assert latin("克孜勒苏柯尔克孜自治州") == "Kezileisu Autonomous Prefecture"
+    assert bilingual("<script>") == "<script>"  # not Chinese: unchanged (escaped later)
+
+
+def test_font_subset_holds_exactly_the_pages_chinese_characters() -> None:
+    """'杭州 abc 杭' has two distinct CJK characters: the subset maps exactly those (and no
+    Latin letter, which the reader's own font draws)."""
+    from fontTools.ttLib import TTFont
+
+    assert fonts.cjk_characters("杭州 abc 杭") == "州杭"
+    assert fonts.embedded_font("no Chinese here") is None
+    if fonts.font_file() is None:
+        pytest.skip("no Noto Sans CJK on this machine (apt-get install fonts-noto-cjk)")
+    font = fonts.embedded_font("杭州 abc 杭")
+    assert font is not None and font.woff2[:4] == b"wOF2"
+    cmap = TTFont(io.BytesIO(font.woff2)).getBestCmap()
+    assert sorted(chr(c) for c in cmap) == ["州", "杭"]
+    assert font.woff2 == fonts.embedded_font("杭州 abc 杭").woff2  # the same bytes every run
+    assert font.css.startswith('@font-face {font-family: "chargeplan CJK";')
