@@ -365,7 +365,7 @@ def greedy_cover(problem: FacilityProblem) -> np.ndarray | None:
     covered = reach.T @ chosen.astype(float) > 0
     limit = s if problem.max_sites is None else problem.max_sites
     left = np.inf if problem.budget is None else problem.budget - problem.fixed_cost @ chosen
-    while chosen.sum() < limit:
+    while chosen.sum() < min(limit, s):  # (no site left after the reductions: no loop)
         gain = reach @ (weight * ~covered)
         gain[chosen | problem.excluded | (problem.fixed_cost > left)] = -1.0
         best = int(np.argmax(gain))
