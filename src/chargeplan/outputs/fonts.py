@@ -18,6 +18,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from chargeplan.outputs.names import CJK
 
@@ -102,7 +103,12 @@ def embedded_font(text: str, path: Path | None = None) -> EmbeddedFont | None:
     from fontTools.ttLib import TTFont
 
     # the timestamp is kept, not set to now: the same page gives the same bytes
-    font = TTFont(path, fontNumber=_face_number(path), lazy=False, recalcTimestamp=False)
+    with TTFont(path, fontNumber=_face_number(path), lazy=False, recalcTimestamp=False) as font:
+        return EmbeddedFont(FAMILY, _subset(font, characters, subset), characters, path.name)
+
+
+def _subset(font: Any, characters: str, subset: Any) -> bytes:
+    """``font`` cut to ``characters``, as WOFF2 bytes (``subset``: :mod:`fontTools.subset`)."""
     options = subset.Options()
     options.flavor = "woff2"
     options.layout_features = []  # horizontal Chinese needs no shaping: half the size
@@ -114,7 +120,7 @@ def embedded_font(text: str, path: Path | None = None) -> EmbeddedFont | None:
     font.flavor = "woff2"
     buffer = io.BytesIO()
     font.save(buffer, reorderTables=False)
-    return EmbeddedFont(FAMILY, buffer.getvalue(), characters, path.name)
+    return buffer.getvalue()
 
 
 def _face_number(path: Path) -> int:
@@ -123,8 +129,8 @@ def _face_number(path: Path) -> int:
         return 0
     from fontTools.ttLib import TTCollection
 
-    collection = TTCollection(path, lazy=True)
-    for number, font in enumerate(collection.fonts):
-        if font["name"].getDebugName(1) == FACE:
-            return number
+    with TTCollection(path, lazy=True) as collection:
+        for number, font in enumerate(collection.fonts):
+            if font["name"].getDebugName(1) == FACE:
+                return number
     return 0
