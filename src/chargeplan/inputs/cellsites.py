@@ -75,7 +75,7 @@ def candidate_sites_from_cells(
     taken = np.zeros(len(cells), bool)
     if supplied is not None and len(supplied):
         given = _supplied_sites(supplied, cell_ids, id_column)
-        taken = np.isin(cell_ids, given["cell"].to_numpy())
+        taken = pd.Index(cell_ids).isin(given["cell"].to_numpy())
         frames.append(given)
     pop = cells[population_column].to_numpy(float)
     eligible = ~taken & (pop >= min_population) & (pop > 0)
@@ -163,7 +163,7 @@ def station_sites_from_cells(
     taken = np.zeros(len(cells), bool)
     if supplied is not None and len(supplied):
         given = _supplied_sites(supplied, cell_ids, id_column)
-        taken = np.isin(cell_ids, given["cell"].to_numpy())
+        taken = pd.Index(cell_ids).isin(given["cell"].to_numpy())
         settlement = cells.set_index(cell_id_column)["settlement"]
         given["settlement"] = given["cell"].map(settlement).fillna("").to_numpy()
         given["lon"], given["lat"] = given.geometry.x.round(6), given.geometry.y.round(6)

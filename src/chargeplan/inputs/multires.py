@@ -315,7 +315,9 @@ def _coarsen(base: ExactCells, kind: np.ndarray, resolution: int, rural_resoluti
     np.maximum.at(owners_max, group, base.owner[rural])
     full = (count == 7 ** (resolution - rural_resolution)) & (owners_min == owners_max)
     merged = full[group]
-    stay = _Cells.take(base, kind, np.isin(np.arange(len(base.cells)), rural[~merged]))
+    stays = np.zeros(len(base.cells), bool)
+    stays[rural[~merged]] = True
+    stay = _Cells.take(base, kind, stays)
     sums = {
         name: np.bincount(
             group[merged], weights=getattr(base, name)[rural[merged]], minlength=unique.size
