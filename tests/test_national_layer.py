@@ -201,6 +201,40 @@ def test_candidates_are_urban_cells_with_demand_and_populated_coarse_cells() -> 
     assert sites["source"].tolist() == ["supplied", "cell", "cell"]
 
 
+def test_urban_clusters_pool_their_demand_and_get_one_candidate_at_their_busiest_cell() -> None:
+    # two res-7 parents with their 7 res-8 children each; cluster A pools 7 x 60 = 420 >= 390
+    # kWh a day (no single cell does): one candidate at its busiest cell (60 each: ties by H3
+    # index, so its smallest); cluster B pools 7 x 50 = 350 < 390: none, even though nothing
+    # blocks it
+    parents = [h3.latlng_to_cell(30.2, 120.0, 7), h3.latlng_to_cell(30.4, 120.2, 7)]
+    ids = [c for p in parents for c in sorted(h3.cell_to_children(p, 8))]
+    latlng = np.array([h3.cell_to_latlng(c) for c in ids])
+    cells = gpd.GeoDataFrame(
+        {
+            "zone_id": ids,
+            "parent_id": "p0",
+            "popu_2020": 1_000,
+            "settlement": "urban",
+            "centre_lon": latlng[:, 1],
+            "centre_lat": latlng[:, 0],
+        },
+        geometry=gpd.points_from_xy(latlng[:, 1], latlng[:, 0]),
+        crs="EPSG:4326",
+    )
+    demand = np.array([60.0] * 7 + [50.0] * 7)
+    sites = station_sites_from_cells(
+        cells, public_daily_kwh=demand, min_daily_kwh=390, cluster_resolution=7
+    )
+    assert sites["cell"].tolist() == [min(ids[:7], key=h3.str_to_int)]
+    demand[3] = 61.0  # now cell 3 is cluster A's busiest
+    sites = station_sites_from_cells(
+        cells, public_daily_kwh=demand, min_daily_kwh=390, cluster_resolution=7
+    )
+    assert sites["cell"].tolist() == [ids[3]]
+    # cell by cell (no cluster) none of them reaches 390
+    assert station_sites_from_cells(cells, public_daily_kwh=demand, min_daily_kwh=390).empty
+
+
 DESIGNS = """
 [designs.pair]
 stalls = { dc_fast = 1, ac_destination = 1 }
@@ -277,6 +311,7 @@ def test_a_station_scenario_makes_its_candidates_from_demand(tmp_path: Path) -> 
         ("urban_density_per_km2 = -1", "fine_zones.urban_density_per_km2"),
         ("kwh_per_stall_day = 0", "fine_zones.kwh_per_stall_day"),
         ("cell_sites = 'nearest'", "fine_zones.cell_sites"),
+        ("candidate_h3_resolution = 9", "fine_zones.candidate_h3_resolution"),
     ],
 )
 def test_bad_scenario_values_are_errors_naming_the_key(
@@ -304,3 +339,19 @@ def test_a_demand_layer_without_designs_or_regions_that_match_nothing_is_an_erro
     path = _stations_tiny(tmp_path / "nowhere", regions='["c"]')
     with pytest.raises(InputError, match=r"fine_zones\.regions names \['c'\]"):
         prepare(load_scenario(path))
+
+
+def test_the_stations_scenario_reads_and_leaves_the_default_alone() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    stations = load_scenario(repo / "models" / "china-2030-stations.toml")
+    config = stations.fine_zones
+    assert config is not None and config.cell_sites == "demand"
+    assert (config.rural_h3_resolution, config.h3_resolution, config.urban_h3_resolution) == (
+        5,
+        6,
+        8,
+    )
+    # the smallest design of the menu has 8 stalls: a city cell needs 8 x 48.7 kWh a day
+    assert stations.sizing.designs == ("dc4_ac4", "dc8_ac8", "dc12_ac8")
+    assert stations.reach.service_radius_km == 3
+    assert load_scenario(repo / "models" / "china-2030.toml").fine_zones is None

@@ -36,7 +36,9 @@ class FineZonesConfig(Frozen):
     cells, 300 for an urban cluster's). ``cell_sites = "demand"`` (needs several resolutions
     and station designs) makes the candidate stations
     (:func:`~chargeplan.inputs.cellsites.station_sites_from_cells`): every urban cell whose
-    own public demand fills the smallest station design at ``kwh_per_stall_day`` per stall
+    own public demand (or with ``candidate_h3_resolution``, whose cluster's: the urban cells
+    sharing a parent at that resolution, one candidate per cluster) fills the smallest
+    station design at ``kwh_per_stall_day`` per stall
     (default 48.7 kWh, the national public pile's average in June 2024: EVCIPA's 4.56 TWh over
     the month's piles, in /work/shared/data/facts/CHINA-EV-FACTS.md), and every suburban or
     rural cell with at least ``coarse_site_min_population`` people. ``regions`` keeps only the
@@ -62,6 +64,7 @@ class FineZonesConfig(Frozen):
     cell_sites: Literal["most_populous", "demand"] = "most_populous"
     kwh_per_stall_day: PositiveFloat = 48.7
     coarse_site_min_population: NonNegativeFloat = 1.0
+    candidate_h3_resolution: Annotated[int, Field(ge=0, le=13)] | None = None
     regions: tuple[str, ...] = ()
 
     @model_validator(mode="after")
@@ -84,6 +87,12 @@ class FineZonesConfig(Frozen):
             raise ValueError(
                 f"fine_zones.rural_h3_resolution = {coarse} is finer than fine_zones."
                 f"h3_resolution = {base}: give 0 to {base} (5: cells of 250 km2)"
+            )
+        cluster = self.candidate_h3_resolution
+        if cluster is not None and (fine is None or not base <= cluster <= fine):
+            raise ValueError(
+                f"fine_zones.candidate_h3_resolution = {cluster} must lie between fine_zones."
+                f"h3_resolution ({base}) and fine_zones.urban_h3_resolution ({fine}): e.g. 7"
             )
         if self.suburban_density_per_km2 >= self.urban_density_per_km2:
             raise ValueError(

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from chargeplan.errors import InputError
+from chargeplan.inputs.h3bits import cell_parents, cell_resolutions
 
 __all__ = ["candidate_sites_from_cells", "cell_of_points", "station_sites_from_cells"]
 
@@ -109,6 +110,7 @@ def station_sites_from_cells(
     public_daily_kwh: np.ndarray,
     min_daily_kwh: float,
     coarse_min_population: float = 1.0,
+    cluster_resolution: int | None = None,
     supplied: gpd.GeoDataFrame | None = None,
     id_column: str = "site_id",
     cell_id_column: str = "zone_id",
@@ -122,7 +124,12 @@ def station_sites_from_cells(
     A candidate stands at the centre of
 
     - every **urban** (fine) cell ``c`` whose own public charging demand fills the smallest
-      station: ``public_daily_kwh[c] >= min_daily_kwh`` (:func:`min_station_daily_kwh`);
+      station: ``public_daily_kwh[c] >= min_daily_kwh``
+      (:func:`~chargeplan.inputs.stationlayer.min_station_daily_kwh`); with
+      ``cluster_resolution`` coarser than the urban cells, the rule applies to clusters
+      instead: the urban cells that share a parent at ``cluster_resolution`` (7 cells of res
+      8 for res 7, 5.2 km2) pool their demand, and a cluster that fills the station gets one
+      candidate, at its most demanded cell (ties by H3 index);
     - every **suburban or rural** (coarse) cell with at least ``coarse_min_population``
       people, whatever its demand, so that the countryside keeps a candidate within its cell;
 
@@ -139,6 +146,8 @@ def station_sites_from_cells(
         Demand an urban cell needs to become a candidate.
     coarse_min_population
         People a suburban or rural cell needs to become a candidate.
+    cluster_resolution
+        Resolution of the clusters of urban cells (``None``: each urban cell alone).
     supplied, id_column, cell_id_column, population_column, people_per_charger,
     max_chargers_floor
         As for :func:`candidate_sites_from_cells`.
@@ -170,7 +179,8 @@ def station_sites_from_cells(
         frames.append(given)
     pop = cells[population_column].to_numpy(float)
     urban = cells["settlement"].to_numpy() == "urban"
-    chosen = ~taken & np.where(urban, demand >= min_daily_kwh, pop >= coarse_min_population)
+    chosen = ~urban & ~taken & (pop >= coarse_min_population)
+    chosen[_urban_picks(cell_ids, urban, demand, taken, min_daily_kwh, cluster_resolution)] = True
     sites = _cell_site_table(
         cells,
         np.flatnonzero(chosen & (pop > 0)),
@@ -193,6 +203,36 @@ def station_sites_from_cells(
             "clash with generated cell sites (c<H3 index>): rename them"
         )
     return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+
+
+def _urban_picks(
+    cell_ids: np.ndarray,
+    urban: np.ndarray,
+    demand: np.ndarray,
+    taken: np.ndarray,
+    min_daily_kwh: float,
+    cluster_resolution: int | None,
+) -> np.ndarray:
+    """Positions of the urban cells that become candidates (see
+    :func:`station_sites_from_cells`): each cluster's most demanded cell where the cluster's
+    demand reaches ``min_daily_kwh`` and no supplied site lies in it."""
+    where = np.flatnonzero(urban)
+    if not where.size:
+        return where
+    ints = np.array([h3.str_to_int(c) for c in cell_ids[where]], np.uint64)
+    resolution = cell_resolutions(ints)
+    if (resolution != resolution[0]).any():
+        raise InputError("urban cells of several resolutions: make them with multires_cells")
+    fine = int(resolution[0])
+    if cluster_resolution is None or cluster_resolution >= fine:
+        return where[(demand[where] >= min_daily_kwh) & ~taken[where]]
+    parent = cell_parents(ints, fine, cluster_resolution)
+    _, group = np.unique(parent, return_inverse=True)
+    pooled = np.bincount(group, weights=demand[where])
+    blocked = np.bincount(group, weights=taken[where].astype(float)) > 0
+    order = np.lexsort((ints, -demand[where], group))
+    first = order[np.r_[True, group[order][1:] != group[order][:-1]]]  # top cell per cluster
+    return where[first[(pooled[group[first]] >= min_daily_kwh) & ~blocked[group[first]]]]
 
 
 def _cell_site_table(

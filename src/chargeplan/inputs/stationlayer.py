@@ -111,6 +111,7 @@ def station_layer(
             public_daily_kwh=cells["public_daily_kwh"].to_numpy(float),
             min_daily_kwh=min_station_daily_kwh(stalls, config.kwh_per_stall_day),
             coarse_min_population=config.coarse_site_min_population,
+            cluster_resolution=config.candidate_h3_resolution,
             **common,  # type: ignore[arg-type]
         )
     else:
