@@ -4,12 +4,13 @@ For each resolution budget ``f`` in 1/4, 1/2, 1 and 2 the scenario is prepared (
 candidate stations, pairs within reach: :func:`chargeplan.inputs.prepare.prepare`, no solve)
 with both density thresholds divided by ``f`` (``fine_zones.urban_density_per_km2`` = 1,500 /
 f, ``suburban_density_per_km2`` = 300 / f): a larger budget lowers the density from which a
-base cell is split into fine cells. Each budget runs in a child process of its own, so that
+base cell is split into fine cells. A last run takes budget 1 with urban cells at resolution 7
+(5.2 km2) instead of 8. Each run in a child process of its own, so that
 its peak resident memory (``ru_maxrss``) is its own; the times and sizes are also printed as
 ratios to the budget-1 run. Run by hand from the repository root (a few minutes)::
 
     PYTHONPATH=src nice .venv/bin/python benchmarks/national_layer.py
-    PYTHONPATH=src nice .venv/bin/python benchmarks/national_layer.py --budgets 1   # one run
+    PYTHONPATH=src nice .venv/bin/python benchmarks/national_layer.py --runs 1:8   # one run
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ SCENARIO = REPO / "models" / "china-2030-stations.toml"
 URBAN, SUBURBAN = 1_500.0, 300.0
 
 
-def _one(budget: float) -> dict[str, float]:
-    """Prepare the scenario at one budget in this process; sizes, seconds and peak memory."""
+def _one(budget: float, urban_resolution: int) -> dict[str, float]:
+    """Prepare the scenario at one budget and urban resolution in this process; sizes,
+    seconds and peak memory."""
     import warnings
 
     from chargeplan.config.scenario import load_scenario
@@ -39,6 +41,8 @@ def _one(budget: float) -> dict[str, float]:
         {
             "fine_zones.urban_density_per_km2": URBAN / budget,
             "fine_zones.suburban_density_per_km2": SUBURBAN / budget,
+            "fine_zones.urban_h3_resolution": urban_resolution,
+            "fine_zones.candidate_h3_resolution": urban_resolution - 1,
         },
         where="benchmarks/national_layer.py",
     )
@@ -48,6 +52,7 @@ def _one(budget: float) -> dict[str, float]:
     settlement = inputs.zones["settlement"].value_counts()
     return {
         "budget": budget,
+        "urban_res": urban_resolution,
         "cells": len(inputs.zones),
         "urban_cells": int(settlement.get("urban", 0)),
         "candidates": len(inputs.sites),
@@ -59,24 +64,39 @@ def _one(budget: float) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budgets", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0])
-    parser.add_argument("--one", type=float, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        default=["0.25:8", "0.5:8", "1:8", "2:8", "1:7"],
+        help="budget:urban resolution pairs",
+    )
+    parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(_one(args.one)))
+        budget, resolution = args.one.split(":")
+        print(json.dumps(_one(float(budget), int(resolution))))
         return 0
     rows = []
-    for budget in args.budgets:
+    for run in args.runs:
         done = subprocess.run(
-            [sys.executable, __file__, "--one", str(budget)],
+            [sys.executable, __file__, "--one", run],
             check=True,
             capture_output=True,
             text=True,
         )
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
-    reference = next((r for r in rows if r["budget"] == 1.0), rows[0])
-    head = ("budget", "cells", "urban_cells", "candidates", "pairs", "prepare_s", "peak_gib")
+    reference = next((r for r in rows if (r["budget"], r["urban_res"]) == (1.0, 8)), rows[0])
+    head = (
+        "budget",
+        "urban_res",
+        "cells",
+        "urban_cells",
+        "candidates",
+        "pairs",
+        "prepare_s",
+        "peak_gib",
+    )
     print("\n| " + " | ".join(head) + " | x cells | x pairs | x time | x memory |")
     print("|" + "---|" * (len(head) + 4))
     for row in rows:
