@@ -191,9 +191,9 @@ def test_candidates_are_urban_cells_with_demand_and_populated_coarse_cells() -> 
     assert sites["site_id"].tolist() == ["hub", "c" + ids[1], "c" + ids[4]]
     assert sites["cell"].tolist() == [ids[2], ids[1], ids[4]]
     assert sites["settlement"].tolist() == ["urban", "urban", "rural"]
-    assert sites["parent_id"].tolist()[1:] == ["p0", "p1"]
+    assert sites["parent_id"].tolist() == ["p0", "p0", "p1"]  # the hub's from its cell
     assert sites["province"].tolist()[1:] == ["a", "b"]
-    assert sites["h3_resolution"].tolist()[1:] == [8, 5]
+    assert sites["h3_resolution"].tolist() == [8, 8, 5]
     assert sites["lon"].tolist() == pytest.approx(latlng[[2, 1, 4], 1], abs=1e-6)
     assert sites["lat"].tolist() == pytest.approx(latlng[[2, 1, 4], 0], abs=1e-6)
     # max_dc_fast = max(floor(6,000 / 1,000), 4) = 6 and max(floor(5 / 1,000), 4) = 4

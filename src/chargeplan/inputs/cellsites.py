@@ -173,8 +173,16 @@ def station_sites_from_cells(
     if supplied is not None and len(supplied):
         given = _supplied_sites(supplied, cell_ids, id_column)
         taken = pd.Index(cell_ids).isin(given["cell"].to_numpy())
-        settlement = cells.set_index(cell_id_column)["settlement"]
-        given["settlement"] = given["cell"].map(settlement).fillna("").to_numpy()
+        by_cell = cells.set_index(cell_id_column)
+        given["settlement"] = given["cell"].map(by_cell["settlement"]).fillna("").to_numpy()
+        for column in ("parent_id", "h3_resolution"):  # the prefecture of the site's cell
+            if column in by_cell:
+                from_cell = given["cell"].map(by_cell[column])
+                given[column] = (
+                    from_cell.where(given[column].isna(), given[column])
+                    if column in given
+                    else from_cell
+                )
         given["lon"], given["lat"] = given.geometry.x.round(6), given.geometry.y.round(6)
         frames.append(given)
     pop = cells[population_column].to_numpy(float)
