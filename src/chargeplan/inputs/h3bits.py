@@ -1,14 +1,15 @@
 """H3 parents and children of many cells at once, by arithmetic on the 64-bit index.
 
 An H3 cell index (mode 1) holds its resolution ``r`` in bits 52-55, its base cell in bits
-45-51 and one 3-bit digit per resolution ``1..15`` at bit ``3 (15 - k)``; the digits below
-``r`` are 7 (unused). So the parent at resolution ``p < r`` is the index with the resolution
-field set to ``p`` and digits ``p+1..r`` set to 7, and the children at ``c > r`` are the
-indexes with the resolution field ``c`` and digits ``r+1..c`` running over ``0..6`` (``7^(c-r)``
-children, in increasing index order). The exception is a pentagon (one of 12 base cells with
-every digit 0 so far): it has no children on digit 1 along its first nonzero digit, so its
-children come from h3's own ``cell_to_children`` (none lie in China). ``tests/test_national_
-layer.py`` checks both against h3.
+45-51 and one 3-bit digit per resolution ``k = 1..15`` at bit ``3 (15 - k)``; the digits of
+the resolutions finer than ``r`` are 7 (unused). So the parent at resolution ``p < r`` is the
+index with the resolution field set to ``p`` and digits ``p+1..r`` set to 7, and the children
+at ``c > r`` are the indexes with the resolution field ``c`` and digits ``r+1..c`` running
+over ``0..6`` (``7^(c-r)`` children, in increasing index order). The exception is a pentagon
+(a pentagon base cell with every digit 0 so far): its descendants never take digit 1 (the
+deleted axis) as their first nonzero digit, so it has fewer children, and they come from h3's
+own ``cell_to_children`` (no pentagon lies in China). ``tests/test_national_layer.py`` checks
+both against h3.
 """
 
 from __future__ import annotations
@@ -87,23 +88,17 @@ def cell_children(
     pentagon = _is_pentagon(cells, resolution)
     if not pentagon.any():
         return children, parent
+    pentagons = np.flatnonzero(pentagon)
+    extra = [_h3_children(cells[i], child_resolution) for i in pentagons]
     keep = ~pentagon[parent]
-    extra = [
-        np.array(
-            sorted(
-                h3.str_to_int(c)
-                for c in h3.cell_to_children(h3.int_to_str(int(cells[i])), child_resolution)
-            ),
-            np.uint64,
-        )
-        for i in np.flatnonzero(pentagon)
-    ]
     children = np.concatenate([children[keep], *extra])
-    parent = np.concatenate(
-        [
-            parent[keep],
-            *(np.full(e.size, i) for i, e in zip(np.flatnonzero(pentagon), extra, strict=True)),
-        ]
-    )
+    owners = [np.full(e.size, i) for i, e in zip(pentagons, extra, strict=True)]
+    parent = np.concatenate([parent[keep], *owners])
     order = np.lexsort((children, parent))
     return children[order], parent[order]
+
+
+def _h3_children(cell: np.uint64, child_resolution: int) -> np.ndarray:
+    """A cell's children from h3 itself (for pentagons), sorted, as ``uint64``."""
+    found = h3.cell_to_children(h3.int_to_str(int(cell)), child_resolution)
+    return np.array(sorted(h3.str_to_int(c) for c in found), np.uint64)
