@@ -42,6 +42,7 @@ _EXPORTS = {
     "solve_model": "chargeplan.solver.highs",
     "Plan": "chargeplan.results.plan",
     "make_plan": "chargeplan.results.plan",
+    "station_economics": "chargeplan.results.economics",
     "plan_network": "chargeplan.workflows.network",
 }
 
@@ -67,6 +68,7 @@ __all__ = [
     "read_solution",
     "solve",
     "solve_model",
+    "station_economics",
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on use
@@ -77,6 +79,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from chargeplan.model.formulation import build_model
     from chargeplan.model.problem import FacilityProblem
     from chargeplan.model.solution import Solution, read_solution
+    from chargeplan.results.economics import station_economics
     from chargeplan.results.plan import Plan, make_plan
     from chargeplan.solver.highs import solve, solve_model
     from chargeplan.solver.options import SolverOptions

@@ -415,9 +415,11 @@ def _validate(args: argparse.Namespace) -> int:
     from chargeplan.inputs.problem import build_problem
     from chargeplan.model.feasibility import check_feasibility
     from chargeplan.model.limits import check_model_size
+    from chargeplan.workflows.economics import read_economics
 
     scenario = _scenario(args)
     inputs = prepare(scenario)
+    read_economics(scenario, inputs.sites)  # the [economics] tables, checked
     problem = build_problem(scenario, inputs)
     check_feasibility(problem)
     size = check_model_size(problem)

@@ -20,12 +20,15 @@ _PATH_KEYS = (
     ("zones", "file"),
     ("sites", "file"),
     ("reach", "cost_table"),
+    ("reach", "travel_time_table"),
     ("existing", "stations"),
     ("fine_zones", "places_file"),
     ("users", "county_indicators"),
     ("decompose", "tls_ca_file"),
     ("decompose", "tls_cert"),
     ("decompose", "tls_key"),
+    ("economics", "tariffs"),
+    ("economics", "support"),
 )
 
 

@@ -18,8 +18,10 @@ from pydantic import Field, field_validator, model_validator
 
 from chargeplan.config.catalogue import ChargerType, StationDesign, load_catalogue, load_designs
 from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM, MAX_UNMET_PENALTY_CNY_PER_KWH
+from chargeplan.config.economics import EconomicsConfig
 from chargeplan.config.files import read_scenario_file
 from chargeplan.config.scale import DecomposeConfig, FineZonesConfig
+from chargeplan.config.service import CoverageTargets, ServiceStandard
 from chargeplan.config.sites import ExtraSitesConfig, SitesConfig
 from chargeplan.config.solver import SolverConfig
 from chargeplan.config.users import CalibrationConfig, UsersConfig
@@ -29,8 +31,10 @@ from chargeplan.errors import ScenarioError
 __all__ = [
     "CalibrationConfig",
     "ChargerType",
+    "CoverageTargets",
     "DecomposeConfig",
     "DemandConfig",
+    "EconomicsConfig",
     "ExistingConfig",
     "ExtraSitesConfig",
     "FineZonesConfig",
@@ -38,6 +42,7 @@ __all__ = [
     "ReachConfig",
     "RolloutConfig",
     "Scenario",
+    "ServiceStandard",
     "SitesConfig",
     "SizingConfig",
     "SolverConfig",
@@ -142,6 +147,12 @@ class ReachConfig(Frozen):
     crs: str = DEFAULT_CRS
     cost_table: Path | None = None
     detour_cost_cny_per_kwh_km: NonNegativeFloat = 0.0
+    #: ``[reach.standard]``: reach by settlement type instead of one radius (``docs/service.md``)
+    standard: ServiceStandard | None = None
+    #: ``[reach.targets]``: coverage targets by settlement type (needs ``[reach.standard]``)
+    targets: CoverageTargets | None = None
+    #: ``zone_id, site_id, minutes``: reach by travel time (needs the standard in minutes)
+    travel_time_table: Path | None = None
 
     @field_validator("service_radius_km")
     @classmethod
@@ -149,6 +160,32 @@ class ReachConfig(Frozen):
         if value > MAX_RADIUS_KM:
             raise ValueError(f"{value:g} km looks like metres: give kilometres")
         return value
+
+    @model_validator(mode="after")
+    def _standard_fits(self) -> ReachConfig:
+        standard = self.standard
+        if self.targets is not None and standard is None:
+            raise ValueError(
+                "[reach.targets] needs [reach.standard] (the reach of each settlement type): "
+                "add it, e.g. urban_km = 3, suburban_km = 10, rural_km = 25"
+            )
+        if standard is not None and self.cost_table is not None:
+            raise ValueError(
+                "reach.cost_table lists its own pairs, so [reach.standard] cannot apply: drop "
+                "one, or give travel times as reach.travel_time_table (zone_id, site_id, minutes)"
+            )
+        minutes = standard is not None and standard.minutes
+        if self.travel_time_table is not None and not minutes:
+            raise ValueError(
+                "reach.travel_time_table needs the standard in minutes: set urban_minutes, "
+                "suburban_minutes and rural_minutes in [reach.standard]"
+            )
+        if minutes and self.travel_time_table is None:
+            raise ValueError(
+                "[reach.standard] gives minutes but no reach.travel_time_table: give the table "
+                "(zone_id, site_id, minutes; docs/service.md) or the standard in km"
+            )
+        return self
 
 
 class ModelConfig(Frozen):
@@ -236,6 +273,7 @@ class Scenario(Frozen):
     rollout: RolloutConfig | None = None
     fine_zones: FineZonesConfig | None = None
     decompose: DecomposeConfig = DecomposeConfig()
+    economics: EconomicsConfig | None = None
 
     @model_validator(mode="after")
     def _types_known(self) -> Scenario:
@@ -254,6 +292,10 @@ class Scenario(Frozen):
                 self.fine_zones.people_per_charger if self.fine_zones else {},
             ),
             (
+                "economics.maintenance_cny_per_stall_year",
+                self.economics.maintenance_cny_per_stall_year if self.economics else {},
+            ),
+            (
                 "fine_zones.max_chargers_floor",
                 self.fine_zones.max_chargers_floor if self.fine_zones else {},
             ),
@@ -268,6 +310,19 @@ class Scenario(Frozen):
         return self
 
     @model_validator(mode="after")
+    def _maintenance_for_every_type(self) -> Scenario:
+        if self.economics is None:
+            return self
+        given = self.economics.maintenance_cny_per_stall_year
+        missing = [k for k in self.chargers if k not in given]
+        if missing:
+            raise ValueError(
+                f"economics.maintenance_cny_per_stall_year gives no figure for charger types "
+                f"{missing}: add them (e.g. {missing[0]} = 2_700)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _designs_known(self) -> Scenario:
         unknown = sorted(set(self.sizing.designs) - set(self.designs))
         if unknown:
@@ -277,6 +332,20 @@ class Scenario(Frozen):
             )
         if self.sizing.designs and self.rollout is not None:
             raise ValueError("sizing.designs is not supported with a [rollout] yet: drop one")
+        return self
+
+    @model_validator(mode="after")
+    def _shortfall_price_weighable(self) -> Scenario:
+        targets = self.reach.targets
+        if targets is None:
+            return self
+        price = targets.shortfall_price_factor * self.model.unmet_penalty_cny_per_kwh
+        if price > MAX_UNMET_PENALTY_CNY_PER_KWH:
+            raise ValueError(
+                f"reach.targets.shortfall_price_factor x model.unmet_penalty_cny_per_kwh = "
+                f"{price:g} CNY/kWh is beyond what HiGHS can weigh: lower the factor so that the "
+                f"product is at most {MAX_UNMET_PENALTY_CNY_PER_KWH:g}"
+            )
         return self
 
     @model_validator(mode="after")
@@ -372,12 +441,15 @@ def load_scenario(path: str | Path) -> Scenario:
             raise ScenarioError(f"{path}: key '{label}': file not found: {file}")
     for label, optional in (
         ("reach.cost_table", scenario.reach.cost_table),
+        ("reach.travel_time_table", scenario.reach.travel_time_table),
         ("existing.stations", scenario.existing.stations),
         ("fine_zones.places_file", scenario.fine_zones and scenario.fine_zones.places_file),
         ("users.county_indicators", scenario.users.county_indicators),
         ("decompose.tls_ca_file", scenario.decompose.tls_ca_file),
         ("decompose.tls_cert", scenario.decompose.tls_cert),
         ("decompose.tls_key", scenario.decompose.tls_key),
+        ("economics.tariffs", scenario.economics and scenario.economics.tariffs),
+        ("economics.support", scenario.economics and scenario.economics.support),
     ):
         if optional is not None and not optional.is_file():
             raise ScenarioError(f"{path}: key '{label}': file not found: {optional}")

@@ -29,7 +29,13 @@ from chargeplan.inputs.demand import allocate_premium_users, fill_median, peak_d
 from chargeplan.inputs.finezones import fine_zones
 from chargeplan.inputs.geodata import ids_as_text, read_layer, read_sites, read_zones
 from chargeplan.inputs.geometry import check_sites_within_zones
-from chargeplan.inputs.reach import demand_centres, pairs_within_radius, read_cost_table
+from chargeplan.inputs.reach import (
+    demand_centres,
+    pairs_within_radius,
+    pairs_within_standard,
+    read_cost_table,
+)
+from chargeplan.inputs.settlement import classify_settlement
 from chargeplan.inputs.stationlayer import station_layer
 from chargeplan.inputs.stations import attach_own_stations, competitor_capture, read_stations
 from chargeplan.inputs.validate import validate_sites, validate_zones
@@ -111,6 +117,15 @@ def prepare(
             name_column=scenario.zones.name_column,
         )
     zones = peak_demand(zones, scenario.demand, source=zone_source)
+    if scenario.reach.standard is not None:
+        zones = classify_settlement(
+            zones,
+            population_column=scenario.zones.population_column,
+            crs=scenario.reach.crs,
+            standard=scenario.reach.standard,
+            source=source_label("zones", zone_source),
+            id_columns=(scenario.zones.id_column,),
+        )
     _check_max_columns(sites, scenario, where)
     sites = _site_parameters(sites, scenario, source=site_source)
     centres = demand_centres(
@@ -214,7 +229,10 @@ def _pairs(
     sites: gpd.GeoDataFrame,
     centres: gpd.GeoSeries,
 ) -> pd.DataFrame:
-    """The reachable pairs: those of the scenario's cost table, else those within the radius."""
+    """The reachable pairs: those of the scenario's cost table, else those within the radius
+    (each zone's own, with a service standard)."""
+    if scenario.reach.standard is not None:
+        return pairs_within_standard(scenario.reach, zones, sites, centres)
     if scenario.reach.cost_table is None:
         return pairs_within_radius(
             centres,

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from chargeplan.config.scenario import Scenario
+from chargeplan.config.service import SETTLEMENT_TYPES
 from chargeplan.inputs.prepare import Inputs
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.queueing import ServiceLevel, capacity_levels
@@ -91,7 +92,31 @@ def build_problem(
         session_kwh=np.array([c.session_kwh for c in chargers]),
         session_hours=np.array([c.session_hours for c in chargers]),
         **designs,
+        **target_arrays(scenario, inputs),
     )
+
+
+def target_arrays(scenario: Scenario, inputs: Inputs) -> dict[str, Any]:
+    """The ``target_*`` fields of the problem for a service standard (none: ``{}``).
+
+    Groups are the settlement types (reported with or without ``[reach.targets]``); each
+    group's shortfall costs ``shortfall_price_factor`` times the unmet-demand price per kWh
+    (:class:`~chargeplan.config.service.CoverageTargets` says why).
+    """
+    if scenario.reach.standard is None:
+        return {}
+    targets = scenario.reach.targets
+    shares = targets.shares() if targets is not None else dict.fromkeys(SETTLEMENT_TYPES, 0.0)
+    factor = targets.shortfall_price_factor if targets is not None else 0.0
+    group = {name: g for g, name in enumerate(SETTLEMENT_TYPES)}
+    return {
+        "target_group": inputs.zones["settlement"].map(group).to_numpy(np.int64),
+        "target_names": SETTLEMENT_TYPES,
+        "target_share": np.array([shares[t] for t in SETTLEMENT_TYPES]),
+        "target_price": np.full(
+            len(SETTLEMENT_TYPES), factor * scenario.model.unmet_penalty_cny_per_kwh
+        ),
+    }
 
 
 def design_arrays(scenario: Scenario, types: tuple[str, ...]) -> dict[str, Any]:

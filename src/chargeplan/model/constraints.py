@@ -15,12 +15,14 @@ import numpy as np
 from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
+from chargeplan.model.targets import group_demand, reachable_demand
 
 __all__ = [
     "add_assignment",
     "add_budget",
     "add_charger_capacity",
     "add_cover",
+    "add_coverage_targets",
     "add_grid",
     "add_grid_upgrade_open",
     "add_min_chargers",
@@ -71,6 +73,47 @@ def add_assignment(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag
         1.0,
         1.0,
         labels=f"u{tag}",
+    )
+
+
+def add_coverage_targets(
+    lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag: str
+) -> None:
+    r"""``coverage_target[group]``: at least the share :math:`\tau_g` of group g's demand in
+    reach is served (within its service standard), or the shortfall :math:`s_g` is paid for.
+
+    .. math:: \sum_{(i,k) \in R_g} d_{ik} u_{ik} - s_g \le (1 - \tau_g) D_g
+              \qquad \forall g: \tau_g > 0,\ D_g > 0
+
+    with :math:`R_g` the zone-type demands of group g's zones that have a usable pair (a site
+    in reach, not excluded, that can hold the type), :math:`D_g = \sum_{R_g} d_{ik}`
+    (:mod:`chargeplan.model.targets`). Written with the unmet shares, since
+    :math:`\sum_{j} x_{ijk} = 1 - u_{ik}` (``assign``); so it holds in the covering form
+    too. The shortfall :math:`s_g \ge 0` costs :math:`\sigma_g` per unit in the objective
+    (:func:`~chargeplan.model.objective.cost_vector`), on top of each unit's own unmet
+    penalty: the target binds wherever a unit of the group's demand costs less than
+    :math:`\pi_k + \sigma_g` to serve, and a target no plan can reach (budget, site limit,
+    capacity) leaves a shortfall instead of an infeasible model.
+    """
+    groups = ix.s_group
+    if not groups.size:
+        return
+    row_of_group = np.full(len(problem.target_names), -1)
+    row_of_group[groups] = np.arange(groups.size)
+    zone_group = problem.target_group[ix.u_zone]
+    rows = np.where(zone_group >= 0, row_of_group[zone_group], -1)
+    keep = (rows >= 0) & reachable_demand(problem)[ix.u_zone, ix.u_type]
+    demand = problem.demand[ix.u_zone, ix.u_type]
+    total = group_demand(problem)[groups]
+    lp.add_rows(
+        f"coverage_target{tag}",
+        groups.size,
+        np.concatenate([rows[keep], np.arange(groups.size)]),
+        np.concatenate([ix.cols("u")[keep], ix.cols("s")]),
+        np.concatenate([demand[keep], -np.ones(groups.size)]),
+        None,
+        (1.0 - problem.target_share[groups]) * total,
+        labels=f"s{tag}",
     )
 
 

@@ -26,6 +26,7 @@ from chargeplan.model.constraints import (
     add_budget,
     add_charger_capacity,
     add_cover,
+    add_coverage_targets,
     add_grid,
     add_grid_upgrade_open,
     add_min_chargers,
@@ -54,6 +55,7 @@ from chargeplan.model.variables import (
     define_assignment_shares,
     define_chargers,
     define_grid_upgrades,
+    define_shortfalls,
     define_site_openings,
     define_unmet_shares,
     define_variables,
@@ -122,6 +124,7 @@ def add_period(
         add_grid_upgrade_open(lp, problem, ix, tag)
     add_site_capacity(lp, problem, ix, tag)
     add_pair_links(lp, problem, ix, tag)
+    add_coverage_targets(lp, problem, ix, tag)
     return ix
 
 
@@ -136,8 +139,11 @@ def _add_covering(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag:
     define_site_openings(lp, problem, cover, tag)
     define_chargers(lp, problem, cover, tag)
     define_grid_upgrades(lp, problem, cover, tag)
+    if problem.target_names:
+        define_shortfalls(lp, problem, cover, tag)
     object.__setattr__(cover, "offsets", _offsets(lp, tag))
     add_cover(lp, problem, cover, tag, pairs)
+    add_coverage_targets(lp, problem, cover, tag)
     return cover
 
 
@@ -214,6 +220,7 @@ def build_model(problem: FacilityProblem, *, covering: bool = False) -> pyo.Conc
 
         \min\; & \sum_j f_j y_j + \sum_{jk} p_{jk} (n_{jk} - E_{jk}) + \sum_j a_j g_j
                  + \sum_{(i,j) \in P,k} c_{ijk} x_{ijk} + \sum_{ik} \pi_k d_{ik} u_{ik}
+                 + \sum_g \sigma_g s_g
                  && \text{(min\_cost)} \\
         \min\; & \sum_{ik} d_{ik} u_{ik} && \text{(max\_coverage)} \\
         \text{s.t.}\; & \sum_{j \in P(i)} x_{ijk} + u_{ik} = 1 && \forall i,k: d_{ik}>0
@@ -231,8 +238,15 @@ def build_model(problem: FacilityProblem, *, covering: bool = False) -> pyo.Conc
         & \sum_{i \in P(j),k} d_{ik} x_{ijk} \le C_j y_j \quad \forall j: C_j < \infty
               \text{ or no sizing} && \text{(site\_capacity)} \\
         & x_{ijk} \le y_j && \text{(pair\_link, optional)} \\
+        & \sum_{(i,k) \in R_g} d_{ik} u_{ik} - s_g \le (1 - \tau_g) D_g
+          && \text{(coverage\_target, optional)} \\
         & \sum_j f_j y_j + \sum_{jk} p_{jk} (n_{jk} - E_{jk}) + \sum_j a_j g_j \le B,
           \quad \sum_j y_j \le N && \text{(budget, max\_sites)}
+
+    With coverage targets (settlement groups g with share :math:`\tau_g`, demand in reach
+    :math:`D_g` over the zone-type demands :math:`R_g`, shortfall :math:`s_g \ge 0` at price
+    :math:`\sigma_g`; :mod:`chargeplan.model.targets`) the ``coverage_target`` rows and the
+    shortfall term are added; without them neither exists.
 
     With a design menu (:attr:`FacilityProblem.designs`) the capacity, queue and grid rows
     are replaced by those of station designs (:mod:`chargeplan.model.design_constraints`,

@@ -16,11 +16,12 @@ import numpy as np
 
 from chargeplan.model.problem import STRONG_LINK_LIMIT, FacilityProblem
 from chargeplan.model.sparse import Labels
+from chargeplan.model.targets import target_groups
 
 __all__ = ["BLOCKS", "ModelIndex", "ModelOrigin", "block_labels", "model_index"]
 
 #: The column blocks of one period, in column order.
-BLOCKS = ("x", "u", "y", "n", "m", "b", "g", "z")
+BLOCKS = ("x", "u", "y", "n", "m", "b", "g", "z", "s")
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class ModelIndex:
     Blocks of columns, in order: ``x`` (assignment shares, one per pair and type with demand),
     ``u`` (unmet shares), ``y`` (open sites), ``n`` (chargers, one per sizing entry = site and
     type), ``m`` (full queues per entry), ``b`` (partial-queue levels), ``g`` (grid upgrades),
-    ``z`` (station designs: one per site and design that fits there).
+    ``z`` (station designs: one per site and design that fits there), ``s`` (shortfalls of
+    coverage targets, one per group in ``s_group``: :mod:`chargeplan.model.targets`).
     ``covering``: the covering form (:func:`chargeplan.model.formulation.add_period`; no ``x``
     columns).
     """
@@ -50,6 +52,7 @@ class ModelIndex:
     covering: bool = False
     z_site: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     z_design: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    s_group: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
     def cols(self, block: str) -> np.ndarray:
         """Column positions of a block."""
@@ -177,6 +180,7 @@ def model_index(problem: FacilityProblem, pattern: np.ndarray | None = None) -> 
         strong_links=strong,
         z_site=z_site,
         z_design=z_design,
+        s_group=target_groups(problem),
     )
 
 
@@ -198,7 +202,7 @@ def block_labels(problem: FacilityProblem, ix: ModelIndex, block: str) -> Labels
 
     ``x``: ``(zone, site, type)``; ``u``: ``(zone, type)``; ``y``, ``g``: ``site``; ``n``,
     ``m``: ``(site, type)``; ``b``: ``(site, type, r)`` with ``r`` the chargers of the partial
-    queue; ``z``: ``(site, design)``. Ids and types as the problem holds them.
+    queue; ``z``: ``(site, design)``; ``s``: ``group``. Ids and types as the problem holds them.
     """
     zones, sites = np.asarray(problem.zone_ids), np.asarray(problem.site_ids)
     types = np.asarray(problem.types, dtype=object)
@@ -214,6 +218,8 @@ def block_labels(problem: FacilityProblem, ix: ModelIndex, block: str) -> Labels
     if block == "z":
         assert problem.design_names is not None
         return sites[ix.z_site], np.asarray(problem.design_names, dtype=object)[ix.z_design]
+    if block == "s":
+        return (np.asarray(problem.target_names, dtype=object)[ix.s_group],)
     if block == "b":
         entry = ix.b_entry
         return sites[ix.n_site[entry]], types[ix.n_type[entry]], ix.b_level

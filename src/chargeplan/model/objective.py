@@ -51,20 +51,31 @@ def cost_vector(
     r"""Coefficients and constant of the full cost (``min_cost``).
 
     .. math:: \text{capex} + \sum_{(i,j) \in P, k} c_{ijk} x_{ijk} + \sum_{ik} \pi_k d_{ik} u_{ik}
+              + \sum_g \sigma_g s_g
+
+    (the last term with coverage targets: :mod:`chargeplan.model.targets`).
     """
     weights, offset = capex_vector(problem, ix, n_cols)
     weights[ix.cols("x")] = problem.pair_cost[ix.x_pair, ix.x_type]
     weights[ix.cols("u")] = problem.unmet_penalty[ix.u_type] * problem.demand[ix.u_zone, ix.u_type]
+    if "s" in ix.offsets:
+        weights[ix.cols("s")] = problem.target_price[ix.s_group]
     return weights, offset
 
 
 def unmet_vector(problem: FacilityProblem, ix: ModelIndex, n_cols: int | None = None) -> np.ndarray:
     r"""Coefficients of unmet demand, in demand units (``max_coverage``).
 
-    .. math:: \sum_{ik} d_{ik} u_{ik}
+    .. math:: \sum_{ik} d_{ik} u_{ik} + \sum_g \frac{\sigma_g}{\max_k \pi_k} s_g
+
+    With coverage targets a unit of shortfall weighs as many units of unmet demand as its
+    price is a multiple of the unmet penalty.
     """
     weights = np.zeros(n_cols or _end(ix))
     weights[ix.cols("u")] = problem.demand[ix.u_zone, ix.u_type]
+    if "s" in ix.offsets:
+        top = float(problem.unmet_penalty.max(initial=0.0))
+        weights[ix.cols("s")] = problem.target_price[ix.s_group] / top if top > 0 else 1.0
     return weights
 
 
@@ -72,6 +83,8 @@ def access_and_capex(problem: FacilityProblem, ix: ModelIndex) -> tuple[np.ndarr
     """Capex + access, without the unmet penalty: the second stage of ``max_coverage``."""
     weights, offset = cost_vector(problem, ix)
     weights[ix.cols("u")] = 0.0
+    if "s" in ix.offsets:
+        weights[ix.cols("s")] = 0.0
     return weights, offset
 
 

@@ -117,6 +117,12 @@ class FacilityProblem:
         Demand with at least one pair must be served in full (``u_ik = 0``); only zones with
         no usable pair are left unmet. An instance whose capacity cannot serve it all is then
         infeasible (the classic CFLP).
+    target_group, target_names, target_share, target_price
+        Coverage targets by group (settlement type; :mod:`chargeplan.model.targets`): each
+        zone's group ``(Z,)`` (``-1``: none), the groups' names ``(G,)``, the share
+        :math:`\\tau_g` of each group's demand in reach to serve ``(G,)`` (0: no target, the
+        group is reported only) and the price :math:`\\sigma_g` per unit of demand short of it
+        ``(G,)`` (:func:`chargeplan.model.constraints.add_coverage_targets`). Default: none.
     """
 
     zone_ids: np.ndarray
@@ -154,6 +160,10 @@ class FacilityProblem:
     design_stalls: np.ndarray | None = None
     design_kva: np.ndarray | None = None
     design_capex: np.ndarray | None = None
+    target_group: np.ndarray = FILLED
+    target_names: tuple[str, ...] = ()
+    target_share: np.ndarray = FILLED
+    target_price: np.ndarray = FILLED
 
     def __post_init__(self) -> None:
         z, s, k, p = len(self.zone_ids), len(self.site_ids), len(self.types), len(self.pair_zone)
@@ -167,6 +177,9 @@ class FacilityProblem:
             "grid_upgrade_cost": np.zeros(s),
             "required": np.zeros(s, bool),
             "excluded": np.zeros(s, bool),
+            "target_group": np.full(z, -1, np.int64),
+            "target_share": np.zeros(len(self.target_names)),
+            "target_price": np.zeros(len(self.target_names)),
         }
         for name, value in defaults.items():
             if getattr(self, name) is None:
@@ -221,6 +234,7 @@ class FacilityProblem:
                 raise InputError(f"FacilityProblem.{name} must be finite and >= 0")
         if self.design_stalls is not None:
             _check_designs(self)
+        _check_targets(self)
         if p and (self.pair_zone.max() >= z or self.pair_site.max() >= s):
             raise InputError("FacilityProblem: pair positions out of range")
         if self.distance_km.size == 0:
@@ -344,6 +358,25 @@ def is_pure_covering(problem: FacilityProblem) -> bool:
         and bool(np.all(np.isinf(problem.site_capacity)))
         and not np.any(problem.pair_cost)
     )
+
+
+def _check_targets(problem: FacilityProblem) -> None:
+    """Check the coverage-target arrays (called by ``FacilityProblem.__post_init__``)."""
+    z, g = len(problem.zone_ids), len(problem.target_names)
+    for name, got, want in (
+        ("target_group", problem.target_group.shape, (z,)),
+        ("target_share", problem.target_share.shape, (g,)),
+        ("target_price", problem.target_price.shape, (g,)),
+    ):
+        if got != want:
+            raise InputError(f"FacilityProblem.{name} has shape {got}, expected {want}")
+    if z and (problem.target_group.min() < -1 or problem.target_group.max() >= g):
+        raise InputError("FacilityProblem.target_group: groups are -1 (none) or 0 .. G-1")
+    share, price = problem.target_share, problem.target_price
+    if not np.all((share >= 0) & (share <= 1)):
+        raise InputError("FacilityProblem.target_share: shares between 0 and 1")
+    if not np.all(np.isfinite(price)) or np.any(price < 0):
+        raise InputError("FacilityProblem.target_price must be finite and >= 0")
 
 
 def _check_designs(problem: FacilityProblem) -> None:

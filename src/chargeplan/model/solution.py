@@ -17,6 +17,7 @@ import numpy as np
 from chargeplan.model.designs import charger_capex
 from chargeplan.model.index import ModelIndex, ModelOrigin
 from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.targets import target_penalty
 
 if TYPE_CHECKING:
     import pyomo.environ as pyo
@@ -74,8 +75,8 @@ def objective_value(problem: FacilityProblem, solution: Solution) -> dict[str, f
     dict
         ``fixed_cost``, ``charger_cost`` (new chargers only; with designs, the designs'
         capex), ``grid_upgrade_cost``, ``capex``,
-        ``access_cost``, ``unmet_penalty``, ``total_cost``, ``unmet_demand``,
-        ``served_demand``.
+        ``access_cost``, ``unmet_penalty``, ``target_shortfall_penalty`` (coverage targets:
+        :mod:`chargeplan.model.targets`), ``total_cost``, ``unmet_demand``, ``served_demand``.
     """
     fixed = float(problem.fixed_cost @ solution.open_site)
     chargers = float(charger_capex(problem, solution.chargers).sum())
@@ -83,6 +84,7 @@ def objective_value(problem: FacilityProblem, solution: Solution) -> dict[str, f
     access = float((problem.pair_cost * solution.served).sum())
     unmet_demand = float((problem.demand * solution.unmet).sum())
     penalty = float((problem.unmet_penalty * problem.demand * solution.unmet).sum())
+    shortfall = target_penalty(problem, solution.unmet)
     total_demand = float(problem.demand.sum())
     capex = fixed + chargers + upgrades
     return {
@@ -92,7 +94,8 @@ def objective_value(problem: FacilityProblem, solution: Solution) -> dict[str, f
         "capex": capex,
         "access_cost": access,
         "unmet_penalty": penalty,
-        "total_cost": capex + access + penalty,
+        "target_shortfall_penalty": shortfall,
+        "total_cost": capex + access + penalty + shortfall,
         "unmet_demand": unmet_demand,
         "served_demand": total_demand - unmet_demand,
     }

@@ -13,6 +13,7 @@ import numpy as np
 from chargeplan.model.index import ModelIndex, block_labels
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import BINARY, INTEGER, SparseMILP
+from chargeplan.model.targets import group_demand
 
 __all__ = [
     "define_assignment_shares",
@@ -20,6 +21,7 @@ __all__ = [
     "define_designs",
     "define_grid_upgrades",
     "define_queues",
+    "define_shortfalls",
     "define_site_openings",
     "define_unmet_shares",
     "define_variables",
@@ -27,7 +29,7 @@ __all__ = [
 
 
 def define_variables(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag: str) -> None:
-    """All blocks of one period, in column order: x, u, y, n, (m, b), g, (z)."""
+    """All blocks of one period, in column order: x, u, y, n, (m, b), g, (z), (s)."""
     define_assignment_shares(lp, problem, ix, tag)
     define_unmet_shares(lp, problem, ix, tag)
     define_site_openings(lp, problem, ix, tag)
@@ -37,6 +39,8 @@ def define_variables(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, t
     define_grid_upgrades(lp, problem, ix, tag)
     if problem.designs:
         define_designs(lp, problem, ix, tag)
+    if problem.target_names:
+        define_shortfalls(lp, problem, ix, tag)
 
 
 def _hostable(problem: FacilityProblem, ix: ModelIndex) -> np.ndarray:
@@ -152,3 +156,13 @@ def define_designs(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag
     lp.add_columns(
         f"z{tag}", len(ix.z_site), 0.0, 1.0, BINARY, labels=block_labels(problem, ix, "z")
     )
+
+
+def define_shortfalls(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag: str) -> None:
+    r"""``s[group]``: :math:`0 \le s_g \le \tau_g D_g`, demand short of group g's coverage
+    target (:func:`chargeplan.model.constraints.add_coverage_targets`).
+
+    One per group with a target and demand in reach (``ix.s_group``).
+    """
+    upper = problem.target_share[ix.s_group] * group_demand(problem)[ix.s_group]
+    lp.add_columns(f"s{tag}", len(ix.s_group), 0.0, upper, labels=block_labels(problem, ix, "s"))

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chargeplan.config.scenario import Scenario
     from chargeplan.results.gaps import GapAnalysis
 
+from chargeplan.outputs.economics import write_economics
 from chargeplan.outputs.files import atomic_path, json_safe, write_csv, write_json
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ def write_plan(
     }
     written = _write_layers(layers, out)
     written |= _write_tables(plan, out)
+    written |= write_economics(plan, out)
     if map_png:
         from chargeplan.outputs.maps import plot_plan
 

@@ -27,6 +27,7 @@ from chargeplan.model.designs import charger_capex, design_of
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.queueing import erlang_c
 from chargeplan.model.solution import Solution, objective_value
+from chargeplan.model.targets import coverage_summary
 
 #: Demand shares below this count as fully served (solver tolerance).
 SHARE_TOLERANCE = 1e-6
@@ -53,6 +54,10 @@ class Plan:
         Multi-year rollouts only: one row per year (sites opened, chargers added by type,
         cumulative network, coverage, unmet demand, spend); ``sites``, ``zones`` and
         ``assignments`` then hold every year's rows with a ``year`` column.
+    economics
+        With a scenario's ``[economics]``: one row per open station, its energy, revenue,
+        costs, NPV and payback with and without state support
+        (:func:`chargeplan.results.economics.station_economics`).
     """
 
     sites: gpd.GeoDataFrame
@@ -60,6 +65,7 @@ class Plan:
     assignments: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     years: pd.DataFrame | None = None
+    economics: pd.DataFrame | None = None
 
     def final(self) -> Plan:
         """The plan of the last year of a rollout (the plan itself for a single year)."""
@@ -371,6 +377,8 @@ def _summary(
         summary["premium_users"] = round(users)
         summary["unserved_users"] = float(zones["unserved_users"].sum())
         summary["premium_users_per_charger"] = users / n_chargers if n_chargers else None
+    zone_users = zones["premium_users"].to_numpy(float) if "premium_users" in zones else None
+    summary.update(coverage_summary(problem, solution.unmet, zone_users))  # by settlement type
     if problem.sizing:
         summary.update(_sizing_summary(problem, solution, linear_chargers))
     if problem.budget is not None:

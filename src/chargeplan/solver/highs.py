@@ -44,6 +44,7 @@ from chargeplan.model.limits import check_model_size
 from chargeplan.model.objective import access_and_capex, unmet_vector
 from chargeplan.model.problem import FacilityProblem, is_pure_covering
 from chargeplan.model.solution import Solution, column_values, read_solution
+from chargeplan.model.targets import shortfall
 from chargeplan.solver.extend import Extension, extend_model
 from chargeplan.solver.interface import SparseHighs
 from chargeplan.solver.options import SolverOptions
@@ -395,5 +396,9 @@ def _set_cover_start(
     live = open_site[problem.pair_site] & ~problem.excluded[problem.pair_site]
     covered[problem.pair_zone[live]] = True
     values[ix.cols("u")] = ~covered[ix.u_zone]
+    if "s" in ix.offsets:  # coverage targets: the start's shortfall, so that it is feasible
+        unmet = np.zeros(problem.demand.shape)
+        unmet[ix.u_zone, ix.u_type] = values[ix.cols("u")]
+        values[ix.cols("s")] = shortfall(problem, unmet)[ix.s_group]
     for variable, value in zip(columns, values.tolist(), strict=True):
         variable.set_value(value, skip_validation=True)

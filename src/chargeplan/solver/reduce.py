@@ -7,14 +7,15 @@ does both unless ``SolverOptions(reduce=False)``. Each reduction keeps the optim
 
 **Zones with identical reach are merged.** Zones i and i' whose pairs go to the same sites, with
 the same cost per unit of demand :math:`c_{ijk} / d_{ik}` (to 12 significant digits: the
-division rounds) and demand of the same types, become one zone with demand
-:math:`d_{ik} + d_{i'k}`. Every constraint and the objective see a zone
-only through :math:`d_{ik} x_{ijk}` (capacity, cost) and through its assignment row, so a plan
-of the original gives one of the merged problem at the same cost (shares averaged with the
-demands as weights) and a merged plan gives one of the original (both zones take the merged
-shares). Without sizing and with uncapacitated sites and zero pair costs (pure covering) that is
-"zones covered by the same sites", which is common; with distance-based costs it needs equal
-distances and rarely applies.
+division rounds), demand of the same types and the same coverage-target group (so that each
+group's demand in reach is kept) become one zone with demand :math:`d_{ik} + d_{i'k}`. Every
+constraint and the objective see a zone only through :math:`d_{ik} x_{ijk}` (capacity, cost)
+and through its assignment row (and coverage targets through :math:`d_{ik} u_{ik}` summed over
+the group), so a plan of the original gives one of the merged problem at the same cost (shares
+averaged with the demands as weights) and a merged plan gives one of the original (both zones
+take the merged shares). Without sizing and with uncapacitated sites and zero pair costs (pure
+covering) that is "zones covered by the same sites", which is common; with distance-based costs
+it needs equal distances and rarely applies.
 
 **Dominated sites are dropped** (only without charger sizing, for uncapacitated sites): site j
 goes when another site j' that is not excluded reaches every zone j reaches, at no higher cost
@@ -168,6 +169,7 @@ def reduce_problem(
         problem,
         zone_ids=problem.zone_ids[first],
         demand=demand,
+        target_group=problem.target_group[first],
         pair_zone=pair_zone,
         pair_site=pair_site,
         pair_cost=pair_cost,
@@ -285,7 +287,8 @@ def merge_zones(
         np.add.at(zone_hash, zone, h)
     count = np.bincount(zone, minlength=z)
     pattern = ((problem.demand > 0) * (1 << np.arange(problem.demand.shape[1]))).sum(axis=1)
-    signature = np.column_stack([zone_hash.view(np.int64), count, pattern])
+    # zones of different coverage-target groups never merge: each group's demand stays its own
+    signature = np.column_stack([zone_hash.view(np.int64), count, pattern, problem.target_group])
     _, group = np.unique(signature, axis=0, return_inverse=True)
     group = group.ravel()
 

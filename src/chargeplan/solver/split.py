@@ -30,7 +30,7 @@ DEFAULT_BUNDLE_PAIRS = 20_000
 # Every field of FacilityProblem, by the axis it runs along (chargeplan.model.problem.SITE_FIELDS
 # for the sites; a new field must be added to one of the lists:
 # tests/test_decompose.py checks that the lists cover the dataclass).
-ZONE_FIELDS = ("zone_ids", "demand")
+ZONE_FIELDS = ("zone_ids", "demand", "target_group")
 PAIR_FIELDS = ("pair_zone", "pair_site", "pair_cost", "distance_km")
 SHARED_FIELDS = (
     "types",
@@ -47,6 +47,10 @@ SHARED_FIELDS = (
     "design_stalls",
     "design_kva",
     "design_capex",
+    # coverage targets hold per region in a decomposed plan (stricter than one national row)
+    "target_names",
+    "target_share",
+    "target_price",
 )
 COUPLING_FIELDS = ("budget", "max_sites")
 

@@ -23,6 +23,7 @@ from chargeplan.solver.decompose import Executor
 from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.polish import close_idle_sites
+from chargeplan.workflows.economics import add_economics, read_economics, support_in_capex
 from chargeplan.workflows.options import solver_options
 from chargeplan.workflows.regions import solve_scenario_regions
 from chargeplan.workflows.rollout import plan_rollout
@@ -64,6 +65,8 @@ def plan_network(
     if scenario.rollout is not None:
         return plan_rollout(scenario, inputs=inputs, solver=solver)
     inputs = inputs or prepare(scenario)
+    economics = read_economics(scenario, inputs.sites)  # checked before the solve
+    inputs = support_in_capex(inputs, scenario, economics)
     problem = build_problem(scenario, inputs)
     options = solver or solver_options(scenario)
     extra: dict[str, object] = {"scenario": scenario.name}
@@ -86,6 +89,7 @@ def plan_network(
         extra.update(figures)
     solution = close_idle_sites(problem, solution)
     plan = make_plan(problem, solution, inputs.zones, inputs.sites, extra_summary=extra)
+    plan = add_economics(plan, scenario, economics)
     plan.summary["total_seconds"] = time.perf_counter() - start
     log.info(
         "plan: %s, %d sites, %d chargers, capex CNY %.3g bn, coverage %.1f %% (gap %.2g %%)",
