@@ -26,6 +26,24 @@ class FineZonesConfig(Frozen):
     max(cell population / people_per_charger[type], max_chargers_floor[type])``; the scenario's
     own sites stay candidates too (``keep_scenario_sites``) and stand for the cell they lie in.
     ``drop_empty_cells`` leaves out the cells without people.
+
+    **Several resolutions** (:mod:`chargeplan.inputs.multires`; ``urban_h3_resolution`` set):
+    each base cell (``h3_resolution``) whose density reaches ``urban_density_per_km2`` is split
+    into cells of ``urban_h3_resolution``, one below ``suburban_density_per_km2`` is merged into
+    its parent at ``rural_h3_resolution`` (where the parent is all rural, in one zone); cells
+    carry ``density_per_km2`` and ``settlement``. Defaults: the Degree of Urbanisation's
+    thresholds (UN Statistical Commission 2020: 1,500 people per km2 for an urban centre's
+    cells, 300 for an urban cluster's). ``cell_sites = "demand"`` (needs several resolutions
+    and station designs) makes the candidate stations
+    (:func:`~chargeplan.inputs.cellsites.station_sites_from_cells`): every urban cell whose
+    own public demand (or with ``candidate_h3_resolution``, whose cluster's: the urban cells
+    sharing a parent at that resolution, one candidate per cluster) fills the smallest
+    station design at ``kwh_per_stall_day`` per stall
+    (default 48.7 kWh, the national public pile's average in June 2024: EVCIPA's 4.56 TWh over
+    the month's piles, in /work/shared/data/facts/CHINA-EV-FACTS.md), and every suburban or
+    rural cell with at least ``coarse_site_min_population`` people. ``regions`` keeps only the
+    cells (and candidates) of the listed regions (``zones.region_column`` values or zone
+    names) after the national demand is computed: a slice of the national plan.
     """
 
     h3_resolution: Annotated[int, Field(ge=0, le=13)] = 6
@@ -39,6 +57,49 @@ class FineZonesConfig(Frozen):
     keep_scenario_sites: bool = True
     people_per_charger: dict[str, PositiveFloat] = Field(default_factory=dict)
     max_chargers_floor: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    urban_h3_resolution: Annotated[int, Field(ge=0, le=13)] | None = None
+    rural_h3_resolution: Annotated[int, Field(ge=0, le=13)] | None = None
+    urban_density_per_km2: PositiveFloat = 1_500.0
+    suburban_density_per_km2: PositiveFloat = 300.0
+    cell_sites: Literal["most_populous", "demand"] = "most_populous"
+    kwh_per_stall_day: PositiveFloat = 48.7
+    coarse_site_min_population: NonNegativeFloat = 1.0
+    candidate_h3_resolution: Annotated[int, Field(ge=0, le=13)] | None = None
+    regions: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _resolutions_in_order(self) -> FineZonesConfig:
+        base = self.h3_resolution
+        fine = self.urban_h3_resolution
+        coarse = base if self.rural_h3_resolution is None else self.rural_h3_resolution
+        if fine is None and (self.rural_h3_resolution is not None or self.cell_sites == "demand"):
+            given = "rural_h3_resolution" if self.rural_h3_resolution is not None else "cell_sites"
+            raise ValueError(
+                f"fine_zones.{given} needs fine_zones.urban_h3_resolution (the resolution of "
+                f"urban cells, >= h3_resolution = {base}): set it, e.g. 8"
+            )
+        if fine is not None and fine < base:
+            raise ValueError(
+                f"fine_zones.urban_h3_resolution = {fine} is coarser than fine_zones."
+                f"h3_resolution = {base}: give {base} to 13 (8: cells of 0.74 km2)"
+            )
+        if coarse > base:
+            raise ValueError(
+                f"fine_zones.rural_h3_resolution = {coarse} is finer than fine_zones."
+                f"h3_resolution = {base}: give 0 to {base} (5: cells of 250 km2)"
+            )
+        cluster = self.candidate_h3_resolution
+        if cluster is not None and (fine is None or not base <= cluster <= fine):
+            raise ValueError(
+                f"fine_zones.candidate_h3_resolution = {cluster} must lie between fine_zones."
+                f"h3_resolution ({base}) and fine_zones.urban_h3_resolution ({fine}): e.g. 7"
+            )
+        if self.suburban_density_per_km2 >= self.urban_density_per_km2:
+            raise ValueError(
+                f"fine_zones.suburban_density_per_km2 = {self.suburban_density_per_km2:g} must "
+                f"be below fine_zones.urban_density_per_km2 = {self.urban_density_per_km2:g}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _floors_have_a_rule(self) -> FineZonesConfig:

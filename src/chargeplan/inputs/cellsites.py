@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from chargeplan.errors import InputError
+from chargeplan.inputs.h3bits import cell_parents, cell_resolutions
 
-__all__ = ["candidate_sites_from_cells"]
+__all__ = ["candidate_sites_from_cells", "cell_of_points", "station_sites_from_cells"]
 
 
 def candidate_sites_from_cells(
@@ -75,13 +76,187 @@ def candidate_sites_from_cells(
     taken = np.zeros(len(cells), bool)
     if supplied is not None and len(supplied):
         given = _supplied_sites(supplied, cell_ids, id_column)
-        taken = np.isin(cell_ids, given["cell"].to_numpy())
+        taken = pd.Index(cell_ids).isin(given["cell"].to_numpy())
         frames.append(given)
     pop = cells[population_column].to_numpy(float)
     eligible = ~taken & (pop >= min_population) & (pop > 0)
     pick = _most_populous(
         pd.factorize(cells["parent_id"])[0], pop, cell_ids, eligible, sites_per_zone
     )
+    frames.append(
+        _cell_site_table(
+            cells,
+            pick,
+            pop,
+            cell_ids,
+            id_column=id_column,
+            people_per_charger=people_per_charger,
+            floors=floors,
+        )
+    )
+    out = pd.concat(frames, ignore_index=True)
+    duplicated = out[id_column].duplicated()
+    if duplicated.any():
+        raise InputError(
+            f"candidate sites: supplied site ids {out[id_column][duplicated].head(5).tolist()} "
+            "clash with generated cell sites (c<H3 index>): rename them"
+        )
+    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+
+
+def station_sites_from_cells(
+    cells: gpd.GeoDataFrame,
+    *,
+    public_daily_kwh: np.ndarray,
+    min_daily_kwh: float,
+    coarse_min_population: float = 1.0,
+    cluster_resolution: int | None = None,
+    supplied: gpd.GeoDataFrame | None = None,
+    id_column: str = "site_id",
+    cell_id_column: str = "zone_id",
+    population_column: str = "popu_2020",
+    people_per_charger: Mapping[str, float] | None = None,
+    max_chargers_floor: Mapping[str, int] | None = None,
+) -> gpd.GeoDataFrame:
+    """Candidate stations of a multi-resolution layer: urban cells with enough demand for a
+    station, one per populated coarse cell, plus supplied sites.
+
+    A candidate stands at the centre of
+
+    - every **urban** (fine) cell ``c`` whose own public charging demand fills the smallest
+      station: ``public_daily_kwh[c] >= min_daily_kwh``
+      (:func:`~chargeplan.inputs.stationlayer.min_station_daily_kwh`); with
+      ``cluster_resolution`` coarser than the urban cells, the rule applies to clusters
+      instead: the urban cells that share a parent at ``cluster_resolution`` (7 cells of res
+      8 for res 7, 5.2 km2) pool their demand, and a cluster that fills the station gets one
+      candidate, at its most demanded cell (ties by H3 index);
+    - every **suburban or rural** (coarse) cell with at least ``coarse_min_population``
+      people, whatever its demand, so that the countryside keeps a candidate within its cell;
+
+    except the cells that hold a supplied site (it stands for them). Charger limits follow
+    :func:`candidate_sites_from_cells`' rule.
+
+    Parameters
+    ----------
+    cells
+        Output of :func:`~chargeplan.inputs.multires.multires_cells` (needs ``settlement``).
+    public_daily_kwh
+        Each cell's public charging demand, kWh a day (``peak_demand``'s ``public_daily_kwh``).
+    min_daily_kwh
+        Demand an urban cell needs to become a candidate.
+    coarse_min_population
+        People a suburban or rural cell needs to become a candidate.
+    cluster_resolution
+        Resolution of the clusters of urban cells (``None``: each urban cell alone).
+    supplied, id_column, cell_id_column, population_column, people_per_charger,
+    max_chargers_floor
+        As for :func:`candidate_sites_from_cells`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        :func:`candidate_sites_from_cells`' columns plus ``settlement``, ``h3_resolution``,
+        ``lon`` and ``lat`` (of the cell centre; for supplied sites, of the site); supplied
+        sites first, then cells in the order of ``cells``.
+    """
+    for column in (cell_id_column, "parent_id", population_column, "settlement"):
+        if column not in cells.columns:
+            raise InputError(f"cells: missing column '{column}' (make them with multires_cells)")
+    demand = np.asarray(public_daily_kwh, float)
+    if demand.shape != (len(cells),):
+        raise InputError(f"public_daily_kwh has {demand.size} values for {len(cells)} cells")
+    if not np.isfinite(min_daily_kwh) or min_daily_kwh < 0:
+        raise InputError(f"min_daily_kwh must be a finite number >= 0 (got {min_daily_kwh})")
+    cell_ids = cells[cell_id_column].astype(str).to_numpy()
+    frames = []
+    taken = np.zeros(len(cells), bool)
+    if supplied is not None and len(supplied):
+        given = _supplied_sites(supplied, cell_ids, id_column)
+        taken = pd.Index(cell_ids).isin(given["cell"].to_numpy())
+        by_cell = cells.set_index(cell_id_column)
+        given["settlement"] = given["cell"].map(by_cell["settlement"]).fillna("").to_numpy()
+        for column in ("parent_id", "h3_resolution"):  # the prefecture of the site's cell
+            if column in by_cell:
+                from_cell = given["cell"].map(by_cell[column])
+                given[column] = (
+                    from_cell.where(given[column].isna(), given[column])
+                    if column in given
+                    else from_cell
+                )
+        given["lon"], given["lat"] = given.geometry.x.round(6), given.geometry.y.round(6)
+        frames.append(given)
+    pop = cells[population_column].to_numpy(float)
+    urban = cells["settlement"].to_numpy() == "urban"
+    chosen = ~urban & ~taken & (pop >= coarse_min_population)
+    chosen[_urban_picks(cell_ids, urban, demand, taken, min_daily_kwh, cluster_resolution)] = True
+    sites = _cell_site_table(
+        cells,
+        np.flatnonzero(chosen & (pop > 0)),
+        pop,
+        cell_ids,
+        id_column=id_column,
+        people_per_charger=dict(people_per_charger or {}),
+        floors=dict(max_chargers_floor or {}),
+        extra={"settlement": "settlement", "h3_resolution": "h3_resolution"}
+        if "h3_resolution" in cells
+        else {"settlement": "settlement"},
+    )
+    sites["lon"], sites["lat"] = sites.geometry.x.round(6), sites.geometry.y.round(6)
+    frames.append(sites)
+    out = pd.concat(frames, ignore_index=True)
+    duplicated = out[id_column].duplicated()
+    if duplicated.any():
+        raise InputError(
+            f"candidate sites: supplied site ids {out[id_column][duplicated].head(5).tolist()} "
+            "clash with generated cell sites (c<H3 index>): rename them"
+        )
+    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+
+
+def _urban_picks(
+    cell_ids: np.ndarray,
+    urban: np.ndarray,
+    demand: np.ndarray,
+    taken: np.ndarray,
+    min_daily_kwh: float,
+    cluster_resolution: int | None,
+) -> np.ndarray:
+    """Positions of the urban cells that become candidates (see
+    :func:`station_sites_from_cells`): each cluster's most demanded cell where the cluster's
+    demand reaches ``min_daily_kwh`` and no supplied site lies in it."""
+    where = np.flatnonzero(urban)
+    if not where.size:
+        return where
+    ints = np.array([h3.str_to_int(c) for c in cell_ids[where]], np.uint64)
+    resolution = cell_resolutions(ints)
+    if (resolution != resolution[0]).any():
+        raise InputError("urban cells of several resolutions: make them with multires_cells")
+    fine = int(resolution[0])
+    if cluster_resolution is None or cluster_resolution >= fine:
+        return where[(demand[where] >= min_daily_kwh) & ~taken[where]]
+    parent = cell_parents(ints, fine, cluster_resolution)
+    _, group = np.unique(parent, return_inverse=True)
+    pooled = np.bincount(group, weights=demand[where])
+    blocked = np.bincount(group, weights=taken[where].astype(float)) > 0
+    order = np.lexsort((ints, -demand[where], group))
+    first = order[np.r_[True, group[order][1:] != group[order][:-1]]]  # top cell per cluster
+    return where[first[(pooled[group[first]] >= min_daily_kwh) & ~blocked[group[first]]]]
+
+
+def _cell_site_table(
+    cells: gpd.GeoDataFrame,
+    pick: np.ndarray,
+    pop: np.ndarray,
+    cell_ids: np.ndarray,
+    *,
+    id_column: str,
+    people_per_charger: Mapping[str, float],
+    floors: Mapping[str, int],
+    extra: Mapping[str, str] = {},
+) -> gpd.GeoDataFrame:
+    """Sites at the centres of the cells at positions ``pick``: id ``c<H3 index>``, zone
+    name, cell, ``parent_id``, ``province`` (if given), the ``extra`` columns of the cells
+    (``{site column: cell column}``), ``pop_max``, ``max_<type>`` and ``source = "cell"``."""
     chosen = cells.iloc[pick]
     if {"centre_lon", "centre_lat"} <= set(chosen.columns):
         points = gpd.points_from_xy(chosen["centre_lon"], chosen["centre_lat"], crs="EPSG:4326")
@@ -95,21 +270,15 @@ def candidate_sites_from_cells(
     }
     if "province" in chosen:
         columns["province"] = chosen["province"].to_numpy()
+    for site_column, cell_column in extra.items():
+        columns[site_column] = chosen[cell_column].to_numpy()
     columns["pop_max"] = pop[pick].astype(np.int64)
     for kind, people in people_per_charger.items():
         columns[f"max_{kind}"] = np.maximum(
             np.floor(pop[pick] / people), floors.get(kind, 0)
         ).astype(np.int64)
     columns["source"] = "cell"
-    frames.append(gpd.GeoDataFrame(columns, geometry=points, crs="EPSG:4326"))
-    out = pd.concat(frames, ignore_index=True)
-    duplicated = out[id_column].duplicated()
-    if duplicated.any():
-        raise InputError(
-            f"candidate sites: supplied site ids {out[id_column][duplicated].head(5).tolist()} "
-            "clash with generated cell sites (c<H3 index>): rename them"
-        )
-    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    return gpd.GeoDataFrame(columns, geometry=points, crs="EPSG:4326")
 
 
 def _supplied_sites(
@@ -120,11 +289,7 @@ def _supplied_sites(
     if id_column not in supplied.columns:
         raise InputError(f"supplied sites: missing id column '{id_column}'")
     given = supplied.to_crs("EPSG:4326").copy()
-    resolution = int(h3.get_resolution(cell_ids[0])) if len(cell_ids) else 0
-    given["cell"] = [
-        h3.latlng_to_cell(lat, lon, resolution)
-        for lon, lat in zip(given.geometry.x, given.geometry.y, strict=True)
-    ]
+    given["cell"] = cell_of_points(given.geometry.x, given.geometry.y, cell_ids)
     given["source"] = "supplied"
     return given
 
@@ -141,3 +306,22 @@ def _most_populous(
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     rank = np.arange(len(chosen)) - np.repeat(starts, np.diff(np.r_[starts, len(chosen)]))
     return np.sort(chosen[rank < n])
+
+
+def cell_of_points(lon: pd.Series, lat: pd.Series, cell_ids: np.ndarray) -> list[str]:
+    """The H3 cell of ``cell_ids`` (any mix of resolutions) holding each point, finest first;
+    where none of them holds it, the point's cell at the finest resolution (a cell of no zone).
+    One h3 call per point and resolution: h3's API takes one point at a time."""
+    if not len(cell_ids):
+        return [h3.latlng_to_cell(y, x, 0) for x, y in zip(lon, lat, strict=True)]
+    known = set(cell_ids.tolist())
+    # an H3 index in hex is "8" then its resolution as one hex digit
+    resolutions = sorted(
+        {int(ch, 16) for ch in np.unique(np.asarray(cell_ids, str).astype("U2"))}, reverse=True
+    )
+    resolutions = [r - 0x80 for r in resolutions]
+    out = []
+    for x, y in zip(lon, lat, strict=True):
+        found = [h3.latlng_to_cell(y, x, r) for r in resolutions]
+        out.append(next((c for c in found if c in known), found[0]))
+    return out

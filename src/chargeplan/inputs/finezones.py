@@ -43,6 +43,7 @@ for the cell they lie in).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import geopandas as gpd
 import h3
@@ -57,6 +58,8 @@ from chargeplan.errors import InputError
 __all__ = [
     "CORE_DENSITY_PER_KM2",
     "KERNEL_CUTOFF",
+    "ExactCells",
+    "exact_cells",
     "fine_zones",
     "grouped_largest_remainder",
 ]
@@ -219,30 +222,21 @@ def fine_zones(
     if place_population_column not in places.columns:
         raise InputError(f"places: missing column '{place_population_column}' (population)")
     zones = zones.to_crs("EPSG:4326").reset_index(drop=True)
-    pop, urban = _whole_population(zones, population_column, urban_column)
-    centre_xy = _centres(zones, centre_lon_column, centre_lat_column)
-    cells, owner = _zone_cells(zones, resolution, centre_xy)
-    labels = [h3.int_to_str(int(c)) for c in cells]
-    latlng = np.array([h3.cell_to_latlng(c) for c in labels], dtype=float)
-    area = np.fromiter((h3.cell_area(c, "km^2") for c in labels), float, len(labels))
-
-    zone_area = np.bincount(owner, weights=area, minlength=len(zones))
-    rural_cell = grouped_largest_remainder((pop - urban)[owner] * area / zone_area[owner], owner)
-    weight = _urban_weights(
+    base = exact_cells(
         zones,
         places,
-        place_population_column,
-        urban=urban,
-        centre_xy=centre_xy,
-        cell_latlng=latlng,
-        owner=owner,
-        area=area,
+        resolution=resolution,
+        population_column=population_column,
+        urban_column=urban_column,
+        place_population_column=place_population_column,
+        centre_lon_column=centre_lon_column,
+        centre_lat_column=centre_lat_column,
         crs=crs,
-        edge_km=h3.average_hexagon_edge_length(resolution, "km"),
         core_density_per_km2=core_density_per_km2,
     )
-    zone_weight = np.bincount(owner, weights=weight, minlength=len(zones))
-    urban_cell = grouped_largest_remainder(urban[owner] * weight / zone_weight[owner], owner)
+    owner, area, latlng, labels = base.owner, base.area, base.latlng, base.labels
+    rural_cell = grouped_largest_remainder(base.rural, owner)
+    urban_cell = grouped_largest_remainder(base.urban, owner)
     total = urban_cell + rural_cell
     lon_column, lat_column = centre_lon_column or "centre_lon", centre_lat_column or "centre_lat"
     share = np.divide(urban_cell, total, out=np.zeros(len(total)), where=total > 0).round(6)
@@ -258,6 +252,83 @@ def fine_zones(
     keep = total > 0 if drop_empty else np.ones(len(total), bool)
     return _cell_table(
         zones, labels, owner, keep, columns, id_column=id_column, centre=(lon_column, lat_column)
+    )
+
+
+@dataclass(frozen=True)
+class ExactCells:
+    """Zones' cells at one resolution with their exact (unrounded) urban and rural people.
+
+    Attributes
+    ----------
+    cells
+        H3 indexes as ``uint64``, sorted by zone (input order) then cell.
+    labels
+        The same as text.
+    owner
+        Zone position of each cell.
+    latlng
+        ``(C, 2)`` cell centres, lat then lng.
+    area
+        Cell areas, km2.
+    urban, rural
+        Exact people per cell; per zone they add up to the zone's whole urban and rural people.
+    """
+
+    cells: np.ndarray
+    labels: list[str]
+    owner: np.ndarray
+    latlng: np.ndarray
+    area: np.ndarray
+    urban: np.ndarray
+    rural: np.ndarray
+
+
+def exact_cells(
+    zones: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame,
+    *,
+    resolution: int,
+    population_column: str,
+    urban_column: str,
+    place_population_column: str,
+    centre_lon_column: str | None,
+    centre_lat_column: str | None,
+    crs: str,
+    core_density_per_km2: float,
+) -> ExactCells:
+    """The cells of ``zones`` (EPSG:4326, index ``0..Z-1``) and their people before rounding:
+    urban ``U_p * w_c / sum w`` (kernel weights), rural ``R_p * a_c / A_p`` (area); see the
+    module docstring and :func:`fine_zones` for the parameters."""
+    pop, urban = _whole_population(zones, population_column, urban_column)
+    centre_xy = _centres(zones, centre_lon_column, centre_lat_column)
+    cells, owner = _zone_cells(zones, resolution, centre_xy)
+    labels = [h3.int_to_str(int(c)) for c in cells]
+    latlng = np.array([h3.cell_to_latlng(c) for c in labels], dtype=float).reshape(-1, 2)
+    area = np.fromiter((h3.cell_area(c, "km^2") for c in labels), float, len(labels))
+    zone_area = np.bincount(owner, weights=area, minlength=len(zones))
+    weight = _urban_weights(
+        zones,
+        places,
+        place_population_column,
+        urban=urban,
+        centre_xy=centre_xy,
+        cell_latlng=latlng,
+        owner=owner,
+        area=area,
+        crs=crs,
+        edge_km=h3.average_hexagon_edge_length(resolution, "km"),
+        core_density_per_km2=core_density_per_km2,
+    )
+    zone_weight = np.bincount(owner, weights=weight, minlength=len(zones))
+    return ExactCells(
+        cells=cells,
+        labels=labels,
+        owner=owner,
+        latlng=latlng,
+        area=area,
+        urban=urban[owner] * weight / zone_weight[owner],
+        rural=(pop - urban)[owner] * area / zone_area[owner],
     )
 
 

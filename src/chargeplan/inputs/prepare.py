@@ -42,6 +42,7 @@ from chargeplan.inputs.reach import (
     read_cost_table,
 )
 from chargeplan.inputs.settlement import classify_settlement
+from chargeplan.inputs.stationlayer import station_layer
 from chargeplan.inputs.stations import attach_own_stations, competitor_capture, read_stations
 from chargeplan.inputs.validate import validate_sites, validate_zones
 from chargeplan.model.pairs import pairs_from_cost_table
@@ -124,13 +125,14 @@ def _prepare(
         as_float(sites, column, where, ids)  # text is an error, not a default
 
     progress.step("demand")
-    zones = allocate_premium_users(
-        zones,
-        scenario.users,
-        population_column=scenario.zones.population_column,
-        source=zone_source,
-        name_column=scenario.zones.name_column,
-    )
+    if "premium_users" not in zones.columns or not _has_station_layer(scenario):
+        zones = allocate_premium_users(
+            zones,
+            scenario.users,
+            population_column=scenario.zones.population_column,
+            source=zone_source,
+            name_column=scenario.zones.name_column,
+        )
     zones = peak_demand(
         zones, scenario.demand, source=zone_source, name_column=scenario.zones.name_column
     )
@@ -290,6 +292,10 @@ def _fine_inputs(
         )
     if places.crs is None:
         raise InputError(f"{config.places_file}: has no CRS: save it with one (EPSG:4326)")
+    if _has_station_layer(scenario):  # several resolutions, demand computed nationally
+        cells, candidates = station_layer(scenario, zones, sites, places)
+        _log_cells(len(zones), cells, candidates, start)
+        return cells, candidates
     cells = fine_zones(
         zones,
         places,
@@ -317,17 +323,29 @@ def _fine_inputs(
         max_chargers_floor=config.max_chargers_floor,
     )
     candidates = candidates.set_index(sc.id_column, drop=False).rename_axis(None)
+    _log_cells(len(zones), cells, candidates, start)
+    return cells, candidates
+
+
+def _has_station_layer(scenario: Scenario) -> bool:
+    """Whether ``[fine_zones]`` asks for several resolutions (the station layer)."""
+    return scenario.fine_zones is not None and scenario.fine_zones.urban_h3_resolution is not None
+
+
+def _log_cells(
+    n_zones: int, cells: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, start: float
+) -> None:
+    resolutions = sorted(set(cells["h3_resolution"].tolist()))
     log.info(
-        "fine zones: %d zones -> %s H3 cells at resolution %d; %s candidate sites (%s at cell "
+        "fine zones: %d zones -> %s H3 cells at resolution %s; %s candidate sites (%s at cell "
         "centres) (%.1f s)",
-        len(zones),
+        n_zones,
         f"{len(cells):,}",
-        config.h3_resolution,
+        "/".join(map(str, resolutions)),
         f"{len(candidates):,}",
         f"{int((candidates['source'] == 'cell').sum()):,}",
         time.perf_counter() - start,
     )
-    return cells, candidates
 
 
 def _fill_indicators(scenario: Scenario, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
