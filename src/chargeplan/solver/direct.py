@@ -18,9 +18,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -171,6 +170,8 @@ def _logged(highs: Any, log_file: str | None) -> Iterator[None]:
     if log_file is None:
         yield
         return
+    import tempfile  # here only: it loads random, shutil and their compressors (cold start)
+
     with tempfile.TemporaryDirectory(prefix="chargeplan-highs-") as folder:
         scratch = os.path.join(folder, "highs.log")
         highs.setOptionValue("output_flag", True)
