@@ -3,7 +3,9 @@
 :func:`region_labels` gives each zone and site its region (province) from the prepared
 GeoDataFrames; :func:`solve_scenario_regions` reads the scenario's ``[decompose]`` section,
 picks the executor (in process, a local Dask cluster or a scheduler) and calls the
-array-level :func:`chargeplan.solver.decompose.solve_decomposed`.
+array-level :func:`chargeplan.solver.decompose.solve_decomposed`. :func:`check_region_sizes`
+applies to every piece the memory check that each region's solve applies to itself, so that
+``chargeplan validate`` accepts what ``chargeplan run`` can solve (issue 12).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 
 from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.errors import InputError
+from chargeplan.model.limits import ModelSize, ModelTooLargeError, check_model_size
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import Solution
 from chargeplan.solver.options import SolverOptions
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 from chargeplan.solver.decompose import Executor, solve_decomposed
 
 log = logging.getLogger(__name__)
-__all__ = ["region_labels", "solve_scenario_regions"]
+__all__ = ["check_region_sizes", "region_labels", "region_problems", "solve_scenario_regions"]
 
 
 def region_labels(
@@ -93,20 +96,8 @@ def solve_scenario_regions(
     from chargeplan.solver.distributed import dask_executor, default_workers
 
     config = scenario.decompose
-    if config.by == "none":
-        raise InputError(f"scenario {scenario.name}: decompose.by is 'none': nothing to split")
-    zone_region = site_region = None
-    if config.by == "region":
-        if not scenario.zones.region_column:
-            raise InputError(
-                f"scenario {scenario.name}: decompose.by = 'region' needs zones.region_column"
-            )
-        zone_region, site_region = region_labels(
-            zones, sites, scenario.zones.region_column, centres=centres, crs=scenario.reach.crs
-        )
     kwargs: dict[str, Any] = {
-        "zone_region": zone_region,
-        "site_region": site_region,
+        **_split_labels(scenario, zones, sites, centres),
         "max_bundle_pairs": config.max_bundle_pairs,
         "price_steps": config.price_steps,
     }
@@ -132,3 +123,90 @@ def solve_scenario_regions(
         **decomposition.summary(),
     }
     return solution, figures
+
+
+def _split_labels(
+    scenario: Scenario,
+    zones: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    centres: gpd.GeoSeries | None,
+) -> dict[str, np.ndarray | None]:
+    """The region labels of the scenario's split: ``None`` for components, else by region."""
+    config = scenario.decompose
+    if config.by == "none":
+        raise InputError(f"scenario {scenario.name}: decompose.by is 'none': nothing to split")
+    if config.by != "region":
+        return {"zone_region": None, "site_region": None}
+    if not scenario.zones.region_column:
+        raise InputError(
+            f"scenario {scenario.name}: decompose.by = 'region' needs zones.region_column"
+        )
+    zone_region, site_region = region_labels(
+        zones, sites, scenario.zones.region_column, centres=centres, crs=scenario.reach.crs
+    )
+    return {"zone_region": zone_region, "site_region": site_region}
+
+
+def region_problems(
+    scenario: Scenario,
+    problem: FacilityProblem,
+    zones: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    *,
+    centres: gpd.GeoSeries | None = None,
+) -> list[FacilityProblem]:
+    """The pieces a decomposed run solves one at a time, as :func:`solve_scenario_regions`
+    splits them: the regions (or components) bundled up to ``decompose.max_bundle_pairs``
+    pairs, each a problem of its own (at price 0; a budget's price changes costs, not sizes).
+    """
+    from chargeplan.solver.split import bundle, split_components, subproblem
+
+    labels = _split_labels(scenario, zones, sites, centres)
+    regions = bundle(split_components(problem, **labels), scenario.decompose.max_bundle_pairs)
+    return [subproblem(problem, region) for region in regions]
+
+
+def check_region_sizes(
+    scenario: Scenario,
+    problem: FacilityProblem,
+    zones: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    *,
+    centres: gpd.GeoSeries | None = None,
+    max_bytes: float | None = None,
+) -> tuple[int, ModelSize]:
+    """Refuse a decomposed scenario one of whose pieces would not fit in memory.
+
+    A decomposed run never builds the whole model: each piece of :func:`region_problems` is
+    checked by :func:`chargeplan.model.limits.check_model_size` when its solve starts (on the
+    piece after the exact reductions, which only shrink it). The same check on every piece
+    before any solve is what ``chargeplan validate`` does for such a scenario.
+
+    Returns
+    -------
+    tuple[int, ModelSize]
+        The number of pieces and the estimate of the largest (in bytes).
+
+    Raises
+    ------
+    ModelTooLargeError
+        Naming the piece that does not fit (zones, sites), its estimate and the limit.
+    """
+    pieces = region_problems(scenario, problem, zones, sites, centres=centres)
+    largest: ModelSize | None = None
+    for number, piece in enumerate(pieces, start=1):
+        try:
+            size = check_model_size(piece, max_bytes=max_bytes)
+        except ModelTooLargeError as error:
+            raise ModelTooLargeError(
+                f"decompose.by = '{scenario.decompose.by}': piece {number} of {len(pieces)} "
+                f"({len(piece.zone_ids):,} zones, {len(piece.site_ids):,} sites) is solved as "
+                f"one model and does not fit: {error} (a piece that bundles several "
+                f"components shrinks with a lower decompose.max_bundle_pairs, now "
+                f"{scenario.decompose.max_bundle_pairs:,})"
+            ) from None
+        if largest is None or size.bytes > largest.bytes:
+            largest = size
+    if largest is None:  # no pair at all: one empty model, as an undecomposed check says
+        largest = check_model_size(problem, max_bytes=max_bytes)
+    return len(pieces), largest
