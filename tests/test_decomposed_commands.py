@@ -9,7 +9,11 @@ the 30 km reach (those 5 and the 2 that cross the border, z2-s3 and z3-s2).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pandas as pd
+import pytest
 
 import chargeplan
 from chargeplan.cli import main
@@ -57,3 +61,30 @@ def test_validate_checks_each_piece_of_a_decomposed_scenario(
     assert main(["validate", str(tiny_scenario), "--quiet", *SPLIT]) != 0
     err = capsys.readouterr().err
     assert "piece 1 of 2 (2 zones, 2 sites)" in err and "decompose.max_bundle_pairs" in err
+
+
+def test_batch_runs_a_decomposed_job_without_a_local_cluster(tiny_scenario: Path) -> None:
+    """A batch job runs in a daemonic child process, which cannot start the LocalCluster of
+    worker processes that ``decompose.workers = 2`` asks for ("daemonic processes are not
+    allowed to have children"): its regions run in the job's process instead, with the plan
+    of an in-process decomposed run."""
+    out = tiny_scenario.parent / "batch"
+    argv = ["batch", str(tiny_scenario), "--out", str(out), "--no-map", "--no-report", *SPLIT]
+    assert main([*argv, "--set", "decompose.workers=2", "--quiet"]) == 0
+    table = pd.read_csv(out / "batch.csv")
+    assert list(table["status"]) == ["done"]
+    summary = json.loads((Path(table["folder"].iloc[0]) / "summary.json").read_text())
+    assert summary["decompose_executor"] == "this process"
+    # by hand (module docstring): 2 regions, the 2 border pairs cut, z4 unreachable
+    assert summary["decompose_regions"] == 2
+    assert summary["decompose_cut_pairs"] == 2
+    assert summary["decompose_unreachable_zones"] == 1
+
+    in_process = chargeplan.plan_network(
+        chargeplan.load_scenario(tiny_scenario).with_values(
+            {"decompose.by": "region", "decompose.max_bundle_pairs": 1, "decompose.workers": 1}
+        )
+    )
+    for key in ("status", "sites_opened", "chargers"):
+        assert summary[key] == in_process.summary[key]
+    assert summary["objective_value"] == pytest.approx(in_process.summary["objective_value"])

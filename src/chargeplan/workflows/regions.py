@@ -86,7 +86,9 @@ def solve_scenario_regions(
     Zones and sites are the prepared tables in problem order. The regions run on Dask
     (:mod:`chargeplan.solver.distributed`): ``decompose.scheduler`` or a LocalCluster of
     ``decompose.workers`` processes (default: one per core); one worker without a scheduler
-    runs them in this process. ``executor`` (any ``map``-like callable) replaces all that.
+    runs them in this process, and so does a daemonic process (a ``chargeplan batch`` job runs
+    in one: :mod:`chargeplan.workflows.isolate`), which may not start worker processes.
+    ``executor`` (any ``map``-like callable) replaces all that.
 
     Returns
     -------
@@ -102,6 +104,13 @@ def solve_scenario_regions(
         "price_steps": config.price_steps,
     }
     workers = config.workers or default_workers()
+    if executor is None and config.scheduler is None and workers > 1 and _daemonic():
+        log.info(
+            "decompose: this process is daemonic (a batch job's): it cannot start a local Dask "
+            "cluster of %d worker processes, so the regions run in this process",
+            workers,
+        )
+        workers = 1
     where = (
         "a given executor"
         if executor is not None
@@ -123,6 +132,13 @@ def solve_scenario_regions(
         **decomposition.summary(),
     }
     return solution, figures
+
+
+def _daemonic() -> bool:
+    """Whether this process is daemonic: multiprocessing refuses such a process children."""
+    import multiprocessing  # here only: a LocalCluster would import it anyway
+
+    return bool(multiprocessing.current_process().daemon)
 
 
 def _split_labels(
