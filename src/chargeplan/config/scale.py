@@ -61,6 +61,16 @@ class DecomposeConfig(Frozen):
     cluster at ``scheduler`` (``tcp://host:8786``). With a budget or site limit the regions are
     coupled by a price found in ``price_steps`` bisection steps.
 
+    ``method = "lagrange"`` (:mod:`chargeplan.solver.lagrange`) cuts no pair: a component with
+    more than ``max_piece_pairs`` pairs is split into pieces (by ``zones.region_column`` with
+    ``by = "region"``, then by coordinate bisection), a site reached from several pieces is
+    copied into each with a share of its cost, ``lagrange_steps`` supergradient steps adjust the
+    shares, and the plan's bound is a valid bound of the full model. Pieces are solved to the
+    MIP gap without a time limit, so the plan does not depend on timing. Defaults: 20,000 pairs
+    (the largest piece HiGHS closes to 0.1 % in about a minute on one core, benchmark
+    ``benchmarks/decomposition_bound.py``) and 3 steps (docs/decomposition.md: later steps
+    moved the bound by less than 0.1 %). ``"cut"``: the older rule above.
+
     A ``tcp://`` scheduler is unauthenticated and unencrypted: anyone who can reach its port can
     run code on the cluster. On a shared network use ``tls://host:port`` with ``tls_ca_file``
     (the cluster's certificate authority), ``tls_cert`` and ``tls_key`` (this client's
@@ -69,6 +79,9 @@ class DecomposeConfig(Frozen):
     """
 
     by: Literal["none", "components", "region"] = "none"
+    method: Literal["cut", "lagrange"] = "cut"
+    max_piece_pairs: Annotated[int, Field(ge=1)] = 20_000
+    lagrange_steps: Annotated[int, Field(ge=0, le=50)] = 3
     workers: Annotated[int, Field(ge=1, le=1024)] | None = None
     scheduler: str | None = None
     max_bundle_pairs: Annotated[int, Field(ge=1)] = 20_000

@@ -104,15 +104,16 @@ def solve_piece(task: tuple[FacilityProblem, SolverOptions]) -> Solution:
     return solve(problem, options)
 
 
-def _all_unmet(problem: FacilityProblem) -> Solution:
-    """The plan of a piece with no site: every zone unmet (the only plan)."""
-    unmet = (problem.demand > 0).astype(float)
-    cost = float((problem.demand * problem.unmet_penalty).sum())
+def _all_unmet(problem: FacilityProblem, zones: np.ndarray | None = None) -> Solution:
+    """The plan of a piece with no site (its ``zones``, default all): every zone unmet."""
+    demand = problem.demand if zones is None else problem.demand[zones]
+    unmet = (demand > 0).astype(float)
+    cost = float((demand * problem.unmet_penalty).sum())
     k = len(problem.types)
     return Solution(
         open_site=np.zeros(0, bool),
         chargers=np.zeros((0, k), np.int64),
-        served=np.zeros((len(problem.pair_zone), k)),
+        served=np.zeros((0 if zones is not None else len(problem.pair_zone), k)),
         unmet=unmet,
         grid_upgrade=np.zeros(0, bool),
         status="optimal",
@@ -191,6 +192,7 @@ class _Search:
             covered[region.zones] = True
         self.penalty = float((problem.demand[~covered] * problem.unmet_penalty).sum())
         self.whole: dict[int, Solution] = {}
+        self.empty: dict[int, Solution] = {}
 
     def _solve(self, tasks: dict[int, FacilityProblem]) -> dict[int, Solution]:
         order = sorted(tasks)
@@ -238,6 +240,7 @@ class _Search:
             best[order[first]] = True
         dropped = np.zeros(len(problem.site_ids), bool)
         regions: list[Region] = []
+        self.empty = {}
         tasks: dict[int, FacilityProblem] = {}
         for r, region in enumerate(pieces.regions):
             if not pieces.split[r]:
@@ -250,9 +253,12 @@ class _Search:
             regions.append(
                 Region(region.zones, region.sites[~dropped[region.sites]], region.pairs[keep])
             )
-            tasks[r] = subproblem(problem, regions[-1])
+            if len(regions[-1].sites):
+                tasks[r] = subproblem(problem, regions[-1])
+            else:  # every site it reaches is owned by other pieces
+                self.empty[r] = _all_unmet(problem, region.zones)
         try:
-            solved = self._solve(tasks)
+            solved = {**self.empty, **self._solve(tasks)}
         except SolveError as error:
             raise SolveError(
                 f"the Lagrangian plan's pieces (each site owned by one piece) have no feasible "
