@@ -346,7 +346,7 @@ def solve_lagrange(
     max_piece_pairs: int = 20_000,
     max_bundle_pairs: int = 20_000,
     steps: int = 3,
-    theta: float = 1.0,
+    theta: float = 0.25,
     polish: bool = True,
     polish_pairs: int | None = None,
 ) -> tuple[Solution, LagrangeRun]:
