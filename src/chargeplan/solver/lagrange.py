@@ -57,6 +57,7 @@ from chargeplan.model.solution import Solution, objective_value
 from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.pieces import Pieces, make_pieces, project_simplex
+from chargeplan.solver.shares import linear_rate, shared_copy
 from chargeplan.solver.split import Region, bundle, merge, split_components, subproblem
 
 __all__ = ["LagrangeRun", "solve_lagrange"]
@@ -125,22 +126,17 @@ def _all_unmet(problem: FacilityProblem, zones: np.ndarray | None = None) -> Sol
     )
 
 
-def weighted(base: FacilityProblem, share: np.ndarray) -> FacilityProblem:
-    """A piece whose sites pay the shares ``share`` ``(S,)`` of their capex."""
-    return dataclasses.replace(
-        base,
-        fixed_cost=base.fixed_cost * share,
-        charger_cost=base.charger_cost * share[:, None],
-        grid_upgrade_cost=base.grid_upgrade_cost * share,
-        design_capex_share=base.design_capex_share * share,
-    )
-
-
-def _site_capex(base: FacilityProblem, solution: Solution) -> np.ndarray:
-    """``(S,)`` full-price capex of a piece's plan at each of its sites."""
+def _site_capex(
+    base: FacilityProblem, solution: Solution, linear: np.ndarray | None = None
+) -> np.ndarray:
+    """``(S,)`` full-price capex of a piece's plan at each of its sites (without the chargers at
+    the ``linear`` sites, whose capex the pairs pay: :mod:`chargeplan.solver.shares`)."""
+    chargers = charger_capex(base, solution.chargers)
+    if linear is not None:
+        chargers = np.where(linear, 0.0, chargers)
     return (
         base.fixed_cost * solution.open_site
-        + charger_capex(base, solution.chargers)
+        + chargers
         + base.grid_upgrade_cost * solution.grid_upgrade
     )
 
@@ -191,6 +187,7 @@ class _Search:
         for region in pieces.regions:
             covered[region.zones] = True
         self.penalty = float((problem.demand[~covered] * problem.unmet_penalty).sum())
+        self.rate, self.linear = linear_rate(problem)
         self.whole: dict[int, Solution] = {}
         self.empty: dict[int, Solution] = {}
 
@@ -208,9 +205,12 @@ class _Search:
                     tasks[r] = base
                 continue
             share = np.ones(len(base.site_ids))
+            linear = np.zeros(len(base.site_ids), bool)
             mine = self.pieces.copy_piece == r
             share[self.pieces.copy_slot[mine]] = weights[mine]
-            tasks[r] = weighted(base, share)
+            linear[self.pieces.copy_slot[mine]] = self.linear[self.pieces.copy_site[mine]]
+            rate = self.rate[self.pieces.regions[r].sites]
+            tasks[r] = shared_copy(base, share, linear, rate)
         solved = self._solve(tasks)
         self.whole.update({r: s for r, s in solved.items() if not self.pieces.split[r]})
         return [self.whole.get(r) or solved[r] for r in range(len(self.bases))]
@@ -224,7 +224,9 @@ class _Search:
         for r in np.unique(self.pieces.copy_piece):
             mine = self.pieces.copy_piece == r
             slots = self.pieces.copy_slot[mine]
-            capex[mine] = _site_capex(self.bases[r], solutions[r])[slots]
+            linear = np.zeros(len(self.bases[r].site_ids), bool)
+            linear[slots] = self.linear[self.pieces.copy_site[mine]]
+            capex[mine] = _site_capex(self.bases[r], solutions[r], linear)[slots]
             load[mine] = _site_load(self.bases[r], solutions[r])[slots]
         return capex, load
 
