@@ -10,6 +10,8 @@ bound needs the cost shares to be valid. Every plan is checked feasible by recom
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +22,7 @@ from chargeplan.solver.decompose import solve_decomposed
 from chargeplan.solver.highs import solve
 from chargeplan.solver.lagrange import solve_lagrange
 from chargeplan.solver.pieces import make_pieces, project_simplex
+from chargeplan.solver.shares import linear_rate
 
 from .bruteforce import brute_clusters, brute_min_cost
 from .instances import EXACT, SIZING, TOL, cluster_problem, to_problem
@@ -219,3 +222,61 @@ def test_simplex_projection_by_brute_force() -> None:
     best3 = b[np.argmin(((b - values[2:5]) ** 2).sum(axis=1))]
     assert np.allclose(got[:2], best2, atol=3e-3) and np.allclose(got[2:5], best3, atol=3e-3)
     assert got[5] == pytest.approx(1.0)
+
+
+def test_charger_capex_per_kwh_lower_bounds() -> None:
+    """Hand-derived rates: linear rule p / q = 100 / 25 = 4 CNY per kWh (not at a site with
+    existing chargers); queueing rule with L = 0, 10, 30, 54 kWh for 0-3 chargers: the best
+    kWh per charger is 54 / 3 = 18, so 100 / 18; designs (900, 1500, 2000 CNY for 2, 4, 6
+    chargers of 25 kWh): min(900/50, 1500/100, 2000/150) = 13.33 CNY per kWh."""
+    problem, _ = _grid_problem()
+    existing = np.zeros((12, 1))
+    existing[5] = 1
+    problem = dataclasses.replace(
+        problem, charger_cost=np.full((12, 1), 100.0), charger_capacity=np.array([25.0])
+    )
+    rate, usable = linear_rate(dataclasses.replace(problem, existing_chargers=existing))
+    assert usable.sum() == 11 and not usable[5]
+    assert rate[usable] == pytest.approx(4.0) and rate[5, 0] == 0.0
+    queued = dataclasses.replace(
+        problem, charger_capacity=None, queue_levels=(np.array([0.0, 10.0, 30.0, 54.0]),)
+    )
+    assert linear_rate(queued)[0] == pytest.approx(100 / 18)
+    rate, usable = linear_rate(make("linear", 1))
+    assert usable.all() and rate == pytest.approx(2000 / 150)
+
+
+def test_a_budget_is_priced_over_lagrangian_pieces() -> None:
+    """The three clusters within a budget of 300 (brute force: A2 and B2, see
+    tests/test_decompose.py): the priced Lagrangian plan keeps within it and its bound is
+    below the optimum."""
+    problem = cluster_problem(budget=300.0)
+    best, sites = brute_clusters(budget=300.0)
+    plan, info = solve_decomposed(problem, EXACT, method="lagrange", price_steps=12)
+    assert objective_value(problem, plan)["capex"] <= 300.0 + 1e-6
+    assert plan.bound <= best + 1e-6 <= plan.objective + 2e-6
+    assert frozenset(problem.site_ids[plan.open_site]) == sites
+    assert info.method == "lagrange" and info.price is not None
+
+
+def test_scenario_with_method_lagrange(tiny_scenario) -> None:
+    """The tiny scenario (two charger types, queue-free linear sizing) planned with
+    decompose.method = 'lagrange': pieces as large as the component give the whole plan;
+    pieces of 4 pairs share sites, and the reported bound stays below the whole optimum."""
+    from chargeplan.config.scenario import load_scenario
+    from chargeplan.workflows.network import plan_network
+
+    scenario = load_scenario(tiny_scenario)
+    whole = plan_network(scenario)
+    settings = {"decompose.by": "region", "decompose.method": "lagrange", "decompose.workers": 1}
+    exact = plan_network(scenario.with_values(settings))
+    assert exact.summary["decompose_method"] == "lagrange"
+    assert exact.summary["decompose_shared_sites"] == 0
+    assert exact.sites["open"].tolist() == whole.sites["open"].tolist()
+    assert exact.summary["objective_value"] == pytest.approx(
+        whole.summary["objective_value"], rel=1e-9
+    )
+    split = plan_network(scenario.with_values({**settings, "decompose.max_piece_pairs": 4}))
+    assert split.summary["decompose_shared_sites"] > 0
+    assert split.summary["bound"] <= whole.summary["objective_value"] * (1 + 1e-9)
+    assert split.summary["objective_value"] >= whole.summary["bound"] * (1 - 1e-9)

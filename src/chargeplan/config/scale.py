@@ -66,10 +66,11 @@ class DecomposeConfig(Frozen):
     ``by = "region"``, then by coordinate bisection), a site reached from several pieces is
     copied into each with a share of its cost, ``lagrange_steps`` supergradient steps adjust the
     shares, and the plan's bound is a valid bound of the full model. Pieces are solved to the
-    MIP gap without a time limit, so the plan does not depend on timing. Defaults: 20,000 pairs
-    (the largest piece HiGHS closes to 0.1 % in about a minute on one core, benchmark
-    ``benchmarks/decomposition_bound.py``) and 3 steps (docs/decomposition.md: later steps
-    moved the bound by less than 0.1 %). ``"cut"``: the older rule above.
+    MIP gap without a time limit, so the plan does not depend on timing. Defaults: 20,000 pairs,
+    the task size of ``max_bundle_pairs`` (a piece must close to the MIP gap: there is no clock to
+    stop it; ``benchmarks/decomposition_bound.py`` measures the bound against the piece size) and
+    3 steps (each step is one more solve of the split pieces; docs/decomposition.md).
+    ``"cut"`` (default): the rule above.
 
     A ``tcp://`` scheduler is unauthenticated and unencrypted: anyone who can reach its port can
     run code on the cluster. On a shared network use ``tls://host:port`` with ``tls_ca_file``
