@@ -20,11 +20,16 @@ every piece (a copy carries the full capacity and only part of the load) and cos
 
 .. math:: L(w) = \sum_r \underline{z}_r(w) + \text{penalty of zones in no piece} \le OPT .
 
-:math:`L` is concave in :math:`w`; a copy's full-price capex :math:`\text{capex}_j(\cdot^r)` is a
-supergradient coordinate, projected onto :math:`\sum_r \Delta w_{rj} = 0`. ``steps`` projected
-supergradient steps with Polyak's step :math:`t = \theta (UB - L) / \|g\|^2` (Held, Wolfe &
-Crowder 1974; Fisher 1981), :math:`\theta` halved when :math:`L` does not improve, move
-:math:`w` towards agreement; the best :math:`L` is reported.
+At a shared site without existing chargers the charger (design) capex is first replaced by its
+lower bound per kWh served, paid on the pairs (:mod:`chargeplan.solver.shares`): copies carry
+the full capacity, so only a price on the load sees that the site's chargers must carry the
+load of every piece; the re-priced model's optimum is at most :math:`OPT`, so the bound stays
+valid. :math:`L` is concave in :math:`w`; a copy's full-price shared capex
+:math:`\text{capex}_j(\cdot^r)` is a supergradient coordinate, projected onto
+:math:`\sum_r \Delta w_{rj} = 0`. ``steps`` projected supergradient steps with
+Polyak's step :math:`t = \theta (UB - L) / \|g\|^2` (Held, Wolfe & Crowder 1974; Fisher
+1981), :math:`\theta` halved when :math:`L` does not improve, move :math:`w` towards
+agreement; the best :math:`L` is reported.
 
 **Plan** (upper bound): each shared site gets one *owner*, the piece whose copy serves the most
 demand at it (else the piece whose zones reach it with the most demand; ties: the first
