@@ -107,6 +107,8 @@ def main() -> None:
             f"{lagr_s / mono_s:>9.2f}",
             flush=True,
         )
+        bounds = ", ".join(f"{step['bound']:.0f}" for step in run.steps)
+        print(f"      L(w) at each weight vector: {bounds}", flush=True)
 
 
 if __name__ == "__main__":
