@@ -73,6 +73,9 @@ def main() -> None:
     parser.add_argument("--piece-pairs", type=int, default=1500)
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--theta", type=float, default=0.25, help="first Polyak step factor")
+    parser.add_argument(
+        "--fixed-per-kwh", type=float, default=1.0, help="part of shared fixed costs per kWh"
+    )
     parser.add_argument("--mono-limit", type=float, default=600.0, help="seconds")
     args = parser.parse_args()
     header = (
@@ -96,6 +99,7 @@ def main() -> None:
             max_piece_pairs=args.piece_pairs,
             steps=args.steps,
             theta=args.theta,
+            fixed_per_kwh=args.fixed_per_kwh,
         )
         lagr_s = time.perf_counter() - start
         cost = objective_value(problem, plan)["total_cost"]

@@ -45,13 +45,17 @@ def _cost(problem: FacilityProblem, plan: Solution) -> float:
     return objective_value(problem, plan)["total_cost"]
 
 
+@pytest.mark.parametrize("fixed_per_kwh", [0.0, 0.5, 1.0])
 @pytest.mark.parametrize("name", ["A", "B", "C"])
-def test_bound_below_brute_force_optimum_below_plan(name: str) -> None:
-    """Pieces of at most 3 pairs (the single component cut in 3-4 pieces that share sites):
-    bound <= brute-force optimum <= plan cost, the plan feasible and its reported cost true."""
+def test_bound_below_brute_force_optimum_below_plan(name: str, fixed_per_kwh: float) -> None:
+    """Pieces of at most 3 pairs (the single component cut in 3-4 pieces that share sites),
+    shared fixed costs by shares, half per kWh or all per kWh: bound <= brute-force optimum <=
+    plan cost, the plan feasible and its reported cost true."""
     problem = to_problem(SIZING[name])
     best, _ = brute_min_cost(name)
-    plan, run = solve_lagrange(problem, EXACT, max_piece_pairs=3, steps=3)
+    plan, run = solve_lagrange(
+        problem, EXACT, max_piece_pairs=3, steps=3, fixed_per_kwh=fixed_per_kwh
+    )
     assert run.split_pieces >= 2 and run.shared_sites >= 1
     assert plan.bound <= best + TOL
     assert plan.objective == pytest.approx(_cost(problem, plan), rel=1e-9)
@@ -175,13 +179,16 @@ def test_two_runs_give_identical_plans() -> None:
     _feasible(problem, first)
 
 
+@pytest.mark.parametrize("fixed_per_kwh", [0.0, 1.0])
 @pytest.mark.parametrize("rule", ["linear", "queue"])
-def test_station_designs_split_into_pieces(rule: str) -> None:
+def test_station_designs_split_into_pieces(rule: str, fixed_per_kwh: float) -> None:
     """Designs (``tests/test_designs.py``'s 3-zone row; the middle site is shared by pieces of
     one zone each): bound <= brute-force optimum <= plan, each station within its design."""
     problem = make(rule, 2)
     best, _ = brute_force(problem, rule)
-    plan, run = solve_lagrange(problem, EXACT, max_piece_pairs=3, steps=2)
+    plan, run = solve_lagrange(
+        problem, EXACT, max_piece_pairs=3, steps=2, fixed_per_kwh=fixed_per_kwh
+    )
     assert run.shared_sites >= 1
     assert plan.bound <= best * (1 + 1e-9)
     assert _cost(problem, plan) >= best * (1 - 1e-9)

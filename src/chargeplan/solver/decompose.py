@@ -171,6 +171,7 @@ def solve_decomposed(
     zone_xy: np.ndarray | None = None,
     max_piece_pairs: int = DEFAULT_BUNDLE_PAIRS,
     lagrange_steps: int = 3,
+    fixed_per_kwh: float = 1.0,
 ) -> tuple[Solution, Decomposition]:
     """Split, solve the regions (in parallel through ``executor``) and merge.
 
@@ -195,9 +196,10 @@ def solve_decomposed(
         share copies of sites, and the bound is of the full model
         (:func:`chargeplan.solver.lagrange.solve_lagrange`; ``site_region`` is not used, the
         time limit is ignored so that the plan does not depend on timing).
-    zone_xy, max_piece_pairs, lagrange_steps
-        With ``"lagrange"``: zone centres for the bisection, the largest piece, and the
-        supergradient steps on the copies' cost shares.
+    zone_xy, max_piece_pairs, lagrange_steps, fixed_per_kwh
+        With ``"lagrange"``: zone centres for the bisection, the largest piece, the
+        supergradient steps on the copies' cost shares, and the part of a shared site's fixed
+        cost paid per kWh (:func:`chargeplan.solver.lagrange.solve_lagrange`).
 
     Returns
     -------
@@ -224,6 +226,7 @@ def solve_decomposed(
             max_piece_pairs=max_piece_pairs,
             max_bundle_pairs=max_bundle_pairs,
             steps=lagrange_steps,
+            fixed_per_kwh=fixed_per_kwh,
             price_steps=price_steps,
         )
     if method != "cut":

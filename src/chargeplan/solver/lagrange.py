@@ -62,7 +62,7 @@ from chargeplan.model.solution import Solution, objective_value
 from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.pieces import Pieces, make_pieces, project_simplex
-from chargeplan.solver.shares import linear_rate, shared_copy
+from chargeplan.solver.shares import fixed_rate, linear_rate, shared_copy
 from chargeplan.solver.split import Region, bundle, merge, split_components, subproblem
 
 __all__ = ["LagrangeRun", "solve_lagrange"]
@@ -132,15 +132,19 @@ def _all_unmet(problem: FacilityProblem, zones: np.ndarray | None = None) -> Sol
 
 
 def _site_capex(
-    base: FacilityProblem, solution: Solution, linear: np.ndarray | None = None
+    base: FacilityProblem,
+    solution: Solution,
+    linear: np.ndarray | None = None,
+    fixed_part: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """``(S,)`` full-price capex of a piece's plan at each of its sites (without the chargers at
-    the ``linear`` sites, whose capex the pairs pay: :mod:`chargeplan.solver.shares`)."""
+    the ``linear`` sites and the ``fixed_part`` of the fixed cost, which the pairs pay:
+    :mod:`chargeplan.solver.shares`)."""
     chargers = charger_capex(base, solution.chargers)
     if linear is not None:
         chargers = np.where(linear, 0.0, chargers)
     return (
-        base.fixed_cost * solution.open_site
+        base.fixed_cost * (1.0 - fixed_part) * solution.open_site
         + chargers
         + base.grid_upgrade_cost * solution.grid_upgrade
     )
@@ -184,9 +188,16 @@ class _Search:
     """The pieces of one problem, their solves at given weights and the bookkeeping."""
 
     def __init__(
-        self, problem: FacilityProblem, pieces: Pieces, options: SolverOptions, run: Executor
+        self,
+        problem: FacilityProblem,
+        pieces: Pieces,
+        options: SolverOptions,
+        run: Executor,
+        fixed_part: float,
     ) -> None:
         self.problem, self.pieces, self.options, self.run = problem, pieces, options, run
+        self.per_kwh_fixed = fixed_rate(problem)
+        self.fixed_part = np.where(self.per_kwh_fixed > 0, fixed_part, 0.0)
         self.bases = [subproblem(problem, region) for region in pieces.regions]
         covered = np.zeros(len(problem.zone_ids), bool)
         for region in pieces.regions:
@@ -214,8 +225,12 @@ class _Search:
             mine = self.pieces.copy_piece == r
             share[self.pieces.copy_slot[mine]] = weights[mine]
             linear[self.pieces.copy_slot[mine]] = self.linear[self.pieces.copy_site[mine]]
-            rate = self.rate[self.pieces.regions[r].sites]
-            tasks[r] = shared_copy(base, share, linear, rate)
+            sites = self.pieces.regions[r].sites
+            part = np.zeros(len(base.site_ids))
+            part[self.pieces.copy_slot[mine]] = self.fixed_part[self.pieces.copy_site[mine]]
+            tasks[r] = shared_copy(
+                base, share, linear, self.rate[sites], part, self.per_kwh_fixed[sites]
+            )
         solved = self._solve(tasks)
         self.whole.update({r: s for r, s in solved.items() if not self.pieces.split[r]})
         return [self.whole.get(r) or solved[r] for r in range(len(self.bases))]
@@ -231,7 +246,9 @@ class _Search:
             slots = self.pieces.copy_slot[mine]
             linear = np.zeros(len(self.bases[r].site_ids), bool)
             linear[slots] = self.linear[self.pieces.copy_site[mine]]
-            capex[mine] = _site_capex(self.bases[r], solutions[r], linear)[slots]
+            part = np.zeros(len(self.bases[r].site_ids))
+            part[slots] = self.fixed_part[self.pieces.copy_site[mine]]
+            capex[mine] = _site_capex(self.bases[r], solutions[r], linear, part)[slots]
             load[mine] = _site_load(self.bases[r], solutions[r])[slots]
         return capex, load
 
@@ -356,6 +373,7 @@ def solve_lagrange(
     theta: float = 0.25,
     polish: bool = True,
     polish_pairs: int | None = None,
+    fixed_per_kwh: float = 1.0,
 ) -> tuple[Solution, LagrangeRun]:
     """Plan and lower bound of the full model by Lagrangian decomposition (module docstring).
 
@@ -380,6 +398,9 @@ def solve_lagrange(
     polish, polish_pairs
         Re-solve the plan on the sites any piece opened (module docstring), in independent
         parts of at most ``polish_pairs`` pairs (default ``4 * max_piece_pairs``).
+    fixed_per_kwh
+        Part of a shared site's fixed cost paid per kWh served at its lower-bound rate
+        (:func:`chargeplan.solver.shares.fixed_rate`) instead of shared by the copies.
 
     Returns
     -------
@@ -398,7 +419,7 @@ def solve_lagrange(
         zone_region=zone_region,
         zone_xy=zone_xy,
     )
-    search = _Search(problem, pieces, piece_options, executor or map)
+    search = _Search(problem, pieces, piece_options, executor or map, fixed_per_kwh)
     reach = _reach_demand(problem, pieces)
     weights = _normalised(reach, pieces.copy_site)
     solutions = first = search.at(weights)

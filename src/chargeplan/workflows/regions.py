@@ -125,6 +125,7 @@ def solve_scenario_regions(
         kwargs["zone_xy"] = zone_centres(zones, centres=centres, crs=scenario.reach.crs)
         kwargs["max_piece_pairs"] = config.max_piece_pairs
         kwargs["lagrange_steps"] = config.lagrange_steps
+        kwargs["fixed_per_kwh"] = config.fixed_per_kwh
     workers = config.workers or default_workers()
     where = (
         "a given executor"
