@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument(
         "--fixed-per-kwh", type=float, default=1.0, help="part of shared fixed costs per kWh"
     )
+    parser.add_argument("--polish-pairs", type=int, default=None, help="default 4 x --piece-pairs")
     parser.add_argument("--mono-limit", type=float, default=600.0, help="seconds")
     args = parser.parse_args()
     header = (
@@ -100,6 +101,7 @@ def main() -> None:
             steps=args.steps,
             theta=args.theta,
             fixed_per_kwh=args.fixed_per_kwh,
+            polish_pairs=args.polish_pairs,
         )
         lagr_s = time.perf_counter() - start
         cost = objective_value(problem, plan)["total_cost"]
