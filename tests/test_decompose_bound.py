@@ -287,3 +287,18 @@ def test_scenario_with_method_lagrange(tiny_scenario) -> None:
     assert split.summary["decompose_shared_sites"] > 0
     assert split.summary["bound"] <= whole.summary["objective_value"] * (1 + 1e-9)
     assert split.summary["objective_value"] >= whole.summary["bound"] * (1 - 1e-9)
+
+
+def test_polish_never_raises_the_owner_plans_cost() -> None:
+    """The polish replaces a part of the owner plan only by a cheaper plan of the same part:
+    with it the plan costs at most the owner plan (polish_pairs = 0), and both are feasible
+    plans of the full model, so no cheaper than its optimum."""
+    problem, zone_xy = _grid_problem()
+    kwargs = {"zone_xy": zone_xy, "max_piece_pairs": 40, "steps": 0}
+    owner, _ = solve_lagrange(problem, EXACT, polish_pairs=0, **kwargs)
+    polished, _ = solve_lagrange(problem, EXACT, **kwargs)
+    optimum = solve(problem, EXACT).objective
+    assert optimum - TOL <= polished.objective <= owner.objective + TOL
+    assert polished.bound == owner.bound
+    _feasible(problem, owner)
+    _feasible(problem, polished)

@@ -72,7 +72,9 @@ class DecomposeConfig(Frozen):
     3 steps (each step is one more solve of the split pieces; docs/decomposition.md).
     ``fixed_per_kwh`` (0-1) is the part of a shared site's fixed cost its pieces pay per kWh
     served rather than by shares (default 1: on the benchmark of docs/decomposition.md the
-    bound's gap was 1.9 % with 1, 2.9 % with 0.5 and 5.2 % with 0).
+    bound's gap was 1.9 % with 1, 2.9 % with 0.5 and 5.2 % with 0). ``polish_pairs``: the
+    largest part of the plan re-solved on the candidate sites (``None``: ``4 *
+    max_piece_pairs``; 0: no polish; a part is one model solved without a time limit).
     ``"cut"`` (default): the rule above.
 
     A ``tcp://`` scheduler is unauthenticated and unencrypted: anyone who can reach its port can
@@ -87,6 +89,7 @@ class DecomposeConfig(Frozen):
     max_piece_pairs: Annotated[int, Field(ge=1)] = 20_000
     lagrange_steps: Annotated[int, Field(ge=0, le=50)] = 3
     fixed_per_kwh: Annotated[float, Field(ge=0, le=1)] = 1.0
+    polish_pairs: Annotated[int, Field(ge=0)] | None = None
     workers: Annotated[int, Field(ge=1, le=1024)] | None = None
     scheduler: str | None = None
     max_bundle_pairs: Annotated[int, Field(ge=1)] = 20_000

@@ -172,6 +172,7 @@ def solve_decomposed(
     max_piece_pairs: int = DEFAULT_BUNDLE_PAIRS,
     lagrange_steps: int = 3,
     fixed_per_kwh: float = 1.0,
+    polish_pairs: int | None = None,
 ) -> tuple[Solution, Decomposition]:
     """Split, solve the regions (in parallel through ``executor``) and merge.
 
@@ -196,10 +197,11 @@ def solve_decomposed(
         share copies of sites, and the bound is of the full model
         (:func:`chargeplan.solver.lagrange.solve_lagrange`; ``site_region`` is not used, the
         time limit is ignored so that the plan does not depend on timing).
-    zone_xy, max_piece_pairs, lagrange_steps, fixed_per_kwh
+    zone_xy, max_piece_pairs, lagrange_steps, fixed_per_kwh, polish_pairs
         With ``"lagrange"``: zone centres for the bisection, the largest piece, the
-        supergradient steps on the copies' cost shares, and the part of a shared site's fixed
-        cost paid per kWh (:func:`chargeplan.solver.lagrange.solve_lagrange`).
+        supergradient steps on the copies' cost shares, the part of a shared site's fixed
+        cost paid per kWh and the largest part polished
+        (:func:`chargeplan.solver.lagrange.solve_lagrange`).
 
     Returns
     -------
@@ -227,6 +229,7 @@ def solve_decomposed(
             max_bundle_pairs=max_bundle_pairs,
             steps=lagrange_steps,
             fixed_per_kwh=fixed_per_kwh,
+            polish_pairs=polish_pairs,
             price_steps=price_steps,
         )
     if method != "cut":

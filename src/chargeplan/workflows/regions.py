@@ -126,6 +126,7 @@ def solve_scenario_regions(
         kwargs["max_piece_pairs"] = config.max_piece_pairs
         kwargs["lagrange_steps"] = config.lagrange_steps
         kwargs["fixed_per_kwh"] = config.fixed_per_kwh
+        kwargs["polish_pairs"] = config.polish_pairs
     workers = config.workers or default_workers()
     where = (
         "a given executor"
