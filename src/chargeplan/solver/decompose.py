@@ -15,6 +15,9 @@ Two refinements make national instances fit:
   the components are taken; this restricts the model, so its plan is feasible for the full
   model and its cost an upper bound on the full optimum. The number of cut pairs and the demand
   of the zones that lose a site in reach are reported.
+- **Lagrangian pieces** (``method = "lagrange"``, :mod:`chargeplan.solver.lagrange`): no pair
+  is cut; large components are split into pieces that share copies of sites, and the bound is
+  one of the *full* model (the region rule's bound above is only one of the cut model).
 - **Bundles**: small components are packed into tasks of up to ``max_bundle_pairs`` pairs (a
   bundle of independent components is still solved exactly), the large ones go alone, and
   tasks are dispatched largest first.
