@@ -1,10 +1,11 @@
 """The Lagrangian decomposition: a valid bound of the FULL model, a feasible plan, determinism.
 
-References are brute force (``tests/bruteforce.py`` for the sized instances A, B, C;
-``tests/test_designs.py`` for station designs with the linear and the queueing rule) or derived
-by hand in the test's docstring. ``max_piece_pairs`` is set below the instances' size so that
-their single component is cut into pieces that share copies of sites: the case where the
-bound needs the cost shares to be valid. Every plan is checked feasible by recomputing its cost
+References are brute force (``tests/bruteforce.py`` for the sized instances A, B, C), the exact
+monolithic solve (instances of ``tests/piece_instances.py``; the design instance is the one
+``tests/test_designs.py`` checks by brute force) or derived by hand in the test's docstring.
+``max_piece_pairs`` is set below the instances' size so that their single component is cut
+into pieces that share copies of sites: the case where the bound needs the cost shares to be
+valid. Every plan is checked feasible by recomputing its cost
 (:func:`objective_value`) and the rows it must satisfy.
 """
 
@@ -17,6 +18,7 @@ import pandas as pd
 import pytest
 
 from chargeplan import FacilityProblem
+from chargeplan.model.designs import design_of, station_capacity
 from chargeplan.model.solution import Solution, objective_value
 from chargeplan.solver.decompose import solve_decomposed
 from chargeplan.solver.highs import solve
@@ -26,7 +28,7 @@ from chargeplan.solver.shares import linear_rate
 
 from .bruteforce import brute_clusters, brute_min_cost
 from .instances import EXACT, SIZING, TOL, cluster_problem, to_problem
-from .test_designs import brute_force, check_stations, make
+from .piece_instances import design_row, grid_problem
 
 
 def _feasible(problem: FacilityProblem, plan: Solution) -> None:
@@ -135,35 +137,9 @@ def test_cut_bound_was_invalid_lagrange_bound_is_valid() -> None:
     assert problem.site_ids[plan.open_site].tolist() == ["S1"]
 
 
-def _grid_problem(seed: int = 3) -> tuple[FacilityProblem, np.ndarray]:
-    """36 zones and 12 sites at random on a 30 km square, pairs within 9 km, one charger type
-    (capacity 50, at most 3 per site): one component, cut into pieces of <= 40 pairs."""
-    rng = np.random.default_rng(seed)
-    zone_xy, site_xy = rng.uniform(0, 30, (36, 2)), rng.uniform(0, 30, (12, 2))
-    distance = np.linalg.norm(zone_xy[:, None] - site_xy[None], axis=2)
-    pair_zone, pair_site = np.nonzero(distance <= 9.0)
-    demand = np.round(rng.uniform(5, 40, (36, 1)), 1)
-    problem = FacilityProblem(
-        zone_ids=np.arange(36),
-        site_ids=np.arange(12),
-        types=("dc",),
-        demand=demand,
-        pair_zone=pair_zone,
-        pair_site=pair_site,
-        pair_cost=distance[pair_zone, pair_site][:, None] * demand[pair_zone],
-        fixed_cost=np.round(rng.uniform(200, 600, 12)),
-        site_capacity=np.full(12, np.inf),
-        charger_capacity=np.array([50.0]),
-        charger_cost=np.full((12, 1), 80.0),
-        max_chargers=np.full((12, 1), 3.0),
-        unmet_penalty=np.array([30.0]),
-    )
-    return problem, zone_xy
-
-
 def test_two_runs_give_identical_plans() -> None:
     """Same inputs, same threads: byte-identical decisions, cost and bound."""
-    problem, zone_xy = _grid_problem()
+    problem, zone_xy = grid_problem()
     options = EXACT.__class__(mip_rel_gap=1e-4, threads=1)
     runs = [
         solve_lagrange(problem, options, zone_xy=zone_xy, max_piece_pairs=40, steps=2)
@@ -182,23 +158,32 @@ def test_two_runs_give_identical_plans() -> None:
 @pytest.mark.parametrize("fixed_per_kwh", [0.0, 1.0])
 @pytest.mark.parametrize("rule", ["linear", "queue"])
 def test_station_designs_split_into_pieces(rule: str, fixed_per_kwh: float) -> None:
-    """Designs (``tests/test_designs.py``'s 3-zone row; the middle site is shared by pieces of
-    one zone each): bound <= brute-force optimum <= plan, each station within its design."""
-    problem = make(rule, 2)
-    best, _ = brute_force(problem, rule)
+    """Designs (``tests/piece_instances.py``'s 3-zone row, whose optimum tests/test_designs.py
+    checks by brute force; the middle site is shared by pieces of one zone each): bound <=
+    monolithic optimum <= plan, every station one design of the menu serving within its
+    capacity."""
+    problem = design_row(rule)
+    best = solve(problem, EXACT).objective
     plan, run = solve_lagrange(
         problem, EXACT, max_piece_pairs=3, steps=2, fixed_per_kwh=fixed_per_kwh
     )
     assert run.shared_sites >= 1
     assert plan.bound <= best * (1 + 1e-9)
     assert _cost(problem, plan) >= best * (1 - 1e-9)
-    check_stations(problem, rule, plan)
+    design = design_of(problem, plan.chargers)
+    added = plan.chargers - problem.existing_chargers
+    assert np.all((design >= 0) | (added == 0).all(axis=1))
+    _, capacity = station_capacity(problem)
+    load = np.zeros((3, 2))
+    np.add.at(load, problem.pair_site, plan.served * problem.demand[problem.pair_zone])
+    for j, d in enumerate(design):
+        assert np.all(load[j] <= (capacity[j, d] if d >= 0 else 0.0) + 1e-6)
 
 
 def test_pieces_keep_every_pair_and_copy_shared_sites() -> None:
     """Every live pair is in exactly one piece (its zone's), zones are partitioned, and a site
     is copied into exactly the pieces whose zones reach it."""
-    problem, zone_xy = _grid_problem()
+    problem, zone_xy = grid_problem()
     pieces = make_pieces(problem, max_pairs=40, max_bundle_pairs=40, zone_xy=zone_xy)
     pairs = np.concatenate([r.pairs for r in pieces.regions])
     assert np.array_equal(np.sort(pairs), np.flatnonzero(problem.live_pairs))
@@ -236,7 +221,7 @@ def test_charger_capex_per_kwh_lower_bounds() -> None:
     existing chargers); queueing rule with L = 0, 10, 30, 54 kWh for 0-3 chargers: the best
     kWh per charger is 54 / 3 = 18, so 100 / 18; designs (900, 1500, 2000 CNY for 2, 4, 6
     chargers of 25 kWh): min(900/50, 1500/100, 2000/150) = 13.33 CNY per kWh."""
-    problem, _ = _grid_problem()
+    problem, _ = grid_problem()
     existing = np.zeros((12, 1))
     existing[5] = 1
     problem = dataclasses.replace(
@@ -249,7 +234,8 @@ def test_charger_capex_per_kwh_lower_bounds() -> None:
         problem, charger_capacity=None, queue_levels=(np.array([0.0, 10.0, 30.0, 54.0]),)
     )
     assert linear_rate(queued)[0] == pytest.approx(100 / 18)
-    rate, usable = linear_rate(make("linear", 1))
+    one_type = design_row("linear", 1)
+    rate, usable = linear_rate(one_type)
     assert usable.all() and rate == pytest.approx(2000 / 150)
 
 
@@ -293,7 +279,7 @@ def test_polish_never_raises_the_owner_plans_cost() -> None:
     """The polish replaces a part of the owner plan only by a cheaper plan of the same part:
     with it the plan costs at most the owner plan (polish_pairs = 0), and both are feasible
     plans of the full model, so no cheaper than its optimum."""
-    problem, zone_xy = _grid_problem()
+    problem, zone_xy = grid_problem()
     kwargs = {"zone_xy": zone_xy, "max_piece_pairs": 40, "steps": 0}
     owner, _ = solve_lagrange(problem, EXACT, polish_pairs=0, **kwargs)
     polished, _ = solve_lagrange(problem, EXACT, **kwargs)

@@ -63,14 +63,14 @@ def test_a_scenario_plan_through_a_given_executor(tiny_scenario: Path, executor)
 
 
 def test_lagrangian_pieces_on_dask_give_the_in_process_plan(executor) -> None:
-    """Pieces that share sites (tests/test_decompose_bound.py's grid instance), solved on two
+    """Pieces that share sites (tests/piece_instances.py's grid instance), solved on two
     workers: byte-identical decisions, same cost and bound as in this process."""
     from chargeplan.solver.lagrange import solve_lagrange
     from chargeplan.solver.options import SolverOptions
 
-    from .test_decompose_bound import _grid_problem
+    from .piece_instances import grid_problem
 
-    problem, zone_xy = _grid_problem()
+    problem, zone_xy = grid_problem()
     options = SolverOptions(mip_rel_gap=1e-4, threads=1)
     kwargs = {"zone_xy": zone_xy, "max_piece_pairs": 40, "steps": 1}
     local, info = solve_lagrange(problem, options, **kwargs)
