@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 from chargeplan.solver.decompose import Executor, solve_decomposed
 
 log = logging.getLogger(__name__)
-__all__ = ["region_labels", "solve_scenario_regions"]
+__all__ = ["region_labels", "solve_scenario_regions", "zone_centres"]
 
 
 def region_labels(
@@ -66,6 +66,16 @@ def region_labels(
         sxy = np.column_stack([sp.x.to_numpy(), sp.y.to_numpy()])[missing]
         site_zone[missing] = cKDTree(zxy).query(sxy)[1]
     return zone_region, zone_region[site_zone]
+
+
+def zone_centres(
+    zones: gpd.GeoDataFrame, *, centres: gpd.GeoSeries | None = None, crs: str = DEFAULT_CRS
+) -> np.ndarray:
+    """``(Z, 2)`` zone demand centres (``centres``, default a point inside each zone) in the
+    projected ``crs``: what large components are bisected on (:mod:`chargeplan.solver.pieces`)."""
+    base = centres if centres is not None else zones.geometry.representative_point()
+    projected = base.to_crs(crs)
+    return np.column_stack([projected.x.to_numpy(), projected.y.to_numpy()])
 
 
 def solve_scenario_regions(
@@ -109,7 +119,14 @@ def solve_scenario_regions(
         "site_region": site_region,
         "max_bundle_pairs": config.max_bundle_pairs,
         "price_steps": config.price_steps,
+        "method": config.method,
     }
+    if config.method == "lagrange":
+        kwargs["zone_xy"] = zone_centres(zones, centres=centres, crs=scenario.reach.crs)
+        kwargs["max_piece_pairs"] = config.max_piece_pairs
+        kwargs["lagrange_steps"] = config.lagrange_steps
+        kwargs["fixed_per_kwh"] = config.fixed_per_kwh
+        kwargs["polish_pairs"] = config.polish_pairs
     workers = config.workers or default_workers()
     where = (
         "a given executor"
@@ -120,7 +137,7 @@ def solve_scenario_regions(
         if workers == 1
         else f"a local Dask cluster of {workers} workers"
     )
-    log.info("decompose: by %s, regions solved in %s", config.by, where)
+    log.info("decompose: by %s (%s), regions solved in %s", config.by, config.method, where)
     if executor is not None or (config.scheduler is None and workers == 1):
         solution, decomposition = solve_decomposed(problem, options, executor=executor, **kwargs)
     else:
