@@ -410,6 +410,13 @@ def solve_lagrange(
         ``"feasible"``) and how the search went.
     """
     options = options or SolverOptions()
+    if np.any(problem.target_share > 0):
+        raise SolveError(
+            "coverage targets ([reach.targets]) are rows over the whole country: the pieces "
+            "would each enforce them on their own zones, a restriction, and the bound would not "
+            "be valid; solve without [decompose] or with decompose.method = 'cut' (its gap is "
+            "against the cut model)"
+        )
     polish_pairs = 4 * max_piece_pairs if polish_pairs is None else polish_pairs
     piece_options = dataclasses.replace(options, time_limit_s=math.inf, log_to_stderr=False)
     pieces = make_pieces(
