@@ -43,6 +43,7 @@ from chargeplan.inputs.reach import (
 )
 from chargeplan.inputs.settlement import classify_settlement
 from chargeplan.inputs.stationlayer import station_layer
+from chargeplan.inputs.competition import compete
 from chargeplan.inputs.stations import attach_own_stations, competitor_capture, read_stations
 from chargeplan.inputs.validate import validate_sites, validate_zones
 from chargeplan.model.pairs import pairs_from_cost_table
@@ -385,7 +386,7 @@ def _existing_stations(
     """Attach the brand's own stations to sites and let competitors capture demand."""
     config = scenario.existing
     if config.stations is None:
-        return zones, sites
+        return compete(scenario, zones, centres, None), sites
     types = scenario.charger_types
     stations = read_stations(config.stations, config, types)
     sites = attach_own_stations(
@@ -397,15 +398,18 @@ def _existing_stations(
         id_column=scenario.sites.id_column,
     )
     sites = _site_parameters(sites, scenario, source=str(config.stations))
-    zones = competitor_capture(
-        zones,
-        centres,
-        stations,
-        types,
-        share=config.competitor_capture_share,
-        radius_km=config.competitor_radius_km,
-        crs=scenario.reach.crs,
-    )
+    if scenario.competition is not None:
+        zones = compete(scenario, zones, centres, stations)
+    else:
+        zones = competitor_capture(
+            zones,
+            centres,
+            stations,
+            types,
+            share=config.competitor_capture_share,
+            radius_km=config.competitor_radius_km,
+            crs=scenario.reach.crs,
+        )
     log.info(
         "existing stations: %d own (%d chargers kept), %d competitors capturing %.0f peak kWh",
         int(stations["own"].sum()),
