@@ -17,8 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from chargeplan.config.catalogue import ChargerType, StationDesign, load_catalogue, load_designs
-from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM, MAX_UNMET_PENALTY_CNY_PER_KWH
 from chargeplan.config.competition import CompetitionConfig
+from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM, MAX_UNMET_PENALTY_CNY_PER_KWH
 from chargeplan.config.economics import EconomicsConfig
 from chargeplan.config.files import read_scenario_file
 from chargeplan.config.naming import changes_label
@@ -33,8 +33,8 @@ from chargeplan.errors import ScenarioError
 
 __all__ = [
     "CalibrationConfig",
-    "CompetitionConfig",
     "ChargerType",
+    "CompetitionConfig",
     "CoverageTargets",
     "DecomposeConfig",
     "DemandConfig",

@@ -136,7 +136,11 @@ def regional_pseudo_stations(
     region = zones[region_column].astype(str) if region_column else everywhere
     piles = np.zeros((len(zones), len(types)))
     for row, (name, counts) in enumerate(
-        zip(table["region"].astype(str), table[[f"piles_{t}" for t in types]].to_numpy(float))
+        zip(
+            table["region"].astype(str),
+            table[[f"piles_{t}" for t in types]].to_numpy(float),
+            strict=True,
+        )
     ):  # one row per region, not per zone
         if not np.all(np.isfinite(counts) & (counts >= 0)):
             raise InputError(f"{path}: line {row + 2}: pile counts must be numbers >= 0")

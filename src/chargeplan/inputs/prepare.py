@@ -25,6 +25,7 @@ from chargeplan.errors import InputError
 from chargeplan.inputs.candidates import merge_extra_sites
 from chargeplan.inputs.cellsites import candidate_sites_from_cells
 from chargeplan.inputs.checks import as_float, check_values, locate_rows, plural, source_label
+from chargeplan.inputs.competition import compete
 from chargeplan.inputs.cost_table import validate_cost_table
 from chargeplan.inputs.demand import (
     allocate_premium_users,
@@ -43,7 +44,6 @@ from chargeplan.inputs.reach import (
 )
 from chargeplan.inputs.settlement import classify_settlement
 from chargeplan.inputs.stationlayer import station_layer
-from chargeplan.inputs.competition import compete
 from chargeplan.inputs.stations import attach_own_stations, competitor_capture, read_stations
 from chargeplan.inputs.validate import validate_sites, validate_zones
 from chargeplan.model.pairs import pairs_from_cost_table
