@@ -29,8 +29,8 @@ class CompetitionConfig(Frozen):
         beta of the exponential decay, per km. Default 0.5: an assumption (no published
         estimate for public charging in China); a station 1.4 km further away weighs half.
     decay_power
-        lambda of the power decay. Default 2: an assumption in the range Huff (1963) estimated
-        for shopping trips (about 2 to 3).
+        lambda of the power decay. Default 2: an assumption, the inverse square of Reilly's law
+        of retail gravitation (1931), which Huff's model generalises.
     min_distance_km
         Distances below it count as it (the power decay is infinite at 0). Default 0.5 km:
         about a city block and a car park.
