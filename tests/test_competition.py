@@ -322,3 +322,24 @@ def test_shenzhen_third_parties_take_the_documented_shares() -> None:
     assert (zones["competitor_stations_near"] > 0).all()
     assert int((zones["third_party_share_dc_fast"] == 0).sum()) == 18
     assert zones["third_party_share_dc_fast"].max() == pytest.approx(0.7005, abs=1e-4)
+
+
+def test_the_regional_layer_through_the_scenario(tmp_path: Path) -> None:
+    """``competition.region_chargers`` without a station list: each zone's pseudo-station
+    stands at its own demand centre (d = 0), its neighbours' 20 km away (beyond the 5 km
+    cutoff). Zone z1 (10 DC piles of region a's 30) against the reference own station (4 piles
+    at the 3 km standard): P = 10 / (10 + 4 e^-1.5); z4 (5 piles) P = 5 / (5 + 4 e^-1.5)."""
+    from chargeplan.inputs.prepare import prepare
+
+    text = STANDARD + COMPETITION + 'region_chargers = "regions.csv"\n'
+    path = write_tiny_scenario(tmp_path, SCENARIO + text)
+    (tmp_path / "regions.csv").write_text(
+        "region,piles_dc_fast,piles_ac_destination\na,30,0\nb,15,0\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        zones = prepare(chargeplan.load_scenario(path)).zones
+    own = 4 * math.exp(-1.5)
+    expected = [10 / (10 + own), 20 / (20 + own), 10 / (10 + own), 5 / (5 + own)]
+    np.testing.assert_allclose(zones["third_party_share_dc_fast"], expected, rtol=1e-9)
+    assert (zones["third_party_share_ac_destination"] == 0).all()
