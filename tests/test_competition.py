@@ -163,6 +163,16 @@ def test_regional_counts_are_spread_by_population(tmp_path: Path) -> None:
     assert layer["ports_dc_fast"].tolist() == pytest.approx([10, 20, 10, 5])
     assert layer["ports_ac_destination"].tolist() == pytest.approx([20, 40, 20, 10])
     assert (~layer["own"]).all()
+    table.write_text("region,piles_dc_fast,piles_ac_destination\na,30,=1+1\n")
+    with pytest.raises(InputError, match=r"line 2, column 'piles_ac_destination'.*>= 0"):
+        regional_pseudo_stations(
+            table,
+            zones,
+            zones.representative_point(),
+            ["dc_fast", "ac_destination"],
+            population_column="pop",
+            region_column="region",
+        )
     table.write_text("region,piles_dc_fast,piles_ac_destination\nc,30,0\n")
     with pytest.raises(InputError, match=r"regions\.csv: line 2: region 'c' matches no zone"):
         regional_pseudo_stations(

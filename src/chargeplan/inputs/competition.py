@@ -134,16 +134,18 @@ def regional_pseudo_stations(
     population = pd.to_numeric(zones[population_column], errors="coerce").fillna(0.0)
     everywhere = pd.Series("*", index=zones.index)
     region = zones[region_column].astype(str) if region_column else everywhere
+    columns = [f"piles_{t}" for t in types]
+    counts_table = table[columns].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    bad_row, bad_column = np.nonzero(~(np.isfinite(counts_table) & (counts_table >= 0)))
+    if len(bad_row):
+        raise InputError(
+            f"{path}: line {bad_row[0] + 2}, column '{columns[bad_column[0]]}': a pile count "
+            "must be a number >= 0: fix it"
+        )
     piles = np.zeros((len(zones), len(types)))
     for row, (name, counts) in enumerate(
-        zip(
-            table["region"].astype(str),
-            table[[f"piles_{t}" for t in types]].to_numpy(float),
-            strict=True,
-        )
+        zip(table["region"].astype(str), counts_table, strict=True)
     ):  # one row per region, not per zone
-        if not np.all(np.isfinite(counts) & (counts >= 0)):
-            raise InputError(f"{path}: line {row + 2}: pile counts must be numbers >= 0")
         member = (everywhere == name) if name == "*" else (region == name)
         if not member.any():
             raise InputError(
