@@ -144,6 +144,44 @@ def test_choice_model_on_geodataframes_matches_the_hand_values() -> None:
     np.testing.assert_allclose(capped["peak_kwh"], [30.0, 15.0])
 
 
+def test_choice_model_matches_a_loop_over_every_zone_and_station() -> None:
+    """Random points: the STRtree and bincount version equals the formula summed station by
+    station (cutoff included), for both decays."""
+    rng = np.random.default_rng(3)
+    zone_xy = rng.uniform(0, 12_000, (6, 2))
+    station_xy = rng.uniform(0, 12_000, (8, 2))
+    piles = rng.integers(0, 15, 8)
+    centres = gpd.GeoSeries([Point(*p) for p in zone_xy], crs=CRS)
+    zones = gpd.GeoDataFrame(
+        {"peak_kwh_dc_fast": np.full(6, 10.0)}, geometry=centres.values, crs=CRS
+    )
+    stations = gpd.GeoDataFrame(
+        {"own": np.zeros(8, bool), "ports_dc_fast": piles},
+        geometry=[Point(*p) for p in station_xy],
+        crs=CRS,
+    )
+    own_km = rng.uniform(1, 5, 6)
+    for config in (EXPONENTIAL, POWER):
+        config = config.model_copy(update={"own_piles": {"dc_fast": 6.0}})
+        out = apply_choice_model(
+            zones, centres, stations, ["dc_fast"], config, own_km=own_km, crs=CRS
+        )
+        for i in range(6):
+            pull = 0.0
+            for c in range(8):
+                d = float(np.hypot(*(zone_xy[i] - station_xy[c]))) / 1000
+                if d <= config.cutoff_km:
+                    f = math.exp(-0.5 * d) if config.decay == "exponential" else max(d, 0.5) ** -2.0
+                    pull += piles[c] * f
+            f_own = (
+                math.exp(-0.5 * own_km[i])
+                if config.decay == "exponential"
+                else max(own_km[i], 0.5) ** -2.0
+            )
+            expected = pull / (pull + 6.0 * f_own)
+            assert out["third_party_share_dc_fast"].iloc[i] == pytest.approx(expected, rel=1e-12)
+
+
 def test_regional_counts_are_spread_by_population(tmp_path: Path) -> None:
     """Region a (z1 1,000 people, z2 2,000) has 30 DC piles: 10 and 20; region b (z3 1,000,
     z4 500) 15: 10 and 5. AC from the '*' row: 90 over 4,500 people."""
