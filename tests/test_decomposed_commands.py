@@ -63,6 +63,30 @@ def test_validate_checks_each_piece_of_a_decomposed_scenario(
     assert "piece 1 of 2 (2 zones, 2 sites)" in err and "decompose.max_bundle_pairs" in err
 
 
+def test_validate_checks_the_lagrangian_pieces(tiny_scenario: Path, capsys, monkeypatch) -> None:
+    """``decompose.method = "lagrange"`` cuts no pair: the one component of 7 pairs exceeds
+    ``max_piece_pairs = 5`` and is cut along the regions into the pieces z1, z2 (their 5 pairs,
+    sites s1, s2, s3) and z3 (its 2 pairs, sites s2, s3), derived by hand; ``validate`` checks
+    those, not the whole model."""
+    values = {
+        "decompose.by": "region",
+        "decompose.method": "lagrange",
+        "decompose.max_piece_pairs": 5,
+    }
+    scenario = chargeplan.load_scenario(tiny_scenario).with_values(values)
+    inputs = chargeplan.prepare(scenario)
+    problem = chargeplan.build_problem(scenario, inputs)
+    pieces = region_problems(scenario, problem, inputs.zones, inputs.sites)
+    assert [list(piece.zone_ids) for piece in pieces] == [["z1", "z2"], ["z3"]]
+    assert [list(piece.site_ids) for piece in pieces] == [["s1", "s2", "s3"], ["s2", "s3"]]
+    assert [estimate_model_size(p).assignment_variables for p in pieces] == [10, 4]
+    whole, largest = estimate_model_size(problem).bytes, estimate_model_size(pieces[0]).bytes
+    monkeypatch.setenv(LIMIT_VARIABLE, str((whole + largest) / 2))
+    flags = [f"--set={key}={value}" for key, value in values.items()]
+    assert main(["validate", str(tiny_scenario), "--quiet", *flags]) == 0
+    assert "'region': 2 pieces, the largest" in capsys.readouterr().out
+
+
 def test_batch_runs_a_decomposed_job_without_a_local_cluster(tiny_scenario: Path) -> None:
     """A batch job runs in a daemonic child process, which cannot start the LocalCluster of
     worker processes that ``decompose.workers = 2`` asks for ("daemonic processes are not

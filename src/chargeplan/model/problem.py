@@ -46,6 +46,7 @@ SITE_FIELDS = (
     "grid_upgrade_cost",
     "required",
     "excluded",
+    "design_capex_share",
 )
 
 
@@ -116,6 +117,11 @@ class FacilityProblem:
         and capex ``F_d`` ``(D,)``. A site then gets at most one design on top of its
         existing chargers (:mod:`chargeplan.model.designs`); with the queueing rule
         ``queue_levels[k]`` must reach ``max_j E_jk + max_d s_dk`` (one station = one queue).
+    design_capex_share
+        ``(S,)`` share :math:`w_j` of a design's capex that site j pays (default 1): a piece of a
+        Lagrangian decomposition pays a share of a site it shares with other pieces
+        (:mod:`chargeplan.solver.lagrange`); its fixed, charger and upgrade costs are scaled
+        directly.
     hard_demand
         Demand with at least one pair must be served in full (``u_ik = 0``); only zones with
         no usable pair are left unmet. An instance whose capacity cannot serve it all is then
@@ -159,6 +165,7 @@ class FacilityProblem:
     grid_upgrade_cost: np.ndarray = FILLED
     required: np.ndarray = FILLED
     excluded: np.ndarray = FILLED
+    design_capex_share: np.ndarray = FILLED
     hard_demand: bool = False
     session_kwh: np.ndarray | None = None
     session_hours: np.ndarray | None = None
@@ -187,6 +194,7 @@ class FacilityProblem:
             "target_group": np.full(z, -1, np.int64),
             "target_share": np.zeros(len(self.target_names)),
             "target_price": np.zeros(len(self.target_names)),
+            "design_capex_share": np.ones(s),
         }
         for name, value in defaults.items():
             if getattr(self, name) is None:
@@ -218,6 +226,7 @@ class FacilityProblem:
             "grid_upgrade_cost": (self.grid_upgrade_cost.shape, (s,)),
             "required": (self.required.shape, (s,)),
             "excluded": (self.excluded.shape, (s,)),
+            "design_capex_share": (self.design_capex_share.shape, (s,)),
         }
         if self.charger_capacity is not None:
             shapes["charger_capacity"] = (self.charger_capacity.shape, (k,))
@@ -235,6 +244,7 @@ class FacilityProblem:
             "charger_power_kw",
             "grid_upgrade_kw",
             "grid_upgrade_cost",
+            "design_capex_share",
         ):
             values = getattr(self, name)
             if not np.all(np.isfinite(values)) or np.any(values < 0):

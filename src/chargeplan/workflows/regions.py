@@ -30,7 +30,13 @@ if TYPE_CHECKING:
 from chargeplan.solver.decompose import Executor, solve_decomposed
 
 log = logging.getLogger(__name__)
-__all__ = ["check_region_sizes", "region_labels", "region_problems", "solve_scenario_regions"]
+__all__ = [
+    "check_region_sizes",
+    "region_labels",
+    "region_problems",
+    "solve_scenario_regions",
+    "zone_centres",
+]
 
 
 def region_labels(
@@ -71,6 +77,16 @@ def region_labels(
     return zone_region, zone_region[site_zone]
 
 
+def zone_centres(
+    zones: gpd.GeoDataFrame, *, centres: gpd.GeoSeries | None = None, crs: str = DEFAULT_CRS
+) -> np.ndarray:
+    """``(Z, 2)`` zone demand centres (``centres``, default a point inside each zone) in the
+    projected ``crs``: what large components are bisected on (:mod:`chargeplan.solver.pieces`)."""
+    base = centres if centres is not None else zones.geometry.representative_point()
+    projected = base.to_crs(crs)
+    return np.column_stack([projected.x.to_numpy(), projected.y.to_numpy()])
+
+
 def solve_scenario_regions(
     scenario: Scenario,
     problem: FacilityProblem,
@@ -102,7 +118,14 @@ def solve_scenario_regions(
         **_split_labels(scenario, zones, sites, centres),
         "max_bundle_pairs": config.max_bundle_pairs,
         "price_steps": config.price_steps,
+        "method": config.method,
     }
+    if config.method == "lagrange":
+        kwargs["zone_xy"] = zone_centres(zones, centres=centres, crs=scenario.reach.crs)
+        kwargs["max_piece_pairs"] = config.max_piece_pairs
+        kwargs["lagrange_steps"] = config.lagrange_steps
+        kwargs["fixed_per_kwh"] = config.fixed_per_kwh
+        kwargs["polish_pairs"] = config.polish_pairs
     workers = config.workers or default_workers()
     if executor is None and config.scheduler is None and workers > 1 and _daemonic():
         log.info(
@@ -120,7 +143,7 @@ def solve_scenario_regions(
         if workers == 1
         else f"a local Dask cluster of {workers} workers"
     )
-    log.info("decompose: by %s, regions solved in %s", config.by, where)
+    log.info("decompose: by %s (%s), regions solved in %s", config.by, config.method, where)
     if executor is not None or (config.scheduler is None and workers == 1):
         solution, decomposition = solve_decomposed(problem, options, executor=executor, **kwargs)
     else:
@@ -171,14 +194,32 @@ def region_problems(
     *,
     centres: gpd.GeoSeries | None = None,
 ) -> list[FacilityProblem]:
-    """The pieces a decomposed run solves one at a time, as :func:`solve_scenario_regions`
-    splits them: the regions (or components) bundled up to ``decompose.max_bundle_pairs``
-    pairs, each a problem of its own (at price 0; a budget's price changes costs, not sizes).
+    """The pieces a decomposed run solves one at a time, split as :func:`solve_scenario_regions`
+    splits them, each a problem of its own (at price 0; a budget's price changes costs, not
+    sizes).
+
+    ``decompose.method = "cut"``: the regions (or components) bundled up to
+    ``decompose.max_bundle_pairs`` pairs. ``"lagrange"``: the pieces of
+    :func:`chargeplan.solver.pieces.make_pieces` (whole components bundled, larger ones cut into
+    pieces of ``decompose.max_piece_pairs`` pairs); its polish step re-solves parts of at most
+    ``decompose.polish_pairs`` pairs restricted to the sites the pieces opened, which depend on
+    the plan and are not among these.
     """
+    from chargeplan.solver.pieces import make_pieces
     from chargeplan.solver.split import bundle, split_components, subproblem
 
+    config = scenario.decompose
     labels = _split_labels(scenario, zones, sites, centres)
-    regions = bundle(split_components(problem, **labels), scenario.decompose.max_bundle_pairs)
+    if config.method == "lagrange":
+        regions = make_pieces(
+            problem,
+            max_pairs=config.max_piece_pairs,
+            max_bundle_pairs=config.max_bundle_pairs,
+            zone_region=labels["zone_region"],
+            zone_xy=zone_centres(zones, centres=centres, crs=scenario.reach.crs),
+        ).regions
+    else:
+        regions = bundle(split_components(problem, **labels), config.max_bundle_pairs)
     return [subproblem(problem, region) for region in regions]
 
 
