@@ -2,8 +2,9 @@
 
 ``import chargeplan``, ``FacilityProblem.from_cost_matrix`` and ``chargeplan.solve`` in a fresh
 process must not import pydantic (scenario validation), Pyomo (the modelling layer the array path
-bypasses), SciPy, psutil or pandas; ``benchmarks/cold_start.py`` times the same path against raw
-highspy. The scenario path still validates the ``[solver]`` table with pydantic's messages.
+bypasses), SciPy, psutil, pandas or numpy.ma (which ``np.unique`` without index arrays imports);
+``benchmarks/cold_start.py`` times the same path against raw highspy. The scenario path still
+validates the ``[solver]`` table with pydantic's messages.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ SOLVE = (
     "    capacity=np.array([8.0, 9.0]))\n"
     "s = chargeplan.solve(p, chargeplan.SolverOptions(mip_rel_gap=0.0, threads=1))\n"
     "loaded = {{m.split('.')[0] for m in sys.modules}} & set({heavy!r})\n"
+    "loaded |= {{'numpy.ma'}} & set(sys.modules)\n"
     "print(s.objective, ','.join(sorted(loaded)))"
 )
 
 
 def test_a_small_solve_through_the_public_api_loads_no_heavy_module():
-    """A fresh process solving a 3-zone, 2-site CFLP loads none of :data:`HEAVY`.
+    """A fresh process solving a 3-zone, 2-site CFLP loads none of :data:`HEAVY` nor numpy.ma.
 
     By hand: demand 12 exceeds either capacity (8, 9), so both sites open (5 + 6); zone 1 goes
     to site 1 (cost 1), zone 3 to site 2 (cost 1), zone 2 costs 2 at either: 11 + 4 = 15.
