@@ -259,7 +259,7 @@ def exact_cells(
     cells, owner = _zone_cells(zones, resolution, centre_xy)
     labels, latlng, area = cell_geometry(cells)
     zone_area = np.bincount(owner, weights=area, minlength=len(zones))
-    weight = _urban_weights(
+    weight = place_kernel_weights(
         zones,
         places,
         place_population_column,
@@ -272,6 +272,9 @@ def exact_cells(
         edge_km=h3.average_hexagon_edge_length(resolution, "km"),
         core_density_per_km2=core_density_per_km2,
     )
+    # a zone whose places reach none of its cell centres: its urban population goes by area
+    no_kernel = np.bincount(owner, weights=weight, minlength=len(zones))[owner] <= 0
+    weight = np.where(no_kernel, area, weight)
     zone_weight = np.bincount(owner, weights=weight, minlength=len(zones))
     return ExactCells(
         cells=cells,
@@ -324,40 +327,6 @@ def _whole_population(
         raise InputError(f"zones: column '{population_column}' has missing or negative values")
     pop = np.rint(pop)
     return pop, np.rint(_urban_population(zones, urban_column, pop))
-
-
-def _urban_weights(
-    zones: gpd.GeoDataFrame,
-    places: gpd.GeoDataFrame,
-    place_population_column: str,
-    *,
-    urban: np.ndarray,
-    centre_xy: np.ndarray,
-    cell_latlng: np.ndarray,
-    owner: np.ndarray,
-    area: np.ndarray,
-    crs: str,
-    edge_km: float,
-    core_density_per_km2: float,
-) -> np.ndarray:
-    """Each cell's weight in its zone's urban population: the place kernels at its centre
-    times its area (see the module docstring), or its area where no kernel reaches the zone."""
-    weight = place_kernel_weights(
-        zones,
-        places,
-        place_population_column,
-        urban=urban,
-        centre_xy=centre_xy,
-        cell_latlng=cell_latlng,
-        owner=owner,
-        area=area,
-        crs=crs,
-        edge_km=edge_km,
-        core_density_per_km2=core_density_per_km2,
-    )
-    # a zone whose places reach none of its cell centres: its urban population goes by area
-    no_kernel = np.bincount(owner, weights=weight, minlength=len(zones))[owner] <= 0
-    return np.where(no_kernel, area, weight)
 
 
 def place_kernel_weights(
