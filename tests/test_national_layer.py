@@ -21,11 +21,13 @@ from shapely.geometry import Point
 
 from chargeplan.config.scenario import load_scenario
 from chargeplan.errors import ChargeplanError, InputError
+from chargeplan.inputs.cellpeople import SpreadOptions
 from chargeplan.inputs.cellsites import station_sites_from_cells
 from chargeplan.inputs.finezones import fine_zones
 from chargeplan.inputs.h3bits import cell_children, cell_parents, cell_resolutions
 from chargeplan.inputs.multires import multires_cells
 from chargeplan.inputs.prepare import prepare
+from chargeplan.inputs.stationlayer import spread_options
 
 from .cell_instances import places_at, square_zones
 from .conftest import SCENARIO, write_tiny_scenario
@@ -255,6 +257,24 @@ def _stations_tiny(folder: Path, kwh: float = 30.0, regions: str = "[]") -> Path
     towns["pop_max"] = 1_000
     towns.to_file(folder / "places.geojson", driver="GeoJSON")
     return path
+
+
+def test_the_scenario_names_the_columns_and_kernel_both_cell_layers_spread_with(
+    tmp_path: Path,
+) -> None:
+    # conftest's [zones]: population "pop", centre columns "" (none: a point inside each
+    # zone); [reach] crs EPSG:32651; STATIONS: places' "pop_max", urban "urban"; the kernel's
+    # core density is left at its default
+    scenario = load_scenario(_stations_tiny(tmp_path))
+    assert spread_options(scenario) == SpreadOptions(
+        population_column="pop",
+        urban_column="urban",
+        place_population_column="pop_max",
+        centre_lon_column=None,
+        centre_lat_column=None,
+        crs="EPSG:32651",
+        core_density_per_km2=15_000.0,
+    )
 
 
 def test_a_station_scenario_makes_its_candidates_from_demand(tmp_path: Path) -> None:
