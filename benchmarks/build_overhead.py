@@ -49,7 +49,7 @@ import highspy  # noqa: F401  (imported before any timing: its import takes 0.1-
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from scipy.spatial import cKDTree
+from random_square import random_square
 
 import chargeplan
 from chargeplan.model.formulation import build_milp, to_model
@@ -61,30 +61,17 @@ def capacitated_instance(
     zones: int = 20_000, sites: int = 4_000, radius: float = 45.2, seed: int = 0
 ) -> FacilityProblem:
     """The capacitated model with modular chargers on a random square (module docstring)."""
-    rng = np.random.default_rng(seed)
-    zone_xy = rng.uniform(0, 1000, (zones, 2))
-    site_xy = rng.uniform(0, 1000, (sites, 2))
-    near = cKDTree(site_xy).query_ball_point(zone_xy, r=radius)
-    pair_zone = np.repeat(np.arange(zones), [len(n) for n in near])
-    pair_site = np.concatenate([np.asarray(n, dtype=np.int64) for n in near])
-    distance = np.linalg.norm(zone_xy[pair_zone] - site_xy[pair_site], axis=1)
-    demand = rng.gamma(2.0, 25.0, (zones, 1))
-    return FacilityProblem(
-        zone_ids=np.arange(zones),
-        site_ids=np.arange(sites),
-        types=("dc",),
-        demand=demand,
-        pair_zone=pair_zone,
-        pair_site=pair_site,
-        pair_cost=0.5 * distance[:, None] * demand[pair_zone],
-        distance_km=distance,
-        fixed_cost=rng.uniform(5e3, 2e4, sites),
-        site_capacity=np.full(sites, np.inf),
-        charger_capacity=np.array([50.0]),
-        charger_cost=np.full((sites, 1), 1000.0),
-        max_chargers=np.full((sites, 1), 60.0),
-        unmet_penalty=np.array([5000.0]),
+    problem, _ = random_square(
+        zones,
+        sites,
+        side_km=1000.0,
+        radius_km=radius,
+        access_cny_per_kwh_km=0.5,
+        max_chargers=60.0,
+        unmet_cny_per_kwh=5000.0,
+        seed=seed,
     )
+    return problem
 
 
 def to_start(problem: FacilityProblem, skip_rules: bool) -> dict[str, dict]:

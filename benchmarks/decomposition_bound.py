@@ -26,7 +26,7 @@ import argparse
 import time
 
 import numpy as np
-from scipy.spatial import cKDTree
+from random_square import random_square
 
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import objective_value
@@ -37,32 +37,16 @@ from chargeplan.solver.options import SolverOptions
 
 def instance(size: float, seed: int = 0) -> tuple[FacilityProblem, np.ndarray]:
     """The synthetic instance at ``size`` (module docstring) and its zone coordinates (km)."""
-    rng = np.random.default_rng(seed)
-    zones, sites, side = int(1000 * size), int(250 * size), 100 * np.sqrt(size)
-    zone_xy = rng.uniform(0, side, (zones, 2))
-    site_xy = rng.uniform(0, side, (sites, 2))
-    near = cKDTree(site_xy).query_ball_point(zone_xy, r=10.0)
-    pair_zone = np.repeat(np.arange(zones), [len(n) for n in near])
-    pair_site = np.concatenate([np.asarray(n, dtype=np.int64) for n in near])
-    distance = np.linalg.norm(zone_xy[pair_zone] - site_xy[pair_site], axis=1)
-    demand = rng.gamma(2.0, 25.0, (zones, 1))
-    problem = FacilityProblem(
-        zone_ids=np.arange(zones),
-        site_ids=np.arange(sites),
-        types=("dc",),
-        demand=demand,
-        pair_zone=pair_zone,
-        pair_site=pair_site,
-        pair_cost=2.0 * distance[:, None] * demand[pair_zone],
-        distance_km=distance,
-        fixed_cost=rng.uniform(5e3, 2e4, sites),
-        site_capacity=np.full(sites, np.inf),
-        charger_capacity=np.array([50.0]),
-        charger_cost=np.full((sites, 1), 1000.0),
-        max_chargers=np.full((sites, 1), 8.0),
-        unmet_penalty=np.array([500.0]),
+    return random_square(
+        int(1000 * size),
+        int(250 * size),
+        side_km=100 * np.sqrt(size),
+        radius_km=10.0,
+        access_cny_per_kwh_km=2.0,
+        max_chargers=8.0,
+        unmet_cny_per_kwh=500.0,
+        seed=seed,
     )
-    return problem, zone_xy
 
 
 def main() -> None:

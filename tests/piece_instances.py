@@ -41,42 +41,51 @@ def grid_problem(seed: int = 3) -> tuple[FacilityProblem, np.ndarray]:
     return problem, zone_xy
 
 
-def design_row(rule: str, k: int = 2) -> FacilityProblem:
+#: The design instance's queueing rule and charging sessions (dc, ac).
+P_WAIT = 0.2
+SESSION_KWH = np.array([30.0, 15.0])
+SESSION_HOURS = np.array([0.5, 2.0])
+
+
+def design_row(rule: str, k: int = 2, **changes) -> FacilityProblem:
     """The design instance (module docstring); ``rule``: ``"linear"`` or ``"queue"``; ``k``:
-    the first 1 or 2 charger types."""
+    the first 1 or 2 charger types; ``changes``: fields of :class:`FacilityProblem` to replace
+    (the queue levels then reach the largest design plus the existing chargers)."""
     stalls = np.array([[2, 1], [4, 2], [6, 4]], float)[:, :k]
     pairs = [(i, j) for i in range(3) for j in range(3) if abs(i - j) <= 1]
     demand = np.array([[50.0, 10.0], [120.0, 20.0], [70.0, 6.0]])[:, :k]
     zone = np.array([i for i, _ in pairs])
     site = np.array([j for _, j in pairs])
     per_km = np.array([[0.0, 3.0, 9.0], [4.0, 0.0, 2.0], [8.0, 1.0, 0.0]])
-    session_kwh, session_hours = np.array([30.0, 15.0])[:k], np.array([0.5, 2.0])[:k]
-    levels = None
+    fields = {
+        "zone_ids": np.array(["a", "b", "c"], object),
+        "site_ids": np.array(["s1", "s2", "s3"], object),
+        "types": ("dc", "ac")[:k],
+        "demand": demand,
+        "pair_zone": zone,
+        "pair_site": site,
+        "pair_cost": per_km[zone, site][:, None] * demand[zone],
+        "fixed_cost": np.array([300.0, 500.0, 250.0]),
+        "site_capacity": np.full(3, np.inf),
+        "charger_capacity": np.array([25.0, 6.0])[:k] if rule == "linear" else None,
+        "charger_cost": np.full((3, k), 100.0),
+        "max_chargers": np.full((3, k), 20.0),
+        "unmet_penalty": np.full(k, 40.0),
+        "design_names": ("small", "medium", "large"),
+        "design_stalls": stalls,
+        "design_kva": np.array([250.0, 500.0, 800.0]),
+        "design_capex": np.array([900.0, 1500.0, 2000.0]),
+        "session_kwh": SESSION_KWH[:k],
+        "session_hours": SESSION_HOURS[:k],
+    }
+    fields.update(changes)
     if rule == "queue":
-        levels = tuple(
-            capacity_levels(int(stalls[:, t].max()), session_hours[t], ServiceLevel(0.2))
-            * session_kwh[t]
+        largest = fields["design_stalls"].max(axis=0) + np.max(
+            fields.get("existing_chargers", np.zeros((3, k))), axis=0
+        )
+        fields["queue_levels"] = tuple(
+            capacity_levels(int(largest[t]), SESSION_HOURS[t], ServiceLevel(P_WAIT))
+            * SESSION_KWH[t]
             for t in range(k)
         )
-    return FacilityProblem(
-        zone_ids=np.array(["a", "b", "c"], object),
-        site_ids=np.array(["s1", "s2", "s3"], object),
-        types=("dc", "ac")[:k],
-        demand=demand,
-        pair_zone=zone,
-        pair_site=site,
-        pair_cost=per_km[zone, site][:, None] * demand[zone],
-        fixed_cost=np.array([300.0, 500.0, 250.0]),
-        site_capacity=np.full(3, np.inf),
-        charger_capacity=np.array([25.0, 6.0])[:k] if rule == "linear" else None,
-        charger_cost=np.full((3, k), 100.0),
-        max_chargers=np.full((3, k), 20.0),
-        unmet_penalty=np.full(k, 40.0),
-        queue_levels=levels,
-        design_names=("small", "medium", "large"),
-        design_stalls=stalls,
-        design_kva=np.array([250.0, 500.0, 800.0]),
-        design_capex=np.array([900.0, 1500.0, 2000.0]),
-        session_kwh=session_kwh,
-        session_hours=session_hours,
-    )
+    return FacilityProblem(**fields)

@@ -27,10 +27,7 @@ from chargeplan.model.queueing import ServiceLevel, capacity_levels
 from chargeplan.model.solution import objective_value
 
 from . import conftest
-
-P_WAIT = 0.2
-SESSION_KWH = np.array([30.0, 15.0])
-SESSION_HOURS = np.array([0.5, 2.0])
+from .piece_instances import P_WAIT, SESSION_HOURS, SESSION_KWH, design_row
 
 
 def erlang_c(c: int, a: float) -> float:
@@ -54,45 +51,9 @@ def queue_kwh(c: int, t: int) -> float:
 
 
 def make(rule: str, k: int = 1, **changes) -> FacilityProblem:
-    """3 zones, 3 sites in a row; zone i reaches sites i-1, i, i+1; a 3-design menu."""
-    stalls = np.array([[2, 1], [4, 2], [6, 4]], float)[:, :k]
-    pairs = [(i, j) for i in range(3) for j in range(3) if abs(i - j) <= 1]
-    demand = np.array([[50.0, 10.0], [120.0, 20.0], [70.0, 6.0]])[:, :k]
-    zone = np.array([i for i, _ in pairs])
-    site = np.array([j for _, j in pairs])
-    per_km = np.array([[0.0, 3.0, 9.0], [4.0, 0.0, 2.0], [8.0, 1.0, 0.0]])
-    fields = {
-        "zone_ids": np.array(["a", "b", "c"], object),
-        "site_ids": np.array(["s1", "s2", "s3"], object),
-        "types": ("dc", "ac")[:k],
-        "demand": demand,
-        "pair_zone": zone,
-        "pair_site": site,
-        "pair_cost": per_km[zone, site][:, None] * demand[zone],
-        "fixed_cost": np.array([300.0, 500.0, 250.0]),
-        "site_capacity": np.full(3, np.inf),
-        "charger_capacity": np.array([25.0, 6.0])[:k] if rule == "linear" else None,
-        "charger_cost": np.full((3, k), 100.0),
-        "max_chargers": np.full((3, k), 20.0),
-        "unmet_penalty": np.full(k, 40.0),
-        "design_names": ("small", "medium", "large"),
-        "design_stalls": stalls,
-        "design_kva": np.array([250.0, 500.0, 800.0]),
-        "design_capex": np.array([900.0, 1500.0, 2000.0]),
-        "session_kwh": SESSION_KWH[:k],
-        "session_hours": SESSION_HOURS[:k],
-    }
-    fields.update(changes)
-    if rule == "queue":
-        largest = fields["design_stalls"].max(axis=0) + np.max(
-            fields.get("existing_chargers", np.zeros((3, k))), axis=0
-        )
-        fields["queue_levels"] = tuple(
-            capacity_levels(int(largest[t]), SESSION_HOURS[t], ServiceLevel(P_WAIT))
-            * SESSION_KWH[t]
-            for t in range(k)
-        )
-    return FacilityProblem(**fields)
+    """3 zones, 3 sites in a row; zone i reaches sites i-1, i, i+1; a 3-design menu
+    (``tests/piece_instances.py``'s :func:`design_row`, one charger type unless ``k`` = 2)."""
+    return design_row(rule, k, **changes)
 
 
 def station_kwh(p: FacilityProblem, rule: str, j: int, d: int) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from shapely.geometry import Point, box
+from shapely.geometry import Point
 
 from chargeplan.config.scenario import load_scenario
 from chargeplan.errors import InputError
@@ -25,9 +25,8 @@ from chargeplan.inputs.finezones import fine_zones, grouped_largest_remainder
 from chargeplan.inputs.prepare import prepare
 from chargeplan.workflows.network import plan_network
 
+from .cell_instances import X0, Y0, places_at, square_zones
 from .conftest import SCENARIO, write_tiny_scenario
-
-X0, Y0 = 200_000.0, 3_350_000.0  # metres in EPSG:32651 (UTM 51N), near 30.2 N 120 E
 
 
 def _zones(
@@ -35,31 +34,10 @@ def _zones(
     population: list[float],
     urban: list[float],
 ) -> gpd.GeoDataFrame:
-    """Square zones ``(x km, y km, side km)`` from the origin, ids ``p0, p1, ...``."""
-    geoms = [
-        box(X0 + x * 1e3, Y0 + y * 1e3, X0 + (x + side) * 1e3, Y0 + (y + side) * 1e3)
-        for x, y, side in squares
-    ]
-    return gpd.GeoDataFrame(
-        {
-            "zone_id": [f"p{i}" for i in range(len(geoms))],
-            "name": [f"prefecture {i}" for i in range(len(geoms))],
-            "province": ["a"] * len(geoms),
-            "popu_2020": population,
-            "popu_urban_2020": urban,
-            "car_hh_share": np.linspace(0.3, 0.5, len(geoms)),
-        },
-        geometry=geoms,
-        crs="EPSG:32651",
-    ).to_crs("EPSG:4326")
-
-
-def _places(points_km: list[tuple[float, float]], pop: list[float]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"pop_max": pop},
-        geometry=[Point(X0 + x * 1e3, Y0 + y * 1e3) for x, y in points_km],
-        crs="EPSG:32651",
-    ).to_crs("EPSG:4326")
+    """Square zones (``tests/cell_instances.py``) with a car-owning share rising over them."""
+    return square_zones(
+        squares, population, urban, car_hh_share=np.linspace(0.3, 0.5, len(squares))
+    )
 
 
 def test_grouped_largest_remainder_keeps_each_group_total() -> None:
@@ -76,7 +54,7 @@ def test_population_is_kept_exactly_per_prefecture_and_cells_follow_the_centre_r
     zones = _zones(
         [(0, 0, 30), (30, 0, 30), (0, 30, 40)], [50_001, 1_234_567, 98_765], [12_345.5, 1e6, 0]
     )
-    places = _places([(15, 15), (45, 10), (50, 20)], [20_000, 900_000, 100_000])
+    places = places_at([(15, 15), (45, 10), (50, 20)], [20_000, 900_000, 100_000])
     cells = fine_zones(zones, places, resolution=6)
 
     by_parent = cells.groupby("parent_id")[["popu_2020", "popu_urban_2020", "rural_population"]]
@@ -101,7 +79,7 @@ def test_rural_population_follows_area_and_urban_population_the_place() -> None:
     # p0 has no urban population: its 100,000 people go by cell area, within one person of
     # 100,000 * area / total area
     zones = _zones([(0, 0, 30), (40, 0, 30)], [100_000, 500_000], [0, 500_000])
-    places = _places([(55, 15)], [2_000_000])
+    places = places_at([(55, 15)], [2_000_000])
     cells = fine_zones(zones, places, resolution=6)
     rural = cells[cells.parent_id == "p0"]
     share = rural["area_km2"] / rural["area_km2"].sum()
@@ -139,7 +117,7 @@ def test_a_prefecture_smaller_than_a_cell_keeps_its_population() -> None:
     ).to_crs("EPSG:4326")
     assert not h3.geo_to_cells(tiny.geometry.iloc[0], 6), "the tiny zone must hold no centre"
     zones = pd.concat([big, tiny], ignore_index=True)
-    places = _places([(15, 15)], [900_000])
+    places = places_at([(15, 15)], [900_000])
     cells = fine_zones(zones, places, resolution=6)
     macao = cells[cells.parent_id == "macao"]
     assert len(macao) == 1
@@ -154,7 +132,7 @@ def test_a_prefecture_smaller_than_a_cell_keeps_its_population() -> None:
 
 def test_bad_inputs_are_one_clear_error() -> None:
     zones = _zones([(0, 0, 30)], [-5], [0])
-    places = _places([(15, 15)], [1])
+    places = places_at([(15, 15)], [1])
     with pytest.raises(InputError, match=r"popu_2020.*missing or negative"):
         fine_zones(zones, places, resolution=6)
     with pytest.raises(InputError, match="resolution 14 is out of range"):
@@ -218,6 +196,18 @@ def test_a_supplied_site_stands_for_its_cell() -> None:
     assert sites["site_id"].tolist() == ["hub", "c" + cells.zone_id[2], "c" + cells.zone_id[4]]
     assert sites["source"].tolist() == ["supplied", "cell", "cell"]
     assert sites["max_dc_fast"].iloc[0] == 999 and sites["max_dc_fast"].iloc[1:].isna().all()
+
+
+def test_a_supplied_id_that_a_generated_site_takes_is_refused() -> None:
+    # the hub takes cell 0, so cell 2 gets the generated site c<cell 2>: the hub's own id
+    cells = _cells_table()
+    lat, lon = h3.cell_to_latlng(cells.zone_id[0])
+    taken_id = "c" + cells.zone_id[2]
+    supplied = gpd.GeoDataFrame(
+        {"site_id": [taken_id]}, geometry=[Point(lon + 0.001, lat)], crs="EPSG:4326"
+    )
+    with pytest.raises(InputError, match=f"supplied site ids \\['{taken_id}'\\] clash"):
+        candidate_sites_from_cells(cells, sites_per_zone=1, supplied=supplied)
 
 
 FINE = """

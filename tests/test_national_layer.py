@@ -17,46 +17,20 @@ import h3
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import Point, box
+from shapely.geometry import Point
 
 from chargeplan.config.scenario import load_scenario
 from chargeplan.errors import ChargeplanError, InputError
+from chargeplan.inputs.cellpeople import SpreadOptions
 from chargeplan.inputs.cellsites import station_sites_from_cells
 from chargeplan.inputs.finezones import fine_zones
 from chargeplan.inputs.h3bits import cell_children, cell_parents, cell_resolutions
 from chargeplan.inputs.multires import multires_cells
 from chargeplan.inputs.prepare import prepare
+from chargeplan.inputs.stationlayer import spread_options
 
+from .cell_instances import places_at, square_zones
 from .conftest import SCENARIO, write_tiny_scenario
-
-X0, Y0 = 200_000.0, 3_350_000.0  # metres in EPSG:32651 (UTM 51N), near 30.2 N 120 E
-
-
-def _zones(squares: list[tuple[float, float, float]], pop: list[float], urban: list[float]):
-    """Square zones ``(x km, y km, side km)`` from the origin, ids ``p0, p1, ...``."""
-    geoms = [
-        box(X0 + x * 1e3, Y0 + y * 1e3, X0 + (x + s) * 1e3, Y0 + (y + s) * 1e3)
-        for x, y, s in squares
-    ]
-    return gpd.GeoDataFrame(
-        {
-            "zone_id": [f"p{i}" for i in range(len(geoms))],
-            "name": [f"prefecture {i}" for i in range(len(geoms))],
-            "province": ["a"] * len(geoms),
-            "popu_2020": pop,
-            "popu_urban_2020": urban,
-        },
-        geometry=geoms,
-        crs="EPSG:32651",
-    ).to_crs("EPSG:4326")
-
-
-def _places(points_km: list[tuple[float, float]], pop: list[float]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"pop_max": pop},
-        geometry=[Point(X0 + x * 1e3, Y0 + y * 1e3) for x, y in points_km],
-        crs="EPSG:32651",
-    ).to_crs("EPSG:4326")
 
 
 def _ints(labels) -> np.ndarray:
@@ -81,8 +55,8 @@ def test_parents_and_children_by_arithmetic_match_h3() -> None:
 def test_population_is_kept_exactly_per_prefecture_at_every_resolution() -> None:
     # p0: a city of 2 M at its centre (scale sqrt(2e6 / (2 pi 15,000)) = 4.6 km): its core is
     # far above 1,500 people per km2; p1: 50,001 rural people on 900 km2 (56 per km2)
-    zones = _zones([(0, 0, 30), (30, 0, 30)], [2_500_001, 50_001], [2_000_000, 0])
-    cells = multires_cells(zones, _places([(15, 15)], [2_000_000]), crs="EPSG:32651")
+    zones = square_zones([(0, 0, 30), (30, 0, 30)], [2_500_001, 50_001], [2_000_000, 0])
+    cells = multires_cells(zones, places_at([(15, 15)], [2_000_000]), crs="EPSG:32651")
     by_zone = cells.groupby("parent_id")[["popu_2020", "popu_urban_2020", "rural_population"]]
     assert by_zone.sum().to_dict("index") == {
         "p0": {"popu_2020": 2_500_001, "popu_urban_2020": 2_000_000, "rural_population": 500_001},
@@ -95,15 +69,15 @@ def test_population_is_kept_exactly_per_prefecture_at_every_resolution() -> None
     assert (cells["popu_2020"] > 0).all()  # drop_empty
     assert np.allclose(cells["density_per_km2"], cells["popu_2020"] / cells["area_km2"], atol=1e-3)
     # the city's core is urban: the cell holding the place is a fine cell
-    core = h3.latlng_to_cell(*_places([(15, 15)], [1]).geometry.iloc[0].coords[0][::-1], 8)
+    core = h3.latlng_to_cell(*places_at([(15, 15)], [1]).geometry.iloc[0].coords[0][::-1], 8)
     assert cells.set_index("zone_id").loc[core, "settlement"] == "urban"
 
 
 def _uniform():
     """One 60 km square of rural people only, ~2,500 per km2 (9 M on ~3,600 km2 of cells),
     and its base cells at resolution 6 (about 100)."""
-    zones = _zones([(0, 0, 60)], [9_000_000], [0])
-    places = _places([(30, 30)], [1])
+    zones = square_zones([(0, 0, 60)], [9_000_000], [0])
+    places = places_at([(30, 30)], [1])
     base = fine_zones(zones, places, resolution=6, crs="EPSG:32651")
     assert 2_000 < 9_000_000 / base["area_km2"].sum() < 3_000
     return zones, places, base
@@ -143,8 +117,8 @@ def test_resolution_follows_the_density_thresholds(
 
 
 def test_the_same_inputs_give_the_same_cells_and_candidates() -> None:
-    zones = _zones([(0, 0, 30), (30, 0, 30)], [2_500_001, 50_001], [2_000_000, 0])
-    places = _places([(15, 15)], [2_000_000])
+    zones = square_zones([(0, 0, 30), (30, 0, 30)], [2_500_001, 50_001], [2_000_000, 0])
+    places = places_at([(15, 15)], [2_000_000])
     runs = [multires_cells(zones, places, crs="EPSG:32651") for _ in range(2)]
     pd.testing.assert_frame_equal(runs[0], runs[1])
     demand = runs[0]["popu_2020"].to_numpy(float) * 0.01
@@ -199,6 +173,15 @@ def test_candidates_are_urban_cells_with_demand_and_populated_coarse_cells() -> 
     # max_dc_fast = max(floor(6,000 / 1,000), 4) = 6 and max(floor(5 / 1,000), 4) = 4
     assert sites["max_dc_fast"].tolist()[1:] == [6, 4]
     assert sites["source"].tolist() == ["supplied", "cell", "cell"]
+    # the same hub named after the site cell 1 gets (c<cell 1>): refused, naming the id
+    hub["site_id"] = "c" + ids[1]
+    with pytest.raises(InputError, match=f"supplied site ids \\['c{ids[1]}'\\] clash"):
+        station_sites_from_cells(
+            cells,
+            public_daily_kwh=np.array([100, 390, 391, 0, 0, 0], float),
+            min_daily_kwh=390,
+            supplied=hub,
+        )
 
 
 def test_urban_clusters_pool_their_demand_and_get_one_candidate_at_their_busiest_cell() -> None:
@@ -274,6 +257,24 @@ def _stations_tiny(folder: Path, kwh: float = 30.0, regions: str = "[]") -> Path
     towns["pop_max"] = 1_000
     towns.to_file(folder / "places.geojson", driver="GeoJSON")
     return path
+
+
+def test_the_scenario_names_the_columns_and_kernel_both_cell_layers_spread_with(
+    tmp_path: Path,
+) -> None:
+    # conftest's [zones]: population "pop", centre columns "" (none: a point inside each
+    # zone); [reach] crs EPSG:32651; STATIONS: places' "pop_max", urban "urban"; the kernel's
+    # core density is left at its default
+    scenario = load_scenario(_stations_tiny(tmp_path))
+    assert spread_options(scenario) == SpreadOptions(
+        population_column="pop",
+        urban_column="urban",
+        place_population_column="pop_max",
+        centre_lon_column=None,
+        centre_lat_column=None,
+        crs="EPSG:32651",
+        core_density_per_km2=15_000.0,
+    )
 
 
 def test_a_station_scenario_makes_its_candidates_from_demand(tmp_path: Path) -> None:

@@ -72,12 +72,8 @@ def candidate_sites_from_cells(
         if column not in cells.columns:
             raise InputError(f"cells: missing column '{column}' (make them with fine_zones)")
     cell_ids = cells[cell_id_column].astype(str).to_numpy()
-    frames = []
-    taken = np.zeros(len(cells), bool)
-    if supplied is not None and len(supplied):
-        given = _supplied_sites(supplied, cell_ids, id_column)
-        taken = pd.Index(cell_ids).isin(given["cell"].to_numpy())
-        frames.append(given)
+    given, taken = _supplied_sites(supplied, cell_ids, id_column)
+    frames = [] if given is None else [given]
     pop = cells[population_column].to_numpy(float)
     eligible = ~taken & (pop >= min_population) & (pop > 0)
     pick = _most_populous(
@@ -94,14 +90,7 @@ def candidate_sites_from_cells(
             floors=floors,
         )
     )
-    out = pd.concat(frames, ignore_index=True)
-    duplicated = out[id_column].duplicated()
-    if duplicated.any():
-        raise InputError(
-            f"candidate sites: supplied site ids {out[id_column][duplicated].head(5).tolist()} "
-            "clash with generated cell sites (c<H3 index>): rename them"
-        )
-    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    return _join_sites(frames, id_column)
 
 
 def station_sites_from_cells(
@@ -169,10 +158,8 @@ def station_sites_from_cells(
         raise InputError(f"min_daily_kwh must be a finite number >= 0 (got {min_daily_kwh})")
     cell_ids = cells[cell_id_column].astype(str).to_numpy()
     frames = []
-    taken = np.zeros(len(cells), bool)
-    if supplied is not None and len(supplied):
-        given = _supplied_sites(supplied, cell_ids, id_column)
-        taken = pd.Index(cell_ids).isin(given["cell"].to_numpy())
+    given, taken = _supplied_sites(supplied, cell_ids, id_column)
+    if given is not None:
         by_cell = cells.set_index(cell_id_column)
         given["settlement"] = given["cell"].map(by_cell["settlement"]).fillna("").to_numpy()
         for column in ("parent_id", "h3_resolution"):  # the prefecture of the site's cell
@@ -203,6 +190,11 @@ def station_sites_from_cells(
     )
     sites["lon"], sites["lat"] = sites.geometry.x.round(6), sites.geometry.y.round(6)
     frames.append(sites)
+    return _join_sites(frames, id_column)
+
+
+def _join_sites(frames: list[gpd.GeoDataFrame], id_column: str) -> gpd.GeoDataFrame:
+    """Supplied and generated sites in one table, once no generated id repeats a supplied one."""
     out = pd.concat(frames, ignore_index=True)
     duplicated = out[id_column].duplicated()
     if duplicated.any():
@@ -282,16 +274,19 @@ def _cell_site_table(
 
 
 def _supplied_sites(
-    supplied: gpd.GeoDataFrame, cell_ids: np.ndarray, id_column: str
-) -> gpd.GeoDataFrame:
+    supplied: gpd.GeoDataFrame | None, cell_ids: np.ndarray, id_column: str
+) -> tuple[gpd.GeoDataFrame | None, np.ndarray]:
     """The supplied sites in lon/lat, with the H3 ``cell`` each lies in (at the cells'
-    resolution) and ``source = "supplied"``."""
+    resolution) and ``source = "supplied"`` (``None`` if there are none), and which of the
+    cells ``cell_ids`` hold one (they get no generated site)."""
+    if supplied is None or not len(supplied):
+        return None, np.zeros(len(cell_ids), bool)
     if id_column not in supplied.columns:
         raise InputError(f"supplied sites: missing id column '{id_column}'")
     given = supplied.to_crs("EPSG:4326").copy()
     given["cell"] = cell_of_points(given.geometry.x, given.geometry.y, cell_ids)
     given["source"] = "supplied"
-    return given
+    return given, pd.Index(cell_ids).isin(given["cell"].to_numpy())
 
 
 def _most_populous(

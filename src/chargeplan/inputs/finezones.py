@@ -43,7 +43,7 @@ for the cell they lie in).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import geopandas as gpd
 import h3
@@ -54,54 +54,30 @@ from scipy.spatial import cKDTree
 
 from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.errors import InputError
+from chargeplan.inputs.cellpeople import (
+    CORE_DENSITY_PER_KM2,
+    SpreadOptions,
+    cell_geometry,
+    check_spread_inputs,
+    grouped_largest_remainder,
+    people_columns,
+)
 
 __all__ = [
     "CORE_DENSITY_PER_KM2",
     "KERNEL_CUTOFF",
     "ExactCells",
+    "SpreadOptions",
     "exact_cells",
     "fine_zones",
     "grouped_largest_remainder",
 ]
 
-#: Centre density of a place's exponential kernel, people per km2: a dense Chinese city core
-#: (Shanghai's and Beijing's inner districts hold 20-25 k/km2, most city centres 10-15 k/km2).
-CORE_DENSITY_PER_KM2 = 15_000.0
 #: A place's kernel is cut at this many scales (5 h: 96 % of a 2-D exponential's mass).
 KERNEL_CUTOFF = 5.0
 
 #: Columns of the parent that describe the parent itself and are not copied to its cells.
 _PARENT_ONLY = ("centre_lon", "centre_lat", "centre_from_places", "area_km2", "urban_share")
-
-
-def grouped_largest_remainder(exact: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Whole numbers close to ``exact`` whose sum per group is the rounded sum of the group.
-
-    Parameters
-    ----------
-    exact
-        Nonnegative real amounts, one per item.
-    groups
-        Group label of each item (integers ``0..G-1``).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``int64`` amounts: the floors, plus one for the items with the largest remainders of
-        each group (ties by position) until the group's total is reached.
-    """
-    exact = np.asarray(exact, dtype=float)
-    groups = np.asarray(groups, dtype=np.int64)
-    n_groups = int(groups.max()) + 1 if groups.size else 0
-    whole = np.floor(exact).astype(np.int64)
-    target = np.rint(np.bincount(groups, weights=exact, minlength=n_groups)).astype(np.int64)
-    short = target - np.bincount(groups, weights=whole, minlength=n_groups).astype(np.int64)
-    order = np.lexsort((np.arange(exact.size), -(exact - whole), groups))
-    # rank of each item within its group, in the order of decreasing remainder
-    start = np.concatenate([[0], np.cumsum(np.bincount(groups, minlength=n_groups))[:-1]])
-    rank = np.arange(exact.size) - start[groups[order]]
-    whole[order[rank < short[groups[order]]]] += 1
-    return whole
 
 
 def _cells_of(zones: gpd.GeoDataFrame, resolution: int) -> tuple[np.ndarray, np.ndarray]:
@@ -216,42 +192,20 @@ def fine_zones(
     """
     if not 0 <= resolution <= 13:
         raise InputError(f"H3 resolution {resolution} is out of range: give 0 (coarsest) to 13")
-    for column in (id_column, population_column):
-        if column not in zones.columns:
-            raise InputError(f"zones: missing column '{column}' needed to split them into cells")
-    if place_population_column not in places.columns:
-        raise InputError(f"places: missing column '{place_population_column}' (population)")
-    zones = zones.to_crs("EPSG:4326").reset_index(drop=True)
-    base = exact_cells(
-        zones,
-        places,
-        resolution=resolution,
-        population_column=population_column,
-        urban_column=urban_column,
-        place_population_column=place_population_column,
-        centre_lon_column=centre_lon_column,
-        centre_lat_column=centre_lat_column,
-        crs=crs,
-        core_density_per_km2=core_density_per_km2,
+    spread = SpreadOptions(
+        population_column,
+        urban_column,
+        place_population_column,
+        centre_lon_column,
+        centre_lat_column,
+        crs,
+        core_density_per_km2,
     )
-    owner, area, latlng, labels = base.owner, base.area, base.latlng, base.labels
-    rural_cell = grouped_largest_remainder(base.rural, owner)
-    urban_cell = grouped_largest_remainder(base.urban, owner)
-    total = urban_cell + rural_cell
-    lon_column, lat_column = centre_lon_column or "centre_lon", centre_lat_column or "centre_lat"
-    share = np.divide(urban_cell, total, out=np.zeros(len(total)), where=total > 0).round(6)
-    columns = {
-        population_column: total,
-        urban_column: urban_cell,
-        "rural_population": rural_cell,
-        "urban_share": share,
-        "area_km2": area,
-        lon_column: latlng[:, 1].round(6),
-        lat_column: latlng[:, 0].round(6),
-    }
-    keep = total > 0 if drop_empty else np.ones(len(total), bool)
+    zones = check_spread_inputs(zones, places, id_column, spread)
+    base = exact_cells(zones, places, resolution=resolution, **asdict(spread))
+    columns = people_columns(base.urban, base.rural, base.owner, base.area, base.latlng, spread)
     return _cell_table(
-        zones, labels, owner, keep, columns, id_column=id_column, centre=(lon_column, lat_column)
+        zones, base.labels, base.owner, columns, spread, id_column=id_column, drop_empty=drop_empty
     )
 
 
@@ -303,11 +257,9 @@ def exact_cells(
     pop, urban = _whole_population(zones, population_column, urban_column)
     centre_xy = _centres(zones, centre_lon_column, centre_lat_column)
     cells, owner = _zone_cells(zones, resolution, centre_xy)
-    labels = [h3.int_to_str(int(c)) for c in cells]
-    latlng = np.array([h3.cell_to_latlng(c) for c in labels], dtype=float).reshape(-1, 2)
-    area = np.fromiter((h3.cell_area(c, "km^2") for c in labels), float, len(labels))
+    labels, latlng, area = cell_geometry(cells)
     zone_area = np.bincount(owner, weights=area, minlength=len(zones))
-    weight = _urban_weights(
+    weight = place_kernel_weights(
         zones,
         places,
         place_population_column,
@@ -320,6 +272,9 @@ def exact_cells(
         edge_km=h3.average_hexagon_edge_length(resolution, "km"),
         core_density_per_km2=core_density_per_km2,
     )
+    # a zone whose places reach none of its cell centres: its urban population goes by area
+    no_kernel = np.bincount(owner, weights=weight, minlength=len(zones))[owner] <= 0
+    weight = np.where(no_kernel, area, weight)
     zone_weight = np.bincount(owner, weights=weight, minlength=len(zones))
     return ExactCells(
         cells=cells,
@@ -336,16 +291,18 @@ def _cell_table(
     zones: gpd.GeoDataFrame,
     labels: list[str],
     owner: np.ndarray,
-    keep: np.ndarray,
     columns: Mapping[str, np.ndarray],
+    spread: SpreadOptions,
     *,
     id_column: str,
-    centre: tuple[str, str],
+    drop_empty: bool,
 ) -> gpd.GeoDataFrame:
-    """The kept cells as polygons: their H3 id, their zone's columns (the zone's id as
-    ``parent_id``; not its ``centre`` lon/lat columns) and ``columns``, one value per cell,
-    then ``h3_resolution``."""
-    parent_only = {*_PARENT_ONLY, *centre, "parent_id"}
+    """The cells as polygons (with ``drop_empty``, those with people): their H3 id, their
+    zone's columns (the zone's id as ``parent_id``; not its centre lon/lat columns) and
+    ``columns``, one value per cell, then ``h3_resolution``."""
+    total = columns[spread.population_column]
+    keep = total > 0 if drop_empty else np.ones(len(total), bool)
+    parent_only = {*_PARENT_ONLY, *spread.centre, "parent_id"}
     parent = zones.drop(columns=[c for c in parent_only if c in zones.columns])
     out = pd.DataFrame(parent.drop(columns=parent.geometry.name)).iloc[owner[keep]]
     out = out.reset_index(drop=True).rename(columns={id_column: "parent_id"})
@@ -372,7 +329,7 @@ def _whole_population(
     return pop, np.rint(_urban_population(zones, urban_column, pop))
 
 
-def _urban_weights(
+def place_kernel_weights(
     zones: gpd.GeoDataFrame,
     places: gpd.GeoDataFrame,
     place_population_column: str,
@@ -386,8 +343,9 @@ def _urban_weights(
     edge_km: float,
     core_density_per_km2: float,
 ) -> np.ndarray:
-    """Each cell's weight in its zone's urban population: the place kernels at its centre
-    times its area (see the module docstring), or its area where no kernel reaches the zone."""
+    """Each cell's ``sum_q rho_q(d_cq) * area_c`` over its zone's places (0 where none reaches):
+    the places carry the zones' whole ``urban`` people, each kernel's scale is
+    ``h_q = max(sqrt(U_q / (2 pi rho_0)), edge_km)``; distances in the metric ``crs``."""
     place_zone, place_xy, place_mass = _places(
         zones, places, place_population_column, urban, centre_xy, crs
     )
@@ -396,10 +354,7 @@ def _urban_weights(
         gpd.points_from_xy(cell_latlng[:, 1], cell_latlng[:, 0]), crs="EPSG:4326"
     )
     cell_xy = shapely.get_coordinates(to_metric.to_crs(crs).values)
-    weight = _kernel_weights(cell_xy, owner, area, place_zone, place_xy, place_mass, scale_km)
-    # a zone whose places reach none of its cell centres: its urban population goes by area
-    no_kernel = np.bincount(owner, weights=weight, minlength=len(zones))[owner] <= 0
-    return np.where(no_kernel, area, weight)
+    return _kernel_weights(cell_xy, owner, area, place_zone, place_xy, place_mass, scale_km)
 
 
 def _centres(zones: gpd.GeoDataFrame, lon_column: str | None, lat_column: str | None) -> np.ndarray:

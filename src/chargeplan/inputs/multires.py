@@ -41,20 +41,23 @@ from dataclasses import asdict, dataclass
 import geopandas as gpd
 import h3
 import numpy as np
-import shapely
 
 from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.errors import InputError
-from chargeplan.inputs.finezones import (
+from chargeplan.inputs.cellpeople import (
     CORE_DENSITY_PER_KM2,
+    SpreadOptions,
+    cell_geometry,
+    check_spread_inputs,
+    people_columns,
+)
+from chargeplan.inputs.finezones import (
     ExactCells,
     _cell_table,
     _centres,
-    _kernel_weights,
-    _places,
-    _urban_population,
+    _whole_population,
     exact_cells,
-    grouped_largest_remainder,
+    place_kernel_weights,
 )
 from chargeplan.inputs.h3bits import cell_children, cell_parents
 
@@ -143,13 +146,7 @@ def multires_cells(
             f"density thresholds must satisfy 0 < suburban ({suburban_density_per_km2:g}) < "
             f"urban ({urban_density_per_km2:g}) people per km2"
         )
-    for column in (id_column, population_column):
-        if column not in zones.columns:
-            raise InputError(f"zones: missing column '{column}' needed to split them into cells")
-    if place_population_column not in places.columns:
-        raise InputError(f"places: missing column '{place_population_column}' (population)")
-    zones = zones.to_crs("EPSG:4326").reset_index(drop=True)
-    kernel = _Kernel(
+    kernel = SpreadOptions(
         population_column,
         urban_column,
         place_population_column,
@@ -158,6 +155,7 @@ def multires_cells(
         crs,
         core_density_per_km2,
     )
+    zones = check_spread_inputs(zones, places, id_column, kernel)
     base = exact_cells(zones, places, resolution=resolution, **asdict(kernel))
     kind = settlement_of(
         (base.urban + base.rural) / base.area, urban_density_per_km2, suburban_density_per_km2
@@ -166,47 +164,15 @@ def multires_cells(
     keep = _Cells.take(base, kind, kind == 1)
     coarse = _coarsen(base, kind, resolution, rural_resolution)
     cells = _Cells.concat([fine, keep, coarse])
-    urban_cell = grouped_largest_remainder(cells.urban, cells.owner)
-    rural_cell = grouped_largest_remainder(cells.rural, cells.owner)
-    total = urban_cell + rural_cell
-    lon_column, lat_column = centre_lon_column or "centre_lon", centre_lat_column or "centre_lat"
-    columns = {
-        population_column: total,
-        urban_column: urban_cell,
-        "rural_population": rural_cell,
-        "urban_share": np.divide(
-            urban_cell, total, out=np.zeros(len(total)), where=total > 0
-        ).round(6),
-        "area_km2": cells.area,
-        lon_column: cells.latlng[:, 1].round(6),
-        lat_column: cells.latlng[:, 0].round(6),
-        "density_per_km2": (total / cells.area).round(3),
-        "settlement": _TYPES[cells.kind],
-    }
-    labels = [h3.int_to_str(int(c)) for c in cells.cells]
-    keep_rows = total > 0 if drop_empty else np.ones(len(total), bool)
-    return _cell_table(
-        zones,
-        labels,
-        cells.owner,
-        keep_rows,
-        columns,
-        id_column=id_column,
-        centre=(lon_column, lat_column),
+    columns = people_columns(
+        cells.urban, cells.rural, cells.owner, cells.area, cells.latlng, kernel
     )
-
-
-@dataclass(frozen=True)
-class _Kernel:
-    """The column names and kernel settings of :func:`~chargeplan.inputs.finezones.exact_cells`."""
-
-    population_column: str
-    urban_column: str
-    place_population_column: str
-    centre_lon_column: str | None
-    centre_lat_column: str | None
-    crs: str
-    core_density_per_km2: float
+    columns["density_per_km2"] = (columns[population_column] / cells.area).round(3)
+    columns["settlement"] = _TYPES[cells.kind]
+    labels = [h3.int_to_str(int(c)) for c in cells.cells]
+    return _cell_table(
+        zones, labels, cells.owner, columns, kernel, id_column=id_column, drop_empty=drop_empty
+    )
 
 
 @dataclass(frozen=True)
@@ -245,14 +211,6 @@ class _Cells:
         return cls(*(array[order] for array in joined))
 
 
-def _latlng_area(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Centres (lat, lng) and areas (km2) of cells: h3's per-cell calls."""
-    labels = [h3.int_to_str(int(c)) for c in cells]
-    latlng = np.array([h3.cell_to_latlng(c) for c in labels], float).reshape(-1, 2)
-    area = np.fromiter((h3.cell_area(c, "km^2") for c in labels), float, len(labels))
-    return latlng, area
-
-
 def _refine(
     zones: gpd.GeoDataFrame,
     places: gpd.GeoDataFrame,
@@ -260,7 +218,7 @@ def _refine(
     urban: np.ndarray,
     resolution: int,
     urban_resolution: int,
-    kernel: _Kernel,
+    kernel: SpreadOptions,
 ) -> _Cells:
     """The urban base cells split into their children, each base cell's people shared among
     them: urban by the place kernels at the children's centres, rural (and urban where no
@@ -268,21 +226,22 @@ def _refine(
     parents = np.flatnonzero(urban)
     children, parent = cell_children(base.cells[parents], resolution, urban_resolution)
     parent = parents[parent]  # position in base
-    latlng, area = _latlng_area(children)
+    _, latlng, area = cell_geometry(children)
     owner = base.owner[parent]
-    population = np.rint(zones[kernel.population_column].to_numpy(float))
-    whole = np.rint(_urban_population(zones, kernel.urban_column, population))
-    centre_xy = _centres(zones, kernel.centre_lon_column, kernel.centre_lat_column)
-    crs = kernel.crs
-    place_zone, place_xy, place_mass = _places(
-        zones, places, kernel.place_population_column, whole, centre_xy, crs
+    _, whole = _whole_population(zones, kernel.population_column, kernel.urban_column)
+    weight = place_kernel_weights(
+        zones,
+        places,
+        kernel.place_population_column,
+        urban=whole,
+        centre_xy=_centres(zones, kernel.centre_lon_column, kernel.centre_lat_column),
+        cell_latlng=latlng,
+        owner=owner,
+        area=area,
+        crs=kernel.crs,
+        edge_km=h3.average_hexagon_edge_length(urban_resolution, "km"),
+        core_density_per_km2=kernel.core_density_per_km2,
     )
-    edge_km = h3.average_hexagon_edge_length(urban_resolution, "km")
-    rho_0 = kernel.core_density_per_km2
-    scale_km = np.maximum(np.sqrt(place_mass / (2 * np.pi * rho_0)), edge_km)
-    points = gpd.GeoSeries(gpd.points_from_xy(latlng[:, 1], latlng[:, 0]), crs="EPSG:4326")
-    cell_xy = shapely.get_coordinates(points.to_crs(crs).values)
-    weight = _kernel_weights(cell_xy, owner, area, place_zone, place_xy, place_mass, scale_km)
     n_base = len(base.cells)
     sibling_weight = np.bincount(parent, weights=weight, minlength=n_base)[parent]
     sibling_area = np.bincount(parent, weights=area, minlength=n_base)[parent]
@@ -324,7 +283,7 @@ def _coarsen(base: ExactCells, kind: np.ndarray, resolution: int, rural_resoluti
         )[full]
         for name in ("area", "urban", "rural")
     }
-    latlng, _ = _latlng_area(unique[full])
+    _, latlng, _ = cell_geometry(unique[full])
     coarse = _Cells(
         unique[full],
         owners_min[full],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -23,7 +23,6 @@ from chargeplan import progress
 from chargeplan.config.scenario import Scenario
 from chargeplan.errors import InputError
 from chargeplan.inputs.candidates import merge_extra_sites
-from chargeplan.inputs.cellsites import candidate_sites_from_cells
 from chargeplan.inputs.checks import as_float, check_values, locate_rows, plural, source_label
 from chargeplan.inputs.competition import compete
 from chargeplan.inputs.cost_table import validate_cost_table
@@ -43,7 +42,7 @@ from chargeplan.inputs.reach import (
     read_cost_table,
 )
 from chargeplan.inputs.settlement import classify_settlement
-from chargeplan.inputs.stationlayer import station_layer
+from chargeplan.inputs.stationlayer import most_populous_sites, spread_options, station_layer
 from chargeplan.inputs.stations import attach_own_stations, competitor_capture, read_stations
 from chargeplan.inputs.validate import validate_sites, validate_zones
 from chargeplan.model.pairs import pairs_from_cost_table
@@ -302,27 +301,11 @@ def _fine_inputs(
         places,
         resolution=config.h3_resolution,
         id_column=zc.id_column,
-        population_column=zc.population_column,
-        urban_column=config.urban_population_column or "",
-        place_population_column=config.place_population_column,
-        centre_lon_column=zc.centre_lon_column or None,
-        centre_lat_column=zc.centre_lat_column or None,
-        crs=scenario.reach.crs,
-        core_density_per_km2=config.core_density_per_km2,
         drop_empty=config.drop_empty_cells,
+        **asdict(spread_options(scenario)),
     )
     cells = cells.set_index(zc.id_column, drop=False).rename_axis(None)
-    candidates = candidate_sites_from_cells(
-        cells,
-        sites_per_zone=config.cell_sites_per_zone,
-        min_population=config.cell_site_min_population,
-        supplied=sites if config.keep_scenario_sites else None,
-        id_column=sc.id_column,
-        cell_id_column=zc.id_column,
-        population_column=zc.population_column,
-        people_per_charger=config.people_per_charger,
-        max_chargers_floor=config.max_chargers_floor,
-    )
+    candidates = most_populous_sites(scenario, cells, sites)
     candidates = candidates.set_index(sc.id_column, drop=False).rename_axis(None)
     _log_cells(len(zones), cells, candidates, start)
     return cells, candidates

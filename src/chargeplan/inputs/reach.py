@@ -90,17 +90,35 @@ def pairs_within_radius(
     pandas.DataFrame
         Columns :data:`PAIR_COLUMNS`, sorted by zone then site.
     """
-    zp = zone_points.to_crs(crs)
-    sp = site_points.to_crs(crs)
-    if not zp.crs.is_projected:
-        raise InputError(f"reach.crs {crs!r} is not a projected (metric) CRS: pick one in metres")
+    zp, sp = _metric(zone_points, site_points, crs)
     tree = shapely.STRtree(sp.values)
     zone_pos, site_pos = tree.query(zp.values, predicate="dwithin", distance=radius_km * 1000.0)
     distance_km = shapely.distance(zp.values[zone_pos], sp.values[site_pos]) / 1000.0
-    order = np.lexsort((site_pos, zone_pos))
-    zone_pos, site_pos, distance_km = zone_pos[order], site_pos[order], distance_km[order]
     zone_ids = zone_points.index if zone_ids is None else zone_ids
     site_ids = site_points.index if site_ids is None else site_ids
+    return _pair_table(zone_pos, site_pos, distance_km, zone_ids, site_ids)
+
+
+def _metric(
+    zone_points: gpd.GeoSeries, site_points: gpd.GeoSeries, crs: str
+) -> tuple[gpd.GeoSeries, gpd.GeoSeries]:
+    """Zone and site points in ``crs``, which must be projected (metric)."""
+    zp, sp = zone_points.to_crs(crs), site_points.to_crs(crs)
+    if not zp.crs.is_projected:
+        raise InputError(f"reach.crs {crs!r} is not a projected (metric) CRS: pick one in metres")
+    return zp, sp
+
+
+def _pair_table(
+    zone_pos: np.ndarray,
+    site_pos: np.ndarray,
+    distance_km: np.ndarray,
+    zone_ids: pd.Index | np.ndarray,
+    site_ids: pd.Index | np.ndarray,
+) -> pd.DataFrame:
+    """The pairs as a :data:`PAIR_COLUMNS` table sorted by zone then site (cost = distance)."""
+    order = np.lexsort((site_pos, zone_pos))
+    zone_pos, site_pos, distance_km = zone_pos[order], site_pos[order], distance_km[order]
     return pd.DataFrame(
         {
             "zone": zone_pos.astype(np.int64),
@@ -162,30 +180,16 @@ def pairs_within_zone_radius(
         )
     if not np.all(np.isfinite(radius_m) & (radius_m > 0)):
         raise InputError("radius_km: every zone's radius must be a finite number of km > 0")
-    zp = zone_points.to_crs(crs)
-    sp = site_points.to_crs(crs)
-    if not zp.crs.is_projected:
-        raise InputError(f"reach.crs {crs!r} is not a projected (metric) CRS: pick one in metres")
+    zp, sp = _metric(zone_points, site_points, crs)
     largest = float(radius_m.max()) if radius_m.size else 0.0
     tree = shapely.STRtree(sp.values)
     zone_pos, site_pos = tree.query(zp.values, predicate="dwithin", distance=largest)
     distance_m = shapely.distance(zp.values[zone_pos], sp.values[site_pos])
     keep = distance_m <= radius_m[zone_pos]
     zone_pos, site_pos, distance_km = zone_pos[keep], site_pos[keep], distance_m[keep] / 1000.0
-    order = np.lexsort((site_pos, zone_pos))
-    zone_pos, site_pos, distance_km = zone_pos[order], site_pos[order], distance_km[order]
     zone_ids = zone_points.index if zone_ids is None else zone_ids
     site_ids = site_points.index if site_ids is None else site_ids
-    return pd.DataFrame(
-        {
-            "zone": zone_pos.astype(np.int64),
-            "site": site_pos.astype(np.int64),
-            "zone_id": np.asarray(zone_ids)[zone_pos],
-            "site_id": np.asarray(site_ids)[site_pos],
-            "distance_km": distance_km,
-            "cost": distance_km,
-        }
-    )
+    return _pair_table(zone_pos, site_pos, distance_km, zone_ids, site_ids)
 
 
 def pairs_from_travel_times(

@@ -11,17 +11,27 @@ cells), and the slice ``fine_zones.regions`` if one is asked for.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 
 from chargeplan.config.catalogue import StationDesign
 from chargeplan.config.scenario import Scenario
 from chargeplan.errors import InputError
+from chargeplan.inputs.cellpeople import SpreadOptions
 from chargeplan.inputs.cellsites import candidate_sites_from_cells, station_sites_from_cells
 from chargeplan.inputs.demand import allocate_premium_users, peak_demand
 from chargeplan.inputs.multires import multires_cells
 
-__all__ = ["min_station_daily_kwh", "smallest_design", "station_layer"]
+__all__ = [
+    "min_station_daily_kwh",
+    "most_populous_sites",
+    "smallest_design",
+    "spread_options",
+    "station_layer",
+]
 
 
 def smallest_design(designs: dict[str, StationDesign]) -> tuple[str, int]:
@@ -66,6 +76,8 @@ def station_layer(
         zones,
         places,
         resolution=config.h3_resolution,
+        id_column=zc.id_column,
+        drop_empty=config.drop_empty_cells,
         urban_resolution=config.urban_h3_resolution,
         rural_resolution=(
             config.h3_resolution
@@ -74,15 +86,7 @@ def station_layer(
         ),
         urban_density_per_km2=config.urban_density_per_km2,
         suburban_density_per_km2=config.suburban_density_per_km2,
-        id_column=zc.id_column,
-        population_column=zc.population_column,
-        urban_column=config.urban_population_column or "",
-        place_population_column=config.place_population_column,
-        centre_lon_column=zc.centre_lon_column or None,
-        centre_lat_column=zc.centre_lat_column or None,
-        crs=scenario.reach.crs,
-        core_density_per_km2=config.core_density_per_km2,
-        drop_empty=config.drop_empty_cells,
+        **asdict(spread_options(scenario)),
     )
     cells = cells.set_index(zc.id_column, drop=False).rename_axis(None)
     source = f"{zc.file} (H3 cells)"
@@ -94,15 +98,6 @@ def station_layer(
         name_column=zc.name_column,
     )
     cells = peak_demand(cells, scenario.demand, source=source)
-    supplied = sites if config.keep_scenario_sites else None
-    common = {
-        "supplied": supplied,
-        "id_column": sc.id_column,
-        "cell_id_column": zc.id_column,
-        "population_column": zc.population_column,
-        "people_per_charger": config.people_per_charger,
-        "max_chargers_floor": config.max_chargers_floor,
-    }
     if config.cell_sites == "demand":
         menu = {n: scenario.designs[n] for n in scenario.sizing.designs} or scenario.designs
         _, stalls = smallest_design(menu)
@@ -112,19 +107,61 @@ def station_layer(
             min_daily_kwh=min_station_daily_kwh(stalls, config.kwh_per_stall_day),
             coarse_min_population=config.coarse_site_min_population,
             cluster_resolution=config.candidate_h3_resolution,
-            **common,  # type: ignore[arg-type]
+            **_cell_site_options(scenario, sites),
         )
     else:
-        candidates = candidate_sites_from_cells(
-            cells,
-            sites_per_zone=config.cell_sites_per_zone,
-            min_population=config.cell_site_min_population,
-            **common,  # type: ignore[arg-type]
-        )
+        candidates = most_populous_sites(scenario, cells, sites)
     candidates = candidates.set_index(sc.id_column, drop=False).rename_axis(None)
     if config.regions:
         cells, candidates = _slice(cells, candidates, config.regions, zc.region_column)
     return cells, candidates
+
+
+def spread_options(scenario: Scenario) -> SpreadOptions:
+    """How :func:`~chargeplan.inputs.finezones.fine_zones` and
+    :func:`~chargeplan.inputs.multires.multires_cells` spread the scenario's zones over cells:
+    its zone columns, ``[fine_zones]``' kernel settings and ``reach.crs``."""
+    config, zc = scenario.fine_zones, scenario.zones
+    assert config is not None
+    return SpreadOptions(
+        population_column=zc.population_column,
+        urban_column=config.urban_population_column or "",
+        place_population_column=config.place_population_column,
+        centre_lon_column=zc.centre_lon_column or None,
+        centre_lat_column=zc.centre_lat_column or None,
+        crs=scenario.reach.crs,
+        core_density_per_km2=config.core_density_per_km2,
+    )
+
+
+def most_populous_sites(
+    scenario: Scenario, cells: gpd.GeoDataFrame, sites: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Candidate sites at each zone's most populous cells
+    (:func:`~chargeplan.inputs.cellsites.candidate_sites_from_cells`) with the scenario's
+    ``[fine_zones]`` settings; ``sites`` are kept if ``fine_zones.keep_scenario_sites``."""
+    config = scenario.fine_zones
+    assert config is not None
+    return candidate_sites_from_cells(
+        cells,
+        sites_per_zone=config.cell_sites_per_zone,
+        min_population=config.cell_site_min_population,
+        **_cell_site_options(scenario, sites),
+    )
+
+
+def _cell_site_options(scenario: Scenario, sites: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The keywords both cell-site rules take from the scenario (ids, columns, charger limits)."""
+    config, zc = scenario.fine_zones, scenario.zones
+    assert config is not None
+    return {
+        "supplied": sites if config.keep_scenario_sites else None,
+        "id_column": scenario.sites.id_column,
+        "cell_id_column": zc.id_column,
+        "population_column": zc.population_column,
+        "people_per_charger": config.people_per_charger,
+        "max_chargers_floor": config.max_chargers_floor,
+    }
 
 
 def _slice(

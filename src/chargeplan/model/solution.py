@@ -9,6 +9,7 @@ summary use it.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,14 @@ from chargeplan.model.targets import target_penalty
 if TYPE_CHECKING:
     import pyomo.environ as pyo
 
-__all__ = ["Solution", "column_values", "decode", "objective_value", "read_solution"]
+__all__ = [
+    "Solution",
+    "column_values",
+    "decode",
+    "objective_value",
+    "read_solution",
+    "stage_outcome",
+]
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,20 @@ class Solution:
     solve_seconds: float
     stages: tuple[dict, ...] = ()
     formulation: str = ""
+
+
+def stage_outcome(stage: Mapping[str, Any], build_seconds: float) -> dict[str, Any]:
+    """A solve's outcome as :class:`Solution`'s fields: the ``status``, ``objective``,
+    ``bound``, ``gap`` and ``seconds`` (as ``solve_seconds``) of one HiGHS run (the dict
+    :func:`~chargeplan.solver.highs.run_highs` returns), and ``build_seconds``."""
+    return {
+        "status": stage["status"],
+        "objective": stage["objective"],
+        "bound": stage["bound"],
+        "gap": stage["gap"],
+        "build_seconds": build_seconds,
+        "solve_seconds": stage["seconds"],
+    }
 
 
 def objective_value(problem: FacilityProblem, solution: Solution) -> dict[str, float]:

@@ -30,7 +30,7 @@ from chargeplan.model.formulation import build_milp
 from chargeplan.model.limits import check_model_size
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.rows import InfeasibleRowError, check_empty_rows
-from chargeplan.model.solution import Solution, decode
+from chargeplan.model.solution import Solution, decode, stage_outcome
 from chargeplan.model.sparse import (
     CONTINUOUS,
     SparseMILP,
@@ -73,14 +73,10 @@ def solve_direct(problem: FacilityProblem, options: SolverOptions) -> Solution |
     highs, order = _load(lp)
     build_seconds = time.perf_counter() - start
     stage = _run(highs, options, lp.objective_offset)
+    decisions: dict[str, Any] = decode(problem, ix, read_values(lp, highs, order))
     return Solution(
-        **decode(problem, ix, read_values(lp, highs, order)),
-        status=stage["status"],
-        objective=stage["objective"],
-        bound=stage["bound"],
-        gap=stage["gap"],
-        build_seconds=build_seconds,
-        solve_seconds=stage["seconds"],
+        **decisions,
+        **stage_outcome(stage, build_seconds),
         stages=(stage,),
         formulation=ix.formulation,
     )

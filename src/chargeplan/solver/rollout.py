@@ -41,7 +41,7 @@ from chargeplan.model.formulation import (
     decode,
 )
 from chargeplan.model.rollout import RolloutProblem, build_rollout
-from chargeplan.model.solution import Solution
+from chargeplan.model.solution import Solution, stage_outcome
 from chargeplan.model.sparse import InfeasibleRowError
 from chargeplan.solver.highs import column_values, run_highs, solve
 from chargeplan.solver.options import SolverOptions
@@ -192,25 +192,6 @@ def solve_rollout(
     decoded: list[dict[str, Any]] = [
         decode(p, ix, values) for p, ix in zip(problem.periods, index, strict=True)
     ]
-    solutions = tuple(
-        Solution(
-            **decisions,
-            status=outcome["status"],
-            objective=outcome["objective"],
-            bound=outcome["bound"],
-            gap=outcome["gap"],
-            build_seconds=build_seconds,
-            solve_seconds=outcome["seconds"],
-        )
-        for decisions in decoded
-    )
-    return RolloutSolution(
-        years=problem.years,
-        solutions=solutions,
-        status=outcome["status"],
-        objective=outcome["objective"],
-        bound=outcome["bound"],
-        gap=outcome["gap"],
-        build_seconds=build_seconds,
-        solve_seconds=outcome["seconds"],
-    )
+    fields = stage_outcome(outcome, build_seconds)
+    solutions = tuple(Solution(**decisions, **fields) for decisions in decoded)
+    return RolloutSolution(years=problem.years, solutions=solutions, **fields)
