@@ -25,8 +25,9 @@ Objective = Literal["min_cost", "max_coverage", "min_max_cost"]
 #: array (typed ``Any`` so that the fields can be typed as the arrays they always are).
 FILLED: Any = None
 
-#: Add the strong linking rows ``x_ijk <= y_j`` when the model has at most this many
-#: assignment variables (``pair_links="auto"``); above it they cost more LP time than they save.
+#: Add the strong linking rows ``x_ijk <= y_j`` to a model with charger sizing when it has at
+#: most this many assignment variables (``pair_links="auto"``, :func:`wants_strong_links`);
+#: above it they cost more LP time than they save.
 STRONG_LINK_LIMIT = 50_000
 
 
