@@ -90,7 +90,7 @@ class FacilityProblem:
         Most sites ``N`` to open (``None``: no limit).
     pair_links
         ``"auto"``, ``"always"`` or ``"never"``: whether to add the strong rows
-        ``x_ijk <= y_j``.
+        ``x_ijk <= y_j`` (``"auto"``: :func:`chargeplan.model.links.wants_strong_links`).
     queue_levels
         Queue-aware sizing: per type k an array ``L_k`` of length ``S_k + 1`` with the demand
         one queue of ``c`` chargers serves at the service level (``c = 0..S_k``; from

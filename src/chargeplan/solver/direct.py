@@ -19,8 +19,8 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
