@@ -13,10 +13,11 @@ cost) at the price of one row per assignment variable.
 ``pair_links = "auto"`` (:func:`wants_strong_links`) adds them
 
 - always to a facility-location model (no charger sizing, ``objective = "min_cost"``: the
-  CFLP/UFLP form). Measured with ``benchmarks/formulation_rule.py`` (docs/scale.md): without
-  the strong rows a 1,000 x 100 capacitated instance (100,000 assignment variables) does not
-  close its gap where raw HiGHS on the strong formulation proves the optimum, while the strong
-  rows cost little LP time on the OR-Library and 500 x 50 instances;
+  CFLP/UFLP form). Measured with ``benchmarks/formulation_rule.py`` (docs/scale.md, "Strong or
+  aggregated links"): without them a 1,000 x 100 capacitated instance (100,000 assignment
+  variables) stopped at 400 s with a gap of 6 % where the strong formulation proves the optimum
+  in 94-160 s; they win or tie on the OR-Library instances and the looser 500 x 50 ones (on the
+  tightest generated family, capc-like, the aggregated rows alone were faster);
 - to any other model (charger sizing: the ``n`` columns carry the capacity) only up to
   :data:`~chargeplan.model.problem.STRONG_LINK_LIMIT` assignment variables, as before.
 """
