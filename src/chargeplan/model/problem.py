@@ -89,8 +89,9 @@ class FacilityProblem:
     max_sites
         Most sites ``N`` to open (``None``: no limit).
     pair_links
-        ``"auto"``, ``"always"`` or ``"never"``: whether to add the strong rows
-        ``x_ijk <= y_j`` (``"auto"``: :func:`chargeplan.model.links.wants_strong_links`).
+        ``"auto"``, ``"always"``, ``"never"`` or ``"lazy"`` (only the violated ones, in
+        rounds: :mod:`chargeplan.solver.cuts`): whether to add the strong rows ``x_ijk <= y_j``
+        (``"auto"``: :func:`chargeplan.model.links.wants_strong_links`).
     queue_levels
         Queue-aware sizing: per type k an array ``L_k`` of length ``S_k + 1`` with the demand
         one queue of ``c`` chargers serves at the service level (``c = 0..S_k``; from
@@ -149,7 +150,7 @@ class FacilityProblem:
     objective: Objective = "min_cost"
     budget: float | None = None
     max_sites: int | None = None
-    pair_links: Literal["auto", "always", "never"] = "auto"
+    pair_links: Literal["auto", "always", "never", "lazy"] = "auto"
     queue_levels: tuple[np.ndarray, ...] | None = None
     min_chargers: np.ndarray = FILLED
     existing_chargers: np.ndarray = FILLED
@@ -286,7 +287,7 @@ class FacilityProblem:
         objective: Objective = "min_cost",
         budget: float | None = None,
         max_sites: int | None = None,
-        pair_links: Literal["auto", "always", "never"] = "auto",
+        pair_links: Literal["auto", "always", "never", "lazy"] = "auto",
         single_source: bool = False,
     ) -> FacilityProblem:
         """The classic capacitated facility-location problem from tables.
