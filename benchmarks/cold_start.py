@@ -57,7 +57,8 @@ problem = chargeplan.FacilityProblem.from_cost_matrix(demand, fixed, cost, capac
 solution = chargeplan.solve(problem, chargeplan.SolverOptions(mip_rel_gap=0.0))
 t2 = time.perf_counter()
 import json, sys
-heavy = [name for name in ("pandas", "pyomo", "geopandas", "scipy") if name in sys.modules]
+heavy = [name for name in ("pandas", "pyomo", "geopandas", "scipy", "pydantic", "psutil",
+    "numpy.ma") if name in sys.modules]
 print(json.dumps({{"objective": solution.objective, "import": t1 - t0,
     "build_solve": t2 - t1, "build": solution.build_seconds, "solve": solution.solve_seconds,
     "loaded": heavy}}))

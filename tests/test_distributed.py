@@ -60,3 +60,22 @@ def test_a_scenario_plan_through_a_given_executor(tiny_scenario: Path, executor)
     plan = plan_network(scenario, executor=executor)
     assert plan.summary["decompose_executor"] == "a given executor"
     assert plan.summary["chargers"] == 57 and plan.summary["sites_opened"] == 1
+
+
+def test_lagrangian_pieces_on_dask_give_the_in_process_plan(executor) -> None:
+    """Pieces that share sites (tests/piece_instances.py's grid instance), solved on two
+    workers: byte-identical decisions, same cost and bound as in this process."""
+    from chargeplan.solver.lagrange import solve_lagrange
+    from chargeplan.solver.options import SolverOptions
+
+    from .piece_instances import grid_problem
+
+    problem, zone_xy = grid_problem()
+    options = SolverOptions(mip_rel_gap=1e-4, threads=1)
+    kwargs = {"zone_xy": zone_xy, "max_piece_pairs": 40, "steps": 1}
+    local, info = solve_lagrange(problem, options, **kwargs)
+    remote, _ = solve_lagrange(problem, options, executor=executor, **kwargs)
+    assert info.split_pieces >= 2
+    for name in ("open_site", "chargers", "served", "unmet"):
+        assert getattr(remote, name).tobytes() == getattr(local, name).tobytes()
+    assert (remote.objective, remote.bound) == (local.objective, local.bound)

@@ -36,6 +36,9 @@ from chargeplan.errors import ChargeplanError
 
 if TYPE_CHECKING:
     from chargeplan.config.scenario import Scenario
+    from chargeplan.inputs.prepare import Inputs
+    from chargeplan.model.limits import ModelSize
+    from chargeplan.model.problem import FacilityProblem
 
 log = logging.getLogger("chargeplan")
 
@@ -371,14 +374,33 @@ def _validate(args: argparse.Namespace) -> int:
     read_economics(scenario, inputs.sites)  # the [economics] tables, checked
     problem = build_problem(scenario, inputs)
     check_feasibility(problem)
-    size = check_model_size(problem)
+    pieces = ""
+    if scenario.decompose.by == "none":
+        size = check_model_size(problem)
+    else:  # run checks each piece when it solves it, never the whole model (issue 12)
+        count, size = _check_pieces(scenario, problem, inputs)
+        pieces = f" (decompose.by = '{scenario.decompose.by}': {count:,} pieces, the largest)"
     progress.finish()
     print(
         f"{args.scenario}: valid; {len(problem.zone_ids)} zones, {len(problem.site_ids)} sites, "
-        f"{len(problem.pair_zone)} pairs, charger types {list(problem.types)}; model about "
-        f"{size.variables:,} variables, {size.rows:,} rows, {size.bytes / 1e6:,.0f} MB"
+        f"{len(problem.pair_zone)} pairs, charger types {list(problem.types)}; model{pieces} "
+        f"about {size.variables:,} variables, {size.rows:,} rows, {size.bytes / 1e6:,.0f} MB"
     )
     return 0
+
+
+def _check_pieces(
+    scenario: Scenario, problem: FacilityProblem, inputs: Inputs
+) -> tuple[int, ModelSize]:
+    """The memory check of a decomposed run, on each of its pieces: their count, the largest."""
+    from chargeplan.inputs.reach import demand_centres
+    from chargeplan.workflows.regions import check_region_sizes
+
+    zc = scenario.zones
+    centres = demand_centres(
+        inputs.zones, lon_column=zc.centre_lon_column, lat_column=zc.centre_lat_column
+    )
+    return check_region_sizes(scenario, problem, inputs.zones, inputs.sites, centres=centres)
 
 
 class _Terminated(BaseException):

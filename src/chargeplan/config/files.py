@@ -22,6 +22,7 @@ _PATH_KEYS = (
     ("reach", "cost_table"),
     ("reach", "travel_time_table"),
     ("existing", "stations"),
+    ("competition", "region_chargers"),
     ("fine_zones", "places_file"),
     ("users", "county_indicators"),
     ("decompose", "tls_ca_file"),

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from chargeplan.config.catalogue import ChargerType, StationDesign, load_catalogue, load_designs
+from chargeplan.config.competition import CompetitionConfig
 from chargeplan.config.defaults import DEFAULT_CRS, MAX_RADIUS_KM, MAX_UNMET_PENALTY_CNY_PER_KWH
 from chargeplan.config.economics import EconomicsConfig
 from chargeplan.config.files import read_scenario_file
@@ -33,6 +34,7 @@ from chargeplan.errors import ScenarioError
 __all__ = [
     "CalibrationConfig",
     "ChargerType",
+    "CompetitionConfig",
     "CoverageTargets",
     "DecomposeConfig",
     "DemandConfig",
@@ -275,6 +277,7 @@ class Scenario(Frozen):
     reach: ReachConfig = ReachConfig()
     sizing: SizingConfig = SizingConfig()
     existing: ExistingConfig = ExistingConfig()
+    competition: CompetitionConfig | None = None
     model: ModelConfig
     solver: SolverConfig = SolverConfig()
     rollout: RolloutConfig | None = None
@@ -295,6 +298,7 @@ class Scenario(Frozen):
             ),
             ("sizing.chargers_per_queue", self.sizing.chargers_per_queue),
             ("existing.port_columns", self.existing.port_columns),
+            ("competition.own_piles", self.competition.own_piles if self.competition else {}),
             (
                 "fine_zones.people_per_charger",
                 self.fine_zones.people_per_charger if self.fine_zones else {},
@@ -328,6 +332,12 @@ class Scenario(Frozen):
                 f"economics.maintenance_cny_per_stall_year gives no figure for charger types "
                 f"{missing}: add them (e.g. {missing[0]} = 2_700)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _competition_complete(self) -> Scenario:
+        if self.competition is not None:
+            self.competition.check(list(self.chargers), self.existing.competitor_capture_share)
         return self
 
     @model_validator(mode="after")

@@ -7,6 +7,13 @@ problem is reduced first); the solver (:mod:`chargeplan.solver`) takes it, and
 :meth:`SolverOptions.from_config` makes one from a scenario's section. Both are plain frozen
 dataclasses, so ``dataclasses.replace`` works on them; pydantic checks the constraints of the
 field types when it validates a scenario.
+
+This module does not import pydantic: the solver imports it on the array path
+(``FacilityProblem.from_cost_matrix`` and :func:`chargeplan.solve`), which validates no scenario,
+and pydantic costs that path a third of a second at a cold start (issue 13, item 5). The
+constraints are written as :func:`_pydantic` annotations that become pydantic's own ``Field``
+and validators when a scenario first validates a ``[solver]`` table, so the messages are
+pydantic's.
 """
 
 from __future__ import annotations
@@ -14,11 +21,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import Annotated, Any
-
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
-
-from chargeplan.config.validation import check_numbers
+from typing import Annotated, Any, ClassVar, Literal
 
 __all__ = ["MAX_THREADS", "SolverConfig", "SolverOptions"]
 
@@ -30,14 +33,45 @@ __all__ = ["MAX_THREADS", "SolverConfig", "SolverOptions"]
 MAX_THREADS = 256
 
 
-def _number(kind: type) -> BeforeValidator:
+@dataclass(frozen=True)
+class _PydanticRule:
+    """A pydantic annotation (``Field(gt=0)``, ``BeforeValidator(f)``) made on first use.
+
+    Pydantic reads it when it builds a schema that holds the field (the scenario model, once):
+    it then imports pydantic, makes the annotation ``kind(*args, **kwargs)`` and applies it
+    exactly as if it had been written in the field's ``Annotated``.
+    """
+
+    kind: Literal["Field", "BeforeValidator", "AfterValidator"]
+    args: tuple[Any, ...]
+    kwargs: tuple[tuple[str, Any], ...]  # a tuple, not a dict: annotations must be hashable
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        import pydantic
+
+        made = getattr(pydantic, self.kind)(*self.args, **dict(self.kwargs))
+        if self.kind == "Field":  # constraints: pydantic applies them to the inner schema
+            return handler(Annotated[source, made])
+        return made.__get_pydantic_core_schema__(source, handler)
+
+
+def _pydantic(
+    kind: Literal["Field", "BeforeValidator", "AfterValidator"], *args: Any, **kwargs: Any
+) -> _PydanticRule:
+    """``_pydantic("Field", gt=0)`` stands for pydantic's ``Field(gt=0)`` in an ``Annotated``."""
+    return _PydanticRule(kind, args, tuple(sorted(kwargs.items())))
+
+
+def _number(kind: type) -> _PydanticRule:
     """Refuse text and booleans where ``kind`` is expected (as the scenario tables do)."""
 
     def check(value: Any) -> Any:
+        from chargeplan.config.validation import check_numbers  # imports pydantic
+
         check_numbers(value, kind)
         return value
 
-    return BeforeValidator(check)
+    return _pydantic("BeforeValidator", check)
 
 
 def _threads_highs_can_start(threads: int) -> int:
@@ -67,12 +101,19 @@ class SolverConfig:
 
     # unknown keys in a scenario's [solver] table are an error, as in every other table; so
     # are inf and nan (an infinite time limit is no limit: leave the key out for the default)
-    __pydantic_config__ = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # (pydantic's ConfigDict is a TypedDict: a plain dict is one, without importing pydantic)
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid", "allow_inf_nan": False}
 
-    time_limit_s: Annotated[float, Field(gt=0), _number(float)] = 600.0
-    mip_rel_gap: Annotated[float, Field(ge=0, lt=1), _number(float)] = 1e-3
+    time_limit_s: Annotated[float, _pydantic("Field", gt=0), _number(float)] = 600.0
+    mip_rel_gap: Annotated[float, _pydantic("Field", ge=0, lt=1), _number(float)] = 1e-3
     threads: (
-        Annotated[int, Field(ge=1), _number(int), AfterValidator(_threads_highs_can_start)] | None
+        Annotated[
+            int,
+            _pydantic("Field", ge=1),
+            _number(int),
+            _pydantic("AfterValidator", _threads_highs_can_start),
+        ]
+        | None
     ) = None
 
 

@@ -25,6 +25,7 @@ from chargeplan.errors import InputError
 from chargeplan.inputs.candidates import merge_extra_sites
 from chargeplan.inputs.cellsites import candidate_sites_from_cells
 from chargeplan.inputs.checks import as_float, check_values, locate_rows, plural, source_label
+from chargeplan.inputs.competition import compete
 from chargeplan.inputs.cost_table import validate_cost_table
 from chargeplan.inputs.demand import (
     allocate_premium_users,
@@ -385,7 +386,7 @@ def _existing_stations(
     """Attach the brand's own stations to sites and let competitors capture demand."""
     config = scenario.existing
     if config.stations is None:
-        return zones, sites
+        return compete(scenario, zones, centres, None), sites
     types = scenario.charger_types
     stations = read_stations(config.stations, config, types)
     sites = attach_own_stations(
@@ -397,15 +398,18 @@ def _existing_stations(
         id_column=scenario.sites.id_column,
     )
     sites = _site_parameters(sites, scenario, source=str(config.stations))
-    zones = competitor_capture(
-        zones,
-        centres,
-        stations,
-        types,
-        share=config.competitor_capture_share,
-        radius_km=config.competitor_radius_km,
-        crs=scenario.reach.crs,
-    )
+    if scenario.competition is not None:
+        zones = compete(scenario, zones, centres, stations)
+    else:
+        zones = competitor_capture(
+            zones,
+            centres,
+            stations,
+            types,
+            share=config.competitor_capture_share,
+            radius_km=config.competitor_radius_km,
+            crs=scenario.reach.crs,
+        )
     log.info(
         "existing stations: %d own (%d chargers kept), %d competitors capturing %.0f peak kWh",
         int(stations["own"].sum()),

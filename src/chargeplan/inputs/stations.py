@@ -10,7 +10,9 @@ Num``, ``EV Network``). :func:`read_stations` reads it into points; then
   cost sunk (zero);
 - :func:`competitor_capture` removes from each zone the share of its demand that competitors
   capture: ``competitor_capture_share`` of zone i's type-k demand when at least one competitor
-  station with type-k ports lies within ``competitor_radius_km`` of its demand centre.
+  station with type-k ports lies within ``competitor_radius_km`` of its demand centre (the
+  simple rule; a scenario with ``[competition]`` uses the Huff choice model of
+  :mod:`chargeplan.inputs.competition` instead).
 """
 
 from __future__ import annotations

@@ -65,4 +65,5 @@ def charger_capex(problem: FacilityProblem, chargers: np.ndarray) -> np.ndarray:
         new = np.maximum(np.asarray(chargers) - problem.existing_chargers, 0)
         return (problem.charger_cost * new).sum(axis=1)
     design = design_of(problem, chargers)
-    return np.where(design >= 0, problem.design_capex[np.maximum(design, 0)], 0.0)
+    capex = problem.design_capex[np.maximum(design, 0)] * problem.design_capex_share
+    return np.where(design >= 0, capex, 0.0)

@@ -39,7 +39,8 @@ def capex_vector(
     weights[ix.cols("g")] = problem.grid_upgrade_cost[ix.g_site]
     if problem.design_capex is not None:
         weights[ix.cols("n")] = 0.0
-        weights[ix.cols("z")] = problem.design_capex[ix.z_design]
+        share = problem.design_capex_share[ix.z_site]
+        weights[ix.cols("z")] = problem.design_capex[ix.z_design] * share
         return weights, 0.0
     offset = -float(price @ problem.existing_chargers[ix.n_site, ix.n_type])
     return weights, offset

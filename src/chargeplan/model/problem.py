@@ -25,9 +25,8 @@ Objective = Literal["min_cost", "max_coverage", "min_max_cost"]
 #: array (typed ``Any`` so that the fields can be typed as the arrays they always are).
 FILLED: Any = None
 
-#: Add the strong linking rows ``x_ijk <= y_j`` to a model with charger sizing when it has at
-#: most this many assignment variables (``pair_links="auto"``, :func:`wants_strong_links`);
-#: above it they cost more LP time than they save.
+#: Most assignment variables of a model with charger sizing that ``pair_links="auto"`` gives
+#: the strong rows ``x_ijk <= y_j`` (:mod:`chargeplan.model.links`); above, they cost more.
 STRONG_LINK_LIMIT = 50_000
 
 
@@ -47,6 +46,7 @@ SITE_FIELDS = (
     "grid_upgrade_cost",
     "required",
     "excluded",
+    "design_capex_share",
 )
 
 
@@ -89,9 +89,8 @@ class FacilityProblem:
     max_sites
         Most sites ``N`` to open (``None``: no limit).
     pair_links
-        ``"auto"``, ``"always"``, ``"never"`` or ``"lazy"`` (only the violated ones, in
-        rounds: :mod:`chargeplan.solver.cuts`): whether to add the strong rows ``x_ijk <= y_j``
-        (``"auto"``: :func:`chargeplan.model.links.wants_strong_links`).
+        Strong rows ``x_ijk <= y_j``: ``"auto"`` (:mod:`chargeplan.model.links`), ``"always"``,
+        ``"never"``, ``"lazy"`` (the violated ones, in rounds: :mod:`chargeplan.solver.cuts`).
     queue_levels
         Queue-aware sizing: per type k an array ``L_k`` of length ``S_k + 1`` with the demand
         one queue of ``c`` chargers serves at the service level (``c = 0..S_k``; from
@@ -118,6 +117,11 @@ class FacilityProblem:
         and capex ``F_d`` ``(D,)``. A site then gets at most one design on top of its
         existing chargers (:mod:`chargeplan.model.designs`); with the queueing rule
         ``queue_levels[k]`` must reach ``max_j E_jk + max_d s_dk`` (one station = one queue).
+    design_capex_share
+        ``(S,)`` share :math:`w_j` of a design's capex that site j pays (default 1): a piece of a
+        Lagrangian decomposition pays a share of a site it shares with other pieces
+        (:mod:`chargeplan.solver.lagrange`); its fixed, charger and upgrade costs are scaled
+        directly.
     hard_demand
         Demand with at least one pair must be served in full (``u_ik = 0``); only zones with
         no usable pair are left unmet. An instance whose capacity cannot serve it all is then
@@ -161,6 +165,7 @@ class FacilityProblem:
     grid_upgrade_cost: np.ndarray = FILLED
     required: np.ndarray = FILLED
     excluded: np.ndarray = FILLED
+    design_capex_share: np.ndarray = FILLED
     hard_demand: bool = False
     session_kwh: np.ndarray | None = None
     session_hours: np.ndarray | None = None
@@ -189,6 +194,7 @@ class FacilityProblem:
             "target_group": np.full(z, -1, np.int64),
             "target_share": np.zeros(len(self.target_names)),
             "target_price": np.zeros(len(self.target_names)),
+            "design_capex_share": np.ones(s),
         }
         for name, value in defaults.items():
             if getattr(self, name) is None:
@@ -220,6 +226,7 @@ class FacilityProblem:
             "grid_upgrade_cost": (self.grid_upgrade_cost.shape, (s,)),
             "required": (self.required.shape, (s,)),
             "excluded": (self.excluded.shape, (s,)),
+            "design_capex_share": (self.design_capex_share.shape, (s,)),
         }
         if self.charger_capacity is not None:
             shapes["charger_capacity"] = (self.charger_capacity.shape, (k,))
@@ -237,6 +244,7 @@ class FacilityProblem:
             "charger_power_kw",
             "grid_upgrade_kw",
             "grid_upgrade_cost",
+            "design_capex_share",
         ):
             values = getattr(self, name)
             if not np.all(np.isfinite(values)) or np.any(values < 0):

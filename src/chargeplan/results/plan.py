@@ -421,6 +421,13 @@ def _summary(
         summary["premium_users_per_charger"] = users / n_chargers if n_chargers else None
     zone_users = zones["premium_users"].to_numpy(float) if "premium_users" in zones else None
     summary.update(coverage_summary(problem, solution.unmet, zone_users))  # by settlement type
+    captured = [f"captured_kwh_{t}" for t in problem.types if f"captured_kwh_{t}" in zones]
+    if captured:  # third parties take part of the public demand (docs/competition.md)
+        third = float(zones[captured].to_numpy(float).sum())
+        public = total_demand + third
+        summary["public_demand_kwh"] = public
+        summary["own_network_share"] = costs["served_demand"] / public if public > 0 else 0.0
+        summary["competitor_share"] = third / public if public > 0 else 0.0
     if problem.sizing:
         summary.update(_sizing_summary(problem, solution, linear_chargers))
     if problem.budget is not None:

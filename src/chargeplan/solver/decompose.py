@@ -15,6 +15,9 @@ Two refinements make national instances fit:
   the components are taken; this restricts the model, so its plan is feasible for the full
   model and its cost an upper bound on the full optimum. The number of cut pairs and the demand
   of the zones that lose a site in reach are reported.
+- **Lagrangian pieces** (``method = "lagrange"``, :mod:`chargeplan.solver.lagrange`): no pair
+  is cut; large components are split into pieces that share copies of sites, and the bound is
+  one of the *full* model (the region rule's bound above is only one of the cut model).
 - **Bundles**: small components are packed into tasks of up to ``max_bundle_pairs`` pairs (a
   bundle of independent components is still solved exactly), the large ones go alone, and
   tasks are dispatched largest first.
@@ -46,6 +49,7 @@ from chargeplan.errors import InputError
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import Solution
 from chargeplan.solver.highs import solve
+from chargeplan.solver.lagrange import LagrangeRun, solve_lagrange
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.pricing import PriceSearch, priced_problem, resource_usage
 from chargeplan.solver.split import (
@@ -98,6 +102,12 @@ class Decomposition:
         price tried (``price``, ``usage``, ``limit``, ``cost``, ``dual_bound``).
     seconds
         Wall time of split, solves and merge.
+    method
+        ``"cut"`` (regions cut at their borders) or ``"lagrange"`` (pieces with copied sites,
+        :mod:`chargeplan.solver.lagrange`).
+    shared_sites, site_copies, lagrange_steps
+        With ``"lagrange"``: sites held by several pieces, their copies, and the bound of each
+        weight vector tried (of the last price with a budget).
     """
 
     regions: int
@@ -111,6 +121,10 @@ class Decomposition:
     price: float | None = None
     price_steps: tuple[dict[str, float], ...] = ()
     seconds: float = 0.0
+    method: str = "cut"
+    shared_sites: int = 0
+    site_copies: int = 0
+    lagrange_steps: tuple[dict[str, float], ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """Figures for a plan's summary, keys prefixed ``decompose_``."""
@@ -126,6 +140,10 @@ class Decomposition:
             "decompose_price": self.price,
             "decompose_price_steps": len(self.price_steps),
             "decompose_seconds": self.seconds,
+            "decompose_method": self.method,
+            "decompose_shared_sites": self.shared_sites,
+            "decompose_site_copies": self.site_copies,
+            "decompose_lagrange_steps": len(self.lagrange_steps),
         }
 
 
@@ -152,6 +170,12 @@ def solve_decomposed(
     site_region: np.ndarray | None = None,
     max_bundle_pairs: int = DEFAULT_BUNDLE_PAIRS,
     price_steps: int = 8,
+    method: str = "cut",
+    zone_xy: np.ndarray | None = None,
+    max_piece_pairs: int = DEFAULT_BUNDLE_PAIRS,
+    lagrange_steps: int = 3,
+    fixed_per_kwh: float = 1.0,
+    polish_pairs: int | None = None,
 ) -> tuple[Solution, Decomposition]:
     """Split, solve the regions (in parallel through ``executor``) and merge.
 
@@ -170,6 +194,17 @@ def solve_decomposed(
         Task size for :func:`bundle`.
     price_steps
         With a budget or site limit: bisection steps on the price after it is bracketed.
+    method
+        ``"cut"``: pairs across region borders are cut (the plan's bound is of the cut model
+        only); ``"lagrange"``: no pair is cut, large components are split into pieces that
+        share copies of sites, and the bound is of the full model
+        (:func:`chargeplan.solver.lagrange.solve_lagrange`; ``site_region`` is not used, the
+        time limit is ignored so that the plan does not depend on timing).
+    zone_xy, max_piece_pairs, lagrange_steps, fixed_per_kwh, polish_pairs
+        With ``"lagrange"``: zone centres for the bisection, the largest piece, the
+        supergradient steps on the copies' cost shares, the part of a shared site's fixed
+        cost paid per kWh and the largest part polished
+        (:func:`chargeplan.solver.lagrange.solve_lagrange`).
 
     Returns
     -------
@@ -186,6 +221,22 @@ def solve_decomposed(
     start = time.perf_counter()
     options = options or SolverOptions()
     _check_decomposable(problem)
+    if method == "lagrange":
+        return _solve_lagrange(
+            problem,
+            options,
+            executor=executor,
+            zone_region=zone_region,
+            zone_xy=zone_xy,
+            max_piece_pairs=max_piece_pairs,
+            max_bundle_pairs=max_bundle_pairs,
+            steps=lagrange_steps,
+            fixed_per_kwh=fixed_per_kwh,
+            polish_pairs=polish_pairs,
+            price_steps=price_steps,
+        )
+    if method != "cut":
+        raise InputError(f"decompose.method must be 'cut' or 'lagrange', not {method!r}")
     run = executor or map
     regions = bundle(
         split_components(problem, zone_region=zone_region, site_region=site_region),
@@ -215,6 +266,48 @@ def solve_decomposed(
     return solution, decomposition
 
 
+def _solve_lagrange(
+    problem: FacilityProblem, options: SolverOptions, *, price_steps: int, **kwargs: Any
+) -> tuple[Solution, Decomposition]:
+    """The ``"lagrange"`` method, under a price when a budget or site limit couples pieces."""
+    start = time.perf_counter()
+    resource = "capex" if problem.budget is not None else "sites"
+    limit = problem.budget if problem.budget is not None else problem.max_sites
+    runs: list[LagrangeRun] = []
+
+    def solve_at(price: float) -> Solution:
+        plan, run = solve_lagrange(priced_problem(problem, price, resource), options, **kwargs)
+        runs.append(run)
+        return plan
+
+    plain = solve_at(0.0)
+    solution, price = plain, None
+    steps: tuple[dict[str, float], ...] = ()
+    if limit is not None and resource_usage(problem, plain, resource) > limit * (1 + 1e-9):
+        search = PriceSearch(problem, resource, float(limit), solve_at, plain)
+        cost, price, plan = search.run(price_steps)
+        gap = max(cost - search.dual, 0.0) / max(abs(cost), 1e-9)
+        status = "optimal" if gap <= options.mip_rel_gap * (1 + 1e-6) + 1e-9 else "feasible"
+        solution = dataclasses.replace(plan, objective=cost, bound=search.dual, gap=gap)
+        solution = dataclasses.replace(solution, status=status)
+        steps = tuple(search.steps)
+    last = runs[-1]
+    decomposition = Decomposition(
+        regions=last.pieces,
+        components=last.components,
+        largest_region_pairs=last.largest_pairs,
+        unreachable_zones=_unreachable_zones(problem),
+        price=price,
+        price_steps=steps,
+        seconds=time.perf_counter() - start,
+        method="lagrange",
+        shared_sites=last.shared_sites,
+        site_copies=last.copies,
+        lagrange_steps=last.steps,
+    )
+    return solution, decomposition
+
+
 def _check_decomposable(problem: FacilityProblem) -> None:
     """Refuse what the price search cannot handle, and contradictory hard limits."""
     from chargeplan.model.feasibility import check_feasibility
@@ -232,6 +325,13 @@ def _check_decomposable(problem: FacilityProblem) -> None:
     check_feasibility(problem)
 
 
+def _unreachable_zones(problem: FacilityProblem) -> int:
+    """Zones with demand and no live pair (left unmet without a model)."""
+    has_pair = np.zeros(len(problem.zone_ids), bool)
+    has_pair[problem.pair_zone[problem.live_pairs]] = True
+    return int(((problem.demand.sum(axis=1) > 0) & ~has_pair).sum())
+
+
 def _split_figures(problem: FacilityProblem, regions: list[Region]) -> dict[str, Any]:
     """How the split went: tasks, components, the largest task, pairs cut by the region rule."""
     empty = np.empty(0, np.int64)
@@ -243,8 +343,6 @@ def _split_figures(problem: FacilityProblem, regions: list[Region]) -> dict[str,
     cut = live & ~in_region
     lost = np.zeros(len(problem.zone_ids), bool)
     lost[problem.pair_zone[cut]] = True
-    has_pair = np.zeros(len(problem.zone_ids), bool)
-    has_pair[problem.pair_zone[live]] = True
     info: dict[str, Any] = {
         "regions": len(regions),
         "components": sum(r.components for r in regions),
@@ -253,7 +351,7 @@ def _split_figures(problem: FacilityProblem, regions: list[Region]) -> dict[str,
         "largest_region_sites": len(largest.sites),
         "cut_pairs": int(cut.sum()),
         "cut_zone_demand": float(problem.demand[lost].sum()),
-        "unreachable_zones": int(((problem.demand.sum(axis=1) > 0) & ~has_pair).sum()),
+        "unreachable_zones": _unreachable_zones(problem),
     }
     log.info(
         "decompose: %d tasks holding %d independent components (largest %d pairs); %d pairs cut "

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -200,6 +199,8 @@ def _logged(highs: Any, log_file: str | None) -> Iterator[None]:
     if log_file is None:
         yield
         return
+    import tempfile  # here only: it loads random, shutil and their compressors (cold start)
+
     with tempfile.TemporaryDirectory(prefix="chargeplan-highs-") as folder:
         scratch = os.path.join(folder, "highs.log")
         highs.setOptionValue("output_flag", True)

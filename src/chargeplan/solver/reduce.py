@@ -330,9 +330,12 @@ def merge_zones(
     offset = np.arange(zone.size) - start[zone]
     twin = start[first[group[zone]]] + offset
     differs = (site != site[twin]) | (unit != unit[twin]).any(axis=1)
-    odd = np.unique(zone[differs])
+    # a mask, not np.unique / np.union1d: those import numpy.ma (30 ms of a cold start)
+    odd_zone = np.zeros(z, bool)
+    odd_zone[zone[differs]] = True
     if keep_zones is not None:
-        odd = np.union1d(odd, np.flatnonzero(keep_zones))
+        odd_zone |= keep_zones
+    odd = np.flatnonzero(odd_zone)
     if odd.size:
         group = group.copy()
         group[odd] = group.max() + 1 + np.arange(odd.size)

@@ -14,11 +14,15 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
+
 from chargeplan import progress
 from chargeplan.config.scenario import Scenario
 from chargeplan.inputs.prepare import Inputs, prepare
 from chargeplan.inputs.problem import build_problem
 from chargeplan.inputs.reach import demand_centres
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.solution import Solution
 from chargeplan.results.plan import Plan, make_plan
 from chargeplan.results.stations import StationSettings
 from chargeplan.solver.decompose import Executor
@@ -88,7 +92,10 @@ def _plan_network(
     problem = build_problem(scenario, inputs)
     options = solver or solver_options(scenario)
     extra: dict[str, object] = {"scenario": scenario.name}
-    if scenario.decompose.by == "none":
+    nothing = _nothing_to_serve(problem)
+    if nothing is not None:
+        solution = nothing
+    elif scenario.decompose.by == "none":
         solution = solve(problem, options)
     else:
         zc = scenario.zones
@@ -127,3 +134,28 @@ def _plan_network(
         100 * plan.summary["gap"],
     )
     return plan
+
+
+def _nothing_to_serve(problem: FacilityProblem) -> Solution | None:
+    """The plan of an instance with no demand and no site or charger forced: nothing built.
+
+    Every cost is >= 0 and no demand can go unmet, so building nothing is optimal at objective
+    0. HiGHS is not asked: its presolve empties such a model and it reports no plan (a
+    ``[competition] target_own_share = 0`` scenario, docs/competition.md). ``None`` otherwise.
+    """
+    if problem.demand.any() or problem.must_open.any() or problem.min_chargers.any():
+        return None
+    s, k = problem.max_chargers.shape
+    return Solution(
+        open_site=np.zeros(s, bool),
+        chargers=np.zeros((s, k), np.int64),
+        served=np.zeros((len(problem.pair_zone), k)),
+        unmet=np.zeros(problem.demand.shape),
+        grid_upgrade=np.zeros(s, bool),
+        status="optimal",
+        objective=0.0,
+        bound=0.0,
+        gap=0.0,
+        build_seconds=0.0,
+        solve_seconds=0.0,
+    )
