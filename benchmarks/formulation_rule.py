@@ -197,6 +197,8 @@ def main(argv: list[str]) -> int:
         if repeats > 1:
             raw = best_of(partial(raw_highs, inst, args.time_limit), repeats)
         row = {"instance": name, "raw_s": raw["seconds"], "raw_obj": raw["objective"]}
+        if raw["status"] != "Optimal":  # e.g. the time limit: the ratios are against it
+            row["raw_status"] = raw["status"]
         for way in ways:
             run = best_of(partial(chargeplan_run, inst, links[way], args.time_limit), repeats)
             row[f"{way}/raw"] = run["seconds"] / raw["seconds"]
