@@ -200,7 +200,7 @@ class ModelConfig(Frozen):
     unmet_penalty_cny_per_kwh: PositiveFloat
     budget_cny: PositiveFloat | None = None
     max_sites: Annotated[int, Field(ge=0)] | None = None
-    pair_links: Literal["auto", "always", "never"] = "auto"
+    pair_links: Literal["auto", "always", "never", "lazy"] = "auto"
     #: Serve each zone's demand of a type from one site only (binary assignment: the
     #: single-source CFLP, chargeplan.model.families). Default false: demand may split between
     #: sites in reach, the model's original rule, which the published plans use.

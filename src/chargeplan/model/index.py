@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chargeplan.model.problem import STRONG_LINK_LIMIT, FacilityProblem
+from chargeplan.model.links import wants_strong_links
+from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import Labels
 from chargeplan.model.targets import target_groups
 
@@ -161,10 +162,7 @@ def model_index(problem: FacilityProblem, pattern: np.ndarray | None = None) -> 
         b_entry = b_level = np.empty(0, np.int64)
     upgradeable = np.isfinite(problem.grid_kw) & (problem.grid_upgrade_kw > 0) & useful
     g_site = np.flatnonzero(upgradeable) if problem.sizing else np.empty(0, np.int64)
-    if problem.pair_links == "auto":
-        strong = len(x_pair) <= STRONG_LINK_LIMIT
-    else:
-        strong = problem.pair_links == "always"
+    strong = wants_strong_links(problem, len(x_pair))
     return ModelIndex(
         offsets={},
         x_pair=x_pair,

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from chargeplan.errors import SolveError
-from chargeplan.model.problem import STRONG_LINK_LIMIT, FacilityProblem
+from chargeplan.model.links import wants_strong_links
+from chargeplan.model.problem import FacilityProblem
 
 __all__ = [
     "BYTES_FIXED",
@@ -149,9 +150,7 @@ def estimate_model_size(problem: FacilityProblem) -> ModelSize:
     else:
         rows += ny  # site capacity
         nonzeros += nx + ny
-    strong = (
-        nx <= STRONG_LINK_LIMIT if problem.pair_links == "auto" else problem.pair_links == "always"
-    )
+    strong = wants_strong_links(problem, nx)
     if strong:
         rows += nx
         nonzeros += 2 * nx

@@ -25,8 +25,8 @@ Objective = Literal["min_cost", "max_coverage", "min_max_cost"]
 #: array (typed ``Any`` so that the fields can be typed as the arrays they always are).
 FILLED: Any = None
 
-#: Add the strong linking rows ``x_ijk <= y_j`` when the model has at most this many
-#: assignment variables (``pair_links="auto"``); above it they cost more LP time than they save.
+#: Most assignment variables of a model with charger sizing that ``pair_links="auto"`` gives
+#: the strong rows ``x_ijk <= y_j`` (:mod:`chargeplan.model.links`); above, they cost more.
 STRONG_LINK_LIMIT = 50_000
 
 
@@ -89,8 +89,8 @@ class FacilityProblem:
     max_sites
         Most sites ``N`` to open (``None``: no limit).
     pair_links
-        ``"auto"``, ``"always"`` or ``"never"``: whether to add the strong rows
-        ``x_ijk <= y_j``.
+        Strong rows ``x_ijk <= y_j``: ``"auto"`` (:mod:`chargeplan.model.links`), ``"always"``,
+        ``"never"``, ``"lazy"`` (the violated ones, in rounds: :mod:`chargeplan.solver.cuts`).
     queue_levels
         Queue-aware sizing: per type k an array ``L_k`` of length ``S_k + 1`` with the demand
         one queue of ``c`` chargers serves at the service level (``c = 0..S_k``; from
@@ -154,7 +154,7 @@ class FacilityProblem:
     objective: Objective = "min_cost"
     budget: float | None = None
     max_sites: int | None = None
-    pair_links: Literal["auto", "always", "never"] = "auto"
+    pair_links: Literal["auto", "always", "never", "lazy"] = "auto"
     queue_levels: tuple[np.ndarray, ...] | None = None
     min_chargers: np.ndarray = FILLED
     existing_chargers: np.ndarray = FILLED
@@ -295,7 +295,7 @@ class FacilityProblem:
         objective: Objective = "min_cost",
         budget: float | None = None,
         max_sites: int | None = None,
-        pair_links: Literal["auto", "always", "never"] = "auto",
+        pair_links: Literal["auto", "always", "never", "lazy"] = "auto",
         single_source: bool = False,
     ) -> FacilityProblem:
         """The classic capacitated facility-location problem from tables.

@@ -303,8 +303,9 @@ def time_limit_advice(
 ) -> str:
     """What a plan stopped by the time limit was solved with, and what to try next.
 
-    Without the strong rows ``x_ijk <= y_j`` (``pair_links = "auto"`` leaves them out above
-    :data:`~chargeplan.model.problem.STRONG_LINK_LIMIT` assignment variables) the LP bound is
+    Without the strong rows ``x_ijk <= y_j`` (``pair_links = "auto"`` leaves them out of a
+    model with charger sizing above :data:`~chargeplan.model.problem.STRONG_LINK_LIMIT`
+    assignment variables: :func:`chargeplan.model.links.wants_strong_links`) the LP bound is
     weak and HiGHS may need far longer to close the gap; with them each LP is larger.
     """
     tries = []
