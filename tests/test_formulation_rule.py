@@ -23,7 +23,7 @@ from chargeplan.model.problem import STRONG_LINK_LIMIT, FacilityProblem
 from chargeplan.solver.cuts import LazyLinks, add_lazy_links, violated_links
 from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
-from tests.test_orlib import CAPOPT, instance_path, read_cap, to_problem
+from tests.orlib import CAPOPT, instance_path, read_cap, to_problem
 
 EXACT = SolverOptions(mip_rel_gap=0, time_limit_s=120, threads=1)
 
