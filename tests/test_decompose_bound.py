@@ -24,6 +24,7 @@ from chargeplan.model.solution import Solution, objective_value
 from chargeplan.solver.decompose import solve_decomposed
 from chargeplan.solver.highs import solve
 from chargeplan.solver.lagrange import solve_lagrange
+from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.pieces import make_pieces, project_simplex
 from chargeplan.solver.shares import linear_rate
 
@@ -306,3 +307,17 @@ def test_coverage_targets_are_refused_because_pieces_would_restrict_them() -> No
     )
     with pytest.raises(SolveError, match=r"coverage targets.*decompose.method = 'cut'"):
         solve_lagrange(targeted, zone_xy=zone_xy, max_piece_pairs=40)
+
+
+def test_the_ignored_time_limit_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """Pieces solve to their gap without the time limit (determinism); the log says so."""
+    problem, zone_xy = grid_problem()
+    with caplog.at_level("INFO", logger="chargeplan.solver.lagrange"):
+        solve_lagrange(
+            problem,
+            SolverOptions(mip_rel_gap=0.01, time_limit_s=7.0),
+            zone_xy=zone_xy,
+            max_piece_pairs=40,
+            steps=0,
+        )
+    assert "without the time limit (7 s)" in caplog.text

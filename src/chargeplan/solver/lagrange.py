@@ -418,6 +418,14 @@ def solve_lagrange(
             "against the cut model)"
         )
     polish_pairs = 4 * max_piece_pairs if polish_pairs is None else polish_pairs
+    if math.isfinite(options.time_limit_s):
+        log.info(
+            "decompose.method = 'lagrange' solves every piece to mip_rel_gap %.4g without the "
+            "time limit (%.0f s): a wall-clock limit would decide the plan; make the pieces "
+            "smaller (decompose.max_piece_pairs) to make it faster",
+            options.mip_rel_gap,
+            options.time_limit_s,
+        )
     piece_options = dataclasses.replace(options, time_limit_s=math.inf, log_to_stderr=False)
     pieces = make_pieces(
         problem,
