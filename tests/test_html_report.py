@@ -34,6 +34,7 @@ from chargeplan.outputs.write import write_plan
 from chargeplan.results.gaps import GapSettings, analyse_gaps
 
 from .conftest import REPO, SCENARIO, write_tiny_scenario
+from .system import need, need_cjk_font
 
 KEY_FIGURES = ("CNY 24.7 k", "92.6 %", "57", "new-1", "unreachable", "1,000")
 
@@ -195,11 +196,9 @@ def test_no_report_flag(tiny_scenario: Path, tmp_path: Path) -> None:
 
 def _chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is not installed: .ci/run installs Debian's chromium before tests")
-    pytest.skip("chromium is not installed (apt-get install chromium); CI runs this test")
+    need(found is not None, "chromium", "apt-get install chromium")
+    assert found is not None
+    return found
 
 
 def _chromium_run(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
@@ -444,8 +443,7 @@ def test_chinese_names_carry_their_pinyin_and_the_font_is_embedded(chinese) -> N
     assert "<td>Xi&#39;an 西安市</td><td>Guangdong 广东省</td>" in page
     assert "Hangzhou 杭州市" in page  # the coverage-by-city chart lists every zone
     faces = re.findall(r'@font-face \{font-family: "chargeplan CJK";[^}]*\}', page)
-    if fonts.font_file() is None:
-        pytest.skip("no Noto Sans CJK on this machine (apt-get install fonts-noto-cjk)")
+    need_cjk_font()
     assert len(faces) == 1 and 'src: url("data:font/woff2;base64,' in faces[0]
     font = fonts.embedded_font(page)
     assert font is not None
@@ -459,8 +457,11 @@ def _fontless_config(folder: Path) -> Path:
     fonts_dir.mkdir(parents=True)
     for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
         source = Path("/usr/share/fonts/truetype/dejavu") / name
-        if not source.is_file():
-            pytest.skip("fonts-dejavu-core is not installed (the font-less browser's Latin font)")
+        need(
+            source.is_file(),
+            "DejaVu Sans (the font-less browser's Latin font)",
+            "apt-get install fonts-dejavu-core",
+        )
         shutil.copy(source, fonts_dir / name)
     config = folder / "fonts.conf"
     config.write_text(
@@ -496,8 +497,7 @@ def test_chinese_renders_with_the_embedded_font_in_a_fontless_browser(
     """In a browser with no CJK font, the report's embedded subset draws the same glyphs as the
     installed Noto Sans CJK SC, and without it the browser draws boxes (or nothing) instead."""
     chromium = _chromium()
-    if fonts.font_file() is None:
-        pytest.skip("no Noto Sans CJK on this machine (apt-get install fonts-noto-cjk)")
+    need_cjk_font()
     plan, scenario = chinese
     page = render_report(plan, scenario=scenario)
     face = re.search(r'@font-face \{font-family: "chargeplan CJK";[^}]*\}', page)

@@ -27,6 +27,7 @@ from chargeplan.outputs.names import bilingual, latin
 from chargeplan.results.plan import Plan
 
 from .conftest import write_tiny_scenario
+from .system import need_cjk_font
 
 REPO = Path(__file__).resolve().parents[1]
 ALBERS = "ESRI:102025"
@@ -182,8 +183,7 @@ def test_font_subset_holds_exactly_the_pages_chinese_characters() -> None:
 
     assert fonts.cjk_characters("杭州 abc 杭") == "州杭"
     assert fonts.embedded_font("no Chinese here") is None
-    if fonts.font_file() is None:
-        pytest.skip("no Noto Sans CJK on this machine (apt-get install fonts-noto-cjk)")
+    need_cjk_font()
     font = fonts.embedded_font("杭州 abc 杭")
     assert font is not None and font.woff2[:4] == b"wOF2"
     cmap = TTFont(io.BytesIO(font.woff2)).getBestCmap()
