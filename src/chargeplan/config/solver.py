@@ -134,11 +134,19 @@ class SolverOptions(SolverConfig):
         Solve an exactly reduced problem (:mod:`chargeplan.solver.reduce`: the covering form
         and a greedy start for pure covering) and expand its plan; ``False`` builds the problem
         as given.
+    design_start
+        Start a station-design model from its LP relaxation rounded to a plan
+        (:mod:`chargeplan.solver.designstart`); ``False``: HiGHS alone, as before.
+    design_max_nodes
+        With ``design_start``: HiGHS's branch-and-bound node limit after the start (a
+        deterministic limit; the time limit still applies on top of it).
     """
 
     log_to_stderr: bool = False
     reduce: bool = True
     log_file: str | None = None
+    design_start: bool = True
+    design_max_nodes: int = 1_000
 
     @classmethod
     def from_config(cls, config: SolverConfig, **switches: Any) -> SolverOptions:

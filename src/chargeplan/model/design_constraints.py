@@ -17,7 +17,13 @@ from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
 
-__all__ = ["add_design_capacity", "add_design_chargers", "add_design_choice", "add_design_grid"]
+__all__ = [
+    "add_design_capacity",
+    "add_design_chargers",
+    "add_design_choice",
+    "add_design_grid",
+    "usable_capacity",
+]
 
 
 def _z_rows_by_entry(problem: FacilityProblem, ix: ModelIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -28,6 +34,16 @@ def _z_rows_by_entry(problem: FacilityProblem, ix: ModelIndex) -> tuple[np.ndarr
     entry = entry_of[ix.z_site]  # (Zd, K)
     z_pos, kind = np.nonzero(entry >= 0)
     return entry[z_pos, kind], np.column_stack([z_pos, kind]).T
+
+
+def usable_capacity(problem: FacilityProblem) -> tuple[np.ndarray, np.ndarray]:
+    r"""``(S, K)`` :math:`Q_{j0k}` and ``(S, D, K)`` :math:`\min(Q_{jdk}, \max(D_{jk}, Q_{j0k}))`:
+    station capacities (:func:`~chargeplan.model.designs.station_capacity`) cut to the demand
+    :math:`D_{jk}` of the zones in reach of site j (the most the site can ever carry)."""
+    base, design = station_capacity(problem)
+    reach = np.zeros(base.shape)
+    np.add.at(reach, problem.pair_site, problem.demand[problem.pair_zone])
+    return base, np.minimum(design, np.maximum(reach, base)[:, None, :])
 
 
 def add_design_choice(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag: str) -> None:
@@ -82,8 +98,15 @@ def add_design_capacity(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex
 
     Exact: with design d (at most one) the right-hand side is :math:`Q_{jdk}`, the capacity
     of the :math:`E_{jk} + s_{dk}` chargers as one queue; with none, :math:`Q_{j0k}`.
+
+    The coefficients are tightened to the demand in reach (:func:`usable_capacity`): a design's
+    capacity beyond :math:`D_{jk} = \sum_{i \in P(j)} d_{ik}` can never be used, so
+    :math:`Q_{jdk}` is replaced by :math:`\min(Q_{jdk}, \max(D_{jk}, Q_{j0k}))`. Integer plans
+    are the same (the load never exceeds :math:`D_{jk}`); the LP relaxation can no longer buy
+    a fraction of a station larger than its catchment at the price per kW of a full one
+    (``docs/stations.md``, "Solving a slice").
     """
-    base, design = station_capacity(problem)
+    base, design = usable_capacity(problem)
     nn = len(ix.n_site)
     entry = ix.entry_of_x(problem)
     hosted = entry >= 0

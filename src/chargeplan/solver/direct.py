@@ -42,7 +42,7 @@ from chargeplan.model.sparse import (
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.scaling import reporting
 
-__all__ = ["direct_applies", "read_values", "solve_direct"]
+__all__ = ["design_start_applies", "direct_applies", "read_values", "solve_direct"]
 
 
 def direct_applies(problem: FacilityProblem, covering: bool, options: SolverOptions) -> bool:
@@ -76,15 +76,82 @@ def solve_direct(problem: FacilityProblem, options: SolverOptions) -> Solution |
     formulation, start = ix.formulation, time.perf_counter()
     if problem.pair_links == "lazy" and len(ix.x_pair):  # the LP rounds count as solve time
         formulation = _lazy_links(highs, problem, ix, order, lp.n_cols)
-    stage = _run(highs, options, lp.objective_offset)
+    if design_start_applies(problem, options):
+        values, stage, formulation = _from_design_start(problem, lp, ix, highs, order, options)
+    else:
+        stage = _run(highs, options, lp.objective_offset)
+        values = read_values(lp, highs, order)
     stage["seconds"] = time.perf_counter() - start
-    decisions: dict[str, Any] = decode(problem, ix, read_values(lp, highs, order))
+    decisions: dict[str, Any] = decode(problem, ix, values)
     return Solution(
         **decisions,
         **stage_outcome(stage, build_seconds),
         stages=(stage,),
         formulation=formulation,
     )
+
+
+def design_start_applies(problem: FacilityProblem, options: SolverOptions) -> bool:
+    """Whether a station-design model starts from its rounded LP (:mod:`chargeplan.solver.
+    designstart`): a design menu, ``min_cost``, links not lazy, and ``options.design_start``."""
+    return (
+        options.design_start
+        and problem.designs
+        and problem.objective == "min_cost"
+        and problem.pair_links != "lazy"
+    )
+
+
+def _from_design_start(
+    problem: FacilityProblem,
+    lp: SparseMILP,
+    ix: ModelIndex,
+    highs: Any,
+    order: np.ndarray,
+    options: SolverOptions,
+) -> tuple[np.ndarray, dict, str]:
+    """The rounded LP (:func:`~chargeplan.solver.designstart.design_start`, on a copy of the
+    model), returned as it is when it is within ``options.mip_rel_gap`` of the LP bound, else
+    handed to HiGHS as its first plan, HiGHS stopped by a node limit
+    (``options.design_max_nodes``) rather than by its clock alone.
+
+    Returns the column values, the stage record (objective, bound: the larger of the LP's and
+    HiGHS's, gap, status) and the formulation in words.
+    """
+    from chargeplan.solver.designstart import design_start
+
+    progress.step("design start")
+    copy, _ = _load(lp)
+    begun = design_start(problem, lp, ix, copy, order, options.threads)
+    del copy
+    if begun is None:
+        stage = _run(highs, options, lp.objective_offset)
+        return read_values(lp, highs, order), stage, ix.formulation + "; no design start"
+    words = (
+        f"{ix.formulation}; design start: LP rounded in {begun.rounds} LPs, "
+        f"{100 * begun.gap:.2f} % above the LP bound"
+    )
+    if begun.gap <= options.mip_rel_gap:
+        stage = {
+            "status": "optimal",
+            "objective": begun.objective,
+            "bound": begun.lp_bound,
+            "gap": begun.gap,
+        }
+        return begun.values, stage, words
+    import highspy
+
+    solution = highspy.HighsSolution()
+    solution.col_value = begun.values[order].tolist()
+    highs.setSolution(solution)
+    highs.setOptionValue("mip_max_nodes", int(options.design_max_nodes))
+    stage = _run(highs, options, lp.objective_offset)
+    values = read_values(lp, highs, order)
+    if stage["objective"] > begun.objective:  # HiGHS keeps the start; guard all the same
+        values, stage["objective"] = begun.values, begun.objective
+    stage["bound"] = max(stage["bound"], begun.lp_bound)
+    stage["gap"] = abs(stage["objective"] - stage["bound"]) / max(abs(stage["objective"]), 1e-9)
+    return values, stage, words
 
 
 def _lazy_links(

@@ -1,0 +1,370 @@
+r"""A plan to start from for station-design models: the LP relaxation rounded up, site by site.
+
+HiGHS's own heuristics find poor plans for a city of station designs (the Shanghai slice:
+about 10 % of the demand served after 300 s although every unmet kW costs CNY 20,000;
+``docs/stations.md``, "Solving a slice"). The LP relaxation spreads each site's station over
+a fraction :math:`z_{jd} = \text{load}_j / Q_{jd}` of a design at every site, so no site is
+near 1 and rounding it directly opens far too many stations. :func:`design_start` instead
+**dives**, each step an LP of the same model with some bounds fixed:
+
+1. Solve the LP relaxation (value :math:`\underline{v}`, a valid lower bound of the MILP).
+2. Round up: among the undecided sites with :math:`y_j \ge \theta` (:data:`OPEN_AT`), take
+   them in decreasing :math:`y_j` and skip any that shares a zone with one taken in this
+   round (two neighbours would split the same demand); fix the taken ones open
+   (:math:`y_j = 1`) with the design their LP holds most of (:math:`z_{jd} = 1`). Re-solve:
+   a fixed station's capacity is paid for, so the LP moves the demand around it onto it and
+   its neighbours' :math:`y` fall. Repeat until no undecided site has :math:`y_j \ge \theta`
+   (at most :data:`MAX_ROUNDS` rounds), then close the undecided sites (:math:`y_j = 0`).
+3. Size: every open site gets the cheapest design whose capacity carries its LP load of every
+   type (:math:`Q_{jdk} \ge \sum_i d_{ik} x_{ijk}\ \forall k`; the largest if none does; no
+   design if the existing chargers carry it); a site with no load is closed unless required.
+   With :math:`y` and :math:`z` fixed the rest is an LP (the assignment :math:`x, u`; the
+   chargers :math:`n` follow from :math:`z`), whose optimum is a feasible plan of the MILP.
+4. Improve: a station whose cost :math:`f_j + F_d` exceeds the penalty of everything it
+   serves, :math:`\sum_k \pi_k\, \text{load}_{jk}`, is closed (its zones fall back at worst
+   to unmet demand, which costs less, so the plan's cost falls); sites are sized again and
+   the LP re-solved, up to :data:`IMPROVE_ROUNDS` times while a station closes.
+
+Every step is a simplex solve without a time limit, so the plan depends only on the model
+and the thread count, never on timing. Its cost :math:`\bar v` is an upper bound and
+:math:`\underline v` a lower bound of the optimum: the start's own gap is
+:math:`(\bar v - \underline v) / \bar v`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from chargeplan.model.designs import station_capacity
+from chargeplan.model.index import ModelIndex
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.sparse import SparseMILP
+
+__all__ = ["DROP_BELOW", "IMPROVE_ROUNDS", "MAX_ROUNDS", "OPEN_AT", "DesignStart", "design_start"]
+
+#: :math:`\theta`: an undecided site whose LP :math:`y_j` reaches it is opened in a round.
+#: Measured on the Shanghai slice (docs/stations.md): 0.1 gave the cheapest start of 0.03,
+#: 0.1, 0.2 and 0.5 (lower opens many half-used stations, higher closes needed ones).
+OPEN_AT = 0.1
+#: Most rounding rounds (Shanghai needs 6-8; each is one warm-started LP).
+MAX_ROUNDS = 30
+#: Most close-and-resize rounds of step 4.
+IMPROVE_ROUNDS = 3
+#: Step 4 tries to close the stations that use less than this share of their capacity.
+DROP_BELOW = 0.5
+
+
+@dataclass(frozen=True)
+class DesignStart:
+    """A feasible plan of a station-design model and the bound found on the way.
+
+    Attributes
+    ----------
+    values
+        Column values of the plan, in the model's column order (:class:`SparseMILP`).
+    objective
+        Its cost (the model's objective, constant included): an upper bound of the optimum.
+    lp_bound
+        The LP relaxation's value: a lower bound of the optimum.
+    rounds
+        Rounding rounds (step 2) and improving rounds (step 4), each one LP.
+    seconds
+        Wall time of all the LPs.
+    """
+
+    values: np.ndarray
+    objective: float
+    lp_bound: float
+    rounds: int
+    seconds: float
+
+    @property
+    def gap(self) -> float:
+        """``(objective - lp_bound) / objective``: how far the start is from the LP bound."""
+        return (self.objective - self.lp_bound) / max(abs(self.objective), 1e-9)
+
+
+class _Relaxation:
+    """The model's LP relaxation in a ``highspy.Highs`` of its own, bounds changed in place."""
+
+    def __init__(self, lp: SparseMILP, highs: Any, order: np.ndarray, threads: int | None):
+        import highspy
+
+        self.lp, self.highs, self.order = lp, highs, order
+        self.position = np.full(lp.n_cols, -1)
+        self.position[order] = np.arange(order.size)
+        if threads is not None:
+            highspy.Highs.resetGlobalScheduler(True)
+            highs.setOptionValue("threads", threads)
+        highs.setOptionValue("solve_relaxation", True)
+        highs.setOptionValue("time_limit", float("inf"))  # the plan may not depend on timing
+        self.lps = 0
+
+    def fix(self, columns: np.ndarray, value: float) -> None:
+        """Fix ``columns`` (model order) to ``value``; columns HiGHS never received are 0."""
+        cols = self.position[columns]
+        cols = cols[cols >= 0].astype(np.int32)
+        if cols.size:
+            bound = np.full(cols.size, value)
+            self.highs.changeColsBounds(cols.size, cols, bound, bound)
+
+    def free(self, columns: np.ndarray) -> None:
+        """Give binary ``columns`` (model order) their bounds ``[0, 1]`` back."""
+        cols = self.position[columns]
+        cols = cols[cols >= 0].astype(np.int32)
+        if cols.size:
+            self.highs.changeColsBounds(cols.size, cols, np.zeros(cols.size), np.ones(cols.size))
+
+    def solve(self) -> tuple[np.ndarray, float] | None:
+        """Column values (model order) and objective, ``None`` if the LP is not optimal."""
+        import highspy
+
+        self.highs.run()
+        self.lps += 1
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        values = np.zeros(self.lp.n_cols)
+        values[self.order] = np.asarray(self.highs.getSolution().col_value, dtype=float)
+        value = float(self.highs.getInfo().objective_function_value) + self.lp.objective_offset
+        return values, value
+
+
+def design_start(
+    problem: FacilityProblem,
+    lp: SparseMILP,
+    ix: ModelIndex,
+    highs: Any,
+    order: np.ndarray,
+    threads: int | None = None,
+) -> DesignStart | None:
+    """Round the LP relaxation of a station-design model to a plan (module docstring).
+
+    Parameters
+    ----------
+    problem
+        The instance; it has a design menu (``problem.designs``).
+    lp, ix
+        Its model as arrays (:func:`~chargeplan.model.formulation.build_milp`).
+    highs, order
+        A ``highspy.Highs`` holding that model with columns in ``order`` (as
+        :func:`chargeplan.solver.direct.solve_direct` loads it); its bounds and options are
+        changed: pass a copy that is not solved afterwards.
+    threads
+        Threads for HiGHS (``None``: its default).
+
+    Returns
+    -------
+    DesignStart or None
+        ``None`` when an LP on the way is not optimal (e.g. a rounded design breaks a grid
+        row): the caller solves without a start.
+    """
+    start = time.perf_counter()
+    relax = _Relaxation(lp, highs, order, threads)
+    first = relax.solve()
+    if first is None:
+        return None
+    values, lp_bound = first
+    n_sites = len(problem.site_ids)
+    lower, _, _ = lp.bounds()
+    y_col = ix.cols("y")
+    forced = np.zeros(n_sites, bool)
+    forced[ix.y_site[lower[y_col] >= 0.5]] = True
+    state = np.where(forced, 1, 0)  # 0 undecided, 1 open, -1 closed
+    state[np.setdiff1d(np.arange(n_sites), ix.y_site)] = -1
+    zones_of = _zones_by_site(problem)
+    rounds = 0
+    for _ in range(MAX_ROUNDS):
+        taken = _round_up(problem, ix, values, state, zones_of, forced)
+        if not taken.size:
+            break
+        state[taken] = 1
+        relax.fix(y_col[np.isin(ix.y_site, taken)], 1.0)
+        relax.fix(ix.cols("z")[_held_design(ix, values, taken)], 1.0)
+        solved = relax.solve()
+        if solved is None:
+            return None
+        values, rounds = solved[0], rounds + 1
+    closing = state == 0
+    state[closing] = -1
+    relax.fix(y_col[closing[ix.y_site]], 0.0)
+    solved = relax.solve()
+    if solved is None:
+        return None
+    plan = _size_and_improve(problem, ix, relax, state, forced, zones_of)
+    if plan is None:
+        return None
+    values, objective, improved = plan
+    return DesignStart(values, objective, lp_bound, rounds + improved, time.perf_counter() - start)
+
+
+def _zones_by_site(problem: FacilityProblem) -> list[np.ndarray]:
+    """The zones in reach of each site (one array per site)."""
+    by_site = np.argsort(problem.pair_site, kind="stable")
+    bounds = np.searchsorted(problem.pair_site[by_site], np.arange(len(problem.site_ids) + 1))
+    zones = problem.pair_zone[by_site]
+    return [zones[a:b] for a, b in itertools.pairwise(bounds.tolist())]
+
+
+def _round_up(
+    problem: FacilityProblem,
+    ix: ModelIndex,
+    values: np.ndarray,
+    state: np.ndarray,
+    zones_of: list[np.ndarray],
+    forced: np.ndarray,
+) -> np.ndarray:
+    """Step 2's sites of one round: undecided, :math:`y_j \\ge \\theta`, in decreasing
+    :math:`y_j` (ties by position), none sharing a zone with one taken before it."""
+    y = np.zeros(len(problem.site_ids))
+    y[ix.y_site] = values[ix.cols("y")]
+    candidates = np.flatnonzero((state == 0) & (y >= OPEN_AT) & ~forced)
+    candidates = candidates[np.argsort(-y[candidates], kind="stable")]
+    busy = np.zeros(len(problem.zone_ids), bool)
+    taken = []
+    for site in candidates.tolist():  # a loop over sites, not pairs
+        zones = zones_of[site]
+        if not busy[zones].any():
+            taken.append(site)
+            busy[zones] = True
+    return np.asarray(taken, dtype=np.int64)
+
+
+def _held_design(ix: ModelIndex, values: np.ndarray, sites: np.ndarray) -> np.ndarray:
+    """Positions in ``z`` of the design each of ``sites`` holds most of in the LP (ties: the
+    first in the menu)."""
+    z = values[ix.cols("z")]
+    mine = np.flatnonzero(np.isin(ix.z_site, sites))
+    order = mine[np.lexsort((ix.z_design[mine], -z[mine], ix.z_site[mine]))]
+    first = np.r_[True, ix.z_site[order][1:] != ix.z_site[order][:-1]]
+    return order[first]
+
+
+def _loads(problem: FacilityProblem, ix: ModelIndex, values: np.ndarray) -> np.ndarray:
+    """``(S, K)``: the demand each site serves in the plan ``values``."""
+    load = np.zeros((len(problem.site_ids), len(problem.types)))
+    served = problem.demand[problem.pair_zone[ix.x_pair], ix.x_type] * values[ix.cols("x")]
+    np.add.at(load, (problem.pair_site[ix.x_pair], ix.x_type), served)
+    return load
+
+
+def _cheapest_designs(problem: FacilityProblem, ix: ModelIndex, load: np.ndarray) -> np.ndarray:
+    """``(S,)``: the position in ``z`` of the cheapest design of each site that carries its
+    load of every type, else its largest design; ``-1`` where the existing chargers carry it
+    or the site has no design."""
+    assert problem.design_capex is not None
+    base, design = station_capacity(problem)
+    slack = 1e-6 * (1.0 + load)
+    carries = (design[ix.z_site, ix.z_design] >= load[ix.z_site] - slack[ix.z_site]).all(axis=1)
+    capex = problem.design_capex[ix.z_design]
+    # per site: carrying designs first, then by capex (a non-carrying fallback: the largest)
+    key = np.where(carries, capex, -capex + 2.0 * capex.max(initial=0.0) + 1.0)
+    order = np.lexsort((ix.z_design, key, ix.z_site))
+    first = np.r_[True, ix.z_site[order][1:] != ix.z_site[order][:-1]]
+    chosen = np.full(len(problem.site_ids), -1)
+    chosen[ix.z_site[order[first]]] = order[first]
+    enough = (base >= load - 1e-6 * (1.0 + load)).all(axis=1)
+    chosen[enough] = -1
+    return chosen
+
+
+def _size_and_improve(
+    problem: FacilityProblem,
+    ix: ModelIndex,
+    relax: _Relaxation,
+    state: np.ndarray,
+    forced: np.ndarray,
+    zones_of: list[np.ndarray],
+) -> tuple[np.ndarray, float, int] | None:
+    """Steps 3 and 4: the plan of the open sites, then batches of little-used stations closed
+    while that makes the plan cheaper; the plan, its cost and the LPs of step 4."""
+    best = _sized_plan(problem, ix, relax, state, forced)
+    if best is None:
+        return None
+    improved = 0
+    for _ in range(IMPROVE_ROUNDS):
+        values, cost, design = best
+        dropped = _little_used(problem, ix, values, state, forced, design, zones_of)
+        if not dropped.size:
+            break
+        trial = state.copy()
+        trial[dropped] = -1
+        again = _sized_plan(problem, ix, relax, trial, forced)
+        improved += 2
+        if again is None or again[1] >= cost:
+            break
+        best, state = again, trial
+    return best[0], best[1], improved
+
+
+def _sized_plan(
+    problem: FacilityProblem,
+    ix: ModelIndex,
+    relax: _Relaxation,
+    state: np.ndarray,
+    forced: np.ndarray,
+) -> tuple[np.ndarray, float, np.ndarray] | None:
+    """Step 3 for the open sites of ``state``: the LP with ``y`` fixed and designs free gives
+    each site's load, each gets the cheapest design carrying it, and the LP with designs fixed
+    the plan. Its values, cost and designs (positions in ``z``, ``-1``: none)."""
+    y_open = state[ix.y_site] == 1
+    relax.fix(ix.cols("y")[y_open], 1.0)
+    relax.fix(ix.cols("y")[~y_open], 0.0)
+    z_open = state[ix.z_site] == 1
+    relax.free(ix.cols("z")[z_open])
+    relax.fix(ix.cols("z")[~z_open], 0.0)
+    solved = relax.solve()
+    if solved is None:
+        return None
+    load = _loads(problem, ix, solved[0])
+    state[(state == 1) & ~forced & (load.sum(axis=1) <= 1e-9)] = -1
+    design = np.where(state == 1, _cheapest_designs(problem, ix, load), -1)
+    _fix_plan(ix, relax, state, design)
+    solved = relax.solve()
+    if solved is None:
+        return None
+    return solved[0], solved[1], design
+
+
+def _little_used(
+    problem: FacilityProblem,
+    ix: ModelIndex,
+    values: np.ndarray,
+    state: np.ndarray,
+    forced: np.ndarray,
+    design: np.ndarray,
+    zones_of: list[np.ndarray],
+) -> np.ndarray:
+    """Step 4's batch: open stations (not required) that carry less than :data:`DROP_BELOW`
+    of their design's capacity, least used first, none sharing a zone with one before it."""
+    _, capacity = station_capacity(problem)
+    load = _loads(problem, ix, values).sum(axis=1)
+    held = np.zeros(len(problem.site_ids))
+    has = design >= 0
+    held[has] = capacity[ix.z_site[design[has]], ix.z_design[design[has]]].sum(axis=1)
+    use = np.where(held > 0, load / np.maximum(held, 1e-12), 1.0)
+    candidates = np.flatnonzero((state == 1) & ~forced & has & (use < DROP_BELOW))
+    candidates = candidates[np.argsort(use[candidates], kind="stable")]
+    busy = np.zeros(len(problem.zone_ids), bool)
+    taken = []
+    for site in candidates.tolist():  # a loop over sites, not pairs
+        if not busy[zones_of[site]].any():
+            taken.append(site)
+            busy[zones_of[site]] = True
+    return np.asarray(taken, dtype=np.int64)
+
+
+def _fix_plan(ix: ModelIndex, relax: _Relaxation, state: np.ndarray, design: np.ndarray) -> None:
+    """Fix ``y`` by ``state`` and ``z`` to ``design`` at open sites (0 elsewhere)."""
+    y_open = state[ix.y_site] == 1
+    relax.fix(ix.cols("y")[y_open], 1.0)
+    relax.fix(ix.cols("y")[~y_open], 0.0)
+    on = np.zeros(len(ix.z_site), bool)
+    chosen = design[state == 1]
+    on[chosen[chosen >= 0]] = True
+    relax.fix(ix.cols("z")[on], 1.0)
+    relax.fix(ix.cols("z")[~on], 0.0)
