@@ -15,15 +15,16 @@ near 1 and rounding it directly opens far too many stations. :func:`design_start
    a fixed station's capacity is paid for, so the LP moves the demand around it onto it and
    its neighbours' :math:`y` fall. Repeat until no undecided site has :math:`y_j \ge \theta`
    (at most :data:`MAX_ROUNDS` rounds), then close the undecided sites (:math:`y_j = 0`).
-3. Size: every open site gets the cheapest design whose capacity carries its LP load of every
-   type (:math:`Q_{jdk} \ge \sum_i d_{ik} x_{ijk}\ \forall k`; the largest if none does; no
+3. Size: with :math:`y` fixed and the designs free, the LP gives each open site its load;
+   every open site gets the cheapest design whose capacity carries its load of every type
+   (:math:`Q_{jdk} \ge \sum_i d_{ik} x_{ijk}\ \forall k`; the largest if none does; no
    design if the existing chargers carry it); a site with no load is closed unless required.
    With :math:`y` and :math:`z` fixed the rest is an LP (the assignment :math:`x, u`; the
    chargers :math:`n` follow from :math:`z`), whose optimum is a feasible plan of the MILP.
-4. Improve: a station whose cost :math:`f_j + F_d` exceeds the penalty of everything it
-   serves, :math:`\sum_k \pi_k\, \text{load}_{jk}`, is closed (its zones fall back at worst
-   to unmet demand, which costs less, so the plan's cost falls); sites are sized again and
-   the LP re-solved, up to :data:`IMPROVE_ROUNDS` times while a station closes.
+4. Improve: the open stations (not required) that use less than :data:`DROP_BELOW` of their
+   design's capacity, least used first and none sharing a zone with one taken before, are
+   closed together and step 3 is repeated; the result is kept only if it costs less (at most
+   :data:`IMPROVE_ROUNDS` times).
 
 Every step is a simplex solve without a time limit, so the plan depends only on the model
 and the thread count, never on timing. Its cost :math:`\bar v` is an upper bound and
@@ -72,7 +73,9 @@ class DesignStart:
     lp_bound
         The LP relaxation's value: a lower bound of the optimum.
     rounds
-        Rounding rounds (step 2) and improving rounds (step 4), each one LP.
+        Rounding rounds (step 2).
+    lps
+        LPs solved in all (each round, sizing and improving step is one or two).
     seconds
         Wall time of all the LPs.
     """
@@ -81,6 +84,7 @@ class DesignStart:
     objective: float
     lp_bound: float
     rounds: int
+    lps: int
     seconds: float
 
     @property
@@ -189,17 +193,12 @@ def design_start(
         if solved is None:
             return None
         values, rounds = solved[0], rounds + 1
-    closing = state == 0
-    state[closing] = -1
-    relax.fix(y_col[closing[ix.y_site]], 0.0)
-    solved = relax.solve()
-    if solved is None:
-        return None
+    state[state == 0] = -1  # closed by the first LP of step 3
     plan = _size_and_improve(problem, ix, relax, state, forced, zones_of)
     if plan is None:
         return None
-    values, objective, improved = plan
-    return DesignStart(values, objective, lp_bound, rounds + improved, time.perf_counter() - start)
+    values, objective = plan
+    return DesignStart(values, objective, lp_bound, rounds, relax.lps, time.perf_counter() - start)
 
 
 def _zones_by_site(problem: FacilityProblem) -> list[np.ndarray]:
@@ -279,13 +278,12 @@ def _size_and_improve(
     state: np.ndarray,
     forced: np.ndarray,
     zones_of: list[np.ndarray],
-) -> tuple[np.ndarray, float, int] | None:
+) -> tuple[np.ndarray, float] | None:
     """Steps 3 and 4: the plan of the open sites, then batches of little-used stations closed
-    while that makes the plan cheaper; the plan, its cost and the LPs of step 4."""
+    while that makes the plan cheaper; the plan and its cost."""
     best = _sized_plan(problem, ix, relax, state, forced)
     if best is None:
         return None
-    improved = 0
     for _ in range(IMPROVE_ROUNDS):
         values, cost, design = best
         dropped = _little_used(problem, ix, values, state, forced, design, zones_of)
@@ -294,11 +292,10 @@ def _size_and_improve(
         trial = state.copy()
         trial[dropped] = -1
         again = _sized_plan(problem, ix, relax, trial, forced)
-        improved += 2
         if again is None or again[1] >= cost:
             break
         best, state = again, trial
-    return best[0], best[1], improved
+    return best[0], best[1]
 
 
 def _sized_plan(

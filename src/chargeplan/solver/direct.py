@@ -128,7 +128,7 @@ def _from_design_start(
         stage = _run(highs, options, lp.objective_offset)
         return read_values(lp, highs, order), stage, ix.formulation + "; no design start"
     words = (
-        f"{ix.formulation}; design start: LP rounded in {begun.rounds} LPs, "
+        f"{ix.formulation}; design start: LP rounded in {begun.rounds} rounds ({begun.lps} LPs), "
         f"{100 * begun.gap:.2f} % above the LP bound"
     )
     if begun.gap <= options.mip_rel_gap:
