@@ -129,7 +129,10 @@ def construction_support(
     )
     levels = match_levels(sites, region_columns, support["region"])
     kind = support["kind"].to_numpy()
-    caps = most_specific(levels, kind == "construction_cap_per_station_cny") * support["value"]
+    caps = (
+        most_specific(levels, kind == "construction_cap_per_station_cny")
+        * support["value"].to_numpy()
+    )
     return ConstructionSupport(per_charger, _caps(np.asarray(caps), valid)[:, 0])
 
 

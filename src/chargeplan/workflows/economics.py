@@ -194,7 +194,8 @@ def add_economics(
     ``[economics]``): the plan as it is. A ``max_npv`` plan (``objective`` with its terms,
     ``solved``: the least-cost problem and the plan's decisions) adds ``objective =
     "max_npv"`` and ``npv_model_cny``, the NPV the model maximised
-    (:func:`chargeplan.model.npv.npv_of_decisions`), equal to ``npv_cny``.
+    (:func:`chargeplan.model.npv.npv_of_decisions`), and ``npv_objective_cny``, the same read
+    off the solver's objective; both equal ``npv_cny`` (tests/test_npv.py).
     """
     if tables is None or scenario.economics is None:
         return plan
@@ -213,6 +214,9 @@ def add_economics(
     if objective is not None and objective.terms is not None and solved is not None:
         named["objective"] = "max_npv"
         named["npv_model_cny"] = npv_of_decisions(solved[0], objective.terms, solved[1])
+        penalties = plan.summary["unmet_penalty_cny"] + plan.summary["target_shortfall_penalty_cny"]
+        # the solver's objective is -NPV + penalties + offset (chargeplan.model.npv)
+        named["npv_objective_cny"] = -(solved[1].objective - penalties - objective.offset)
     return dataclasses.replace(
         plan, economics=economics.stations, summary={**plan.summary, **named}
     )
