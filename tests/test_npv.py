@@ -352,3 +352,29 @@ def test_station_construction_support_counts_new_chargers_only(tmp_path: Path) -
         peak_hour_share=0.1,
     )
     assert result.stations.loc["s1", "construction_support_cny"] == pytest.approx(2_000)
+
+
+def test_most_npv_with_station_designs_by_hand() -> None:
+    """Designs "two" (2 stalls, capex 9,000, demand charge 1,000 in present value) and "four"
+    (4 stalls, 16,000, 2,000); revenue 5,000 per kWh at A, 4,800 at B; construction support 500
+    per new charger at A (a design's capex is the same everywhere, so the support goes by
+    variables). 10 kWh need 2 stalls (5 kWh each).
+    A with "two": 50,000 - 20,000 - 9,000 + 2 x 500 - 5,000 - 2 x 1,000 - 1,000 = 14,000.
+    B with "two": 48,000 - 18,000 - 9,000 - 5,000 - 2,000 - 1,000 = 13,000.
+    "four" anywhere: 7,000 more capex for nothing served. The optimum: A with "two", 14,000."""
+    problem = two_sites(
+        design_names=("two", "four"),
+        design_stalls=np.array([[2.0], [4.0]]),
+        design_kva=np.array([200.0, 400.0]),
+        design_capex=np.array([9_000.0, 16_000.0]),
+    )
+    npv_terms = terms(
+        [5_000.0, 4_800.0],
+        design_cost=np.array([[1_000.0, 2_000.0], [1_000.0, 2_000.0]]),
+        construction=ConstructionSupport(np.array([[500.0], [0.0]]), np.full(2, np.inf)),
+    )
+    solution, offset = solve_npv(problem, npv_terms)
+    assert solution.open_site.tolist() == [True, False]  # type: ignore[attr-defined]
+    assert solution.chargers.tolist() == [[2], [0]]  # type: ignore[attr-defined]
+    assert npv_of_decisions(problem, npv_terms, solution) == pytest.approx(14_000)  # type: ignore[arg-type]
+    assert solution.objective == pytest.approx(-14_000 + offset)  # type: ignore[attr-defined]
