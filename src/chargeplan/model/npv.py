@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chargeplan.errors import InputError
 from chargeplan.model.designs import design_of
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import Solution, objective_value
@@ -165,7 +166,7 @@ def npv_problem(problem: FacilityProblem, terms: NpvTerms) -> NpvProblem:
     docstring for the transformation; every coefficient stays :math:`\\ge 0`.
     """
     if problem.budget is not None:
-        raise ValueError("max_npv with a budget: the budget row would count the opex")
+        raise InputError("max_npv takes no budget: the budget row would count the opex")
     best = max(0.0, float(terms.revenue_per_kwh.max(initial=0.0)))
     per_unit = best - terms.revenue_per_kwh[problem.pair_site]  # (P,) >= 0
     support = np.where(terms.construction.capped[:, None], 0.0, terms.construction.per_charger)
@@ -174,7 +175,7 @@ def npv_problem(problem: FacilityProblem, terms: NpvTerms) -> NpvProblem:
     if not designs:
         charger_cost = charger_cost + terms.charger_cost
     if np.any(charger_cost < -1e-9):
-        raise ValueError("npv_terms: a negative charger cost (support above capex and opex)")
+        raise InputError("NpvTerms: a negative charger cost (support above capex and opex)")
     changed = dataclasses.replace(
         problem,
         objective="min_cost",
