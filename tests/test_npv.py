@@ -378,3 +378,37 @@ def test_most_npv_with_station_designs_by_hand() -> None:
     assert solution.chargers.tolist() == [[2], [0]]  # type: ignore[attr-defined]
     assert npv_of_decisions(problem, npv_terms, solution) == pytest.approx(14_000)  # type: ignore[arg-type]
     assert solution.objective == pytest.approx(-14_000 + offset)  # type: ignore[attr-defined]
+
+
+def test_capped_construction_support_in_the_least_cost_objective(tmp_path: Path) -> None:
+    """``support_in_capex`` with CNY 5 per kW everywhere, capped at CNY 1,000 a station at site
+    two. The plan opens two and three (the support makes three's chargers cheaper). Two's capex
+    stays gross (a cap is no lower capex) and the objective carries min(1,000, 5 x its kW) =
+    1,000 by a variable: objective = the plan's cost (two gross, three net of 5 per kW) - 1,000;
+    the economics report 1,000 at two and 5 per kW at three."""
+    path = npv_scenario(tmp_path, "", fee_two=0.5)
+    text = path.read_text(encoding="utf-8") + "support_in_capex = true\n"
+    path.write_text(text, encoding="utf-8")
+    (tmp_path / "support.csv").write_text(
+        SUPPORT.splitlines()[0]
+        + "\nv1,*,construction_per_kw,5,,,2020,,t\n"
+        + "v1,two,construction_cap_per_station_cny,1000,,,2020,,t\n",
+        encoding="utf-8",
+    )
+    plan = chargeplan.plan_network(chargeplan.load_scenario(path))
+    assert sorted(plan.sites.index[plan.sites["open"]]) == ["s2", "s3"]
+    kw = plan.sites["chargers_dc_fast"] * 100 + plan.sites["chargers_ac_destination"] * 10
+    assert 5 * kw["s2"] > 1_000  # the cap binds
+    gross = (
+        10_000
+        + plan.sites.loc["s2", "chargers_dc_fast"] * 1_000
+        + (plan.sites.loc["s2", "chargers_ac_destination"] * 100)
+    )
+    assert plan.sites.loc["s2", "capex_cny"] == pytest.approx(gross)
+    summary = plan.summary
+    assert summary["objective_value"] == pytest.approx(summary["total_cost_cny"] - 1_000)
+    table = plan.economics
+    assert table is not None
+    assert table.loc["s2", "construction_support_cny"] == pytest.approx(1_000)
+    assert table.loc["s2", "capex_cny"] == pytest.approx(gross)
+    assert table.loc["s3", "construction_support_cny"] == pytest.approx(5 * kw["s3"])

@@ -162,8 +162,10 @@ def economic_objective(
         )
         npv = npv_problem(problem, terms)
         return EconomicObjective(npv.problem, npv.extension, terms, npv.offset)
+    if scenario.model.objective != "min_cost" or not config.support_in_capex:
+        return EconomicObjective(problem)
     support = _construction(inputs, scenario, tables)
-    if scenario.model.objective != "min_cost" or not config.support_in_capex or support is None:
+    if support is None:
         return EconomicObjective(problem)
     rest = support.capped[:, None] | bool(scenario.sizing.designs)
     carried = ConstructionSupport(np.where(rest, support.per_charger, 0.0), support.cap)
