@@ -412,3 +412,43 @@ def test_capped_construction_support_in_the_least_cost_objective(tmp_path: Path)
     assert table.loc["s2", "construction_support_cny"] == pytest.approx(1_000)
     assert table.loc["s2", "capex_cny"] == pytest.approx(gross)
     assert table.loc["s3", "construction_support_cny"] == pytest.approx(5 * kw["s3"])
+
+
+DESIGNS = """
+[designs.d10]
+description = "10 DC, 20 AC"
+stalls = { dc_fast = 10, ac_destination = 20 }
+grid_kva = 1_300
+grid_connection_cny = 20_000
+civil_works_cny = 5_000
+
+[designs.d30]
+description = "30 DC, 60 AC"
+stalls = { dc_fast = 30, ac_destination = 60 }
+grid_kva = 3_800
+grid_connection_cny = 50_000
+civil_works_cny = 10_000
+"""
+
+
+@pytest.mark.parametrize("fee_two", [0.5, 1.2])
+def test_max_npv_with_station_designs_reports_the_npv_it_maximised(
+    tmp_path: Path, fee_two: float
+) -> None:
+    """As above with a design menu: a design's demand charge on its grid kVA and the
+    construction support of its stalls (capped at one) are in the objective by the extension;
+    the NPV of the decisions, the solver's objective and the reported economics agree."""
+    path = npv_scenario(tmp_path, fee_two=fee_two)
+    text = path.read_text(encoding="utf-8").replace(
+        '[sizing]\nrule = "linear"\n', '[sizing]\nrule = "linear"\ndesigns = ["d10", "d30"]\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    catalogue = tmp_path / "chargers.toml"
+    catalogue.write_text(catalogue.read_text(encoding="utf-8") + DESIGNS, encoding="utf-8")
+    plan = chargeplan.plan_network(chargeplan.load_scenario(path))
+    summary = plan.summary
+    assert summary["objective"] == "max_npv"
+    opened = plan.sites[plan.sites["open"]]
+    assert len(opened) >= 1 and (opened["design_kva"] > 0).all()
+    assert summary["npv_model_cny"] == pytest.approx(summary["npv_cny"], rel=1e-9)
+    assert summary["npv_objective_cny"] == pytest.approx(summary["npv_cny"], rel=1e-6)
