@@ -1,0 +1,129 @@
+"""Economics per city (``economics_cities.csv``) and in report.html, on the tiny plan with
+economics whose figures are derived by hand.
+
+The tiny plan (tests/test_pipeline.py): s2 (in zone z2) opens with 10 DC chargers of 100 kW and
+47 AC chargers of 10 kW (1,470 kW), capex CNY 24,700, and serves z1, z2 and z3 (185 + 371 +
+370 = 926 kWh in the design hour); z4 (74 kWh) is out of reach. Here zones z1 and z2 are city
+"A" (region a), z3 and z4 city "B" (region b).
+
+Economics: one flat tariff earning CNY 1.2 per kWh (service fee 1.0 + price 0.8 - cost 0.6), no
+operating cost, no non-brand users, 10 years at 10 %, construction support CNY 10 per kW
+anywhere. With the peak-hour share 0.1, a design-hour kWh is 365 / 0.1 = 3,650 kWh a year:
+
+- s2: 926 x 3,650 = 3,379,900 kWh a year, revenue 4,055,880 a year; support 14,700;
+  NPV = -24,700 + 14,700 + 4,055,880 x a(10 %, 10) (a: the annuity factor), without support
+  -24,700 + 4,055,880 x a; payback 10,000 / 4,055,880 years, without 24,700 / 4,055,880.
+- City A's users: 556 kWh served in the design hour, 2,029,400 kWh a year, all by the own
+  network; city B's: 444 kWh of public demand (1,620,600 a year), 370 served (1,350,500),
+  74 unserved (270,100): own-network share 370 / 444.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+import chargeplan
+from chargeplan.outputs.economics import city_economics
+from chargeplan.outputs.write import write_plan
+
+from . import conftest
+
+ECONOMICS = """
+[economics]
+tariffs = "tariffs.csv"
+support = "support.csv"
+region_columns = ["name"]
+load_profile = [{profile}]
+interoperability_share = 0.0
+lifetime_years = 10
+discount_rate = 0.1
+first_year = 2030
+maintenance_cny_per_stall_year = {{ dc_fast = 0, ac_destination = 0 }}
+lease_cny_per_station_year = 0
+lease_cny_per_stall_year = 0
+payment_fee_share = 0.0
+demand_charge_cny_per_kva_month = 0
+kva_per_kw = 1.0
+"""
+PROFILE = ", ".join(["0.0416666666666667"] * 23 + [str(1 - 23 * 0.0416666666666667)])
+TARIFF = """\
+region,band,hours,energy_cost_cny_per_kwh,energy_price_cny_per_kwh,service_fee_cny_per_kwh,source
+*,all,0-24,0.6,0.8,1.0,test
+"""
+SUPPORT = """\
+version,region,kind,value,min_power_kw,max_power_kw,valid_from,valid_to,source
+v1,*,construction_per_kw,10,,,2020,,test: CNY 10 per kW anywhere
+"""
+
+ANNUITY = sum(1.1**-t for t in range(1, 11))
+REVENUE = 926 * 3650 * 1.2
+
+
+def economics_scenario(folder: Path) -> chargeplan.Scenario:
+    """The tiny scenario with the economics above and cities A (z1, z2) and B (z3, z4)."""
+    path = conftest.write_tiny_scenario(folder, conftest.SCENARIO + ECONOMICS.format(profile=PROFILE))
+    zones = gpd.read_file(folder / "zones.geojson")
+    zones["city"] = ["A", "A", "B", "B"]
+    zones.to_file(folder / "zones.geojson", driver="GeoJSON")
+    (folder / "tariffs.csv").write_text(TARIFF, encoding="utf-8")
+    (folder / "support.csv").write_text(SUPPORT, encoding="utf-8")
+    return chargeplan.load_scenario(path)
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[chargeplan.Plan, chargeplan.Scenario]:
+    scenario = economics_scenario(tmp_path_factory.mktemp("econ"))
+    return chargeplan.plan_network(scenario), scenario
+
+
+def test_the_network_figures_by_hand(planned) -> None:
+    plan, _ = planned
+    s = plan.summary
+    assert s["capex_cny"] == pytest.approx(24_700)
+    assert s["npv_cny"] == pytest.approx(-10_000 + REVENUE * ANNUITY)
+    assert s["npv_without_support_cny"] == pytest.approx(-24_700 + REVENUE * ANNUITY)
+    assert s["payback_years"] == pytest.approx(10_000 / REVENUE)
+    assert s["payback_without_support_years"] == pytest.approx(24_700 / REVENUE)
+
+
+def test_city_table_by_hand(planned) -> None:
+    plan, scenario = planned
+    cities = city_economics(plan, scenario)
+    assert cities is not None
+    assert cities["city"].tolist() == ["A", "B"]  # highest NPV first: B has no station
+    a, b = (cities.iloc[i] for i in range(2))
+    assert (a["province"], a["stations"], a["chargers"]) == ("a", 1, 57)
+    assert a["capex_cny"] == pytest.approx(24_700)
+    assert a["construction_support_cny"] == pytest.approx(14_700)
+    assert a["npv_cny"] == pytest.approx(-10_000 + REVENUE * ANNUITY)
+    assert a["npv_without_support_cny"] == pytest.approx(-24_700 + REVENUE * ANNUITY)
+    assert a["support_npv_cny"] == pytest.approx(14_700)
+    assert a["payback_years"] == pytest.approx(10_000 / REVENUE)
+    assert a["payback_without_support_years"] == pytest.approx(24_700 / REVENUE)
+    assert a["station_energy_kwh_per_year"] == pytest.approx(926 * 3650)
+    assert a["public_demand_kwh_per_year"] == pytest.approx(556 * 3650)
+    assert a["own_network_kwh_per_year"] == pytest.approx(556 * 3650)
+    assert a["own_network_share"] == pytest.approx(1.0)
+    assert (b["province"], b["stations"], b["npv_cny"]) == ("b", 0, 0.0)
+    assert pd.isna(b["payback_years"])  # no station, no cash flow
+    assert b["public_demand_kwh_per_year"] == pytest.approx(444 * 3650)
+    assert b["own_network_kwh_per_year"] == pytest.approx(370 * 3650)
+    assert b["unserved_kwh_per_year"] == pytest.approx(74 * 3650)
+    assert b["third_party_kwh_per_year"] == 0.0
+    assert b["own_network_share"] == pytest.approx(370 / 444)
+    assert b["competitor_share"] == 0.0
+    # the cities add up to the network
+    assert cities["npv_cny"].sum() == pytest.approx(plan.summary["npv_cny"])
+
+
+def test_economics_cities_csv(planned, tmp_path: Path) -> None:
+    plan, scenario = planned
+    written = write_plan(plan, tmp_path / "out", scenario=scenario, map_png=False, report=False)
+    table = pd.read_csv(written["economics_cities.csv"], encoding="utf-8-sig")
+    assert table["city"].tolist() == ["A", "B"]
+    assert table["npv_cny"].iloc[0] == pytest.approx(-10_000 + REVENUE * ANNUITY)
+    assert table.columns[:4].tolist() == ["city", "province", "stations", "chargers"]
