@@ -20,6 +20,9 @@ anywhere. With the peak-hour share 0.1, a design-hour kWh is 365 / 0.1 = 3,650 k
 
 from __future__ import annotations
 
+import datetime as dt
+import html
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,7 +30,10 @@ import pandas as pd
 import pytest
 
 import chargeplan
+from chargeplan.outputs import formatting
 from chargeplan.outputs.economics import city_economics
+from chargeplan.outputs.html import render_report
+from chargeplan.outputs.report_economics import payback
 from chargeplan.outputs.write import write_plan
 
 from . import conftest
@@ -127,3 +133,47 @@ def test_economics_cities_csv(planned, tmp_path: Path) -> None:
     assert table["city"].tolist() == ["A", "B"]
     assert table["npv_cny"].iloc[0] == pytest.approx(-10_000 + REVENUE * ANNUITY)
     assert table.columns[:4].tolist() == ["city", "province", "stations", "chargers"]
+
+
+def _text_of(page: str, element_id: str) -> str:
+    match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', page)
+    assert match, element_id
+    return html.unescape(match.group(1))
+
+
+def test_report_economics_figures_are_the_summarys(planned) -> None:
+    """The section's figures are summary.json's, formatted: NPV CNY 24.9 M with support
+    (-10,000 + 4,055,880 x 6.1446, the by-hand value above), support worth CNY 14.7 k, payback
+    0.0 years (10,000 / 4,055,880)."""
+    plan, scenario = planned
+    page = render_report(plan, scenario=scenario, date=dt.date(2030, 1, 2))
+    s = plan.summary
+    expected = {
+        "ec-npv": formatting.cny(s["npv_cny"]),
+        "ec-npv-without": formatting.cny(s["npv_without_support_cny"]),
+        "ec-support": formatting.cny(s["npv_cny"] - s["npv_without_support_cny"]),
+        "ec-payback": f"{s['payback_years']:,.1f} years",
+        "ec-payback-without": f"{s['payback_without_support_years']:,.1f} years",
+        "ec-npv-positive": "1",
+        "ec-viable-only": "0",
+    }
+    assert {k: _text_of(page, k) for k in expected} == expected
+    npv = -10_000 + REVENUE * ANNUITY
+    assert expected["ec-npv"] == f"CNY {npv / 1e6:,.1f} M" == "CNY 24.9 M"
+    assert expected["ec-support"] == "CNY 14.7 k"
+    section = page[page.index('id="economics"') : page.index('id="gaps"')]
+    assert "<td>A</td><td>a</td><td class=\"n\">1</td>" in section  # the city table
+    assert section.count("<tr>") == 2  # one city with a station; no supported-only station
+    assert "None: every station with a non-negative NPV" in section
+    assert 'src="data:image/png;base64,' in section
+
+
+def test_no_economics_no_section(tiny_scenario: Path) -> None:
+    scenario = chargeplan.load_scenario(tiny_scenario)
+    page = render_report(chargeplan.plan_network(scenario), scenario=scenario)
+    assert 'id="economics"' not in page and 'id="gaps"' in page
+
+
+def test_payback_text() -> None:
+    assert payback(2.345) == "2.3 years"
+    assert payback(None) == payback(float("nan")) == "not within the lifetime"
