@@ -4,12 +4,12 @@ The page opens with a dated executive summary (what was planned, for how many us
 costs, who stays out of reach and why) and what a station, a zone and a region are; then the
 map and zoomed maps of the largest cities, capex and stations by province, coverage by city,
 the business case (with ``[economics]``: NPV with and without state support, payback, the cities
-with the highest NPV; :mod:`chargeplan.outputs.report_economics`), the gaps with their reasons, the largest stations, and in appendices the assumptions (grouped,
-with units and sources) and the solver's outcome. It is a single file with no script and
-nothing to fetch: styles are inline, pictures are PNG data URIs, charts are plain HTML, and the
-Chinese characters it uses are embedded as a font subset (:mod:`chargeplan.outputs.fonts`), so
-any browser shows them; every Chinese name has its Latin transliteration beside it. It prints
-on A4.
+with the highest NPV; :mod:`chargeplan.outputs.report_economics`), the gaps with their reasons,
+the largest stations, and in appendices the assumptions (grouped, with units and sources) and
+the solver's outcome. It is a single file with no script and nothing to fetch: styles are
+inline, pictures are PNG data URIs, charts are plain HTML, and the Chinese characters it uses
+are embedded as a font subset (:mod:`chargeplan.outputs.fonts`), so any browser shows them;
+every Chinese name has its Latin transliteration beside it. It prints on A4.
 
 The figures are formatted in :mod:`chargeplan.outputs.report_tables`,
 :mod:`~chargeplan.outputs.report_summary` and :mod:`~chargeplan.outputs.report_appendix`; the

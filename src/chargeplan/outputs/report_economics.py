@@ -181,7 +181,9 @@ def plot_economics(
         both = np.concatenate([np.cumsum(cashflows), np.cumsum(cashflows_without_support)])
         divisor, unit = formatting.money_scale(float(np.abs(both).max()))
         years = first_year - 1 + np.arange(len(cashflows))
-        left.plot(years, np.cumsum(cashflows) / divisor, "o-", color="#0072B2", label="with support")
+        left.plot(
+            years, np.cumsum(cashflows) / divisor, "o-", color="#0072B2", label="with support"
+        )
         left.plot(
             years,
             np.cumsum(cashflows_without_support) / divisor,
