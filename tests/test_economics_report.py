@@ -25,7 +25,6 @@ import html
 import re
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 import pytest
 
@@ -36,52 +35,13 @@ from chargeplan.outputs.html import render_report
 from chargeplan.outputs.report_economics import payback
 from chargeplan.outputs.write import write_plan
 
-from . import conftest
-
-ECONOMICS = """
-[economics]
-tariffs = "tariffs.csv"
-support = "support.csv"
-region_columns = ["name"]
-load_profile = [{profile}]
-interoperability_share = 0.0
-lifetime_years = 10
-discount_rate = 0.1
-first_year = 2030
-maintenance_cny_per_stall_year = {{ dc_fast = 0, ac_destination = 0 }}
-lease_cny_per_station_year = 0
-lease_cny_per_stall_year = 0
-payment_fee_share = 0.0
-demand_charge_cny_per_kva_month = 0
-kva_per_kw = 1.0
-"""
-PROFILE = ", ".join(["0.0416666666666667"] * 23 + [str(1 - 23 * 0.0416666666666667)])
-TARIFF = """\
-region,band,hours,energy_cost_cny_per_kwh,energy_price_cny_per_kwh,service_fee_cny_per_kwh,source
-*,all,0-24,0.6,0.8,1.0,test
-"""
-SUPPORT = """\
-version,region,kind,value,min_power_kw,max_power_kw,valid_from,valid_to,source
-v1,*,construction_per_kw,10,,,2020,,test: CNY 10 per kW anywhere
-"""
-
-ANNUITY = sum(1.1**-t for t in range(1, 11))
-REVENUE = 926 * 3650 * 1.2
-
-
-def economics_scenario(folder: Path) -> chargeplan.Scenario:
-    """The tiny scenario with the economics above and cities A (z1, z2) and B (z3, z4)."""
-    path = conftest.write_tiny_scenario(folder, conftest.SCENARIO + ECONOMICS.format(profile=PROFILE))
-    zones = gpd.read_file(folder / "zones.geojson")
-    zones["city"] = ["A", "A", "B", "B"]
-    zones.to_file(folder / "zones.geojson", driver="GeoJSON")
-    (folder / "tariffs.csv").write_text(TARIFF, encoding="utf-8")
-    (folder / "support.csv").write_text(SUPPORT, encoding="utf-8")
-    return chargeplan.load_scenario(path)
+from .economics_instance import ANNUITY, REVENUE, economics_scenario
 
 
 @pytest.fixture(scope="module")
-def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[chargeplan.Plan, chargeplan.Scenario]:
+def planned(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[chargeplan.Plan, chargeplan.Scenario]:
     scenario = economics_scenario(tmp_path_factory.mktemp("econ"))
     return chargeplan.plan_network(scenario), scenario
 
@@ -162,7 +122,7 @@ def test_report_economics_figures_are_the_summarys(planned) -> None:
     assert expected["ec-npv"] == f"CNY {npv / 1e6:,.1f} M" == "CNY 24.9 M"
     assert expected["ec-support"] == "CNY 14.7 k"
     section = page[page.index('id="economics"') : page.index('id="gaps"')]
-    assert "<td>A</td><td>a</td><td class=\"n\">1</td>" in section  # the city table
+    assert '<td>A</td><td>a</td><td class="n">1</td>' in section  # the city table
     assert section.count("<tr>") == 2  # one city with a station; no supported-only station
     assert "None: every station with a non-negative NPV" in section
     assert 'src="data:image/png;base64,' in section
