@@ -80,7 +80,7 @@ def test_service_curve_by_hand(scenario) -> None:
     assert curve["npv_cny_per_extra_coverage_point"].iloc[2] == pytest.approx(
         (npv(25_000, 1_500, 1_000) - npv(24_700, 1_470, 926)) / 7.4
     )
-    assert len(plot_curve(curve).axes) == 5  # four panels and the chargers' twin axis
+    assert len(plot_curve(curve).axes) == 4  # NPV, capex, coverage, marginal cost
 
 
 def test_scaled_reach_keeps_the_ratios_of_the_standard(tmp_path: Path) -> None:

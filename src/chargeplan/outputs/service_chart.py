@@ -16,7 +16,8 @@ from chargeplan.outputs import formatting
 
 __all__ = ["is_service_curve", "plot_service_curve"]
 
-#: Colours (Okabe-Ito, as the other charts): NPV with and without support, capex, coverage.
+#: Colours (Okabe-Ito, as the other charts): NPV with and without support (chargers' capex),
+#: site capex, coverage, marginal cost.
 _NPV, _NPV_WITHOUT, _CAPEX, _COVER, _STEP = "#0072B2", "#D55E00", "#999999", "#009E73", "#CC79A7"
 
 
@@ -32,9 +33,9 @@ def is_service_curve(curve: pd.DataFrame) -> bool:
 def plot_service_curve(
     curve: pd.DataFrame, path: str | Path | None = None, *, dpi: int = 130
 ) -> Figure:
-    """Chart a service-standard curve: network NPV (with and without support) and capex,
-    the peak demand served, and the marginal capex of each extra point of coverage, each
-    against the urban reach.
+    """Chart a service-standard curve: network NPV (with and without support), capex (with the
+    stations opened), the peak demand served, and the marginal capex of each extra point of
+    coverage, each against the urban reach.
 
     Parameters
     ----------
@@ -62,12 +63,12 @@ def plot_service_curve(
     if not scaled and unit == "km":
         xlabel = "reach of every zone, km"
     fig = Figure(figsize=(11, 7.2), layout="constrained")
-    (ax_money, ax_cover), (ax_step, ax_chargers) = fig.subplots(2, 2)
-    _plot_money(ax_money, x, curve)
+    (ax_npv, ax_capex), (ax_cover, ax_step) = fig.subplots(2, 2)
+    _plot_npv(ax_npv, x, curve)
+    _plot_capex(ax_capex, x, curve)
     _plot_coverage(ax_cover, x, curve)
     _plot_step(ax_step, x, curve)
-    _plot_chargers(ax_chargers, x, curve)
-    for ax in (ax_money, ax_cover, ax_step, ax_chargers):
+    for ax in (ax_npv, ax_capex, ax_cover, ax_step):
         ax.set_xlabel(xlabel, fontsize=9)
         ax.set_xticks(x, [f"{v:g}" for v in x])
         ax.grid(alpha=0.3)
@@ -79,27 +80,47 @@ def plot_service_curve(
     return fig
 
 
-def _plot_money(ax: Axes, x: np.ndarray, curve: pd.DataFrame) -> None:
-    """Capex (bars) and the network's NPV with and without support (lines), one scale."""
-    series = [curve["capex_cny"].to_numpy(float)]
-    has_npv = "npv_cny" in curve and bool(curve["npv_cny"].notna().any())
-    if has_npv:
-        series += [curve[c].to_numpy(float) for c in ("npv_cny", "npv_without_support_cny")]
-    divisor, word = formatting.money_scale(float(np.nanmax(np.abs(np.concatenate(series)))))
-    width = 0.35 * float(np.min(np.diff(x), initial=max(float(x.max()), 1.0)))
-    bars = ax.bar(x, series[0] / divisor, width=width, color=_CAPEX, label="capex")
-    ax.bar_label(bars, labels=[f"{v:,.2f}" for v in series[0] / divisor], fontsize=8)
-    if has_npv:
-        ax.plot(x, series[1] / divisor, "o-", color=_NPV, label="NPV with support")
-        ax.plot(x, series[2] / divisor, "s--", color=_NPV_WITHOUT, label="NPV without support")
-        for xi, yi in zip(x, series[1] / divisor, strict=True):
-            ax.annotate(f"{yi:,.2f}", (xi, yi), textcoords="offset points", xytext=(0, 6),
-                        ha="center", fontsize=8, color=_NPV)  # fmt: skip
+def _plot_npv(ax: Axes, x: np.ndarray, curve: pd.DataFrame) -> None:
+    """The network's NPV with and without state support."""
+    if "npv_cny" not in curve or not curve["npv_cny"].notna().any():
+        ax.text(0.5, 0.5, "no [economics] in the scenario", ha="center", transform=ax.transAxes)
+        ax.set_title("Network NPV", fontsize=10)
+        return
+    values = curve[["npv_cny", "npv_without_support_cny"]].to_numpy(float)
+    divisor, word = formatting.money_scale(float(np.nanmax(np.abs(values))))
+    ax.plot(x, values[:, 0] / divisor, "o-", color=_NPV, label="with state support")
+    ax.plot(x, values[:, 1] / divisor, "s--", color=_NPV_WITHOUT, label="without")
+    for xi, yi in zip(x, values[:, 0] / divisor, strict=True):
+        ax.annotate(f"{yi:,.2f}", (xi, yi), textcoords="offset points", xytext=(0, 7),
+                    ha="center", fontsize=8, color=_NPV)  # fmt: skip
     ax.axhline(0, color="#333333", linewidth=0.8)
-    ax.set_ylabel(word)
-    ax.set_title("Network NPV and capex" if has_npv else "Capex", fontsize=10)
+    ax.set_ylabel(f"NPV, {word}")
+    ax.set_title("Network NPV", fontsize=10)
     ax.legend(fontsize=8, loc="best")
-    ax.margins(y=0.15)
+    ax.margins(y=0.2)
+
+
+def _plot_capex(ax: Axes, x: np.ndarray, curve: pd.DataFrame) -> None:
+    """Capex, stacked as sites and chargers, each point labelled with its stations."""
+    divisor, word = formatting.money_scale(float(curve["capex_cny"].max()))
+    width = 0.4 * float(np.min(np.diff(x), initial=max(float(x.max()), 1.0)))
+    bottom = np.zeros(len(curve))
+    for column, label, colour in (
+        ("fixed_cost_cny", "sites", _CAPEX),
+        ("charger_cost_cny", "chargers", _NPV),
+    ):
+        values = curve[column].fillna(0.0).to_numpy(float) / divisor
+        bars = ax.bar(x, values, width=width, bottom=bottom, color=colour, label=label)
+        bottom = bottom + values
+    labels = [
+        f"{c / divisor:,.2f}\n{int(n):,} station{'s' * (int(n) != 1)}"
+        for c, n in zip(curve["capex_cny"], curve["sites_opened"], strict=True)
+    ]
+    ax.bar_label(bars, labels=labels, fontsize=8)
+    ax.set_ylabel(f"capex, {word}")
+    ax.set_title("Capex", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.margins(y=0.25)
 
 
 def _plot_coverage(ax: Axes, x: np.ndarray, curve: pd.DataFrame) -> None:
@@ -129,20 +150,6 @@ def _plot_step(ax: Axes, x: np.ndarray, curve: pd.DataFrame) -> None:
         labels = ["no change" if not np.isfinite(v) else f"{v:,.2f}" for v in step / divisor]
         ax.bar_label(bars, labels=labels, fontsize=8)
     ax.axhline(0, color="#333333", linewidth=0.8)
-    ax.set_ylabel(f"{word} per extra point of peak demand served")
+    ax.set_ylabel(f"{word} per extra point served")
     ax.set_title("What each extra point of coverage costs (capex)", fontsize=10)
     ax.margins(y=0.15)
-
-
-def _plot_chargers(ax: Axes, x: np.ndarray, curve: pd.DataFrame) -> None:
-    """Stations opened and chargers (twin axes)."""
-    ax.plot(x, curve["sites_opened"], "o-", color=_NPV, label="stations")
-    ax.set_ylabel("stations opened", color=_NPV)
-    ax.set_ylim(bottom=0)
-    twin = ax.twinx()
-    divisor, word = formatting.scale(float(curve["chargers"].max()))
-    twin.plot(x, curve["chargers"] / divisor, "s--", color=_NPV_WITHOUT, label="chargers")
-    twin.set_ylabel(f"chargers, {word}".rstrip(", "), color=_NPV_WITHOUT)
-    twin.set_ylim(bottom=0)
-    twin.tick_params(labelsize=8)
-    ax.set_title("Stations and chargers", fontsize=10)
