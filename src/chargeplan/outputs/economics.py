@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from chargeplan.config.scenario import Scenario
+from chargeplan.outputs.columns import for_files
 from chargeplan.outputs.files import write_csv
 from chargeplan.results.economics import DAYS_PER_YEAR, StationEconomics, payback_years
 from chargeplan.results.plan import Plan
@@ -88,7 +89,7 @@ def write_economics(plan: Plan, out: Path, scenario: Scenario | None = None) -> 
     cities = city_economics(plan, scenario) if scenario is not None else None
     if cities is not None:
         written["economics_cities.csv"] = write_csv(
-            cities, out / "economics_cities.csv", index=False
+            for_files(cities), out / "economics_cities.csv", index=False
         )
     return written
 
