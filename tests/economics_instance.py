@@ -47,9 +47,7 @@ REVENUE = 926 * 3650 * 1.2
 def economics_scenario(folder: Path, base: str = conftest.SCENARIO) -> chargeplan.Scenario:
     """The tiny scenario (or ``base``) with the economics above and cities A (z1, z2) and B
     (z3, z4)."""
-    path = conftest.write_tiny_scenario(
-        folder, base + ECONOMICS.format(profile=PROFILE)
-    )
+    path = conftest.write_tiny_scenario(folder, base + ECONOMICS.format(profile=PROFILE))
     zones = gpd.read_file(folder / "zones.geojson")
     zones["city"] = ["A", "A", "B", "B"]
     zones.to_file(folder / "zones.geojson", driver="GeoJSON")

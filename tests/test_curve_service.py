@@ -100,7 +100,7 @@ def test_a_cost_table_has_no_standard_to_vary(tiny_scenario: Path) -> None:
     changed = scenario.model_copy(
         update={"reach": scenario.reach.model_copy(update={"cost_table": Path("costs.csv")})}
     )
-    with pytest.raises(ScenarioError, match="reach.cost_table lists its own pairs"):
+    with pytest.raises(ScenarioError, match=r"reach\.cost_table lists its own pairs"):
         scaled_reach(changed, 3)
 
 
