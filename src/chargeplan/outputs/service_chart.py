@@ -119,8 +119,8 @@ def _plot_capex(ax: Axes, x: np.ndarray, curve: pd.DataFrame) -> None:
     ax.bar_label(bars, labels=labels, fontsize=8)
     ax.set_ylabel(f"capex, {word}")
     ax.set_title("Capex", fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
-    ax.margins(y=0.25)
+    ax.set_ylim(0, 1.45 * float(curve["capex_cny"].max()) / divisor)  # room for the legend
+    ax.legend(fontsize=8, loc="upper left", ncols=2)
 
 
 def _plot_coverage(ax: Axes, x: np.ndarray, curve: pd.DataFrame) -> None:
