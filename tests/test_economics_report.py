@@ -29,10 +29,11 @@ import pandas as pd
 import pytest
 
 import chargeplan
+import chargeplan.cli
 from chargeplan.outputs import formatting
 from chargeplan.outputs.economics import city_economics
 from chargeplan.outputs.html import render_report
-from chargeplan.outputs.report_economics import payback
+from chargeplan.outputs.report_economics import energy, payback
 from chargeplan.outputs.write import write_plan
 
 from . import conftest
@@ -128,7 +129,7 @@ def test_report_economics_figures_are_the_summarys(planned) -> None:
     assert expected["ec-npv"] == f"CNY {npv / 1e6:,.1f} M" == "CNY 24.9 M"
     assert expected["ec-support"] == "CNY 14.7 k"
     section = page[page.index('id="economics"') : page.index('id="gaps"')]
-    assert '<td>A</td><td>a</td><td class="n">1</td>' in section  # the city table
+    assert '<td>A</td><td class="n">1</td><td class="n">CNY 24.7 k</td>' in section  # cities
     assert section.count("<tr>") == 2  # one city with a station; no supported-only station
     assert "None: every station with a non-negative NPV" in section
     assert 'src="data:image/png;base64,' in section
@@ -140,6 +141,31 @@ def test_no_economics_no_section(tiny_scenario: Path) -> None:
     assert 'id="economics"' not in page and 'id="gaps"' in page
 
 
-def test_payback_text() -> None:
+def test_payback_and_energy_text() -> None:
     assert payback(2.345) == "2.3 years"
     assert payback(None) == payback(float("nan")) == "not within the lifetime"
+    assert (energy(28_049.52e6), energy(609.49e6), energy(926)) == (
+        "28.05 TWh",
+        "609.49 GWh",
+        "926 kWh",
+    )
+
+
+def test_a_rerendered_report_keeps_the_economics(planned, tmp_path: Path) -> None:
+    """``chargeplan report RUN`` (rerender) reads economics.csv back: the same section."""
+    from chargeplan.outputs.runs import read_run, rerender
+
+    plan, scenario = planned
+    out = tmp_path / "run"
+    assert chargeplan.cli.main(["run", str(scenario.source), "--out", str(out), "-q"]) == 0
+    first = (out / "report.html").read_text(encoding="utf-8")
+    again = read_run(out)
+    assert again.economics is not None
+    assert again.economics["npv_cny"].tolist() == pytest.approx(plan.economics["npv_cny"].tolist())
+    rerender(out)
+    page = (out / "report.html").read_text(encoding="utf-8")
+
+    def section(text: str) -> str:
+        return text[text.index('id="economics"') : text.index('id="gaps"')]
+
+    assert section(page) == section(first)

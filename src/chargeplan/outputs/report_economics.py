@@ -24,7 +24,7 @@ from chargeplan.outputs.names import bilingual, latin
 from chargeplan.outputs.report_tables import TOP_ROWS, Table, table
 from chargeplan.results.plan import Plan
 
-__all__ = ["EconomicsSection", "economics_section", "payback", "plot_economics"]
+__all__ = ["EconomicsSection", "economics_section", "energy", "payback", "plot_economics"]
 
 #: Cities in the report's table and chart (highest NPV first).
 CITY_ROWS = 12
@@ -62,6 +62,14 @@ def payback(years: Any) -> str:
     return f"{float(years):,.1f} years"
 
 
+def energy(kwh: Any) -> str:
+    """A year's energy: ``28.05 TWh`` from a billion kWh up, else as
+    :func:`chargeplan.outputs.formatting.kwh` (``609.49 GWh``)."""
+    if kwh is not None and math.isfinite(float(kwh)) and abs(float(kwh)) >= 1e9:
+        return f"{float(kwh) / 1e9:,.2f} TWh"
+    return formatting.kwh(kwh)
+
+
 def economics_section(plan: Plan, scenario: Scenario | None) -> EconomicsSection | None:
     """The section's content; ``None`` for a plan without economics (no ``[economics]``)."""
     s = plan.summary
@@ -81,7 +89,7 @@ def economics_section(plan: Plan, scenario: Scenario | None) -> EconomicsSection
         stations_npv_positive=f"{int(s.get('stations_npv_positive', 0)):,}",
         viable_only_with_support=f"{int(s.get('stations_viable_only_with_support', 0)):,}",
         revenue=formatting.cny(s.get("economics_revenue_cny_per_year")),
-        energy=formatting.kwh(s.get("economics_energy_kwh_per_year")),
+        energy=energy(s.get("economics_energy_kwh_per_year")),
         lifetime=f"{config.lifetime_years}",
         discount_rate=formatting.share(config.discount_rate),
         own_network_share=(
@@ -108,20 +116,19 @@ def _city_table(cities: pd.DataFrame | None) -> Table | None:
     third_parties = bool((cities["third_party_kwh_per_year"] > 0).any())
     columns: dict[str, Any] = {
         "city": top["city"].astype(str).map(bilingual),
-        "province": top["province"].astype(str).map(bilingual),
         "stations": top["stations"].map(lambda v: f"{int(v):,}"),
         "capex": top["capex_cny"].map(formatting.cny),
         "NPV": top["npv_cny"].map(formatting.cny),
         "NPV without support": top["npv_without_support_cny"].map(formatting.cny),
         "support received (NPV)": top["support_npv_cny"].map(formatting.cny),
         "payback": top["payback_years"].map(payback),
-        "users' public energy a year": top["public_demand_kwh_per_year"].map(formatting.kwh),
+        "users' public energy a year": top["public_demand_kwh_per_year"].map(energy),
         "own network": top["own_network_share"].map(formatting.share),
     }
     if third_parties:
         columns["third parties"] = top["competitor_share"].map(formatting.share)
     frame = pd.DataFrame(columns)
-    return table(frame, numeric=[c for c in frame.columns if c not in ("city", "province")])
+    return table(frame, numeric=[c for c in frame.columns if c != "city"])
 
 
 def _supported(plan: Plan) -> Table | None:

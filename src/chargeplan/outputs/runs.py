@@ -65,7 +65,8 @@ def read_run(folder: str | Path) -> Plan:
     -------
     Plan
         ``sites`` and ``zones`` indexed by their id columns (as the scenario in the manifest
-        names them), ``assignments`` and ``summary`` as written.
+        names them), ``assignments``, ``summary`` and (with ``economics.csv``) ``economics``
+        as written.
 
     Raises
     ------
@@ -85,7 +86,18 @@ def read_run(folder: str | Path) -> Plan:
     assignments = from_files(pd.read_csv(_need(folder, "assignments.csv")))
     summary = json.loads(_need(folder, "summary.json").read_text(encoding="utf-8"))
     years = pd.read_csv(folder / "years.csv") if (folder / "years.csv").is_file() else None
-    return Plan(sites=sites, zones=zones, assignments=assignments, summary=summary, years=years)
+    economics = None
+    if (folder / "economics.csv").is_file():  # with [economics]: one row per open station
+        economics = pd.read_csv(folder / "economics.csv", dtype={"site_id": str})
+        economics = economics.set_index("site_id").rename_axis(None)
+    return Plan(
+        sites=sites,
+        zones=zones,
+        assignments=assignments,
+        summary=summary,
+        years=years,
+        economics=economics,
+    )
 
 
 def _indexed(frame: gpd.GeoDataFrame, column: str | None) -> gpd.GeoDataFrame:
