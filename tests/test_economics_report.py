@@ -25,6 +25,7 @@ import html
 import re
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 
@@ -169,3 +170,19 @@ def test_a_rerendered_report_keeps_the_economics(planned, tmp_path: Path) -> Non
         return text[text.index('id="economics"') : text.index('id="gaps"')]
 
     assert section(page) == section(first)
+
+
+def test_a_run_with_numeric_ids_rerenders(tmp_path: Path) -> None:
+    """Zone ids such as the default scenario's 110100 read back from assignments.csv as the
+    zones are indexed (text), so ``chargeplan report RUN`` re-renders such a run."""
+    from chargeplan.outputs.runs import read_run, rerender
+
+    path = conftest.write_tiny_scenario(tmp_path / "numeric")
+    zones = gpd.read_file(tmp_path / "numeric" / "zones.geojson")
+    zones["zone_id"] = [110100, 120100, 130100, 130200]
+    zones.to_file(tmp_path / "numeric" / "zones.geojson", driver="GeoJSON")
+    out = tmp_path / "run"
+    assert chargeplan.cli.main(["run", str(path), "--out", str(out), "-q"]) == 0
+    plan = read_run(out)
+    assert set(plan.assignments["zone_id"]) <= set(plan.zones.index)
+    assert [p.name for p in rerender(out)] == ["map.png", "map.html", "report.html"]

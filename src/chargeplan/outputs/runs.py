@@ -83,7 +83,9 @@ def read_run(folder: str | Path) -> Plan:
     zones = from_files(gpd.read_parquet(_need(folder, "zones.parquet")))
     sites = _indexed(sites, scenario.get("sites", {}).get("id_column"))
     zones = _indexed(zones, scenario.get("zones", {}).get("id_column"))
-    assignments = from_files(pd.read_csv(_need(folder, "assignments.csv")))
+    # ids as text, as the sites and zones are indexed (numeric ids such as 110100 included)
+    ids = {"zone_id": str, "site_id": str}
+    assignments = from_files(pd.read_csv(_need(folder, "assignments.csv"), dtype=ids))
     summary = json.loads(_need(folder, "summary.json").read_text(encoding="utf-8"))
     years = pd.read_csv(folder / "years.csv") if (folder / "years.csv").is_file() else None
     economics = None
