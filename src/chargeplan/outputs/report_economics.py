@@ -97,7 +97,7 @@ def economics_section(plan: Plan, scenario: Scenario | None) -> EconomicsSection
         ),
         competitor_share=formatting.share(s["competitor_share"]) if "competitor_share" in s else "",
         cities=_city_table(cities),
-        city_count=f"{len(cities):,}" if cities is not None else "0",
+        city_count=f"{int((cities['stations'] > 0).sum()):,}" if cities is not None else "0",
         supported=_supported(plan),
         figure=plot_economics(
             None if cashflows is None else cashflows.cashflows.sum(axis=0),
