@@ -33,7 +33,7 @@ from chargeplan.cli import main
 from chargeplan.errors import ScenarioError
 from chargeplan.outputs.curve_chart import plot_curve
 from chargeplan.workflows.curve import PointStore, run_curve, service_curve
-from chargeplan.workflows.standards import scaled_reach
+from chargeplan.workflows.standards import parse_standards, scaled_reach
 
 from . import conftest
 from .economics_instance import ANNUITY, economics_scenario
@@ -120,3 +120,12 @@ def test_service_curve_command_files_and_resume(scenario, tmp_path: Path, capsys
     argv = ["curve", str(scenario.source), "--service-standards", "5,30,210", "--out", str(out)]
     assert main([*argv, "-q"]) == 0
     assert "3 plans (complete from an earlier run)" in capsys.readouterr().out
+
+
+def test_service_standards_are_positive_numbers(tiny_scenario: Path, capsys) -> None:
+    assert parse_standards("2, 3,5,2.5") == [2, 3, 5, 2.5]
+    for bad in ("2km", "-1", "0", "nan", " , "):
+        with pytest.raises(ScenarioError):
+            parse_standards(bad)
+    assert main(["curve", str(tiny_scenario), "--service-standards", "3km", "-q"]) == 3
+    assert "'3km' is not a service standard" in capsys.readouterr().err

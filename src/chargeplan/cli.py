@@ -275,6 +275,7 @@ def _curve(args: argparse.Namespace) -> int:
     from chargeplan.outputs.folder import safe_folder_name
     from chargeplan.workflows.curve import parse_amounts, run_curve
     from chargeplan.workflows.options import solver_options
+    from chargeplan.workflows.standards import parse_standards
 
     start = time.perf_counter()
     scenario = _scenario(args)
@@ -282,7 +283,7 @@ def _curve(args: argparse.Namespace) -> int:
     if args.budgets:
         budgets = parse_amounts(args.budgets)
     elif args.service_standards:
-        standards = parse_amounts(args.service_standards)
+        standards = parse_standards(args.service_standards)
     else:
         target = scenario.users.target_premium_users
         targets = (

@@ -12,13 +12,14 @@ types: a standard of 3 / 10 / 25 km (urban / suburban / rural) at urban 2 km is 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from chargeplan.config.scenario import Scenario
 from chargeplan.config.service import SETTLEMENT_TYPES
 from chargeplan.errors import ScenarioError
 
-__all__ = ["reach_unit", "scaled_reach"]
+__all__ = ["parse_standards", "reach_unit", "scaled_reach"]
 
 
 def scaled_reach(scenario: Scenario, urban: float) -> dict[str, Any]:
@@ -58,3 +59,28 @@ def reach_unit(scenario: Scenario) -> str:
     """``minutes`` for a travel-time standard, else ``km``."""
     standard = scenario.reach.standard
     return "minutes" if standard is not None and standard.minutes else "km"
+
+
+def parse_standards(text: str) -> list[float]:
+    """Read ``--service-standards``: a comma-separated list of urban reaches, ``"2, 3, 5"``.
+
+    Raises
+    ------
+    ScenarioError
+        For anything that is not a positive number, naming it and the unit.
+    """
+    values = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            value = float(item)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise ScenarioError(
+                f"'{item}' is not a service standard: give the urban reach as a positive number "
+                "of km (minutes for a travel-time standard), e.g. --service-standards 2,3,5"
+            )
+        values.append(value)
+    if not values:
+        raise ScenarioError(f"no service standards in '{text}': give a list such as 2,3,5")
+    return values
