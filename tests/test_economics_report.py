@@ -129,6 +129,8 @@ def test_report_economics_figures_are_the_summarys(planned) -> None:
     npv = -10_000 + REVENUE * ANNUITY
     assert expected["ec-npv"] == f"CNY {npv / 1e6:,.1f} M" == "CNY 24.9 M"
     assert expected["ec-support"] == "CNY 14.7 k"
+    summary = page[page.index('id="executive-summary"') : page.index('id="map"')]
+    assert f"net present value of <strong>{expected['ec-npv']}</strong>" in summary
     section = page[page.index('id="economics"') : page.index('id="gaps"')]
     assert '<td>A</td><td class="n">1</td><td class="n">CNY 24.7 k</td>' in section  # cities
     assert section.count("<tr>") == 2  # one city with a station; no supported-only station
