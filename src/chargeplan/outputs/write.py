@@ -157,7 +157,7 @@ def write_plan(
     if plan.economics is not None:
         sheets["economics"] = plan.economics.rename_axis("site_id").reset_index()
     written["plan.xlsx"] = write_xlsx(_sheet_order(sheets), out / "plan.xlsx")
-    written |= write_economics(plan, out)
+    written |= write_economics(plan, out, scenario)
     written |= write_networks(last, final.summary.get("premium_users"), scenario, out)
     if map_png:
         from chargeplan.outputs.maps import plot_plan
