@@ -122,6 +122,8 @@ def regional_pseudo_stations(
     The CSV has ``region`` and ``piles_<type>`` columns (others, such as a ``source``, are
     ignored); ``region = "*"`` spreads over all zones. Zone z of region R gets
     ``piles_R * pop_z / pop_R`` piles of each type (fractional). A region may appear once.
+    Rows of regions without zones are skipped when some row matches (a slice of a national
+    table, ``fine_zones.regions``); none matching is an error (the wrong column or names).
     """
     path = Path(path)
     try:
@@ -160,8 +162,8 @@ def regional_pseudo_stations(
         if region is not None
         else np.zeros(int(regional.sum()), bool)
     )
-    if not matched.all():
-        row = int(np.flatnonzero(regional)[~matched][0])
+    if len(matched) and not matched.any():  # a slice of the zones matches some rows only
+        row = int(np.flatnonzero(regional)[0])
         raise InputError(
             f"{path}: line {row + 2}: region {names[row]!r} matches no zone's "
             f"'{region_column}': use the zones' region names or '*'"
