@@ -69,9 +69,11 @@ def prefecture_table(zones: pd.DataFrame, scenario: chargeplan.Scenario) -> pd.D
     code = zones["city_code"].astype(int).to_numpy()
     mainland = ~np.isin(code // 10_000 * 10_000, OUTSIDE_MAINLAND)
     weight = np.where(mainland, zones["premium_share"].to_numpy(float), 0.0)
-    calibrated = {str(c) for c in scenario.users.calibration.cities} if (
-        scenario.users.calibration is not None
-    ) else set()
+    calibrated = (
+        {str(c) for c in scenario.users.calibration.cities}
+        if (scenario.users.calibration is not None)
+        else set()
+    )
     names = zones["name"].astype(str)
     proxy = np.where(
         names.isin(calibrated) | pd.Series(code.astype(str), index=zones.index).isin(calibrated),
@@ -167,9 +169,7 @@ def build(scenario_path: Path, out: Path) -> pd.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", type=Path, default=REPO / "models" / "china-2030.toml")
-    parser.add_argument(
-        "--out", type=Path, default=REPO / "models" / "public-chargers-cn-2024.csv"
-    )
+    parser.add_argument("--out", type=Path, default=REPO / "models" / "public-chargers-cn-2024.csv")
     parser.add_argument(
         "--stations",
         type=Path,
