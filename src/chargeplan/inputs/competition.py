@@ -19,7 +19,8 @@ probabilities proportional to attractiveness times distance decay (Huff 1963, 19
   :math:`f(d) = \max(d, d_{min})^{-\lambda}` (``decay = "power"``);
 - :math:`A^{own}_k = \text{own\_preference} \cdot \text{own\_piles}_k`: a reference own station;
 - :math:`r_i`: the zone's reach (its service-standard distance, ``[reach.standard]``, else
-  ``reach.service_radius_km``).
+  ``reach.service_radius_km``), or ``own_reference_km`` (0 on prefectures, where the brand's
+  hubs stand inside the zone like its third-party piles).
 
 The brand's own stations are what the solve decides, so they are unknown here: the model puts
 a reference own station at the farthest distance the plan may serve the zone from. A zone the
