@@ -23,6 +23,7 @@ from chargeplan.config.economics import EconomicsConfig
 from chargeplan.config.files import read_scenario_file
 from chargeplan.config.naming import changes_label
 from chargeplan.config.notices import WarningsConfig
+from chargeplan.config.realism import RealismConfig
 from chargeplan.config.scale import DecomposeConfig, FineZonesConfig
 from chargeplan.config.service import CoverageTargets, ServiceStandard
 from chargeplan.config.sites import ExtraSitesConfig, SitesConfig
@@ -285,6 +286,7 @@ class Scenario(Frozen):
     decompose: DecomposeConfig = DecomposeConfig()
     economics: EconomicsConfig | None = None
     warnings: WarningsConfig = WarningsConfig()
+    realism: RealismConfig = RealismConfig()
 
     @model_validator(mode="after")
     def _types_known(self) -> Scenario:
