@@ -91,6 +91,7 @@ def plan_rollout(
         "objective_value": result.objective,
         "bound": result.bound,
         "gap": result.gap,
+        "rollout_method": result.method,
         "build_seconds": result.build_seconds,
         "solve_seconds": result.solve_seconds,
         "discount_rate": rollout.discount_rate,
