@@ -36,8 +36,9 @@ from pathlib import Path
 import numpy as np
 
 from chargeplan.config.scenario import load_scenario
+from chargeplan.model.rollout import RolloutProblem
 from chargeplan.solver.options import SolverOptions
-from chargeplan.solver.rollout import RolloutSolution, solve_rollout
+from chargeplan.solver.rollout import RolloutSolution, Start, solve_rollout
 from chargeplan.workflows.rollout import rollout_problem
 
 SCENARIO = Path(__file__).parents[1] / "models" / "china-rollout-2026-2030.toml"
@@ -65,12 +66,12 @@ def _first_within(log: str, gap_pct: float) -> float | None:
     return None
 
 
-def _solve(name: str, problem, options: SolverOptions, start: str) -> Run:
+def _solve(name: str, problem: RolloutProblem, options: SolverOptions, start: Start) -> Run:
     with tempfile.TemporaryDirectory() as folder:
         log_file = os.path.join(folder, "highs.log")
         wall, cpu = time.perf_counter(), time.process_time()
         logged = dataclasses.replace(options, log_file=log_file)
-        result = solve_rollout(problem, logged, start=start)  # type: ignore[arg-type]
+        result = solve_rollout(problem, logged, start=start)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         log = Path(log_file).read_text() if os.path.exists(log_file) else ""
     target = 100 * options.mip_rel_gap
