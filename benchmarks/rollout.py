@@ -20,6 +20,10 @@ the machine's load, printed with them (the 2-core machine is shared); CPU second
 Run from the repository root (the "before" path takes its whole limit: about 10 minutes)::
 
     PYTHONPATH=src python benchmarks/rollout.py
+
+``--budgets 3e9 2.5e9 0`` instead prints, for each annual budget (0: none), the LP-guided plan
+alone (``chargeplan.solver.rollout_lp.lp_guided_plan``): its cost, the LP bound, the gap and the
+CPU seconds (no "before" path).
 """
 
 from __future__ import annotations
@@ -36,9 +40,10 @@ from pathlib import Path
 import numpy as np
 
 from chargeplan.config.scenario import load_scenario
-from chargeplan.model.rollout import RolloutProblem
+from chargeplan.model.rollout import RolloutProblem, build_rollout
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.rollout import RolloutSolution, Start, solve_rollout
+from chargeplan.solver.rollout_lp import lp_guided_plan
 from chargeplan.workflows.rollout import rollout_problem
 
 SCENARIO = Path(__file__).parents[1] / "models" / "china-rollout-2026-2030.toml"
@@ -97,9 +102,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--before-limit", type=float, default=600.0, help="seconds (scenario's)")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--budgets", type=float, nargs="+", help="annual budgets, CNY (0: none)")
     args = parser.parse_args()
     scenario = load_scenario(SCENARIO)
     problem, _, _ = rollout_problem(scenario)
+    if args.budgets:
+        _budget_variants(problem, args.budgets)
+        return
     gap = scenario.solver.mip_rel_gap
     print(f"{SCENARIO.name}: mip_rel_gap {gap}, load average {os.getloadavg()[0]:.1f}")
     now = [
@@ -129,6 +138,29 @@ def main() -> None:
         print(f"time to 0.5 %: before / now = {before.to_gap / first.to_gap:.1f}x")
     print(f"CPU: before / now = {before.cpu / first.cpu:.1f}x")
     print(f"objective: now / before = {first.result.objective / before.result.objective:.4f}")
+
+
+def _budget_variants(problem: RolloutProblem, budgets: list[float]) -> None:
+    """The LP-guided plan alone for each annual budget (module docstring)."""
+    print(
+        "| annual budget (CNY bn) | plan (CNY bn) | LP bound (CNY bn) | gap | threshold | CPU (s) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for budget in budgets:
+        periods = tuple(dataclasses.replace(p, budget=budget or None) for p in problem.periods)
+        variant = dataclasses.replace(problem, periods=periods)
+        lp, index = build_rollout(variant)
+        cpu = time.process_time()
+        plan = lp_guided_plan(variant, lp, index)
+        cpu = time.process_time() - cpu
+        name = f"{budget / 1e9:g}" if budget else "none"
+        if plan is None:
+            print(f"| {name} | no plan | | | | {cpu:.1f} |")
+            continue
+        print(
+            f"| {name} | {plan.objective / 1e9:.4f} | {plan.bound / 1e9:.4f} | "
+            f"{100 * plan.gap:.2f} % | {plan.threshold:g} | {cpu:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from chargeplan.model.index import model_index
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.rollout import RolloutProblem, build_rollout
 from chargeplan.model.solution import Solution, objective_value
+from chargeplan.solver import rollout_lp
 from chargeplan.solver.highs import solve
 from chargeplan.solver.interface import SparseHighs
 from chargeplan.solver.options import SolverOptions
@@ -1031,6 +1032,33 @@ def test_two_runs_give_identical_plans() -> None:
             np.testing.assert_array_equal(a.open_site, b.open_site)
             np.testing.assert_array_equal(a.chargers, b.chargers)
             np.testing.assert_array_equal(a.served, b.served)
+
+
+def test_tight_budgets_are_kept_with_a_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Instance C, linear rule, three growing years, CNY 87.37 a year: rounding up breaks a
+    budget with the relaxation as it is and with its budgets 1 % tighter; 2 % tighter gives a
+    plan that keeps the real budgets (every row checked on its raw values), and the bound is
+    still the untightened relaxation's, below the exact optimum."""
+    periods = tuple(replace(p, budget=87.37) for p in growing(sized(INSTANCE_C, "linear", QUEUE_C)))
+    problem = RolloutProblem(YEARS3, periods)
+    lp, index, guided = _guided(problem)
+    assert guided is not None
+    assert_array_values_feasible(lp, guided.values)
+    exact = solve_rollout(problem, EXACT, start="none")
+    assert guided.bound <= exact.objective <= guided.objective * (1 + 1e-9)
+    tried = []
+    real = rollout_lp._best_rounding
+
+    def recording(*args):
+        found = real(*args)
+        tried.append((args[-1], found is not None))
+        return found
+
+    monkeypatch.setattr(rollout_lp, "_best_rounding", recording)
+    assert rollout_lp.lp_guided_plan(problem, lp, index) is not None
+    assert tried == [(0.0, False), (0.01, False), (0.02, True)]
+    monkeypatch.setattr(rollout_lp, "BUDGET_MARGINS", ())
+    assert rollout_lp.lp_guided_plan(problem, lp, index) is None
 
 
 @pytest.mark.slow
