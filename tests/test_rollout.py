@@ -47,18 +47,21 @@ from chargeplan.cli import main
 from chargeplan.config.scenario import load_scenario
 from chargeplan.errors import InputError
 from chargeplan.model.formulation import decode
+from chargeplan.model.index import model_index
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.rollout import RolloutProblem, build_rollout
 from chargeplan.model.solution import Solution, objective_value
+from chargeplan.solver import rollout_lp
 from chargeplan.solver.highs import solve
 from chargeplan.solver.interface import SparseHighs
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.rollout import solve_rollout, start_vector, year_by_year
+from chargeplan.solver.rollout_lp import least_chargers, lp_guided_plan
 
 from .bruteforce import UNIQUE_MARGIN, AssignmentLP
 from .conftest import write_tiny_scenario
 from .instances import INSTANCE_A, INSTANCE_C, Instance, to_problem
-from .solver_values import assert_values_feasible, check_every_solve
+from .solver_values import assert_array_values_feasible, assert_values_feasible, check_every_solve
 
 EXACT = SolverOptions(mip_rel_gap=0, time_limit_s=60)
 #: Absolute tolerance on shares and demand units (solver feasibility tolerance is ~1e-7).
@@ -541,8 +544,8 @@ def test_year_by_year_start_is_a_feasible_rollout_and_never_beats_the_optimum(ca
         model, tee=[log], load_solutions=False, raise_exception_on_nonoptimal_result=False
     )
     assert "MIP start solution is feasible" in log.getvalue()
-    warm = solve_rollout(problem, EXACT)
-    cold = solve_rollout(problem, EXACT, start_plan=False)
+    warm = solve_rollout(problem, EXACT, start="year_by_year")
+    cold = solve_rollout(problem, EXACT, start="none")
     assert warm.objective == pytest.approx(cold.objective, rel=1e-6)
     assert warm.objective <= start_cost + 1e-6 * abs(start_cost)
 
@@ -928,3 +931,146 @@ def test_every_years_users_carry_demand(tmp_path: Path) -> None:
     # one public peak-hour kWh per premium user in the tiny scenario
     np.testing.assert_allclose(plan.zones["demand_kwh"], plan.zones["premium_users"], rtol=1e-9)
     np.testing.assert_allclose(plan.years["demand_kwh"], [6.0, 7.0], rtol=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# 6. the LP-guided plan (chargeplan.solver.rollout_lp): the default path of solve_rollout
+# --------------------------------------------------------------------------------------------
+
+
+def test_least_chargers_by_hand() -> None:
+    """Queue levels of INSTANCE_C (S = 3: one queue carries 18.3, 40.2 or 65.9) and the linear
+    rule of INSTANCE_A (q = 32.6 and 23.5 per charger), worked out by hand."""
+    queue = sized(INSTANCE_C, "queue", QUEUE_C)
+    ix = model_index(queue)
+    loads = np.array([0.0, 18.3, 18.4, 40.2, 65.9, 66.0, 65.9 + 40.2, 65.9 + 40.3])
+    entries = replace(ix, n_site=np.zeros(8, np.int64), n_type=np.zeros(8, np.int64))
+    # 0; 1 (L(1) = 18.3); 2; 2; one full queue; a full queue and one charger; 3 + 2; 3 + 3
+    np.testing.assert_array_equal(least_chargers(queue, entries, loads), [0, 1, 2, 2, 3, 4, 5, 6])
+    linear = to_problem(INSTANCE_A)
+    entries = replace(
+        model_index(linear), n_site=np.zeros(4, np.int64), n_type=np.array([0, 0, 1, 1])
+    )
+    np.testing.assert_array_equal(
+        least_chargers(linear, entries, np.array([32.6, 32.7, 47.0, 47.1])), [1, 2, 2, 3]
+    )
+
+
+def _guided(problem: RolloutProblem):
+    lp, index = build_rollout(problem)
+    return lp, index, lp_guided_plan(problem, lp, index)
+
+
+@pytest.mark.parametrize("case", sorted(BF_CASES))
+def test_lp_bound_is_never_above_the_brute_force_optimum(case: str) -> None:
+    """The LP relaxation's value, the bound of the default path, is at most the enumerated
+    optimum; a guided plan is a feasible rollout (every row, bound and integrality of the
+    model, checked on its raw values) and costs what its decisions cost."""
+    years, budgets, existing = BF_CASES[case]
+    value = brute_rollout(years, budgets, existing)[0][0]
+    problem = bf_problem(years, budgets, existing)
+    lp, index, guided = _guided(problem)
+    relaxed = lp.to_highs()
+    relaxed.setOptionValue("output_flag", False)
+    relaxed.setOptionValue("solve_relaxation", True)
+    relaxed.run()
+    lp_value = relaxed.getInfo().objective_function_value + lp.objective_offset
+    assert lp_value <= value + 1e-9 * abs(value)
+    if guided is None:  # a budget the rounding cannot keep: solve_rollout hands over to HiGHS
+        assert any(b is not None for b in budgets)
+        return
+    assert guided.bound == pytest.approx(lp_value, rel=1e-9)
+    assert guided.bound <= value <= guided.objective + 1e-9 * abs(value)
+    assert_array_values_feasible(lp, guided.values)
+    plans = [_decoded(p, ix, guided.values) for p, ix in zip(problem.periods, index, strict=True)]
+    assert guided.objective == pytest.approx(discounted_cost(problem, plans), rel=1e-9)
+
+
+def test_guided_plan_decides_and_equals_the_brute_force_optimum() -> None:
+    """On ``discounted_opex`` the guided plan is the enumerated optimum, 11.0 % above the LP
+    bound: with a 12 % gap target it is the result (no branch and bound), with 10 % HiGHS
+    takes over from it and proves it optimal."""
+    years, budgets, existing = BF_CASES["discounted_opex"]
+    value, y, n, _ = brute_rollout(years, budgets, existing)[0]
+    problem = bf_problem(years, budgets, existing)
+    loose = solve_rollout(problem, SolverOptions(mip_rel_gap=0.12, time_limit_s=60))
+    assert "no branch and bound" in loose.method
+    assert loose.status == "optimal" and loose.gap == pytest.approx(0.1101, abs=1e-4)
+    assert loose.bound < value == pytest.approx(loose.objective, rel=1e-9)
+    for t, s in enumerate(loose.solutions):
+        np.testing.assert_array_equal(s.open_site, y[t])
+        np.testing.assert_array_equal(s.chargers, n[t])
+    tight = solve_rollout(problem, SolverOptions(mip_rel_gap=0.10, time_limit_s=60))
+    assert tight.method == "HiGHS branch and bound from the LP-guided plan"
+    assert tight.objective == pytest.approx(value, rel=1e-9) and tight.bound <= value * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("sizing", ["linear", "queue"])
+def test_guided_plan_is_the_exact_optimum_on_growing_demand(sizing: str) -> None:
+    """Instance A over three years of growing demand: the guided plan costs the exact optimum
+    (HiGHS with no gap) and is returned as is once the gap target admits its LP gap."""
+    problem = RolloutProblem(YEARS3, growing(sized(INSTANCE_A, sizing, QUEUE_A)))
+    exact = solve_rollout(problem, EXACT, start="none")
+    _, _, guided = _guided(problem)
+    assert guided is not None
+    assert guided.objective == pytest.approx(exact.objective, rel=1e-9)
+    assert guided.bound <= exact.objective
+    result = solve_rollout(problem, SolverOptions(mip_rel_gap=0.02, time_limit_s=60))
+    assert "no branch and bound" in result.method
+    assert result.objective == pytest.approx(exact.objective, rel=1e-9)
+    assert_monotone(result.solutions)
+
+
+def test_two_runs_give_identical_plans() -> None:
+    """Deterministic: no time limit decides the guided plan (nor HiGHS's, which stops on its gap
+    long before its limit here)."""
+    problem = RolloutProblem(YEARS3, growing(sized(INSTANCE_A, "queue", QUEUE_A)))
+    for options in (SolverOptions(mip_rel_gap=0.01, time_limit_s=60), EXACT):
+        first, second = (solve_rollout(problem, options) for _ in range(2))
+        assert first.method == second.method and first.objective == second.objective
+        for a, b in zip(first.solutions, second.solutions, strict=True):
+            np.testing.assert_array_equal(a.open_site, b.open_site)
+            np.testing.assert_array_equal(a.chargers, b.chargers)
+            np.testing.assert_array_equal(a.served, b.served)
+
+
+def test_tight_budgets_are_kept_with_a_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Instance C, linear rule, three growing years, CNY 87.37 a year: rounding up breaks a
+    budget with the relaxation as it is and with its budgets 1 % tighter; 2 % tighter gives a
+    plan that keeps the real budgets (every row checked on its raw values), and the bound is
+    still the untightened relaxation's, below the exact optimum."""
+    periods = tuple(replace(p, budget=87.37) for p in growing(sized(INSTANCE_C, "linear", QUEUE_C)))
+    problem = RolloutProblem(YEARS3, periods)
+    lp, index, guided = _guided(problem)
+    assert guided is not None
+    assert_array_values_feasible(lp, guided.values)
+    exact = solve_rollout(problem, EXACT, start="none")
+    assert guided.bound <= exact.objective <= guided.objective * (1 + 1e-9)
+    tried = []
+    real = rollout_lp._best_rounding
+
+    def recording(*args):
+        found = real(*args)
+        tried.append((args[-1], found is not None))
+        return found
+
+    monkeypatch.setattr(rollout_lp, "_best_rounding", recording)
+    assert rollout_lp.lp_guided_plan(problem, lp, index) is not None
+    assert tried == [(0.0, False), (0.01, False), (0.02, True)]
+    monkeypatch.setattr(rollout_lp, "BUDGET_MARGINS", ())
+    assert rollout_lp.lp_guided_plan(problem, lp, index) is None
+
+
+@pytest.mark.slow
+def test_default_rollout_stops_on_the_gap_without_branch_and_bound() -> None:
+    """``models/china-rollout-2026-2030.toml``: the guided plan is within its 0.5 % of the LP
+    bound (0.28 % measured), so no time limit decides the plan; a second run gives it again."""
+    scenario = load_scenario(Path(__file__).parents[1] / "models" / "china-rollout-2026-2030.toml")
+    first, second = (chargeplan.plan_network(scenario) for _ in range(2))
+    summary = first.summary
+    assert summary["status"] == "optimal" and summary["gap"] <= 0.005
+    assert "no branch and bound" in summary["rollout_method"]
+    assert summary["bound"] <= summary["objective_value"]
+    pd.testing.assert_frame_equal(first.years, second.years)
+    columns = ["site_id", "year", "open", "chargers_dc_fast", "chargers_ac_destination"]
+    pd.testing.assert_frame_equal(first.sites[columns], second.sites[columns])

@@ -126,7 +126,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 def _add_curve(sub: argparse._SubParsersAction) -> None:
     curve = sub.add_parser(
         "curve",
-        help="plan a list of targets (or budgets): chargers, cost and coverage of each step",
+        help="plan a list of targets, budgets or service standards: chargers, cost, NPV and "
+        "coverage of each step",
     )
     curve.add_argument("scenario", type=Path, help="scenario TOML file")
     what = curve.add_mutually_exclusive_group()
@@ -136,6 +137,13 @@ def _add_curve(sub: argparse._SubParsersAction) -> None:
         "100 %% of the scenario's target)",
     )
     what.add_argument("--budgets", help="capex budgets in CNY, e.g. 2bn,4bn,6bn (max coverage)")
+    what.add_argument(
+        "--service-standards",
+        metavar="KM",
+        help="service standards as the urban reach, e.g. 2,3,5 (km; minutes for a travel-time "
+        "standard): suburban and rural reach scale with it; without [reach.standard] each "
+        "value is every zone's reach (docs/economics.md)",
+    )
     curve.add_argument(
         "--out",
         type=Path,
@@ -267,12 +275,15 @@ def _curve(args: argparse.Namespace) -> int:
     from chargeplan.outputs.folder import safe_folder_name
     from chargeplan.workflows.curve import parse_amounts, run_curve
     from chargeplan.workflows.options import solver_options
+    from chargeplan.workflows.standards import parse_standards
 
     start = time.perf_counter()
     scenario = _scenario(args)
-    budgets = targets = None
+    budgets = targets = standards = None
     if args.budgets:
         budgets = parse_amounts(args.budgets)
+    elif args.service_standards:
+        standards = parse_standards(args.service_standards)
     else:
         target = scenario.users.target_premium_users
         targets = (
@@ -290,6 +301,7 @@ def _curve(args: argparse.Namespace) -> int:
         out,
         targets=targets,
         budgets=budgets,
+        standards=standards,
         solver=solver_options(scenario, log_to_stderr=args.verbose),
         force=args.force,
         command=["chargeplan", *(args.argv or [])],

@@ -73,7 +73,7 @@ SCENARIO_FLAGS = (
         "model.objective",
         "what to optimise (overrides model.objective)",
         _SOLVING,
-        choices=("min_cost", "max_coverage"),
+        choices=("min_cost", "max_coverage", "max_npv"),
     ),
     ScenarioFlag("--time-limit", "solver.time_limit_s", "solver time limit, s", _EVERY, float),
     ScenarioFlag("--gap", "solver.mip_rel_gap", "relative MIP gap, e.g. 0.001", _EVERY, float),

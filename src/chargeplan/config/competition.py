@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from chargeplan.config.validation import Frozen, PositiveFloat, Share
+from chargeplan.config.validation import Frozen, NonNegativeFloat, PositiveFloat, Share
 
 __all__ = ["CompetitionConfig"]
 
@@ -53,8 +53,20 @@ class CompetitionConfig(Frozen):
         Optional CSV of published public-charger counts by region (``region`` and one
         ``piles_<type>`` column per charger type): each region's piles are spread over its
         zones by population and placed at the zones' demand centres as pseudo-stations (the
-        national coarse layer). ``region`` matches ``zones.region_column``; the value
-        ``"*"`` spreads a count over every zone.
+        national coarse layer). ``region`` matches ``region_chargers_column``; the value
+        ``"*"`` spreads a count over every zone. ``models/public-chargers-cn-2024.csv`` is the
+        national table by prefecture (``geodata/build_public_chargers.py``).
+    region_chargers_column
+        The zones' column that the ``region`` of ``region_chargers`` names (e.g. ``city_code``
+        for prefectures; H3 cells inherit it from their prefecture). Default: the zones'
+        ``zones.region_column``.
+    own_reference_km
+        Distance (km) of the reference own station from a zone's demand centre. Default: the
+        zone's reach (its service-standard distance, else ``reach.service_radius_km``), right
+        for zones smaller than the reach. On zones far larger than the decay length
+        (prefectures), the brand's hubs stand inside the zone as its third-party piles do,
+        which the regional layer puts at the demand centre: 0 puts the own station there too,
+        so the decay cancels inside a zone (``docs/competition.md``).
     """
 
     decay: Literal["exponential", "power"] = "exponential"
@@ -66,6 +78,8 @@ class CompetitionConfig(Frozen):
     own_preference: PositiveFloat = 1.0
     target_own_share: Share = 1.0
     region_chargers: Path | None = None
+    region_chargers_column: str | None = None
+    own_reference_km: NonNegativeFloat | None = None
 
     def check(self, types: list[str], capture_share: float) -> None:
         """Raise ``ValueError`` (named key, the fix) when ``own_piles`` misses a charger type

@@ -3,8 +3,9 @@ support it gets.
 
 Every figure is a scenario input; the default scenario (``models/china-2030.toml``) gives each
 value with its source, and ``docs/economics.md`` states the formulas
-(:mod:`chargeplan.results.economics` computes them). The economics are reported, not optimised:
-they do not change the plan.
+(:mod:`chargeplan.results.economics` computes them). The economics are reported for every plan;
+they decide it with ``model.objective = "max_npv"`` (:mod:`chargeplan.model.npv`) or, for
+construction support only, with ``support_in_capex``.
 """
 
 from __future__ import annotations
@@ -60,8 +61,10 @@ class EconomicsConfig(Frozen):
         Grid connection kVA per kW of chargers, for stations without a design's ``grid_kva``.
     support_in_capex
         ``True``: the least-cost objective sees each charger's capex net of its construction
-        support (:func:`chargeplan.inputs.support.net_capex`; station caps left out), so support
-        can change the plan. Default ``False``: the economics are reported, not optimised.
+        support (:func:`chargeplan.inputs.support.net_capex`; station caps and designs through
+        :func:`chargeplan.model.npv.construction_extension`), so support can change the plan.
+        Default ``False``: the economics are reported, not optimised. (``max_npv`` counts all
+        support itself.)
     """
 
     tariffs: Path

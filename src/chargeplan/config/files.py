@@ -30,6 +30,7 @@ _PATH_KEYS = (
     ("decompose", "tls_key"),
     ("economics", "tariffs"),
     ("economics", "support"),
+    ("realism", "networks"),
 )
 
 

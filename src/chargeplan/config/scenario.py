@@ -23,6 +23,7 @@ from chargeplan.config.economics import EconomicsConfig
 from chargeplan.config.files import read_scenario_file
 from chargeplan.config.naming import changes_label
 from chargeplan.config.notices import WarningsConfig
+from chargeplan.config.realism import RealismConfig
 from chargeplan.config.scale import DecomposeConfig, FineZonesConfig
 from chargeplan.config.service import CoverageTargets, ServiceStandard
 from chargeplan.config.sites import ExtraSitesConfig, SitesConfig
@@ -194,9 +195,9 @@ class ReachConfig(Frozen):
 
 
 class ModelConfig(Frozen):
-    """The optimisation: objective, penalty on unmet demand, budget and site limits."""
+    """The optimisation: objective (``max_npv``: docs/economics.md), unmet-demand price, limits."""
 
-    objective: Literal["min_cost", "max_coverage"] = "min_cost"
+    objective: Literal["min_cost", "max_coverage", "max_npv"] = "min_cost"
     unmet_penalty_cny_per_kwh: PositiveFloat
     budget_cny: PositiveFloat | None = None
     max_sites: Annotated[int, Field(ge=0)] | None = None
@@ -221,6 +222,11 @@ class ModelConfig(Frozen):
     def _coverage_needs_a_limit(self) -> ModelConfig:
         if self.objective == "max_coverage" and self.budget_cny is None and self.max_sites is None:
             raise ValueError("objective 'max_coverage' needs budget_cny or max_sites")
+        if self.objective == "max_npv" and self.budget_cny is not None:
+            raise ValueError(
+                "objective 'max_npv' takes no budget_cny (the NPV counts opex, a budget capex): "
+                "drop budget_cny, or use max_coverage for coverage within a budget"
+            )
         return self
 
 
@@ -285,6 +291,7 @@ class Scenario(Frozen):
     decompose: DecomposeConfig = DecomposeConfig()
     economics: EconomicsConfig | None = None
     warnings: WarningsConfig = WarningsConfig()
+    realism: RealismConfig = RealismConfig()
 
     @model_validator(mode="after")
     def _types_known(self) -> Scenario:
@@ -370,6 +377,8 @@ class Scenario(Frozen):
     def _rollout_min_cost(self) -> Scenario:
         if self.rollout is not None and self.model.objective != "min_cost":
             raise ValueError("a [rollout] scenario needs model.objective = 'min_cost'")
+        if self.model.objective == "max_npv" and self.economics is None:
+            raise ValueError("model.objective = 'max_npv' needs an [economics] section")
         return self
 
     @model_validator(mode="after")
@@ -385,7 +394,7 @@ class Scenario(Frozen):
         if self.model.objective != "min_cost":
             raise ValueError(
                 f"decompose.by = '{by}' supports model.objective = 'min_cost' only (with or "
-                "without a budget): set decompose.by = 'none' for max_coverage"
+                "without a budget): set decompose.by = 'none' for max_coverage and max_npv"
             )
         if self.model.budget_cny is not None and self.model.max_sites is not None:
             raise ValueError(

@@ -19,7 +19,8 @@ probabilities proportional to attractiveness times distance decay (Huff 1963, 19
   :math:`f(d) = \max(d, d_{min})^{-\lambda}` (``decay = "power"``);
 - :math:`A^{own}_k = \text{own\_preference} \cdot \text{own\_piles}_k`: a reference own station;
 - :math:`r_i`: the zone's reach (its service-standard distance, ``[reach.standard]``, else
-  ``reach.service_radius_km``).
+  ``reach.service_radius_km``), or ``own_reference_km`` (0 on prefectures, where the brand's
+  hubs stand inside the zone like its third-party piles).
 
 The brand's own stations are what the solve decides, so they are unknown here: the model puts
 a reference own station at the farthest distance the plan may serve the zone from. A zone the
@@ -119,8 +120,11 @@ def regional_pseudo_stations(
     """Published public-charger counts by region spread over zones by population, as one
     pseudo-station per zone at its demand centre (the coarse third-party layer).
 
-    The CSV has ``region`` and ``piles_<type>`` columns; ``region = "*"`` spreads over all
-    zones. Zone z of region R gets ``piles_R * pop_z / pop_R`` piles of each type (fractional).
+    The CSV has ``region`` and ``piles_<type>`` columns (others, such as a ``source``, are
+    ignored); ``region = "*"`` spreads over all zones. Zone z of region R gets
+    ``piles_R * pop_z / pop_R`` piles of each type (fractional). A region may appear once.
+    Rows of regions without zones are skipped when some row matches (a slice of a national
+    table, ``fine_zones.regions``); none matching is an error (the wrong column or names).
     """
     path = Path(path)
     try:
@@ -131,9 +135,11 @@ def regional_pseudo_stations(
     missing = [c for c in needed if c not in table.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {missing}: add them (region, piles_<type>)")
-    population = pd.to_numeric(zones[population_column], errors="coerce").fillna(0.0)
-    everywhere = pd.Series("*", index=zones.index)
-    region = zones[region_column].astype(str) if region_column else everywhere
+    if region_column is not None and region_column not in zones.columns:
+        raise InputError(
+            f"{path}: the zones have no column '{region_column}' for the regions to match: set "
+            "competition.region_chargers_column (or zones.region_column) to one they have"
+        )
     columns = [f"piles_{t}" for t in types]
     counts_table = table[columns].apply(pd.to_numeric, errors="coerce").to_numpy(float)
     bad_row, bad_column = np.nonzero(~(np.isfinite(counts_table) & (counts_table >= 0)))
@@ -142,19 +148,28 @@ def regional_pseudo_stations(
             f"{path}: line {bad_row[0] + 2}, column '{columns[bad_column[0]]}': a pile count "
             "must be a number >= 0: fix it"
         )
-    piles = np.zeros((len(zones), len(types)))
-    for row, (name, counts) in enumerate(
-        zip(table["region"].astype(str), counts_table, strict=True)
-    ):  # one row per region, not per zone
-        member = (everywhere == name) if name == "*" else (region == name)
-        if not member.any():
-            raise InputError(
-                f"{path}: line {row + 2}: region {name!r} matches no zone's "
-                f"'{region_column}': use the zones' region names or '*'"
-            )
-        weight = population.where(member, 0.0).to_numpy(float)
-        if weight.sum() > 0:
-            piles += np.outer(weight / weight.sum(), counts)
+    names = table["region"].fillna("").astype(str).str.strip().to_numpy()
+    twice = pd.Series(names).duplicated().to_numpy()
+    if twice.any():
+        raise InputError(
+            f"{path}: line {int(np.flatnonzero(twice)[0]) + 2}: region {names[twice][0]!r} "
+            "appears twice: give each region one row"
+        )
+    population = pd.to_numeric(zones[population_column], errors="coerce").fillna(0.0)
+    region = zones[region_column].astype(str).str.strip() if region_column else None
+    regional = names != "*"
+    matched = (
+        pd.Index(names[regional]).isin(region.unique())
+        if region is not None
+        else np.zeros(int(regional.sum()), bool)
+    )
+    if len(matched) and not matched.any():  # a slice of the zones matches some rows only
+        row = int(np.flatnonzero(regional)[0])
+        raise InputError(
+            f"{path}: line {row + 2}: region {names[row]!r} matches no zone's "
+            f"'{region_column}': use the zones' region names or '*'"
+        )
+    piles = _spread_by_population(population, region, names, counts_table)
     out = gpd.GeoDataFrame(
         {"station_id": "region-" + zones.index.astype(str), "network": "", "own": False},
         geometry=centres.to_crs("EPSG:4326").values,
@@ -163,6 +178,28 @@ def regional_pseudo_stations(
     for k, t in enumerate(types):
         out[f"ports_{t}"] = piles[:, k]
     return out[piles.sum(axis=1) > 0].reset_index(drop=True)
+
+
+def _spread_by_population(
+    population: pd.Series, region: pd.Series | None, names: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """``(Z, K)`` piles: each region's ``counts`` row spread over its zones by population,
+    plus the ``"*"`` rows over every zone (vectorised over zones: a map, not a loop)."""
+    weight = population.to_numpy(float)
+    piles = np.zeros((len(population), counts.shape[1]))
+    everywhere = names == "*"
+    if everywhere.any() and weight.sum() > 0:
+        piles += np.outer(weight / weight.sum(), counts[everywhere].sum(axis=0))
+    if region is None or everywhere.all():
+        return piles
+    row = region.map(pd.Series(np.arange(len(names)), index=names)[~everywhere])
+    has_row = row.notna().to_numpy()
+    row_of = row.fillna(-1).to_numpy(np.int64)
+    region_total = pd.Series(np.where(has_row, weight, 0.0)).groupby(row_of).transform("sum")
+    total = region_total.to_numpy(float)
+    share = np.divide(weight, total, out=np.zeros_like(weight), where=has_row & (total > 0))
+    piles[has_row] += share[has_row, None] * counts[row_of[has_row]]
+    return piles
 
 
 def apply_choice_model(
@@ -216,8 +253,12 @@ def apply_choice_model(
 
 
 def own_reference_km(scenario: Scenario, zones: gpd.GeoDataFrame) -> np.ndarray:
-    """``(Z,)`` :math:`r_i`: the zone's service-standard distance in km (``[reach.standard]``
-    in km, by the zone's ``settlement``), else ``reach.service_radius_km``."""
+    """``(Z,)`` :math:`r_i`: ``competition.own_reference_km`` if set, else the zone's
+    service-standard distance in km (``[reach.standard]`` in km, by the zone's
+    ``settlement``), else ``reach.service_radius_km``."""
+    config = scenario.competition
+    if config is not None and config.own_reference_km is not None:
+        return np.full(len(zones), config.own_reference_km)
     standard = scenario.reach.standard
     if standard is None or standard.minutes or "settlement" not in zones.columns:
         return np.full(len(zones), scenario.reach.service_radius_km)
@@ -246,7 +287,7 @@ def compete(
                 centres,
                 types,
                 population_column=scenario.zones.population_column,
-                region_column=scenario.zones.region_column,
+                region_column=config.region_chargers_column or scenario.zones.region_column,
             )
         )
     columns = ["station_id", "own", *(f"ports_{t}" for t in types), "geometry"]

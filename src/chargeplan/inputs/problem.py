@@ -75,7 +75,9 @@ def build_problem(
         charger_cost=per_type("capex_cny"),
         max_chargers=per_type("max"),
         unmet_penalty=np.full(len(types), model.unmet_penalty_cny_per_kwh),
-        objective=model.objective,
+        # max_npv: the least-cost problem of the service standard, turned into the NPV's by
+        # chargeplan.workflows.economics.economic_objective (chargeplan.model.npv)
+        objective="min_cost" if model.objective == "max_npv" else model.objective,
         budget=model.budget_cny,
         max_sites=model.max_sites,
         pair_links=model.pair_links,

@@ -11,9 +11,10 @@ net of its construction support (:func:`net_capex`):
    c_{jk} [k \\in r])
 
 over the ``construction_per_kw`` and ``construction_share`` rules :math:`r` valid in the first
-year of operation that apply to site :math:`j` and whose power range holds :math:`P_k`. The
-station caps (``construction_cap_per_station_cny``) are not applied there: a cap makes the
-support a non-linear function of the chargers; the reported economics apply them.
+year of operation that apply to site :math:`j` and whose power range holds :math:`P_k`. Sites
+with a station cap (``construction_cap_per_station_cny``) and plans with station designs keep
+their capex: the objective carries their support by a variable
+(:func:`chargeplan.model.npv.construction_extension`).
 """
 
 from __future__ import annotations
@@ -98,12 +99,19 @@ def net_capex(
     *,
     region_columns: Sequence[str],
     year: int,
+    where: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The sites with ``capex_cny_<type>`` net of construction support, and the support per
-    charger in ``construction_support_cny_per_charger_<type>`` (to add it back for reports)."""
+    charger in ``construction_support_cny_per_charger_<type>`` (to add it back for reports).
+
+    ``where`` ``(S,)`` bool: only these sites (default all); the others keep their capex and
+    get 0 in the support column (sites with a station cap, whose support the objective carries
+    by a variable: :func:`chargeplan.model.npv.construction_extension`)."""
     per_charger = construction_support_per_charger(
         sites, chargers, support, region_columns=region_columns, year=year
     )
+    if where is not None:
+        per_charger = per_charger * np.asarray(where, bool)[:, None]
     out = sites.copy()
     for k, name in enumerate(chargers):
         gross = (

@@ -1,4 +1,5 @@
-"""The chart and files of a target or budget curve (``curve.png``, ``curve.csv``)."""
+"""The chart and files of a target, budget or service-standard curve (``curve.png``,
+``curve.csv``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from chargeplan.outputs import formatting
+from chargeplan.outputs.service_chart import is_service_curve, plot_service_curve
 
 
 def _unit(label: str, word: str) -> str:
@@ -35,7 +37,11 @@ def plot_curve(curve: pd.DataFrame, path: str | Path | None = None, *, dpi: int 
     Returns
     -------
     matplotlib.figure.Figure
+        A service-standard curve is charted by
+        :func:`chargeplan.outputs.service_chart.plot_service_curve`.
     """
+    if is_service_curve(curve):
+        return plot_service_curve(curve, path, dpi=dpi)
     by_target = "target_premium_users" in curve.columns
     fig = Figure(figsize=(11, 7.2), layout="constrained")
     (ax_chargers, ax_cost), (ax_cover, ax_step) = fig.subplots(2, 2)

@@ -3,12 +3,13 @@
 The page opens with a dated executive summary (what was planned, for how many users, what it
 costs, who stays out of reach and why) and what a station, a zone and a region are; then the
 map and zoomed maps of the largest cities, capex and stations by province, coverage by city,
-the gaps with their reasons, the largest stations, and in appendices the assumptions (grouped,
-with units and sources) and the solver's outcome. It is a single file with no script and
-nothing to fetch: styles are inline, pictures are PNG data URIs, charts are plain HTML, and the
-Chinese characters it uses are embedded as a font subset (:mod:`chargeplan.outputs.fonts`), so
-any browser shows them; every Chinese name has its Latin transliteration beside it. It prints
-on A4.
+the business case (with ``[economics]``: NPV with and without state support, payback, the cities
+with the highest NPV; :mod:`chargeplan.outputs.report_economics`), the gaps with their reasons,
+the largest stations, and in appendices the assumptions (grouped, with units and sources) and
+the solver's outcome. It is a single file with no script and nothing to fetch: styles are
+inline, pictures are PNG data URIs, charts are plain HTML, and the Chinese characters it uses
+are embedded as a font subset (:mod:`chargeplan.outputs.fonts`), so any browser shows them;
+every Chinese name has its Latin transliteration beside it. It prints on A4.
 
 The figures are formatted in :mod:`chargeplan.outputs.report_tables`,
 :mod:`~chargeplan.outputs.report_summary` and :mod:`~chargeplan.outputs.report_appendix`; the
@@ -30,7 +31,14 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from chargeplan._version import __version__
-from chargeplan.outputs import fonts, formatting, pages, report_appendix, report_summary
+from chargeplan.outputs import (
+    fonts,
+    formatting,
+    pages,
+    report_appendix,
+    report_economics,
+    report_summary,
+)
 from chargeplan.outputs import report_tables as content
 from chargeplan.outputs.maps import GAP_COLOURS, plot_plan
 from chargeplan.results.gaps import GapAnalysis, GapSettings, analyse_gaps
@@ -167,6 +175,7 @@ def render_report(
     analysis = analysis or analyse_gaps(plan, settings)
     if map_png is None:
         map_png = _png(plot_plan(plan, proposed_sites=analysis.proposed_sites, crs=settings.crs))
+    economics = report_economics.economics_section(plan, scenario)
     values = {
         "name": plan.summary.get("scenario") or (scenario.name if scenario is not None else "plan"),
         "description": scenario.description if scenario is not None else "",
@@ -186,6 +195,8 @@ def render_report(
         "proposals": content.proposals(analysis),
         "top_sites": content.top_sites(plan, settings),
         "cost_chart_uri": _data_uri(_png(_cost_chart(plan))),
+        "economics": economics,
+        "economics_chart_uri": _data_uri(_png(economics.figure)) if economics else "",
         "appendix": report_appendix.assumptions(scenario),
         "solver": content.solver_outcome(plan),
         "files": sorted(name for name in files or {} if name),

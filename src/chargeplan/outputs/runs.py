@@ -65,7 +65,8 @@ def read_run(folder: str | Path) -> Plan:
     -------
     Plan
         ``sites`` and ``zones`` indexed by their id columns (as the scenario in the manifest
-        names them), ``assignments`` and ``summary`` as written.
+        names them), ``assignments``, ``summary`` and (with ``economics.csv``) ``economics``
+        as written.
 
     Raises
     ------
@@ -82,10 +83,23 @@ def read_run(folder: str | Path) -> Plan:
     zones = from_files(gpd.read_parquet(_need(folder, "zones.parquet")))
     sites = _indexed(sites, scenario.get("sites", {}).get("id_column"))
     zones = _indexed(zones, scenario.get("zones", {}).get("id_column"))
-    assignments = from_files(pd.read_csv(_need(folder, "assignments.csv")))
+    # ids as text, as the sites and zones are indexed (numeric ids such as 110100 included)
+    ids = {"zone_id": str, "site_id": str}
+    assignments = from_files(pd.read_csv(_need(folder, "assignments.csv"), dtype=ids))
     summary = json.loads(_need(folder, "summary.json").read_text(encoding="utf-8"))
     years = pd.read_csv(folder / "years.csv") if (folder / "years.csv").is_file() else None
-    return Plan(sites=sites, zones=zones, assignments=assignments, summary=summary, years=years)
+    economics = None
+    if (folder / "economics.csv").is_file():  # with [economics]: one row per open station
+        economics = pd.read_csv(folder / "economics.csv", dtype={"site_id": str})
+        economics = economics.set_index("site_id").rename_axis(None)
+    return Plan(
+        sites=sites,
+        zones=zones,
+        assignments=assignments,
+        summary=summary,
+        years=years,
+        economics=economics,
+    )
 
 
 def _indexed(frame: gpd.GeoDataFrame, column: str | None) -> gpd.GeoDataFrame:

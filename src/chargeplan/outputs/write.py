@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 from chargeplan.outputs.columns import for_files
 from chargeplan.outputs.economics import write_economics
 from chargeplan.outputs.files import atomic_path, json_safe, write_csv, write_json
+from chargeplan.outputs.networks import write_networks
 from chargeplan.outputs.xlsx import write_xlsx
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ def write_plan(
     # describe its final network.
     final = plan.final()
     analysis = analyse_gaps(final, settings)
-    stations, cities = _station_tables(plan, final, scenario)
+    stations, last, cities = _station_tables(plan, final, scenario)
     layers = {
         "sites": plan.sites,
         **({"stations": stations} if stations is not None else {}),
@@ -156,7 +157,8 @@ def write_plan(
     if plan.economics is not None:
         sheets["economics"] = plan.economics.rename_axis("site_id").reset_index()
     written["plan.xlsx"] = write_xlsx(_sheet_order(sheets), out / "plan.xlsx")
-    written |= write_economics(plan, out)
+    written |= write_economics(plan, out, scenario)
+    written |= write_networks(last, final.summary.get("premium_users"), scenario, out)
     if map_png:
         from chargeplan.outputs.maps import plot_plan
 
@@ -189,12 +191,13 @@ def _sheet_order(sheets: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 def _station_tables(
     plan: Plan, final: Plan, scenario: Scenario | None
-) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
-    """The plan's stations (all years of a rollout) and its final network's city roll-up."""
+) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None, pd.DataFrame | None]:
+    """The plan's stations (all years of a rollout), its final network's stations and their
+    city roll-up."""
     from chargeplan.results.stations import StationSettings, city_table, station_table
 
     if scenario is None and plan.stations is None:
-        return None, None
+        return None, None, None
     settings = (
         StationSettings.from_scenario(scenario)
         if scenario is not None
@@ -206,7 +209,7 @@ def _station_tables(
     last = final.stations if final.stations is not None else stations
     if "year" in last.columns and plan.years is not None:
         last = last[last["year"] == plan.years["year"].max()]
-    return stations, city_table(last, final.zones, settings)
+    return stations, last, city_table(last, final.zones, settings)
 
 
 def _lines(final: Plan, settings: GapSettings) -> gpd.GeoDataFrame:

@@ -41,12 +41,10 @@ import pandas as pd
 from chargeplan.config.catalogue import ChargerType
 from chargeplan.config.economics import EconomicsConfig
 from chargeplan.errors import InputError
+from chargeplan.inputs.npv_terms import DAYS_PER_YEAR, MONTHS_PER_YEAR, tariff_per_kwh
 from chargeplan.inputs.support import SUPPORT_COLUMN, match_levels, most_specific
 
 __all__ = ["StationEconomics", "payback_years", "station_economics"]
-
-DAYS_PER_YEAR = 365
-MONTHS_PER_YEAR = 12
 
 
 @dataclass(frozen=True)
@@ -132,34 +130,12 @@ def payback_years(cashflows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _tariff_per_kwh(
-    sites: pd.DataFrame, tariffs: pd.DataFrame, config: EconomicsConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per site: what the station earns per kWh (service fee + electricity margin) and what
-    drivers pay per kWh (service fee + electricity), weighted by the load profile's hours."""
-    profile = np.asarray(config.load_profile)
-    weight = np.stack(tariffs["hours"].to_list()) @ profile  # (bands,) share of the day's kWh
-    margin = (
-        weight
-        * (
-            tariffs["service_fee_cny_per_kwh"]
-            + tariffs["energy_price_cny_per_kwh"]
-            - tariffs["energy_cost_cny_per_kwh"]
-        ).to_numpy()
-    )
-    gross = weight * (tariffs["service_fee_cny_per_kwh"] + tariffs["energy_price_cny_per_kwh"])
-    applies = most_specific(
-        match_levels(sites, config.region_columns, tariffs["region"]),
-        np.ones(len(tariffs), dtype=bool),
-    )
-    return applies @ margin, applies @ gross.to_numpy()
-
-
 @dataclass(frozen=True)
 class _Station:
     """What the cash flows need of each open station, as ``(S,)`` or ``(S, K)`` arrays."""
 
     chargers: np.ndarray  # (S, K)
+    new: np.ndarray  # (S, K) chargers built by the plan (existing ones get no construction support)
     power_kw: np.ndarray  # (K,)
     charger_capex: np.ndarray  # (K,)
     energy_kwh: np.ndarray  # (S,) a year, non-brand included
@@ -181,7 +157,8 @@ def _support(
         power[:, None] <= support["max_power_kw"].to_numpy()
     )  # (K, R)
     kw = station.chargers @ (power[:, None] * in_range)  # (S, R)
-    capex = station.chargers @ (station.charger_capex[:, None] * in_range)  # (S, R)
+    built = station.new @ (power[:, None] * in_range)  # (S, R) kW of new chargers
+    capex = station.new @ (station.charger_capex[:, None] * in_range)  # (S, R)
     kind, value = support["kind"].to_numpy(), support["value"].to_numpy()
 
     def rows(name: str) -> np.ndarray:
@@ -192,7 +169,7 @@ def _support(
         return np.where(years_valid[None, :, :], caps, np.inf).min(axis=1)  # (S, T)
 
     first = valid[:, :1]
-    construction = (rows("construction_per_kw") * kw) @ first + (
+    construction = (rows("construction_per_kw") * built) @ first + (
         rows("construction_share") * capex
     ) @ first
     construction = np.minimum(construction, cap("construction_cap_per_station_cny", first))
@@ -231,8 +208,13 @@ def _open_stations(
     if "design_kva" in open_sites.columns:
         design_kva = open_sites["design_kva"].to_numpy(dtype=float)
         kva = np.where(design_kva > 0, design_kva, kva)
+    existing = [f"existing_chargers_{k}" for k in types]
+    new = n
+    if all(c in open_sites.columns for c in existing):
+        new = np.maximum(n - open_sites[existing].to_numpy(dtype=float), 0.0)
     station = _Station(
         chargers=n,
+        new=new,
         power_kw=power,
         charger_capex=np.array([chargers[k].capex_cny for k in types]),
         energy_kwh=energy,
@@ -290,7 +272,7 @@ def station_economics(
     StationEconomics
     """
     table, station = _open_stations(sites, chargers, config, peak_hour_share)
-    margin, gross = _tariff_per_kwh(table, tariffs, config)
+    margin, gross = tariff_per_kwh(table, tariffs, config)
     years = config.lifetime_years
     revenue = margin * station.energy_kwh
     lease = config.lease_cny_per_station_year + config.lease_cny_per_stall_year * (

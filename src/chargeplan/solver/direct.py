@@ -42,7 +42,13 @@ from chargeplan.model.sparse import (
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.scaling import reporting
 
-__all__ = ["design_start_applies", "direct_applies", "read_values", "solve_direct"]
+__all__ = [
+    "design_start_applies",
+    "direct_applies",
+    "load_arrays",
+    "read_values",
+    "solve_direct",
+]
 
 
 def direct_applies(problem: FacilityProblem, covering: bool, options: SolverOptions) -> bool:
@@ -193,6 +199,13 @@ def _check_distinct(problem: FacilityProblem) -> None:
                 f"FacilityProblem.{name} holds the same id twice: ids name the model's "
                 "variables and must be distinct"
             )
+
+
+def load_arrays(lp: SparseMILP) -> tuple[Any, np.ndarray]:
+    """A quiet ``highspy.Highs`` holding ``lp`` and the column order it was given (HiGHS's
+    column ``c`` is ``lp`` column ``order[c]``): :func:`solve_direct`'s loading, for solvers
+    that drive HiGHS themselves (:mod:`chargeplan.solver.rollout_lp`)."""
+    return _load(lp)
 
 
 def _load(lp: SparseMILP) -> tuple[Any, np.ndarray]:

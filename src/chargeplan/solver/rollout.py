@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -45,6 +45,7 @@ from chargeplan.model.solution import Solution, stage_outcome
 from chargeplan.model.sparse import InfeasibleRowError
 from chargeplan.solver.highs import column_values, run_highs, solve
 from chargeplan.solver.options import SolverOptions
+from chargeplan.solver.rollout_lp import lp_guided_plan
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,11 @@ def start_vector(
 
 @dataclass(frozen=True)
 class RolloutSolution:
-    """Per-year decisions and the solver outcome of the whole rollout."""
+    """Per-year decisions and the solver outcome of the whole rollout.
+
+    ``method`` says what decided the plan: the LP-guided plan within the gap of the LP bound
+    (no branch and bound), or HiGHS's branch and bound from a start (or none).
+    """
 
     years: tuple[int, ...]
     solutions: tuple[Solution, ...]
@@ -138,16 +143,32 @@ class RolloutSolution:
     gap: float
     build_seconds: float
     solve_seconds: float
+    method: str = ""
+
+
+#: Starting plans of :func:`solve_rollout`.
+Start = Literal["lp", "year_by_year", "none"]
 
 
 def solve_rollout(
-    problem: RolloutProblem, options: SolverOptions | None = None, *, start_plan: bool = True
+    problem: RolloutProblem, options: SolverOptions | None = None, *, start: Start = "lp"
 ) -> RolloutSolution:
-    """Build and solve the multi-year model with HiGHS.
+    """Build and solve the multi-year model.
 
-    With ``start_plan`` (default) HiGHS starts from the year-by-year schedule
-    (:func:`year_by_year`, given up to half the time limit), so the result is never worse than
-    planning each year on its own; the rest of the time limit goes to the whole model.
+    ``start``:
+
+    - ``"lp"`` (default): the LP-guided plan (:func:`~chargeplan.solver.rollout_lp.
+      lp_guided_plan`: the relaxation rounded, chargers sized, budgets kept, shares re-solved).
+      If it is within ``options.mip_rel_gap`` of the LP relaxation's value, a lower bound of
+      the rollout optimum, it is the result: no branch and bound, no time limit involved, the
+      same plan on every run. Otherwise HiGHS starts from it and closes the gap (within the
+      time limit); the bound is the better of HiGHS's and the LP's.
+    - ``"year_by_year"``: HiGHS starts from the myopic schedule (:func:`year_by_year`, each
+      year given a share of the time limit: the path before issue 13, kept for comparison;
+      ``benchmarks/rollout.py``). A year that finds no plan in its share leaves HiGHS cold.
+    - ``"none"``: HiGHS alone.
+
+    One year is the single-year model: HiGHS alone, whatever ``start``.
 
     Returns
     -------
@@ -156,30 +177,53 @@ def solve_rollout(
         whole rollout's discounted objective, bound and gap).
     """
     options = options or SolverOptions()
-    start = time.perf_counter()
+    start_time = time.perf_counter()
     lp, index = build_rollout(problem)
+    build_seconds = time.perf_counter() - start_time
+    guided = None
+    if start == "lp" and len(problem.years) > 1:
+        guided = lp_guided_plan(problem, lp, index, options)
+        if guided is None:
+            log.info("rollout: the LP-guided plan failed; HiGHS starts cold")
+        else:
+            log.info(
+                "rollout LP-guided plan (threshold %g): %.6g, LP bound %.6g, gap %.3f %% (%.1f s)",
+                guided.threshold,
+                guided.objective,
+                guided.bound,
+                100 * guided.gap,
+                guided.seconds,
+            )
+        if guided is not None and guided.gap <= options.mip_rel_gap:
+            stage = {
+                "status": "optimal",
+                "objective": guided.objective,
+                "bound": guided.bound,
+                "gap": guided.gap,
+                "seconds": time.perf_counter() - start_time - build_seconds,
+            }
+            method = (
+                f"LP-guided plan (threshold {guided.threshold:g}) within "
+                f"{100 * options.mip_rel_gap:g} % of the LP bound: no branch and bound"
+            )
+            return _result(problem, index, guided.values, stage, build_seconds, method)
     try:
         model, columns = lp.to_pyomo("chargeplan-rollout")
     except InfeasibleRowError as error:
         raise SolveError(f"the rollout model is infeasible as built ({error.family})") from None
-    build_seconds = time.perf_counter() - start
-    warm = False
-    if start_plan and len(problem.years) > 1:
-        # A feasible schedule to start from: HiGHS alone may spend its whole time limit on
-        # the five-fold model without finding a plan better than "serve nobody".
-        share = options.time_limit_s / (2 * len(problem.years))
-        plans = year_by_year(
-            problem,
-            SolverOptions(max(share, 1.0), max(options.mip_rel_gap, 0.01), options.threads, False),
-        )
-        if plans is not None:
-            for var, value in zip(
-                columns, start_vector(problem, index, lp.n_cols, plans), strict=True
-            ):
-                var.set_value(float(value), skip_validation=True)
-            warm = True
-        used = time.perf_counter() - start - build_seconds
-        options = replace(options, time_limit_s=max(options.time_limit_s - used, 1.0))
+    build_seconds = time.perf_counter() - start_time - (guided.seconds if guided else 0.0)
+    values = None
+    if guided is not None:
+        values, method = guided.values, "HiGHS branch and bound from the LP-guided plan"
+    elif start == "year_by_year" and len(problem.years) > 1:
+        values, options = _year_by_year_start(problem, index, lp.n_cols, options, start_time)
+        method = "HiGHS branch and bound from the year-by-year plan"
+        method += "" if values is not None else " (none found: cold)"
+    else:
+        method = "HiGHS branch and bound, cold"
+    if values is not None:
+        for var, value in zip(columns, values, strict=True):
+            var.set_value(float(value), skip_validation=True)
     log.info(
         "rollout model: %d years, %d columns, %d rows; solving with HiGHS (time limit %g s)",
         len(problem.years),
@@ -187,11 +231,50 @@ def solve_rollout(
         sum(m.shape[0] for m, _, _ in lp.families.values()),
         options.time_limit_s,
     )
-    outcome = run_highs(model, options, warm_start=warm)
-    values = column_values(columns)
+    outcome = run_highs(model, options, warm_start=values is not None)
+    if guided is not None and guided.bound > outcome["bound"]:  # both bounds are valid
+        gap = abs(outcome["objective"] - guided.bound) / max(abs(outcome["objective"]), 1e-9)
+        outcome = {**outcome, "bound": guided.bound, "gap": gap}
+    if guided is not None:
+        outcome["seconds"] += guided.seconds
+    return _result(problem, index, column_values(columns), outcome, build_seconds, method)
+
+
+def _year_by_year_start(
+    problem: RolloutProblem,
+    index: list[ModelIndex],
+    n_cols: int,
+    options: SolverOptions,
+    start_time: float,
+) -> tuple[np.ndarray | None, SolverOptions]:
+    """The myopic start (half the time limit shared by the years) and the options with the
+    time that is left."""
+    # A feasible schedule to start from: HiGHS alone may spend its whole time limit on
+    # the five-fold model without finding a plan better than "serve nobody".
+    share = options.time_limit_s / (2 * len(problem.years))
+    plans = year_by_year(
+        problem,
+        SolverOptions(max(share, 1.0), max(options.mip_rel_gap, 0.01), options.threads, False),
+    )
+    used = time.perf_counter() - start_time
+    left = replace(options, time_limit_s=max(options.time_limit_s - used, 1.0))
+    if plans is None:
+        return None, left
+    return start_vector(problem, index, n_cols, plans), left
+
+
+def _result(
+    problem: RolloutProblem,
+    index: list[ModelIndex],
+    values: np.ndarray,
+    stage: dict[str, Any],
+    build_seconds: float,
+    method: str,
+) -> RolloutSolution:
+    """Decode every year's plan from the model's column values."""
     decoded: list[dict[str, Any]] = [
         decode(p, ix, values) for p, ix in zip(problem.periods, index, strict=True)
     ]
-    fields = stage_outcome(outcome, build_seconds)
+    fields = stage_outcome(stage, build_seconds)
     solutions = tuple(Solution(**decisions, **fields) for decisions in decoded)
-    return RolloutSolution(years=problem.years, solutions=solutions, **fields)
+    return RolloutSolution(years=problem.years, solutions=solutions, method=method, **fields)

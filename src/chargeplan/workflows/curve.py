@@ -1,13 +1,19 @@
-"""Target and budget curves: what each extra million users (or each extra yuan) buys.
+"""Target, budget and service-standard curves: what each extra million users, each extra yuan
+or each extra point of coverage costs.
 
 :func:`target_curve` plans the network for a list of premium-user targets, :func:`budget_curve`
-for a list of capex budgets (``max_coverage``: the most demand served within each budget). Each
-point is a full plan, solved exactly as ``chargeplan run`` would solve it, summarised in one
-row; consecutive rows give the marginal figures:
+for a list of capex budgets (``max_coverage``: the most demand served within each budget),
+:func:`service_curve` for a list of service standards (the urban reach, every other reach
+scaled with it: :func:`scaled_reach`). Each point is a full plan, solved exactly as
+``chargeplan run`` would solve it (station economics included), summarised in one row;
+consecutive rows give the marginal figures:
 
 - per target: ``capex_cny_per_extra_million_users = (capex_b - capex_a) / (users_b - users_a)
   * 1e6``, and the same for chargers: the answer to "what does each extra million users cost?";
-- per budget: ``users_served_per_extra_bn_cny``, what each extra billion yuan buys.
+- per budget: ``users_served_per_extra_bn_cny``, what each extra billion yuan buys;
+- per service standard: ``capex_cny_per_extra_coverage_point = (capex_b - capex_a) /
+  (100 coverage_b - 100 coverage_a)``, and the same for the NPV: what each extra percentage
+  point of the peak demand served costs.
 
 Demand depends on the target, so each target point prepares its inputs afresh from the
 scenario (reading the inputs takes well under a second, solving takes seconds to minutes);
@@ -38,6 +44,7 @@ from typing import Any
 import pandas as pd
 
 from chargeplan.config.scenario import Scenario
+from chargeplan.config.service import SETTLEMENT_TYPES
 from chargeplan.errors import ScenarioError
 from chargeplan.inputs.demand import DemandWarning
 from chargeplan.inputs.prepare import Inputs, prepare
@@ -58,6 +65,7 @@ from chargeplan.results.plan import Plan
 from chargeplan.solver.options import SolverOptions
 from chargeplan.workflows.network import plan_network
 from chargeplan.workflows.options import solver_options
+from chargeplan.workflows.standards import reach_unit, scaled_reach
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +86,13 @@ SUMMARY_COLUMNS = (
     "access_cost_cny",
     "unmet_penalty_cny",
     "zones_with_gaps",
+    "npv_cny",
+    "npv_without_support_cny",
+    "payback_years",
+    "payback_without_support_years",
+    "stations_viable_only_with_support",
+    "own_network_share",
+    "competitor_share",
 )
 
 _SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "bn": 1e9, "b": 1e9}
@@ -111,10 +126,12 @@ def parse_amounts(text: str) -> list[float]:
 
 def _row(plan: Plan, types: Sequence[str]) -> dict[str, Any]:
     s = plan.summary
-    row = {key: s.get(key, math.nan) for key in SUMMARY_COLUMNS}
+    row = {key: math.nan if s.get(key) is None else s[key] for key in SUMMARY_COLUMNS}
     for name in types:
         row[f"chargers_{name}"] = s.get(f"chargers_{name}", math.nan)
     row["users_served"] = s.get("premium_users", math.nan) - s.get("unserved_users", math.nan)
+    for key in sorted(k for k in s if k.startswith("standard_") and k.endswith("_served_share")):
+        row[key] = s[key]  # the share served within each settlement type's standard
     return row
 
 
@@ -142,7 +159,7 @@ class PointStore:
                 }
             )
         return inputs_digest(
-            scenario, solver=options, options={"curve_point": 1}, file_hashes=self._file_hashes
+            scenario, solver=options, options={"curve_point": 2}, file_hashes=self._file_hashes
         )
 
     def load(self, key: str) -> dict[str, Any] | None:
@@ -312,6 +329,70 @@ def budget_curve(
     )
 
 
+def service_curve(
+    scenario: Scenario,
+    standards: Sequence[float],
+    *,
+    solver: SolverOptions | None = None,
+    store: PointStore | None = None,
+) -> pd.DataFrame:
+    """Plan the network for each service standard (the urban reach: :func:`scaled_reach`).
+
+    Parameters
+    ----------
+    scenario
+        The scenario; only its reach changes from point to point. A wider reach only adds
+        pairs, so it never raises the least-cost objective of the same demand (with
+        ``[competition]`` the demand changes too: third parties' share depends on the reach,
+        ``docs/competition.md``).
+    standards
+        Urban reaches, in km (minutes for a travel-time standard), sorted ascending in the
+        result.
+    solver
+        Solver options for every point (default: the scenario's).
+    store
+        Where finished points are kept and found again (default: nowhere).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per standard: ``urban_reach_km`` (or ``_minutes``), ``suburban_reach_<unit>``,
+        ``rural_reach_<unit>``, the summary figures (:data:`SUMMARY_COLUMNS`, with the NPVs of
+        a scenario with ``[economics]`` and ``standard_<type>_served_share`` with a standard),
+        ``users_served``, and the marginal ``capex_cny_per_extra_coverage_point`` and
+        ``npv_cny_per_extra_coverage_point`` (from the previous, narrower standard, per
+        percentage point of the peak demand served; empty on the first row and where the
+        coverage does not change).
+    """
+    values = sorted({float(v) for v in standards})
+    scenarios = [scenario.with_values(scaled_reach(scenario, v)) for v in values]
+    rows = _solve_points(
+        list(zip(values, scenarios, strict=True)), inputs=None, solver=solver, store=store
+    )
+    curve = pd.DataFrame(rows)
+    unit = reach_unit(scenario)
+    for settlement in reversed(SETTLEMENT_TYPES):
+        curve.insert(
+            0,
+            f"{settlement}_reach_{unit}",
+            [
+                p.reach.standard.reach(settlement)
+                if p.reach.standard
+                else p.reach.service_radius_km
+                for p in scenarios
+            ],
+        )
+    curve.insert(0, "curve", "service")
+    points = curve["coverage"] * 100
+    step = points.diff().where(lambda d: d.abs() > 1e-9)  # no change: no marginal cost
+    for y, name in (
+        ("capex_cny", "capex_cny_per_extra_coverage_point"),
+        ("npv_cny", "npv_cny_per_extra_coverage_point"),
+    ):
+        curve[name] = curve[y].diff() / step
+    return curve
+
+
 @dataclass(frozen=True)
 class CurveRun:
     """What :func:`run_curve` made: the curve, its files, and whether it was complete already."""
@@ -329,11 +410,13 @@ def run_curve(
     *,
     targets: Sequence[float] | None = None,
     budgets: Sequence[float] | None = None,
+    standards: Sequence[float] | None = None,
     solver: SolverOptions | None = None,
     force: bool = False,
     command: list[str] | None = None,
 ) -> CurveRun:
-    """Plan a target curve (or a budget curve if ``budgets``) into ``out_dir``, resumably.
+    """Plan a target curve (a budget curve if ``budgets``, a service-standard curve if
+    ``standards``: :func:`service_curve`) into ``out_dir``, resumably.
 
     The folder is checked and locked first (:func:`chargeplan.outputs.folder.output_folder`);
     points finished by an earlier, killed run of the same inputs are reused
@@ -342,7 +425,13 @@ def run_curve(
     folder holding a complete curve of the same inputs is left as it is.
     """
     solver = solver if solver is not None else solver_options(scenario)
-    kind, values = ("budget", budgets) if budgets is not None else ("target", targets)
+    kind, values = (
+        ("budget", budgets)
+        if budgets is not None
+        else ("service", standards)
+        if standards is not None
+        else ("target", targets)
+    )
     options = {"curve": kind, "values": sorted(float(v) for v in values or ())}
     digest = inputs_digest(scenario, solver=solver, options=options)
     with output_folder(out_dir, inputs=input_files(scenario).values(), force=force) as final:
@@ -355,6 +444,8 @@ def run_curve(
         start = time.perf_counter()
         if kind == "budget":
             curve = budget_curve(scenario, values or (), solver=solver, store=store)
+        elif kind == "service":
+            curve = service_curve(scenario, values or (), solver=solver, store=store)
         else:
             curve = target_curve(scenario, values or (), solver=solver, store=store)
         timings = {"total_s": time.perf_counter() - start, "point_solve_s": store.seconds}

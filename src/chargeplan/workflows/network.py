@@ -18,6 +18,7 @@ import numpy as np
 
 from chargeplan import progress
 from chargeplan.config.scenario import Scenario
+from chargeplan.errors import ScenarioError
 from chargeplan.inputs.prepare import Inputs, prepare
 from chargeplan.inputs.problem import build_problem
 from chargeplan.inputs.reach import demand_centres
@@ -29,7 +30,12 @@ from chargeplan.solver.decompose import Executor
 from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.polish import close_idle_sites
-from chargeplan.workflows.economics import add_economics, read_economics, support_in_capex
+from chargeplan.workflows.economics import (
+    add_economics,
+    economic_objective,
+    read_economics,
+    support_in_capex,
+)
 from chargeplan.workflows.options import solver_options
 from chargeplan.workflows.regions import solve_scenario_regions
 from chargeplan.workflows.rollout import plan_rollout
@@ -90,14 +96,20 @@ def _plan_network(
     economics = read_economics(scenario, inputs.sites)  # checked before the solve
     inputs = support_in_capex(inputs, scenario, economics)
     problem = build_problem(scenario, inputs)
+    objective = economic_objective(scenario, inputs, problem, economics)
     options = solver or solver_options(scenario)
     extra: dict[str, object] = {"scenario": scenario.name}
     nothing = _nothing_to_serve(problem)
     if nothing is not None:
         solution = nothing
     elif scenario.decompose.by == "none":
-        solution = solve(problem, options)
+        solution = solve(objective.problem, options, extend=objective.extension)
     else:
+        if objective.extension is not None:
+            raise ScenarioError(
+                "economics.support_in_capex with station caps or station designs is solved as "
+                "one model: set decompose.by = 'none'"
+            )
         zc = scenario.zones
         centres = demand_centres(
             inputs.zones, lon_column=zc.centre_lon_column, lat_column=zc.centre_lat_column
@@ -113,7 +125,8 @@ def _plan_network(
         )
         extra.update(figures)
     progress.step("results")
-    solution = close_idle_sites(problem, solution)
+    if objective.extension is None:  # the polish knows the problem's costs, not a hook's
+        solution = close_idle_sites(objective.problem, solution)
     plan = make_plan(
         problem,
         solution,
@@ -122,7 +135,7 @@ def _plan_network(
         extra_summary=extra,
         stations=StationSettings.from_scenario(scenario),
     )
-    plan = add_economics(plan, scenario, economics)
+    plan = add_economics(plan, scenario, economics, objective, (problem, solution))
     plan.summary["total_seconds"] = time.perf_counter() - start
     log.info(
         "plan: %s, %d sites, %d chargers, capex CNY %.3g bn, coverage %.1f %% (gap %.2g %%)",

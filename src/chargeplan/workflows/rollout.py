@@ -52,26 +52,8 @@ def plan_rollout(
     rollout = scenario.rollout
     if rollout is None:
         raise InputError(f"scenario {scenario.name} has no [rollout] section")
-    years = tuple(rollout.targets)
-    final = scenario.with_values(
-        {"users.target_premium_users": max(rollout.targets.values()), "rollout": None}
-    )
-    inputs = inputs or prepare(final)
-    periods, zone_tables = [], []
-    for year in years:
-        demand, frame = year_zones(final, inputs.zones, rollout.targets[year])
-        period = build_problem(final, inputs, demand=demand)
-        periods.append(replace(period, budget=rollout.budget(year)))
-        zone_tables.append(frame)
-    problem = RolloutProblem(
-        years=years,
-        periods=tuple(periods),
-        discount_rate=rollout.discount_rate,
-        site_opex=np.full(len(inputs.sites), rollout.site_opex_cny_per_year),
-        charger_opex=np.array(
-            [scenario.chargers[t].opex_cny_per_year for t in scenario.charger_types]
-        ),
-    )
+    problem, zone_tables, inputs = rollout_problem(scenario, inputs=inputs)
+    years = problem.years
     result = solve_rollout(problem, solver or solver_options(scenario))
     plans = [
         make_plan(p, sol, z, inputs.sites, extra_summary={"scenario": scenario.name})
@@ -91,6 +73,7 @@ def plan_rollout(
         "objective_value": result.objective,
         "bound": result.bound,
         "gap": result.gap,
+        "rollout_method": result.method,
         "build_seconds": result.build_seconds,
         "solve_seconds": result.solve_seconds,
         "discount_rate": rollout.discount_rate,
@@ -108,6 +91,39 @@ def plan_rollout(
         summary["capex_cny"] / 1e9,
     )
     return Plan(**stacked, summary=summary, years=table)
+
+
+def rollout_problem(
+    scenario: Scenario, *, inputs: Inputs | None = None
+) -> tuple[RolloutProblem, list[pd.DataFrame], Inputs]:
+    """The scenario's :class:`RolloutProblem`, each year's zone table and the inputs.
+
+    Zones, sites and pairs are prepared once for the largest target (unless ``inputs`` are
+    given); each year's demand follows that year's premium users (:func:`plan_rollout`).
+    """
+    rollout = scenario.rollout
+    if rollout is None:
+        raise InputError(f"scenario {scenario.name} has no [rollout] section")
+    final = scenario.with_values(
+        {"users.target_premium_users": max(rollout.targets.values()), "rollout": None}
+    )
+    inputs = inputs or prepare(final)
+    periods, zone_tables = [], []
+    for year in rollout.targets:
+        demand, frame = year_zones(final, inputs.zones, rollout.targets[year])
+        period = build_problem(final, inputs, demand=demand)
+        periods.append(replace(period, budget=rollout.budget(year)))
+        zone_tables.append(frame)
+    problem = RolloutProblem(
+        years=tuple(rollout.targets),
+        periods=tuple(periods),
+        discount_rate=rollout.discount_rate,
+        site_opex=np.full(len(inputs.sites), rollout.site_opex_cny_per_year),
+        charger_opex=np.array(
+            [scenario.chargers[t].opex_cny_per_year for t in scenario.charger_types]
+        ),
+    )
+    return problem, zone_tables, inputs
 
 
 def _year_table(problem: RolloutProblem, plans: list[Plan]) -> pd.DataFrame:
