@@ -24,7 +24,7 @@ from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import BINARY, INTEGER
 from chargeplan.solver.designstart import design_start
-from chargeplan.solver.direct import _load
+from chargeplan.solver.direct import load_arrays
 from chargeplan.solver.options import SolverOptions
 
 from .piece_instances import design_row
@@ -97,7 +97,7 @@ def test_solve_finds_the_brute_force_optimum(seed: int) -> None:
 
 def loaded(p: FacilityProblem):
     lp, ix = build_milp(p)
-    highs, order = _load(lp)
+    highs, order = load_arrays(lp)
     return lp, ix, highs, order
 
 

@@ -155,9 +155,9 @@ def design_start(
     lp, ix
         Its model as arrays (:func:`~chargeplan.model.formulation.build_milp`).
     highs, order
-        A ``highspy.Highs`` holding that model with columns in ``order`` (as
-        :func:`chargeplan.solver.direct.solve_direct` loads it); its bounds and options are
-        changed: pass a copy that is not solved afterwards.
+        A ``highspy.Highs`` holding that model with columns in ``order``
+        (:func:`chargeplan.solver.direct.load_arrays`); its bounds and options are changed:
+        pass a copy that is not solved afterwards.
     threads
         Threads for HiGHS (``None``: its default).
 
