@@ -134,11 +134,18 @@ class SolverOptions(SolverConfig):
         Solve an exactly reduced problem (:mod:`chargeplan.solver.reduce`: the covering form
         and a greedy start for pure covering) and expand its plan; ``False`` builds the problem
         as given.
+    mip_max_nodes
+        Deterministic work limit: HiGHS stops its branch and bound after this many nodes
+        (``mip_max_nodes``) with its best plan and its valid bound (status
+        ``"iteration_limit"``); ``None``: no limit. Unlike a time limit it stops after the same
+        work on every machine (``decompose.piece_max_nodes`` sets it for the pieces of a
+        decomposition).
     """
 
     log_to_stderr: bool = False
     reduce: bool = True
     log_file: str | None = None
+    mip_max_nodes: int | None = None
 
     @classmethod
     def from_config(cls, config: SolverConfig, **switches: Any) -> SolverOptions:

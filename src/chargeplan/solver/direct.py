@@ -233,6 +233,8 @@ def _run(highs: Any, options: SolverOptions, offset: float) -> dict:
         highs.setOptionValue("threads", options.threads)
     highs.setOptionValue("time_limit", float(options.time_limit_s))
     highs.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    if options.mip_max_nodes is not None:  # a work limit: the same plan on every machine
+        highs.setOptionValue("mip_max_nodes", int(options.mip_max_nodes))
     progress.step("solve")
     start = time.perf_counter()
     with _logged(highs, options.log_file), reporting(highs, offset):

@@ -40,8 +40,11 @@ components) are solved once and are exact.
 
 **Determinism**: pieces, weights and owners are functions of the data; each piece is solved to
 the MIP gap with *no* time limit (the scenario's ``time_limit_s`` does not apply: a wall-clock
-limit would let the machine's load decide the plan); results are merged in piece order. The same
-inputs and thread count give the same plan.
+limit would let the machine's load decide the plan) but with an optional *work* limit,
+``max_nodes`` branch-and-bound nodes (HiGHS ``mip_max_nodes``): a piece that stops there returns
+its plan and HiGHS's valid bound, after the same work on every machine, so the bound stays a
+bound and the plan stays the same; results are merged in piece order. The same inputs and
+thread count give the same plan.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from chargeplan.errors import SolveError
+from chargeplan.errors import InputError, SolveError
 from chargeplan.model.designs import charger_capex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import Solution, objective_value
@@ -89,6 +92,12 @@ class LagrangeRun:
         (:math:`\\|g\\|`, CNY).
     bound, plan_cost
         Best lower bound of the full model and the cost of the plan returned.
+    work_limited
+        Pieces (positions in ``pieces``) whose solve stopped at the work limit
+        (``max_nodes``) in any round: their plan is feasible, their bound HiGHS's valid bound.
+    work_limit_gap
+        Sum over the pieces stopped at the work limit, at the best weights, of their own gap
+        (plan minus bound, CNY): the part of ``plan_cost - bound`` the limit leaves open there.
     """
 
     pieces: int
@@ -100,6 +109,8 @@ class LagrangeRun:
     steps: tuple[dict[str, float], ...]
     bound: float
     plan_cost: float
+    work_limited: tuple[int, ...] = ()
+    work_limit_gap: float = 0.0
 
 
 def solve_piece(task: tuple[FacilityProblem, SolverOptions]) -> Solution:
@@ -206,11 +217,25 @@ class _Search:
         self.rate, self.linear = linear_rate(problem)
         self.whole: dict[int, Solution] = {}
         self.empty: dict[int, Solution] = {}
+        self.limited: set[int] = set()  # pieces stopped at the work limit
 
-    def _solve(self, tasks: dict[int, FacilityProblem]) -> dict[int, Solution]:
+    def _solve(self, tasks: dict[int, FacilityProblem], pieces: bool = True) -> dict[int, Solution]:
         order = sorted(tasks)
         results = self.run(solve_piece, [(tasks[r], self.options) for r in order])
-        return dict(zip(order, results, strict=True))
+        solved = dict(zip(order, results, strict=True))
+        stopped = [r for r in order if solved[r].status == WORK_LIMIT]
+        if pieces:
+            self.limited.update(stopped)
+        if stopped:
+            log.info(
+                "lagrange: %d of %d %s stopped at the work limit (%s nodes): %s",
+                len(stopped),
+                len(order),
+                "pieces" if pieces else "polish parts",
+                self.options.mip_max_nodes,
+                ", ".join(str(r) for r in stopped[:20]) + (", ..." if len(stopped) > 20 else ""),
+            )
+        return solved
 
     def at(self, weights: np.ndarray) -> list[Solution]:
         """Every piece solved with its copies paying ``weights`` ``(C,)``."""
@@ -237,6 +262,10 @@ class _Search:
 
     def bound(self, solutions: list[Solution]) -> float:
         return sum(s.bound for s in solutions) + self.penalty
+
+    def work_limit_gap(self, solutions: list[Solution]) -> float:
+        """Sum of the own gaps (plan minus bound) of the pieces stopped at the work limit."""
+        return sum(s.objective - s.bound for s in solutions if s.status == WORK_LIMIT)
 
     def copy_figures(self, solutions: list[Solution]) -> tuple[np.ndarray, np.ndarray]:
         """``(C,)`` full-price capex and load of every copy in ``solutions``."""
@@ -303,7 +332,8 @@ class _Search:
         narrow = dataclasses.replace(problem, excluded=problem.excluded | ~candidates)
         parts = [r for r in split_components(narrow) if len(r.pairs) <= max_pairs]
         tasks = bundle(parts, max_pairs)
-        solved = self._solve({t: subproblem(narrow, region) for t, region in enumerate(tasks)})
+        parts_problems = {t: subproblem(narrow, region) for t, region in enumerate(tasks)}
+        solved = self._solve(parts_problems, pieces=False)
         fields = {name: getattr(plan, name).copy() for name in _DECISIONS}
         capex = _site_capex(problem, plan)
         better = 0
@@ -326,6 +356,9 @@ class _Search:
 
 
 _DECISIONS = ("open_site", "chargers", "served", "unmet", "grid_upgrade")
+
+#: Status of a solve HiGHS stopped at ``mip_max_nodes`` (:mod:`chargeplan.solver.direct`).
+WORK_LIMIT = "iteration_limit"
 
 
 def _part_cost(
@@ -374,6 +407,7 @@ def solve_lagrange(
     polish: bool = True,
     polish_pairs: int | None = None,
     fixed_per_kwh: float = 1.0,
+    max_nodes: int | None = None,
 ) -> tuple[Solution, LagrangeRun]:
     """Plan and lower bound of the full model by Lagrangian decomposition (module docstring).
 
@@ -401,6 +435,11 @@ def solve_lagrange(
     fixed_per_kwh
         Part of a shared site's fixed cost paid per kWh served at its lower-bound rate
         (:func:`chargeplan.solver.shares.fixed_rate`) instead of shared by the copies.
+    max_nodes
+        Deterministic work limit of every piece and polish part: HiGHS's branch and bound stops
+        after this many nodes (``mip_max_nodes``) with its plan and its valid bound, so the
+        bound stays valid and the plan the same on every machine (``None``: none; pieces
+        then run until they close to ``options.mip_rel_gap``).
 
     Returns
     -------
@@ -417,16 +456,24 @@ def solve_lagrange(
             "be valid; solve without [decompose] or with decompose.method = 'cut' (its gap is "
             "against the cut model)"
         )
+    if max_nodes is not None and max_nodes < 1:
+        raise InputError(
+            f"decompose.piece_max_nodes = {max_nodes}: HiGHS returns no plan without a node; "
+            "give at least 1, or 0 in the scenario for no work limit"
+        )
     polish_pairs = 4 * max_piece_pairs if polish_pairs is None else polish_pairs
     if math.isfinite(options.time_limit_s):
         log.info(
             "decompose.method = 'lagrange' solves every piece to mip_rel_gap %.4g without the "
             "time limit (%.0f s): a wall-clock limit would decide the plan; make the pieces "
-            "smaller (decompose.max_piece_pairs) to make it faster",
+            "smaller (decompose.max_piece_pairs) or limit their work "
+            "(decompose.piece_max_nodes) to make it faster",
             options.mip_rel_gap,
             options.time_limit_s,
         )
-    piece_options = dataclasses.replace(options, time_limit_s=math.inf, log_to_stderr=False)
+    piece_options = dataclasses.replace(
+        options, time_limit_s=math.inf, log_to_stderr=False, mip_max_nodes=max_nodes
+    )
     pieces = make_pieces(
         problem,
         max_pairs=max_piece_pairs,
@@ -476,5 +523,7 @@ def solve_lagrange(
         steps=tuple(history),
         bound=best_bound,
         plan_cost=plan.objective,
+        work_limited=tuple(sorted(search.limited)),
+        work_limit_gap=search.work_limit_gap(best_solutions),
     )
     return solution, run
