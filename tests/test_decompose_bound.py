@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 
 from chargeplan import FacilityProblem
-from chargeplan.errors import SolveError
 from chargeplan.model.designs import design_of, station_capacity
 from chargeplan.model.solution import Solution, objective_value
 from chargeplan.solver.decompose import solve_decomposed
@@ -291,23 +290,6 @@ def test_polish_never_raises_the_owner_plans_cost() -> None:
     assert polished.bound == owner.bound
     _feasible(problem, owner)
     _feasible(problem, polished)
-
-
-def test_coverage_targets_are_refused_because_pieces_would_restrict_them() -> None:
-    """A national coverage target enforced piece by piece is a restriction of the full model,
-    so its pieces' bounds would not bound the full optimum: the method refuses it, naming the
-    way out, before any solve."""
-    problem, zone_xy = grid_problem()
-    z = len(problem.zone_ids)
-    targeted = dataclasses.replace(
-        problem,
-        target_group=np.zeros(z, np.int64),
-        target_names=("urban",),
-        target_share=np.array([0.9]),
-        target_price=np.array([1e4]),
-    )
-    with pytest.raises(SolveError, match=r"coverage targets.*decompose.method = 'cut'"):
-        solve_lagrange(targeted, zone_xy=zone_xy, max_piece_pairs=40)
 
 
 def test_the_ignored_time_limit_is_logged(caplog: pytest.LogCaptureFixture) -> None:
