@@ -112,6 +112,9 @@ class Decomposition:
         With ``"lagrange"``: the pieces whose solve stopped at the work limit
         (``decompose.piece_max_nodes``), and the sum of their own gaps (CNY) at the best
         weights: how much of the plan's gap the limit leaves open in them.
+    target_prices
+        With ``"lagrange"`` and coverage targets: the price of each national target row the
+        plan was made at (CNY per kWh short; :mod:`chargeplan.solver.coverage`).
     """
 
     regions: int
@@ -131,6 +134,7 @@ class Decomposition:
     lagrange_steps: tuple[dict[str, float], ...] = ()
     work_limited: tuple[int, ...] = ()
     work_limit_gap: float = 0.0
+    target_prices: tuple[float, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """Figures for a plan's summary, keys prefixed ``decompose_``."""
@@ -153,6 +157,7 @@ class Decomposition:
             "decompose_work_limited_pieces": len(self.work_limited),
             "decompose_work_limited_piece_ids": " ".join(str(r) for r in self.work_limited),
             "decompose_work_limit_gap_cny": self.work_limit_gap,
+            "decompose_target_prices": " ".join(f"{p:.6g}" for p in self.target_prices),
         }
 
 
@@ -186,6 +191,7 @@ def solve_decomposed(
     fixed_per_kwh: float = 1.0,
     polish_pairs: int | None = None,
     piece_max_nodes: int | None = None,
+    target_steps: int = 6,
 ) -> tuple[Solution, Decomposition]:
     """Split, solve the regions (in parallel through ``executor``) and merge.
 
@@ -215,6 +221,10 @@ def solve_decomposed(
         supergradient steps on the copies' cost shares, the part of a shared site's fixed
         cost paid per kWh, the largest part polished and the work limit of each piece in
         branch-and-bound nodes (:func:`chargeplan.solver.lagrange.solve_lagrange`).
+    target_steps
+        With ``"lagrange"`` and coverage targets: bisection steps on the price of each
+        national target row (:mod:`chargeplan.solver.coverage`). The ``"cut"`` method applies
+        each target within each region (stricter than the national row).
 
     Returns
     -------
@@ -244,6 +254,7 @@ def solve_decomposed(
             fixed_per_kwh=fixed_per_kwh,
             polish_pairs=polish_pairs,
             max_nodes=piece_max_nodes,
+            target_steps=target_steps,
             price_steps=price_steps,
         )
     if method != "cut":
@@ -317,6 +328,7 @@ def _solve_lagrange(
         lagrange_steps=last.steps,
         work_limited=tuple(sorted(set().union(*(r.work_limited for r in runs)))),
         work_limit_gap=last.work_limit_gap,
+        target_prices=last.multipliers,
     )
     return solution, decomposition
 

@@ -217,6 +217,68 @@ def _repaired(
     return best, best_mu, bounds
 
 
+def _piece_options(options: SolverOptions, max_nodes: int | None) -> SolverOptions:
+    """The options every piece is solved with: no time limit (logged if one was given), the
+    work limit ``max_nodes``, no HiGHS log on standard error."""
+    if max_nodes is not None and max_nodes < 1:
+        raise InputError(
+            f"decompose.piece_max_nodes = {max_nodes}: HiGHS returns no plan without a node; "
+            "give at least 1, or 0 in the scenario for no work limit"
+        )
+    if math.isfinite(options.time_limit_s):
+        log.info(
+            "decompose.method = 'lagrange' solves every piece to mip_rel_gap %.4g without the "
+            "time limit (%.0f s): a wall-clock limit would decide the plan; make the pieces "
+            "smaller (decompose.max_piece_pairs) or limit their work "
+            "(decompose.piece_max_nodes) to make it faster",
+            options.mip_rel_gap,
+            options.time_limit_s,
+        )
+    return dataclasses.replace(
+        options, time_limit_s=math.inf, log_to_stderr=False, mip_max_nodes=max_nodes
+    )
+
+
+def _supergradient(
+    search: PieceSearch,
+    weights: np.ndarray,
+    make_plan: Callable[[list[Solution]], Solution],
+    steps: int,
+    theta: float,
+) -> tuple[Solution, float, list[Solution], list[dict[str, float]]]:
+    """Pieces at the first shares, their plan, then ``steps`` projected supergradient steps on
+    the shares (module docstring); the plan (the cheaper of those at the first and the best
+    shares), the best bound, the pieces' plans there and one record per step."""
+    pieces = search.pieces
+    solutions = first = search.at(weights)
+    bound = search.bound(solutions)
+    capex, _ = search.copy_figures(solutions)
+    plan = make_plan(solutions)
+    history = [{"bound": bound, "theta": theta, "disagreement": 0.0}]
+    best_bound, best_solutions = bound, solutions
+    for _ in range(steps if pieces.split.any() else 0):
+        gradient = centred(capex, pieces.copy_site)
+        norm = float(gradient @ gradient)
+        history[-1]["disagreement"] = math.sqrt(norm)
+        if norm == 0 or plan.objective <= best_bound:
+            break
+        step = theta * (plan.objective - bound) / norm
+        weights = project_simplex(weights + step * gradient, pieces.copy_site)
+        solutions = search.at(weights)
+        bound = search.bound(solutions)
+        capex, _ = search.copy_figures(solutions)
+        history.append({"bound": bound, "theta": theta, "disagreement": 0.0})
+        log.info("lagrange: bound %.6g (best %.6g), plan %.6g", bound, best_bound, plan.objective)
+        if bound > best_bound:
+            best_bound, best_solutions = bound, solutions
+        else:
+            theta /= 2
+    if best_solutions is not first:
+        other = make_plan(best_solutions)
+        plan = other if other.objective < plan.objective else plan
+    return plan, best_bound, best_solutions, history
+
+
 def solve_lagrange(
     problem: FacilityProblem,
     options: SolverOptions | None = None,
@@ -278,24 +340,8 @@ def solve_lagrange(
         ``"feasible"``) and how the search went.
     """
     options = options or SolverOptions()
-    if max_nodes is not None and max_nodes < 1:
-        raise InputError(
-            f"decompose.piece_max_nodes = {max_nodes}: HiGHS returns no plan without a node; "
-            "give at least 1, or 0 in the scenario for no work limit"
-        )
+    piece_options = _piece_options(options, max_nodes)
     polish_pairs = 4 * max_piece_pairs if polish_pairs is None else polish_pairs
-    if math.isfinite(options.time_limit_s):
-        log.info(
-            "decompose.method = 'lagrange' solves every piece to mip_rel_gap %.4g without the "
-            "time limit (%.0f s): a wall-clock limit would decide the plan; make the pieces "
-            "smaller (decompose.max_piece_pairs) or limit their work "
-            "(decompose.piece_max_nodes) to make it faster",
-            options.mip_rel_gap,
-            options.time_limit_s,
-        )
-    piece_options = dataclasses.replace(
-        options, time_limit_s=math.inf, log_to_stderr=False, mip_max_nodes=max_nodes
-    )
     pieces = make_pieces(
         problem,
         max_pairs=max_piece_pairs,
@@ -312,32 +358,9 @@ def solve_lagrange(
 
     mu, evaluated, target_history = _search_targets(search, weights, target_steps)
     search.set_mu(mu)
-    solutions = first = search.at(weights)
-    bound = search.bound(solutions)
-    capex, _ = search.copy_figures(solutions)
-    plan = make_plan(solutions)
-    history = [{"bound": bound, "theta": theta, "disagreement": 0.0}]
-    best_bound, best_solutions = bound, solutions
-    for _ in range(steps if pieces.split.any() else 0):
-        gradient = centred(capex, pieces.copy_site)
-        norm = float(gradient @ gradient)
-        history[-1]["disagreement"] = math.sqrt(norm)
-        if norm == 0 or plan.objective <= best_bound:
-            break
-        step = theta * (plan.objective - bound) / norm
-        weights = project_simplex(weights + step * gradient, pieces.copy_site)
-        solutions = search.at(weights)
-        bound = search.bound(solutions)
-        capex, _ = search.copy_figures(solutions)
-        history.append({"bound": bound, "theta": theta, "disagreement": 0.0})
-        log.info("lagrange: bound %.6g (best %.6g), plan %.6g", bound, best_bound, plan.objective)
-        if bound > best_bound:
-            best_bound, best_solutions = bound, solutions
-        else:
-            theta /= 2
-    if best_solutions is not first:
-        other = make_plan(best_solutions)
-        plan = other if other.objective < plan.objective else plan
+    plan, best_bound, best_solutions, history = _supergradient(
+        search, weights, make_plan, steps, theta
+    )
     limit_gap = search.work_limit_gap(best_solutions)
     repair_bounds: list[float] = []
     if mu is not None:
