@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import chargeplan
 from chargeplan import FacilityProblem
 from chargeplan.model.solution import objective_value
 from chargeplan.model.targets import group_demand, shortfall
@@ -22,6 +25,7 @@ from chargeplan.solver.highs import solve
 from chargeplan.solver.lagrange import solve_lagrange
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.windows import window_part
+from tests.conftest import SCENARIO, write_tiny_scenario
 
 from .instances import TOL
 from .piece_instances import design_row, grid_problem
@@ -213,3 +217,39 @@ def test_windowed_polish_never_raises_the_owner_plans_cost() -> None:
     np.add.at(load, problem.pair_site, windowed.served * problem.demand[problem.pair_zone])
     assert np.all(load <= windowed.chargers * problem.charger_capacity + 1e-6)
     assert not windowed.served[~windowed.open_site[problem.pair_site]].any()
+
+
+STANDARD = """
+[reach.standard]
+urban_km = 3
+suburban_km = 3
+rural_km = 3
+urban_min_per_km2 = 15
+suburban_min_per_km2 = 5
+"""
+
+
+def test_a_scenario_target_is_met_under_the_lagrangian_method(tmp_path: Path) -> None:
+    """tests/test_service_standard.py's sized instance (unmet demand at 10 CNY per kWh: no
+    station pays by itself; an urban target of 100 % priced at 10,000 per kWh short opens the
+    urban zone's site s2) planned with decompose.method = 'lagrange': the same station, the
+    urban demand in reach served in full, no shortfall, the same cost as the whole model, and
+    a positive target price (the row binds)."""
+    text = (SCENARIO + STANDARD).replace(
+        "unmet_penalty_cny_per_kwh = 5000", "unmet_penalty_cny_per_kwh = 10"
+    ) + "[reach.targets]\nurban = 1.0\nshortfall_price_factor = 1000\n"
+    scenario = chargeplan.load_scenario(write_tiny_scenario(tmp_path, text))
+    settings = {"decompose.by": "components", "decompose.method": "lagrange"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = chargeplan.plan_network(scenario)
+        split = chargeplan.plan_network(scenario.with_values({**settings, "decompose.workers": 1}))
+    assert split.summary["decompose_method"] == "lagrange"
+    assert split.sites.index[split.sites["open"]].tolist() == ["s2"]
+    assert split.summary["standard_urban_served_share"] == pytest.approx(1.0)
+    assert split.summary["target_shortfall_penalty_cny"] == 0.0
+    assert split.summary["objective_value"] == pytest.approx(
+        whole.summary["objective_value"], rel=1e-9
+    )
+    assert float(split.summary["decompose_target_prices"].split()[0]) > 0
+    assert split.summary["bound"] <= whole.summary["objective_value"] * (1 + 1e-9)
