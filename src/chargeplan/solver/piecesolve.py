@@ -144,6 +144,8 @@ class PieceSearch:
         self.rate, self.linear = linear_rate(problem)
         self.whole: dict[int, Solution] = {}  # pieces that share no site, solved at self.mu
         self.mu: np.ndarray | None = None  # target multipliers (coverage targets)
+        self.wholes: dict[bytes, dict[int, Solution]] = {b"": self.whole}  # by multipliers
+        self.solved_at: dict[tuple[bytes, bytes], list[Solution]] = {}  # by (mu, weights)
         self.empty: dict[int, Solution] = {}
         self.limited: set[int] = set()  # pieces stopped at the work limit
 
@@ -169,14 +171,18 @@ class PieceSearch:
 
     def set_mu(self, mu: np.ndarray | None) -> None:
         """Price the targets at ``mu`` ``(G,)`` from now on (:mod:`chargeplan.solver.coverage`)."""
-        if (mu is None) != (self.mu is None) or (
-            mu is not None and self.mu is not None and not np.array_equal(mu, self.mu)
-        ):
-            self.whole = {}
         self.mu = None if mu is None else np.array(mu, float)
+        self.whole = self.wholes.setdefault(self._key(), {})
+
+    def _key(self) -> bytes:
+        return b"" if self.mu is None else self.mu.tobytes()
 
     def at(self, weights: np.ndarray) -> list[Solution]:
-        """Every piece solved with its copies paying ``weights`` ``(C,)`` (targets at ``mu``)."""
+        """Every piece solved with its copies paying ``weights`` ``(C,)`` (targets at ``mu``;
+        the pieces' plans of the last 16 calls are kept, so a repeated call solves nothing)."""
+        key = (self._key(), weights.tobytes())
+        if key in self.solved_at:
+            return self.solved_at[key]
         tasks: dict[int, FacilityProblem] = {}
         for r, full in enumerate(self.bases):
             base = dualised(full, self.mu)
@@ -197,7 +203,11 @@ class PieceSearch:
             )
         solved = self.solve_tasks(tasks)
         self.whole.update({r: s for r, s in solved.items() if not self.pieces.split[r]})
-        return [self.whole.get(r) or solved[r] for r in range(len(self.bases))]
+        out = [self.whole.get(r) or solved[r] for r in range(len(self.bases))]
+        if len(self.solved_at) >= 16:  # memory: keep the last 16 (a bisection and steps)
+            self.solved_at.pop(next(iter(self.solved_at)))
+        self.solved_at[key] = out
+        return out
 
     def bound(self, solutions: list[Solution]) -> float:
         """:math:`L(w, \\mu)`: the pieces' bounds, the zones in no piece, the targets' constant."""
