@@ -47,6 +47,16 @@ def solve_piece(task: tuple[FacilityProblem, SolverOptions]) -> Solution:
     return solve(problem, options)
 
 
+def solve_part(task: tuple[FacilityProblem, SolverOptions]) -> Solution | None:
+    """Solve one polish part; ``None`` when HiGHS finds no plan within the work limit (the
+    part then keeps the plan it has: it is only ever an improvement)."""
+    try:
+        return solve_piece(task)
+    except SolveError as error:
+        log.info("lagrange: a polish part kept its plan: %s", error)
+        return None
+
+
 def all_unmet(problem: FacilityProblem, zones: np.ndarray | None = None) -> Solution:
     """The plan of a piece with no site (its ``zones``, default all): every zone unmet."""
     demand = problem.demand if zones is None else problem.demand[zones]
@@ -152,9 +162,14 @@ class PieceSearch:
     def solve_tasks(
         self, tasks: dict[int, FacilityProblem], pieces: bool = True
     ) -> dict[int, Solution]:
+        """Solve ``tasks`` (number: problem) through the executor, in number order, and note
+        the pieces stopped at the work limit. Polish parts (``pieces=False``) that find no plan
+        are left out of the result."""
         order = sorted(tasks)
-        results = self.run(solve_piece, [(tasks[r], self.options) for r in order])
-        solved = dict(zip(order, results, strict=True))
+        solver = solve_piece if pieces else solve_part
+        results = self.run(solver, [(tasks[r], self.options) for r in order])
+        solved = {r: s for r, s in zip(order, results, strict=True) if s is not None}
+        order = [r for r in order if r in solved]
         stopped = [r for r in order if solved[r].status == WORK_LIMIT]
         if pieces:
             self.limited.update(stopped)

@@ -169,7 +169,9 @@ def _solve_parts(
     tasks = {t: dualised(part.problem, search.mu) for t, part in enumerate(parts)}
     solved = search.solve_tasks(tasks, pieces=False)
     better = sum(
-        _apply(search.problem, plan, decisions, part, solved[t]) for t, part in enumerate(parts)
+        _apply(search.problem, plan, decisions, part, solved[t])
+        for t, part in enumerate(parts)
+        if t in solved  # a part without a plan at the work limit keeps the plan it has
     )
     return better, len(parts)
 
