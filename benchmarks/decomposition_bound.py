@@ -10,10 +10,11 @@ decomposition must cut it into pieces that share sites: the case the bound is fo
 For each size it prints, in the same run: the monolithic solve (HiGHS, one model; its time, plan
 cost and bound, stopped at ``--gap`` or at ``--mono-limit`` seconds, whichever first) and the
 Lagrangian decomposition (``chargeplan.solver.lagrange``: pieces of at most ``--piece-pairs``
-pairs, ``--steps`` supergradient steps, no time limit; its time, plan cost, bound of the full
-model and gap), then the ratios ``plan / monolithic plan``, ``bound / monolithic bound`` and
-``time / monolithic time``. Both use one HiGHS thread; the pieces run one after the other in
-this process (the Dask executor would run them side by side).
+pairs, ``--steps`` supergradient steps, no time limit, at most ``--piece-max-nodes``
+branch-and-bound nodes per piece; polish in windows of ``--polish-pairs``; its time, plan cost,
+bound of the full model and gap), then the ratios ``plan / monolithic plan``,
+``bound / monolithic bound`` and ``time / monolithic time``. Both use one HiGHS thread; the
+pieces run one after the other in this process (the Dask executor would run them side by side).
 
 Run from the repository root (about 15 minutes on one idle core for the default sizes)::
 
@@ -61,6 +62,9 @@ def main() -> None:
         "--fixed-per-kwh", type=float, default=1.0, help="part of shared fixed costs per kWh"
     )
     parser.add_argument("--polish-pairs", type=int, default=None, help="default 4 x --piece-pairs")
+    parser.add_argument(
+        "--piece-max-nodes", type=int, default=1000, help="work limit per piece (0: none)"
+    )
     parser.add_argument("--mono-limit", type=float, default=600.0, help="seconds")
     args = parser.parse_args()
     header = (
@@ -86,6 +90,7 @@ def main() -> None:
             theta=args.theta,
             fixed_per_kwh=args.fixed_per_kwh,
             polish_pairs=args.polish_pairs,
+            max_nodes=args.piece_max_nodes or None,
         )
         lagr_s = time.perf_counter() - start
         cost = objective_value(problem, plan)["total_cost"]
@@ -99,6 +104,7 @@ def main() -> None:
         )
         bounds = ", ".join(f"{step['bound']:.0f}" for step in run.steps)
         print(f"      L(w) at each weight vector: {bounds}", flush=True)
+        print(f"      pieces stopped at the work limit: {list(run.work_limited)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 
 - :func:`grid_problem`: 36 zones and 12 sites at random on a 30 km square, pairs within 9 km,
   one charger type: a single component, cut into pieces of <= 40 pairs in the tests.
+- :func:`wide_problem`: 80 zones and 24 sites on a 40 km square, pieces that need branching.
 - :func:`design_row`: 3 zones and 3 sites in a row (zone i reaches sites i-1, i, i+1), two
   charger types, a 3-design menu, the linear or the queueing rule (the data of
   ``tests/test_designs.py``'s instance, whose optimum that module checks by brute force).
@@ -36,6 +37,34 @@ def grid_problem(seed: int = 3) -> tuple[FacilityProblem, np.ndarray]:
         charger_capacity=np.array([50.0]),
         charger_cost=np.full((12, 1), 80.0),
         max_chargers=np.full((12, 1), 3.0),
+        unmet_penalty=np.array([30.0]),
+    )
+    return problem, zone_xy
+
+
+def wide_problem(seed: int = 1) -> tuple[FacilityProblem, np.ndarray]:
+    """80 zones and 24 sites at random on a 40 km square, pairs within 9 km, otherwise as
+    :func:`grid_problem` (256 pairs at seed 1): cut into two pieces of <= 150 pairs, both
+    pieces need more than one branch-and-bound node to close at gap 0, so a work limit of one
+    node bites."""
+    rng = np.random.default_rng(seed)
+    zone_xy, site_xy = rng.uniform(0, 40, (80, 2)), rng.uniform(0, 40, (24, 2))
+    distance = np.linalg.norm(zone_xy[:, None] - site_xy[None], axis=2)
+    pair_zone, pair_site = np.nonzero(distance <= 9.0)
+    demand = np.round(rng.uniform(5, 40, (80, 1)), 1)
+    problem = FacilityProblem(
+        zone_ids=np.arange(80),
+        site_ids=np.arange(24),
+        types=("dc",),
+        demand=demand,
+        pair_zone=pair_zone,
+        pair_site=pair_site,
+        pair_cost=distance[pair_zone, pair_site][:, None] * demand[pair_zone],
+        fixed_cost=np.round(rng.uniform(200, 600, 24)),
+        site_capacity=np.full(24, np.inf),
+        charger_capacity=np.array([50.0]),
+        charger_cost=np.full((24, 1), 80.0),
+        max_chargers=np.full((24, 1), 3.0),
         unmet_penalty=np.array([30.0]),
     )
     return problem, zone_xy

@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 
 from chargeplan import FacilityProblem
-from chargeplan.errors import SolveError
 from chargeplan.model.designs import design_of, station_capacity
 from chargeplan.model.solution import Solution, objective_value
 from chargeplan.solver.decompose import solve_decomposed
@@ -30,7 +29,7 @@ from chargeplan.solver.shares import linear_rate
 
 from .bruteforce import brute_clusters, brute_min_cost
 from .instances import EXACT, SIZING, TOL, cluster_problem, to_problem
-from .piece_instances import design_row, grid_problem
+from .piece_instances import design_row, grid_problem, wide_problem
 
 
 def _feasible(problem: FacilityProblem, plan: Solution) -> None:
@@ -273,6 +272,7 @@ def test_scenario_with_method_lagrange(tiny_scenario) -> None:
     )
     split = plan_network(scenario.with_values({**settings, "decompose.max_piece_pairs": 4}))
     assert split.summary["decompose_shared_sites"] > 0
+    assert split.summary["decompose_work_limited_pieces"] == 0  # default 1,000 nodes
     assert split.summary["bound"] <= whole.summary["objective_value"] * (1 + 1e-9)
     assert split.summary["objective_value"] >= whole.summary["bound"] * (1 - 1e-9)
 
@@ -292,23 +292,6 @@ def test_polish_never_raises_the_owner_plans_cost() -> None:
     _feasible(problem, polished)
 
 
-def test_coverage_targets_are_refused_because_pieces_would_restrict_them() -> None:
-    """A national coverage target enforced piece by piece is a restriction of the full model,
-    so its pieces' bounds would not bound the full optimum: the method refuses it, naming the
-    way out, before any solve."""
-    problem, zone_xy = grid_problem()
-    z = len(problem.zone_ids)
-    targeted = dataclasses.replace(
-        problem,
-        target_group=np.zeros(z, np.int64),
-        target_names=("urban",),
-        target_share=np.array([0.9]),
-        target_price=np.array([1e4]),
-    )
-    with pytest.raises(SolveError, match=r"coverage targets.*decompose.method = 'cut'"):
-        solve_lagrange(targeted, zone_xy=zone_xy, max_piece_pairs=40)
-
-
 def test_the_ignored_time_limit_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     """Pieces solve to their gap without the time limit (determinism); the log says so."""
     problem, zone_xy = grid_problem()
@@ -321,3 +304,34 @@ def test_the_ignored_time_limit_is_logged(caplog: pytest.LogCaptureFixture) -> N
             steps=0,
         )
     assert "without the time limit (7 s)" in caplog.text
+
+
+def test_a_work_limit_that_bites_gives_the_same_plan_and_a_valid_bound() -> None:
+    """Pieces stopped after one branch-and-bound node (``max_nodes=1``, at gap 0 both pieces
+    of the wide instance need more): two runs give byte-identical decisions, cost and bound;
+    the bound stays below the exact optimum (a stopped piece reports HiGHS's valid bound), the
+    plan is feasible and no cheaper than it, and the run names the pieces that stopped."""
+    problem, zone_xy = wide_problem()
+    options = SolverOptions(mip_rel_gap=0.0, threads=1)
+    kwargs = {"zone_xy": zone_xy, "max_piece_pairs": 150, "steps": 1, "max_nodes": 1}
+    (first, info), (second, _) = [solve_lagrange(problem, options, **kwargs) for _ in range(2)]
+    assert info.split_pieces == 2 and info.work_limited == (0, 1)
+    assert info.work_limit_gap > 0
+    for name in ("open_site", "chargers", "served", "unmet", "grid_upgrade"):
+        assert getattr(first, name).tobytes() == getattr(second, name).tobytes()
+    assert (first.objective, first.bound) == (second.objective, second.bound)
+    optimum = solve(problem, EXACT).objective
+    assert first.bound <= optimum + TOL <= _cost(problem, first) + 2 * TOL
+    _feasible(problem, first)
+    unlimited, free = solve_lagrange(problem, options, **{**kwargs, "max_nodes": None})
+    assert free.work_limited == () and unlimited.bound <= optimum + TOL
+
+
+@pytest.mark.parametrize("name", ["A", "B", "C"])
+def test_work_limited_pieces_bound_the_brute_force_optimum(name: str) -> None:
+    """Brute-force instances with every piece limited to one node: bound <= optimum <= plan."""
+    problem = to_problem(SIZING[name])
+    best, _ = brute_min_cost(name)
+    plan, _ = solve_lagrange(problem, EXACT, max_piece_pairs=3, steps=3, max_nodes=1)
+    assert plan.bound <= best + TOL <= _cost(problem, plan) + 2 * TOL
+    _feasible(problem, plan)

@@ -136,6 +136,16 @@ class DecomposeConfig(Frozen):
     bound's gap was 1.9 % with 1, 2.9 % with 0.5 and 5.2 % with 0). ``polish_pairs``: the
     largest part of the plan re-solved on the candidate sites (``None``: ``4 *
     max_piece_pairs``; 0: no polish; a part is one model solved without a time limit).
+    ``piece_max_nodes``: the deterministic work limit of every piece and polish part, in
+    branch-and-bound nodes (HiGHS ``mip_max_nodes``; 0: none). A piece that reaches it returns
+    its plan and HiGHS's valid bound, after the same work on every machine; the summary's
+    ``decompose_work_limited_pieces`` counts them. Default 1,000: on the benchmark of
+    docs/decomposition.md HiGHS closes every piece of at most 1,500 pairs to a 1 % gap within
+    17 nodes (most at the root), so the limit stops only a piece some 60 times harder than
+    those; it does not bound the work of the root node (LP, cuts, heuristics).
+    ``target_steps``: with coverage targets (``[reach.targets]``), bisection steps on the
+    price of each national target row (each one more solve of every piece; default 6: the price
+    within 1/64 of the shortfall price; docs/decomposition.md).
     ``"cut"`` (default): the rule above.
 
     A ``tcp://`` scheduler is unauthenticated and unencrypted: anyone who can reach its port can
@@ -151,6 +161,10 @@ class DecomposeConfig(Frozen):
     lagrange_steps: Annotated[int, Field(ge=0, le=50)] = 3
     fixed_per_kwh: Annotated[float, Field(ge=0, le=1)] = 1.0
     polish_pairs: Annotated[int, Field(ge=0)] | None = None
+    # 1,000 nodes: ~60x the most a 1,500-pair benchmark piece needed (docs/decomposition.md)
+    piece_max_nodes: Annotated[int, Field(ge=0)] = 1_000
+    # 6 halvings of [0, sigma]: the multiplier within 1/64 of the shortfall price (docs)
+    target_steps: Annotated[int, Field(ge=0, le=40)] = 6
     workers: Annotated[int, Field(ge=1, le=1024)] | None = None
     scheduler: str | None = None
     max_bundle_pairs: Annotated[int, Field(ge=1)] = 20_000

@@ -140,6 +140,12 @@ class SolverOptions(SolverConfig):
     design_max_nodes
         With ``design_start``: HiGHS's branch-and-bound node limit after the start (a
         deterministic limit; the time limit still applies on top of it).
+    mip_max_nodes
+        Deterministic work limit: HiGHS stops its branch and bound after this many nodes
+        (``mip_max_nodes``) with its best plan and its valid bound (status
+        ``"iteration_limit"``); ``None``: no limit. Unlike a time limit it stops after the same
+        work on every machine (``decompose.piece_max_nodes`` sets it for the pieces of a
+        decomposition).
     """
 
     log_to_stderr: bool = False
@@ -147,6 +153,7 @@ class SolverOptions(SolverConfig):
     log_file: str | None = None
     design_start: bool = True
     design_max_nodes: int = 1_000
+    mip_max_nodes: int | None = None
 
     @classmethod
     def from_config(cls, config: SolverConfig, **switches: Any) -> SolverOptions:

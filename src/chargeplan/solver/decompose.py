@@ -108,6 +108,13 @@ class Decomposition:
     shared_sites, site_copies, lagrange_steps
         With ``"lagrange"``: sites held by several pieces, their copies, and the bound of each
         weight vector tried (of the last price with a budget).
+    work_limited, work_limit_gap
+        With ``"lagrange"``: the pieces whose solve stopped at the work limit
+        (``decompose.piece_max_nodes``), and the sum of their own gaps (CNY) at the best
+        weights: how much of the plan's gap the limit leaves open in them.
+    target_prices
+        With ``"lagrange"`` and coverage targets: the price of each national target row the
+        plan was made at (CNY per kWh short; :mod:`chargeplan.solver.coverage`).
     """
 
     regions: int
@@ -125,6 +132,9 @@ class Decomposition:
     shared_sites: int = 0
     site_copies: int = 0
     lagrange_steps: tuple[dict[str, float], ...] = ()
+    work_limited: tuple[int, ...] = ()
+    work_limit_gap: float = 0.0
+    target_prices: tuple[float, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """Figures for a plan's summary, keys prefixed ``decompose_``."""
@@ -144,6 +154,10 @@ class Decomposition:
             "decompose_shared_sites": self.shared_sites,
             "decompose_site_copies": self.site_copies,
             "decompose_lagrange_steps": len(self.lagrange_steps),
+            "decompose_work_limited_pieces": len(self.work_limited),
+            "decompose_work_limited_piece_ids": " ".join(str(r) for r in self.work_limited),
+            "decompose_work_limit_gap_cny": self.work_limit_gap,
+            "decompose_target_prices": " ".join(f"{p:.6g}" for p in self.target_prices),
         }
 
 
@@ -176,6 +190,8 @@ def solve_decomposed(
     lagrange_steps: int = 3,
     fixed_per_kwh: float = 1.0,
     polish_pairs: int | None = None,
+    piece_max_nodes: int | None = None,
+    target_steps: int = 6,
 ) -> tuple[Solution, Decomposition]:
     """Split, solve the regions (in parallel through ``executor``) and merge.
 
@@ -200,11 +216,15 @@ def solve_decomposed(
         share copies of sites, and the bound is of the full model
         (:func:`chargeplan.solver.lagrange.solve_lagrange`; ``site_region`` is not used, the
         time limit is ignored so that the plan does not depend on timing).
-    zone_xy, max_piece_pairs, lagrange_steps, fixed_per_kwh, polish_pairs
+    zone_xy, max_piece_pairs, lagrange_steps, fixed_per_kwh, polish_pairs, piece_max_nodes
         With ``"lagrange"``: zone centres for the bisection, the largest piece, the
         supergradient steps on the copies' cost shares, the part of a shared site's fixed
-        cost paid per kWh and the largest part polished
-        (:func:`chargeplan.solver.lagrange.solve_lagrange`).
+        cost paid per kWh, the largest part polished and the work limit of each piece in
+        branch-and-bound nodes (:func:`chargeplan.solver.lagrange.solve_lagrange`).
+    target_steps
+        With ``"lagrange"`` and coverage targets: bisection steps on the price of each
+        national target row (:mod:`chargeplan.solver.coverage`). The ``"cut"`` method applies
+        each target within each region (stricter than the national row).
 
     Returns
     -------
@@ -233,6 +253,8 @@ def solve_decomposed(
             steps=lagrange_steps,
             fixed_per_kwh=fixed_per_kwh,
             polish_pairs=polish_pairs,
+            max_nodes=piece_max_nodes,
+            target_steps=target_steps,
             price_steps=price_steps,
         )
     if method != "cut":
@@ -304,6 +326,9 @@ def _solve_lagrange(
         shared_sites=last.shared_sites,
         site_copies=last.copies,
         lagrange_steps=last.steps,
+        work_limited=tuple(sorted(set().union(*(r.work_limited for r in runs)))),
+        work_limit_gap=last.work_limit_gap,
+        target_prices=last.multipliers,
     )
     return solution, decomposition
 

@@ -15,6 +15,7 @@ a cold start (``benchmarks/cold_start.py``) saves seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import contextlib
 import os
 import sys
@@ -150,8 +151,10 @@ def _from_design_start(
     solution = highspy.HighsSolution()
     solution.col_value = begun.values[order].tolist()
     highs.setSolution(solution)
-    highs.setOptionValue("mip_max_nodes", int(options.design_max_nodes))
-    stage = _run(highs, options, lp.objective_offset)
+    nodes = options.design_max_nodes
+    if options.mip_max_nodes is not None:  # a decomposition's work limit: the tighter one
+        nodes = min(nodes, options.mip_max_nodes)
+    stage = _run(highs, dataclasses.replace(options, mip_max_nodes=nodes), lp.objective_offset)
     values = read_values(lp, highs, order)
     if stage["objective"] > begun.objective:  # HiGHS keeps the start; guard all the same
         values, stage["objective"] = begun.values, begun.objective
@@ -313,6 +316,8 @@ def _run(highs: Any, options: SolverOptions, offset: float) -> dict:
         highs.setOptionValue("threads", options.threads)
     highs.setOptionValue("time_limit", float(options.time_limit_s))
     highs.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    if options.mip_max_nodes is not None:  # a work limit: the same plan on every machine
+        highs.setOptionValue("mip_max_nodes", int(options.mip_max_nodes))
     progress.step("solve")
     start = time.perf_counter()
     with _logged(highs, options.log_file), reporting(highs, offset):

@@ -104,8 +104,9 @@ def _run(solver: SparseHighs, model: pyo.ConcreteModel, options: SolverOptions, 
     }
     if options.threads is not None:
         kwargs["threads"] = options.threads
+    work = {} if options.mip_max_nodes is None else {"mip_max_nodes": int(options.mip_max_nodes)}
     start = time.perf_counter()
-    results = solver.solve(model, **kwargs)
+    results = solver.solve(model, **kwargs, solver_options=work)  # work: the same on any machine
     seconds = time.perf_counter() - start
     has_plan = results.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
     tc = results.termination_condition

@@ -36,12 +36,25 @@ demand at it (else the piece whose zones reach it with the most demand; ties: th
 piece); every piece is re-solved with only the pairs to the sites it owns, at full price. The
 pieces then share nothing, so the merged plan is feasible for the full model and its cost an
 upper bound (Beasley 1993: a Lagrangian heuristic). Pieces that share no site (whole
-components) are solved once and are exact.
+components) are solved once and are exact. The plan is then polished on the candidate sites,
+large components in windows (:mod:`chargeplan.solver.windows`).
+
+**Coverage targets** (:mod:`chargeplan.solver.coverage`): each national target row is dualised
+with a multiplier :math:`0 \le \mu_g \le \sigma_g`; every piece prices its unmet demand of
+group g at :math:`\mu_g` more, and :math:`L(w, \mu) = \sum_r \underline{z}_r(w, \mu) +
+\text{penalty} - \sum_g \mu_g (1 - \tau_g) D_g \le OPT`. :math:`\mu` is bisected on the sign of
+the pieces' national shortfall (the supergradient of :math:`L` in :math:`\mu`) from
+:math:`[0, \sigma]`; the plan is built at the smallest :math:`\mu` tried whose pieces meet the
+targets, and if the owner plan falls short, again at higher :math:`\mu` (a repair), the cheapest
+plan at full cost (shortfall cost included) being returned.
 
 **Determinism**: pieces, weights and owners are functions of the data; each piece is solved to
 the MIP gap with *no* time limit (the scenario's ``time_limit_s`` does not apply: a wall-clock
-limit would let the machine's load decide the plan); results are merged in piece order. The same
-inputs and thread count give the same plan.
+limit would let the machine's load decide the plan) but with an optional *work* limit,
+``max_nodes`` branch-and-bound nodes (HiGHS ``mip_max_nodes``): a piece that stops there returns
+its plan and HiGHS's valid bound, after the same work on every machine, so the bound stays a
+bound and the plan stays the same; results are merged in piece order. The same inputs and
+thread count give the same plan.
 """
 
 from __future__ import annotations
@@ -49,27 +62,33 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from chargeplan.errors import SolveError
-from chargeplan.model.designs import charger_capex
+from chargeplan.errors import InputError
 from chargeplan.model.problem import FacilityProblem
-from chargeplan.model.solution import Solution, objective_value
-from chargeplan.solver.highs import solve
+from chargeplan.model.solution import Solution
+from chargeplan.model.targets import group_demand, shortfall, target_groups
+from chargeplan.solver.coverage import next_multipliers, signed_shortfall
 from chargeplan.solver.options import SolverOptions
-from chargeplan.solver.pieces import Pieces, make_pieces, project_simplex
-from chargeplan.solver.shares import fixed_rate, linear_rate, shared_copy
-from chargeplan.solver.split import Region, bundle, merge, split_components, subproblem
+from chargeplan.solver.pieces import make_pieces, project_simplex
+from chargeplan.solver.piecesolve import (
+    Executor,
+    PieceSearch,
+    centred,
+    normalised,
+    reach_demand,
+)
+from chargeplan.solver.windows import polish as polish_plan
 
 __all__ = ["LagrangeRun", "solve_lagrange"]
 
 log = logging.getLogger(__name__)
 
-Executor = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
+#: Repairs of a plan that falls short of a target: re-planned at multipliers halfway to sigma.
+REPAIRS = 2
 
 
 @dataclass(frozen=True)
@@ -89,6 +108,16 @@ class LagrangeRun:
         (:math:`\\|g\\|`, CNY).
     bound, plan_cost
         Best lower bound of the full model and the cost of the plan returned.
+    work_limited
+        Pieces (positions in ``pieces``) whose solve stopped at the work limit
+        (``max_nodes``) in any round: their plan is feasible, their bound HiGHS's valid bound.
+    work_limit_gap
+        Sum over the pieces stopped at the work limit, at the best weights, of their own gap
+        (plan minus bound, CNY): the part of ``plan_cost - bound`` the limit leaves open there.
+    multipliers, target_steps
+        Coverage targets: the multipliers :math:`\\mu_g` the plan was priced at, and one dict per
+        multiplier vector tried in the bisection (``bound``, ``shortfall`` of the pieces' plans,
+        summed over the groups, and ``mu`` summed over the groups).
     """
 
     pieces: int
@@ -100,254 +129,18 @@ class LagrangeRun:
     steps: tuple[dict[str, float], ...]
     bound: float
     plan_cost: float
-
-
-def solve_piece(task: tuple[FacilityProblem, SolverOptions]) -> Solution:
-    """Solve one piece (module level, so that Dask can ship it to a worker)."""
-    problem, options = task
-    if len(problem.site_ids) == 0:
-        return _all_unmet(problem)
-    return solve(problem, options)
-
-
-def _all_unmet(problem: FacilityProblem, zones: np.ndarray | None = None) -> Solution:
-    """The plan of a piece with no site (its ``zones``, default all): every zone unmet."""
-    demand = problem.demand if zones is None else problem.demand[zones]
-    unmet = (demand > 0).astype(float)
-    cost = float((demand * problem.unmet_penalty).sum())
-    k = len(problem.types)
-    return Solution(
-        open_site=np.zeros(0, bool),
-        chargers=np.zeros((0, k), np.int64),
-        served=np.zeros((0 if zones is not None else len(problem.pair_zone), k)),
-        unmet=unmet,
-        grid_upgrade=np.zeros(0, bool),
-        status="optimal",
-        objective=cost,
-        bound=cost,
-        gap=0.0,
-        build_seconds=0.0,
-        solve_seconds=0.0,
-    )
-
-
-def _site_capex(
-    base: FacilityProblem,
-    solution: Solution,
-    linear: np.ndarray | None = None,
-    fixed_part: np.ndarray | float = 0.0,
-) -> np.ndarray:
-    """``(S,)`` full-price capex of a piece's plan at each of its sites (without the chargers at
-    the ``linear`` sites and the ``fixed_part`` of the fixed cost, which the pairs pay:
-    :mod:`chargeplan.solver.shares`)."""
-    chargers = charger_capex(base, solution.chargers)
-    if linear is not None:
-        chargers = np.where(linear, 0.0, chargers)
-    return (
-        base.fixed_cost * (1.0 - fixed_part) * solution.open_site
-        + chargers
-        + base.grid_upgrade_cost * solution.grid_upgrade
-    )
-
-
-def _site_load(base: FacilityProblem, solution: Solution) -> np.ndarray:
-    """``(S,)`` demand a piece's plan serves at each of its sites."""
-    load = (solution.served * base.demand[base.pair_zone]).sum(axis=1)
-    return np.bincount(base.pair_site, weights=load, minlength=len(base.site_ids))
-
-
-def _reach_demand(problem: FacilityProblem, pieces: Pieces) -> np.ndarray:
-    """``(C,)`` demand of each copy's piece's zones in reach of the copied site."""
-    zone_piece = np.full(len(problem.zone_ids), -1, np.int64)
-    for position, region in enumerate(pieces.regions):
-        zone_piece[region.zones] = position
-    live = problem.live_pairs
-    key = zone_piece[problem.pair_zone[live]] * len(problem.site_ids) + problem.pair_site[live]
-    amount = problem.demand[problem.pair_zone[live]].sum(axis=1)
-    keys, where = np.unique(key, return_inverse=True)
-    totals = np.bincount(where, weights=amount)
-    wanted = pieces.copy_piece * len(problem.site_ids) + pieces.copy_site
-    found = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
-    return np.where(keys[found] == wanted, totals[found], 0.0) if len(keys) else wanted * 0.0
-
-
-def _normalised(amount: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """``amount`` divided by its group's total (equal shares where the total is 0)."""
-    _, where, size = np.unique(group, return_inverse=True, return_counts=True)
-    total = np.bincount(where, weights=amount)
-    return np.where(total[where] > 0, amount / np.maximum(total[where], 1e-300), 1 / size[where])
-
-
-def _centred(values: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """``values`` minus their group's mean (the projection onto zero-sum changes per site)."""
-    _, where, size = np.unique(group, return_inverse=True, return_counts=True)
-    return values - (np.bincount(where, weights=values) / size)[where]
-
-
-class _Search:
-    """The pieces of one problem, their solves at given weights and the bookkeeping."""
-
-    def __init__(
-        self,
-        problem: FacilityProblem,
-        pieces: Pieces,
-        options: SolverOptions,
-        run: Executor,
-        fixed_part: float,
-    ) -> None:
-        self.problem, self.pieces, self.options, self.run = problem, pieces, options, run
-        self.per_kwh_fixed = fixed_rate(problem)
-        self.fixed_part = np.where(self.per_kwh_fixed > 0, fixed_part, 0.0)
-        self.bases = [subproblem(problem, region) for region in pieces.regions]
-        covered = np.zeros(len(problem.zone_ids), bool)
-        for region in pieces.regions:
-            covered[region.zones] = True
-        self.penalty = float((problem.demand[~covered] * problem.unmet_penalty).sum())
-        self.rate, self.linear = linear_rate(problem)
-        self.whole: dict[int, Solution] = {}
-        self.empty: dict[int, Solution] = {}
-
-    def _solve(self, tasks: dict[int, FacilityProblem]) -> dict[int, Solution]:
-        order = sorted(tasks)
-        results = self.run(solve_piece, [(tasks[r], self.options) for r in order])
-        return dict(zip(order, results, strict=True))
-
-    def at(self, weights: np.ndarray) -> list[Solution]:
-        """Every piece solved with its copies paying ``weights`` ``(C,)``."""
-        tasks: dict[int, FacilityProblem] = {}
-        for r, base in enumerate(self.bases):
-            if not self.pieces.split[r]:
-                if r not in self.whole:
-                    tasks[r] = base
-                continue
-            share = np.ones(len(base.site_ids))
-            linear = np.zeros(len(base.site_ids), bool)
-            mine = self.pieces.copy_piece == r
-            share[self.pieces.copy_slot[mine]] = weights[mine]
-            linear[self.pieces.copy_slot[mine]] = self.linear[self.pieces.copy_site[mine]]
-            sites = self.pieces.regions[r].sites
-            part = np.zeros(len(base.site_ids))
-            part[self.pieces.copy_slot[mine]] = self.fixed_part[self.pieces.copy_site[mine]]
-            tasks[r] = shared_copy(
-                base, share, linear, self.rate[sites], part, self.per_kwh_fixed[sites]
-            )
-        solved = self._solve(tasks)
-        self.whole.update({r: s for r, s in solved.items() if not self.pieces.split[r]})
-        return [self.whole.get(r) or solved[r] for r in range(len(self.bases))]
-
-    def bound(self, solutions: list[Solution]) -> float:
-        return sum(s.bound for s in solutions) + self.penalty
-
-    def copy_figures(self, solutions: list[Solution]) -> tuple[np.ndarray, np.ndarray]:
-        """``(C,)`` full-price capex and load of every copy in ``solutions``."""
-        capex, load = np.zeros(len(self.pieces.copy_site)), np.zeros(len(self.pieces.copy_site))
-        for r in np.unique(self.pieces.copy_piece):
-            mine = self.pieces.copy_piece == r
-            slots = self.pieces.copy_slot[mine]
-            linear = np.zeros(len(self.bases[r].site_ids), bool)
-            linear[slots] = self.linear[self.pieces.copy_site[mine]]
-            part = np.zeros(len(self.bases[r].site_ids))
-            part[slots] = self.fixed_part[self.pieces.copy_site[mine]]
-            capex[mine] = _site_capex(self.bases[r], solutions[r], linear, part)[slots]
-            load[mine] = _site_load(self.bases[r], solutions[r])[slots]
-        return capex, load
-
-    def plan(self, solutions: list[Solution], preference: np.ndarray) -> Solution:
-        """The owner plan (module docstring): ``preference`` ``(C,)`` ranks the copies."""
-        pieces, problem = self.pieces, self.problem
-        group = pieces.copy_site
-        best = np.ones(len(group), bool)
-        if len(group):
-            order = np.lexsort((pieces.copy_piece, -preference, group))
-            first = np.r_[True, group[order][1:] != group[order][:-1]]
-            best[:] = False
-            best[order[first]] = True
-        dropped = np.zeros(len(problem.site_ids), bool)
-        regions: list[Region] = []
-        self.empty = {}
-        tasks: dict[int, FacilityProblem] = {}
-        for r, region in enumerate(pieces.regions):
-            if not pieces.split[r]:
-                regions.append(region)
-                continue
-            mine = pieces.copy_piece == r
-            dropped[:] = False
-            dropped[pieces.copy_site[mine & ~best]] = True
-            keep = ~dropped[problem.pair_site[region.pairs]]
-            regions.append(
-                Region(region.zones, region.sites[~dropped[region.sites]], region.pairs[keep])
-            )
-            if len(regions[-1].sites):
-                tasks[r] = subproblem(problem, regions[-1])
-            else:  # every site it reaches is owned by other pieces
-                self.empty[r] = _all_unmet(problem, region.zones)
-        try:
-            solved = {**self.empty, **self._solve(tasks)}
-        except SolveError as error:
-            raise SolveError(
-                f"the Lagrangian plan's pieces (each site owned by one piece) have no feasible "
-                f"plan ({error}): with hard demand a zone may lose every site it can use; set "
-                "decompose.method = 'cut' or raise decompose.max_piece_pairs"
-            ) from None
-        merged = merge(
-            problem,
-            regions,
-            [self.whole[r] if r in self.whole else solved[r] for r in range(len(regions))],
-        )
-        cost = objective_value(problem, merged)["total_cost"]
-        return dataclasses.replace(merged, objective=cost)
-
-    def polished(self, plan: Solution, candidates: np.ndarray, max_pairs: int) -> Solution:
-        """``plan`` improved on the sites ``candidates`` ``(S,)`` (module docstring, "polish")."""
-        problem = self.problem
-        narrow = dataclasses.replace(problem, excluded=problem.excluded | ~candidates)
-        parts = [r for r in split_components(narrow) if len(r.pairs) <= max_pairs]
-        tasks = bundle(parts, max_pairs)
-        solved = self._solve({t: subproblem(narrow, region) for t, region in enumerate(tasks)})
-        fields = {name: getattr(plan, name).copy() for name in _DECISIONS}
-        capex = _site_capex(problem, plan)
-        better = 0
-        for t, region in enumerate(tasks):
-            new = solved[t]
-            new_capex = _site_capex(subproblem(problem, region), new)
-            old = _part_cost(problem, region, plan, capex[region.sites])
-            if _part_cost(problem, region, new, new_capex, local=True) < old - 1e-9 * abs(old):
-                better += 1
-                fields["open_site"][region.sites] = new.open_site
-                fields["chargers"][region.sites] = new.chargers
-                fields["grid_upgrade"][region.sites] = new.grid_upgrade
-                fields["served"][region.pairs] = new.served
-                fields["unmet"][region.zones] = new.unmet
-        log.info("lagrange: polish improved %d of %d parts", better, len(tasks))
-        polished = dataclasses.replace(plan, **fields)
-        return dataclasses.replace(
-            polished, objective=objective_value(problem, polished)["total_cost"]
-        )
-
-
-_DECISIONS = ("open_site", "chargers", "served", "unmet", "grid_upgrade")
-
-
-def _part_cost(
-    problem: FacilityProblem,
-    region: Region,
-    plan: Solution,
-    site_capex: np.ndarray,
-    *,
-    local: bool = False,
-) -> float:
-    """Cost of a plan on a region: its sites' capex, its pairs' access, its zones' penalty.
-
-    ``local``: ``plan`` is the region's own solution (arrays in region order)."""
-    served = plan.served if local else plan.served[region.pairs]
-    unmet = plan.unmet if local else plan.unmet[region.zones]
-    access = float((problem.pair_cost[region.pairs] * served).sum())
-    penalty = float((problem.unmet_penalty * problem.demand[region.zones] * unmet).sum())
-    return float(site_capex.sum()) + access + penalty
+    work_limited: tuple[int, ...] = ()
+    work_limit_gap: float = 0.0
+    multipliers: tuple[float, ...] = ()
+    target_steps: tuple[dict[str, float], ...] = ()
 
 
 def _plan(
-    search: _Search, solutions: list[Solution], reach: np.ndarray, polish_pairs: int
+    search: PieceSearch,
+    solutions: list[Solution],
+    reach: np.ndarray,
+    polish_pairs: int,
+    zone_xy: np.ndarray | None,
 ) -> Solution:
     """The owner plan of ``solutions``, polished on the sites any piece opened."""
     _, load = search.copy_figures(solutions)
@@ -357,7 +150,133 @@ def _plan(
     candidates = plan.open_site.copy()
     for region, solution in zip(search.pieces.regions, solutions, strict=True):
         candidates[region.sites[solution.open_site]] = True
-    return search.polished(plan, candidates, polish_pairs)
+    return polish_plan(search, plan, candidates, polish_pairs, zone_xy)
+
+
+def _tolerance(problem: FacilityProblem) -> np.ndarray:
+    """``(G,)`` shortfall counted as none: 1e-7 of each group's demand in reach."""
+    return 1e-7 * np.maximum(group_demand(problem), 1.0)
+
+
+def _search_targets(
+    search: PieceSearch, weights: np.ndarray, steps: int
+) -> tuple[np.ndarray | None, list[tuple[float, list[Solution]]], list[dict[str, float]]]:
+    """Bisection of the target multipliers (module docstring): the multipliers to plan at,
+    every (bound, pieces' plans) evaluated, and one record per multiplier vector."""
+    problem = search.problem
+    if not target_groups(problem).size:
+        return None, [], []
+    tolerance = _tolerance(problem)
+    evaluated: list[tuple[float, list[Solution]]] = []
+    history: list[dict[str, float]] = []
+
+    def short_at(mu: np.ndarray) -> np.ndarray:
+        search.set_mu(mu)
+        solutions = search.at(weights)
+        bound = search.bound(solutions)
+        short = signed_shortfall(problem, search.unmet(solutions))
+        evaluated.append((bound, solutions))
+        history.append(
+            {"mu": float(mu.sum()), "bound": bound, "shortfall": float(np.maximum(short, 0).sum())}
+        )
+        log.info("lagrange: target prices %s: bound %.6g, shortfall %s", mu, bound, short)
+        return short
+
+    low = np.zeros(len(problem.target_names))
+    high = np.where(short_at(low) > tolerance, problem.target_price, 0.0)
+    for _ in range(steps if np.any(high > 0) else 0):
+        middle = (low + high) / 2
+        low, high = next_multipliers(low, high, middle, short_at(middle), tolerance)
+    return high, evaluated, history
+
+
+def _repaired(
+    search: PieceSearch,
+    plan: Solution,
+    mu: np.ndarray,
+    weights: np.ndarray,
+    make_plan: Callable[[list[Solution]], Solution],
+) -> tuple[Solution, np.ndarray, list[float]]:
+    """A plan that falls short of a target re-planned at multipliers halfway to sigma (at most
+    :data:`REPAIRS` times); the cheapest plan, its multipliers and the bounds evaluated."""
+    problem = search.problem
+    sigma, bounds = problem.target_price, []
+    best, best_mu = plan, mu
+    for _ in range(REPAIRS):
+        short = shortfall(problem, plan.unmet) > _tolerance(problem)
+        if not short.any() or np.all(mu[short] >= sigma[short]):
+            break
+        mu = np.where(short, (mu + sigma) / 2, mu)
+        search.set_mu(mu)
+        solutions = search.at(weights)
+        bounds.append(search.bound(solutions))
+        plan = make_plan(solutions)
+        log.info("lagrange: repair at target prices %s: plan %.6g", mu, plan.objective)
+        if plan.objective < best.objective:
+            best, best_mu = plan, mu
+    return best, best_mu, bounds
+
+
+def _piece_options(options: SolverOptions, max_nodes: int | None) -> SolverOptions:
+    """The options every piece is solved with: no time limit (logged if one was given), the
+    work limit ``max_nodes``, no HiGHS log on standard error."""
+    if max_nodes is not None and max_nodes < 1:
+        raise InputError(
+            f"decompose.piece_max_nodes = {max_nodes}: HiGHS returns no plan without a node; "
+            "give at least 1, or 0 in the scenario for no work limit"
+        )
+    if math.isfinite(options.time_limit_s):
+        log.info(
+            "decompose.method = 'lagrange' solves every piece to mip_rel_gap %.4g without the "
+            "time limit (%.0f s): a wall-clock limit would decide the plan; make the pieces "
+            "smaller (decompose.max_piece_pairs) or limit their work "
+            "(decompose.piece_max_nodes) to make it faster",
+            options.mip_rel_gap,
+            options.time_limit_s,
+        )
+    return dataclasses.replace(
+        options, time_limit_s=math.inf, log_to_stderr=False, mip_max_nodes=max_nodes
+    )
+
+
+def _supergradient(
+    search: PieceSearch,
+    weights: np.ndarray,
+    make_plan: Callable[[list[Solution]], Solution],
+    steps: int,
+    theta: float,
+) -> tuple[Solution, float, list[Solution], list[dict[str, float]]]:
+    """Pieces at the first shares, their plan, then ``steps`` projected supergradient steps on
+    the shares (module docstring); the plan (the cheaper of those at the first and the best
+    shares), the best bound, the pieces' plans there and one record per step."""
+    pieces = search.pieces
+    solutions = first = search.at(weights)
+    bound = search.bound(solutions)
+    capex, _ = search.copy_figures(solutions)
+    plan = make_plan(solutions)
+    history = [{"bound": bound, "theta": theta, "disagreement": 0.0}]
+    best_bound, best_solutions = bound, solutions
+    for _ in range(steps if pieces.split.any() else 0):
+        gradient = centred(capex, pieces.copy_site)
+        norm = float(gradient @ gradient)
+        history[-1]["disagreement"] = math.sqrt(norm)
+        if norm == 0 or plan.objective <= best_bound:
+            break
+        step = theta * (plan.objective - bound) / norm
+        weights = project_simplex(weights + step * gradient, pieces.copy_site)
+        solutions = search.at(weights)
+        bound = search.bound(solutions)
+        capex, _ = search.copy_figures(solutions)
+        history.append({"bound": bound, "theta": theta, "disagreement": 0.0})
+        log.info("lagrange: bound %.6g (best %.6g), plan %.6g", bound, best_bound, plan.objective)
+        if bound > best_bound:
+            best_bound, best_solutions = bound, solutions
+        else:
+            theta /= 2
+    if best_solutions is not first:
+        other = make_plan(best_solutions)
+        plan = other if other.objective < plan.objective else plan
+    return plan, best_bound, best_solutions, history
 
 
 def solve_lagrange(
@@ -374,14 +293,17 @@ def solve_lagrange(
     polish: bool = True,
     polish_pairs: int | None = None,
     fixed_per_kwh: float = 1.0,
+    max_nodes: int | None = None,
+    target_steps: int = 6,
 ) -> tuple[Solution, LagrangeRun]:
-    """Plan and lower bound of the full model by Lagrangian decomposition (module docstring).
+    r"""Plan and lower bound of the full model by Lagrangian decomposition (module docstring).
 
     Parameters
     ----------
     problem
         The national instance (``min_cost``, no budget or site limit: price those first,
-        :func:`chargeplan.solver.decompose.solve_decomposed`).
+        :func:`chargeplan.solver.decompose.solve_decomposed`), with or without coverage
+        targets.
     options
         Gap and threads of every piece; its time limit is ignored (determinism).
     executor
@@ -401,6 +323,14 @@ def solve_lagrange(
     fixed_per_kwh
         Part of a shared site's fixed cost paid per kWh served at its lower-bound rate
         (:func:`chargeplan.solver.shares.fixed_rate`) instead of shared by the copies.
+    max_nodes
+        Deterministic work limit of every piece and polish part: HiGHS's branch and bound stops
+        after this many nodes (``mip_max_nodes``) with its plan and its valid bound, so the
+        bound stays valid and the plan the same on every machine (``None``: none; pieces
+        then run until they close to ``options.mip_rel_gap``).
+    target_steps
+        Coverage targets: bisection steps on the multipliers :math:`\mu_g` (each one more solve
+        of every piece; module docstring).
 
     Returns
     -------
@@ -410,23 +340,8 @@ def solve_lagrange(
         ``"feasible"``) and how the search went.
     """
     options = options or SolverOptions()
-    if np.any(problem.target_share > 0):
-        raise SolveError(
-            "coverage targets ([reach.targets]) are rows over the whole country: the pieces "
-            "would each enforce them on their own zones, a restriction, and the bound would not "
-            "be valid; solve without [decompose] or with decompose.method = 'cut' (its gap is "
-            "against the cut model)"
-        )
+    piece_options = _piece_options(options, max_nodes)
     polish_pairs = 4 * max_piece_pairs if polish_pairs is None else polish_pairs
-    if math.isfinite(options.time_limit_s):
-        log.info(
-            "decompose.method = 'lagrange' solves every piece to mip_rel_gap %.4g without the "
-            "time limit (%.0f s): a wall-clock limit would decide the plan; make the pieces "
-            "smaller (decompose.max_piece_pairs) to make it faster",
-            options.mip_rel_gap,
-            options.time_limit_s,
-        )
-    piece_options = dataclasses.replace(options, time_limit_s=math.inf, log_to_stderr=False)
     pieces = make_pieces(
         problem,
         max_pairs=max_piece_pairs,
@@ -434,35 +349,23 @@ def solve_lagrange(
         zone_region=zone_region,
         zone_xy=zone_xy,
     )
-    search = _Search(problem, pieces, piece_options, executor or map, fixed_per_kwh)
-    reach = _reach_demand(problem, pieces)
-    weights = _normalised(reach, pieces.copy_site)
-    solutions = first = search.at(weights)
-    bound = search.bound(solutions)
-    capex, _ = search.copy_figures(solutions)
-    plan = _plan(search, solutions, reach, polish_pairs if polish else 0)
-    history = [{"bound": bound, "theta": theta, "disagreement": 0.0}]
-    best_bound, best_solutions = bound, solutions
-    for _ in range(steps if pieces.split.any() else 0):
-        gradient = _centred(capex, pieces.copy_site)
-        norm = float(gradient @ gradient)
-        history[-1]["disagreement"] = math.sqrt(norm)
-        if norm == 0 or plan.objective <= best_bound:
-            break
-        step = theta * (plan.objective - bound) / norm
-        weights = project_simplex(weights + step * gradient, pieces.copy_site)
-        solutions = search.at(weights)
-        bound = search.bound(solutions)
-        capex, _ = search.copy_figures(solutions)
-        history.append({"bound": bound, "theta": theta, "disagreement": 0.0})
-        log.info("lagrange: bound %.6g (best %.6g), plan %.6g", bound, best_bound, plan.objective)
-        if bound > best_bound:
-            best_bound, best_solutions = bound, solutions
-        else:
-            theta /= 2
-    if best_solutions is not first:
-        other = _plan(search, best_solutions, reach, polish_pairs if polish else 0)
-        plan = other if other.objective < plan.objective else plan
+    search = PieceSearch(problem, pieces, piece_options, executor or map, fixed_per_kwh)
+    reach = reach_demand(problem, pieces)
+    weights = normalised(reach, pieces.copy_site)
+
+    def make_plan(solutions: list[Solution]) -> Solution:
+        return _plan(search, solutions, reach, polish_pairs if polish else 0, zone_xy)
+
+    mu, evaluated, target_history = _search_targets(search, weights, target_steps)
+    search.set_mu(mu)
+    plan, best_bound, best_solutions, history = _supergradient(
+        search, weights, make_plan, steps, theta
+    )
+    limit_gap = search.work_limit_gap(best_solutions)
+    repair_bounds: list[float] = []
+    if mu is not None:
+        plan, mu, repair_bounds = _repaired(search, plan, mu, weights, make_plan)
+    best_bound = max([best_bound, *repair_bounds, *(b for b, _ in evaluated)])
     gap = max(plan.objective - best_bound, 0.0) / max(abs(plan.objective), 1e-9)
     status = "optimal" if gap <= options.mip_rel_gap * (1 + 1e-6) + 1e-9 else "feasible"
     solution = dataclasses.replace(plan, bound=best_bound, gap=gap, status=status)
@@ -476,5 +379,9 @@ def solve_lagrange(
         steps=tuple(history),
         bound=best_bound,
         plan_cost=plan.objective,
+        work_limited=tuple(sorted(search.limited)),
+        work_limit_gap=limit_gap,
+        multipliers=() if mu is None else tuple(float(m) for m in mu),
+        target_steps=tuple(target_history),
     )
     return solution, run

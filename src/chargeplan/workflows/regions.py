@@ -126,6 +126,8 @@ def solve_scenario_regions(
         kwargs["lagrange_steps"] = config.lagrange_steps
         kwargs["fixed_per_kwh"] = config.fixed_per_kwh
         kwargs["polish_pairs"] = config.polish_pairs
+        kwargs["piece_max_nodes"] = config.piece_max_nodes or None  # 0: no work limit
+        kwargs["target_steps"] = config.target_steps
     workers = config.workers or default_workers()
     if executor is None and config.scheduler is None and workers > 1 and _daemonic():
         log.info(
