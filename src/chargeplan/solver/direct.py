@@ -15,8 +15,8 @@ a cold start (``benchmarks/cold_start.py``) saves seconds.
 
 from __future__ import annotations
 
-import dataclasses
 import contextlib
+import dataclasses
 import os
 import sys
 import time
