@@ -142,7 +142,7 @@ def _load(lp: SparseMILP) -> tuple[Any, np.ndarray]:
     matrix, row_lo, row_hi = lp.row_arrays()
     lower, upper, kind = lp.bounds()
     weights = np.zeros(lp.n_cols) if lp.objective is None else lp.objective
-    order = appearance_order(matrix, weights)
+    order = appearance_order(matrix, weights, lp.integer_mask(kind))
     highs = _quiet_highs()
     pass_arrays(
         highs,
