@@ -19,13 +19,15 @@ Per instance the script solves, to a proven optimum (MIP gap 0, one thread, same
 
 ``--ways`` picks among them (default: ``auto weak strong``). The script prints seconds
 (build + solve for chargeplan; build + load + solve for raw) divided by raw's in the same
-repeat, and the objectives; ``raw`` and the raw-like ways also their branch-and-bound nodes and
-simplex iterations (``_nodes``, ``_iters``: these do not depend on the machine's load). With
-``--repeat r`` every instance is solved r times each way, interleaved (raw, then each way;
-the next repeat in the reverse order), and the table gives the medians of the seconds and of
-the per-repeat ratios. Instances that raw HiGHS solves in under a second get at least 5
-repeats (their times are mostly fixed costs); a first chargeplan solve, untimed, does the
-imports. A run that hits ``--time-limit`` shows its status.
+repeat (``/raw``: wall clock; ``/raw cpu``: the process's CPU time, less sensitive to the other
+jobs of a shared machine), the objectives, and each way's branch-and-bound nodes and simplex
+iterations (``_nodes``, ``_iters``; for chargeplan from HiGHS's log, the cut loop's LP rounds
+left out): these do not depend on the machine's load, and equal counts mean HiGHS took the
+same search. With ``--repeat r`` every instance is solved r times each way, interleaved (raw,
+then each way; the next repeat in the reverse order), and the table gives the medians of the
+seconds and of the per-repeat ratios. Instances that raw HiGHS solves in under a second get at
+least 5 repeats (their times are mostly fixed costs); a first chargeplan solve, untimed, does
+the imports. A run that hits ``--time-limit`` (wall clock) shows its status.
 
 OR-Library instances: the ``cap`` files in tests/data (capacitated, CFLP) and, with
 ``--uflp``, the same files with the capacities ignored (UFLP, ``-u`` after the name: raw gets
@@ -54,8 +56,10 @@ cores; the default 500 x 50 about a minute or two)::
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -197,15 +201,34 @@ def chargeplan_run(inst: dict[str, np.ndarray], time_limit: float, pair_links: s
     from chargeplan.solver.options import SolverOptions
 
     problem = to_problem(inst, pair_links)
-    start, cpu = time.perf_counter(), time.process_time()
-    solution = solve(problem, SolverOptions(mip_rel_gap=0, time_limit_s=time_limit, threads=1))
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "highs.log"
+        options = SolverOptions(
+            mip_rel_gap=0, time_limit_s=time_limit, threads=1, log_file=str(log)
+        )
+        start, cpu = time.perf_counter(), time.process_time()
+        solution = solve(problem, options)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        text = log.read_text()
     return {
-        "seconds": time.perf_counter() - start,
-        "cpu": time.process_time() - cpu,
+        "seconds": seconds,
+        "cpu": cpu,
         "objective": solution.objective,
         "status": solution.status,
         "formulation": solution.formulation,
+        **_search_counts(text),
     }
+
+
+def _search_counts(log: str) -> dict:
+    """HiGHS's branch-and-bound nodes and simplex iterations from its last solving report
+    (``Nodes`` and ``LP iterations`` lines; the cut loop's LP rounds are left out)."""
+    found = {}
+    for key, label in (("nodes", "Nodes"), ("iters", "LP iterations")):
+        hits = re.findall(rf"^\s*{label}\s+(\d+)\s*$", log, flags=re.MULTILINE)
+        if hits:
+            found[key] = int(hits[-1])
+    return found
 
 
 def instances(
