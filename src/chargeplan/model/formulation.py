@@ -47,8 +47,8 @@ from chargeplan.model.design_constraints import (
 )
 from chargeplan.model.families import add_worst_cost
 from chargeplan.model.feasibility import check_feasibility
-from chargeplan.model.links import integers_first
 from chargeplan.model.index import BLOCKS, ModelIndex, ModelOrigin, model_index
+from chargeplan.model.links import integers_first
 from chargeplan.model.objective import capex_vector, cost_vector, objective_of, unmet_vector
 from chargeplan.model.problem import FacilityProblem, is_pure_covering
 from chargeplan.model.solution import decode
