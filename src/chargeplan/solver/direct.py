@@ -6,6 +6,7 @@
 no HiGHS log asked for)
 those arrays go straight to HiGHS: the columns in the order
 :class:`~chargeplan.solver.interface.SparseHighs` passes them (first appearance in the rows,
+a facility-location model's integer columns first:
 :func:`~chargeplan.model.sparse.appearance_order`), the same bounds, integrality, rows and
 costs, and the same options (time limit, MIP gap, threads). HiGHS therefore receives the very
 model of the Pyomo path and returns the same plan (``tests/test_families.py`` compares both),
