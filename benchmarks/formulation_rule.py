@@ -6,17 +6,33 @@ Per instance the script solves, to a proven optimum (MIP gap 0, one thread, same
 
 - ``raw``: the strong CFLP formulation built directly with ``highspy`` (no chargeplan code):
   min sum_i f_i y_i + sum_ij c_ij x_ij, sum_i x_ij = 1 (all j), sum_j d_j x_ij <= C_i y_i
-  (all i), x_ij <= y_i (all i, j), y binary, 0 <= x <= 1;
+  (all i), x_ij <= y_i (all i, j), y binary, 0 <= x <= 1; columns y then x (x row-major);
 - ``auto``: ``chargeplan.solve`` with ``pair_links="auto"`` (the default rule);
 - ``weak``: ``pair_links="never"`` (the aggregated rows only);
 - ``strong``: ``pair_links="always"``;
-- ``lazy``: ``pair_links="lazy"`` (the cut loop of :mod:`chargeplan.solver.cuts`); ``--ways``
-  picks among the four (default: the first three).
+- ``lazy``: ``pair_links="lazy"`` (the cut loop of :mod:`chargeplan.solver.cuts`);
+- ``raw_ylast``: raw with the columns x then y (the order chargeplan used before
+  :func:`chargeplan.model.links.integers_first`);
+- ``model``: chargeplan's ``auto`` model as HiGHS receives it (``build_milp`` then
+  ``SparseMILP.to_highs(pyomo_order=True)``), run by ``highspy``: its nodes and simplex
+  iterations compare with raw's (the same numbers: the same search);
 
-and prints seconds (build + solve for chargeplan; build + load + solve for raw), each divided
-by raw's, and the objectives. Instances that raw HiGHS solves in under a second are timed best
-of 3 (their times are mostly fixed costs); a first chargeplan solve, untimed, does the imports.
-A run that hits ``--time-limit`` shows its status.
+``--ways`` picks among them (default: ``auto weak strong``). The script prints seconds
+(build + solve for chargeplan; build + load + solve for raw) divided by raw's in the same
+repeat (``/raw``: wall clock; ``/raw cpu``: the process's CPU time, less sensitive to the other
+jobs of a shared machine), the objectives, and each way's branch-and-bound nodes and simplex
+iterations (``_nodes``, ``_iters``; for chargeplan from HiGHS's log, the cut loop's LP rounds
+left out): these do not depend on the machine's load, and equal counts mean HiGHS took the
+same search. With ``--repeat r`` every instance is solved r times each way, interleaved (raw,
+then each way; the next repeat in the reverse order), and the table gives the medians of the
+seconds and of the per-repeat ratios. Instances that raw HiGHS solves in under a second get at
+least 5 repeats (their times are mostly fixed costs); a first chargeplan solve, untimed, does
+the imports. A run that hits ``--time-limit`` (wall clock) shows its status.
+
+OR-Library instances: the ``cap`` files in tests/data (capacitated, CFLP) and, with
+``--uflp``, the same files with the capacities ignored (UFLP, ``-u`` after the name: raw gets
+``C_i`` = the total demand, chargeplan an infinite capacity, which it turns into the demand in
+reach, the same number).
 
 Generated instances (``beasley_like``): Beasley (1988, EJOR 33, 314-325) generated the
 OR-Library capa/capb/capc sets with 1,000 customers and 100 candidate warehouses, one fixed
@@ -33,12 +49,17 @@ cores; the default 500 x 50 about a minute or two)::
 
     PYTHONPATH=src .venv/bin/python benchmarks/formulation_rule.py
     PYTHONPATH=src .venv/bin/python benchmarks/formulation_rule.py --size 1000x100 --only capa
+    PYTHONPATH=src .venv/bin/python benchmarks/formulation_rule.py --size 300x30 --only capc \
+        --seeds 0 1 2 3 4 5 --ways raw_ylast model
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import statistics
 import sys
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -103,53 +124,76 @@ def to_problem(inst: dict[str, np.ndarray], pair_links: str):
     )
 
 
-def raw_highs(inst: dict[str, np.ndarray], time_limit: float) -> dict:
-    """The strong formulation straight into ``highspy`` (columns: y then x, x row-major)."""
+def raw_highs(inst: dict[str, np.ndarray], time_limit: float, y_first: bool = True) -> dict:
+    """The strong formulation straight into ``highspy`` (columns y then x, x row-major; x then
+    y when not ``y_first``)."""
     import highspy
     from scipy import sparse
 
-    start = time.perf_counter()
+    start = time.perf_counter(), time.process_time()
     cost, demand, capacity = inst["cost"], inst["demand"], inst["capacity"]
     n, m = cost.shape
     nx = n * m
     customer, warehouse = np.divmod(np.arange(nx), m)
-    x = m + np.arange(nx)
+    x, y = (m + np.arange(nx), np.arange(m)) if y_first else (np.arange(nx), nx + np.arange(m))
     assign = (customer, x, np.ones(nx))
     cap = (n + warehouse, x, demand[customer])
-    cap_y = (n + np.arange(m), np.arange(m), -capacity)
+    cap_y = (n + np.arange(m), y, -capacity)
     link = (n + m + np.arange(nx), x, np.ones(nx))
-    link_y = (n + m + np.arange(nx), warehouse, -np.ones(nx))
+    link_y = (n + m + np.arange(nx), y[warehouse], -np.ones(nx))
     parts = [assign, cap, cap_y, link, link_y]
     rows, cols, vals = (np.concatenate([p[k] for p in parts]) for k in range(3))
     matrix = sparse.csc_matrix((vals, (rows, cols)), shape=(n + m + nx, m + nx))
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = m + nx, n + m + nx
-    lp.col_cost_ = np.concatenate([inst["fixed"], cost.ravel()])
+    col_cost = np.zeros(m + nx)
+    col_cost[y], col_cost[x] = inst["fixed"], cost.ravel()
+    lp.col_cost_ = col_cost
     lp.col_lower_, lp.col_upper_ = np.zeros(m + nx), np.ones(m + nx)
     lp.row_lower_ = np.concatenate([np.ones(n), np.full(m + nx, -highspy.kHighsInf)])
     lp.row_upper_ = np.concatenate([np.ones(n), np.zeros(m + nx)])
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_ = matrix.indptr, matrix.indices
     lp.a_matrix_.value_ = matrix.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * m + [highspy.HighsVarType.kContinuous] * nx
+    kinds = np.full(m + nx, highspy.HighsVarType.kContinuous, dtype=object)
+    kinds[y] = highspy.HighsVarType.kInteger
+    lp.integrality_ = kinds.tolist()
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
+    highs.passModel(lp)
+    return _run_highs(highs, time_limit, start)
+
+
+def model_highs(inst: dict[str, np.ndarray], time_limit: float) -> dict:
+    """chargeplan's ``auto`` model as HiGHS receives it, run by ``highspy`` (build included)."""
+    from chargeplan.model.formulation import build_milp
+
+    problem = to_problem(inst, "auto")
+    start = time.perf_counter(), time.process_time()
+    lp, _ = build_milp(problem)
+    highs = lp.to_highs(pyomo_order=True)
+    highs.setOptionValue("output_flag", False)
+    return _run_highs(highs, time_limit, start)
+
+
+def _run_highs(highs, time_limit: float, start: tuple[float, float]) -> dict:
+    """Solve the loaded model as ``chargeplan_run`` asks HiGHS to (gap 0, one thread)."""
     highs.setOptionValue("threads", 1)
     highs.setOptionValue("mip_rel_gap", 0.0)
     highs.setOptionValue("time_limit", time_limit)
-    highs.passModel(lp)
     highs.run()
-    status = highs.modelStatusToString(highs.getModelStatus())
-    objective = highs.getInfo().objective_function_value
-    return {"seconds": time.perf_counter() - start, "objective": objective, "status": status}
+    info = highs.getInfo()
+    return {
+        "seconds": time.perf_counter() - start[0],
+        "cpu": time.process_time() - start[1],
+        "objective": info.objective_function_value,
+        "status": highs.modelStatusToString(highs.getModelStatus()).lower(),
+        "nodes": info.mip_node_count,
+        "iters": info.simplex_iteration_count,
+    }
 
 
-def best_of(run, repeats: int) -> dict:
-    """The fastest of ``repeats`` calls of ``run()`` (same model each time: same result)."""
-    return min((run() for _ in range(repeats)), key=lambda r: r["seconds"])
-
-
-def chargeplan_run(inst: dict[str, np.ndarray], pair_links: str, time_limit: float) -> dict:
+def chargeplan_run(inst: dict[str, np.ndarray], time_limit: float, pair_links: str) -> dict:
     """``chargeplan.solve`` from the problem's arrays (build + solve), gap 0, one thread; the
     ``FacilityProblem`` is made from the cost table before the clock starts, as raw HiGHS starts
     from the arrays."""
@@ -157,25 +201,105 @@ def chargeplan_run(inst: dict[str, np.ndarray], pair_links: str, time_limit: flo
     from chargeplan.solver.options import SolverOptions
 
     problem = to_problem(inst, pair_links)
-    start = time.perf_counter()
-    solution = solve(problem, SolverOptions(mip_rel_gap=0, time_limit_s=time_limit, threads=1))
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "highs.log"
+        options = SolverOptions(
+            mip_rel_gap=0, time_limit_s=time_limit, threads=1, log_file=str(log)
+        )
+        start, cpu = time.perf_counter(), time.process_time()
+        solution = solve(problem, options)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        text = log.read_text()
     return {
-        "seconds": time.perf_counter() - start,
+        "seconds": seconds,
+        "cpu": cpu,
         "objective": solution.objective,
         "status": solution.status,
         "formulation": solution.formulation,
+        **_search_counts(text),
     }
 
 
-def instances(size: tuple[int, int], only: list[str] | None) -> dict[str, dict[str, np.ndarray]]:
-    """The OR-Library files in tests/data, then the generated families at ``size``."""
+def _search_counts(log: str) -> dict:
+    """HiGHS's branch-and-bound nodes and simplex iterations from its last solving report
+    (``Nodes`` and ``LP iterations`` lines; the cut loop's LP rounds are left out)."""
+    found = {}
+    for key, label in (("nodes", "Nodes"), ("iters", "LP iterations")):
+        hits = re.findall(rf"^\s*{label}\s+(\d+)\s*$", log, flags=re.MULTILINE)
+        if hits:
+            found[key] = int(hits[-1])
+    return found
+
+
+def instances(
+    size: tuple[int, int], only: list[str] | None, seeds: list[int], uflp: bool
+) -> dict[str, dict[str, np.ndarray]]:
+    """The OR-Library files in tests/data (and their UFLP form with ``uflp``), then the
+    generated families at ``size``, one instance per seed (``-s<seed>`` after the name but for
+    seed 0)."""
     found = {p.stem: read_cap(p) for p in sorted((ORLIB / "cap").glob("cap*.txt"))}
+    if uflp:
+        for name, inst in list(found.items()):
+            found[f"{name}-u"] = {**inst, "capacity": np.full_like(inst["capacity"], np.inf)}
     n, m = size
     for family in RATIOS:
-        found[f"{family}-like {n}x{m}"] = beasley_like(family, n, m)
+        for seed in seeds:
+            tag = f"-s{seed}" if seed else ""
+            found[f"{family}-like {n}x{m}{tag}"] = beasley_like(family, n, m, seed)
     if only:
         found = {k: v for k, v in found.items() if any(k.startswith(o) for o in only)}
     return found
+
+
+RUNNERS = {
+    "raw": partial(raw_highs, y_first=True),
+    "raw_ylast": partial(raw_highs, y_first=False),
+    "model": model_highs,
+    "auto": partial(chargeplan_run, pair_links="auto"),
+    "weak": partial(chargeplan_run, pair_links="never"),
+    "strong": partial(chargeplan_run, pair_links="always"),
+    "lazy": partial(chargeplan_run, pair_links="lazy"),
+}
+
+
+def measure(inst: dict[str, np.ndarray], ways: list[str], repeat: int, limit: float) -> dict:
+    """Every way ``repeat`` times, interleaved with raw (module docstring); the medians."""
+    runs: dict[str, list[dict]] = {way: [] for way in ["raw", *ways]}
+    for r in range(repeat):
+        for way in ["raw", *ways] if r % 2 == 0 else [*reversed(ways), "raw"]:
+            given = _capped(inst) if way.startswith("raw") else inst
+            runs[way].append(RUNNERS[way](given, limit))
+    raw = runs["raw"]
+    row: dict = {"raw_s": statistics.median(run["seconds"] for run in raw)}
+    row["raw_obj"], row["raw_nodes"], row["raw_iters"] = (
+        raw[0][k] for k in ("objective", "nodes", "iters")
+    )
+    if raw[0]["status"] != "optimal":  # e.g. the time limit: the ratios are against it
+        row["raw_status"] = raw[0]["status"]
+    for way in ways:
+        ratios = [
+            run["seconds"] / base["seconds"] for run, base in zip(runs[way], raw, strict=True)
+        ]
+        first = runs[way][0]
+        row[f"{way}/raw"] = statistics.median(ratios)
+        cpu = [run["cpu"] / base["cpu"] for run, base in zip(runs[way], raw, strict=True)]
+        row[f"{way}/raw cpu"] = statistics.median(cpu)
+        row[f"{way}_obj"] = first["objective"]
+        if first["status"] != "optimal":
+            row[f"{way}_status"] = first["status"]
+        for key in ("nodes", "iters", "formulation"):
+            if key in first:
+                row[f"{way}_{key}"] = first[key]
+    return row
+
+
+def _capped(inst: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Raw HiGHS needs a finite capacity row: the total demand where the capacity is infinite
+    (UFLP; chargeplan's own rule gives the same number)."""
+    if np.isfinite(inst["capacity"]).all():
+        return inst
+    total = inst["demand"].sum()
+    return {**inst, "capacity": np.where(np.isfinite(inst["capacity"]), inst["capacity"], total)}
 
 
 def main(argv: list[str]) -> int:
@@ -185,28 +309,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", nargs="*", help="instance name prefixes (cap41, capa, ...)")
     parser.add_argument("--time-limit", type=float, default=600.0)
     parser.add_argument("--ways", nargs="*", default=["auto", "weak", "strong"], help="of these")
+    parser.add_argument("--repeat", type=int, default=1, help="interleaved runs per instance")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="generator seeds")
+    parser.add_argument("--uflp", action="store_true", help="also the cap files as UFLP")
     args = parser.parse_args(argv)
     n, m = (int(v) for v in args.size.split("x"))
-    ways = args.ways
-    links = {"auto": "auto", "weak": "never", "strong": "always", "lazy": "lazy"}
     table = []
-    chargeplan_run(read_cap(ORLIB / "cap" / "cap41.txt"), "auto", 60)  # imports: not timed
-    for name, inst in instances((n, m), args.only).items():
-        raw = raw_highs(inst, args.time_limit)
-        repeats = 3 if raw["seconds"] < 1 else 1  # best of 3 for sub-second solves
-        if repeats > 1:
-            raw = best_of(partial(raw_highs, inst, args.time_limit), repeats)
-        row = {"instance": name, "raw_s": raw["seconds"], "raw_obj": raw["objective"]}
-        if raw["status"] != "Optimal":  # e.g. the time limit: the ratios are against it
-            row["raw_status"] = raw["status"]
-        for way in ways:
-            run = best_of(partial(chargeplan_run, inst, links[way], args.time_limit), repeats)
-            row[f"{way}/raw"] = run["seconds"] / raw["seconds"]
-            row[f"{way}_obj"] = run["objective"]
-            if run["status"] != "optimal":
-                row[f"{way}_status"] = run["status"]
-            if way in ("auto", "lazy"):
-                row[f"{way}_form"] = run["formulation"]
+    chargeplan_run(read_cap(ORLIB / "cap" / "cap41.txt"), 60, "auto")  # imports: not timed
+    for name, inst in instances((n, m), args.only, args.seeds, args.uflp).items():
+        quick = RUNNERS["raw"](_capped(inst), args.time_limit)["seconds"] < 1
+        repeat = max(args.repeat, 5) if quick else args.repeat
+        row = {"instance": name, "repeats": repeat}
+        row.update(measure(inst, args.ways, repeat, args.time_limit))
         table.append(row)
         print(pd.DataFrame([row]).to_string(index=False, float_format="{:.3f}".format), flush=True)
     print("\n" + pd.DataFrame(table).to_string(index=False, float_format="{:.3f}".format))

@@ -48,6 +48,7 @@ from chargeplan.model.design_constraints import (
 from chargeplan.model.families import add_worst_cost
 from chargeplan.model.feasibility import check_feasibility
 from chargeplan.model.index import BLOCKS, ModelIndex, ModelOrigin, model_index
+from chargeplan.model.links import integers_first
 from chargeplan.model.objective import capex_vector, cost_vector, objective_of, unmet_vector
 from chargeplan.model.problem import FacilityProblem, is_pure_covering
 from chargeplan.model.solution import decode
@@ -166,7 +167,7 @@ def build_milp(problem: FacilityProblem, covering: bool = False) -> tuple[Sparse
     ``covering``: use the covering form (:func:`add_period`; pure covering problems only).
     """
     check_feasibility(problem)
-    lp = SparseMILP()
+    lp = SparseMILP(integers_first=integers_first(problem))
     ix = add_period(lp, problem, covering=covering)
     if problem.budget is not None:
         capex, capex_constant = capex_vector(problem, ix)

@@ -20,13 +20,23 @@ cost) at the price of one row per assignment variable.
   tightest generated family, capc-like, the aggregated rows alone were faster);
 - to any other model (charger sizing: the ``n`` columns carry the capacity) only up to
   :data:`~chargeplan.model.problem.STRONG_LINK_LIMIT` assignment variables, as before.
+
+Column order (:func:`integers_first`). HiGHS's search depends on the order of the columns it
+is given (ties in pricing, branching and cut selection are broken by position). A
+facility-location model is handed to HiGHS with its integer columns first (``y`` then ``x``,
+as a CFLP is written by hand and as ``benchmarks/formulation_rule.py`` builds it for raw
+HiGHS): HiGHS then takes the very search of raw HiGHS on the same rows (the same nodes and
+simplex iterations), so chargeplan's time over raw's is its own fixed cost (docs/scale.md,
+"Column order"). Which order is faster on average is not settled (neither wins on every
+seed). Models with charger sizing keep the order of first appearance in the rows (``x``
+first): the default plan's figures are pinned to it (tests/test_readme.py).
 """
 
 from __future__ import annotations
 
 from chargeplan.model.problem import STRONG_LINK_LIMIT, FacilityProblem
 
-__all__ = ["wants_strong_links"]
+__all__ = ["integers_first", "wants_strong_links"]
 
 
 def wants_strong_links(problem: FacilityProblem, n_assign: int) -> bool:
@@ -48,3 +58,21 @@ def wants_strong_links(problem: FacilityProblem, n_assign: int) -> bool:
         return problem.pair_links == "always"
     facility_location = not problem.sizing and problem.objective == "min_cost"
     return facility_location or n_assign <= STRONG_LINK_LIMIT
+
+
+def integers_first(problem: FacilityProblem) -> bool:
+    """Whether HiGHS gets the model's integer columns first (module docstring, "Column order").
+
+    True for a facility-location model (no charger sizing, ``objective = "min_cost"``: the
+    class that ``"auto"`` gives the strong rows at any size), false otherwise.
+
+    Parameters
+    ----------
+    problem
+        The instance.
+
+    Returns
+    -------
+    bool
+    """
+    return not problem.sizing and problem.objective == "min_cost"

@@ -70,6 +70,9 @@ class SparseMILP:
     objective_offset: float = 0.0
     labels: dict[str, Labels] = field(default_factory=dict)
     row_labels: dict[str, Labels | str] = field(default_factory=dict)
+    #: HiGHS gets the integer columns first (:func:`appearance_order`; the rule:
+    #: :func:`chargeplan.model.links.integers_first`).
+    integers_first: bool = False
 
     @property
     def n_cols(self) -> int:
@@ -224,7 +227,7 @@ class SparseMILP:
         matrix, row_lo, row_hi = self.row_arrays()
         weights = np.zeros(self.n_cols) if self.objective is None else self.objective
         if pyomo_order:
-            order = appearance_order(matrix, weights)
+            order = appearance_order(matrix, weights, self.integer_mask(kind))
             matrix = renumber_columns(matrix, order, self.n_cols)
             lower, upper, kind, weights = lower[order], upper[order], kind[order], weights[order]
         highs = highspy.Highs()
@@ -234,9 +237,12 @@ class SparseMILP:
     def highs_order(self) -> np.ndarray:
         """The columns in the order :class:`SparseHighs` passes them (unused ones left out)."""
         matrix, _, _ = self.row_arrays()
-        return appearance_order(
-            matrix, np.zeros(self.n_cols) if self.objective is None else self.objective
-        )
+        weights = np.zeros(self.n_cols) if self.objective is None else self.objective
+        return appearance_order(matrix, weights, self.integer_mask(self.bounds()[2]))
+
+    def integer_mask(self, kind: np.ndarray) -> np.ndarray | None:
+        """The integer columns for :func:`appearance_order` (``None``: the order as it comes)."""
+        return kind != CONTINUOUS if self.integers_first else None
 
 
 def renumber_columns(matrix: CsrRows, order: np.ndarray, n_cols: int) -> CsrRows:
@@ -293,15 +299,23 @@ def pass_arrays(
         highs.changeColsIntegrality(columns.size, columns, np.ones(columns.size, np.uint8))
 
 
-def appearance_order(matrix: CsrRows | sp.csr_matrix, cost: np.ndarray) -> np.ndarray:
+def appearance_order(
+    matrix: CsrRows | sp.csr_matrix, cost: np.ndarray, integer: np.ndarray | None = None
+) -> np.ndarray:
     """Columns in the order Pyomo's per-row path would create them in HiGHS.
 
     That is by first appearance in the rows, then the objective's other columns; columns used
     nowhere are left out. HiGHS then receives the very model the per-row path builds, so its
     results (down to tolerance-level noise) do not depend on which path was taken.
+
+    ``integer`` (a mask over the columns, for a model whose :attr:`SparseMILP.integers_first`
+    is set): the integer columns first, then the others, each part in the order above.
     """
     cols, first = np.unique(matrix.indices, return_index=True)
     in_rows = cols[np.argsort(first, kind="stable")]
     used = np.zeros(len(cost), bool)
     used[in_rows] = True
-    return np.concatenate([in_rows, np.flatnonzero((cost != 0) & ~used)]).astype(np.int64)
+    order = np.concatenate([in_rows, np.flatnonzero((cost != 0) & ~used)]).astype(np.int64)
+    if integer is not None:
+        order = order[np.argsort(~np.asarray(integer, bool)[order], kind="stable")]
+    return order

@@ -6,6 +6,7 @@
 no HiGHS log asked for)
 those arrays go straight to HiGHS: the columns in the order
 :class:`~chargeplan.solver.interface.SparseHighs` passes them (first appearance in the rows,
+a facility-location model's integer columns first:
 :func:`~chargeplan.model.sparse.appearance_order`), the same bounds, integrality, rows and
 costs, and the same options (time limit, MIP gap, threads). HiGHS therefore receives the very
 model of the Pyomo path and returns the same plan (``tests/test_families.py`` compares both),
@@ -225,7 +226,7 @@ def _load(lp: SparseMILP) -> tuple[Any, np.ndarray]:
     matrix, row_lo, row_hi = lp.row_arrays()
     lower, upper, kind = lp.bounds()
     weights = np.zeros(lp.n_cols) if lp.objective is None else lp.objective
-    order = appearance_order(matrix, weights)
+    order = appearance_order(matrix, weights, lp.integer_mask(kind))
     highs = _quiet_highs()
     pass_arrays(
         highs,

@@ -243,7 +243,9 @@ def _solve(problem: FacilityProblem, options: SolverOptions) -> Solution:
         solution = solve_direct(problem, options)
         if solution is not None:
             if solution.status == "time_limit":
-                log.warning(time_limit_advice(problem, model_index(problem), options, solution.gap))
+                ix = model_index(problem)
+                advice = time_limit_advice(problem, ix, options, solution.gap, solution.formulation)
+                log.warning(advice)
             return solution
     start = time.perf_counter()
     model = _build(problem, covering)
@@ -300,30 +302,44 @@ def _solve_extended(
 
 
 def time_limit_advice(
-    problem: FacilityProblem, ix: ModelIndex, options: SolverOptions, gap: float
+    problem: FacilityProblem,
+    ix: ModelIndex,
+    options: SolverOptions,
+    gap: float,
+    formulation: str | None = None,
 ) -> str:
     """What a plan stopped by the time limit was solved with, and what to try next.
 
     Without the strong rows ``x_ijk <= y_j`` (``pair_links = "auto"`` leaves them out of a
     model with charger sizing above :data:`~chargeplan.model.problem.STRONG_LINK_LIMIT`
     assignment variables: :func:`chargeplan.model.links.wants_strong_links`) the LP bound is
-    weak and HiGHS may need far longer to close the gap; with them each LP is larger.
+    weak and HiGHS may need far longer to close the gap; with them each LP is larger;
+    ``"lazy"`` (:mod:`chargeplan.solver.cuts`) adds only those the LP relaxation violates.
+    ``formulation``: the solution's own words for it (the cut loop's count of rows), else
+    ``ix.formulation``.
     """
     tries = []
+    links = problem.pair_links
     if not ix.strong_links and not ix.covering:
         tries.append(
             "model.pair_links = 'always' (the strong rows often close the gap of capacitated "
             "instances sooner, at larger LPs)"
         )
-    if ix.strong_links and not ix.covering and problem.pair_links != "always":
+    if ix.strong_links and not ix.covering and links != "always":
         tries.append("model.pair_links = 'never' (smaller LPs, a weaker bound)")
+    if not ix.covering and links != "lazy":
+        tries.append(
+            "model.pair_links = 'lazy' (only the strong rows the LP relaxation violates, "
+            "added in rounds: the bound of the strong rows with smaller LPs)"
+        )
     tries.append(f"a higher solver.time_limit_s (now {options.time_limit_s:g} s)")
     tries.append(f"a looser solver.mip_rel_gap (now {options.mip_rel_gap:g})")
     if problem.objective == "min_cost" and problem.budget is None and problem.max_sites is None:
         tries.append("decompose.by = 'components' (exact) to solve independent parts apart")
     return (
         f"HiGHS stopped at its time limit with a gap of {100 * gap:.2f} %; formulation: "
-        f"{ix.formulation} (model.pair_links = '{problem.pair_links}'). To try: " + "; ".join(tries)
+        f"{formulation or ix.formulation} (model.pair_links = '{links}'). To try: "
+        + "; ".join(tries)
     )
 
 

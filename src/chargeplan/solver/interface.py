@@ -55,6 +55,7 @@ from pyomo.repn.standard_repn import generate_standard_repn
 
 from chargeplan.errors import SolveError
 from chargeplan.model.components import SparseConstraint, SparseObjective
+from chargeplan.model.links import integers_first
 from chargeplan.model.sparse import appearance_order, pass_arrays
 
 __all__ = [
@@ -209,11 +210,14 @@ class SparseHighs(Highs):
             if sparse_objective:
                 where = positions[id(objective.columns)] if positions else slice(None)
                 cost[where] = objective.weights
-            order = appearance_order(matrix, cost)
+            lower, upper, integer = column_bounds(columns)
+            origin = getattr(model, "chargeplan", None)  # integer columns first: as direct.py
+            first = origin is not None and integers_first(origin.problem)
+            order = appearance_order(matrix, cost, integer if first else None)
+            lower, upper, integer = lower[order], upper[order], integer[order]
             rank = np.full(len(columns), -1, np.int64)
             rank[order] = np.arange(order.size)
             self._columns = [columns[i] for i in order.tolist()]
-            lower, upper, integer = column_bounds(self._columns)
             self._solver_model = highspy.Highs()
             pass_arrays(
                 self._solver_model,
