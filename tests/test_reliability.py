@@ -88,6 +88,9 @@ def test_run_writes_a_manifest_that_hashes_inputs_and_outputs(
         "mip_rel_gap": 0.0,
         "threads": None,
         "reduce": True,
+        "design_start": True,
+        "design_max_nodes": 1000,
+        "mip_max_nodes": None,
     }
     assert manifest["result"]["status"] == "optimal" and manifest["result"]["gap"] == 0
     assert {"prepare_s", "solve_s", "write_s", "total_s"} <= set(manifest["timings"])

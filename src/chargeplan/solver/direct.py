@@ -343,7 +343,7 @@ def _run(highs: Any, options: SolverOptions, offset: float) -> dict:
         bound = objective
     else:
         bound = float(info.mip_dual_bound) + offset
-        bound = objective if not np.isfinite(bound) else bound
+        bound = -np.inf if not np.isfinite(bound) else bound  # no bound yet: nothing proved
     names = {
         state.kOptimal: "optimal",
         state.kTimeLimit: "time_limit",

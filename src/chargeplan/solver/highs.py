@@ -123,7 +123,9 @@ def _run(solver: SparseHighs, model: pyo.ConcreteModel, options: SolverOptions, 
     results.solution_loader.load_vars()
     objective = float(results.incumbent_objective)  # constant included (SparseHighs adds it)
     bound = results.objective_bound
-    bound = objective if bound is None or not math.isfinite(bound) else float(bound)
+    # No finite bound: HiGHS stopped before its root LP ended. Then nothing is proved; the
+    # gap is infinite (not 0, which would claim the incumbent optimal).
+    bound = -math.inf if bound is None or not math.isfinite(bound) else float(bound)
     if tc == TerminationCondition.convergenceCriteriaSatisfied:
         status = "optimal"
     else:
