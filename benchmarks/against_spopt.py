@@ -5,6 +5,9 @@ Run (needs the ``bench`` extra: ``pip install -e ".[bench]"``)::
     .venv/bin/python benchmarks/against_spopt.py                  # about 1 minute on 2 cores
     .venv/bin/python benchmarks/against_spopt.py --radius 10 --p 30
     .venv/bin/python benchmarks/against_spopt.py --ablation       # what each reduction buys
+    .venv/bin/python benchmarks/against_spopt.py --grid           # radius 6..12 x p 10..40
+    .venv/bin/python benchmarks/against_spopt.py --grid --zones 20000 --sites 2000 \
+        --points 8:20,10:30 --cbc-limit 600                       # the large instance
 
 The instance: 2,000 demand points and 400 candidate sites drawn uniformly on a 100 x 100
 square (seed 0), demand weights 1..12, a site covers the points within the service radius
@@ -20,8 +23,10 @@ square (seed 0), demand weights 1..12, a site covers the points within the servi
   default threads: one HiGHS process holds one thread count), with and without the reductions.
 
 Each side is timed from the distance matrix to the plan (model building included), the
-median of ``--repeat`` runs. Covered demand is recomputed from the open sites for every
-solver and must agree to 1e-6 relative, else the script exits with status 1.
+median of ``--repeat`` runs (``--grid``: one run each side per point; CBC capped at
+``--cbc-limit`` seconds if given, and a capped point says so). Covered demand is recomputed
+from the open sites for every solver and must agree to 1e-6 relative, else the script exits
+with status 1.
 """
 
 from __future__ import annotations
@@ -122,6 +127,75 @@ def ablation(distances: np.ndarray, weights: np.ndarray, radius: float, p: int) 
     print(pd.DataFrame(rows).set_index("model").to_string())
 
 
+GRID_RADII = (6.0, 8.0, 10.0, 12.0)
+GRID_P = (10, 20, 30, 40)
+
+
+def grid(args) -> int:
+    """Every (radius, p) of the grid: spopt + CBC against chargeplan, one run each side."""
+    import pulp
+
+    demand_xy, site_xy, weights = instance(args.zones, args.sites, args.seed)
+    distances = cdist(demand_xy, site_xy)
+    points = [(r, p) for r in GRID_RADII for p in GRID_P]
+    if args.points:
+        points = [(float(a), int(b)) for a, b in (x.split(":") for x in args.points.split(","))]
+    rows = []
+    for r, p in points:
+        cbc = pulp.PULP_CBC_CMD(msg=False, timeLimit=args.cbc_limit)
+        cbc_s, (cbc_open, _) = timed(
+            lambda r=r, p=p, cbc=cbc: run_spopt(distances, weights, r, p, cbc), 1
+        )
+        ours_s, (our_open, reported) = timed(
+            lambda r=r, p=p: run_chargeplan(distances, weights, r, p, True), 1
+        )
+        theirs, ours = (
+            covered(distances, weights, r, cbc_open),
+            covered(distances, weights, r, our_open),
+        )
+        capped = args.cbc_limit is not None and cbc_s >= args.cbc_limit
+        rows.append(
+            {
+                "radius": r,
+                "p": p,
+                "pairs": int((distances <= r).sum()),
+                "spopt_cbc_s": round(cbc_s, 2),
+                "cbc_capped": "yes" if capped else "no",
+                "chargeplan_s": round(ours_s, 2),
+                "ratio": round(cbc_s / ours_s, 1),
+                "covered_cbc": theirs,
+                "covered_chargeplan": ours,
+                "equal": "yes" if np.isclose(theirs, ours, rtol=1e-9) else "no",
+                "reported_ok": bool(np.isclose(reported, ours, rtol=1e-9)),
+            }
+        )
+        print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
+    table = pd.DataFrame(rows)
+    print(f"\n{args.zones} x {args.sites}, seed {args.seed}")
+    print(markdown(table))
+    ratios = table["ratio"]
+    print(
+        f"\nspopt + CBC / chargeplan: median {ratios.median():.1f}x, least {ratios.min():.1f}x "
+        f"(targets: median >= 10x, least >= 3x); covered demand equal on "
+        f"{(table['equal'] == 'yes').sum()} of {len(table)}"
+    )
+    # a capped CBC run may stop short of the optimum: chargeplan then covers at least as much
+    ok = ((table["equal"] == "yes") | (table["cbc_capped"] == "yes")).all()
+    ok &= bool((table["covered_chargeplan"] >= table["covered_cbc"] - 1e-9).all())
+    return 0 if ok and table["reported_ok"].all() else 1
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The table as Markdown (for docs/scale.md; no ``tabulate`` needed)."""
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |"]
+    lines.append("|" + "---|" * len(table.columns))
+    lines += [
+        "| " + " | ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in row) + " |"
+        for row in table.itertuples(index=False)
+    ]
+    return "\n".join(lines)
+
+
 def timed(function, repeat: int):
     """Median seconds over ``repeat`` calls and the last result."""
     seconds = []
@@ -145,8 +219,15 @@ def main() -> int:
     parser.add_argument(
         "--ablation", action="store_true", help="only: what each reduction buys (no spopt)"
     )
+    parser.add_argument("--grid", action="store_true", help="the radius x p grid, one run each")
+    parser.add_argument("--points", help="with --grid: only these, e.g. 10:30,12:40")
+    parser.add_argument(
+        "--cbc-limit", type=float, default=None, help="with --grid: CBC's time limit (s)"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.grid:
+        return grid(args)
     demand_xy, site_xy, weights = instance(args.zones, args.sites, args.seed)
     distances = cdist(demand_xy, site_xy)
     r, p = args.radius, args.p

@@ -14,9 +14,9 @@ Unless ``SolverOptions(reduce=False)``, the problem is first reduced exactly
 (:mod:`chargeplan.solver.reduce`: zones with identical reach merged, dominated sites dropped),
 the reduced problem solved and its plan expanded back to every zone, site and pair; pure
 covering problems (:func:`chargeplan.model.problem.is_pure_covering`) use the covering form
-without assignment variables and start from the greedy plan; maximal covering with a site limit
-goes to :mod:`chargeplan.solver.covering` (a swap-search start, HiGHS as arrays). ``docs/scale.md`` ("Reductions")
-has the measurements.
+without assignment variables and start from the greedy plan; maximal covering with a site
+limit goes to :mod:`chargeplan.solver.covering` (a swap-search start, HiGHS as arrays).
+``docs/scale.md`` ("Reductions", "Against spopt") has the measurements.
 
 ``solve(problem, options, extend=fn)`` lets ``fn(model, problem)`` add constraints, variables
 or objective terms to the Pyomo model before it is solved (:mod:`chargeplan.solver.extend`
