@@ -6,6 +6,7 @@ Run (needs the ``bench`` extra: ``pip install -e ".[bench]"``)::
     .venv/bin/python benchmarks/against_spopt.py --radius 10 --p 30
     .venv/bin/python benchmarks/against_spopt.py --ablation       # what each reduction buys
     .venv/bin/python benchmarks/against_spopt.py --grid           # radius 6..12 x p 10..40
+    .venv/bin/python benchmarks/against_spopt.py --mclp-ablation --radius 10 --p 20
     .venv/bin/python benchmarks/against_spopt.py --grid --zones 20000 --sites 2000 \
         --points 8:20,10:30 --cbc-limit 600                       # the large instance
 
@@ -85,12 +86,19 @@ def chargeplan_problem(distances: np.ndarray, weights: np.ndarray, radius: float
     )
 
 
-def run_chargeplan(distances: np.ndarray, weights: np.ndarray, radius: float, p: int, reduce: bool):
+def run_chargeplan(
+    distances: np.ndarray,
+    weights: np.ndarray,
+    radius: float,
+    p: int,
+    reduce: bool,
+    time_limit_s: float = 600.0,
+):
     """Build and solve with chargeplan; return (open sites, covered demand it reports)."""
     problem = chargeplan_problem(distances, weights, radius, p)
-    options = SolverOptions(time_limit_s=600, mip_rel_gap=0.0, reduce=reduce)
+    options = SolverOptions(time_limit_s=time_limit_s, mip_rel_gap=0.0, reduce=reduce)
     solution = chargeplan.solve(problem, options)
-    assert solution.status == "optimal", solution.status
+    assert solution.status == "optimal", f"chargeplan stopped: {solution.status}"
     return solution.open_site, float(weights.sum() - solution.objective)
 
 
@@ -147,7 +155,7 @@ def grid(args) -> int:
             lambda r=r, p=p, cbc=cbc: run_spopt(distances, weights, r, p, cbc), 1
         )
         ours_s, (our_open, reported) = timed(
-            lambda r=r, p=p: run_chargeplan(distances, weights, r, p, True), 1
+            lambda r=r, p=p: run_chargeplan(distances, weights, r, p, True, args.time_limit), 1
         )
         theirs, ours = (
             covered(distances, weights, r, cbc_open),
@@ -196,6 +204,37 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def mclp_ablation(distances: np.ndarray, weights: np.ndarray, radius: float, p: int) -> None:
+    """What each choice of :mod:`chargeplan.solver.covering` buys, on the reduced problem."""
+    from chargeplan.solver.covering import HIGHS_OPTIONS, solve_mclp
+
+    problem = reduce_problem(chargeplan_problem(distances, weights, radius, p)).problem
+    options = SolverOptions(time_limit_s=600, mip_rel_gap=0.0)
+    rows = []
+    for start, highs_options in (
+        ("none", {}),
+        ("greedy", {}),
+        ("swap", {}),
+        ("none", HIGHS_OPTIONS),
+        ("greedy", HIGHS_OPTIONS),
+        ("swap", HIGHS_OPTIONS),
+    ):
+        clock, cpu = time.perf_counter(), time.process_time()
+        solution = solve_mclp(problem, options, start=start, highs_options=highs_options)
+        assert solution is not None and solution.status == "optimal"
+        rows.append(
+            {
+                "start": start,
+                "highs_options": str(highs_options or "HiGHS defaults"),
+                "seconds": round(time.perf_counter() - clock, 2),
+                "cpu_seconds": round(time.process_time() - cpu, 2),
+                "unmet": round(solution.objective, 6),
+            }
+        )
+        print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
+    print(markdown(pd.DataFrame(rows)))
+
+
 def timed(function, repeat: int):
     """Median seconds over ``repeat`` calls and the last result."""
     seconds = []
@@ -219,7 +258,13 @@ def main() -> int:
     parser.add_argument(
         "--ablation", action="store_true", help="only: what each reduction buys (no spopt)"
     )
+    parser.add_argument(
+        "--mclp-ablation", action="store_true", help="only: the MCLP solver's choices (no spopt)"
+    )
     parser.add_argument("--grid", action="store_true", help="the radius x p grid, one run each")
+    parser.add_argument(
+        "--time-limit", type=float, default=3600.0, help="with --grid: chargeplan's limit (s)"
+    )
     parser.add_argument("--points", help="with --grid: only these, e.g. 10:30,12:40")
     parser.add_argument(
         "--cbc-limit", type=float, default=None, help="with --grid: CBC's time limit (s)"
@@ -228,6 +273,10 @@ def main() -> int:
     warnings.simplefilter("ignore")
     if args.grid:
         return grid(args)
+    if args.mclp_ablation:
+        demand_xy, site_xy, weights = instance(args.zones, args.sites, args.seed)
+        mclp_ablation(cdist(demand_xy, site_xy), weights, args.radius, args.p)
+        return 0
     demand_xy, site_xy, weights = instance(args.zones, args.sites, args.seed)
     distances = cdist(demand_xy, site_xy)
     r, p = args.radius, args.p

@@ -38,7 +38,8 @@ only stops a solve, as everywhere).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -53,7 +54,15 @@ if TYPE_CHECKING:
 
     from chargeplan.solver.options import SolverOptions
 
-__all__ = ["HIGHS_OPTIONS", "coverage", "mclp_applies", "reach_matrix", "solve_mclp", "swap_search"]
+__all__ = [
+    "HIGHS_OPTIONS",
+    "coverage",
+    "mclp_applies",
+    "reach_matrix",
+    "solve_mclp",
+    "start_plan",
+    "swap_search",
+]
 
 HIGHS_OPTIONS: dict[str, Any] = {"mip_pscost_minreliable": 0}
 """HiGHS options for MCLP (measured: ``benchmarks/against_spopt.py --grid``)."""
@@ -146,20 +155,40 @@ def swap_search(
     return chosen
 
 
-def start_plan(problem: FacilityProblem) -> np.ndarray:
-    """``(S,)`` bool: the greedy plan improved by :func:`swap_search` (required sites stay
-    open, excluded ones closed)."""
+def start_plan(problem: FacilityProblem, swap: bool = True) -> np.ndarray:
+    """``(S,)`` bool: the greedy plan improved by :func:`swap_search` (``swap=False``: the
+    greedy plan alone); required sites stay open, excluded ones closed."""
     from chargeplan.solver.reduce import greedy_cover
 
     greedy = greedy_cover(problem)
     assert greedy is not None  # mclp_applies: pure covering with a site limit
+    if not swap:
+        return greedy
     fixed = problem.must_open | problem.excluded
     return swap_search(reach_matrix(problem), problem.demand.sum(axis=1), greedy, fixed)
 
 
-def solve_mclp(problem: FacilityProblem, options: SolverOptions) -> Solution | None:
-    """Solve an MCLP (:func:`mclp_applies`) from the swap-search start; ``None`` for a model
-    with no rows or columns (the general path handles those).
+def solve_mclp(
+    problem: FacilityProblem,
+    options: SolverOptions,
+    *,
+    start: Literal["swap", "greedy", "none"] = "swap",
+    highs_options: Mapping[str, Any] | None = None,
+) -> Solution | None:
+    """Solve an MCLP (:func:`mclp_applies`) with HiGHS; ``None`` for a model with no rows or
+    columns (the general path handles those).
+
+    Parameters
+    ----------
+    problem
+        The instance (:func:`mclp_applies`).
+    options
+        Time limit, MIP gap, threads, HiGHS log file.
+    start, highs_options
+        The starting plan (``"swap"``: :func:`start_plan`; ``"greedy"``: the greedy plan
+        alone; ``"none"``) and HiGHS's options (default :data:`HIGHS_OPTIONS`); the defaults
+        are the measured choices, the others are there to measure them
+        (``benchmarks/against_spopt.py --mclp-ablation``).
 
     Raises
     ------
@@ -174,24 +203,25 @@ def solve_mclp(problem: FacilityProblem, options: SolverOptions) -> Solution | N
     if lp.n_cols == 0 or not lp.families or np.any(access_and_capex(problem, ix)[0]):
         return None
     highs, order = _load(lp)
-    plan = start_plan(problem)
-    values = np.zeros(lp.n_cols)
-    values[ix.cols("y")] = plan[ix.y_site]
-    covered = (reach_matrix(problem) @ plan.astype(float)) > 0
-    values[ix.cols("u")] = ~covered[ix.u_zone]
-    _set_start(highs, values[order])
-    for name, value in HIGHS_OPTIONS.items():
+    if start != "none":
+        plan = start_plan(problem, swap=start == "swap")
+        values = np.zeros(lp.n_cols)
+        values[ix.cols("y")] = plan[ix.y_site]
+        covered = (reach_matrix(problem) @ plan.astype(float)) > 0
+        values[ix.cols("u")] = ~covered[ix.u_zone]
+        _set_start(highs, values[order])
+    for name, value in (HIGHS_OPTIONS if highs_options is None else highs_options).items():
         highs.setOptionValue(name, value)
     build_seconds = time.perf_counter() - begin
-    start = time.perf_counter()
+    begin = time.perf_counter()
     stage = _run(highs, options, lp.objective_offset)
-    stage["seconds"] = time.perf_counter() - start
+    stage["seconds"] = time.perf_counter() - begin
     decisions = decode(problem, ix, read_values(lp, highs, order))
     return Solution(
         **decisions,
         **stage_outcome(stage, build_seconds),
         stages=(stage,),
-        formulation="covering form (MCLP: swap-search start)",
+        formulation=f"covering form (MCLP: {start} start)",
     )
 
 
