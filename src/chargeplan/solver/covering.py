@@ -216,7 +216,7 @@ def solve_mclp(
     begin = time.perf_counter()
     stage = _run(highs, options, lp.objective_offset)
     stage["seconds"] = time.perf_counter() - begin
-    decisions = decode(problem, ix, read_values(lp, highs, order))
+    decisions: dict[str, Any] = decode(problem, ix, read_values(lp, highs, order))
     return Solution(
         **decisions,
         **stage_outcome(stage, build_seconds),
