@@ -5,6 +5,10 @@ Run (needs the ``bench`` extra: ``pip install -e ".[bench]"``)::
     .venv/bin/python benchmarks/against_spopt.py                  # about 1 minute on 2 cores
     .venv/bin/python benchmarks/against_spopt.py --radius 10 --p 30
     .venv/bin/python benchmarks/against_spopt.py --ablation       # what each reduction buys
+    .venv/bin/python benchmarks/against_spopt.py --grid           # radius 6..12 x p 10..40
+    .venv/bin/python benchmarks/against_spopt.py --mclp-ablation --radius 10 --p 20
+    .venv/bin/python benchmarks/against_spopt.py --grid --zones 20000 --sites 2000 \
+        --points 8:20,10:30 --cbc-limit 600                       # the large instance
 
 The instance: 2,000 demand points and 400 candidate sites drawn uniformly on a 100 x 100
 square (seed 0), demand weights 1..12, a site covers the points within the service radius
@@ -20,8 +24,10 @@ square (seed 0), demand weights 1..12, a site covers the points within the servi
   default threads: one HiGHS process holds one thread count), with and without the reductions.
 
 Each side is timed from the distance matrix to the plan (model building included), the
-median of ``--repeat`` runs. Covered demand is recomputed from the open sites for every
-solver and must agree to 1e-6 relative, else the script exits with status 1.
+median of ``--repeat`` runs (``--grid``: one run each side per point; CBC capped at
+``--cbc-limit`` seconds if given, and a capped point says so). Covered demand is recomputed
+from the open sites for every solver and must agree to 1e-6 relative, else the script exits
+with status 1.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from scipy.spatial.distance import cdist
 
 import chargeplan
 from chargeplan.solver.options import SolverOptions
-from chargeplan.solver.reduce import reduce_problem
+from chargeplan.solver.reduce import greedy_cover, reduce_problem
 
 
 def instance(
@@ -80,12 +86,19 @@ def chargeplan_problem(distances: np.ndarray, weights: np.ndarray, radius: float
     )
 
 
-def run_chargeplan(distances: np.ndarray, weights: np.ndarray, radius: float, p: int, reduce: bool):
+def run_chargeplan(
+    distances: np.ndarray,
+    weights: np.ndarray,
+    radius: float,
+    p: int,
+    reduce: bool,
+    time_limit_s: float = 600.0,
+):
     """Build and solve with chargeplan; return (open sites, covered demand it reports)."""
     problem = chargeplan_problem(distances, weights, radius, p)
-    options = SolverOptions(time_limit_s=600, mip_rel_gap=0.0, reduce=reduce)
+    options = SolverOptions(time_limit_s=time_limit_s, mip_rel_gap=0.0, reduce=reduce)
     solution = chargeplan.solve(problem, options)
-    assert solution.status == "optimal", solution.status
+    assert solution.status == "optimal", f"chargeplan stopped: {solution.status}"
     return solution.open_site, float(weights.sum() - solution.objective)
 
 
@@ -122,6 +135,146 @@ def ablation(distances: np.ndarray, weights: np.ndarray, radius: float, p: int) 
     print(pd.DataFrame(rows).set_index("model").to_string())
 
 
+GRID_RADII = (6.0, 8.0, 10.0, 12.0)
+GRID_P = (10, 20, 30, 40)
+
+
+def grid(args) -> int:
+    """Every (radius, p) of the grid: spopt + CBC against chargeplan, one run each side."""
+    import pulp
+
+    demand_xy, site_xy, weights = instance(args.zones, args.sites, args.seed)
+    distances = cdist(demand_xy, site_xy)
+    points = [(r, p) for r in GRID_RADII for p in GRID_P]
+    if args.points:
+        points = [(float(a), int(b)) for a, b in (x.split(":") for x in args.points.split(","))]
+    rows = []
+    for r, p in points:
+        cbc = pulp.PULP_CBC_CMD(msg=False, timeLimit=args.cbc_limit)
+        cpu = cpu_seconds()
+        cbc_s, (cbc_open, _) = timed(
+            lambda r=r, p=p, cbc=cbc: run_spopt(distances, weights, r, p, cbc), 1
+        )
+        cbc_cpu = cpu_seconds() - cpu
+        cpu = cpu_seconds()
+        ours_s, (our_open, reported) = timed(
+            lambda r=r, p=p: run_chargeplan(distances, weights, r, p, True, args.time_limit), 1
+        )
+        our_cpu = cpu_seconds() - cpu
+        theirs, ours = (
+            covered(distances, weights, r, cbc_open),
+            covered(distances, weights, r, our_open),
+        )
+        capped = args.cbc_limit is not None and cbc_s >= args.cbc_limit
+        rows.append(
+            {
+                "radius": r,
+                "p": p,
+                "pairs": int((distances <= r).sum()),
+                "spopt_cbc_s": round(cbc_s, 2),
+                "cbc_capped": "yes" if capped else "no",
+                "chargeplan_s": round(ours_s, 2),
+                "ratio": round(cbc_s / ours_s, 1),
+                "spopt_cbc_cpu_s": round(cbc_cpu, 2),
+                "chargeplan_cpu_s": round(our_cpu, 2),
+                "cpu_ratio": round(cbc_cpu / our_cpu, 1),
+                "covered_cbc": theirs,
+                "covered_chargeplan": ours,
+                "equal": "yes" if np.isclose(theirs, ours, rtol=1e-9) else "no",
+                "reported_ok": bool(np.isclose(reported, ours, rtol=1e-9)),
+            }
+        )
+        print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
+    table = pd.DataFrame(rows)
+    print(f"\n{args.zones} x {args.sites}, seed {args.seed}")
+    print(markdown(table))
+    for column, what in (("ratio", "seconds"), ("cpu_ratio", "CPU seconds")):
+        ratios = table[column]
+        print(
+            f"\nspopt + CBC / chargeplan ({what}): median {ratios.median():.1f}x, least "
+            f"{ratios.min():.1f}x (targets: median >= 10x, least >= 3x)"
+        )
+    print(f"covered demand equal on {(table['equal'] == 'yes').sum()} of {len(table)}")
+    # a capped CBC run may stop short of the optimum: chargeplan then covers at least as much
+    ok = ((table["equal"] == "yes") | (table["cbc_capped"] == "yes")).all()
+    ok &= bool((table["covered_chargeplan"] >= table["covered_cbc"] - 1e-9).all())
+    return 0 if ok and table["reported_ok"].all() else 1
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process (all its threads: HiGHS's too) and of its finished children
+    (PuLP's CBC runs as a child process): what a side costs on a shared machine, whose wall
+    clock depends on the other jobs."""
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The table as Markdown (for docs/scale.md; no ``tabulate`` needed)."""
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |"]
+    lines.append("|" + "---|" * len(table.columns))
+    lines += [
+        "| " + " | ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in row) + " |"
+        for row in table.itertuples(index=False)
+    ]
+    return "\n".join(lines)
+
+
+def mclp_ablation(distances: np.ndarray, weights: np.ndarray, radius: float, p: int) -> None:
+    """What each choice of :mod:`chargeplan.solver.covering` buys, on the reduced problem."""
+    from chargeplan.solver.covering import HIGHS_OPTIONS, solve_mclp
+
+    problem = reduce_problem(chargeplan_problem(distances, weights, radius, p)).problem
+    options = SolverOptions(time_limit_s=600, mip_rel_gap=0.0)
+    rows = []
+    for start, highs_options in (
+        ("none", {}),
+        ("greedy", {}),
+        ("swap", {}),
+        ("none", HIGHS_OPTIONS),
+        ("greedy", HIGHS_OPTIONS),
+        ("swap", HIGHS_OPTIONS),
+    ):
+        clock, cpu = time.perf_counter(), time.process_time()
+        solution = solve_mclp(problem, options, start=start, highs_options=highs_options)
+        assert solution is not None and solution.status == "optimal"
+        rows.append(
+            {
+                "start": start,
+                "highs_options": str(highs_options or "HiGHS defaults"),
+                "seconds": round(time.perf_counter() - clock, 2),
+                "cpu_seconds": round(time.process_time() - cpu, 2),
+                "unmet": round(solution.objective, 6),
+            }
+        )
+        print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
+    clock, cpu = time.perf_counter(), time.process_time()
+    solution = general_path(problem, options)
+    rows.append(
+        {
+            "start": "greedy",
+            "highs_options": "general path: Pyomo covering form (before solver.covering)",
+            "seconds": round(time.perf_counter() - clock, 2),
+            "cpu_seconds": round(time.process_time() - cpu, 2),
+            "unmet": round(solution.objective, 6),
+        }
+    )
+    print(markdown(pd.DataFrame(rows)))
+
+
+def general_path(problem, options: SolverOptions):
+    """What ``chargeplan.solve`` did with an MCLP before :mod:`chargeplan.solver.covering`: the
+    Pyomo model of the covering form, started from the greedy plan."""
+    from chargeplan.solver.highs import _build, _set_cover_start, _solve_model
+
+    model = _build(problem, covering=True)
+    plan = greedy_cover(problem)
+    _set_cover_start(problem, model.chargeplan.index, model.columns, plan)
+    return _solve_model(model, options, 0.0, warm_start=True)
+
+
 def timed(function, repeat: int):
     """Median seconds over ``repeat`` calls and the last result."""
     seconds = []
@@ -145,8 +298,25 @@ def main() -> int:
     parser.add_argument(
         "--ablation", action="store_true", help="only: what each reduction buys (no spopt)"
     )
+    parser.add_argument(
+        "--mclp-ablation", action="store_true", help="only: the MCLP solver's choices (no spopt)"
+    )
+    parser.add_argument("--grid", action="store_true", help="the radius x p grid, one run each")
+    parser.add_argument(
+        "--time-limit", type=float, default=3600.0, help="with --grid: chargeplan's limit (s)"
+    )
+    parser.add_argument("--points", help="with --grid: only these, e.g. 10:30,12:40")
+    parser.add_argument(
+        "--cbc-limit", type=float, default=None, help="with --grid: CBC's time limit (s)"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.grid:
+        return grid(args)
+    if args.mclp_ablation:
+        demand_xy, site_xy, weights = instance(args.zones, args.sites, args.seed)
+        mclp_ablation(cdist(demand_xy, site_xy), weights, args.radius, args.p)
+        return 0
     demand_xy, site_xy, weights = instance(args.zones, args.sites, args.seed)
     distances = cdist(demand_xy, site_xy)
     r, p = args.radius, args.p

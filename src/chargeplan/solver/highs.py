@@ -14,8 +14,9 @@ Unless ``SolverOptions(reduce=False)``, the problem is first reduced exactly
 (:mod:`chargeplan.solver.reduce`: zones with identical reach merged, dominated sites dropped),
 the reduced problem solved and its plan expanded back to every zone, site and pair; pure
 covering problems (:func:`chargeplan.model.problem.is_pure_covering`) use the covering form
-without assignment variables and start from the greedy plan. ``docs/scale.md`` ("Reductions")
-has the measurements.
+without assignment variables and start from the greedy plan; maximal covering with a site
+limit goes to :mod:`chargeplan.solver.covering` (a swap-search start, HiGHS as arrays).
+``docs/scale.md`` ("Reductions", "Against spopt") has the measurements.
 
 ``solve(problem, options, extend=fn)`` lets ``fn(model, problem)`` add constraints, variables
 or objective terms to the Pyomo model before it is solved (:mod:`chargeplan.solver.extend`
@@ -45,6 +46,7 @@ from chargeplan.model.problem import FacilityProblem, is_pure_covering
 from chargeplan.model.rows import InfeasibleRowError
 from chargeplan.model.solution import Solution, column_values, read_solution
 from chargeplan.model.targets import shortfall
+from chargeplan.solver.covering import mclp_applies, solve_mclp
 from chargeplan.solver.direct import direct_applies, solve_direct
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.pcenter import bisection_applies, solve_by_bisection
@@ -241,6 +243,12 @@ def _solve(problem: FacilityProblem, options: SolverOptions) -> Solution:
     (:mod:`chargeplan.solver.direct`: the same model, columns and options, so the same plan).
     """
     covering = options.reduce and is_pure_covering(problem)
+    if covering and mclp_applies(problem, options):  # MCLP: swap-search start, lean branching
+        solution = solve_mclp(problem, options)
+        if solution is not None:
+            if solution.status == "time_limit":
+                log.warning(time_limit_advice(problem, model_index(problem), options, solution.gap))
+            return solution
     if direct_applies(problem, covering, options):
         solution = solve_direct(problem, options)
         if solution is not None:

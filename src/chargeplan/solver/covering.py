@@ -1,0 +1,242 @@
+r"""Maximal covering (MCLP) with a site limit, solved as arrays from an exchange-improved start.
+
+The problem (:func:`mclp_applies`: pure covering, ``max_coverage``, a site limit ``p``, no
+budget, no coverage targets, every plan of equal coverage equally cheap): zones
+:math:`i \in Z` with weight :math:`w_i` (demand summed over types), sites :math:`j \in S`,
+:math:`N(i)` the sites that reach zone i,
+
+.. math::
+
+    \max \sum_i w_i z_i \quad \text{s.t.} \quad z_i \le \sum_{j \in N(i)} y_j,
+    \quad \sum_j y_j \le p, \quad y \in \{0, 1\}^S, \quad 0 \le z \le 1
+
+(chargeplan's covering form, :func:`chargeplan.model.formulation.add_period`, with
+:math:`u_i = 1 - z_i`: minimise :math:`\sum_i w_i u_i`). :func:`solve_mclp` solves exactly
+this model with HiGHS through ``highspy``, MIP gap as asked. What it changes against the general
+path, measured (``benchmarks/against_spopt.py --mclp-ablation``, ``docs/scale.md``, "Against
+spopt"):
+
+- **no Pyomo model**: the arrays of :func:`~chargeplan.model.formulation.build_milp` go to HiGHS
+  as they are (:mod:`chargeplan.solver.direct`'s loader), which is most of the saving where the
+  LP relaxation is integral (radius 8, p 20: 0.40 against 1.48 CPU seconds);
+- **the start** (:func:`swap_search`): the greedy plan
+  (:func:`~chargeplan.solver.reduce.greedy_cover`) improved by exchanges, one open site for
+  one closed site, best exchange first, until none covers more. With :math:`c_i` the number of
+  open sites reaching i, closing j and opening k changes the coverage by
+
+  .. math::
+
+      \Delta_{kj} = \underbrace{\sum_{i: c_i = 0} a_{ik} w_i}_{\text{gain}_k}
+      - \underbrace{\sum_{i: c_i = 1} a_{ij} w_i}_{\text{loss}_j}
+      + \sum_{i: c_i = 1} a_{ik} a_{ij} w_i,
+
+  all pairs (k closed, j open) at once as one sparse product :math:`A^T \mathrm{diag}(w
+  [c = 1]) A_{:, \text{open}}`; deterministic (ties to the lowest positions);
+- **HiGHS's branching** (:data:`HIGHS_OPTIONS`): pseudo-costs without strong branching.
+
+Neither the start nor the option measurably shortened a solve: at radius 10, p 20 every
+combination took 4.8-5.6 CPU seconds, within run-to-run noise (on hard instances the proof,
+not the plan, takes the time). They stay as the defaults the grid was measured with; the
+exchanges cost a few sparse products.
+
+Every choice keeps the plan deterministic: no wall-clock limit decides it (the time limit
+only stops a solve, as everywhere).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from chargeplan import progress
+from chargeplan.model.formulation import build_milp
+from chargeplan.model.objective import access_and_capex
+from chargeplan.model.problem import FacilityProblem, is_pure_covering
+from chargeplan.model.solution import Solution, decode, stage_outcome
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+    from chargeplan.solver.options import SolverOptions
+
+__all__ = [
+    "HIGHS_OPTIONS",
+    "coverage",
+    "mclp_applies",
+    "reach_matrix",
+    "solve_mclp",
+    "start_plan",
+    "swap_search",
+]
+
+HIGHS_OPTIONS: dict[str, Any] = {"mip_pscost_minreliable": 0}
+"""HiGHS options for MCLP (measured: ``benchmarks/against_spopt.py --grid``)."""
+
+
+def mclp_applies(problem: FacilityProblem, options: SolverOptions) -> bool:
+    """Whether :func:`solve_mclp` solves ``problem``: pure covering ``max_coverage`` with a site
+    limit, no budget and no coverage targets, where every plan covering as much costs the same
+    (no capex, no access cost: the second, cost stage has nothing to choose), and no HiGHS log
+    on standard error (the Pyomo path copies it)."""
+    if not (
+        is_pure_covering(problem)
+        and problem.objective == "max_coverage"
+        and problem.max_sites is not None
+        and problem.budget is None
+        and not problem.target_names
+        and not options.log_to_stderr
+        and len(problem.site_ids) > 0
+    ):
+        return False
+    return not bool(np.any(problem.fixed_cost)) and not bool(np.any(problem.pair_cost))
+
+
+def reach_matrix(problem: FacilityProblem) -> sp.csc_matrix:
+    """``(Z, S)`` 0/1: :math:`a_{ij} = 1` when site j reaches zone i (live pairs, sites not
+    excluded)."""
+    import scipy.sparse as sp
+
+    live = problem.live_pairs & ~problem.excluded[problem.pair_site]
+    zone, site = problem.pair_zone[live], problem.pair_site[live]
+    shape = (len(problem.zone_ids), len(problem.site_ids))
+    reach = sp.csc_matrix((np.ones(zone.size), (zone, site)), shape=shape)
+    reach.data[:] = 1.0  # duplicate pairs (one per type) count once
+    return reach
+
+
+def coverage(reach: sp.spmatrix, weight: np.ndarray, open_site: np.ndarray) -> float:
+    """:math:`\\sum_i w_i [\\exists j \\in N(i): y_j = 1]`: the weight ``open_site`` covers."""
+    return float(weight[(reach @ open_site.astype(float)) > 0].sum())
+
+
+def swap_search(
+    reach: sp.spmatrix,
+    weight: np.ndarray,
+    start: np.ndarray,
+    fixed: np.ndarray | None = None,
+    max_rounds: int = 10_000,
+) -> np.ndarray:
+    """``(S,)`` bool: ``start`` improved by best one-for-one exchanges (module docstring).
+
+    Parameters
+    ----------
+    reach
+        ``(Z, S)`` 0/1 reach (:func:`reach_matrix`).
+    weight
+        ``(Z,)`` zone weights.
+    start
+        ``(S,)`` bool, the open sites to start from.
+    fixed
+        ``(S,)`` bool: sites whose state no exchange changes (required or excluded sites).
+    max_rounds
+        Exchanges at most (each strictly improves, so the search ends anyway).
+
+    Returns
+    -------
+    numpy.ndarray
+        A plan with as many open sites, covering at least as much; no single exchange of an
+        open and a closed site (neither fixed) covers more.
+    """
+    import scipy.sparse as sp
+
+    a = sp.csc_matrix(reach)
+    at = a.T.tocsr()
+    chosen = np.asarray(start, bool).copy()
+    movable = np.ones(chosen.size, bool) if fixed is None else ~np.asarray(fixed, bool)
+    for _ in range(max_rounds):
+        count = a @ chosen.astype(float)
+        gain = at @ (weight * (count == 0))
+        single = weight * (count == 1)
+        leave = np.flatnonzero(chosen & movable)
+        if leave.size == 0:
+            break
+        both = (at @ sp.diags(single) @ a[:, leave]).toarray()  # (S, open): sum a_ik a_ij w_i
+        delta = gain[:, None] - (at @ single)[leave][None, :] + both
+        delta[chosen | ~movable, :] = -np.inf
+        k, j = np.unravel_index(int(np.argmax(delta)), delta.shape)
+        if not delta[k, j] > 1e-9 * max(float(weight.sum()), 1.0):
+            break
+        chosen[leave[j]], chosen[k] = False, True
+    return chosen
+
+
+def start_plan(problem: FacilityProblem, swap: bool = True) -> np.ndarray:
+    """``(S,)`` bool: the greedy plan improved by :func:`swap_search` (``swap=False``: the
+    greedy plan alone); required sites stay open, excluded ones closed."""
+    from chargeplan.solver.reduce import greedy_cover
+
+    greedy = greedy_cover(problem)
+    assert greedy is not None  # mclp_applies: pure covering with a site limit
+    if not swap:
+        return greedy
+    fixed = problem.must_open | problem.excluded
+    return swap_search(reach_matrix(problem), problem.demand.sum(axis=1), greedy, fixed)
+
+
+def solve_mclp(
+    problem: FacilityProblem,
+    options: SolverOptions,
+    *,
+    start: Literal["swap", "greedy", "none"] = "swap",
+    highs_options: Mapping[str, Any] | None = None,
+) -> Solution | None:
+    """Solve an MCLP (:func:`mclp_applies`) with HiGHS; ``None`` for a model with no rows or
+    columns (the general path handles those).
+
+    Parameters
+    ----------
+    problem
+        The instance (:func:`mclp_applies`).
+    options
+        Time limit, MIP gap, threads, HiGHS log file.
+    start, highs_options
+        The starting plan (``"swap"``: :func:`start_plan`; ``"greedy"``: the greedy plan
+        alone; ``"none"``) and HiGHS's options (default :data:`HIGHS_OPTIONS`); the defaults
+        are the measured choices, the others are there to measure them
+        (``benchmarks/against_spopt.py --mclp-ablation``).
+
+    Raises
+    ------
+    SolveError
+        As :func:`chargeplan.solver.direct.solve_direct`.
+    """
+    from chargeplan.solver.direct import _load, _run, read_values
+
+    progress.step("build model")
+    begin = time.perf_counter()
+    lp, ix = build_milp(problem, covering=True)
+    if lp.n_cols == 0 or not lp.families or np.any(access_and_capex(problem, ix)[0]):
+        return None
+    highs, order = _load(lp)
+    if start != "none":
+        plan = start_plan(problem, swap=start == "swap")
+        values = np.zeros(lp.n_cols)
+        values[ix.cols("y")] = plan[ix.y_site]
+        covered = (reach_matrix(problem) @ plan.astype(float)) > 0
+        values[ix.cols("u")] = ~covered[ix.u_zone]
+        _set_start(highs, values[order])
+    for name, value in (HIGHS_OPTIONS if highs_options is None else highs_options).items():
+        highs.setOptionValue(name, value)
+    build_seconds = time.perf_counter() - begin
+    begin = time.perf_counter()
+    stage = _run(highs, options, lp.objective_offset)
+    stage["seconds"] = time.perf_counter() - begin
+    decisions: dict[str, Any] = decode(problem, ix, read_values(lp, highs, order))
+    return Solution(
+        **decisions,
+        **stage_outcome(stage, build_seconds),
+        stages=(stage,),
+        formulation=f"covering form (MCLP: {start} start)",
+    )
+
+
+def _set_start(highs: Any, values: np.ndarray) -> None:
+    """Give HiGHS a feasible starting plan (its columns' values, in its order)."""
+    import highspy
+
+    solution = highspy.HighsSolution()
+    solution.col_value = values.tolist()
+    highs.setSolution(solution)

@@ -1,0 +1,128 @@
+"""Maximal covering with a site limit (:mod:`chargeplan.solver.covering`), against brute force.
+
+- ``chargeplan.solve`` on small random MCLPs (12 zones, 9 sites, p = 1..4) routes them to
+  :func:`~chargeplan.solver.covering.solve_mclp` and covers exactly the best weight over every
+  set of at most p sites, enumerated here;
+- the swap search ends in a plan no one-for-one exchange improves (every exchange tried here)
+  and never covers less than its start; required and excluded sites keep their state;
+- what :func:`~chargeplan.solver.covering.mclp_applies` leaves to the general path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import chargeplan
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.solver.covering import coverage, mclp_applies, reach_matrix, swap_search
+from chargeplan.solver.options import SolverOptions
+
+EXACT = SolverOptions(mip_rel_gap=0.0, time_limit_s=120)
+
+
+def random_mclp(seed: int, zones: int = 12, sites: int = 9, radius: float = 3.5):
+    """Zones and sites uniform on a 10 x 10 square, weights 1..9, reach: distance <= radius."""
+    rng = np.random.default_rng(seed)
+    zone_xy, site_xy = rng.uniform(0, 10, (zones, 2)), rng.uniform(0, 10, (sites, 2))
+    weight = rng.integers(1, 10, zones).astype(float)
+    reach = np.linalg.norm(zone_xy[:, None] - site_xy[None], axis=2) <= radius
+    return reach, weight
+
+
+def mclp_problem(reach: np.ndarray, weight: np.ndarray, p: int, **site_columns) -> FacilityProblem:
+    """The MCLP as the benchmark poses it: zero costs, unmet penalty 1, at most p sites."""
+    zone, site = np.nonzero(reach)
+    sites = pd.DataFrame({"site_id": np.arange(reach.shape[1]), "fixed_cost": 0.0, **site_columns})
+    return FacilityProblem.from_cost_table(
+        pd.DataFrame({"zone_id": np.arange(reach.shape[0]), "demand": weight}),
+        sites,
+        pd.DataFrame({"zone_id": zone, "site_id": site, "cost": 0.0}),
+        objective="max_coverage",
+        max_sites=p,
+        unmet_penalty=1.0,
+    )
+
+
+def brute_best(reach: np.ndarray, weight: np.ndarray, p: int) -> float:
+    """Most weight covered by any set of exactly p sites (at most p covers no more)."""
+    return max(
+        weight[reach[:, list(s)].any(axis=1)].sum()
+        for s in itertools.combinations(range(reach.shape[1]), p)
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("p", [1, 2, 3, 4])
+def test_mclp_optimum_equals_brute_force_over_all_p_subsets(seed, p):
+    reach, weight = random_mclp(seed)
+    problem = mclp_problem(reach, weight, p)
+    assert mclp_applies(problem, EXACT)
+    got = chargeplan.solve(problem, EXACT)
+    best = brute_best(reach, weight, p)
+    assert got.open_site.sum() <= p
+    assert weight[reach[:, got.open_site].any(axis=1)].sum() == best
+    assert got.objective == pytest.approx(weight.sum() - best)  # the unmet weight
+    assert got.status == "optimal"
+    assert "MCLP" in got.formulation  # solved by chargeplan.solver.covering
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_swap_search_ends_where_no_exchange_improves(seed):
+    """Every (open j, closed k) exchange of the result, tried here, covers no more."""
+    reach, weight = random_mclp(seed, zones=30, sites=12, radius=2.5)
+    a = reach_matrix(mclp_problem(reach, weight, 4))
+    start = np.zeros(12, bool)
+    start[:4] = True  # a poor start: the first four sites
+    got = swap_search(a, weight, start)
+    value = coverage(a, weight, got)
+    assert got.sum() == 4
+    assert value >= coverage(a, weight, start)
+    assert value == weight[reach[:, got].any(axis=1)].sum()
+    for j in np.flatnonzero(got):
+        for k in np.flatnonzero(~got):
+            other = got.copy()
+            other[j], other[k] = False, True
+            assert weight[reach[:, other].any(axis=1)].sum() <= value
+
+
+def test_swap_search_keeps_fixed_sites():
+    """Zone weights 5, 1, 1, 3, each reached by one site: 1, 2, 0, 3. From sites {0, 2} with
+    site 0 fixed open and site 1 fixed closed, the one exchange that pays is 2 -> 3 (+3 - 1);
+    2 -> 1 would pay more (+5 - 1) but site 1 is fixed."""
+    reach = np.zeros((4, 4), bool)
+    reach[[0, 1, 2, 3], [1, 2, 0, 3]] = True
+    weight = np.array([5.0, 1.0, 1.0, 3.0])
+    a = reach_matrix(mclp_problem(reach, weight, 2))
+    fixed = np.array([True, True, False, False])
+    got = swap_search(a, weight, np.array([True, False, True, False]), fixed=fixed)
+    assert got.tolist() == [True, False, False, True]
+    assert swap_search(a, weight, got).tolist() == [False, True, False, True]  # unfixed: 0 -> 1
+
+
+def test_required_site_stays_open_and_the_rest_is_optimal():
+    """With site 0 required, the best plan of p sites containing it (enumerated)."""
+    reach, weight = random_mclp(7)
+    required = np.arange(9) == 0
+    problem = dataclasses.replace(mclp_problem(reach, weight, 3), required=required)
+    assert mclp_applies(problem, EXACT)
+    got = chargeplan.solve(problem, EXACT)
+    best = max(
+        weight[reach[:, [0, *s]].any(axis=1)].sum() for s in itertools.combinations(range(1, 9), 2)
+    )
+    assert got.open_site[0]
+    assert weight[reach[:, got.open_site].any(axis=1)].sum() == best
+
+
+def test_mclp_applies_only_to_plain_mclp():
+    """A budget, site costs (a second, cost stage) or no site limit: the general path."""
+    reach, weight = random_mclp(0)
+    plain = mclp_problem(reach, weight, 2)
+    assert mclp_applies(plain, EXACT)
+    assert not mclp_applies(mclp_problem(reach, weight, 2, fixed_cost=1.0), EXACT)
+    assert not mclp_applies(dataclasses.replace(plain, max_sites=None, budget=3.0), EXACT)
+    assert not mclp_applies(plain, SolverOptions(log_to_stderr=True))
