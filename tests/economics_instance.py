@@ -13,23 +13,33 @@ import chargeplan
 
 from . import conftest
 
-ECONOMICS = """
-[economics]
-tariffs = "tariffs.csv"
-support = "support.csv"
-region_columns = ["name"]
-load_profile = [{profile}]
-interoperability_share = 0.0
-lifetime_years = 10
-discount_rate = 0.1
-first_year = 2030
-maintenance_cny_per_stall_year = {{ dc_fast = 0, ac_destination = 0 }}
-lease_cny_per_station_year = 0
-lease_cny_per_stall_year = 0
-payment_fee_share = 0.0
-demand_charge_cny_per_kva_month = 0
-kva_per_kw = 1.0
-"""
+
+def economics_section(profile: str, **values: str) -> str:
+    """A tiny scenario's ``[economics]`` section: the tables and region column every economics
+    test shares, the hourly ``profile``, then ``values`` (key = TOML text), in order."""
+    keys = {
+        "tariffs": '"tariffs.csv"',
+        "support": '"support.csv"',
+        "region_columns": '["name"]',
+        "load_profile": f"[{profile}]",
+        **values,
+    }
+    return "\n[economics]\n" + "".join(f"{key} = {value}\n" for key, value in keys.items())
+
+
+#: The hand-derivable economics of this module's docstring.
+HAND = {
+    "interoperability_share": "0.0",
+    "lifetime_years": "10",
+    "discount_rate": "0.1",
+    "first_year": "2030",
+    "maintenance_cny_per_stall_year": "{ dc_fast = 0, ac_destination = 0 }",
+    "lease_cny_per_station_year": "0",
+    "lease_cny_per_stall_year": "0",
+    "payment_fee_share": "0.0",
+    "demand_charge_cny_per_kva_month": "0",
+    "kva_per_kw": "1.0",
+}
 PROFILE = ", ".join(["0.0416666666666667"] * 23 + [str(1 - 23 * 0.0416666666666667)])
 TARIFF = """\
 region,band,hours,energy_cost_cny_per_kwh,energy_price_cny_per_kwh,service_fee_cny_per_kwh,source
@@ -47,7 +57,7 @@ REVENUE = 926 * 3650 * 1.2
 def economics_scenario(folder: Path, base: str = conftest.SCENARIO) -> chargeplan.Scenario:
     """The tiny scenario (or ``base``) with the economics above and cities A (z1, z2) and B
     (z3, z4)."""
-    path = conftest.write_tiny_scenario(folder, base + ECONOMICS.format(profile=PROFILE))
+    path = conftest.write_tiny_scenario(folder, base + economics_section(PROFILE, **HAND))
     zones = gpd.read_file(folder / "zones.geojson")
     zones["city"] = ["A", "A", "B", "B"]
     zones.to_file(folder / "zones.geojson", driver="GeoJSON")

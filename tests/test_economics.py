@@ -26,6 +26,7 @@ from chargeplan.outputs.write import write_plan
 from chargeplan.results.economics import payback_years, station_economics
 
 from . import conftest
+from .economics_instance import economics_section
 
 DC = ChargerType(
     power_kw=100, capex_cny=50_000, session_kwh=25, session_minutes=20, max_utilisation=0.8
@@ -278,30 +279,26 @@ def test_shipped_tables_read_and_cover_the_day() -> None:
     assert support["source"].str.len().min() > 20  # every rule says where it comes from
 
 
-ECONOMICS = """
-[economics]
-tariffs = "tariffs.csv"
-support = "support.csv"
-region_columns = ["name"]
-load_profile = [{profile}]
-interoperability_share = 0.25
-lifetime_years = 10
-discount_rate = 0.08
-first_year = 2030
-maintenance_cny_per_stall_year = {{ dc_fast = 100, ac_destination = 10 }}
-lease_cny_per_station_year = 1_000
-lease_cny_per_stall_year = 100
-payment_fee_share = 0.006
-demand_charge_cny_per_kva_month = 25
-kva_per_kw = 1.07
-"""
+#: The tests' economics (every cost present, so every term is checked).
+VALUES = {
+    "interoperability_share": "0.25",
+    "lifetime_years": "10",
+    "discount_rate": "0.08",
+    "first_year": "2030",
+    "maintenance_cny_per_stall_year": "{ dc_fast = 100, ac_destination = 10 }",
+    "lease_cny_per_station_year": "1_000",
+    "lease_cny_per_stall_year": "100",
+    "payment_fee_share": "0.006",
+    "demand_charge_cny_per_kva_month": "25",
+    "kva_per_kw": "1.07",
+}
 
 
 def test_scenario_plan_reports_economics_without_changing_the_plan(tmp_path: Path) -> None:
     plain = conftest.write_tiny_scenario(tmp_path / "plain")
     folder = tmp_path / "econ"
     path = conftest.write_tiny_scenario(
-        folder, conftest.SCENARIO + ECONOMICS.format(profile=FLAT_PROFILE)
+        folder, conftest.SCENARIO + economics_section(FLAT_PROFILE, **VALUES)
     )
     tables(folder, "v1,one,construction_per_kw,200,,,2020,,site one's city\n")
     base = chargeplan.plan_network(chargeplan.load_scenario(plain))
@@ -325,18 +322,18 @@ FLAT_PROFILE = ", ".join(["0.0416666666666667"] * 23 + [str(1 - 23 * 0.041666666
 
 def test_economics_scenario_errors(tmp_path: Path) -> None:
     tables(tmp_path)
-    uneven = ECONOMICS.format(profile=", ".join(["0.05"] * 24))
+    uneven = economics_section(", ".join(["0.05"] * 24), **VALUES)
     path = conftest.write_tiny_scenario(tmp_path, conftest.SCENARIO + uneven)
     with pytest.raises(ScenarioError, match=r"add up to 1 \(they add up to 1.2\)"):
         chargeplan.load_scenario(path)
-    no_ac = ECONOMICS.format(profile=FLAT_PROFILE).replace(", ac_destination = 10", "")
+    no_ac = economics_section(FLAT_PROFILE, **VALUES).replace(", ac_destination = 10", "")
     path = conftest.write_tiny_scenario(tmp_path, conftest.SCENARIO + no_ac)
     with pytest.raises(ScenarioError, match=r"no figure for charger types \['ac_destination'\]"):
         chargeplan.load_scenario(path)
 
 
 def test_missing_region_column_is_an_error_before_the_solve(tmp_path: Path) -> None:
-    scenario = conftest.SCENARIO + ECONOMICS.format(profile=FLAT_PROFILE).replace(
+    scenario = conftest.SCENARIO + economics_section(FLAT_PROFILE, **VALUES).replace(
         '["name"]', '["city"]'
     )
     path = conftest.write_tiny_scenario(tmp_path, scenario)
@@ -380,7 +377,7 @@ def test_more_construction_support_never_raises_the_least_cost_objective(tmp_pat
     # at CNY 1,000, so v = 10 makes it free; ac_destination: 10 kW at CNY 100, free at v = 10).
     # Lowering cost coefficients of a minimisation never raises its optimum (gap 0 here).
     scenario = (
-        conftest.SCENARIO + ECONOMICS.format(profile=FLAT_PROFILE) + "support_in_capex = true\n"
+        conftest.SCENARIO + economics_section(FLAT_PROFILE, **VALUES) + "support_in_capex = true\n"
     )
     path = conftest.write_tiny_scenario(tmp_path, scenario)
     objectives = []
@@ -444,7 +441,7 @@ def test_validate_checks_the_economics_tables(tmp_path: Path, capsys) -> None:
     from chargeplan.cli import main
 
     path = conftest.write_tiny_scenario(
-        tmp_path, conftest.SCENARIO + ECONOMICS.format(profile=FLAT_PROFILE)
+        tmp_path, conftest.SCENARIO + economics_section(FLAT_PROFILE, **VALUES)
     )
     tables(tmp_path, "v1,*,rent_support,0.5,,,,,x\n")
     assert main(["validate", str(path), "-q"]) == 0

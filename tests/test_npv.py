@@ -29,6 +29,7 @@ from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
 
 from . import conftest
+from .economics_instance import economics_section
 
 EXACT = SolverOptions(time_limit_s=30, mip_rel_gap=0.0, threads=1)
 
@@ -216,23 +217,19 @@ v1,two,operation_per_kw_year,5,,,2020,,two's per kW
 v1,two,operation_cap_per_station_year_cny,2500,,,2020,2034,two's cap until 2034
 v1,three,rent_support,0.5,,,2020,,three's rent
 """
-ECONOMICS = """
-[economics]
-tariffs = "tariffs.csv"
-support = "support.csv"
-region_columns = ["name"]
-load_profile = [{profile}]
-interoperability_share = 0.25
-lifetime_years = 10
-discount_rate = 0.08
-first_year = 2030
-maintenance_cny_per_stall_year = {{ dc_fast = 100, ac_destination = 10 }}
-lease_cny_per_station_year = 1_000
-lease_cny_per_stall_year = 100
-payment_fee_share = 0.006
-demand_charge_cny_per_kva_month = 5
-kva_per_kw = 1.07
-"""
+#: The tests' economics (every cost present, so every term is checked).
+VALUES = {
+    "interoperability_share": "0.25",
+    "lifetime_years": "10",
+    "discount_rate": "0.08",
+    "first_year": "2030",
+    "maintenance_cny_per_stall_year": "{ dc_fast = 100, ac_destination = 10 }",
+    "lease_cny_per_station_year": "1_000",
+    "lease_cny_per_stall_year": "100",
+    "payment_fee_share": "0.006",
+    "demand_charge_cny_per_kva_month": "5",
+    "kva_per_kw": "1.07",
+}
 PROFILE = ", ".join(["0.04"] * 20 + ["0.05"] * 4)
 
 
@@ -240,7 +237,7 @@ def npv_scenario(folder: Path, model: str = 'objective = "max_npv"', fee_two: fl
     """The tiny scenario with ``[economics]``, the tables above (site two's service fee
     ``fee_two``) and ``model`` added to its ``[model]``."""
     scenario = conftest.SCENARIO.replace("[model]\n", f"[model]\n{model}\n")
-    path = conftest.write_tiny_scenario(folder, scenario + ECONOMICS.format(profile=PROFILE))
+    path = conftest.write_tiny_scenario(folder, scenario + economics_section(PROFILE, **VALUES))
     tariff = TARIFF.format(fee_two=fee_two)
     (folder / "tariffs.csv").write_text(tariff, encoding="utf-8")
     (folder / "support.csv").write_text(SUPPORT, encoding="utf-8")
