@@ -27,6 +27,20 @@ def economics_section(profile: str, **values: str) -> str:
     return "\n[economics]\n" + "".join(f"{key} = {value}\n" for key, value in keys.items())
 
 
+#: Economics with every cost present, so that every term is checked (test_economics, test_npv).
+FULL = {
+    "interoperability_share": "0.25",
+    "lifetime_years": "10",
+    "discount_rate": "0.08",
+    "first_year": "2030",
+    "maintenance_cny_per_stall_year": "{ dc_fast = 100, ac_destination = 10 }",
+    "lease_cny_per_station_year": "1_000",
+    "lease_cny_per_stall_year": "100",
+    "payment_fee_share": "0.006",
+    "demand_charge_cny_per_kva_month": "25",
+    "kva_per_kw": "1.07",
+}
+
 #: The hand-derivable economics of this module's docstring.
 HAND = {
     "interoperability_share": "0.0",

@@ -26,7 +26,7 @@ from chargeplan.outputs.write import write_plan
 from chargeplan.results.economics import payback_years, station_economics
 
 from . import conftest
-from .economics_instance import economics_section
+from .economics_instance import FULL, economics_section
 
 DC = ChargerType(
     power_kw=100, capex_cny=50_000, session_kwh=25, session_minutes=20, max_utilisation=0.8
@@ -280,18 +280,7 @@ def test_shipped_tables_read_and_cover_the_day() -> None:
 
 
 #: The tests' economics (every cost present, so every term is checked).
-VALUES = {
-    "interoperability_share": "0.25",
-    "lifetime_years": "10",
-    "discount_rate": "0.08",
-    "first_year": "2030",
-    "maintenance_cny_per_stall_year": "{ dc_fast = 100, ac_destination = 10 }",
-    "lease_cny_per_station_year": "1_000",
-    "lease_cny_per_stall_year": "100",
-    "payment_fee_share": "0.006",
-    "demand_charge_cny_per_kva_month": "25",
-    "kva_per_kw": "1.07",
-}
+VALUES = FULL
 
 
 def test_scenario_plan_reports_economics_without_changing_the_plan(tmp_path: Path) -> None:

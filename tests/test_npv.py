@@ -29,7 +29,7 @@ from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
 
 from . import conftest
-from .economics_instance import economics_section
+from .economics_instance import FULL, economics_section
 
 EXACT = SolverOptions(time_limit_s=30, mip_rel_gap=0.0, threads=1)
 
@@ -218,18 +218,7 @@ v1,two,operation_cap_per_station_year_cny,2500,,,2020,2034,two's cap until 2034
 v1,three,rent_support,0.5,,,2020,,three's rent
 """
 #: The tests' economics (every cost present, so every term is checked).
-VALUES = {
-    "interoperability_share": "0.25",
-    "lifetime_years": "10",
-    "discount_rate": "0.08",
-    "first_year": "2030",
-    "maintenance_cny_per_stall_year": "{ dc_fast = 100, ac_destination = 10 }",
-    "lease_cny_per_station_year": "1_000",
-    "lease_cny_per_stall_year": "100",
-    "payment_fee_share": "0.006",
-    "demand_charge_cny_per_kva_month": "5",
-    "kva_per_kw": "1.07",
-}
+VALUES = {**FULL, "demand_charge_cny_per_kva_month": "5"}
 PROFILE = ", ".join(["0.04"] * 20 + ["0.05"] * 4)
 
 
