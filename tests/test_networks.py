@@ -135,3 +135,16 @@ def test_a_missing_networks_file_is_refused_with_the_key(tiny_scenario: Path) ->
     tiny_scenario.write_text(tiny_scenario.read_text() + '\n[realism]\nnetworks = "nope.csv"\n')
     with pytest.raises(ScenarioError, match=r"realism.*networks.*file not found.*nope\.csv"):
         chargeplan.load_scenario(tiny_scenario)
+
+
+def test_a_bad_networks_row_is_refused_when_the_scenario_loads(tiny_scenario: Path) -> None:
+    """Before any solve: the scenario names the key, the file, the row and the column."""
+    import chargeplan
+    from chargeplan.errors import ScenarioError
+
+    (tiny_scenario.parent / "bad.csv").write_text(
+        "network,figure,value,as_of,source\nN,stalls,lots,2024,a source\n"
+    )
+    tiny_scenario.write_text(tiny_scenario.read_text() + '\n[realism]\nnetworks = "bad.csv"\n')
+    with pytest.raises(ScenarioError, match=r"realism.*bad\.csv, row 2, column 'value'"):
+        chargeplan.load_scenario(tiny_scenario)

@@ -3,8 +3,9 @@ r"""The plan's network against real ones: stations, stalls per station, users pe
 Issue 12's realism test: a plan of stations should look like a charging network, or differ
 from the real ones for a reason the scenario states. :func:`network_profile` measures a plan's
 stations (the rows of :func:`chargeplan.results.stations.station_table`) by the figures the
-facts file gives for real networks; :func:`read_networks` reads those published figures
-(``models/networks-cn.csv``: one row per network and figure, each with its source), and
+facts file gives for real networks; :func:`~chargeplan.config.realism.read_networks` reads
+those published figures (``models/networks-cn.csv``: one row per network and figure, each
+with its source; the scenario checks the file when it is loaded, before any solve), and
 :func:`compare_networks` sets them side by side.
 
 With :math:`S` the stations, :math:`n_s` the stalls (chargers) of station :math:`s`,
@@ -26,12 +27,11 @@ three-phase AC connector carries under GB/T 20234.2, 63 A at 400 V), AC otherwis
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from chargeplan.errors import InputError
+from chargeplan.config.realism import FIGURES, read_networks
 
 __all__ = [
     "AC_MAX_KW",
@@ -44,21 +44,6 @@ __all__ = [
 
 #: The largest AC charging power (kW) under GB/T 20234.2 (63 A, three-phase 400 V); faster is DC.
 AC_MAX_KW = 43.5
-
-#: The figures a profile gives, with their meaning (the ``figure`` column of the networks table).
-FIGURES: dict[str, str] = {
-    "stations": "stations built or kept",
-    "stalls": "stalls (chargers) at them",
-    "stalls_per_station": "mean stalls per station",
-    "stalls_per_station_median": "median stalls per station",
-    "dc_stalls_per_dc_station": "mean DC stalls per station with DC",
-    "largest_station_stalls": "stalls of the largest station",
-    "dc_share_of_stalls": "DC stalls over all stalls",
-    "users_per_stall": "premium users (cars) per stall",
-    "users_per_dc_stall": "premium users (cars) per DC stall",
-}
-
-_COLUMNS = ("network", "figure", "value", "as_of", "source")
 
 
 def dc_types(power_kw: Mapping[str, float]) -> list[str]:
@@ -118,50 +103,6 @@ def network_profile(
     }
 
 
-def read_networks(path: str | Path) -> pd.DataFrame:
-    """Read the published figures of real networks (``models/networks-cn.csv``).
-
-    Parameters
-    ----------
-    path
-        A CSV with the columns ``network, figure, value, as_of, source``; ``figure`` one of
-        :data:`FIGURES`, ``value`` a number, ``source`` not blank.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The rows, ``value`` as float.
-
-    Raises
-    ------
-    InputError
-        Naming the file, the row and the column of the first problem.
-    """
-    path = Path(path)
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError) as exc:
-        raise InputError(f"{path}: cannot read the networks table: {exc}") from exc
-    missing = [c for c in _COLUMNS if c not in table.columns]
-    if missing:
-        raise InputError(
-            f"{path}: missing column(s) {', '.join(missing)}; the table needs {', '.join(_COLUMNS)}"
-        )
-    value = pd.to_numeric(table["value"], errors="coerce")
-    checks = (
-        (~table["figure"].isin(list(FIGURES)), "figure", f"use one of {', '.join(FIGURES)}"),
-        (value.isna(), "value", "give a number"),
-        (table["source"].str.strip() == "", "source", "give the figure's source"),
-    )
-    for bad, column, fix in checks:
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(
-                f"{path}, row {row + 2}, column {column!r}: {table[column].iloc[row]!r}: {fix}"
-            )
-    return table.assign(value=value.astype(float))
-
-
 def compare_networks(profile: Mapping[str, float], networks: pd.DataFrame) -> pd.DataFrame:
     """The plan's figures next to each published figure of the same name.
 
@@ -170,7 +111,7 @@ def compare_networks(profile: Mapping[str, float], networks: pd.DataFrame) -> pd
     profile
         :func:`network_profile` of a plan.
     networks
-        :func:`read_networks`.
+        :func:`~chargeplan.config.realism.read_networks`.
 
     Returns
     -------
