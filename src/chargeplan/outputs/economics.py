@@ -157,7 +157,9 @@ def _zone_energy(plan: Plan, scenario: Scenario) -> pd.DataFrame:
     return frame.groupby(["city", "province"], sort=False).sum()
 
 
-def city_economics(plan: Plan, scenario: Scenario) -> pd.DataFrame | None:
+def city_economics(
+    plan: Plan, scenario: Scenario, economics: StationEconomics | None = None
+) -> pd.DataFrame | None:
     """NPV, payback, support and energy per city, with and without state support.
 
     Parameters
@@ -166,6 +168,9 @@ def city_economics(plan: Plan, scenario: Scenario) -> pd.DataFrame | None:
         A plan made with ``scenario`` (its ``economics`` table, sites, zones and stations).
     scenario
         Its scenario (the ``[economics]`` tables, the zones' city column).
+    economics
+        The plan's :func:`station_cashflows`, if the caller has them already (computed here
+        otherwise).
 
     Returns
     -------
@@ -179,8 +184,10 @@ def city_economics(plan: Plan, scenario: Scenario) -> pd.DataFrame | None:
         ``third_party_kwh_per_year``, ``unserved_kwh_per_year``, ``own_network_share`` and
         ``competitor_share``. ``None`` for a plan without economics.
     """
-    economics = station_cashflows(plan, scenario) if plan.years is None else None
-    if economics is None:  # no [economics], or a rollout (its economics are not computed)
+    if plan.years is not None:  # a rollout: its economics are not computed
+        return None
+    economics = economics if economics is not None else station_cashflows(plan, scenario)
+    if economics is None:  # no [economics]
         return None
     table = economics.stations
     places = _station_places(plan, scenario, table.index)

@@ -76,8 +76,8 @@ def economics_section(plan: Plan, scenario: Scenario | None) -> EconomicsSection
     if scenario is None or scenario.economics is None or "npv_cny" not in s:
         return None
     config = scenario.economics
-    cities = city_economics(plan, scenario)
-    cashflows = station_cashflows(plan, scenario)
+    cashflows = station_cashflows(plan, scenario)  # computed once: the chart and the cities
+    cities = city_economics(plan, scenario, cashflows)
     npv, without = float(s["npv_cny"]), float(s["npv_without_support_cny"])
     return EconomicsSection(
         npv=formatting.cny(npv),
