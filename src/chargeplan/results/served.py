@@ -70,4 +70,3 @@ def reachable_served_share(plan: Plan) -> float:
         The share, in [0, 1]; the summary holds it as ``served_share_reachable``.
     """
     return zones_reachable_served_share(plan.final().zones)
-
