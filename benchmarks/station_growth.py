@@ -41,6 +41,11 @@ each; the machine is shared)::
     PYTHONPATH=src nice .venv/bin/python benchmarks/station_growth.py
     PYTHONPATH=src nice .venv/bin/python benchmarks/station_growth.py --budgets 0.5 1 \
         --regions 珠海市
+    PYTHONPATH=src .venv/bin/python benchmarks/station_growth.py --rows growth.out  # reprint
+
+Each budget's row is printed as one JSON line as soon as it is measured (keep the output:
+``--rows`` prints the table and fit again from it); a budget whose child fails (say, out of
+memory) is reported and left out of the table.
 """
 
 from __future__ import annotations
@@ -188,6 +193,12 @@ def markdown_table(
         cells = [cell_text(row.get(key), spec) for key, _, spec in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def read_rows(text: str) -> list[dict[str, Any]]:
+    """The rows a run printed (one JSON object a line, among the other lines), by budget."""
+    rows = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    return sorted(rows, key=lambda r: r["budget"])
 
 
 def stage_seconds(lines: Sequence[str], stage: str) -> float | None:
@@ -399,8 +410,6 @@ def print_report(rows: Sequence[Mapping[str, Any]], sliced: bool = False) -> Non
     """The table, the ratios to the first run and, with two runs or more, the fit (of no
     meaning for a slice: its preparation and memory are the national layer's)."""
     print("\n" + markdown_table(rows))
-    if sliced:
-        print("(a slice: every run prepares the national layer first; the fit is not of a slice)")
     print(f"\nratios to budget {cell_text(rows[0]['budget'], 'budget')} (reference):")
     ratio_columns = (
         ("budget", "budget", "budget"),
@@ -415,6 +424,8 @@ def print_report(rows: Sequence[Mapping[str, Any]], sliced: bool = False) -> Non
         print("\nfit: needs two runs of different sizes")
         return
     fit = growth_fit(rows)
+    if sliced:
+        print("\na slice: each run prepares the national layer; this fit is no growth figure")
     print(
         f"\nfit (least squares on logs, {len(rows)} runs): pairs = {fit['pairs_c']:.3g} "
         f"(cells x candidates)^{fit['pairs_e']:.3f}; wall = {fit['wall_s_a']:.3g} "
@@ -435,6 +446,9 @@ def main() -> int:
     parser.add_argument("--regions", nargs="+", default=[], help="fine_zones.regions: a slice")
     parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
     parser.add_argument("--outputs", type=Path, help="also write each plan's files here")
+    parser.add_argument(
+        "--rows", type=Path, help="print the report of rows saved from a run's output instead"
+    )
     parser.add_argument("--one", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -442,12 +456,21 @@ def main() -> int:
         row = one_run(args.one, args.regions, args.workers, args.outputs)
         args.json.write_text(json.dumps(row, default=lambda v: v.item()))
         return 0
+    if args.rows is not None:
+        rows = read_rows(args.rows.read_text(encoding="utf-8"))
+        print_report(rows, sliced=any(r.get("regions") for r in rows))
+        return 0
     rows = []
     for budget in sorted(args.budgets):
-        rows.append(measure(budget, args))
+        try:
+            rows.append(measure(budget, args))
+        except RuntimeError as error:  # e.g. out of memory: the other budgets still count
+            print(error, file=sys.stderr, flush=True)
+            continue
         print(json.dumps(rows[-1]), flush=True)
-    print_report(rows, sliced=bool(args.regions))
-    return 0
+    if rows:
+        print_report(rows, sliced=bool(args.regions))
+    return 0 if len(rows) == len(args.budgets) else 1
 
 
 if __name__ == "__main__":
