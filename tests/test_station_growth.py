@@ -119,8 +119,9 @@ def test_stage_seconds_reads_the_last_stage_line() -> None:
 
 
 def test_report_prints_the_fit_of_the_rows(capsys: pytest.CaptureFixture[str]) -> None:
-    """The report of ``ROWS``: wall exponent 1.5, 158,114 pairs and 628,717 s (rounded) at the target;
-    the rows read back from a run's printed output (JSON lines among others), by budget."""
+    """The report of ``ROWS``: wall exponent 1.5, 158,114 pairs and 628,717 s (rounded) at
+    the target; the rows read back from a run's printed output (JSON lines among others), by
+    budget."""
     text = "\n".join(["prepare ...", *(json.dumps(r) for r in reversed(ROWS)), "| table |"])
     rows = growth.read_rows(text)
     assert [r["budget"] for r in rows] == [0.5, 1, 2]
