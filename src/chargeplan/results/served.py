@@ -24,14 +24,20 @@ figures count demand by (zone, type) and only where a site can hold the type.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from chargeplan.results.plan import Plan
-
 __all__ = ["reachable_served_share", "zones_reachable_served_share"]
+
+
+class Plan(Protocol):
+    """What :func:`reachable_served_share` reads of a :class:`chargeplan.results.plan.Plan`
+    (named here, not imported: ``plan.py`` calls this module)."""
+
+    @property
+    def zones(self) -> pd.DataFrame: ...
+    def final(self) -> Plan: ...
 
 
 def zones_reachable_served_share(zones: pd.DataFrame) -> float:
