@@ -90,6 +90,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("build_s", "build, s", ".1f"),
     ("highs_s", "HiGHS, s", ".1f"),
     ("peak_gib", "peak, GiB", ".2f"),
+    ("self_gib", "child alone, GiB", ".2f"),
     ("objective", "objective, CNY", ",.0f"),
     ("bound", "bound, CNY", ",.0f"),
     ("gap", "gap", ".2%"),
