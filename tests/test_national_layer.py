@@ -384,7 +384,9 @@ def test_the_stations_scenario_reads_and_leaves_the_default_alone() -> None:
     repo = Path(__file__).resolve().parents[1]
     stations = load_scenario(repo / "models" / "china-2030-stations.toml")
     config = stations.fine_zones
-    assert config is not None and config.cell_sites == "demand"
+    assert config is not None and config.cell_sites == "catchment"
+    assert config.catchment_km is None and config.catchment_min_daily_kwh is None
+    assert urban_reach_km(stations) == 3.0  # the rule fills the 3 km urban reach
     assert (config.rural_h3_resolution, config.h3_resolution, config.urban_h3_resolution) == (
         5,
         6,

@@ -261,11 +261,11 @@ def _catchment_step(
         min_daily_kwh=min_daily_kwh,
         order_key=np.array([int(c, 16) for c in cell_ids], np.uint64),  # the H3 index
     )
-    total = demand[targets].sum() or 1.0
+    total = demand.sum() or 1.0
     log.info(
-        "catchment rule: %d urban cells without a candidate within %g km (%.2f %% of the urban "
-        "demand); %d candidates added in %d rounds; %d cells left out (%.2f %%: no catchment "
-        "of %g kWh a day)",
+        "catchment rule: %d urban cells without a candidate within %g km (%.2f %% of the "
+        "demand); %d candidates added in %d rounds; %d cells left out (%.3f %%: less than %g kWh "
+        "a day within %g km)",
         picks.uncovered.size,
         catchment_km,
         100 * demand[picks.uncovered].sum() / total,
@@ -274,6 +274,7 @@ def _catchment_step(
         picks.left_out.size,
         100 * demand[picks.left_out].sum() / total,
         min_daily_kwh,
+        catchment_km,
     )
     return picks.added
 
