@@ -175,3 +175,28 @@ def test_the_rule_is_deterministic_and_does_not_depend_on_the_cells_order() -> N
     )
     assert sorted(shuffled["cell"]) == sorted(runs[0]["cell"])
     assert len(runs[0]) > 1  # the rule added something at 2 km
+
+
+def test_a_supplied_site_counts_as_a_candidate_already_in_reach() -> None:
+    # a hub at C's first cell: C's 7 cells lie within 3 km of it (checked above), so with
+    # T = 0 the rule adds candidates in B only (A has the cluster rule's), none in C
+    cells = _clusters()
+    hub = gpd.GeoDataFrame(
+        {"site_id": ["hub"]}, geometry=[cells.geometry.iloc[14]], crs="EPSG:4326"
+    )
+    demand = np.array([60.0] * 7 + [50.0] * 14)
+    options = {
+        "min_daily_kwh": 390,
+        "cluster_resolution": 7,
+        "catchment_min_daily_kwh": 0.0,
+        "crs": "EPSG:32651",
+    }
+    sites = station_sites_from_cells(
+        cells, public_daily_kwh=demand, supplied=hub, catchment_km=3.0, **options
+    )
+    without = station_sites_from_cells(cells, public_daily_kwh=demand, catchment_km=3.0, **options)
+    in_c = cells["zone_id"][14:]
+    assert sites["site_id"].iloc[0] == "hub" and sites["cell"].iloc[0] == cells["zone_id"][14]
+    assert not sites.loc[sites["source"] == "cell", "cell"].isin(in_c).any()
+    assert without["cell"].isin(in_c).sum() == 1  # without the hub, C gets its own
+    assert sites["cell"].iloc[1:].tolist() == [c for c in without["cell"] if c not in set(in_c)]

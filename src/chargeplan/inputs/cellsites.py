@@ -1,6 +1,7 @@
 """Candidate sites at the scale of fine zones: the centres of each zone's most populous H3
-cells (:func:`~chargeplan.inputs.finezones.fine_zones`), plus any supplied sites, which stand
-for the cell they lie in."""
+cells (:func:`~chargeplan.inputs.finezones.fine_zones`), or of a multi-resolution layer's cells
+chosen by demand (with the catchment rule of :mod:`chargeplan.inputs.catchment`), plus any
+supplied sites, which stand for the cell they lie in."""
 
 from __future__ import annotations
 
