@@ -143,7 +143,7 @@ def _from_design_start(
         stage = {
             "status": "optimal",
             "objective": begun.objective,
-            "bound": begun.lp_bound,
+            "bound": begun.bound,
             "gap": begun.gap,
         }
         return begun.values, stage, words
@@ -159,7 +159,7 @@ def _from_design_start(
     values = read_values(lp, highs, order)
     if stage["objective"] > begun.objective:  # HiGHS keeps the start; guard all the same
         values, stage["objective"] = begun.values, begun.objective
-    stage["bound"] = max(stage["bound"], begun.lp_bound)
+    stage["bound"] = max(stage["bound"], begun.bound)
     stage["gap"] = abs(stage["objective"] - stage["bound"]) / max(abs(stage["objective"]), 1e-9)
     return values, stage, words
 
