@@ -89,9 +89,9 @@ __all__ = [
 #: Subgradient steps (fixed: the bound may not depend on the clock).
 STEPS = 200
 #: :math:`\theta` is halved after this many steps without a better bound.
-STALL_STEPS = 8
-#: The first step's :math:`\theta` (Held, Wolfe & Crowder's 2 is too long from LP duals).
-THETA = 1.0
+STALL_STEPS = 20
+#: The first step's :math:`\theta` (Held, Wolfe & Crowder 1974; measured on Shenzhen, docs/stations.md).
+THETA = 2.0
 
 #: Row families the relaxation knows (each either dualised, kept in the site pieces, implied
 #: by them, or dropped, which keeps the bound valid).
