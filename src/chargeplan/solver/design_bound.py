@@ -90,7 +90,7 @@ __all__ = [
 STEPS = 200
 #: :math:`\theta` is halved after this many steps without a better bound.
 STALL_STEPS = 20
-#: The first step's :math:`\theta` (Held, Wolfe & Crowder 1974; measured on Shenzhen, docs/stations.md).
+#: The first step's :math:`\theta` (Held, Wolfe & Crowder 1974; measured: docs/stations.md).
 THETA = 2.0
 
 #: Row families the relaxation knows (each either dualised, kept in the site pieces, implied
@@ -137,6 +137,22 @@ class LagrangeBound:
     multipliers: np.ndarray
     design: np.ndarray
     steps: int
+
+
+@dataclass(frozen=True)
+class _Point:
+    r""":math:`L(\lambda)`, its subgradient (one per demand row), each site's choice (design
+    code, ``-2`` also where the site has no option) and the pieces' solution: the pairs
+    (``item``, positions in :class:`_Pieces`) with their ``x`` and the chosen options' fixed
+    costs and sites."""
+
+    value: float
+    grad: np.ndarray
+    design: np.ndarray
+    item: np.ndarray
+    x: np.ndarray
+    option_cost: np.ndarray
+    option_site: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -306,12 +322,11 @@ def lagrangian_value(
 ) -> float:
     """:math:`L(\\lambda)` (module docstring) at ``multipliers`` (one per demand row, in ``u``
     column order): a lower bound of the model's optimum whatever they are."""
-    return _evaluate(_pieces(problem, lp, ix), np.asarray(multipliers, float))[0]
+    return _evaluate(_pieces(problem, lp, ix), np.asarray(multipliers, float)).value
 
 
-def _evaluate(pieces: _Pieces, lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    r""":math:`L(\lambda)`, its subgradient :math:`g` (one per demand row) and each option
-    site's choice (``(S,)`` design code, ``-2`` also where the site has no option)."""
+def _evaluate(pieces: _Pieces, lam: np.ndarray) -> _Point:
+    r""":math:`L(\lambda)` and the site pieces' solution there (:class:`_Point`)."""
     p = pieces
     value = p.item_cost - lam[p.item_row] * p.item_upper  # reduced cost of the whole share
     taken = np.flatnonzero(value < 0.0)
@@ -350,7 +365,16 @@ def _evaluate(pieces: _Pieces, lam: np.ndarray) -> tuple[float, np.ndarray, np.n
     bound = p.offset + lam.sum() + (reduced * unmet).sum() + total[chosen].sum()
     design = np.full(p.n_groups // max(p.n_types, 1), -2)
     design[p.option_site[chosen]] = p.option_design[chosen]
-    return float(bound), 1.0 - served - unmet, design
+    used = share > 0.0
+    return _Point(
+        float(bound),
+        1.0 - served - unmet,
+        design,
+        order[used],
+        (share * p.item_upper[order])[used],
+        p.option_cost[chosen],
+        p.option_site[chosen],
+    )
 
 
 def lagrangian_bound(
@@ -385,9 +409,12 @@ def lagrangian_bound(
     pieces = _pieces(problem, lp, ix)
     lam = np.array(pieces.u_cost if multipliers is None else multipliers, dtype=float)
     best, best_lam, best_design = -np.inf, lam, np.empty(0, np.int64)
+    # above the unmet price a multiplier only lowers L (module docstring): steps stop there
+    ceiling = np.where(pieces.u_upper >= 1.0, pieces.u_cost, np.inf)
     first, theta, stalled, done = None, THETA, 0, 0
     for done in range(1, steps + 1):  # noqa: B007 (the count is reported)
-        value, grad, design = _evaluate(pieces, lam)
+        point = _evaluate(pieces, lam)
+        value, grad, design = point.value, point.grad, point.design
         first = value if first is None else first
         if value > best:
             best, best_lam, best_design, stalled = value, lam, design, 0
@@ -398,5 +425,5 @@ def lagrangian_bound(
         norm = float(grad @ grad)
         if norm <= 1e-18 or value >= target:  # the pieces' x is a plan, or the bound met it
             break
-        lam = lam + theta * (target - value) / norm * grad
+        lam = np.minimum(lam + theta * (target - value) / norm * grad, ceiling)
     return LagrangeBound(float(best), float(first or best), best_lam, best_design, done)
