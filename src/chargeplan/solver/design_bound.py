@@ -58,7 +58,9 @@ lazy links, or any row family or objective term the list above does not name (an
 Crowder 1974): the subgradient is :math:`g_r = 1 - \sum_j x_{ijk} - u_{ik}` at the
 subproblems' solution, the step :math:`\lambda \leftarrow \lambda + \theta (\bar v -
 L(\lambda)) / \lVert g \rVert^2\, g` with Polyak's target :math:`\bar v` (a plan's cost),
-:math:`\theta` halved after :data:`STALL_STEPS` steps without a better :math:`L`; a fixed
+:math:`\theta` halved (and :math:`\lambda` reset to the best so far) after
+:data:`STALL_STEPS` steps without a better :math:`L`, :math:`\lambda_r` kept at most
+:math:`c^u_r` where :math:`h_r = 1` (beyond it :math:`L` only falls); a fixed
 number of steps (:data:`STEPS`), no clock, so the bound depends only on the model and the
 starting multipliers. Everything is numpy over the pairs: one ``lexsort`` by (site, type,
 reduced cost per unit) and cumulative sums clipped at each option's capacity per step.
@@ -87,7 +89,7 @@ __all__ = [
 ]
 
 #: Subgradient steps (fixed: the bound may not depend on the clock).
-STEPS = 200
+STEPS = 300
 #: :math:`\theta` is halved after this many steps without a better bound.
 STALL_STEPS = 20
 #: The first step's :math:`\theta` (Held, Wolfe & Crowder 1974; measured: docs/stations.md).
@@ -420,8 +422,10 @@ def lagrangian_bound(
             best, best_lam, best_design, stalled = value, lam, design, 0
         else:
             stalled += 1
-            if stalled >= STALL_STEPS:
-                theta, stalled = theta / 2.0, 0
+            if stalled >= STALL_STEPS:  # shorter steps, from the best multipliers so far
+                theta, stalled, lam = theta / 2.0, 0, best_lam
+                point = _evaluate(pieces, lam)
+                value, grad = point.value, point.grad
         norm = float(grad @ grad)
         if norm <= 1e-18 or value >= target:  # the pieces' x is a plan, or the bound met it
             break

@@ -130,7 +130,9 @@ def _from_design_start(
 
     progress.step("design start")
     copy, _ = _load(lp)
-    begun = design_start(problem, lp, ix, copy, order, options.threads)
+    begun = design_start(
+        problem, lp, ix, copy, order, options.threads, options.design_lagrange_steps
+    )
     del copy
     if begun is None:
         stage = _run(highs, options, lp.objective_offset)
