@@ -25,11 +25,16 @@ near 1 and rounding it directly opens far too many stations. :func:`design_start
    design's capacity, least used first and none sharing a zone with one taken before, are
    closed together and step 3 is repeated; the result is kept only if it costs less (at most
    :data:`IMPROVE_ROUNDS` times).
+5. Bound and Lagrangian heuristic (Beasley 1993): from the first LP's duals of the demand rows,
+   :func:`~chargeplan.solver.design_bound.lagrangian_bound` (subgradient steps with the plan's
+   cost as Polyak's target) gives a second lower bound :math:`\underline{v}_L`; the sites its
+   best site pieces open are sized and improved as in steps 3 and 4, and that plan replaces
+   the rounded one if it costs less.
 
-Every step is a simplex solve without a time limit, so the plan depends only on the model
-and the thread count, never on timing. Its cost :math:`\bar v` is an upper bound and
-:math:`\underline v` a lower bound of the optimum: the start's own gap is
-:math:`(\bar v - \underline v) / \bar v`.
+Every step is a simplex solve without a time limit (step 5 a fixed number of subgradient
+steps), so the plan depends only on the model and the thread count, never on timing. Its cost :math:`\bar v` is an upper bound and
+:math:`\max(\underline v, \underline{v}_L)` a lower bound of the optimum: the start's own gap
+is :math:`(\bar v - \max(\underline v, \underline{v}_L)) / \bar v`.
 """
 
 from __future__ import annotations
