@@ -32,9 +32,10 @@ near 1 and rounding it directly opens far too many stations. :func:`design_start
    the rounded one if it costs less.
 
 Every step is a simplex solve without a time limit (step 5 a fixed number of subgradient
-steps), so the plan depends only on the model and the thread count, never on timing. Its cost :math:`\bar v` is an upper bound and
-:math:`\max(\underline v, \underline{v}_L)` a lower bound of the optimum: the start's own gap
-is :math:`(\bar v - \max(\underline v, \underline{v}_L)) / \bar v`.
+steps), so the plan depends only on the model and the thread count, never on timing. Its
+cost :math:`\bar v` is an upper bound and :math:`\max(\underline v, \underline{v}_L)` a lower
+bound of the optimum: the start's own gap is :math:`(\bar v - \max(\underline v,
+\underline{v}_L)) / \bar v`.
 """
 
 from __future__ import annotations
@@ -226,10 +227,10 @@ def design_start(
     if plan is None:
         return None
     values, objective = plan
-    plan = (values, objective, lp_bound, rounds)
+    found = (values, objective, lp_bound, rounds)
     if lagrange_steps <= 0:
-        return DesignStart(*plan, relax.lps, time.perf_counter() - start)
-    return _with_lagrange(problem, lp, ix, relax, plan, duals, lagrange_steps, start)
+        return DesignStart(*found, relax.lps, time.perf_counter() - start)
+    return _with_lagrange(problem, lp, ix, relax, found, duals, lagrange_steps, start)
 
 
 def _with_lagrange(

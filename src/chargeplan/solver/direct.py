@@ -139,7 +139,9 @@ def _from_design_start(
         return read_values(lp, highs, order), stage, ix.formulation + "; no design start"
     words = (
         f"{ix.formulation}; design start: LP rounded in {begun.rounds} rounds ({begun.lps} LPs), "
-        f"{100 * begun.gap:.2f} % above the LP bound"
+        f"{100 * begun.gap:.2f} % above "
+        + ("the Lagrangian bound" if begun.lagrange_bound > begun.lp_bound else "the LP bound")
+        + ("; the Lagrangian heuristic's plan" if begun.from_lagrange else "")
     )
     if begun.gap <= options.mip_rel_gap:
         stage = {
