@@ -131,6 +131,26 @@ def served_floor_bound(piece, share: float) -> float:
     return float(highs.getInfo().objective_function_value) + lp.objective_offset
 
 
+def lagrange_steps_bound(piece, steps: int) -> dict[str, float]:
+    """The design start of ``piece`` with ``steps`` subgradient steps: its plan's cost, the LP
+    and the Lagrangian bound, and the CPU seconds of the whole start."""
+    from chargeplan.model.formulation import build_milp
+    from chargeplan.solver.designstart import design_start
+    from chargeplan.solver.direct import load_arrays
+
+    lp, ix = build_milp(piece)
+    highs, order = load_arrays(lp)
+    cpu = time.process_time()
+    start = design_start(piece, lp, ix, highs, order, threads=1, lagrange_steps=steps)
+    assert start is not None
+    return {
+        "objective": start.objective,
+        "lp": start.lp_bound,
+        "lagrange": start.lagrange_bound,
+        "cpu_s": time.process_time() - cpu,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regions", nargs="+", default=["珠海市", "深圳市", "上海市"])
@@ -142,6 +162,12 @@ def main() -> None:
         "--served-floor",
         type=float,
         help="also print the LP bound of the largest piece with this share served (e.g. 0.95)",
+    )
+    parser.add_argument(
+        "--lagrange-steps",
+        type=int,
+        nargs="+",
+        help="also print the largest piece's start with these numbers of subgradient steps",
     )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -170,6 +196,16 @@ def main() -> None:
                 f"{region:<8} largest piece ({len(largest.pair_zone):,} pairs): LP bound with "
                 f">= {100 * args.served_floor:g} % served: {bound:,.0f}; its plans cost "
                 + ", ".join(f"{w} {r['largest_objective']:,.0f}" for w, r in results.items()),
+                flush=True,
+            )
+        for steps in args.lagrange_steps or []:
+            largest = max(pieces, key=lambda p: len(p.pair_zone))
+            r = lagrange_steps_bound(largest, steps)
+            print(
+                f"{region:<8} largest piece, {steps} steps: plan {r['objective']:,.0f}, LP bound "
+                f"{r['lp']:,.0f}, Lagrangian bound {r['lagrange']:,.0f}, gap "
+                f"{100 * (r['objective'] - max(r['lp'], r['lagrange'])) / r['objective']:.2f} %, "
+                f"start {r['cpu_s']:.1f} s CPU",
                 flush=True,
             )
         for new, old in itertools.combinations(ways[::-1], 2):
