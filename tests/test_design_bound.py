@@ -136,3 +136,29 @@ def test_design_start_reports_the_better_bound(seed: int) -> None:
     assert start.bound == max(start.lp_bound, start.lagrange_bound)
     assert start.lagrange_bound > -np.inf
     assert start.bound <= best * (1 + 1e-9) <= start.objective * (1 + 1e-9)
+
+
+def test_values_by_hand_with_existing_chargers() -> None:
+    """The site already holds 2 chargers (capacity 2 x 25 = 50, so it cannot close); demand 80
+    (c_u = 3,200). lambda = 3,200: the pair's reduced cost is -3,200 for the whole share. No
+    design: 50 of 80 served, -2,000 at no cost; the design (usable capacity min(150, 80) = 80)
+    serves all, 1,000 - 3,200 = -2,200. L = 3,200 + 0 - 2,200 = 1,000, the optimum (the
+    design, nothing unmet; without it 30 x 40 = 1,200 unmet)."""
+    p = dataclasses.replace(one_site(80.0), existing_chargers=np.array([[2.0]]))
+    lp, ix = build_milp(p)
+    assert lagrangian_applies(p, lp)
+    assert lagrangian_value(p, lp, ix, np.array([3200.0])) == pytest.approx(1000.0)
+    result = lagrangian_bound(p, lp, ix, target=1000.0, multipliers=np.zeros(1))
+    assert result is not None and result.bound <= 1000.0 * (1 + 1e-9)
+
+
+def test_design_start_without_steps_keeps_the_lp_bound() -> None:
+    p = dataclasses.replace(line_instance(1), pair_links="never")
+    lp, ix = build_milp(p)
+    with_steps = design_start(p, lp, ix, *load_arrays(lp), threads=1)
+    without = design_start(p, lp, ix, *load_arrays(lp), threads=1, lagrange_steps=0)
+    assert with_steps is not None and without is not None
+    assert without.lagrange_bound == -np.inf and without.bound == without.lp_bound
+    assert with_steps.lp_bound == pytest.approx(without.lp_bound, rel=1e-12)
+    assert with_steps.bound >= without.bound
+    assert with_steps.objective <= without.objective
