@@ -140,6 +140,10 @@ class SolverOptions(SolverConfig):
     design_max_nodes
         With ``design_start``: HiGHS's branch-and-bound node limit after the start (a
         deterministic limit; the time limit still applies on top of it).
+    design_lagrange_steps
+        With ``design_start``: subgradient steps of the Lagrangian bound and heuristic
+        (:mod:`chargeplan.solver.design_bound`; 0: LP bound only). 300 measured on the Shanghai
+        slice (``docs/stations.md``, "A Lagrangian bound").
     mip_max_nodes
         Deterministic work limit: HiGHS stops its branch and bound after this many nodes
         (``mip_max_nodes``) with its best plan and its valid bound (status
@@ -153,6 +157,7 @@ class SolverOptions(SolverConfig):
     log_file: str | None = None
     design_start: bool = True
     design_max_nodes: int = 1_000
+    design_lagrange_steps: int = 300
     mip_max_nodes: int | None = None
 
     @classmethod

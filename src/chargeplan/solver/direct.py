@@ -130,20 +130,24 @@ def _from_design_start(
 
     progress.step("design start")
     copy, _ = _load(lp)
-    begun = design_start(problem, lp, ix, copy, order, options.threads)
+    begun = design_start(
+        problem, lp, ix, copy, order, options.threads, options.design_lagrange_steps
+    )
     del copy
     if begun is None:
         stage = _run(highs, options, lp.objective_offset)
         return read_values(lp, highs, order), stage, ix.formulation + "; no design start"
     words = (
         f"{ix.formulation}; design start: LP rounded in {begun.rounds} rounds ({begun.lps} LPs), "
-        f"{100 * begun.gap:.2f} % above the LP bound"
+        f"{100 * begun.gap:.2f} % above "
+        + ("the Lagrangian bound" if begun.lagrange_bound > begun.lp_bound else "the LP bound")
+        + ("; the Lagrangian heuristic's plan" if begun.from_lagrange else "")
     )
     if begun.gap <= options.mip_rel_gap:
         stage = {
             "status": "optimal",
             "objective": begun.objective,
-            "bound": begun.lp_bound,
+            "bound": begun.bound,
             "gap": begun.gap,
         }
         return begun.values, stage, words
@@ -159,7 +163,7 @@ def _from_design_start(
     values = read_values(lp, highs, order)
     if stage["objective"] > begun.objective:  # HiGHS keeps the start; guard all the same
         values, stage["objective"] = begun.values, begun.objective
-    stage["bound"] = max(stage["bound"], begun.lp_bound)
+    stage["bound"] = max(stage["bound"], begun.bound)
     stage["gap"] = abs(stage["objective"] - stage["bound"]) / max(abs(stage["objective"]), 1e-9)
     return values, stage, words
 
