@@ -13,6 +13,10 @@ Per instance the script solves, to a proven optimum (MIP gap 0, one thread, same
 - ``lazy``: ``pair_links="lazy"`` (the cut loop of :mod:`chargeplan.solver.cuts`);
 - ``raw_ylast``: raw with the columns x then y (the order chargeplan used before
   :func:`chargeplan.model.links.integers_first`);
+- ``raw_scaled``: raw with the objective scale chargeplan sets (HiGHS's
+  ``user_objective_scale``, a power of two: :mod:`chargeplan.solver.scaling`; -1 on the
+  OR-Library files, whose costs reach 1.4e6): the same search, but HiGHS's own time changes
+  with it, so ``auto`` over ``raw_scaled`` is chargeplan's fixed cost alone;
 - ``model``: chargeplan's ``auto`` model as HiGHS receives it (``build_milp`` then
   ``SparseMILP.to_highs(pyomo_order=True)``), run by ``highspy``: its nodes and simplex
   iterations compare with raw's (the same numbers: the same search);
@@ -127,9 +131,12 @@ def to_problem(inst: dict[str, np.ndarray], pair_links: str):
     )
 
 
-def raw_highs(inst: dict[str, np.ndarray], time_limit: float, y_first: bool = True) -> dict:
+def raw_highs(
+    inst: dict[str, np.ndarray], time_limit: float, y_first: bool = True, scaled: bool = False
+) -> dict:
     """The strong formulation straight into ``highspy`` (columns y then x, x row-major; x then
-    y when not ``y_first``)."""
+    y when not ``y_first``); ``scaled``: with chargeplan's objective scale
+    (:func:`chargeplan.solver.scaling.objective_scale`, HiGHS's ``user_objective_scale``)."""
     import highspy
     from scipy import sparse
 
@@ -164,6 +171,10 @@ def raw_highs(inst: dict[str, np.ndarray], time_limit: float, y_first: bool = Tr
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.passModel(lp)
+    if scaled:
+        from chargeplan.solver.scaling import objective_scale
+
+        highs.setOptionValue("user_objective_scale", objective_scale(col_cost))
     return _run_highs(highs, time_limit, start)
 
 
@@ -271,6 +282,7 @@ def instances(
 RUNNERS = {
     "raw": partial(raw_highs, y_first=True),
     "raw_ylast": partial(raw_highs, y_first=False),
+    "raw_scaled": partial(raw_highs, scaled=True),
     "model": model_highs,
     "auto": partial(chargeplan_run, pair_links="auto"),
     "weak": partial(chargeplan_run, pair_links="never"),
