@@ -283,9 +283,9 @@ def pass_arrays(
     The arrays go through highspy's pointer form of ``passModel`` (column count, row count,
     nonzeros, matrix format, sense, offset, then the numpy arrays, integrality included), which
     copies each buffer once in C++. Filling a ``highspy.HighsLp`` attribute by attribute instead
-    converts every element through Python (0.6 ms for cap41's 816 columns, 1.6 ms for cap131's
-    2,550: ``docs/scale.md``, "The fixed cost per solve"); HiGHS receives the same model either
-    way (``tests/test_direct_load.py`` compares the two).
+    converts every element through Python (0.6 ms for cap41's 866 columns, 1.6 ms for cap131's
+    2,600: ``docs/scale.md``, "The fixed cost per solve"); HiGHS receives the same model either
+    way (``tests/test_direct_fixed_cost.py`` compares the two).
     """
     import highspy
 
