@@ -243,15 +243,15 @@ def dominated_sites(
     candidate = free & ~problem.must_open & ~drop
     if not candidate.any():  # no site may be dominated (e.g. all capacitated): done
         return drop
-    import scipy.sparse as sp  # here only: a capacitated solve needs no SciPy (cold start)
-
     zone, site = problem.pair_zone[live], problem.pair_site[live]
     cost = problem.pair_cost[live]
     dominator = free & ~drop
     if screen:
         candidate &= _may_be_dominated(problem, zone, site, cost, dominator)
-        if not candidate.any():  # every site is the only cheapest one somewhere: done
+        if not candidate.any():  # no site passes: none can be dominated
             return drop
+    import scipy.sparse as sp  # here only: a solve with nothing to compare needs no SciPy
+
     z = len(problem.zone_ids)
     reach = sp.csr_matrix((np.ones(zone.size), (site, zone)), shape=(s, z))  # site x zone
     size = np.diff(reach.indptr)
@@ -305,9 +305,9 @@ def _may_be_dominated(
     cheapest dominator pair, or its second cheapest where :math:`j` holds the cheapest (ties
     give both the same cost). A site failing this at any of its pairs can be dominated by no
     site: the pairwise test would not drop it. One sort of the pairs per type, no pairwise
-    comparison; on an OR-Library UFLP file it leaves the sites that are nowhere the only
-    cheapest. ``zone``, ``site``, ``cost``: the live pairs; costs are finite
-    (:class:`FacilityProblem` checks), so every comparison is an ordinary one.
+    comparison; on the OR-Library files as UFLP (cap41, cap71, cap131) it leaves no site, so
+    the pairwise test and SciPy are skipped. ``zone``, ``site``, ``cost``: the live pairs;
+    costs are finite (:class:`FacilityProblem` checks), so every comparison is an ordinary one.
     """
     s, z = len(problem.site_ids), len(problem.zone_ids)
     theirs = np.flatnonzero(dominator[site])  # the pairs of sites that may dominate
