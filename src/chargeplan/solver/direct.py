@@ -283,6 +283,9 @@ def _logged(highs: Any, log_file: str | None) -> Iterator[None]:
     if log_file is None:
         yield
         return
+    if not os.path.exists(log_file) or os.path.getsize(log_file) == 0:
+        yield from _logged_afresh(highs, log_file)  # nothing to append to: HiGHS writes it
+        return
     import tempfile  # here only: it loads random, shutil and their compressors (cold start)
 
     with tempfile.TemporaryDirectory(prefix="chargeplan-highs-") as folder:
@@ -296,6 +299,28 @@ def _logged(highs: Any, log_file: str | None) -> Iterator[None]:
             highs.setOptionValue("output_flag", False)
             highs.setOptionValue("log_file", "")
             _append(scratch, log_file)
+
+
+def _logged_afresh(highs: Any, log_file: str) -> Iterator[None]:
+    """:func:`_logged` for a log file that is new or empty: HiGHS writes it itself (starting
+    it afresh loses nothing), without the temporary folder and the copy. A file that cannot be
+    opened is skipped with a log message, as :func:`_append` skips it."""
+    try:
+        open(log_file, "a", encoding="utf-8").close()  # can it be written at all?
+    except OSError as error:
+        import logging
+
+        logging.getLogger(__name__).info("solver log not written to %s: %s", log_file, error)
+        yield
+        return
+    highs.setOptionValue("output_flag", True)
+    highs.setOptionValue("log_to_console", False)
+    highs.setOptionValue("log_file", log_file)
+    try:
+        yield
+    finally:
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("log_file", "")
 
 
 def _append(source: str, target: str) -> None:
