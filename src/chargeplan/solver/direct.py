@@ -143,9 +143,11 @@ def _from_design_start(
         + ("the Lagrangian bound" if begun.lagrange_bound > begun.lp_bound else "the LP bound")
         + ("; the Lagrangian heuristic's plan" if begun.from_lagrange else "")
     )
-    if begun.gap <= options.mip_rel_gap:
+    if begun.gap <= options.mip_rel_gap or options.design_max_nodes == 0:
+        # Within the gap, or no branch and bound asked for: the start is the plan, with its
+        # bound; a start outside the gap stops at the work limit (no clock decides it).
         stage = {
-            "status": "optimal",
+            "status": "optimal" if begun.gap <= options.mip_rel_gap else "iteration_limit",
             "objective": begun.objective,
             "bound": begun.bound,
             "gap": begun.gap,
