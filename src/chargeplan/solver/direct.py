@@ -2,8 +2,7 @@
 
 :func:`chargeplan.solve` builds every model as arrays first
 (:func:`~chargeplan.model.formulation.build_milp`). When nothing needs the Pyomo model (no
-``extend=`` hook, one stage: not ``max_coverage``, no starting plan: not the covering form,
-no HiGHS log asked for)
+``extend=`` hook, one stage: not ``max_coverage``, no starting plan: not the covering form)
 those arrays go straight to HiGHS: the columns in the order
 :class:`~chargeplan.solver.interface.SparseHighs` passes them (first appearance in the rows,
 a facility-location model's integer columns first:
@@ -12,6 +11,9 @@ costs, and the same options (time limit, MIP gap, threads). HiGHS therefore rece
 model of the Pyomo path and returns the same plan (``tests/test_families.py`` compares both),
 but a process that solves this way imports neither Pyomo nor, through it, all of SciPy:
 a cold start (``benchmarks/cold_start.py``) saves seconds.
+
+HiGHS's log asked for on standard error (``log_to_stderr``, the CLI's ``-v``) is streamed there
+from HiGHS's logging callback; it does not change the path, so ``-v`` never changes the plan.
 """
 
 from __future__ import annotations
@@ -54,9 +56,9 @@ __all__ = [
 
 
 def direct_applies(problem: FacilityProblem, covering: bool, options: SolverOptions) -> bool:
-    """Whether :func:`solve_direct` gives the plan of the Pyomo path: one stage, no start (and
-    no HiGHS log wanted: the Pyomo path copies it to standard error)."""
-    return problem.objective != "max_coverage" and not covering and not options.log_to_stderr
+    """Whether :func:`solve_direct` gives the plan of the Pyomo path: one stage, no start
+    (``options.log_to_stderr`` does not matter: the log is streamed from here too)."""
+    return problem.objective != "max_coverage" and not covering
 
 
 def solve_direct(problem: FacilityProblem, options: SolverOptions) -> Solution | None:
@@ -294,6 +296,27 @@ def _logged(highs: Any, log_file: str | None) -> Iterator[None]:
             _append(scratch, log_file)
 
 
+@contextlib.contextmanager
+def _to_stderr(highs: Any, wanted: bool) -> Iterator[None]:
+    """Stream HiGHS's log of the solve inside to standard error (``wanted``), from its logging
+    callback: what the Pyomo path's tee shows with ``-v``, without leaving this path."""
+    if not wanted:
+        yield
+        return
+
+    def write(event: Any) -> None:
+        sys.stderr.write(event.message)
+
+    highs.setOptionValue("output_flag", True)
+    highs.setOptionValue("log_to_console", False)
+    highs.cbLogging.subscribe(write)
+    try:
+        yield
+    finally:
+        highs.cbLogging.unsubscribe(write)
+        sys.stderr.flush()
+
+
 def _append(source: str, target: str) -> None:
     """Copy ``source``'s text to the end of ``target`` (skipped, with a log message, on error)."""
     import logging
@@ -321,8 +344,9 @@ def _run(highs: Any, options: SolverOptions, offset: float) -> dict:
         highs.setOptionValue("mip_max_nodes", int(options.mip_max_nodes))
     progress.step("solve")
     start = time.perf_counter()
-    with _logged(highs, options.log_file), reporting(highs, offset):
-        highs.run()
+    with _logged(highs, options.log_file), _to_stderr(highs, options.log_to_stderr):
+        with reporting(highs, offset):
+            highs.run()
     seconds = time.perf_counter() - start
     status = highs.getModelStatus()
     info = highs.getInfo()
