@@ -353,6 +353,6 @@ def test_the_stations_scenario_reads_and_leaves_the_default_alone() -> None:
         8,
     )
     # the smallest design of the menu has 8 stalls: a city cell needs 8 x 48.7 kWh a day
-    assert stations.sizing.designs == ("dc4_ac4", "dc8_ac8", "dc12_ac8")
+    assert stations.sizing.designs == ("dc4_ac4", "dc8_ac8", "dc12_ac8", "dc20_ac8")
     assert stations.reach.service_radius_km == 3
     assert load_scenario(repo / "models" / "china-2030.toml").fine_zones is None
