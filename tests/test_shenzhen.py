@@ -172,7 +172,7 @@ def test_the_whole_city_plan_keeps_the_invariants(
     assert plan.summary["coverage"] > 0.7
     # Every station is one design of the menu, its chargers exactly the design's stalls.
     built = plan.sites[plan.sites["open"].to_numpy(bool)]
-    assert set(built["design"]) <= {"dc4_ac4", "dc8_ac8", "dc12_ac8"}
+    assert set(built["design"]) <= {"dc4_ac4", "dc8_ac8", "dc12_ac8", "dc20_ac8"}
     for t in ("dc_fast", "ac_destination"):
         assert (built[f"chargers_{t}"] == built[f"design_stalls_{t}"]).all()
     # The design start returns its plan within the scenario's gap: no clock decides it.
