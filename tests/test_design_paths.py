@@ -183,3 +183,24 @@ def test_max_coverage_without_a_start_says_why(caplog: pytest.LogCaptureFixture)
     assert "no design start: an LP of the rounding was not optimal" in solution.formulation
     assert any("no design start" in r.getMessage() for r in caplog.records)
     assert solution.objective == pytest.approx(best, rel=1e-7)
+
+
+def test_cli_run_with_and_without_v_writes_the_same_plan(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``chargeplan run`` of the tiny design scenario (``tests/test_designs.py``), with ``-v``
+    and with ``--quiet``: the same sites, zones and stations files, and HiGHS's log on
+    standard error only with ``-v`` (when HiGHS runs after the start)."""
+    from chargeplan.cli import main
+
+    from .test_designs import write_design_scenario
+
+    path = write_design_scenario(tmp_path / "tiny")
+    flags = ["--no-map", "--no-report"]
+    assert main(["run", str(path), "--out", str(tmp_path / "q"), "--quiet", *flags]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["run", str(path), "--out", str(tmp_path / "v"), "-v", *flags]) == 0
+    assert "design start" in capsys.readouterr().err
+    for name in ("sites.csv", "zones.csv", "stations.csv"):
+        quiet, loud = (tmp_path / "q" / name).read_bytes(), (tmp_path / "v" / name).read_bytes()
+        assert quiet == loud, name
