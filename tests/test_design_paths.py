@@ -204,3 +204,14 @@ def test_cli_run_with_and_without_v_writes_the_same_plan(
     for name in ("sites.csv", "zones.csv", "stations.csv"):
         quiet, loud = (tmp_path / "q" / name).read_bytes(), (tmp_path / "v" / name).read_bytes()
         assert quiet == loud, name
+
+
+def test_lazy_links_say_why_they_have_no_start(caplog: pytest.LogCaptureFixture) -> None:
+    """``pair_links = "lazy"`` on the array path: the cut loop runs instead of the start (the
+    rounding needs every link row); the formulation and a warning say so, the optimum holds."""
+    p = dataclasses.replace(line_instance(2), pair_links="lazy")
+    with caplog.at_level(logging.WARNING, logger="chargeplan.solver.direct"):
+        solution = chargeplan.solve(p, EXACT)
+    assert solution.formulation.endswith("; no design start: model.pair_links = 'lazy'")
+    assert any("no design start" in r.getMessage() for r in caplog.records)
+    assert solution.objective == pytest.approx(least_cost(p), rel=1e-7)

@@ -89,6 +89,9 @@ def solve_direct(problem: FacilityProblem, options: SolverOptions) -> Solution |
     if design_start_applies(problem, options):
         values, stage, formulation = _from_design_start(problem, lp, ix, highs, order, options)
     else:
+        if problem.designs and options.design_start:  # lazy links: the start needs every row
+            formulation += "; no design start: model.pair_links = 'lazy'"
+            _say_no_start(formulation)
         stage = _run(highs, options, lp.objective_offset)
         values = read_values(lp, highs, order)
     stage["seconds"] = time.perf_counter() - start
@@ -135,8 +138,10 @@ def _from_design_start(
     begun = design_start(problem, lp, ix, copy, order, options.threads)
     del copy
     if begun is None:
+        words = f"{ix.formulation}; no design start: an LP of the rounding was not optimal"
+        _say_no_start(words)
         stage = _run(highs, options, lp.objective_offset)
-        return read_values(lp, highs, order), stage, ix.formulation + "; no design start"
+        return read_values(lp, highs, order), stage, words
     words = (
         f"{ix.formulation}; design start: LP rounded in {begun.rounds} rounds ({begun.lps} LPs), "
         f"{100 * begun.gap:.2f} % above the LP bound"
@@ -164,6 +169,13 @@ def _from_design_start(
     stage["bound"] = max(stage["bound"], begun.lp_bound)
     stage["gap"] = abs(stage["objective"] - stage["bound"]) / max(abs(stage["objective"]), 1e-9)
     return values, stage, words
+
+
+def _say_no_start(formulation: str) -> None:
+    """Warn that a station-design model is solved by HiGHS alone, and why (``formulation``)."""
+    import logging
+
+    logging.getLogger(__name__).warning("station designs solved by HiGHS alone: %s", formulation)
 
 
 def _lazy_links(
