@@ -13,6 +13,10 @@ Per instance the script solves, to a proven optimum (MIP gap 0, one thread, same
 - ``lazy``: ``pair_links="lazy"`` (the cut loop of :mod:`chargeplan.solver.cuts`);
 - ``raw_ylast``: raw with the columns x then y (the order chargeplan used before
   :func:`chargeplan.model.links.integers_first`);
+- ``raw_scaled``: raw with the objective scale chargeplan sets (HiGHS's
+  ``user_objective_scale``, a power of two: :mod:`chargeplan.solver.scaling`; -1 on the
+  OR-Library files, whose costs reach 1.4e6): the same search, but HiGHS's own time changes
+  with it, so ``auto`` over ``raw_scaled`` is chargeplan's fixed cost alone;
 - ``model``: chargeplan's ``auto`` model as HiGHS receives it (``build_milp`` then
   ``SparseMILP.to_highs(pyomo_order=True)``), run by ``highspy``: its nodes and simplex
   iterations compare with raw's (the same numbers: the same search);
@@ -21,9 +25,11 @@ Per instance the script solves, to a proven optimum (MIP gap 0, one thread, same
 (build + solve for chargeplan; build + load + solve for raw) divided by raw's in the same
 repeat (``/raw``: wall clock; ``/raw cpu``: the process's CPU time, less sensitive to the other
 jobs of a shared machine), the objectives, and each way's branch-and-bound nodes and simplex
-iterations (``_nodes``, ``_iters``; for chargeplan from HiGHS's log, the cut loop's LP rounds
-left out): these do not depend on the machine's load, and equal counts mean HiGHS took the
-same search. With ``--repeat r`` every instance is solved r times each way, interleaved (raw,
+iterations (``_nodes``, ``_iters``; for chargeplan from HiGHS's log of an extra, untimed solve,
+the cut loop's LP rounds left out: the timed solves write no log, as raw's write none; with
+``--timed-log`` chargeplan's timed solve writes the log, as before 2026-11-30): these do not
+depend on the machine's load, and equal counts mean HiGHS took the same search. With
+``--repeat r`` every instance is solved r times each way, interleaved (raw,
 then each way; the next repeat in the reverse order), and the table gives the medians of the
 seconds and of the per-repeat ratios. Instances that raw HiGHS solves in under a second get at
 least 5 repeats (their times are mostly fixed costs); a first chargeplan solve, untimed, does
@@ -56,6 +62,7 @@ cores; the default 500 x 50 about a minute or two)::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import statistics
 import sys
@@ -124,9 +131,12 @@ def to_problem(inst: dict[str, np.ndarray], pair_links: str):
     )
 
 
-def raw_highs(inst: dict[str, np.ndarray], time_limit: float, y_first: bool = True) -> dict:
+def raw_highs(
+    inst: dict[str, np.ndarray], time_limit: float, y_first: bool = True, scaled: bool = False
+) -> dict:
     """The strong formulation straight into ``highspy`` (columns y then x, x row-major; x then
-    y when not ``y_first``)."""
+    y when not ``y_first``); ``scaled``: with chargeplan's objective scale
+    (:func:`chargeplan.solver.scaling.objective_scale`, HiGHS's ``user_objective_scale``)."""
     import highspy
     from scipy import sparse
 
@@ -161,6 +171,10 @@ def raw_highs(inst: dict[str, np.ndarray], time_limit: float, y_first: bool = Tr
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.passModel(lp)
+    if scaled:
+        from chargeplan.solver.scaling import objective_scale
+
+        highs.setOptionValue("user_objective_scale", objective_scale(col_cost))
     return _run_highs(highs, time_limit, start)
 
 
@@ -193,23 +207,37 @@ def _run_highs(highs, time_limit: float, start: tuple[float, float]) -> dict:
     }
 
 
-def chargeplan_run(inst: dict[str, np.ndarray], time_limit: float, pair_links: str) -> dict:
+def chargeplan_run(
+    inst: dict[str, np.ndarray],
+    time_limit: float,
+    pair_links: str,
+    timed_log: bool = False,
+    counts: bool = True,
+) -> dict:
     """``chargeplan.solve`` from the problem's arrays (build + solve), gap 0, one thread; the
     ``FacilityProblem`` is made from the cost table before the clock starts, as raw HiGHS starts
-    from the arrays."""
+    from the arrays.
+
+    The timed solve writes no HiGHS log, as raw's does not (a log costs HiGHS's own time and
+    file work, on either side); the nodes and iterations come from a second, untimed solve with
+    a log file (the same search: same model, options and thread count), if ``counts`` (the
+    first repeat). ``timed_log``: time the solve with the log file, as this script did before
+    (``--timed-log``).
+    """
     from chargeplan.solver.highs import solve
     from chargeplan.solver.options import SolverOptions
 
     problem = to_problem(inst, pair_links)
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "highs.log"
-        options = SolverOptions(
-            mip_rel_gap=0, time_limit_s=time_limit, threads=1, log_file=str(log)
-        )
+        logged = SolverOptions(mip_rel_gap=0, time_limit_s=time_limit, threads=1, log_file=str(log))
+        options = logged if timed_log else dataclasses.replace(logged, log_file=None)
         start, cpu = time.perf_counter(), time.process_time()
         solution = solve(problem, options)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        text = log.read_text()
+        if counts and not timed_log:
+            solve(problem, logged)
+        text = log.read_text() if log.exists() else ""
     return {
         "seconds": seconds,
         "cpu": cpu,
@@ -254,12 +282,15 @@ def instances(
 RUNNERS = {
     "raw": partial(raw_highs, y_first=True),
     "raw_ylast": partial(raw_highs, y_first=False),
+    "raw_scaled": partial(raw_highs, scaled=True),
     "model": model_highs,
     "auto": partial(chargeplan_run, pair_links="auto"),
     "weak": partial(chargeplan_run, pair_links="never"),
     "strong": partial(chargeplan_run, pair_links="always"),
     "lazy": partial(chargeplan_run, pair_links="lazy"),
 }
+
+CHARGEPLAN_WAYS = ("auto", "weak", "strong", "lazy")
 
 
 def measure(inst: dict[str, np.ndarray], ways: list[str], repeat: int, limit: float) -> dict:
@@ -268,7 +299,8 @@ def measure(inst: dict[str, np.ndarray], ways: list[str], repeat: int, limit: fl
     for r in range(repeat):
         for way in ["raw", *ways] if r % 2 == 0 else [*reversed(ways), "raw"]:
             given = _capped(inst) if way.startswith("raw") else inst
-            runs[way].append(RUNNERS[way](given, limit))
+            first = {"counts": r == 0} if way in CHARGEPLAN_WAYS else {}  # counts: once
+            runs[way].append(RUNNERS[way](given, limit, **first))
     raw = runs["raw"]
     row: dict = {"raw_s": statistics.median(run["seconds"] for run in raw)}
     row["raw_obj"], row["raw_nodes"], row["raw_iters"] = (
@@ -312,7 +344,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="interleaved runs per instance")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="generator seeds")
     parser.add_argument("--uflp", action="store_true", help="also the cap files as UFLP")
+    parser.add_argument(
+        "--timed-log", action="store_true", help="time chargeplan with its HiGHS log file on"
+    )
     args = parser.parse_args(argv)
+    if args.timed_log:
+        for way in CHARGEPLAN_WAYS:
+            RUNNERS[way] = partial(RUNNERS[way], timed_log=True)
     n, m = (int(v) for v in args.size.split("x"))
     table = []
     chargeplan_run(read_cap(ORLIB / "cap" / "cap41.txt"), 60, "auto")  # imports: not timed

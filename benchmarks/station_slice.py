@@ -8,7 +8,10 @@ bundled). Every piece is solved twice, single-threaded, with the same time limit
 - ``highs``: today's path before the design start (``SolverOptions(design_start=False)``; the
   capacity rows are the tightened ones in both, as HiGHS's presolve tightens them anyway);
 - ``start``: the LP relaxation rounded to a plan (:mod:`chargeplan.solver.designstart`),
-  returned if within the gap, else handed to HiGHS, which stops at ``design_max_nodes`` nodes.
+  returned if within the gap, else handed to HiGHS, which stops at ``design_max_nodes`` nodes;
+  the LP bound only (``design_lagrange_steps=0``), as before the Lagrangian bound;
+- ``lagrange``: the same with the Lagrangian bound and heuristic
+  (:mod:`chargeplan.solver.design_bound`, the default ``design_lagrange_steps``).
 
 Per slice it prints the sum over its pieces of the objective and of the bound (each piece's
 bound is a valid lower bound of that piece, so their sum is one of the slice's), the gap, the
@@ -19,6 +22,7 @@ and the ratios start / highs. Run by hand from the repository root::
     PYTHONPATH=src nice .venv/bin/python benchmarks/station_slice.py
     PYTHONPATH=src nice .venv/bin/python benchmarks/station_slice.py --regions 珠海市 --cache /tmp/s
     PYTHONPATH=src nice .venv/bin/python benchmarks/station_slice.py --regions 广东省 --only start
+    PYTHONPATH=src nice .venv/bin/python benchmarks/station_slice.py --ways start lagrange
 
 ``--cache DIR`` keeps each slice's prepared pieces in ``DIR`` (a pickle per slice, written by
 this script and read back only by it) so that a second run skips the minute of preparation.
@@ -27,6 +31,8 @@ this script and read back only by it) so that a second run skips the minute of p
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import pickle
 import time
 import warnings
@@ -36,6 +42,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "models" / "china-2030-stations.toml"
+WAYS = ["highs", "start", "lagrange"]
 
 
 def pieces_of(region: str, cache: Path | None) -> list:
@@ -69,8 +76,10 @@ def solve_slice(pieces: list, way: str, time_limit: float) -> dict[str, float]:
     from chargeplan.solver.options import SolverOptions
 
     options = SolverOptions(
-        time_limit_s=time_limit, mip_rel_gap=0.02, threads=1, design_start=way == "start"
+        time_limit_s=time_limit, mip_rel_gap=0.02, threads=1, design_start=way != "highs"
     )
+    if way == "start":
+        options = dataclasses.replace(options, design_lagrange_steps=0)
     total = {"objective": 0.0, "bound": 0.0, "served": 0.0, "reachable": 0.0, "stations": 0}
     wall, cpu = time.perf_counter(), time.process_time()
     statuses = []
@@ -122,20 +131,47 @@ def served_floor_bound(piece, share: float) -> float:
     return float(highs.getInfo().objective_function_value) + lp.objective_offset
 
 
+def lagrange_steps_bound(piece, steps: int) -> dict[str, float]:
+    """The design start of ``piece`` with ``steps`` subgradient steps: its plan's cost, the LP
+    and the Lagrangian bound, and the CPU seconds of the whole start."""
+    from chargeplan.model.formulation import build_milp
+    from chargeplan.solver.designstart import design_start
+    from chargeplan.solver.direct import load_arrays
+
+    lp, ix = build_milp(piece)
+    highs, order = load_arrays(lp)
+    cpu = time.process_time()
+    start = design_start(piece, lp, ix, highs, order, threads=1, lagrange_steps=steps)
+    assert start is not None
+    return {
+        "objective": start.objective,
+        "lp": start.lp_bound,
+        "lagrange": start.lagrange_bound,
+        "cpu_s": time.process_time() - cpu,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regions", nargs="+", default=["珠海市", "深圳市", "上海市"])
     parser.add_argument("--time-limit", type=float, default=60.0, help="per piece, seconds")
-    parser.add_argument("--only", choices=["highs", "start"], help="one way only")
+    parser.add_argument("--only", choices=WAYS, help="one way only")
+    parser.add_argument("--ways", nargs="+", choices=WAYS, help="these ways (default: all)")
     parser.add_argument("--cache", type=Path, help="folder for the prepared pieces")
     parser.add_argument(
         "--served-floor",
         type=float,
         help="also print the LP bound of the largest piece with this share served (e.g. 0.95)",
     )
+    parser.add_argument(
+        "--lagrange-steps",
+        type=int,
+        nargs="+",
+        help="also print the largest piece's start with these numbers of subgradient steps",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    ways = [args.only] if args.only else ["highs", "start"]
+    ways = [args.only] if args.only else (args.ways or WAYS)
     print(
         f"{'slice':<8} {'way':<6} {'pieces':>6} {'pairs':>7} {'objective':>14} {'bound':>14} "
         f"{'gap %':>6} {'served %':>8} {'stations':>8} {'wall s':>7} {'cpu s':>7}"
@@ -162,10 +198,20 @@ def main() -> None:
                 + ", ".join(f"{w} {r['largest_objective']:,.0f}" for w, r in results.items()),
                 flush=True,
             )
-        if len(results) == 2:
-            a, b = results["start"], results["highs"]
+        for steps in args.lagrange_steps or []:
+            largest = max(pieces, key=lambda p: len(p.pair_zone))
+            r = lagrange_steps_bound(largest, steps)
             print(
-                f"{region:<8} ratio start/highs: objective {a['objective'] / b['objective']:.3f}, "
+                f"{region:<8} largest piece, {steps} steps: plan {r['objective']:,.0f}, LP bound "
+                f"{r['lp']:,.0f}, Lagrangian bound {r['lagrange']:,.0f}, gap "
+                f"{100 * (r['objective'] - max(r['lp'], r['lagrange'])) / r['objective']:.2f} %, "
+                f"start {r['cpu_s']:.1f} s CPU",
+                flush=True,
+            )
+        for new, old in itertools.combinations(ways[::-1], 2):
+            a, b = results[new], results[old]
+            print(
+                f"{region:<8} ratio {new}/{old}: objective {a['objective'] / b['objective']:.3f}, "
                 f"gap {a['gap'] / max(b['gap'], 1e-12):.3f}, served "
                 f"{a['served_share'] / max(b['served_share'], 1e-12):.3f}, wall "
                 f"{a['wall_s'] / b['wall_s']:.3f}, cpu {a['cpu_s'] / b['cpu_s']:.3f}",

@@ -188,3 +188,20 @@ def test_station_dearer_than_its_demand_stays_closed() -> None:
     solution = chargeplan.solve(p, EXACT)
     assert solution.objective == pytest.approx(800.0)
     assert not solution.open_site.any()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_no_branch_and_bound_returns_the_start_with_its_bound(seed: int) -> None:
+    """``design_max_nodes = 0``: the plan is the start's, its bound the start's, and the status
+    says whether that is within the gap (no HiGHS search, so no clock can decide the plan)."""
+    p = line_instance(seed)
+    best, _ = brute_force(p)
+    lp, ix, highs, order = loaded(p)
+    start = design_start(p, lp, ix, highs, order, threads=1)
+    assert start is not None
+    solution = chargeplan.solve(p, dataclasses.replace(EXACT, design_max_nodes=0))
+    assert solution.objective == pytest.approx(start.objective, rel=1e-9)
+    assert solution.bound == pytest.approx(start.bound, rel=1e-9)
+    assert solution.bound <= best * (1 + 1e-9) <= solution.objective * (1 + 1e-9)
+    within = start.objective - start.bound <= 1e-9 * abs(start.objective)
+    assert solution.status == ("optimal" if within else "iteration_limit")

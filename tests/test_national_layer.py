@@ -27,7 +27,7 @@ from chargeplan.inputs.finezones import fine_zones
 from chargeplan.inputs.h3bits import cell_children, cell_parents, cell_resolutions
 from chargeplan.inputs.multires import multires_cells
 from chargeplan.inputs.prepare import prepare
-from chargeplan.inputs.stationlayer import spread_options
+from chargeplan.inputs.stationlayer import spread_options, urban_reach_km
 
 from .cell_instances import places_at, square_zones
 from .conftest import SCENARIO, write_tiny_scenario
@@ -303,6 +303,42 @@ def test_a_station_scenario_makes_its_candidates_from_demand(tmp_path: Path) -> 
     assert set(sliced.sites["cell"]) <= set(sliced.zones.index)
 
 
+def test_a_catchment_scenario_puts_a_candidate_within_reach_of_every_urban_cell(
+    tmp_path: Path,
+) -> None:
+    # At 35 kWh per stall-day the demand rule gives z1's urban cells (50 or 60 kWh a day) no
+    # candidate (above). The catchment rule adds them at uncovered cells whose 3 km disc holds
+    # 70 kWh a day, which any two cells do (and each z1 cell has dozens within 3 km): every z1
+    # cell ends within 3 km of one
+    path = _stations_tiny(tmp_path, kwh=35)
+    path.write_text(
+        path.read_text().replace(
+            'cell_sites = "demand"', 'cell_sites = "catchment"\ncatchment_km = 3'
+        )
+    )
+    scenario = load_scenario(path)
+    assert urban_reach_km(scenario) == 3.0
+    inputs = prepare(scenario)
+    zones, sites = inputs.zones, inputs.sites
+    z1 = (zones["parent_id"] == "z1").to_numpy()
+    added = sites["cell"].isin(zones.index[z1])
+    assert added.any() and set(sites.loc[~added, "cell"]) == set(zones.index[~z1])
+    centres = gpd.GeoSeries(
+        gpd.points_from_xy(zones["centre_lon"], zones["centre_lat"]), crs="EPSG:4326"
+    ).to_crs("EPSG:32651")
+    points = sites.geometry.to_crs("EPSG:32651")
+    gap = np.hypot(
+        centres.x.to_numpy()[:, None] - points.x.to_numpy()[None, :],
+        centres.y.to_numpy()[:, None] - points.y.to_numpy()[None, :],
+    ).min(axis=1)
+    assert (gap[z1] <= 3_000.0).all()
+    # without catchment_km the rule fills the scenario's reach (30 km), or the urban one
+    path.write_text(path.read_text().replace("catchment_km = 3\n", ""))
+    assert urban_reach_km(load_scenario(path)) == 30.0
+    path.write_text(path.read_text() + "\n[reach.standard]\nurban_km = 2.5\n")
+    assert urban_reach_km(load_scenario(path)) == 2.5
+
+
 @pytest.mark.parametrize(
     ("change", "key"),
     [
@@ -313,6 +349,8 @@ def test_a_station_scenario_makes_its_candidates_from_demand(tmp_path: Path) -> 
         ("kwh_per_stall_day = 0", "fine_zones.kwh_per_stall_day"),
         ("cell_sites = 'nearest'", "fine_zones.cell_sites"),
         ("candidate_h3_resolution = 9", "fine_zones.candidate_h3_resolution"),
+        ("catchment_km = 0", "fine_zones.catchment_km"),
+        ("catchment_min_daily_kwh = -1", "fine_zones.catchment_min_daily_kwh"),
     ],
 )
 def test_bad_scenario_values_are_errors_naming_the_key(
@@ -346,7 +384,9 @@ def test_the_stations_scenario_reads_and_leaves_the_default_alone() -> None:
     repo = Path(__file__).resolve().parents[1]
     stations = load_scenario(repo / "models" / "china-2030-stations.toml")
     config = stations.fine_zones
-    assert config is not None and config.cell_sites == "demand"
+    assert config is not None and config.cell_sites == "catchment"
+    assert config.catchment_km is None and config.catchment_min_daily_kwh is None
+    assert urban_reach_km(stations) == 3.0  # the rule fills the 3 km urban reach
     assert (config.rural_h3_resolution, config.h3_resolution, config.urban_h3_resolution) == (
         5,
         6,

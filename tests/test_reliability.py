@@ -90,6 +90,7 @@ def test_run_writes_a_manifest_that_hashes_inputs_and_outputs(
         "reduce": True,
         "design_start": True,
         "design_max_nodes": 1000,
+        "design_lagrange_steps": 300,
         "mip_max_nodes": None,
     }
     assert manifest["result"]["status"] == "optimal" and manifest["result"]["gap"] == 0

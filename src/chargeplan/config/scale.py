@@ -41,7 +41,14 @@ class FineZonesConfig(Frozen):
     station design at ``kwh_per_stall_day`` per stall
     (default 48.7 kWh, the national public pile's average in June 2024: EVCIPA's 4.56 TWh over
     the month's piles, in /work/shared/data/facts/CHINA-EV-FACTS.md), and every suburban or
-    rural cell with at least ``coarse_site_min_population`` people. ``regions`` keeps only the
+    rural cell with at least ``coarse_site_min_population`` people. ``cell_sites =
+    "catchment"`` does the same, then adds candidates for the urban cells with people and no
+    candidate within ``catchment_km`` (default: the urban reach, ``reach.standard.urban_km``
+    or else ``reach.service_radius_km``), in rounds, at the uncovered cells whose catchment
+    (the uncovered demand within that reach) is largest, while it reaches
+    ``catchment_min_daily_kwh`` (default: the demand rule's threshold, the smallest design at
+    ``kwh_per_stall_day``: a station that can live on the demand it brings into reach;
+    :mod:`chargeplan.inputs.catchment`, docs/stations.md). ``regions`` keeps only the
     cells (and candidates) of the listed regions (``zones.region_column`` values or zone
     names) after the national demand is computed: a slice of the national plan.
     """
@@ -61,10 +68,14 @@ class FineZonesConfig(Frozen):
     rural_h3_resolution: Annotated[int, Field(ge=0, le=13)] | None = None
     urban_density_per_km2: PositiveFloat = 1_500.0
     suburban_density_per_km2: PositiveFloat = 300.0
-    cell_sites: Literal["most_populous", "demand"] = "most_populous"
+    cell_sites: Literal["most_populous", "demand", "catchment"] = "most_populous"
     kwh_per_stall_day: PositiveFloat = 48.7
     coarse_site_min_population: NonNegativeFloat = 1.0
     candidate_h3_resolution: Annotated[int, Field(ge=0, le=13)] | None = None
+    # None: the urban reach (reach.standard.urban_km, else reach.service_radius_km)
+    catchment_km: PositiveFloat | None = None
+    # None: the demand rule's threshold (smallest design x kwh_per_stall_day)
+    catchment_min_daily_kwh: NonNegativeFloat | None = None
     regions: tuple[str, ...] = ()
 
     @model_validator(mode="after")
@@ -72,7 +83,8 @@ class FineZonesConfig(Frozen):
         base = self.h3_resolution
         fine = self.urban_h3_resolution
         coarse = base if self.rural_h3_resolution is None else self.rural_h3_resolution
-        if fine is None and (self.rural_h3_resolution is not None or self.cell_sites == "demand"):
+        by_demand = self.cell_sites in ("demand", "catchment")
+        if fine is None and (self.rural_h3_resolution is not None or by_demand):
             given = "rural_h3_resolution" if self.rural_h3_resolution is not None else "cell_sites"
             raise ValueError(
                 f"fine_zones.{given} needs fine_zones.urban_h3_resolution (the resolution of "

@@ -97,6 +97,9 @@ class SolverConfig:
         best bound.
     threads
         Threads HiGHS may use (1 to :data:`MAX_THREADS`); ``None``: HiGHS's default.
+    design_max_nodes
+        Station-design models: HiGHS's branch-and-bound node limit after the design start
+        (:class:`SolverOptions`; ``0``: the start is the plan).
     """
 
     # unknown keys in a scenario's [solver] table are an error, as in every other table; so
@@ -115,6 +118,7 @@ class SolverConfig:
         ]
         | None
     ) = None
+    design_max_nodes: Annotated[int, _pydantic("Field", ge=0), _number(int)] = 1_000
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,13 @@ class SolverOptions(SolverConfig):
         (:mod:`chargeplan.solver.designstart`); ``False``: HiGHS alone, as before.
     design_max_nodes
         With ``design_start``: HiGHS's branch-and-bound node limit after the start (a
-        deterministic limit; the time limit still applies on top of it).
+        deterministic limit; the time limit still applies on top of it). ``0``: no branch and
+        bound, the start is the plan (status ``"iteration_limit"`` when it is not within
+        ``mip_rel_gap`` of its bound), so no clock can decide it.
+    design_lagrange_steps
+        With ``design_start``: subgradient steps of the Lagrangian bound and heuristic
+        (:mod:`chargeplan.solver.design_bound`; 0: LP bound only). 300 measured on the Shanghai
+        slice (``docs/stations.md``, "A Lagrangian bound").
     mip_max_nodes
         Deterministic work limit: HiGHS stops its branch and bound after this many nodes
         (``mip_max_nodes``) with its best plan and its valid bound (status
@@ -152,7 +162,7 @@ class SolverOptions(SolverConfig):
     reduce: bool = True
     log_file: str | None = None
     design_start: bool = True
-    design_max_nodes: int = 1_000
+    design_lagrange_steps: int = 300
     mip_max_nodes: int | None = None
 
     @classmethod

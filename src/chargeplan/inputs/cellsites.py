@@ -1,9 +1,11 @@
 """Candidate sites at the scale of fine zones: the centres of each zone's most populous H3
-cells (:func:`~chargeplan.inputs.finezones.fine_zones`), plus any supplied sites, which stand
-for the cell they lie in."""
+cells (:func:`~chargeplan.inputs.finezones.fine_zones`), or of a multi-resolution layer's cells
+chosen by demand (with the catchment rule of :mod:`chargeplan.inputs.catchment`), plus any
+supplied sites, which stand for the cell they lie in."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import geopandas as gpd
@@ -11,10 +13,13 @@ import h3
 import numpy as np
 import pandas as pd
 
+from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.errors import InputError
 from chargeplan.inputs.h3bits import cell_parents, cell_resolutions
 
 __all__ = ["candidate_sites_from_cells", "cell_of_points", "station_sites_from_cells"]
+
+log = logging.getLogger(__name__)
 
 
 def candidate_sites_from_cells(
@@ -100,6 +105,9 @@ def station_sites_from_cells(
     min_daily_kwh: float,
     coarse_min_population: float = 1.0,
     cluster_resolution: int | None = None,
+    catchment_km: float | None = None,
+    catchment_min_daily_kwh: float | None = None,
+    crs: str = DEFAULT_CRS,
     supplied: gpd.GeoDataFrame | None = None,
     id_column: str = "site_id",
     cell_id_column: str = "zone_id",
@@ -121,6 +129,11 @@ def station_sites_from_cells(
       candidate, at its most demanded cell (ties by H3 index);
     - every **suburban or rural** (coarse) cell with at least ``coarse_min_population``
       people, whatever its demand, so that the countryside keeps a candidate within its cell;
+    - with ``catchment_km``, then, the **catchment rule**
+      (:func:`~chargeplan.inputs.catchment.catchment_picks`): urban cells with people and no
+      candidate within ``catchment_km`` get candidates, in rounds, at the uncovered cells whose
+      catchment (the uncovered demand within ``catchment_km``) is largest, as long as it
+      reaches ``catchment_min_daily_kwh`` (default ``min_daily_kwh``);
 
     except the cells that hold a supplied site (it stands for them). Charger limits follow
     :func:`candidate_sites_from_cells`' rule.
@@ -137,6 +150,12 @@ def station_sites_from_cells(
         People a suburban or rural cell needs to become a candidate.
     cluster_resolution
         Resolution of the clusters of urban cells (``None``: each urban cell alone).
+    catchment_km
+        The urban reach the catchment rule fills (``None``: no catchment rule).
+    catchment_min_daily_kwh
+        Catchment demand an added candidate needs (``None``: ``min_daily_kwh``).
+    crs
+        Metric CRS the catchment rule measures distances in (the reach's).
     supplied, id_column, cell_id_column, population_column, people_per_charger,
     max_chargers_floor
         As for :func:`candidate_sites_from_cells`.
@@ -176,6 +195,22 @@ def station_sites_from_cells(
     urban = cells["settlement"].to_numpy() == "urban"
     chosen = ~urban & ~taken & (pop >= coarse_min_population)
     chosen[_urban_picks(cell_ids, urban, demand, taken, min_daily_kwh, cluster_resolution)] = True
+    if catchment_km is not None:
+        threshold = min_daily_kwh if catchment_min_daily_kwh is None else catchment_min_daily_kwh
+        targets = urban & ~taken & (pop > 0)
+        chosen[
+            _catchment_step(
+                cells,
+                cell_ids,
+                chosen & (pop > 0),
+                given,
+                demand,
+                targets,
+                crs,
+                catchment_km,
+                threshold,
+            )
+        ] = True
     sites = _cell_site_table(
         cells,
         np.flatnonzero(chosen & (pop > 0)),
@@ -191,6 +226,58 @@ def station_sites_from_cells(
     sites["lon"], sites["lat"] = sites.geometry.x.round(6), sites.geometry.y.round(6)
     frames.append(sites)
     return _join_sites(frames, id_column)
+
+
+def _catchment_step(
+    cells: gpd.GeoDataFrame,
+    cell_ids: np.ndarray,
+    chosen: np.ndarray,
+    given: gpd.GeoDataFrame | None,
+    demand: np.ndarray,
+    targets: np.ndarray,
+    crs: str,
+    catchment_km: float,
+    min_daily_kwh: float,
+) -> np.ndarray:
+    """Positions of the cells the catchment rule adds, with the chosen cells and the supplied
+    sites as the candidates already placed; logs what it adds and leaves out."""
+    from chargeplan.inputs.catchment import catchment_picks
+
+    if not np.isfinite(catchment_km) or catchment_km <= 0:
+        raise InputError(f"catchment_km must be a number > 0 (got {catchment_km})")
+    centres = gpd.GeoSeries(_cell_centres(cells), crs="EPSG:4326").to_crs(crs)
+    if not centres.crs.is_projected:
+        raise InputError(f"reach.crs {crs!r} is not a projected (metric) CRS: pick one in metres")
+    cell_xy = np.column_stack([centres.x.to_numpy(), centres.y.to_numpy()])
+    site_xy = cell_xy[chosen]
+    if given is not None:
+        placed = given.geometry.to_crs(crs)
+        site_xy = np.vstack([site_xy, np.column_stack([placed.x, placed.y])])
+    picks = catchment_picks(
+        cell_xy,
+        demand,
+        targets,
+        site_xy,
+        radius_m=catchment_km * 1000.0,
+        min_daily_kwh=min_daily_kwh,
+        order_key=np.array([int(c, 16) for c in cell_ids], np.uint64),  # the H3 index
+    )
+    total = demand.sum() or 1.0
+    log.info(
+        "catchment rule: %d urban cells without a candidate within %g km (%.2f %% of the "
+        "demand); %d candidates added in %d rounds; %d cells left out (%.3f %%: less than %g kWh "
+        "a day within %g km)",
+        picks.uncovered.size,
+        catchment_km,
+        100 * demand[picks.uncovered].sum() / total,
+        picks.added.size,
+        picks.rounds,
+        picks.left_out.size,
+        100 * demand[picks.left_out].sum() / total,
+        min_daily_kwh,
+        catchment_km,
+    )
+    return picks.added
 
 
 def _join_sites(frames: list[gpd.GeoDataFrame], id_column: str) -> gpd.GeoDataFrame:
@@ -250,10 +337,7 @@ def _cell_site_table(
     name, cell, ``parent_id``, ``province`` (if given), the ``extra`` columns of the cells
     (``{site column: cell column}``), ``pop_max``, ``max_<type>`` and ``source = "cell"``."""
     chosen = cells.iloc[pick]
-    if {"centre_lon", "centre_lat"} <= set(chosen.columns):
-        points = gpd.points_from_xy(chosen["centre_lon"], chosen["centre_lat"], crs="EPSG:4326")
-    else:
-        points = chosen.geometry.to_crs("EPSG:4326").centroid.values
+    points = _cell_centres(chosen)
     columns: dict[str, object] = {
         id_column: np.char.add("c", cell_ids[pick].astype(str)),
         "name": chosen["name"].astype(str).to_numpy() if "name" in chosen else "",
@@ -271,6 +355,16 @@ def _cell_site_table(
         ).astype(np.int64)
     columns["source"] = "cell"
     return gpd.GeoDataFrame(columns, geometry=points, crs="EPSG:4326")
+
+
+def _cell_centres(cells: gpd.GeoDataFrame) -> np.ndarray:
+    """The cells' centres as EPSG:4326 points: ``centre_lon``/``centre_lat`` if given, else
+    the polygons' centroids."""
+    if {"centre_lon", "centre_lat"} <= set(cells.columns):
+        return np.asarray(
+            gpd.points_from_xy(cells["centre_lon"], cells["centre_lat"], crs="EPSG:4326")
+        )
+    return np.asarray(cells.geometry.to_crs("EPSG:4326").centroid.values)
 
 
 def _supplied_sites(

@@ -4,7 +4,7 @@
 ``fine_zones.urban_h3_resolution`` is set: multi-resolution cells
 (:func:`~chargeplan.inputs.multires.multires_cells`), their premium users and demand (the
 scenario's own demand stage, on the cells of the whole country, so that a slice keeps its share
-of the national target), candidate stations (by demand,
+of the national target), candidate stations (by demand, with or without the catchment rule,
 :func:`~chargeplan.inputs.cellsites.station_sites_from_cells`, or each zone's most populous
 cells), and the slice ``fine_zones.regions`` if one is asked for.
 """
@@ -31,14 +31,16 @@ __all__ = [
     "smallest_design",
     "spread_options",
     "station_layer",
+    "urban_reach_km",
 ]
 
 
-def smallest_design(designs: dict[str, StationDesign]) -> tuple[str, int]:
-    """The design with the fewest stalls (ties by name) and its stall count."""
+def smallest_design(designs: dict[str, StationDesign], rule: str = "demand") -> tuple[str, int]:
+    """The design with the fewest stalls (ties by name) and its stall count; ``rule`` names
+    the ``fine_zones.cell_sites`` value that needs it in the error."""
     if not designs:
         raise InputError(
-            "fine_zones.cell_sites = 'demand' needs station designs (the catalogue's "
+            f"fine_zones.cell_sites = '{rule}' needs station designs (the catalogue's "
             "[designs] and sizing.designs): add them, or use cell_sites = 'most_populous'"
         )
     name = min(designs, key=lambda n: (sum(designs[n].stalls.values()), n))
@@ -98,15 +100,18 @@ def station_layer(
         name_column=zc.name_column,
     )
     cells = peak_demand(cells, scenario.demand, source=source)
-    if config.cell_sites == "demand":
+    if config.cell_sites in ("demand", "catchment"):
         menu = {n: scenario.designs[n] for n in scenario.sizing.designs} or scenario.designs
-        _, stalls = smallest_design(menu)
+        _, stalls = smallest_design(menu, config.cell_sites)
         candidates = station_sites_from_cells(
             cells,
             public_daily_kwh=cells["public_daily_kwh"].to_numpy(float),
             min_daily_kwh=min_station_daily_kwh(stalls, config.kwh_per_stall_day),
             coarse_min_population=config.coarse_site_min_population,
             cluster_resolution=config.candidate_h3_resolution,
+            catchment_km=urban_reach_km(scenario) if config.cell_sites == "catchment" else None,
+            catchment_min_daily_kwh=config.catchment_min_daily_kwh,
+            crs=scenario.reach.crs,
             **_cell_site_options(scenario, sites),
         )
     else:
@@ -115,6 +120,17 @@ def station_layer(
     if config.regions:
         cells, candidates = _slice(cells, candidates, config.regions, zc.region_column)
     return cells, candidates
+
+
+def urban_reach_km(scenario: Scenario) -> float:
+    """The reach the catchment rule fills: ``fine_zones.catchment_km`` if given, else the
+    urban reach of ``[reach.standard]`` (``urban_km``), else ``reach.service_radius_km``."""
+    config, reach = scenario.fine_zones, scenario.reach
+    if config is not None and config.catchment_km is not None:
+        return float(config.catchment_km)
+    if reach.standard is not None:
+        return float(reach.standard.urban_km)
+    return float(reach.service_radius_km)
 
 
 def spread_options(scenario: Scenario) -> SpreadOptions:

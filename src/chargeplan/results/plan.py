@@ -28,6 +28,7 @@ from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.queueing import erlang_c
 from chargeplan.model.solution import Solution, objective_value
 from chargeplan.model.targets import coverage_summary
+from chargeplan.results.served import zones_reachable_served_share
 
 if TYPE_CHECKING:
     from chargeplan.results.stations import StationSettings
@@ -408,6 +409,7 @@ def _summary(
         },
         "demand_kwh": total_demand,
         "coverage": costs["served_demand"] / total_demand if total_demand > 0 else 1.0,
+        "served_share_reachable": zones_reachable_served_share(zones),  # issue 12's figure
         "zones_with_gaps": int((reasons != "").sum()),
         **{
             f"gap_zones_{r}": int((reasons == r).sum())

@@ -25,11 +25,17 @@ near 1 and rounding it directly opens far too many stations. :func:`design_start
    design's capacity, least used first and none sharing a zone with one taken before, are
    closed together and step 3 is repeated; the result is kept only if it costs less (at most
    :data:`IMPROVE_ROUNDS` times).
+5. Bound and Lagrangian heuristic (Beasley 1993): from the first LP's duals of the demand rows,
+   :func:`~chargeplan.solver.design_bound.lagrangian_bound` (subgradient steps with the plan's
+   cost as Polyak's target) gives a second lower bound :math:`\underline{v}_L`; the sites its
+   best site pieces open are sized and improved as in steps 3 and 4, and that plan replaces
+   the rounded one if it costs less.
 
-Every step is a simplex solve without a time limit, so the plan depends only on the model
-and the thread count, never on timing. Its cost :math:`\bar v` is an upper bound and
-:math:`\underline v` a lower bound of the optimum: the start's own gap is
-:math:`(\bar v - \underline v) / \bar v`.
+Every step is a simplex solve without a time limit (step 5 a fixed number of subgradient
+steps), so the plan depends only on the model and the thread count, never on timing. Its
+cost :math:`\bar v` is an upper bound and :math:`\max(\underline v, \underline{v}_L)` a lower
+bound of the optimum: the start's own gap is :math:`(\bar v - \max(\underline v,
+\underline{v}_L)) / \bar v`.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from chargeplan.model.designs import station_capacity
 from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
+from chargeplan.solver.design_bound import STEPS, assign_row_offset, lagrangian_bound
 
 __all__ = ["DROP_BELOW", "IMPROVE_ROUNDS", "MAX_ROUNDS", "OPEN_AT", "DesignStart", "design_start"]
 
@@ -77,7 +84,12 @@ class DesignStart:
     lps
         LPs solved in all (each round, sizing and improving step is one or two).
     seconds
-        Wall time of all the LPs.
+        Wall time of all the LPs and of the Lagrangian bound.
+    lagrange_bound
+        The Lagrangian bound (:mod:`chargeplan.solver.design_bound`), ``-inf`` where it does
+        not apply or was not computed.
+    from_lagrange
+        Whether the plan is the Lagrangian heuristic's (step 5), not the rounded LP's.
     """
 
     values: np.ndarray
@@ -86,11 +98,18 @@ class DesignStart:
     rounds: int
     lps: int
     seconds: float
+    lagrange_bound: float = -np.inf
+    from_lagrange: bool = False
+
+    @property
+    def bound(self) -> float:
+        """The better of the two lower bounds: ``max(lp_bound, lagrange_bound)``."""
+        return max(self.lp_bound, self.lagrange_bound)
 
     @property
     def gap(self) -> float:
-        """``(objective - lp_bound) / objective``: how far the start is from the LP bound."""
-        return (self.objective - self.lp_bound) / max(abs(self.objective), 1e-9)
+        """``(objective - bound) / objective``: how far the start is from its bound."""
+        return (self.objective - self.bound) / max(abs(self.objective), 1e-9)
 
 
 class _Relaxation:
@@ -137,6 +156,12 @@ class _Relaxation:
         value = float(self.highs.getInfo().objective_function_value) + self.lp.objective_offset
         return values, value
 
+    def demand_duals(self) -> np.ndarray:
+        """The last LP's duals of the ``assign`` rows (in ``u`` column order)."""
+        start = assign_row_offset(self.lp)
+        size = len(self.lp.families["assign"][1])
+        return np.asarray(self.highs.getSolution().row_dual, dtype=float)[start : start + size]
+
 
 def design_start(
     problem: FacilityProblem,
@@ -145,6 +170,7 @@ def design_start(
     highs: Any,
     order: np.ndarray,
     threads: int | None = None,
+    lagrange_steps: int = STEPS,
 ) -> DesignStart | None:
     """Round the LP relaxation of a station-design model to a plan (module docstring).
 
@@ -160,6 +186,8 @@ def design_start(
         pass a copy that is not solved afterwards.
     threads
         Threads for HiGHS (``None``: its default).
+    lagrange_steps
+        Subgradient steps of the Lagrangian bound and heuristic (step 5; 0: skip them).
 
     Returns
     -------
@@ -173,6 +201,7 @@ def design_start(
     if first is None:
         return None
     values, lp_bound = first
+    duals = relax.demand_duals()
     n_sites = len(problem.site_ids)
     lower, _, _ = lp.bounds()
     y_col = ix.cols("y")
@@ -198,7 +227,41 @@ def design_start(
     if plan is None:
         return None
     values, objective = plan
-    return DesignStart(values, objective, lp_bound, rounds, relax.lps, time.perf_counter() - start)
+    found = (values, objective, lp_bound, rounds)
+    if lagrange_steps <= 0:
+        return DesignStart(*found, relax.lps, time.perf_counter() - start)
+    return _with_lagrange(problem, lp, ix, relax, found, duals, lagrange_steps, start)
+
+
+def _with_lagrange(
+    problem: FacilityProblem,
+    lp: SparseMILP,
+    ix: ModelIndex,
+    relax: _Relaxation,
+    plan: tuple[np.ndarray, float, float, int],
+    duals: np.ndarray,
+    steps: int,
+    start: float,
+) -> DesignStart:
+    """Step 5: the Lagrangian bound from the LP's duals, with the plan's cost as Polyak's
+    target, and the Lagrangian heuristic: the sites open in the relaxation's best site pieces,
+    sized as in step 3 (and improved as in step 4); its plan replaces the rounded LP's if it
+    costs less."""
+    values, objective, lp_bound, rounds = plan
+    relaxed = lagrangian_bound(problem, lp, ix, objective, duals, steps)
+    if relaxed is None:
+        return DesignStart(*plan, relax.lps, time.perf_counter() - start)
+    lower, _, _ = lp.bounds()
+    forced = np.zeros(len(problem.site_ids), bool)
+    forced[ix.y_site[lower[ix.cols("y")] >= 0.5]] = True
+    state = np.where(relaxed.design >= -1, 1, -1)
+    state[forced] = 1
+    better = _size_and_improve(problem, ix, relax, state, forced, _zones_by_site(problem))
+    swap = better is not None and better[1] < objective
+    if better is not None and swap:
+        values, objective = better
+    seconds = time.perf_counter() - start
+    return DesignStart(values, objective, lp_bound, rounds, relax.lps, seconds, relaxed.bound, swap)
 
 
 def _zones_by_site(problem: FacilityProblem) -> list[np.ndarray]:

@@ -24,7 +24,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,12 +46,17 @@ from chargeplan.model.sparse import (
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.scaling import reporting
 
+if TYPE_CHECKING:
+    from chargeplan.solver.designstart import DesignStart
+
 __all__ = [
     "design_start_applies",
     "direct_applies",
     "load_arrays",
     "read_values",
     "solve_direct",
+    "start_as_plan",
+    "start_words",
 ]
 
 
@@ -135,25 +140,19 @@ def _from_design_start(
 
     progress.step("design start")
     copy, _ = _load(lp)
-    begun = design_start(problem, lp, ix, copy, order, options.threads)
+    begun = design_start(
+        problem, lp, ix, copy, order, options.threads, options.design_lagrange_steps
+    )
     del copy
     if begun is None:
         words = f"{ix.formulation}; no design start: an LP of the rounding was not optimal"
         _say_no_start(words)
         stage = _run(highs, options, lp.objective_offset)
         return read_values(lp, highs, order), stage, words
-    words = (
-        f"{ix.formulation}; design start: LP rounded in {begun.rounds} rounds ({begun.lps} LPs), "
-        f"{100 * begun.gap:.2f} % above the LP bound"
-    )
-    if begun.gap <= options.mip_rel_gap:
-        stage = {
-            "status": "optimal",
-            "objective": begun.objective,
-            "bound": begun.lp_bound,
-            "gap": begun.gap,
-        }
-        return begun.values, stage, words
+    words = f"{ix.formulation}; {start_words(begun)}"
+    as_plan = start_as_plan(begun, options)
+    if as_plan is not None:
+        return begun.values, as_plan, words
     import highspy
 
     solution = highspy.HighsSolution()
@@ -166,9 +165,33 @@ def _from_design_start(
     values = read_values(lp, highs, order)
     if stage["objective"] > begun.objective:  # HiGHS keeps the start; guard all the same
         values, stage["objective"] = begun.values, begun.objective
-    stage["bound"] = max(stage["bound"], begun.lp_bound)
+    stage["bound"] = max(stage["bound"], begun.bound)
     stage["gap"] = abs(stage["objective"] - stage["bound"]) / max(abs(stage["objective"]), 1e-9)
     return values, stage, words
+
+
+def start_words(begun: DesignStart) -> str:
+    """The design start in words, for a solution's formulation (every path says it alike)."""
+    return (
+        f"design start: LP rounded in {begun.rounds} rounds ({begun.lps} LPs), "
+        f"{100 * begun.gap:.2f} % above "
+        + ("the Lagrangian bound" if begun.lagrange_bound > begun.lp_bound else "the LP bound")
+        + ("; the Lagrangian heuristic's plan" if begun.from_lagrange else "")
+    )
+
+
+def start_as_plan(begun: DesignStart, options: SolverOptions) -> dict | None:
+    """The stage record of the start returned as the plan (within ``mip_rel_gap``, or no
+    branch and bound asked for: ``design_max_nodes = 0``); ``None`` when HiGHS goes on from it.
+    A start outside the gap stops at the work limit (no clock decides it)."""
+    if begun.gap > options.mip_rel_gap and options.design_max_nodes != 0:
+        return None
+    return {
+        "status": "optimal" if begun.gap <= options.mip_rel_gap else "iteration_limit",
+        "objective": begun.objective,
+        "bound": begun.bound,
+        "gap": begun.gap,
+    }
 
 
 def _say_no_start(formulation: str) -> None:
@@ -293,6 +316,9 @@ def _logged(highs: Any, log_file: str | None) -> Iterator[None]:
     if log_file is None:
         yield
         return
+    if not os.path.exists(log_file) or os.path.getsize(log_file) == 0:
+        yield from _logged_afresh(highs, log_file)  # nothing to append to: HiGHS writes it
+        return
     import tempfile  # here only: it loads random, shutil and their compressors (cold start)
 
     with tempfile.TemporaryDirectory(prefix="chargeplan-highs-") as folder:
@@ -327,6 +353,28 @@ def _to_stderr(highs: Any, wanted: bool) -> Iterator[None]:
     finally:
         highs.cbLogging.unsubscribe(write)
         sys.stderr.flush()
+
+
+def _logged_afresh(highs: Any, log_file: str) -> Iterator[None]:
+    """:func:`_logged` for a log file that is new or empty: HiGHS writes it itself (starting
+    it afresh loses nothing), without the temporary folder and the copy. A file that cannot be
+    opened is skipped with a log message, as :func:`_append` skips it."""
+    try:
+        open(log_file, "a", encoding="utf-8").close()  # can it be written at all?
+    except OSError as error:
+        import logging
+
+        logging.getLogger(__name__).info("solver log not written to %s: %s", log_file, error)
+        yield
+        return
+    highs.setOptionValue("output_flag", True)
+    highs.setOptionValue("log_to_console", False)
+    highs.setOptionValue("log_file", log_file)
+    try:
+        yield
+    finally:
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("log_file", "")
 
 
 def _append(source: str, target: str) -> None:

@@ -38,7 +38,8 @@ import numpy as np
 
 from chargeplan import progress
 from chargeplan.model.index import ModelOrigin
-from chargeplan.model.sparse import BINARY, CONTINUOUS, SparseMILP
+from chargeplan.model.sparse import SparseMILP
+from chargeplan.solver.direct import start_as_plan, start_words
 
 if TYPE_CHECKING:
     import pyomo.environ as pyo
@@ -80,10 +81,9 @@ def first_stage(
     if begun is None:
         log.warning("station designs solved by HiGHS alone, %s", words)
         return run_highs(model, options), f"{formulation}; {words}"
-    if begun.gap <= options.mip_rel_gap:  # the start is the plan: no clock decides it
-        stage: dict = {"status": "optimal", "objective": begun.objective, "gap": begun.gap}
-        stage.update(bound=begun.lp_bound, seconds=begun.seconds)
-        return stage, f"{formulation}; {words}"
+    stage = start_as_plan(begun, options)  # within the gap: the plan; no clock decides it
+    if stage is not None:
+        return {**stage, "seconds": begun.seconds}, f"{formulation}; {words}"
     nodes = options.design_max_nodes
     if options.mip_max_nodes is not None:  # a decomposition's work limit: the tighter one
         nodes = min(nodes, options.mip_max_nodes)
@@ -91,7 +91,7 @@ def first_stage(
     if stage["objective"] > begun.objective:  # HiGHS keeps the start; guard all the same
         load_start(columns, begun)
         stage["objective"] = begun.objective
-    stage["bound"] = max(stage["bound"], begun.lp_bound)
+    stage["bound"] = max(stage["bound"], begun.bound)
     stage["gap"] = abs(stage["objective"] - stage["bound"]) / max(abs(stage["objective"]), 1e-9)
     return stage, f"{formulation}; {words}"
 
@@ -156,17 +156,13 @@ def model_design_start(
     highs = solver._solver_model
     highs.setOptionValue("output_flag", False)
     variables = solver._all_variables()
-    milp, order, extra = _as_arrays(model, highs, variables, solver._objective_constant)
-    if milp is None:
+    bounds, order, extra = _as_arrays(model, highs, variables)
+    if bounds is None:
         return None, f"no design start: {extra}", []
     origin: ModelOrigin = model.chargeplan
-    if not extra and _as_built(model):  # the model of the array path: its rows as arrays too
-        from chargeplan.model.formulation import build_milp
-
-        built, _ = build_milp(origin.problem)
-        lower, upper, _ = milp.bounds()  # a user's fixings are in HiGHS's bounds
-        milp = dataclasses.replace(built, lower=[lower], upper=[upper])
-    begun = design_start(origin.problem, milp, origin.index, highs, order, options.threads)
+    milp = _model_arrays(model, bounds, len(extra), solver._objective_constant)
+    problem, ix, steps = origin.problem, origin.index, options.design_lagrange_steps
+    begun = design_start(problem, milp, ix, highs, order, options.threads, steps)
     del solver, highs
     if begun is None:
         why = "an LP of the rounding was not optimal (a rounded design breaks a row, "
@@ -174,11 +170,7 @@ def model_design_start(
         return None, f"no design start: {why}", []
     columns = list(model.columns) + extra
     load_start(columns, begun)
-    words = (
-        f"design start: LP rounded in {begun.rounds} rounds ({begun.lps} LPs), "
-        f"{100 * begun.gap:.2f} % above the LP bound"
-    )
-    return begun, words, columns
+    return begun, start_words(begun), columns
 
 
 def load_start(columns: list, begun: DesignStart) -> None:
@@ -188,12 +180,11 @@ def load_start(columns: list, begun: DesignStart) -> None:
 
 
 def _as_arrays(
-    model: pyo.ConcreteModel, highs: Any, variables: list, constant: float
-) -> tuple[SparseMILP | None, np.ndarray, Any]:
-    """The columns HiGHS holds as a :class:`SparseMILP` of bounds and kinds only (the model's
-    columns first, an extension's after them; no rows: an extension's rows exist only in
-    HiGHS, which the start solves), HiGHS's column order in it, and the extension's variables;
-    ``None`` and a reason if an extension column is integer."""
+    model: pyo.ConcreteModel, highs: Any, variables: list
+) -> tuple[tuple[np.ndarray, np.ndarray] | None, np.ndarray, Any]:
+    """The bounds of the columns HiGHS holds (a user's fixings included; the model's columns
+    first, an extension's after them), HiGHS's column order in that numbering, and the
+    extension's variables; ``None`` and a reason if an extension column is integer."""
     own = {id(v): i for i, v in enumerate(model.columns)}
     extra = [v for v in variables if id(v) not in own]
     n_own = len(own)
@@ -206,16 +197,30 @@ def _as_arrays(
     if integer[order >= n_own].any():
         return None, order, "the extension adds integer variables (the start rounds y and z only)"
     n = n_own + len(extra)
-    lower, upper, kind = np.zeros(n), np.zeros(n), np.full(n, CONTINUOUS, np.int8)
+    lower, upper = np.zeros(n), np.zeros(n)
     lower[order] = np.asarray(lp.col_lower_, dtype=float)
     upper[order] = np.asarray(lp.col_upper_, dtype=float)
-    kind[order[integer]] = BINARY  # the start reads integrality only: binary stands for both
-    milp = SparseMILP(objective_offset=float(constant))
-    milp.blocks["model"] = (0, n)
-    milp.lower.append(lower)
-    milp.upper.append(upper)
-    milp.kind.append(kind)
-    return milp, order, extra
+    return (lower, upper), order, extra
+
+
+def _model_arrays(
+    model: pyo.ConcreteModel, bounds: tuple[np.ndarray, np.ndarray], n_extra: int, constant: float
+) -> SparseMILP:
+    """The model's arrays (:func:`~chargeplan.model.formulation.build_milp`: the rows HiGHS
+    holds first, in that order) with HiGHS's bounds, an extension's columns as a block of
+    their own, and the objective's constant as HiGHS's. Its objective is dropped (``None``:
+    no Lagrangian bound, which prices the arrays' objective and rows) unless the model is as
+    built: an extension's rows and terms are known to HiGHS only."""
+    from chargeplan.model.formulation import build_milp
+
+    built, _ = build_milp(model.chargeplan.problem)
+    if n_extra:
+        built.add_columns("extension", n_extra, 0.0, 0.0)
+    lower, upper = bounds
+    objective = built.objective if not n_extra and _as_built(model) else None
+    return dataclasses.replace(
+        built, lower=[lower], upper=[upper], objective=objective, objective_offset=constant
+    )
 
 
 def _as_built(model: pyo.ConcreteModel) -> bool:

@@ -214,12 +214,18 @@ def _unit_cost(problem: FacilityProblem) -> np.ndarray:
     return unit + 0.0  # -0.0 -> 0.0, so equal costs have equal bits
 
 
-def dominated_sites(problem: FacilityProblem, keep: np.ndarray | None = None) -> np.ndarray:
+def dominated_sites(
+    problem: FacilityProblem, keep: np.ndarray | None = None, *, screen: bool = True
+) -> np.ndarray:
     """``(S,)`` bool: sites an optimal plan can do without (see the module docstring).
 
     Unusable sites (excluded, or no live pair and not required) always; dominated sites only
     without charger sizing, for uncapacitated sites. ``keep``: ``(S,)`` bool, sites that are
-    neither dropped nor dominate another (the exchange argument touches both).
+    neither dropped nor dominate another (the exchange argument touches both). ``screen``:
+    first rule out, zone by zone, the sites no other site can dominate
+    (:func:`_may_be_dominated`: exact, it never rules out a site the pairwise test would drop;
+    ``False`` skips it, for the tests that check this), then compare only the sites left with
+    every other site.
     """
     s = len(problem.site_ids)
     live = problem.live_pairs
@@ -237,16 +243,21 @@ def dominated_sites(problem: FacilityProblem, keep: np.ndarray | None = None) ->
     candidate = free & ~problem.must_open & ~drop
     if not candidate.any():  # no site may be dominated (e.g. all capacitated): done
         return drop
-    import scipy.sparse as sp  # here only: a capacitated solve needs no SciPy (cold start)
-
     zone, site = problem.pair_zone[live], problem.pair_site[live]
     cost = problem.pair_cost[live]
+    dominator = free & ~drop
+    if screen:
+        candidate &= _may_be_dominated(problem, zone, site, cost, dominator)
+        if not candidate.any():  # no site passes: none can be dominated
+            return drop
+    import scipy.sparse as sp  # here only: a solve with nothing to compare needs no SciPy
+
     z = len(problem.zone_ids)
     reach = sp.csr_matrix((np.ones(zone.size), (site, zone)), shape=(s, z))  # site x zone
     size = np.diff(reach.indptr)
-    overlap = (reach @ reach.T).tocoo()
-    dominator = free & ~drop
-    j, jj = overlap.row, overlap.col
+    rows = np.flatnonzero(candidate)  # only candidates can be dominated: their rows alone
+    overlap = (reach[rows] @ reach.T).tocoo()
+    j, jj = rows[overlap.row], overlap.col
     ok = (
         (overlap.data == size[j])
         & (j != jj)
@@ -276,6 +287,49 @@ def dominated_sites(problem: FacilityProblem, keep: np.ndarray | None = None) ->
     beaten = ~mutual | (jj < j)
     drop[j[beaten]] = True
     return drop
+
+
+def _may_be_dominated(
+    problem: FacilityProblem,
+    zone: np.ndarray,
+    site: np.ndarray,
+    cost: np.ndarray,
+    dominator: np.ndarray,
+) -> np.ndarray:
+    r"""``(S,)`` bool: sites that pass a necessary condition for being dominated.
+
+    If site :math:`j'` dominates :math:`j`, then at every zone :math:`i` that :math:`j` reaches
+    (a live pair) and every type :math:`k` with demand there, :math:`j'` reaches :math:`i` with
+    :math:`c_{ij'k} \le c_{ijk}`; so the cheapest pair at :math:`(i, k)` among the dominating
+    sites other than :math:`j` costs at most :math:`c_{ijk}`. That cheapest pair is the zone's
+    cheapest dominator pair, or its second cheapest where :math:`j` holds the cheapest (ties
+    give both the same cost). A site failing this at any of its pairs can be dominated by no
+    site: the pairwise test would not drop it. One sort of the pairs per type, no pairwise
+    comparison; on the OR-Library files as UFLP (cap41, cap71, cap131) it leaves no site, so
+    the pairwise test and SciPy are skipped. ``zone``, ``site``, ``cost``: the live pairs;
+    costs are finite (:class:`FacilityProblem` checks), so every comparison is an ordinary one.
+    """
+    s, z = len(problem.site_ids), len(problem.zone_ids)
+    theirs = np.flatnonzero(dominator[site])  # the pairs of sites that may dominate
+    fails = np.zeros(zone.size, bool)
+    for k in range(cost.shape[1]):  # types: a handful
+        order = theirs[np.lexsort((cost[theirs, k], zone[theirs]))]
+        at = zone[order]
+        head = np.ones(order.size, bool)
+        head[1:] = at[1:] != at[:-1]
+        first = np.flatnonzero(head)
+        best, best_site, second = np.full(z, np.inf), np.full(z, -1), np.full(z, np.inf)
+        best[at[first]] = cost[order[first], k]
+        best_site[at[first]] = site[order[first]]
+        runner = first + 1
+        has_runner = runner < order.size
+        has_runner[has_runner] = at[runner[has_runner]] == at[first[has_runner]]
+        second[at[first[has_runner]]] = cost[order[runner[has_runner]], k]
+        other = np.where(best_site[zone] == site, second[zone], best[zone])
+        fails |= (problem.demand[zone, k] > 0) & (other > cost[:, k])
+    may = np.ones(s, bool)
+    may[site[fails]] = False
+    return may
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -316,6 +370,8 @@ def merge_zones(
             h = _mix(h ^ column)
         zone_hash = np.zeros(z, np.uint64)
         np.add.at(zone_hash, zone, h)
+    if z < 2 or np.all(np.diff(np.sort(zone_hash)) != 0):  # distinct reach everywhere: done
+        return np.arange(z)  # (distinct hashes, distinct signatures: every group a single zone)
     count = np.bincount(zone, minlength=z)
     pattern = ((problem.demand > 0) * (1 << np.arange(problem.demand.shape[1]))).sum(axis=1)
     # zones of different coverage-target groups never merge: each group's demand stays its own

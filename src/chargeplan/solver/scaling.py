@@ -58,11 +58,17 @@ def reporting(highs: Any, constant: float) -> Iterator[None]:
     """Scale ``highs``'s costs (:func:`objective_scale`) and report its progress while inside.
 
     ``constant`` is the objective's constant, added to the figures HiGHS reports (HiGHS's
-    improving-solution and MIP log callbacks: a few dozen calls per solve).
+    improving-solution and MIP log callbacks: a few dozen calls per solve). With no progress
+    display active when the solve starts (:func:`chargeplan.progress.active`: a library call,
+    a test, a benchmark) no callback is subscribed: they would report to nobody, and HiGHS
+    then calls no Python during its search (the plan is the same either way).
     """
     lp = highs.getLp()
     scale = objective_scale(np.asarray(lp.col_cost_, dtype=float))
     highs.setOptionValue("user_objective_scale", scale)
+    if progress.active() is None:
+        yield
+        return
     unscale = 2.0**-scale
 
     def report(event: Any) -> None:  # HiGHS's figures are of the scaled objective

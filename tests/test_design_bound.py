@@ -1,0 +1,164 @@
+"""The Lagrangian bound of station-design models (``chargeplan.solver.design_bound``).
+
+Tiny design instances of ``tests/test_designstart.py`` (4 zones on a line, 3 sites, a 3-design
+menu) are solved by enumeration (every site closed or with one design, an assignment LP each):
+the bound may never exceed that optimum, and from the LP's duals it may never fall below the
+LP bound of the weak formulation (no ``x_ijk <= y_j`` rows). The one-site instance gives
+values derived by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from chargeplan.model.formulation import build_milp
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.solver.design_bound import (
+    assign_row_offset,
+    lagrangian_applies,
+    lagrangian_bound,
+    lagrangian_value,
+)
+from chargeplan.solver.designstart import design_start
+from chargeplan.solver.direct import load_arrays
+
+from .test_designstart import brute_force, line_instance, one_site
+
+
+def lp_relaxation(p: FacilityProblem) -> tuple[float, np.ndarray]:
+    """The LP relaxation's value and its duals of the demand rows."""
+    lp, ix = build_milp(p)
+    highs, _ = load_arrays(lp)
+    highs.setOptionValue("solve_relaxation", True)
+    highs.setOptionValue("threads", 1)
+    highs.run()
+    start = assign_row_offset(lp)
+    duals = np.asarray(highs.getSolution().row_dual)[start : start + len(ix.u_zone)]
+    return float(highs.getInfo().objective_function_value) + lp.objective_offset, duals
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bound_between_weak_lp_and_brute_force_optimum(seed: int) -> None:
+    p = dataclasses.replace(line_instance(seed), pair_links="never")
+    best, _ = brute_force(p)
+    weak, duals = lp_relaxation(p)
+    lp, ix = build_milp(p)
+    assert not ix.strong_links
+    result = lagrangian_bound(p, lp, ix, target=best, multipliers=duals)
+    assert result is not None
+    assert result.first >= weak - 1e-6 * abs(weak)  # at the LP's duals: at least the LP
+    assert weak - 1e-6 * abs(weak) <= result.bound <= best * (1 + 1e-9)
+    # any multipliers give a bound, not only the best ones
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        lam = duals + rng.normal(0.0, 200.0, duals.size)
+        assert lagrangian_value(p, lp, ix, lam) <= best * (1 + 1e-9)
+
+
+def test_values_by_hand_on_one_site() -> None:
+    """One zone (demand 30, unmet price 40 per unit: c_u = 1,200), one site, one design of
+    usable capacity 30 at capex 1,000, no fixed or access cost.
+
+    lambda = 0: the unmet share costs 1,200 >= 0 so u = 0; serving has reduced cost 0 - 0: no
+    pair is worth taking, the site stays closed (0): L = 0. lambda = 1,200: sum lambda =
+    1,200, u's reduced cost 0; the pair's reduced cost -1,200 fills the 30 of capacity, the
+    design costs 1,000: the site's piece is min(0, 1,000 - 1,200) = -200; L = 1,000, the
+    optimum. lambda = 2,000: 2,000 + (1,200 - 2,000) + min(0, 1,000 - 2,000) = 200.
+    """
+    p = one_site(30.0)
+    lp, ix = build_milp(p)
+    assert lagrangian_applies(p, lp)
+    assert lagrangian_value(p, lp, ix, np.array([0.0])) == pytest.approx(0.0, abs=1e-9)
+    assert lagrangian_value(p, lp, ix, np.array([1200.0])) == pytest.approx(1000.0)
+    assert lagrangian_value(p, lp, ix, np.array([2000.0])) == pytest.approx(200.0)
+
+
+def test_values_by_hand_with_the_capacity_cut_in_part() -> None:
+    """Demand 150 (c_u = 6,000) at a 100-capacity station, lambda = 6,000: the pair's reduced
+    cost -6,000 for the whole share fills 100 of 150 units, -4,000; the site's piece is
+    1,000 - 4,000 = -3,000 and L = 6,000 + 0 - 3,000 = 3,000: the optimum (station, 50
+    unmet: 1,000 + 50 x 40)."""
+    p = one_site(150.0)
+    lp, ix = build_milp(p)
+    assert lagrangian_value(p, lp, ix, np.array([6000.0])) == pytest.approx(3000.0)
+
+
+@pytest.mark.parametrize(("penalty", "seed"), [(18.0, 3), (20.0, 0), (20.0, 4), (25.0, 0)])
+def test_bound_reaches_the_optimum_where_the_strong_lp_is_tight(penalty: float, seed: int) -> None:
+    """With unmet demand at ``penalty`` per unit these instances open one or two stations and
+    the LP with the strong rows equals the enumerated optimum (checked here; the weak LP is
+    1.5-5.5 % below it); the Lagrangian bound from the weak LP's duals must reach it within
+    1e-6."""
+    p = dataclasses.replace(line_instance(seed), unmet_penalty=np.array([penalty, penalty]))
+    best, _ = brute_force(p)
+    strong, _ = lp_relaxation(dataclasses.replace(p, pair_links="always"))
+    assert strong == pytest.approx(best, rel=1e-9)
+    weak, duals = lp_relaxation(dataclasses.replace(p, pair_links="never"))
+    assert weak < best * (1 - 1e-3)
+    lp, ix = build_milp(dataclasses.replace(p, pair_links="never"))
+    result = lagrangian_bound(p, lp, ix, target=best * 1.01, multipliers=duals, steps=2000)
+    assert result is not None
+    assert result.bound == pytest.approx(best, rel=1e-6)
+    assert result.bound <= best * (1 + 1e-9)
+
+
+def test_two_calls_give_the_same_bound() -> None:
+    p = dataclasses.replace(line_instance(2), pair_links="never")
+    best, _ = brute_force(p)
+    _, duals = lp_relaxation(p)
+    lp, ix = build_milp(p)
+    a = lagrangian_bound(p, lp, ix, target=best, multipliers=duals)
+    b = lagrangian_bound(p, lp, ix, target=best, multipliers=duals)
+    assert a is not None and b is not None
+    assert a.bound == b.bound and a.steps == b.steps
+    assert np.array_equal(a.multipliers, b.multipliers) and np.array_equal(a.design, b.design)
+
+
+def test_not_applied_with_a_budget_or_targets() -> None:
+    p = line_instance(1)
+    lp, ix = build_milp(dataclasses.replace(p, budget=1e9))
+    assert lagrangian_bound(dataclasses.replace(p, budget=1e9), lp, ix, target=1.0) is None
+    lp, ix = build_milp(dataclasses.replace(p, max_sites=2))
+    assert not lagrangian_applies(dataclasses.replace(p, max_sites=2), lp)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_design_start_reports_the_better_bound(seed: int) -> None:
+    p = dataclasses.replace(line_instance(seed), pair_links="never")
+    best, _ = brute_force(p)
+    lp, ix = build_milp(p)
+    highs, order = load_arrays(lp)
+    start = design_start(p, lp, ix, highs, order, threads=1)
+    assert start is not None
+    assert start.bound == max(start.lp_bound, start.lagrange_bound)
+    assert start.lagrange_bound > -np.inf
+    assert start.bound <= best * (1 + 1e-9) <= start.objective * (1 + 1e-9)
+
+
+def test_values_by_hand_with_existing_chargers() -> None:
+    """The site already holds 2 chargers (capacity 2 x 25 = 50, so it cannot close); demand 80
+    (c_u = 3,200). lambda = 3,200: the pair's reduced cost is -3,200 for the whole share. No
+    design: 50 of 80 served, -2,000 at no cost; the design (usable capacity min(150, 80) = 80)
+    serves all, 1,000 - 3,200 = -2,200. L = 3,200 + 0 - 2,200 = 1,000, the optimum (the
+    design, nothing unmet; without it 30 x 40 = 1,200 unmet)."""
+    p = dataclasses.replace(one_site(80.0), existing_chargers=np.array([[2.0]]))
+    lp, ix = build_milp(p)
+    assert lagrangian_applies(p, lp)
+    assert lagrangian_value(p, lp, ix, np.array([3200.0])) == pytest.approx(1000.0)
+    result = lagrangian_bound(p, lp, ix, target=1000.0, multipliers=np.zeros(1))
+    assert result is not None and result.bound <= 1000.0 * (1 + 1e-9)
+
+
+def test_design_start_without_steps_keeps_the_lp_bound() -> None:
+    p = dataclasses.replace(line_instance(1), pair_links="never")
+    lp, ix = build_milp(p)
+    with_steps = design_start(p, lp, ix, *load_arrays(lp), threads=1)
+    without = design_start(p, lp, ix, *load_arrays(lp), threads=1, lagrange_steps=0)
+    assert with_steps is not None and without is not None
+    assert without.lagrange_bound == -np.inf and without.bound == without.lp_bound
+    assert with_steps.lp_bound == pytest.approx(without.lp_bound, rel=1e-12)
+    assert with_steps.bound >= without.bound
+    assert with_steps.objective <= without.objective
