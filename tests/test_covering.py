@@ -119,10 +119,11 @@ def test_required_site_stays_open_and_the_rest_is_optimal():
 
 
 def test_mclp_applies_only_to_plain_mclp():
-    """A budget, site costs (a second, cost stage) or no site limit: the general path."""
+    """A budget, site costs (a second, cost stage) or no site limit: the general path; HiGHS's
+    log on standard error (``-v``) is streamed on this path and does not leave it."""
     reach, weight = random_mclp(0)
     plain = mclp_problem(reach, weight, 2)
     assert mclp_applies(plain, EXACT)
     assert not mclp_applies(mclp_problem(reach, weight, 2, fixed_cost=1.0), EXACT)
     assert not mclp_applies(dataclasses.replace(plain, max_sites=None, budget=3.0), EXACT)
-    assert not mclp_applies(plain, SolverOptions(log_to_stderr=True))
+    assert mclp_applies(plain, SolverOptions(log_to_stderr=True))

@@ -274,10 +274,43 @@ def test_catalogue_menu_capex_is_computed() -> None:
     path = Path(__file__).parents[1] / "models" / "chargers-cn-2025.toml"
     chargers = load_catalogue(path)
     designs = load_designs(path, chargers)
-    assert list(designs) == ["dc2_ac4", "dc4_ac4", "dc8_ac8", "dc12_ac8"]
+    assert list(designs) == [
+        "dc2_ac4",
+        "dc4_ac4",
+        "dc8_ac8",
+        "dc12_ac8",
+        "dc16_ac8",
+        "dc20_ac8",
+        "dc24_ac8",
+    ]
     dc4 = designs["dc4_ac4"]
     assert dc4.grid_kva == 630 and dc4.grid_connection_cny == 200_000
     assert dc4.capex_cny(chargers) == 4 * 90_000 + 4 * 6_000 + 200_000 + 80_000
+
+
+def test_hub_designs_follow_the_per_unit_sources() -> None:
+    """The hubs (16-24 DC stalls) are costed like the smaller designs: kVA = 1.07 per kW of
+    stalls (the facts' 8 x 120 kW station on 630 + 400 kVA) rounded up to two equal standard
+    transformers, CNY 317 per kVA (the facts' CNY 200 k for 630 kVA), civil works CNY 40 k +
+    10 k per DC stall (assumption), stalls at the charger types' capex."""
+    from chargeplan.config.catalogue import load_catalogue, load_designs
+
+    path = Path(__file__).parents[1] / "models" / "chargers-cn-2025.toml"
+    chargers = load_catalogue(path)
+    designs = load_designs(path, chargers)
+    ratings = (630, 800, 1_000, 1_250, 1_600, 2_000, 2_500)
+    for name, dc in (("dc16_ac8", 16), ("dc20_ac8", 20), ("dc24_ac8", 24)):
+        design = designs[name]
+        assert design.stalls == {"dc_fast": dc, "ac_destination": 8}
+        kw = dc * chargers["dc_fast"].power_kw + 8 * chargers["ac_destination"].power_kw
+        kva = 2 * min(r for r in ratings if 2 * r >= 1.07 * kw)
+        assert design.grid_kva == kva
+        assert design.grid_connection_cny == round(200_000 * kva / 630, -3)  # CNY 317/kVA
+        assert design.civil_works_cny == 40_000 + 10_000 * dc
+        assert design.capex_cny(chargers) == (
+            dc * 90_000 + 8 * 6_000 + design.grid_connection_cny + design.civil_works_cny
+        )
+    assert designs["dc20_ac8"].capex_cny(chargers) == 1_848_000 + 1_016_000 + 240_000
 
 
 @pytest.mark.parametrize("rule", ["linear", "queue"])

@@ -209,12 +209,22 @@ def test_lazy_solve_reports_its_rows_and_rounds() -> None:
 
 
 def test_lazy_on_the_pyomo_path_is_the_aggregated_form() -> None:
-    """The Pyomo path (here: HiGHS's log on standard error) cannot run the loop: it builds
-    ``"lazy"`` as ``"never"`` and still finds the optimum, 20."""
-    options = SolverOptions(mip_rel_gap=0, time_limit_s=120, threads=1, log_to_stderr=True)
-    solution = solve(_two_by_two("lazy"), options)
+    """The Pyomo path (here: a model of ``build_model`` solved by ``solve_model``) cannot run
+    the loop: it builds ``"lazy"`` as ``"never"`` and still finds the optimum, 20."""
+    import chargeplan
+
+    options = SolverOptions(mip_rel_gap=0, time_limit_s=120, threads=1)
+    solution = chargeplan.solve_model(chargeplan.build_model(_two_by_two("lazy")), options)
     assert solution.objective == pytest.approx(20.0)
     assert solution.formulation == "weak links: x_ijk <= y_j left out of 4 assignment variables"
+
+
+def test_lazy_with_the_log_on_stderr_runs_the_loop() -> None:
+    """HiGHS's log on standard error (``-v``) keeps the array path: the same loop and rows."""
+    options = dataclasses.replace(EXACT, log_to_stderr=True)
+    solution = solve(_two_by_two("lazy"), options)
+    assert solution.objective == pytest.approx(20.0)
+    assert solution.formulation == "lazy links: 2 of 4 rows x_ijk <= y_j added in 2 LP rounds"
 
 
 # --- column order: integer columns first in a facility-location model -----------------------

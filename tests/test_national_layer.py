@@ -397,6 +397,7 @@ def test_the_stations_scenario_reads_and_leaves_the_default_alone() -> None:
         "dc4_ac4",
         "dc8_ac8",
         "dc12_ac8",
+        "dc20_ac8",
         "dc4_ac16",
         "dc8_ac24",
         "dc12_ac24",

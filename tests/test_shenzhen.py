@@ -108,7 +108,7 @@ def test_real_stations_are_candidates_and_the_third_party_network(inputs: Inputs
     assert int(sites["piles"].sum()) == 22_872
     assert (sites["existing_dc_fast"] == 0).all() and (sites["existing_ac_destination"] == 0).all()
     assert (sites["fixed_cost_cny"] == 800_000).all()
-    assert (sites["max_dc_fast"] == 12).all() and (sites["max_ac_destination"] == 20).all()
+    assert (sites["max_dc_fast"] == 20).all() and (sites["max_ac_destination"] == 20).all()
     captured = zones["captured_kwh_dc_fast"] + zones["captured_kwh_ac_destination"]
     assert (captured > 0).mean() > 0.9  # third-party piles stand within 3 km of most zones
     assert (inputs.pairs["distance_km"] <= 3.0 + 1e-9).all()
@@ -172,7 +172,7 @@ def test_the_whole_city_plan_keeps_the_invariants(
     assert plan.summary["coverage"] > 0.7
     # Every station is one design of the menu, its chargers exactly the design's stalls.
     built = plan.sites[plan.sites["open"].to_numpy(bool)]
-    assert set(built["design"]) <= {"dc4_ac4", "dc8_ac8", "dc12_ac8"}
+    assert set(built["design"]) <= {"dc4_ac4", "dc8_ac8", "dc12_ac8", "dc20_ac8"}
     for t in ("dc_fast", "ac_destination"):
         assert (built[f"chargers_{t}"] == built[f"design_stalls_{t}"]).all()
     # The design start returns its plan within the scenario's gap: no clock decides it.

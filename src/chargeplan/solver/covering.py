@@ -79,15 +79,14 @@ HIGHS_OPTIONS: dict[str, Any] = {"mip_pscost_minreliable": 0}
 def mclp_applies(problem: FacilityProblem, options: SolverOptions) -> bool:
     """Whether :func:`solve_mclp` solves ``problem``: pure covering ``max_coverage`` with a site
     limit, no budget and no coverage targets, where every plan covering as much costs the same
-    (no capex, no access cost: the second, cost stage has nothing to choose), and no HiGHS log
-    on standard error (the Pyomo path copies it)."""
+    (no capex, no access cost: the second, cost stage has nothing to choose); a HiGHS log on
+    standard error (``-v``) is streamed by :mod:`chargeplan.solver.direct` and changes nothing."""
     if not (
         is_pure_covering(problem)
         and problem.objective == "max_coverage"
         and problem.max_sites is not None
         and problem.budget is None
         and not problem.target_names
-        and not options.log_to_stderr
         and len(problem.site_ids) > 0
     ):
         return False

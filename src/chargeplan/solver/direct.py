@@ -2,8 +2,7 @@
 
 :func:`chargeplan.solve` builds every model as arrays first
 (:func:`~chargeplan.model.formulation.build_milp`). When nothing needs the Pyomo model (no
-``extend=`` hook, one stage: not ``max_coverage``, no starting plan: not the covering form,
-no HiGHS log asked for)
+``extend=`` hook, one stage: not ``max_coverage``, no starting plan: not the covering form)
 those arrays go straight to HiGHS: the columns in the order
 :class:`~chargeplan.solver.interface.SparseHighs` passes them (first appearance in the rows,
 a facility-location model's integer columns first:
@@ -12,6 +11,9 @@ costs, and the same options (time limit, MIP gap, threads). HiGHS therefore rece
 model of the Pyomo path and returns the same plan (``tests/test_families.py`` compares both),
 but a process that solves this way imports neither Pyomo nor, through it, all of SciPy:
 a cold start (``benchmarks/cold_start.py``) saves seconds.
+
+HiGHS's log asked for on standard error (``log_to_stderr``, the CLI's ``-v``) is streamed there
+from HiGHS's logging callback; it does not change the path, so ``-v`` never changes the plan.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,19 +46,24 @@ from chargeplan.model.sparse import (
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.scaling import reporting
 
+if TYPE_CHECKING:
+    from chargeplan.solver.designstart import DesignStart
+
 __all__ = [
     "design_start_applies",
     "direct_applies",
     "load_arrays",
     "read_values",
     "solve_direct",
+    "start_as_plan",
+    "start_words",
 ]
 
 
 def direct_applies(problem: FacilityProblem, covering: bool, options: SolverOptions) -> bool:
-    """Whether :func:`solve_direct` gives the plan of the Pyomo path: one stage, no start (and
-    no HiGHS log wanted: the Pyomo path copies it to standard error)."""
-    return problem.objective != "max_coverage" and not covering and not options.log_to_stderr
+    """Whether :func:`solve_direct` gives the plan of the Pyomo path: one stage, no start
+    (``options.log_to_stderr`` does not matter: the log is streamed from here too)."""
+    return problem.objective != "max_coverage" and not covering
 
 
 def solve_direct(problem: FacilityProblem, options: SolverOptions) -> Solution | None:
@@ -87,6 +94,9 @@ def solve_direct(problem: FacilityProblem, options: SolverOptions) -> Solution |
     if design_start_applies(problem, options):
         values, stage, formulation = _from_design_start(problem, lp, ix, highs, order, options)
     else:
+        if problem.designs and options.design_start:  # lazy links: the start needs every row
+            formulation += "; no design start: model.pair_links = 'lazy'"
+            _say_no_start(formulation)
         stage = _run(highs, options, lp.objective_offset)
         values = read_values(lp, highs, order)
     stage["seconds"] = time.perf_counter() - start
@@ -135,24 +145,14 @@ def _from_design_start(
     )
     del copy
     if begun is None:
+        words = f"{ix.formulation}; no design start: an LP of the rounding was not optimal"
+        _say_no_start(words)
         stage = _run(highs, options, lp.objective_offset)
-        return read_values(lp, highs, order), stage, ix.formulation + "; no design start"
-    words = (
-        f"{ix.formulation}; design start: LP rounded in {begun.rounds} rounds ({begun.lps} LPs), "
-        f"{100 * begun.gap:.2f} % above "
-        + ("the Lagrangian bound" if begun.lagrange_bound > begun.lp_bound else "the LP bound")
-        + ("; the Lagrangian heuristic's plan" if begun.from_lagrange else "")
-    )
-    if begun.gap <= options.mip_rel_gap or options.design_max_nodes == 0:
-        # Within the gap, or no branch and bound asked for: the start is the plan, with its
-        # bound; a start outside the gap stops at the work limit (no clock decides it).
-        stage = {
-            "status": "optimal" if begun.gap <= options.mip_rel_gap else "iteration_limit",
-            "objective": begun.objective,
-            "bound": begun.bound,
-            "gap": begun.gap,
-        }
-        return begun.values, stage, words
+        return read_values(lp, highs, order), stage, words
+    words = f"{ix.formulation}; {start_words(begun)}"
+    as_plan = start_as_plan(begun, options)
+    if as_plan is not None:
+        return begun.values, as_plan, words
     import highspy
 
     solution = highspy.HighsSolution()
@@ -168,6 +168,37 @@ def _from_design_start(
     stage["bound"] = max(stage["bound"], begun.bound)
     stage["gap"] = abs(stage["objective"] - stage["bound"]) / max(abs(stage["objective"]), 1e-9)
     return values, stage, words
+
+
+def start_words(begun: DesignStart) -> str:
+    """The design start in words, for a solution's formulation (every path says it alike)."""
+    return (
+        f"design start: LP rounded in {begun.rounds} rounds ({begun.lps} LPs), "
+        f"{100 * begun.gap:.2f} % above "
+        + ("the Lagrangian bound" if begun.lagrange_bound > begun.lp_bound else "the LP bound")
+        + ("; the Lagrangian heuristic's plan" if begun.from_lagrange else "")
+    )
+
+
+def start_as_plan(begun: DesignStart, options: SolverOptions) -> dict | None:
+    """The stage record of the start returned as the plan (within ``mip_rel_gap``, or no
+    branch and bound asked for: ``design_max_nodes = 0``); ``None`` when HiGHS goes on from it.
+    A start outside the gap stops at the work limit (no clock decides it)."""
+    if begun.gap > options.mip_rel_gap and options.design_max_nodes != 0:
+        return None
+    return {
+        "status": "optimal" if begun.gap <= options.mip_rel_gap else "iteration_limit",
+        "objective": begun.objective,
+        "bound": begun.bound,
+        "gap": begun.gap,
+    }
+
+
+def _say_no_start(formulation: str) -> None:
+    """Warn that a station-design model is solved by HiGHS alone, and why (``formulation``)."""
+    import logging
+
+    logging.getLogger(__name__).warning("station designs solved by HiGHS alone: %s", formulation)
 
 
 def _lazy_links(
@@ -303,6 +334,27 @@ def _logged(highs: Any, log_file: str | None) -> Iterator[None]:
             _append(scratch, log_file)
 
 
+@contextlib.contextmanager
+def _to_stderr(highs: Any, wanted: bool) -> Iterator[None]:
+    """Stream HiGHS's log of the solve inside to standard error (``wanted``), from its logging
+    callback: what the Pyomo path's tee shows with ``-v``, without leaving this path."""
+    if not wanted:
+        yield
+        return
+
+    def write(event: Any) -> None:
+        sys.stderr.write(event.message)
+
+    highs.setOptionValue("output_flag", True)
+    highs.setOptionValue("log_to_console", False)
+    highs.cbLogging.subscribe(write)
+    try:
+        yield
+    finally:
+        highs.cbLogging.unsubscribe(write)
+        sys.stderr.flush()
+
+
 def _logged_afresh(highs: Any, log_file: str) -> Iterator[None]:
     """:func:`_logged` for a log file that is new or empty: HiGHS writes it itself (starting
     it afresh loses nothing), without the temporary folder and the copy. A file that cannot be
@@ -352,8 +404,9 @@ def _run(highs: Any, options: SolverOptions, offset: float) -> dict:
         highs.setOptionValue("mip_max_nodes", int(options.mip_max_nodes))
     progress.step("solve")
     start = time.perf_counter()
-    with _logged(highs, options.log_file), reporting(highs, offset):
-        highs.run()
+    with _logged(highs, options.log_file), _to_stderr(highs, options.log_to_stderr):
+        with reporting(highs, offset):
+            highs.run()
     seconds = time.perf_counter() - start
     status = highs.getModelStatus()
     info = highs.getInfo()

@@ -401,7 +401,9 @@ def _solve_model(
         options.mip_rel_gap,
     )
     two_stages = problem.objective == "max_coverage" and _objective_as_built(model)
-    first = run_highs(model, options, warm_start=warm_start)
+    from chargeplan.solver.modelstart import first_stage
+
+    first, formulation = first_stage(model, options, warm_start, run_highs)
     stages = [first]
     if two_stages:
         second = _cost_stage(model, problem, ix, options, first["seconds"])
@@ -412,7 +414,7 @@ def _solve_model(
         log.warning(time_limit_advice(problem, ix, options, worst["gap"]))
     return dataclasses.replace(
         read_solution(model),
-        formulation=ix.formulation,
+        formulation=formulation,
         status=worst["status"],
         objective=first["objective"],
         bound=first["bound"],

@@ -59,6 +59,7 @@ from chargeplan.outputs.manifest import (
 from chargeplan.outputs.write import write_plan
 from chargeplan.results.plan import Plan
 from chargeplan.solver.options import SolverOptions
+from chargeplan.workflows.batch_progress import with_stage_lines
 from chargeplan.workflows.isolate import ChildDied, call_in_child
 from chargeplan.workflows.network import plan_network
 from chargeplan.workflows.options import SOLVER_LOG, logged, publish_log, solver_options
@@ -257,12 +258,12 @@ def run_task(task: Task) -> dict[str, Any]:
     return row
 
 
-def run_task_isolated(task: Task) -> dict[str, Any]:
-    """:func:`run_task` in a child process (:func:`chargeplan.workflows.isolate.call_in_child`):
-    a child that dies (a signal, a crash of native code) becomes a ``failed`` row."""
+def run_task_isolated(task: Task, shown: bool = False) -> dict[str, Any]:
+    """:func:`run_task` in a child process (:func:`~.isolate.call_in_child`; ``shown``: its stage
+    lines on stderr, :mod:`~.batch_progress`): a child that dies becomes a ``failed`` row."""
     start = time.perf_counter()
     try:
-        return call_in_child(run_task, task)
+        return call_in_child(with_stage_lines, (run_task, task, shown))
     except ChildDied as death:
         return {
             "name": task.name,
@@ -390,7 +391,7 @@ def run_batch(
     resume
         Skip jobs whose folder holds a complete run of the same inputs; ``False`` reruns all.
     quiet
-        No progress lines on the ``chargeplan.workflows.batch`` logger.
+        No progress lines on the ``chargeplan.workflows.batch`` logger nor jobs' stage lines.
     map_png, report
         Output options of every run (they are part of the inputs hash).
     force
@@ -477,7 +478,8 @@ def _run_jobs(
         return _write_table([rows[job.name] for job in checked], out_dir, earlier)
 
     table()
-    results = map(run_task_isolated, pending) if executor is None else executor(run_task, pending)
+    execute = executor or (lambda _, tasks: (run_task_isolated(t, not quiet) for t in tasks))
+    results = execute(run_task, pending)
     for count, row in enumerate(results, start=1):
         rows[row["name"]] = row
         table()
