@@ -119,10 +119,27 @@ def test_plain_progress_prints_the_solver_figures_every_so_often(
     assert display.lines[0].startswith("  solve ") and display.lines[2].startswith("solve: ")
 
 
+def test_plain_progress_counts_the_parts_of_a_stage() -> None:
+    """A decomposed solve counts its regions on the stage's line: printed at the last part
+    (and every :data:`PLAIN_SOLVER_EVERY_S` seconds before), the stage ends with the count."""
+    with progress.show("plain", stream=_Sink()) as display:
+        progress.step("solve regions")
+        progress.count(1, 3)  # within 10 s of the stage's start: not printed
+        progress.count(2, 3)
+        progress.count(3, 3)  # the last part: always printed
+        progress.step("results")
+    assert [re.sub(r"\d+\.\d s", "T", line) for line in display.lines] == [
+        "  solve regions (3 of 3) T",
+        "solve regions (3 of 3): T",
+        "results: T",
+    ]
+
+
 def test_progress_without_a_display_does_nothing() -> None:
     assert progress.active() is None
     progress.step("solve")  # no display: nothing to do, no error
     progress.solver_update(1.0, 1.0, 0.0)
+    progress.count(1, 2)
     with progress.show("off", stream=_Sink()) as display:
         progress.step("solve")
     assert display.stream.text == "" and display.lines == ["solve: " + display.lines[0][7:]]

@@ -185,6 +185,23 @@ def solver_update(incumbent: float, bound: float, gap: float) -> None:
             display.emit(f"  {display.status()}")
 
 
+def count(done: int, total: int) -> None:
+    """``done`` of ``total`` parts of the current stage finished (e.g. a decomposition's
+    regions): shown on the stage's line as "stage (done of total)"; a plain display prints it
+    at most every :data:`PLAIN_SOLVER_EVERY_S` seconds and at the last part.
+    """
+    display = active()
+    if display is None or display.stage is None:
+        return
+    with display.lock:
+        display.stage = f"{display.stage.split(' (')[0]} ({done:,} of {total:,})"
+        now = time.perf_counter()
+        last = done == total
+        if display.mode == "plain" and (last or now - display.last_plain >= PLAIN_SOLVER_EVERY_S):
+            display.last_plain = now
+            display.emit(f"  {display.status()}")
+
+
 class LogHandler(logging.Handler):
     """Log records (and warnings, through :func:`logging.captureWarnings`) as lines on standard
     error, printed above a rich display's live line when one is shown, so neither garbles

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chargeplan import progress
 from chargeplan.errors import InputError
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import Solution
@@ -170,6 +171,7 @@ def solve_region(task: tuple[FacilityProblem, SolverOptions]) -> Solution:
 def _progress(results: Iterable[Solution], total: int) -> Iterator[Solution]:
     step = max(total // 10, 1)
     for count, result in enumerate(results, start=1):
+        progress.count(count, total)
         if count % step == 0 or count == total:
             log.info("decompose: %d of %d regions solved", count, total)
         yield result

@@ -114,6 +114,7 @@ def _plan_network(
         centres = demand_centres(
             inputs.zones, lon_column=zc.centre_lon_column, lat_column=zc.centre_lat_column
         )
+        progress.step("solve regions")
         solution, figures = solve_scenario_regions(
             scenario,
             problem,
