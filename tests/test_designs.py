@@ -282,10 +282,35 @@ def test_catalogue_menu_capex_is_computed() -> None:
         "dc16_ac8",
         "dc20_ac8",
         "dc24_ac8",
+        "dc4_ac16",
+        "dc8_ac24",
+        "dc12_ac24",
     ]
     dc4 = designs["dc4_ac4"]
     assert dc4.grid_kva == 630 and dc4.grid_connection_cny == 200_000
     assert dc4.capex_cny(chargers) == 4 * 90_000 + 4 * 6_000 + 200_000 + 80_000
+
+
+def test_destination_heavy_designs_follow_the_per_unit_sources() -> None:
+    """The AC-heavy designs: kVA = 1.07 per kW of all stalls (120 kW DC, 7 kW AC) rounded up to
+    standard transformers (800; 2 x 630; 2 x 1,000 kVA), CNY 317 per kVA (630 kVA: CNY 200 k),
+    civil works CNY 40 k + 10 k per DC stall, stalls at the charger types' capex."""
+    from chargeplan.config.catalogue import load_catalogue, load_designs
+
+    path = Path(__file__).parents[1] / "models" / "chargers-cn-2025.toml"
+    chargers = load_catalogue(path)
+    designs = load_designs(path, chargers)
+    for name, dc, ac, kva, grid in (
+        ("dc4_ac16", 4, 16, 800, 254_000),
+        ("dc8_ac24", 8, 24, 1_260, 400_000),
+        ("dc12_ac24", 12, 24, 2_000, 634_000),
+    ):
+        design = designs[name]
+        assert dict(design.stalls) == {"dc_fast": dc, "ac_destination": ac}
+        assert design.grid_kva == kva >= 1.07 * (120 * dc + 7 * ac)
+        assert design.grid_connection_cny == pytest.approx(200_000 * kva / 630, abs=1_000)
+        assert design.civil_works_cny == 40_000 + 10_000 * dc
+        assert design.capex_cny(chargers) == dc * 90_000 + ac * 6_000 + grid + 40_000 + 10_000 * dc
 
 
 def test_hub_designs_follow_the_per_unit_sources() -> None:
