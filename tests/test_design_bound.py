@@ -25,7 +25,7 @@ from chargeplan.solver.design_bound import (
 from chargeplan.solver.designstart import design_start
 from chargeplan.solver.direct import load_arrays
 
-from .test_designstart import brute_force, line_instance, one_site
+from .design_instances import brute_force, line_instance, one_site
 
 
 def lp_relaxation(p: FacilityProblem) -> tuple[float, np.ndarray]:

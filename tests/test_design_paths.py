@@ -23,7 +23,7 @@ from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.solver.modelstart import model_design_start
 
-from .test_designstart import EXACT, assignment_cost, line_instance
+from .design_instances import EXACT, assignment_cost, line_instance
 
 PLAN_FIELDS = ("open_site", "chargers", "served", "unmet")
 
@@ -193,7 +193,7 @@ def test_cli_run_with_and_without_v_writes_the_same_plan(
     standard error only with ``-v`` (when HiGHS runs after the start)."""
     from chargeplan.cli import main
 
-    from .test_designs import write_design_scenario
+    from .design_instances import write_design_scenario
 
     path = write_design_scenario(tmp_path / "tiny")
     flags = ["--no-map", "--no-report"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.queueing import ServiceLevel, capacity_levels
 from chargeplan.model.solution import objective_value
 
-from . import conftest
+from .design_instances import write_design_scenario
 from .piece_instances import P_WAIT, SESSION_HOURS, SESSION_KWH, design_row
 
 
@@ -205,31 +204,6 @@ def test_designs_need_distinct_stalls_and_long_enough_levels() -> None:
     short = (capacity_levels(4, 0.5, ServiceLevel(P_WAIT)) * 30.0,)
     with pytest.raises(InputError, match="largest station"):
         make("linear", 1, charger_capacity=None, queue_levels=short)
-
-
-DESIGNS = """
-[designs.d2]
-stalls = { dc_fast = 2, ac_destination = 2 }
-grid_kva = 300
-grid_connection_cny = 50000
-civil_works_cny = 20000
-
-[designs.d4]
-stalls = { dc_fast = 4, ac_destination = 4 }
-grid_kva = 600
-grid_connection_cny = 90000
-civil_works_cny = 30000
-"""
-
-
-def write_design_scenario(folder: Path) -> Path:
-    scenario = conftest.SCENARIO.replace(
-        'rule = "linear"', 'rule = "queue"\nmax_wait_probability = 0.2\ndesigns = ["d2", "d4"]'
-    )
-    path = conftest.write_tiny_scenario(folder, scenario)
-    with (folder / "chargers.toml").open("a") as f:
-        f.write(textwrap.dedent(DESIGNS))
-    return path
 
 
 def test_plan_network_with_designs(tmp_path: Path) -> None:
