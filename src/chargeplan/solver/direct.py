@@ -323,15 +323,24 @@ def _logged(highs: Any, log_file: str | None) -> Iterator[None]:
 
     with tempfile.TemporaryDirectory(prefix="chargeplan-highs-") as folder:
         scratch = os.path.join(folder, "highs.log")
-        highs.setOptionValue("output_flag", True)
-        highs.setOptionValue("log_to_console", False)
-        highs.setOptionValue("log_file", scratch)
         try:
-            yield
+            with _highs_writes(highs, scratch):
+                yield
         finally:
-            highs.setOptionValue("output_flag", False)
-            highs.setOptionValue("log_file", "")
             _append(scratch, log_file)
+
+
+@contextlib.contextmanager
+def _highs_writes(highs: Any, path: str) -> Iterator[None]:
+    """HiGHS writes its log of the solve inside to ``path`` (not to the console)."""
+    highs.setOptionValue("output_flag", True)
+    highs.setOptionValue("log_to_console", False)
+    highs.setOptionValue("log_file", path)
+    try:
+        yield
+    finally:
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("log_file", "")
 
 
 @contextlib.contextmanager
@@ -367,14 +376,8 @@ def _logged_afresh(highs: Any, log_file: str) -> Iterator[None]:
         logging.getLogger(__name__).info("solver log not written to %s: %s", log_file, error)
         yield
         return
-    highs.setOptionValue("output_flag", True)
-    highs.setOptionValue("log_to_console", False)
-    highs.setOptionValue("log_file", log_file)
-    try:
+    with _highs_writes(highs, log_file):
         yield
-    finally:
-        highs.setOptionValue("output_flag", False)
-        highs.setOptionValue("log_file", "")
 
 
 def _append(source: str, target: str) -> None:
