@@ -45,7 +45,7 @@ from chargeplan.model.solution import Solution, stage_outcome
 from chargeplan.model.sparse import InfeasibleRowError
 from chargeplan.solver.highs import column_values, run_highs, solve
 from chargeplan.solver.options import SolverOptions
-from chargeplan.solver.rollout_lp import lp_guided_plan
+from chargeplan.solver.rollout_lp import lp_guided_plan, set_chargers
 
 log = logging.getLogger(__name__)
 
@@ -115,14 +115,7 @@ def start_vector(
         np.add.at(served, p.pair_zone[ix.x_pair] * k + ix.x_type, x)
         start[ix.cols("u")] = np.clip(1.0 - served[ix.u_zone * k + ix.u_type], 0.0, 1.0)
         start[ix.cols("y")] = plan.open_site[ix.y_site]
-        n = plan.chargers[ix.n_site, ix.n_type]
-        start[ix.cols("n")] = n
-        if p.queue_levels is not None:
-            # n = S m + r with r < S chargers in one partial queue (binary b at level r)
-            size = np.array([len(levels) - 1 for levels in p.queue_levels])[ix.n_type]
-            full, partial = np.divmod(n, size)
-            start[ix.cols("m")] = full
-            start[ix.cols("b")] = ix.b_level == partial[ix.b_entry]
+        set_chargers(start, p, ix, plan.chargers[ix.n_site, ix.n_type])
         start[ix.cols("g")] = plan.grid_upgrade[ix.g_site]
     return start
 

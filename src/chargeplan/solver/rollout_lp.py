@@ -61,6 +61,7 @@ __all__ = [
     "GuidedPlan",
     "least_chargers",
     "lp_guided_plan",
+    "set_chargers",
 ]
 
 log = logging.getLogger(__name__)
@@ -297,13 +298,22 @@ def _rounded(
     if chargers is None:
         return None
     for p, ix, n in zip(problem.periods, index, chargers, strict=True):
-        values[ix.cols("n")] = n
-        if p.queue_levels is not None:
-            size = np.array([len(levels) - 1 for levels in p.queue_levels])[ix.n_type]
-            full, partial = np.divmod(n, size)
-            values[ix.cols("m")] = full
-            values[ix.cols("b")] = ix.b_level == partial[ix.b_entry]
+        set_chargers(values, p, ix, n)
     return values
+
+
+def set_chargers(
+    values: np.ndarray, problem: FacilityProblem, ix: ModelIndex, n: np.ndarray
+) -> None:
+    """Write the chargers ``n`` (one per ``n`` entry) into ``values``, with the queueing rule's
+    columns that follow from them: ``n = S m + r`` with ``r < S`` chargers in one partial queue
+    (``m`` full queues, binary ``b`` at level ``r``)."""
+    values[ix.cols("n")] = n
+    if problem.queue_levels is not None:
+        size = np.array([len(levels) - 1 for levels in problem.queue_levels])[ix.n_type]
+        full, partial = np.divmod(n, size)
+        values[ix.cols("m")] = full
+        values[ix.cols("b")] = ix.b_level == partial[ix.b_entry]
 
 
 def _monotone(open_by_year: np.ndarray) -> np.ndarray:
