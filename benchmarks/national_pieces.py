@@ -20,38 +20,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import pickle
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-SCENARIO = REPO / "models" / "china-2030-stations.toml"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from station_slice import prepared_pieces  # the pieces: one preparation
+
 CLASSES = ((0, 3_000), (3_000, 10_000), (10_000, 30_000), (30_000, 10**9))
-
-
-def national_pieces(cache: Path | None, menu: list[str] | None) -> list:
-    """The pieces of the national station plan (``FacilityProblem``), prepared or from ``cache``."""
-    if cache is not None and cache.exists():
-        with cache.open("rb") as handle:
-            return pickle.load(handle)
-    from chargeplan.config.scenario import load_scenario
-    from chargeplan.inputs.prepare import prepare
-    from chargeplan.inputs.problem import build_problem
-    from chargeplan.workflows.regions import region_problems
-
-    scenario = load_scenario(SCENARIO)
-    if menu:
-        scenario = scenario.with_values({"sizing.designs": menu})
-    inputs = prepare(scenario)
-    problem = build_problem(scenario, inputs)
-    pieces = region_problems(scenario, problem, inputs.zones, inputs.sites)
-    if cache is not None:
-        with cache.open("wb") as handle:
-            pickle.dump(pieces, handle)
-    return pieces
 
 
 def main() -> None:
@@ -68,7 +47,7 @@ def main() -> None:
     from chargeplan.solver.highs import solve
     from chargeplan.solver.options import SolverOptions
 
-    pieces = national_pieces(args.cache, args.menu)
+    pieces = prepared_pieces({"sizing.designs": args.menu} if args.menu else {}, args.cache)
     if args.links:
         pieces = [dataclasses.replace(p, pair_links=args.links) for p in pieces]
     options = SolverOptions(
@@ -107,6 +86,8 @@ def main() -> None:
     )
     for lo, hi in CLASSES:
         m = (a[:, 0] >= lo) & (a[:, 0] < hi)
+        if not m.any():
+            continue
         obj = max(a[m, 1].sum(), 1e-12)
         print(
             f"  pieces of [{lo:,}, {hi:,}) pairs: {m.sum()}, CPU {a[m, 3].sum():.0f} s, objective "

@@ -48,6 +48,12 @@ WAYS = ["highs", "start", "lagrange"]
 def pieces_of(region: str, cache: Path | None) -> list:
     """The slice's pieces (``FacilityProblem``), prepared or read from ``cache``."""
     stored = cache / f"{region}.pkl" if cache is not None else None
+    return prepared_pieces({"fine_zones.regions": [region]}, stored)
+
+
+def prepared_pieces(values: dict, stored: Path | None) -> list:
+    """The pieces a decomposed run of the stations scenario with ``values`` changed solves
+    (``FacilityProblem``), prepared, or read from the pickle ``stored`` (written if missing)."""
     if stored is not None and stored.exists():
         with stored.open("rb") as handle:
             return pickle.load(handle)
@@ -57,7 +63,7 @@ def pieces_of(region: str, cache: Path | None) -> list:
     from chargeplan.workflows.economics import read_economics, support_in_capex
     from chargeplan.workflows.regions import region_problems
 
-    scenario = load_scenario(SCENARIO).with_values({"fine_zones.regions": [region]})
+    scenario = load_scenario(SCENARIO).with_values(values)
     inputs = prepare(scenario)
     inputs = support_in_capex(inputs, scenario, read_economics(scenario, inputs.sites))
     problem = build_problem(scenario, inputs)
