@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from chargeplan.solver.designstart import DesignStart
 
 __all__ = [
+    "after_start_options",
     "design_start_applies",
     "direct_applies",
     "load_arrays",
@@ -57,6 +58,7 @@ __all__ = [
     "solve_direct",
     "start_as_plan",
     "start_words",
+    "with_start",
 ]
 
 
@@ -158,16 +160,32 @@ def _from_design_start(
     solution = highspy.HighsSolution()
     solution.col_value = begun.values[order].tolist()
     highs.setSolution(solution)
+    stage = _run(highs, after_start_options(options), lp.objective_offset)
+    values = read_values(lp, highs, order)
+    if not with_start(stage, begun):
+        values = begun.values
+    return values, stage, words
+
+
+def after_start_options(options: SolverOptions) -> SolverOptions:
+    """HiGHS's options after a design start: stopped at ``design_max_nodes`` nodes (or a
+    decomposition's tighter ``mip_max_nodes``), a work limit rather than the clock alone."""
     nodes = options.design_max_nodes
     if options.mip_max_nodes is not None:  # a decomposition's work limit: the tighter one
         nodes = min(nodes, options.mip_max_nodes)
-    stage = _run(highs, dataclasses.replace(options, mip_max_nodes=nodes), lp.objective_offset)
-    values = read_values(lp, highs, order)
-    if stage["objective"] > begun.objective:  # HiGHS keeps the start; guard all the same
-        values, stage["objective"] = begun.values, begun.objective
+    return dataclasses.replace(options, mip_max_nodes=nodes)
+
+
+def with_start(stage: dict, begun: DesignStart) -> bool:
+    """Merge the start into HiGHS's stage record after it: the better plan (HiGHS keeps its
+    start, guarded all the same) and the larger bound, with their gap. Whether HiGHS's plan is
+    kept (``False``: the start's values are the plan)."""
+    kept = stage["objective"] <= begun.objective
+    if not kept:
+        stage["objective"] = begun.objective
     stage["bound"] = max(stage["bound"], begun.bound)
     stage["gap"] = abs(stage["objective"] - stage["bound"]) / max(abs(stage["objective"]), 1e-9)
-    return values, stage, words
+    return kept
 
 
 def start_words(begun: DesignStart) -> str:

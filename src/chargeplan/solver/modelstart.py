@@ -39,7 +39,7 @@ import numpy as np
 from chargeplan import progress
 from chargeplan.model.index import ModelOrigin
 from chargeplan.model.sparse import SparseMILP
-from chargeplan.solver.direct import start_as_plan, start_words
+from chargeplan.solver.direct import after_start_options, start_as_plan, start_words, with_start
 
 if TYPE_CHECKING:
     import pyomo.environ as pyo
@@ -84,15 +84,9 @@ def first_stage(
     stage = start_as_plan(begun, options)  # within the gap: the plan; no clock decides it
     if stage is not None:
         return {**stage, "seconds": begun.seconds}, f"{formulation}; {words}"
-    nodes = options.design_max_nodes
-    if options.mip_max_nodes is not None:  # a decomposition's work limit: the tighter one
-        nodes = min(nodes, options.mip_max_nodes)
-    stage = run_highs(model, dataclasses.replace(options, mip_max_nodes=nodes), warm_start=True)
-    if stage["objective"] > begun.objective:  # HiGHS keeps the start; guard all the same
+    stage = run_highs(model, after_start_options(options), warm_start=True)
+    if not with_start(stage, begun):
         load_start(columns, begun)
-        stage["objective"] = begun.objective
-    stage["bound"] = max(stage["bound"], begun.bound)
-    stage["gap"] = abs(stage["objective"] - stage["bound"]) / max(abs(stage["objective"]), 1e-9)
     return stage, f"{formulation}; {words}"
 
 
