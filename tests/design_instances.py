@@ -46,11 +46,14 @@ def line_instance(seed: int) -> FacilityProblem:
     )
 
 
-def assignment_cost(p: FacilityProblem, capacity: np.ndarray) -> float:
-    """min access + unmet penalty with each site's capacity (``(S, K)``) fixed."""
+def assignment_lp(
+    p: FacilityProblem, capacity: np.ndarray, pair_cost: np.ndarray, unmet_cost: np.ndarray
+) -> float:
+    """min pair_cost . x + unmet_cost . u over the assignment with each site's capacity
+    (``(S, K)``) fixed: every zone's demand of every type assigned or unmet."""
     n_zones, n_sites, k = len(p.zone_ids), len(p.site_ids), len(p.types)
     n_pairs = len(p.pair_zone)
-    cost = np.concatenate([p.pair_cost.ravel(), (p.unmet_penalty * p.demand).ravel()])
+    cost = np.concatenate([np.ravel(pair_cost), np.ravel(unmet_cost)])
     a_eq = np.zeros((n_zones * k, n_pairs * k + n_zones * k))
     a_ub = np.zeros((n_sites * k, n_pairs * k + n_zones * k))
     for q, t in itertools.product(range(n_pairs), range(k)):
@@ -62,18 +65,38 @@ def assignment_cost(p: FacilityProblem, capacity: np.ndarray) -> float:
     return float(res.fun)
 
 
-def brute_force(p: FacilityProblem) -> tuple[float, tuple[int, ...]]:
-    """The optimum over every choice of no design (closed) or one design at each site."""
+def assignment_cost(p: FacilityProblem, capacity: np.ndarray) -> float:
+    """min access + unmet penalty with each site's capacity (``(S, K)``) fixed."""
+    return assignment_lp(p, capacity, p.pair_cost, p.unmet_penalty * p.demand)
+
+
+def least_unmet(p: FacilityProblem, capacity: np.ndarray) -> float:
+    """min sum_ik d_ik u_ik (``max_coverage``'s first stage) with each site's capacity fixed."""
+    return assignment_lp(p, capacity, np.zeros(p.pair_cost.shape), p.demand)
+
+
+def enumerate_plans(p: FacilityProblem, allowed=lambda chosen: True) -> list[tuple]:
+    """Every choice of no design (-1) or one design at each site that ``allowed`` keeps, as
+    ``(capex, choice, capacity (S, K))``."""
     _, capacity = station_capacity(p)
-    scored = []
+    plans = []
     for choice in itertools.product(range(-1, len(p.design_names)), repeat=len(p.site_ids)):
         chosen = np.array(choice)
+        if not allowed(chosen):
+            continue
         built = chosen >= 0
-        capex = p.fixed_cost @ built + p.design_capex[chosen[built]].sum()
+        capex = float(p.fixed_cost @ built + p.design_capex[chosen[built]].sum())
         cap = np.where(built[:, None], capacity[np.arange(len(chosen)), chosen], 0.0)
-        scored.append((capex + assignment_cost(p, cap), choice))
-    scored.sort()
-    return scored[0]
+        plans.append((capex, choice, cap))
+    return plans
+
+
+def brute_force(p: FacilityProblem) -> tuple[float, tuple[int, ...]]:
+    """The optimum over every choice of no design (closed) or one design at each site."""
+    scored = [
+        (capex + assignment_cost(p, cap), choice) for capex, choice, cap in enumerate_plans(p)
+    ]
+    return min(scored)
 
 
 def one_site(demand: float) -> FacilityProblem:

@@ -10,58 +10,31 @@ with a budget. Each must find the optimum found by enumeration; ``-v`` must not 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 
 import numpy as np
 import pytest
-from scipy.optimize import linprog
 
 import chargeplan
-from chargeplan.model.designs import design_of, station_capacity
+from chargeplan.model.designs import design_of
 from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.solver.modelstart import model_design_start
 
-from .design_instances import EXACT, assignment_cost, line_instance
+from .design_instances import (
+    EXACT,
+    assignment_cost,
+    enumerate_plans,
+    least_unmet,
+    line_instance,
+)
 
 PLAN_FIELDS = ("open_site", "chargers", "served", "unmet")
-
-
-def enumerate_plans(p: FacilityProblem, allowed=lambda chosen: True) -> list[tuple]:
-    """Every choice of no design (-1) or one design at each site that ``allowed`` keeps, as
-    ``(capex, choice, capacity (S, K))``."""
-    _, capacity = station_capacity(p)
-    plans = []
-    for choice in itertools.product(range(-1, len(p.design_names)), repeat=len(p.site_ids)):
-        chosen = np.array(choice)
-        if not allowed(chosen):
-            continue
-        built = chosen >= 0
-        capex = float(p.fixed_cost @ built + p.design_capex[chosen[built]].sum())
-        cap = np.where(built[:, None], capacity[np.arange(len(chosen)), chosen], 0.0)
-        plans.append((capex, choice, cap))
-    return plans
 
 
 def least_cost(p: FacilityProblem, allowed=lambda chosen: True) -> float:
     """min capex + access + unmet penalty over the allowed choices."""
     return min(capex + assignment_cost(p, cap) for capex, _, cap in enumerate_plans(p, allowed))
-
-
-def least_unmet(p: FacilityProblem, cap: np.ndarray) -> float:
-    """min sum_ik d_ik u_ik (``max_coverage``'s first stage) with each site's capacity fixed."""
-    n_zones, k, n_pairs = len(p.zone_ids), len(p.types), len(p.pair_zone)
-    cost = np.concatenate([np.zeros(n_pairs * k), p.demand.ravel()])
-    a_eq = np.zeros((n_zones * k, n_pairs * k + n_zones * k))
-    a_ub = np.zeros((len(p.site_ids) * k, n_pairs * k + n_zones * k))
-    for q, t in itertools.product(range(n_pairs), range(k)):
-        a_eq[p.pair_zone[q] * k + t, q * k + t] = 1.0
-        a_ub[p.pair_site[q] * k + t, q * k + t] = p.demand[p.pair_zone[q], t]
-    a_eq[np.arange(n_zones * k), n_pairs * k + np.arange(n_zones * k)] = 1.0
-    res = linprog(cost, A_ub=a_ub, b_ub=cap.ravel(), A_eq=a_eq, b_eq=np.ones(n_zones * k))
-    assert res.status == 0
-    return float(res.fun)
 
 
 def same_plan(a, b) -> None:
