@@ -268,7 +268,32 @@ class TaskLog:
         return executor
 
 
-def _scenario(budget: float, regions: Sequence[str], workers: int) -> Any:
+def parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` items as dotted scenario changes, each value read as TOML (a table
+    in braces, e.g. ``reach.standard={settlement_column="settlement"}``).
+
+    Raises
+    ------
+    ValueError
+        For an item without ``=`` or a value TOML cannot read.
+    """
+    import tomllib
+
+    changes: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set {item!r}: write KEY=VALUE, e.g. decompose.workers=2")
+        try:
+            changes[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"--set {item!r}: the value is not TOML ({error})") from None
+    return changes
+
+
+def _scenario(
+    budget: float, regions: Sequence[str], workers: int, sets: Mapping[str, Any] | None = None
+) -> Any:
     from chargeplan.config.scenario import load_scenario
 
     changes: dict[str, Any] = {
@@ -279,6 +304,7 @@ def _scenario(budget: float, regions: Sequence[str], workers: int) -> Any:
     }
     if regions:
         changes["fine_zones.regions"] = list(regions)
+    changes.update(sets or {})
     return load_scenario(SCENARIO).with_values(changes, where="benchmarks/station_growth.py")
 
 
@@ -288,7 +314,13 @@ def _executor(workers: int) -> contextlib.AbstractContextManager[Any]:
     return dask_executor(None, workers) if workers > 1 else contextlib.nullcontext(map)
 
 
-def one_run(budget: float, regions: Sequence[str], workers: int, outputs: Path | None) -> dict:
+def one_run(
+    budget: float,
+    regions: Sequence[str],
+    workers: int,
+    outputs: Path | None,
+    sets: Mapping[str, Any] | None = None,
+) -> dict:
     """The whole plan at one budget in this process: the row of the table (module docstring)."""
     import resource
     import warnings
@@ -298,7 +330,7 @@ def one_run(budget: float, regions: Sequence[str], workers: int, outputs: Path |
     from chargeplan.workflows.network import plan_network
 
     warnings.simplefilter("ignore")
-    scenario = _scenario(budget, regions, workers)
+    scenario = _scenario(budget, regions, workers, sets)
     log = TaskLog()
     outputs_s = None
     with progress.show("off") as display:
@@ -361,6 +393,42 @@ def plan_figures(plan: Any, scenario: Any, components: Sequence[tuple[int, int, 
         "stations": s["sites_opened"],
         "largest_design": biggest,
         "at_largest_design": s.get(f"stations_{biggest}", 0),
+        **{k: v for k, v in s.items() if k.startswith("standard_") and k.endswith("_share")},
+        **{k: s[k] for k in ("capex_cny", "target_shortfall_penalty_cny", "chargers") if k in s},
+        "component_pairs": _size_quantiles([c[2] for c in components]),
+        **served_by_settlement(plan.final().zones),
+    }
+
+
+def served_by_settlement(zones: Any) -> dict[str, float]:
+    """Served share of the reachable design-hour demand per ``settlement`` type of the plan's
+    zone table (``served_<type>``; the figure of :func:`chargeplan.results.served.
+    zones_reachable_served_share` on the type's zones), empty without the column."""
+    from chargeplan.results.served import zones_reachable_served_share
+
+    if "settlement" not in zones.columns:
+        return {}
+    return {
+        f"served_{kind}": zones_reachable_served_share(zones[zones["settlement"] == kind])
+        for kind in ("urban", "suburban", "rural")
+    }
+
+
+def _size_quantiles(sizes: Sequence[int]) -> dict[str, float]:
+    """The components' pairs: count, median, 90th and 99th percentile, largest and the pairs in
+    components of more than 20,000 pairs."""
+    import numpy as np
+
+    if not sizes:
+        return {}
+    a = np.asarray(sizes, float)
+    return {
+        "count": float(a.size),
+        "median": float(np.median(a)),
+        "p90": float(np.quantile(a, 0.9)),
+        "p99": float(np.quantile(a, 0.99)),
+        "largest": float(a.max()),
+        "pairs_in_over_20k": float(a[a > 20_000].sum()),
     }
 
 
@@ -396,6 +464,8 @@ def measure(budget: float, args: argparse.Namespace) -> dict:
             command += ["--regions", *args.regions]
         if args.outputs is not None:
             command += ["--outputs", str(args.outputs)]
+        for item in args.set:
+            command += ["--set", item]
         child = psutil.Popen(command, cwd=REPO)
         peak = 0
         while child.poll() is None:
@@ -448,13 +518,21 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
     parser.add_argument("--outputs", type=Path, help="also write each plan's files here")
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a scenario change, the value as TOML, e.g. "
+        "'reach.standard={settlement_column=\"settlement\"}' (repeatable)",
+    )
+    parser.add_argument(
         "--rows", type=Path, help="print the report of rows saved from a run's output instead"
     )
     parser.add_argument("--one", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
-        row = one_run(args.one, args.regions, args.workers, args.outputs)
+        row = one_run(args.one, args.regions, args.workers, args.outputs, parse_sets(args.set))
         args.json.write_text(json.dumps(row, default=lambda v: v.item()))
         return 0
     if args.rows is not None:

@@ -36,7 +36,13 @@ import numpy as np
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.targets import group_demand, target_groups, unmet_in_reach
 
-__all__ = ["dualised", "next_multipliers", "signed_shortfall", "target_constant"]
+__all__ = [
+    "dualised",
+    "next_multipliers",
+    "signed_shortfall",
+    "target_constant",
+    "without_idle_targets",
+]
 
 
 def dualised(problem: FacilityProblem, mu: np.ndarray | None) -> FacilityProblem:
@@ -95,3 +101,14 @@ def next_multipliers(
     """
     below = short > tolerance
     return np.where(below, mu, low), np.where(below, high, mu)
+
+
+def without_idle_targets(problem: FacilityProblem) -> FacilityProblem:
+    """``problem`` without its target groups when none of them gets a row (no share, or no
+    demand in reach): the same model, and the design menu's Lagrangian bound
+    (:mod:`chargeplan.solver.design_bound`), which does not cover target rows, applies."""
+    if not problem.target_names or target_groups(problem).size:
+        return problem
+    return dataclasses.replace(
+        problem, target_names=(), target_group=None, target_share=None, target_price=None
+    )

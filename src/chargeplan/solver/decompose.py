@@ -49,8 +49,11 @@ from chargeplan import progress
 from chargeplan.errors import InputError
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import Solution
+from chargeplan.model.targets import target_groups
+from chargeplan.solver.coverage import without_idle_targets
 from chargeplan.solver.highs import solve
 from chargeplan.solver.lagrange import LagrangeRun, solve_lagrange
+from chargeplan.solver.national_targets import solve_national_targets
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.pricing import PriceSearch, priced_problem, resource_usage
 from chargeplan.solver.split import (
@@ -115,7 +118,11 @@ class Decomposition:
         weights: how much of the plan's gap the limit leaves open in them.
     target_prices
         With ``"lagrange"`` and coverage targets: the price of each national target row the
-        plan was made at (CNY per kWh short; :mod:`chargeplan.solver.coverage`).
+        plan was made at (CNY per kWh short; :mod:`chargeplan.solver.coverage`); with
+        ``targets = "national"`` (:mod:`chargeplan.solver.national_targets`) the cheapest rung's.
+    target_rungs, target_tasks_solved
+        With ``targets = "national"``: rungs of the price ascent, and task solves over all of
+        them (the first rung solves every task).
     """
 
     regions: int
@@ -136,6 +143,8 @@ class Decomposition:
     work_limited: tuple[int, ...] = ()
     work_limit_gap: float = 0.0
     target_prices: tuple[float, ...] = ()
+    target_rungs: int = 0
+    target_tasks_solved: int = 0
 
     def summary(self) -> dict[str, Any]:
         """Figures for a plan's summary, keys prefixed ``decompose_``."""
@@ -159,13 +168,15 @@ class Decomposition:
             "decompose_work_limited_piece_ids": " ".join(str(r) for r in self.work_limited),
             "decompose_work_limit_gap_cny": self.work_limit_gap,
             "decompose_target_prices": " ".join(f"{p:.6g}" for p in self.target_prices),
+            "decompose_target_rungs": self.target_rungs,
+            "decompose_target_tasks_solved": self.target_tasks_solved,
         }
 
 
 def solve_region(task: tuple[FacilityProblem, SolverOptions]) -> Solution:
     """Solve one region (module level, so that Dask can ship it to a worker)."""
     problem, options = task
-    return solve(problem, options)
+    return solve(without_idle_targets(problem), options)
 
 
 def _progress(results: Iterable[Solution], total: int) -> Iterator[Solution]:
@@ -194,6 +205,7 @@ def solve_decomposed(
     polish_pairs: int | None = None,
     piece_max_nodes: int | None = None,
     target_steps: int = 6,
+    targets: str = "region",
 ) -> tuple[Solution, Decomposition]:
     """Split, solve the regions (in parallel through ``executor``) and merge.
 
@@ -226,7 +238,14 @@ def solve_decomposed(
     target_steps
         With ``"lagrange"`` and coverage targets: bisection steps on the price of each
         national target row (:mod:`chargeplan.solver.coverage`). The ``"cut"`` method applies
-        each target within each region (stricter than the national row).
+        each target within each region (stricter than the national row), unless ``targets``
+        is ``"national"``.
+    targets
+        With ``"cut"`` and coverage targets: ``"region"`` states each target row within each
+        task (stricter than the national row: the bound is one of that stricter model);
+        ``"national"`` prices the national rows by multipliers that only rise, re-solving the
+        tasks still short (:mod:`chargeplan.solver.national_targets`; ``target_steps`` rungs),
+        and the bound is one of the model with the national rows.
 
     Returns
     -------
@@ -269,6 +288,12 @@ def solve_decomposed(
     parts = [subproblem(problem, region) for region in regions]
     info = _split_figures(problem, regions)
     region_options = dataclasses.replace(options, log_to_stderr=False)
+    if targets == "national" and target_groups(problem).size:
+        return _national_targets(
+            problem, regions, parts, run, region_options, info, start, steps=target_steps
+        )
+    if targets not in ("region", "national"):
+        raise InputError(f"decompose.targets must be 'region' or 'national', not {targets!r}")
     resource = "capex" if problem.budget is not None else "sites"
     limit = problem.budget if problem.budget is not None else problem.max_sites
 
@@ -288,6 +313,50 @@ def solve_decomposed(
         **info, price=price, price_steps=tuple(search.steps), seconds=time.perf_counter() - start
     )
     return solution, decomposition
+
+
+def _national_targets(
+    problem: FacilityProblem,
+    regions: list[Region],
+    parts: list[FacilityProblem],
+    run: Executor,
+    options: SolverOptions,
+    info: dict[str, Any],
+    start: float,
+    *,
+    steps: int,
+) -> tuple[Solution, Decomposition]:
+    """The ``"cut"`` tasks under national coverage targets, priced
+    (:func:`chargeplan.solver.national_targets.solve_national_targets`)."""
+    if problem.budget is not None or problem.max_sites is not None:
+        raise InputError(
+            "decompose.targets = 'national' prices the coverage targets, not also a budget or "
+            "site limit: drop model.budget_cny / model.max_sites, or use targets = 'region'"
+        )
+
+    def solve_all(tasks: list[FacilityProblem]) -> list[Solution]:
+        items = [(task, options) for task in tasks]
+        return list(_progress(run(solve_region, items), len(items)))
+
+    plan, prices, rungs = solve_national_targets(problem, regions, parts, solve_all, steps=steps)
+    status = plan.status if plan.gap <= options.mip_rel_gap * (1 + 1e-6) else "feasible"
+    for rung in rungs:
+        log.info(
+            "national targets: prices %s, served %s, cost %.6g, bound %.6g, %d tasks solved",
+            rung.prices,
+            tuple(round(s, 4) for s in rung.served_share),
+            rung.cost,
+            rung.bound,
+            rung.solved,
+        )
+    decomposition = Decomposition(
+        **info,
+        seconds=time.perf_counter() - start,
+        target_prices=prices,
+        target_rungs=len(rungs),
+        target_tasks_solved=sum(r.solved for r in rungs),
+    )
+    return dataclasses.replace(plan, status=status), decomposition
 
 
 def _solve_lagrange(

@@ -22,7 +22,7 @@ from chargeplan.errors import SolveError
 from chargeplan.model.designs import charger_capex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import Solution, objective_value
-from chargeplan.solver.coverage import dualised, target_constant
+from chargeplan.solver.coverage import dualised, target_constant, without_idle_targets
 from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.pieces import Pieces
@@ -44,7 +44,7 @@ def solve_piece(task: tuple[FacilityProblem, SolverOptions]) -> Solution:
     problem, options = task
     if len(problem.site_ids) == 0:
         return all_unmet(problem)
-    return solve(problem, options)
+    return solve(without_idle_targets(problem), options)
 
 
 def solve_part(task: tuple[FacilityProblem, SolverOptions]) -> Solution | None:
