@@ -8,10 +8,15 @@ the same instance (HiGHS to a zero gap), the optimum the split must bound.
 from __future__ import annotations
 
 import dataclasses
+import warnings
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import chargeplan
+from chargeplan import FacilityProblem
 from chargeplan.model.solution import objective_value
 from chargeplan.model.targets import group_demand, shortfall, unmet_in_reach
 from chargeplan.solver.coverage import without_idle_targets
@@ -20,8 +25,9 @@ from chargeplan.solver.highs import solve
 from chargeplan.solver.national_targets import priced_task
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.split import split_components
+from tests.conftest import SCENARIO, write_tiny_scenario
 
-from .test_lagrange_targets import _row, _three_zones
+from .test_lagrange_targets import STANDARD, _row, _three_zones
 
 EXACT = SolverOptions(mip_rel_gap=0.0, threads=1)
 
@@ -73,9 +79,42 @@ def test_no_rung_means_the_shortfall_is_priced_in_full() -> None:
     assert plan.bound == pytest.approx(220.0)
 
 
+def _islands(seed: int) -> FacilityProblem:
+    """Three islands 100 km apart (so three components or more), each 3 zones and 2 sites on a
+    12 km line, pairs within 8 km; access 0.5 per kWh and km, unmet 8 per kWh, fixed costs
+    60-160, uncapacitated; the first two islands urban, the third rural; targets urban 95 % and
+    rural 80 % at 40 per kWh short."""
+    rng = np.random.default_rng(100 + seed)
+    zone_x = np.concatenate([100 * i + np.sort(rng.uniform(0, 12, 3)) for i in range(3)])
+    site_x = np.concatenate([100 * i + np.sort(rng.uniform(0, 12, 2)) for i in range(3)])
+    distance = np.abs(zone_x[:, None] - site_x[None])
+    pair_zone, pair_site = np.nonzero(distance <= 8.0)
+    demand = np.round(rng.uniform(2, 12, (9, 1)), 1)
+    return FacilityProblem(
+        zone_ids=np.arange(9),
+        site_ids=np.arange(6),
+        types=("dc",),
+        demand=demand,
+        pair_zone=pair_zone,
+        pair_site=pair_site,
+        pair_cost=0.5 * distance[pair_zone, pair_site][:, None] * demand[pair_zone],
+        fixed_cost=np.round(rng.uniform(60, 160, 6)),
+        site_capacity=np.full(6, np.inf),
+        charger_capacity=None,
+        charger_cost=np.zeros((6, 1)),
+        max_chargers=np.zeros((6, 1)),
+        unmet_penalty=np.array([8.0]),
+        target_group=(zone_x >= 200).astype(np.int64),
+        target_names=("urban", "rural"),
+        target_share=np.array([0.95, 0.8]),
+        target_price=np.array([40.0, 40.0]),
+    )
+
+
+@pytest.mark.parametrize("make", [_row, _islands])
 @pytest.mark.parametrize("seed", range(8))
 def test_the_split_bounds_the_monolithic_optimum_and_its_plan_costs_what_it_says(
-    seed: int,
+    make: Callable[[int], FacilityProblem], seed: int
 ) -> None:
     """Random line instances (several components, an urban 95 % target at 80 per kWh short):
     the sum of the components' bounds minus the price constant is at most the exact optimum of
@@ -83,7 +122,7 @@ def test_the_split_bounds_the_monolithic_optimum_and_its_plan_costs_what_it_says
     the whole model (shortfall included), at least the optimum; served + unmet = 1 for every
     zone and type with demand, and the groups' served + unmet demand in reach = their demand
     in reach."""
-    problem = _row(seed)
+    problem = make(seed)
     optimum = solve(problem, EXACT).objective
     plan, report = solve_decomposed(
         problem, EXACT, max_bundle_pairs=1, targets="national", target_steps=6
@@ -118,3 +157,28 @@ def test_national_targets_refuse_a_budget() -> None:
     problem = dataclasses.replace(_three_zones(0.9), budget=500.0)
     with pytest.raises(Exception, match="budget"):
         solve_decomposed(problem, EXACT, max_bundle_pairs=1, targets="national")
+
+
+def test_a_scenario_target_is_met_with_national_targets_over_components(tmp_path: Path) -> None:
+    """tests/test_lagrange_targets.py's scenario (unmet demand at 10 CNY per kWh: no station
+    pays by itself; an urban target of 100 % priced at 10,000 per kWh short opens the urban
+    zone's site s2) planned with decompose.by = 'components', targets = 'national': the same
+    station and cost as the whole model, no shortfall, a positive price, a valid bound."""
+    text = (SCENARIO + STANDARD).replace(
+        "unmet_penalty_cny_per_kwh = 5000", "unmet_penalty_cny_per_kwh = 10"
+    ) + "[reach.targets]\nurban = 1.0\nshortfall_price_factor = 1000\n"
+    scenario = chargeplan.load_scenario(write_tiny_scenario(tmp_path, text))
+    settings = {"decompose.by": "components", "decompose.targets": "national"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = chargeplan.plan_network(scenario)
+        split = chargeplan.plan_network(scenario.with_values({**settings, "decompose.workers": 1}))
+    assert split.sites.index[split.sites["open"]].tolist() == ["s2"]
+    assert split.summary["standard_urban_served_share"] == pytest.approx(1.0)
+    assert split.summary["target_shortfall_penalty_cny"] == 0.0
+    assert split.summary["objective_value"] == pytest.approx(
+        whole.summary["objective_value"], rel=1e-9
+    )
+    assert float(split.summary["decompose_target_prices"].split()[0]) > 0
+    assert split.summary["decompose_target_rungs"] >= 2
+    assert split.summary["bound"] <= whole.summary["objective_value"] * (1 + 1e-9)

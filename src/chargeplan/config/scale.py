@@ -158,7 +158,12 @@ class DecomposeConfig(Frozen):
     ``target_steps``: with coverage targets (``[reach.targets]``), bisection steps on the
     price of each national target row (each one more solve of every piece; default 6: the price
     within 1/64 of the shortfall price; docs/decomposition.md).
-    ``"cut"`` (default): the rule above.
+    ``"cut"`` (default): the rule above. With coverage targets, ``targets = "region"``
+    (default) states each target row within each task (stricter than the national row, and the
+    bound is one of that stricter model); ``"national"`` prices the national rows by multipliers
+    that only rise, on a ladder of ``target_steps`` rungs, re-solving only the tasks still short,
+    and the bound is one of the model with the national rows
+    (:mod:`chargeplan.solver.national_targets`).
 
     A ``tcp://`` scheduler is unauthenticated and unencrypted: anyone who can reach its port can
     run code on the cluster. On a shared network use ``tls://host:port`` with ``tls_ca_file``
@@ -177,6 +182,8 @@ class DecomposeConfig(Frozen):
     piece_max_nodes: Annotated[int, Field(ge=0)] = 1_000
     # 6 halvings of [0, sigma]: the multiplier within 1/64 of the shortfall price (docs)
     target_steps: Annotated[int, Field(ge=0, le=40)] = 6
+    # "region": each task meets each target (the rule before national rows were priced)
+    targets: Literal["region", "national"] = "region"
     workers: Annotated[int, Field(ge=1, le=1024)] | None = None
     scheduler: str | None = None
     max_bundle_pairs: Annotated[int, Field(ge=1)] = 20_000

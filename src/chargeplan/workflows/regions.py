@@ -119,7 +119,10 @@ def solve_scenario_regions(
         "max_bundle_pairs": config.max_bundle_pairs,
         "price_steps": config.price_steps,
         "method": config.method,
+        "target_steps": config.target_steps,
     }
+    if config.method == "cut":
+        kwargs["targets"] = config.targets
     if config.method == "lagrange":
         kwargs["zone_xy"] = zone_centres(zones, centres=centres, crs=scenario.reach.crs)
         kwargs["max_piece_pairs"] = config.max_piece_pairs
@@ -127,7 +130,6 @@ def solve_scenario_regions(
         kwargs["fixed_per_kwh"] = config.fixed_per_kwh
         kwargs["polish_pairs"] = config.polish_pairs
         kwargs["piece_max_nodes"] = config.piece_max_nodes or None  # 0: no work limit
-        kwargs["target_steps"] = config.target_steps
     workers = config.workers or default_workers()
     if executor is None and config.scheduler is None and workers > 1 and _daemonic():
         log.info(
