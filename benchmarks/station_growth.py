@@ -9,7 +9,9 @@ processes; ``--outputs DIR`` also writes the plan's files, without maps and repo
 divides both density thresholds, as ``benchmarks/national_layer.py`` does
 (``fine_zones.urban_density_per_km2`` = 1,500 / f, ``suburban_density_per_km2`` = 300 / f): a
 larger budget splits sparser base cells into fine cells. ``--regions`` keeps a slice
-(``fine_zones.regions``, the national demand kept) for a small run.
+(``fine_zones.regions``, the national demand kept) for a small run. ``--set KEY=VALUE``
+(repeatable, the value read as TOML) changes the scenario further, e.g. the service standard:
+``--set 'reach.standard={settlement_column="settlement"}'``.
 
 Recorded per budget: cells, candidates, pairs, the reach graph's components (and the largest
 one's cells, candidates and pairs, from the tasks the run solves), wall seconds by stage
@@ -24,7 +26,9 @@ out, as a forked child starts with its parent's resident size), objective,
 bound (the sum of the components' bounds: a bound of the full model, the components share no
 pair), gap, the regions HiGHS stopped before proving their gap, the served share of the
 reachable demand (:func:`chargeplan.results.served.reachable_served_share`, from the plan's zone
-table), stations and stations of the largest design.
+table; also per settlement type, ``served_<type>``, and the plan's ``standard_*_share``
+figures), stations and stations of the largest design, capex, chargers and the components'
+pairs (count, median, 90th and 99th percentile, largest) in the JSON line.
 
 **Fit.** Time and memory are fitted as power laws in *pairs*, :math:`t = a P^b` (least squares
 on the logarithms). Pairs, not cells x candidates: the model's columns and rows are linear in

@@ -130,3 +130,43 @@ def test_report_prints_the_fit_of_the_rows(capsys: pytest.CaptureFixture[str]) -
     assert "wall = 0.01 pairs^1.500" in out and "peak memory = 0.2 pairs^0.250 GiB" in out
     assert "158,114 pairs, wall 628,717 s" in out and "peak memory 3.99 GiB" in out
     assert "| 1/2 | 1.00 | 1.00 | 1.00 | 1.00 | 2.00 |" in out
+
+
+def test_set_values_are_read_as_toml() -> None:
+    """``--set`` items: a table in braces, a string, a number; an item without ``=`` or with a
+    value TOML cannot read is refused naming the item."""
+    changes = growth.parse_sets(
+        [
+            'reach.standard={settlement_column="settlement"}',
+            'decompose.targets="national"',
+            "decompose.target_steps=3",
+        ]
+    )
+    assert changes == {
+        "reach.standard": {"settlement_column": "settlement"},
+        "decompose.targets": "national",
+        "decompose.target_steps": 3,
+    }
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        growth.parse_sets(["decompose.workers"])
+    with pytest.raises(ValueError, match="not TOML"):
+        growth.parse_sets(["decompose.targets=national"])
+
+
+def test_served_by_settlement_counts_only_the_cells_in_reach() -> None:
+    """Urban: 8 of 10 kWh served in reach (the unreachable cell's 5 kWh left out): 0.8; rural:
+    1 of 4: 0.25; suburban: no cell, so nothing to serve: 1.0."""
+    import pandas as pd
+
+    zones = pd.DataFrame(
+        {
+            "settlement": ["urban", "urban", "urban", "rural"],
+            "demand_kwh": [6.0, 4.0, 5.0, 4.0],
+            "served_kwh": [6.0, 2.0, 0.0, 1.0],
+            "sites_in_reach": [2, 1, 0, 3],
+        }
+    )
+    assert growth.served_by_settlement(zones) == pytest.approx(
+        {"served_urban": 0.8, "served_suburban": 1.0, "served_rural": 0.25}
+    )
+    assert growth.served_by_settlement(zones.drop(columns="settlement")) == {}
