@@ -407,3 +407,20 @@ def test_the_stations_scenario_reads_and_leaves_the_default_alone() -> None:
     assert stations.model.pair_links == "never"
     assert stations.reach.service_radius_km == 3
     assert load_scenario(repo / "models" / "china-2030.toml").fine_zones is None
+
+
+def test_the_standard_variant_changes_only_the_reach_and_the_split() -> None:
+    """models/china-2030-stations-standard.toml: the stations scenario with the per-settlement
+    standard (3 / 10 / 25 km by the cells' own settlement type), cut at prefecture borders;
+    cells, candidates, designs and solver as the stations scenario (the default untouched)."""
+    repo = Path(__file__).resolve().parents[1]
+    stations = load_scenario(repo / "models" / "china-2030-stations.toml")
+    variant = load_scenario(repo / "models" / "china-2030-stations-standard.toml")
+    standard = variant.reach.standard
+    assert stations.reach.standard is None and standard is not None
+    assert (standard.urban_km, standard.suburban_km, standard.rural_km) == (3, 10, 25)
+    assert standard.settlement_column == "settlement"
+    assert variant.zones.region_column == "name" and variant.decompose.by == "region"
+    assert variant.fine_zones == stations.fine_zones
+    assert variant.sizing == stations.sizing and variant.solver == stations.solver
+    assert variant.model == stations.model
