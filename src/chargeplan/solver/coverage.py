@@ -110,5 +110,9 @@ def without_idle_targets(problem: FacilityProblem) -> FacilityProblem:
     if not problem.target_names or target_groups(problem).size:
         return problem
     return dataclasses.replace(
-        problem, target_names=(), target_group=None, target_share=None, target_price=None
+        problem,
+        target_names=(),
+        target_group=np.full(len(problem.zone_ids), -1, np.int64),
+        target_share=np.zeros(0),
+        target_price=np.zeros(0),
     )
