@@ -76,6 +76,15 @@ TARGET_CELLS, TARGET_CANDIDATES = 1_000_000, 100_000
 SAMPLE_S = 0.2
 GIB = 2**30
 
+#: Summary figures copied into the JSON line as they are.
+PLAN_KEYS = (
+    "capex_cny",
+    "target_shortfall_penalty_cny",
+    "chargers",
+    "decompose_target_prices",
+    "decompose_target_rungs",
+    "decompose_target_tasks_solved",
+)
 #: The table's columns: key, header, format (``budget`` as a fraction, ``,`` thousands).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("budget", "budget", "budget"),
@@ -398,7 +407,7 @@ def plan_figures(plan: Any, scenario: Any, components: Sequence[tuple[int, int, 
         "largest_design": biggest,
         "at_largest_design": s.get(f"stations_{biggest}", 0),
         **{k: v for k, v in s.items() if k.startswith("standard_") and k.endswith("_share")},
-        **{k: s[k] for k in ("capex_cny", "target_shortfall_penalty_cny", "chargers") if k in s},
+        **{k: s[k] for k in PLAN_KEYS if k in s},
         "component_pairs": _size_quantiles([c[2] for c in components]),
         **served_by_settlement(plan.final().zones),
     }
