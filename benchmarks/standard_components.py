@@ -13,6 +13,8 @@ root (a few minutes and about 3 GiB for the national layer)::
 
     PYTHONPATH=src nice .venv/bin/python benchmarks/standard_components.py
     PYTHONPATH=src nice .venv/bin/python benchmarks/standard_components.py --off
+    PYTHONPATH=src nice .venv/bin/python benchmarks/standard_components.py \
+        --set fine_zones.rural_h3_resolution=4
 """
 
 from __future__ import annotations
@@ -35,11 +37,21 @@ def main() -> int:
     from chargeplan.inputs.problem import build_problem
     from chargeplan.solver.split import split_components
 
+    sys.path.insert(0, str(Path(__file__).parent))
+    from station_growth import parse_sets
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", type=Path, default=REPO / "models/china-2030-stations.toml")
     parser.add_argument("--off", action="store_true", help="the scenario's own reach")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a change, as TOML"
+    )
     args = parser.parse_args()
     scenario = load_scenario(args.scenario)
+    if args.set:
+        scenario = scenario.with_values(
+            parse_sets(args.set), where="benchmarks/standard_components.py"
+        )
     if not args.off:
         standard = {"reach.standard": {"settlement_column": "settlement"}}
         scenario = scenario.with_values(standard, where="benchmarks/standard_components.py")
