@@ -29,41 +29,16 @@ from tests.conftest import SCENARIO, write_tiny_scenario
 
 from .instances import TOL
 from .piece_instances import design_row, grid_problem
+from .target_instances import STANDARD, row_instance, three_zones
 
 EXACT = SolverOptions(mip_rel_gap=0.0, threads=1)
-
-
-def _three_zones(share: float) -> FacilityProblem:
-    """Z1, Z2 urban, Z3 rural, 10 kWh each; site A (fixed 100) reaches Z1 and Z3, site B
-    (fixed 300) reaches Z2 (two components: pieces share no site); no access cost; unmet
-    demand 12 per kWh; urban target ``share`` priced at 120 per kWh short
-    (tests/test_service_standard.py's instance)."""
-    return FacilityProblem(
-        zone_ids=np.array(["Z1", "Z2", "Z3"], dtype=object),
-        site_ids=np.array(["A", "B"], dtype=object),
-        types=("dc",),
-        demand=np.array([[10.0], [10.0], [10.0]]),
-        pair_zone=np.array([0, 2, 1]),
-        pair_site=np.array([0, 0, 1]),
-        pair_cost=np.zeros((3, 1)),
-        fixed_cost=np.array([100.0, 300.0]),
-        site_capacity=np.full(2, np.inf),
-        charger_capacity=None,
-        charger_cost=np.zeros((2, 1)),
-        max_chargers=np.zeros((2, 1)),
-        unmet_penalty=np.array([12.0]),
-        target_group=np.array([0, 0, 1]),
-        target_names=("urban", "rural"),
-        target_share=np.array([share, 0.0]),
-        target_price=np.array([120.0, 120.0]),
-    )
 
 
 def test_a_target_met_without_a_price_is_the_monolithic_plan() -> None:
     """Urban 50 %: A alone serves Z1 (10 of 20 kWh), so the pieces meet the national row at
     mu = 0 and no bisection runs: plan 100 + 12 x 10 = 220 = the monolithic optimum, bound 220
     (a region-by-region target would open B: tests/test_service_standard.py)."""
-    problem = _three_zones(0.5)
+    problem = three_zones(0.5)
     plan, run = solve_lagrange(problem, EXACT, max_bundle_pairs=1)
     assert run.shared_sites == 0 and run.multipliers == (0.0, 0.0)
     assert plan.objective == pytest.approx(220.0) == solve(problem, EXACT).objective
@@ -78,7 +53,7 @@ def test_a_binding_target_is_priced_by_bisection() -> None:
     400 - 2 mu above. Bisection on [0, 120] (6 steps) tries 60, 30, 15, 22.5, 18.75, 16.875;
     the best bound is L(18.75) = 362.5 <= OPT = 400, the plan is priced at 18.75 (B open,
     target met): 400, the monolithic optimum."""
-    problem = _three_zones(0.9)
+    problem = three_zones(0.9)
     plan, run = solve_lagrange(problem, EXACT, max_bundle_pairs=1, target_steps=6)
     tried = [step["mu"] for step in run.target_steps]
     assert tried == pytest.approx([0.0, 60.0, 30.0, 15.0, 22.5, 18.75, 16.875])
@@ -86,36 +61,6 @@ def test_a_binding_target_is_priced_by_bisection() -> None:
     assert plan.bound == pytest.approx(362.5)
     assert plan.objective == pytest.approx(400.0) == solve(problem, EXACT).objective
     assert shortfall(problem, plan.unmet).sum() == 0.0
-
-
-def _row(seed: int) -> FacilityProblem:
-    """8 zones on a 40 km line (urban where x < 20, rural otherwise), 6 sites, pairs within
-    12 km, access 0.5 per kWh and km (at most 6 per kWh, below the unmet price of 8), fixed
-    costs 60-160, uncapacitated; urban target 95 % at 80 per kWh short."""
-    rng = np.random.default_rng(seed)
-    zone_x, site_x = np.sort(rng.uniform(0, 40, 8)), np.sort(rng.uniform(0, 40, 6))
-    distance = np.abs(zone_x[:, None] - site_x[None])
-    pair_zone, pair_site = np.nonzero(distance <= 12.0)
-    demand = np.round(rng.uniform(2, 12, (8, 1)), 1)
-    return FacilityProblem(
-        zone_ids=np.arange(8),
-        site_ids=np.arange(6),
-        types=("dc",),
-        demand=demand,
-        pair_zone=pair_zone,
-        pair_site=pair_site,
-        pair_cost=0.5 * distance[pair_zone, pair_site][:, None] * demand[pair_zone],
-        fixed_cost=np.round(rng.uniform(60, 160, 6)),
-        site_capacity=np.full(6, np.inf),
-        charger_capacity=None,
-        charger_cost=np.zeros((6, 1)),
-        max_chargers=np.zeros((6, 1)),
-        unmet_penalty=np.array([8.0]),
-        target_group=(zone_x >= 20).astype(np.int64),
-        target_names=("urban", "rural"),
-        target_share=np.array([0.95, 0.0]),
-        target_price=np.array([80.0, 0.0]),
-    )
 
 
 def _brute_force(problem: FacilityProblem) -> float:
@@ -145,7 +90,7 @@ def test_targets_over_pieces_that_share_sites_by_brute_force(seed: int) -> None:
     """Pieces of at most 6 pairs (the line cut into pieces that share sites) with a national
     urban target: bound <= brute-force optimum <= plan cost, the plan's reported cost true,
     its urban share at the target."""
-    problem = _row(seed)
+    problem = row_instance(seed)
     best = _brute_force(problem)
     plan, run = solve_lagrange(problem, EXACT, max_piece_pairs=6, steps=2)
     assert run.shared_sites >= 1
@@ -160,7 +105,7 @@ def test_the_dualised_piece_prices_unmet_target_demand() -> None:
     """A piece priced at mu = 50 for urban demand: the target row becomes share 1 at price 50
     (cost 50 per unmet urban kWh in reach), the constant is mu (1 - tau) D = 50 x 0.1 x 20 =
     100, and the signed shortfall of 'Z2 unmet' is 18 - 10 = 8."""
-    problem = _three_zones(0.9)
+    problem = three_zones(0.9)
     mu = np.array([50.0, 0.0])
     priced = dualised(problem, mu)
     assert priced.target_share.tolist() == [1.0, 0.0]
@@ -217,16 +162,6 @@ def test_windowed_polish_never_raises_the_owner_plans_cost() -> None:
     np.add.at(load, problem.pair_site, windowed.served * problem.demand[problem.pair_zone])
     assert np.all(load <= windowed.chargers * problem.charger_capacity + 1e-6)
     assert not windowed.served[~windowed.open_site[problem.pair_site]].any()
-
-
-STANDARD = """
-[reach.standard]
-urban_km = 3
-suburban_km = 3
-rural_km = 3
-urban_min_per_km2 = 15
-suburban_min_per_km2 = 5
-"""
 
 
 def test_a_scenario_target_is_met_under_the_lagrangian_method(tmp_path: Path) -> None:

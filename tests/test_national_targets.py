@@ -27,7 +27,7 @@ from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.split import split_components
 from tests.conftest import SCENARIO, write_tiny_scenario
 
-from .test_lagrange_targets import STANDARD, _row, _three_zones
+from .target_instances import STANDARD, row_instance, three_zones
 
 EXACT = SolverOptions(mip_rel_gap=0.0, threads=1)
 
@@ -42,7 +42,7 @@ def test_a_binding_national_target_is_met_by_the_price_ascent() -> None:
     = 1,180; L = 220), 3.75 (L = 100 + 157.5 - 7.5 = 250), 7.5 (280), 15 (340), 30 (B opens:
     plan 400, target met; L = 100 + 300 - 60 = 340). Plan 400 = the monolithic optimum, bound
     340, prices (30, 0), 2 + 1 + 1 + 1 + 1 = 6 task solves."""
-    problem = _three_zones(0.9)
+    problem = three_zones(0.9)
     plan, report = solve_decomposed(
         problem, EXACT, max_bundle_pairs=1, targets="national", target_steps=6
     )
@@ -59,7 +59,7 @@ def test_a_target_met_at_price_zero_is_one_solve_and_the_national_optimum() -> N
     """Urban 50 %: A alone serves Z1 (10 of 20 kWh), so the untargeted plan meets the national
     row: 100 + 12 x 10 = 220 = the monolithic optimum, bound 220, one rung; the region-by-region
     rule opens B instead (400, tests/test_service_standard.py)."""
-    problem = _three_zones(0.5)
+    problem = three_zones(0.5)
     plan, report = solve_decomposed(problem, EXACT, max_bundle_pairs=1, targets="national")
     assert report.target_rungs == 1 and report.target_tasks_solved == 2
     assert plan.objective == pytest.approx(220.0) == solve(problem, EXACT).objective
@@ -72,7 +72,7 @@ def test_no_rung_means_the_shortfall_is_priced_in_full() -> None:
     """``target_steps = 0``: the plan at mu = 0 only (B closed, 8 kWh short at 120): 1,180, and
     its bound L(0) = 220 (the untargeted optimum)."""
     plan, report = solve_decomposed(
-        _three_zones(0.9), EXACT, max_bundle_pairs=1, targets="national", target_steps=0
+        three_zones(0.9), EXACT, max_bundle_pairs=1, targets="national", target_steps=0
     )
     assert report.target_rungs == 1
     assert plan.objective == pytest.approx(1180.0)
@@ -111,7 +111,7 @@ def _islands(seed: int) -> FacilityProblem:
     )
 
 
-@pytest.mark.parametrize("make", [_row, _islands])
+@pytest.mark.parametrize("make", [row_instance, _islands])
 @pytest.mark.parametrize("seed", range(8))
 def test_the_split_bounds_the_monolithic_optimum_and_its_plan_costs_what_it_says(
     make: Callable[[int], FacilityProblem], seed: int
@@ -142,7 +142,7 @@ def test_the_split_bounds_the_monolithic_optimum_and_its_plan_costs_what_it_says
 def test_a_task_with_no_target_row_drops_its_groups_and_keeps_its_model() -> None:
     """Rural share 0 and urban price 0: no row anywhere, so the groups go (the design menu's
     Lagrangian bound then applies) and the plan is the same; a priced group stays."""
-    problem = _three_zones(0.0)
+    problem = three_zones(0.0)
     idle = without_idle_targets(problem)
     assert idle.target_names == () and idle.target_group.tolist() == [-1, -1, -1]
     assert solve(idle, EXACT).objective == pytest.approx(solve(problem, EXACT).objective)
@@ -154,7 +154,7 @@ def test_a_task_with_no_target_row_drops_its_groups_and_keeps_its_model() -> Non
 
 def test_national_targets_refuse_a_budget() -> None:
     """A budget and national targets would need two prices at once: refused, with the fix."""
-    problem = dataclasses.replace(_three_zones(0.9), budget=500.0)
+    problem = dataclasses.replace(three_zones(0.9), budget=500.0)
     with pytest.raises(Exception, match="budget"):
         solve_decomposed(problem, EXACT, max_bundle_pairs=1, targets="national")
 
