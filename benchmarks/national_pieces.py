@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--lagrange-steps", type=int, default=300)
     parser.add_argument("--max-nodes", type=int, default=0, help="design_max_nodes")
     parser.add_argument("--largest", type=int, default=None, help="only the N largest pieces")
+    parser.add_argument("--save", type=Path, help="CSV of every piece's figures")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from chargeplan.model.solution import objective_value
@@ -77,6 +78,9 @@ def main() -> None:
                 flush=True,
             )
     a = np.array(rows, float)
+    if args.save:
+        header = "pairs,objective,bound,cpu_s,served,reachable"
+        np.savetxt(args.save, a, delimiter=",", header=header, comments="", fmt="%.6f")
     total = a[:, 1].sum()
     print(
         f"{len(rows)} pieces, {a[:, 0].sum():,.0f} pairs: objective {total:,.0f}, bound "
