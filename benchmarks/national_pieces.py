@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--lagrange-steps", type=int, default=300)
     parser.add_argument("--max-nodes", type=int, default=0, help="design_max_nodes")
     parser.add_argument("--largest", type=int, default=None, help="only the N largest pieces")
+    parser.add_argument("--skip", type=int, default=0, help="leave out the N largest pieces")
     parser.add_argument("--save", type=Path, help="CSV of every piece's figures")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -58,7 +59,8 @@ def main() -> None:
         design_max_nodes=args.max_nodes,
         design_lagrange_steps=args.lagrange_steps,
     )
-    order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i].pair_zone))[: args.largest]
+    order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i].pair_zone))
+    order = order[args.skip :][: args.largest]
     rows = []
     for n, i in enumerate(order):
         p = pieces[i]

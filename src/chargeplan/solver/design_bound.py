@@ -85,6 +85,7 @@ __all__ = [
     "THETA",
     "LagrangeBound",
     "assign_row_offset",
+    "catchment_cuts",
     "lagrangian_applies",
     "lagrangian_bound",
     "lagrangian_value",
@@ -450,6 +451,12 @@ def lagrangian_bound(
         lam = np.minimum(lam + step * point.grad, ceiling)
         mu = np.maximum(mu + step * grad_mu, 0.0)
     return LagrangeBound(float(best), float(first or best), best_lam, best_design, done)
+
+
+def catchment_cuts(problem: FacilityProblem, lp: SparseMILP, ix: ModelIndex) -> Cuts:
+    """The catchment MIR cuts of the model (:mod:`chargeplan.solver.design_cuts`), options
+    numbered as in the relaxation (e.g. to check them at a point of the disjunctive LP)."""
+    return _catchment_cuts(_pieces(problem, lp, ix))
 
 
 def _catchment_cuts(pieces: _Pieces) -> Cuts:
