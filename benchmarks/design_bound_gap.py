@@ -6,7 +6,9 @@ without the Lagrangian steps, the weak LP bound, the Lagrangian bound after each
 ``--steps`` (from the weak LP's duals, the plan's cost as Polyak's target) without and with
 the catchment MIR cuts dualised, the disjunctive LP (``chargeplan.solver.design_hull``: the
 Lagrangian dual's optimum) with its CPU seconds, and how many catchment MIR cuts its optimum
-violates. Ratios: each bound's gap to the plan, and the steps' CPU against the LP's.
+violates. ``--branch-seconds S`` also solves the piece with the strong rows
+(``pair_links = "always"``), the design start and HiGHS's branch and bound for S seconds (a
+diagnosis: the clock decides that plan). Every bound is printed with its gap to the plan.
 Run from the repository root::
 
     PYTHONPATH=src nice .venv/bin/python benchmarks/design_bound_gap.py \\
@@ -33,6 +35,7 @@ def main() -> None:
     parser.add_argument("--ranks", type=int, nargs="+", default=[60])
     parser.add_argument("--steps", type=int, nargs="+", default=[300, 3000])
     parser.add_argument("--method", default="ipm", help="HiGHS's method for the LP")
+    parser.add_argument("--branch-seconds", type=float, default=0.0)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from chargeplan.model.formulation import build_milp
@@ -80,6 +83,8 @@ def main() -> None:
         if hull is None:
             print("  disjunctive LP: not optimal")
             continue
+        if args.branch_seconds > 0:
+            _branch(p, args.branch_seconds, plan)
         cuts = catchment_cuts(p, lp, ix)
         violation = cuts.rhs - cuts.options @ hull.options - cuts.unmet @ hull.unmet
         print(
@@ -88,6 +93,27 @@ def main() -> None:
             f"more than 1e-6: {(violation > 1e-6).sum()}",
             flush=True,
         )
+
+
+def _branch(piece: object, seconds: float, plan: float) -> None:
+    """The piece with the strong rows, the design start and branch and bound for ``seconds``."""
+    import dataclasses
+
+    from chargeplan.solver.highs import solve
+    from chargeplan.solver.options import SolverOptions
+
+    options = SolverOptions(
+        time_limit_s=seconds, mip_rel_gap=0.005, threads=1, design_max_nodes=100_000
+    )
+    cpu = time.process_time()
+    s = solve(dataclasses.replace(piece, pair_links="always"), options)
+    cpu = time.process_time() - cpu
+    print(
+        f"  strong rows, branch and bound {seconds:.0f} s: plan {s.objective:,.0f} "
+        f"({100 * (plan - s.objective) / plan:.2f} % below the start's), bound {s.bound:,.0f}, "
+        f"CPU {cpu:.1f} s, {s.status}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -64,6 +64,9 @@ L(\lambda)) / \lVert g \rVert^2\, g` with Polyak's target :math:`\bar v` (a plan
 number of steps (:data:`STEPS`), no clock, so the bound depends only on the model and the
 starting multipliers. Everything is numpy over the pairs: one ``lexsort`` by (site, type,
 reduced cost per unit) and cumulative sums clipped at each option's capacity per step.
+``cuts=True`` also dualises the catchment MIR cuts of :mod:`chargeplan.solver.design_cuts`
+(off in the solver: no gain measured on the national pieces, ``docs/stations.md``); the
+optimum of :math:`L` is the disjunctive LP of :mod:`chargeplan.solver.design_hull`.
 """
 
 from __future__ import annotations

@@ -39,8 +39,12 @@ pairs' :math:`d_r \bar x_{rj}` and :math:`I` its pattern.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = ["MAX_STATIONS", "Cuts", "catchment_mir_cuts"]
 
@@ -66,8 +70,8 @@ class Cuts:
         ``(m,)`` :math:`h`.
     """
 
-    options: object
-    unmet: object
+    options: sp.csr_matrix
+    unmet: sp.csr_matrix
     rhs: np.ndarray
 
     @property
@@ -136,8 +140,8 @@ def catchment_mir_cuts(
 
 
 def _type_cuts(
-    catchment: object,
-    weight: object,
+    catchment: sp.csr_matrix,
+    weight: sp.csr_matrix,
     rows: np.ndarray,
     row_demand: np.ndarray,
     options_of: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -188,7 +192,8 @@ def _stack(parts: list, n_options: int, n_rows: int) -> Cuts:
     """One :class:`Cuts` of the types' entries, cut ids made consecutive."""
     import scipy.sparse as sp
 
-    base, arrays = 0, [[] for _ in range(7)]
+    base = 0
+    arrays: list[list[np.ndarray]] = [[] for _ in range(7)]
     for part in parts:
         for position, values in enumerate(part):
             arrays[position].append(values + base if position in (0, 3) else values)
