@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--lagrange-steps", type=int, default=300)
     parser.add_argument("--max-nodes", type=int, default=0, help="design_max_nodes")
     parser.add_argument("--largest", type=int, default=None, help="only the N largest pieces")
+    parser.add_argument("--skip", type=int, default=0, help="leave out the N largest pieces")
+    parser.add_argument("--save", type=Path, help="CSV of every piece's figures")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from chargeplan.model.solution import objective_value
@@ -57,7 +59,8 @@ def main() -> None:
         design_max_nodes=args.max_nodes,
         design_lagrange_steps=args.lagrange_steps,
     )
-    order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i].pair_zone))[: args.largest]
+    order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i].pair_zone))
+    order = order[args.skip :][: args.largest]
     rows = []
     for n, i in enumerate(order):
         p = pieces[i]
@@ -77,6 +80,9 @@ def main() -> None:
                 flush=True,
             )
     a = np.array(rows, float)
+    if args.save:
+        header = "pairs,objective,bound,cpu_s,served,reachable"
+        np.savetxt(args.save, a, delimiter=",", header=header, comments="", fmt="%.6f")
     total = a[:, 1].sum()
     print(
         f"{len(rows)} pieces, {a[:, 0].sum():,.0f} pairs: objective {total:,.0f}, bound "

@@ -2,8 +2,9 @@
 
 ``line_instance`` (4 zones and 3 sites on a line, the 3-design menu of
 :func:`tests.piece_instances.design_row`), its brute force over every design at every site
-(each choice leaves an assignment LP, solved with :func:`scipy.optimize.linprog`), the one-site
-instance, and a tiny scenario with a 2-design menu.
+(each choice leaves an assignment LP, solved with :func:`scipy.optimize.linprog`), the LP
+relaxation with its duals of the demand rows, the one-site instance, and a tiny scenario with
+a 2-design menu.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import numpy as np
 from scipy.optimize import linprog
 
 from chargeplan.model.designs import station_capacity
+from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
+from chargeplan.solver.design_bound import assign_row_offset
+from chargeplan.solver.direct import load_arrays
 from chargeplan.solver.options import SolverOptions
 
 from . import conftest
@@ -44,6 +48,18 @@ def line_instance(seed: int) -> FacilityProblem:
         pair_cost=(3.0 * distance[pair_zone, pair_site])[:, None] * demand[pair_zone],
         fixed_cost=rng.uniform(200, 600, 3).round(),
     )
+
+
+def lp_relaxation(p: FacilityProblem) -> tuple[float, np.ndarray]:
+    """The LP relaxation's value and its duals of the demand rows."""
+    lp, ix = build_milp(p)
+    highs, _ = load_arrays(lp)
+    highs.setOptionValue("solve_relaxation", True)
+    highs.setOptionValue("threads", 1)
+    highs.run()
+    start = assign_row_offset(lp)
+    duals = np.asarray(highs.getSolution().row_dual)[start : start + len(ix.u_zone)]
+    return float(highs.getInfo().objective_function_value) + lp.objective_offset, duals
 
 
 def assignment_lp(

@@ -15,9 +15,7 @@ import numpy as np
 import pytest
 
 from chargeplan.model.formulation import build_milp
-from chargeplan.model.problem import FacilityProblem
 from chargeplan.solver.design_bound import (
-    assign_row_offset,
     lagrangian_applies,
     lagrangian_bound,
     lagrangian_value,
@@ -25,19 +23,7 @@ from chargeplan.solver.design_bound import (
 from chargeplan.solver.designstart import design_start
 from chargeplan.solver.direct import load_arrays
 
-from .design_instances import brute_force, line_instance, one_site
-
-
-def lp_relaxation(p: FacilityProblem) -> tuple[float, np.ndarray]:
-    """The LP relaxation's value and its duals of the demand rows."""
-    lp, ix = build_milp(p)
-    highs, _ = load_arrays(lp)
-    highs.setOptionValue("solve_relaxation", True)
-    highs.setOptionValue("threads", 1)
-    highs.run()
-    start = assign_row_offset(lp)
-    duals = np.asarray(highs.getSolution().row_dual)[start : start + len(ix.u_zone)]
-    return float(highs.getInfo().objective_function_value) + lp.objective_offset, duals
+from .design_instances import brute_force, line_instance, lp_relaxation, one_site
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -64,10 +64,14 @@ L(\lambda)) / \lVert g \rVert^2\, g` with Polyak's target :math:`\bar v` (a plan
 number of steps (:data:`STEPS`), no clock, so the bound depends only on the model and the
 starting multipliers. Everything is numpy over the pairs: one ``lexsort`` by (site, type,
 reduced cost per unit) and cumulative sums clipped at each option's capacity per step.
+``cuts=True`` also dualises the catchment MIR cuts of :mod:`chargeplan.solver.design_cuts`
+(off in the solver: no gain measured on the national pieces, ``docs/stations.md``); the
+optimum of :math:`L` is the disjunctive LP of :mod:`chargeplan.solver.design_hull`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +80,7 @@ from chargeplan.model.design_constraints import usable_capacity
 from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
+from chargeplan.solver.design_cuts import Cuts, catchment_mir_cuts
 
 __all__ = [
     "STALL_STEPS",
@@ -83,6 +88,7 @@ __all__ = [
     "THETA",
     "LagrangeBound",
     "assign_row_offset",
+    "catchment_cuts",
     "lagrangian_applies",
     "lagrangian_bound",
     "lagrangian_value",
@@ -155,6 +161,8 @@ class _Point:
     x: np.ndarray
     option_cost: np.ndarray
     option_site: np.ndarray
+    option: np.ndarray
+    unmet: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -170,6 +178,8 @@ class _Pieces:
     u_cost: np.ndarray
     u_lower: np.ndarray
     u_upper: np.ndarray
+    u_demand: np.ndarray
+    u_type: np.ndarray
     option_site: np.ndarray
     option_design: np.ndarray
     option_cost: np.ndarray
@@ -227,6 +237,8 @@ def _pieces(problem: FacilityProblem, lp: SparseMILP, ix: ModelIndex) -> _Pieces
         u_cost=lp.objective[u_cols],
         u_lower=lower[u_cols],
         u_upper=upper[u_cols],
+        u_demand=problem.demand[ix.u_zone, ix.u_type],
+        u_type=np.asarray(ix.u_type),
         option_site=site[order],
         option_design=design[order],
         option_cost=cost[order],
@@ -376,6 +388,8 @@ def _evaluate(pieces: _Pieces, lam: np.ndarray) -> _Point:
         (share * p.item_upper[order])[used],
         p.option_cost[chosen],
         p.option_site[chosen],
+        chosen,
+        unmet,
     )
 
 
@@ -386,6 +400,7 @@ def lagrangian_bound(
     target: float,
     multipliers: np.ndarray | None = None,
     steps: int = STEPS,
+    cuts: bool = False,
 ) -> LagrangeBound | None:
     r"""Maximise :math:`L(\lambda)` by subgradient steps (module docstring).
 
@@ -400,6 +415,9 @@ def lagrangian_bound(
         relaxation's duals of the ``assign`` rows); default: the unmet prices :math:`c^u_r`.
     steps
         Subgradient steps.
+    cuts
+        Also dualise the catchment MIR cuts (:mod:`chargeplan.solver.design_cuts`) with
+        multipliers :math:`\mu \ge 0` starting at 0 ("relax and cut").
 
     Returns
     -------
@@ -409,25 +427,70 @@ def lagrangian_bound(
     if not lagrangian_applies(problem, lp):
         return None
     pieces = _pieces(problem, lp, ix)
+    found = _catchment_cuts(pieces) if cuts else None
     lam = np.array(pieces.u_cost if multipliers is None else multipliers, dtype=float)
-    best, best_lam, best_design = -np.inf, lam, np.empty(0, np.int64)
+    mu = np.zeros(0 if found is None else found.count)
+    best, best_lam, best_mu, best_design = -np.inf, lam, mu, np.empty(0, np.int64)
     # above the unmet price a multiplier only lowers L (module docstring): steps stop there
     ceiling = np.where(pieces.u_upper >= 1.0, pieces.u_cost, np.inf)
     first, theta, stalled, done = None, THETA, 0, 0
     for done in range(1, steps + 1):  # noqa: B007 (the count is reported)
-        point = _evaluate(pieces, lam)
-        value, grad, design = point.value, point.grad, point.design
+        point, grad_mu = _evaluate_with(pieces, lam, mu, found)
+        value = point.value
         first = value if first is None else first
         if value > best:
-            best, best_lam, best_design, stalled = value, lam, design, 0
+            best, best_lam, best_mu, best_design, stalled = value, lam, mu, point.design, 0
         else:
             stalled += 1
             if stalled >= STALL_STEPS:  # shorter steps, from the best multipliers so far
-                theta, stalled, lam = theta / 2.0, 0, best_lam
-                point = _evaluate(pieces, lam)
-                value, grad = point.value, point.grad
-        norm = float(grad @ grad)
+                theta, stalled, lam, mu = theta / 2.0, 0, best_lam, best_mu
+                point, grad_mu = _evaluate_with(pieces, lam, mu, found)
+                value = point.value
+        grad_mu = np.where((mu <= 0.0) & (grad_mu < 0.0), 0.0, grad_mu)
+        norm = float(point.grad @ point.grad + grad_mu @ grad_mu)
         if norm <= 1e-18 or value >= target:  # the pieces' x is a plan, or the bound met it
             break
-        lam = np.minimum(lam + theta * (target - value) / norm * grad, ceiling)
+        step = theta * (target - value) / norm
+        lam = np.minimum(lam + step * point.grad, ceiling)
+        mu = np.maximum(mu + step * grad_mu, 0.0)
     return LagrangeBound(float(best), float(first or best), best_lam, best_design, done)
+
+
+def catchment_cuts(problem: FacilityProblem, lp: SparseMILP, ix: ModelIndex) -> Cuts:
+    """The catchment MIR cuts of the model (:mod:`chargeplan.solver.design_cuts`), options
+    numbered as in the relaxation (e.g. to check them at a point of the disjunctive LP)."""
+    return _catchment_cuts(_pieces(problem, lp, ix))
+
+
+def _catchment_cuts(pieces: _Pieces) -> Cuts:
+    """The catchment MIR cuts (:func:`~chargeplan.solver.design_cuts.catchment_mir_cuts`) of
+    the relaxation's pairs and options."""
+    return catchment_mir_cuts(
+        pieces.item_row,
+        pieces.item_group // max(pieces.n_types, 1),
+        pieces.item_weight,
+        pieces.u_demand,
+        pieces.u_type,
+        pieces.option_site,
+        pieces.option_capacity,
+    )
+
+
+def _evaluate_with(
+    pieces: _Pieces, lam: np.ndarray, mu: np.ndarray, cuts: Cuts | None
+) -> tuple[_Point, np.ndarray]:
+    r""":math:`L(\lambda, \mu)` with the cuts :math:`A w + B u \ge h` dualised: the options'
+    fixed costs lowered by :math:`A^\top \mu`, the unmet prices by :math:`B^\top \mu`,
+    :math:`\mu^\top h` added; and the cuts' subgradient :math:`h - A w - B u` there."""
+    if cuts is None or not cuts.count:
+        return _evaluate(pieces, lam), np.zeros(0)
+    shifted = dataclasses.replace(
+        pieces,
+        option_cost=pieces.option_cost - cuts.options.T @ mu,
+        u_cost=pieces.u_cost - cuts.unmet.T @ mu,
+        offset=pieces.offset + float(mu @ cuts.rhs),
+    )
+    point = _evaluate(shifted, lam)
+    chosen = np.zeros(pieces.option_site.size)
+    chosen[point.option] = 1.0
+    return point, cuts.rhs - cuts.options @ chosen - cuts.unmet @ point.unmet
