@@ -239,24 +239,42 @@ def without_timings(plan: Plan) -> Plan:
 
 def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path) -> dict[str, Path]:
     """Each layer as ``<name>.parquet`` and ``<name>.csv``, and all of them in ``plan.gpkg``
-    with their QGIS styles (:mod:`chargeplan.outputs.qgis`)."""
-    from chargeplan.outputs.qgis import STYLES, write_layer_styles
+    with their QGIS styles (:mod:`chargeplan.outputs.qgis`).
+
+    ``plan.gpkg`` is written by a second thread while this one writes the Parquet and CSV
+    files: GDAL writes the GeoPackage from Arrow batches without holding Python's lock, so the
+    two overlap; each file has one writer, so the files do not depend on the timing.
+    """
+    from concurrent.futures import ThreadPoolExecutor
 
     written: dict[str, Path] = {}
-    for name, frame in layers.items():
-        with atomic_path(out / f"{name}.parquet") as tmp:
-            frame.to_parquet(tmp, index=False)
-        written[f"{name}.parquet"] = out / f"{name}.parquet"
-        write_csv(
-            pd.DataFrame(frame.drop(columns=frame.geometry.name)), out / f"{name}.csv", index=False
-        )
-        written[f"{name}.csv"] = out / f"{name}.csv"
-    with atomic_path(out / "plan.gpkg") as tmp, _fixed_gpkg_timestamp():
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpkg") as pool:
+        gpkg = pool.submit(_write_gpkg, layers, out / "plan.gpkg")
         for name, frame in layers.items():
-            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
-        write_layer_styles(tmp, STYLES, stamp=GPKG_TIMESTAMP)
-    written["plan.gpkg"] = out / "plan.gpkg"
+            with atomic_path(out / f"{name}.parquet") as tmp:
+                frame.to_parquet(tmp, index=False)
+            written[f"{name}.parquet"] = out / f"{name}.parquet"
+            write_csv(
+                pd.DataFrame(frame.drop(columns=frame.geometry.name)),
+                out / f"{name}.csv",
+                index=False,
+            )
+            written[f"{name}.csv"] = out / f"{name}.csv"
+        written["plan.gpkg"] = gpkg.result()
     return written
+
+
+def _write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path:
+    """All ``layers`` in one GeoPackage with their QGIS styles, written through Arrow
+    (``use_arrow``: whole columns handed to GDAL, about twice as fast as feature by feature;
+    the same tables)."""
+    from chargeplan.outputs.qgis import STYLES, write_layer_styles
+
+    with atomic_path(path) as tmp, _fixed_gpkg_timestamp():
+        for name, frame in layers.items():
+            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", use_arrow=True)
+        write_layer_styles(tmp, STYLES, stamp=GPKG_TIMESTAMP)
+    return path
 
 
 def _write_tables(plan: Plan, tables: dict[str, pd.DataFrame], out: Path) -> dict[str, Path]:
