@@ -103,7 +103,9 @@ def main() -> None:
     parser.add_argument("reference", type=Path)
     parser.add_argument("current", type=Path)
     args = parser.parse_args()
-    names = sorted({p.name for p in args.reference.iterdir()} | {p.name for p in args.current.iterdir()})
+    names = sorted(
+        {p.name for p in args.reference.iterdir()} | {p.name for p in args.current.iterdir()}
+    )
     failed = False
     for name in names:
         a, b = args.reference / name, args.current / name

@@ -58,7 +58,7 @@ TEXTS = [
     "cr\rhere",
     " leading space",
     "<script>alert(1)</script>",
-    "=HYPERLINK(\"http://x\")",
+    '=HYPERLINK("http://x")',
     "-3.5",
     "+86 10",
     "@SUM(A1)",

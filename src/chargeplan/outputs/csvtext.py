@@ -99,7 +99,7 @@ def _column_text(column: pd.Series) -> Any:
         return pa.array(column.to_numpy()).cast(pa.large_string())
     if isinstance(dtype, pd.CategoricalDtype):
         return None
-    if dtype == object or isinstance(dtype, pd.StringDtype):
+    if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
         return _texts(column)
     return None
 

@@ -123,51 +123,72 @@ def write_plan(
     dict[str, pathlib.Path]
         What was written, by name.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from chargeplan.results.gaps import GapSettings, analyse_gaps
+    from chargeplan.results.shapes import region_shapes, with_region_shapes
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plan = without_timings(plan)
     settings = GapSettings.from_scenario(scenario) if scenario is not None else GapSettings()
+    region = (settings.region_column,) if settings.region_column else ()
     # A rollout's tables hold every year (with a ``year`` column); gaps, maps and the report
     # describe its final network.
     final = plan.final()
-    analysis = analyse_gaps(final, settings)
-    stations, last, cities = _station_tables(plan, final, scenario)
-    layers = {
-        "sites": plan.sites,
-        **({"stations": stations} if stations is not None else {}),
-        "zones": plan.zones,
-        "assignment_lines": _lines(final, settings),
-        "gaps": analysis.zones,
-        "regions": analysis.regions.reset_index(),
-        "proposed_sites": analysis.proposed_sites.reset_index(),
-    }
-    region = (settings.region_column,) if settings.region_column else ()
-    files = {name: _for_files(layer, region) for name, layer in layers.items()}
-    written = _write_layers(files, out)
-    tables = {
-        **({"cities": for_files(cities, region)} if cities is not None else {}),
-        "assignments": for_files(plan.assignments),
-    }
-    written |= _write_tables(plan, tables, out)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="regions") as pool:
+        # the regions' shapes are GEOS unions, which run without Python's lock: a second
+        # thread draws them while this one writes the tables, the workbook and the map
+        shapes = pool.submit(region_shapes, final.zones, settings.region_column)
+        analysis = analyse_gaps(final, settings, shapes=False)
+        stations, last, cities = _station_tables(plan, final, scenario)
+        layers = {
+            "sites": plan.sites,
+            **({"stations": stations} if stations is not None else {}),
+            "zones": plan.zones,
+            "assignment_lines": _lines(final, settings),
+            "gaps": analysis.zones,
+            "regions": analysis.regions.reset_index(),
+            "proposed_sites": analysis.proposed_sites.reset_index(),
+        }
+        files = {name: _for_files(layer, region) for name, layer in layers.items()}
+        tables = {
+            **({"cities": for_files(cities, region)} if cities is not None else {}),
+            "assignments": for_files(plan.assignments),
+        }
+        written = _write_tables(plan, tables, out)
+        written["plan.xlsx"] = write_xlsx(_sheets(plan, files, tables), out / "plan.xlsx")
+        written |= write_economics(plan, out, scenario)
+        written |= write_networks(last, final.summary.get("premium_users"), scenario, out)
+        if map_png:
+            written |= _write_map(final, analysis, out, settings.crs)
+        regions = with_region_shapes(analysis.regions, shapes.result())
+    analysis = dataclasses.replace(analysis, regions=regions)
+    files["regions"] = _for_files(regions.reset_index(), region)
+    written |= _write_layers(files, out)
+    if report:
+        written |= _write_pages(final, analysis, out, scenario=scenario, written=written)
+    return written
+
+
+def _sheets(
+    plan: Plan, files: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.DataFrame]
+) -> dict[str, pd.DataFrame]:
+    """The sheets of ``plan.xlsx``, in :data:`SHEETS` order."""
     sheets = {"summary": _summary_table(plan.summary), **files, **tables}
     if plan.years is not None:
         sheets["years"] = plan.years
     if plan.economics is not None:
         sheets["economics"] = plan.economics.rename_axis("site_id").reset_index()
-    written["plan.xlsx"] = write_xlsx(_sheet_order(sheets), out / "plan.xlsx")
-    written |= write_economics(plan, out, scenario)
-    written |= write_networks(last, final.summary.get("premium_users"), scenario, out)
-    if map_png:
-        from chargeplan.outputs.maps import plot_plan
+    return _sheet_order(sheets)
 
-        with atomic_path(out / "map.png") as tmp:
-            plot_plan(final, tmp, proposed_sites=analysis.proposed_sites, crs=settings.crs)
-        written["map.png"] = out / "map.png"
-    if report:
-        written |= _write_pages(final, analysis, out, scenario=scenario, written=written)
-    return written
+
+def _write_map(final: Plan, analysis: GapAnalysis, out: Path, crs: str) -> dict[str, Path]:
+    from chargeplan.outputs.maps import plot_plan
+
+    with atomic_path(out / "map.png") as tmp:
+        plot_plan(final, tmp, proposed_sites=analysis.proposed_sites, crs=crs)
+    return {"map.png": out / "map.png"}
 
 
 #: Sheets of ``plan.xlsx`` in the order a planner reads them (others follow).
