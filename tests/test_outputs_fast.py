@@ -9,6 +9,8 @@
 - polygons drawn from whole arrays (:mod:`chargeplan.outputs.polygons`): the vertices, codes and
   offsets of a square with a hole, a two-part multipolygon and an empty polygon, derived by
   hand; the hole is left unfilled; the picture equals ``GeoSeries.plot``'s;
+- ``plan.xlsx`` with its rows written as XML (:func:`chargeplan.outputs.xlsx.rows_xml`) is
+  byte for byte the workbook openpyxl writes cell by cell;
 - a city map's zones (:func:`chargeplan.outputs.city_map.zones_in_view`) are those of
   projecting every zone and cutting by the view.
 """
@@ -30,6 +32,7 @@ from chargeplan.outputs.city_map import zones_in_view
 from chargeplan.outputs.csvtext import csv_bytes, field_text
 from chargeplan.outputs.files import neutralise_cell, neutralised, write_csv
 from chargeplan.outputs.polygons import draw_polygons, polygon_vertices
+from chargeplan.outputs.xlsx import write_xlsx
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -221,3 +224,31 @@ def test_zones_in_view_equal_projecting_all() -> None:
 @pytest.mark.parametrize("value", ["=1", "+x", "-x", "@a", "\tx", "\rx"])
 def test_every_formula_start_is_neutralised(value: str) -> None:
     assert neutralised(pd.Series([value, "ok"], dtype=object)).tolist() == ["'" + value, "ok"]
+
+
+# plan.xlsx -----------------------------------------------------------------------------------
+
+
+def test_xlsx_rows_are_openpyxls_bytes(tmp_path: Path) -> None:
+    """The workbook whose rows are written as XML directly is byte for byte the one openpyxl
+    writes cell by cell: numbers (NaN and infinities as empty cells, -0.0, 2^53 + 2, integers
+    past 1e16), booleans, text with &, <, >, quotes, leading or only spaces, empty text,
+    formula-like and HTML text, text past Excel's 32,767 characters, missing values, a mixed
+    column, a row with no values, and a second sheet."""
+    frame = crafted()
+    frame["long"] = ["x" * 40_000] + ["a & b <c> 'd'"] * (len(frame) - 1)
+    empty_row = pd.DataFrame({"a": [1.0, np.nan], "b": ["x", None]})
+    tables = {"crafted": frame, "second": empty_row}
+    write_xlsx(tables, tmp_path / "fast.xlsx")
+    write_xlsx(tables, tmp_path / "openpyxl.xlsx", fast=False)
+    assert (tmp_path / "fast.xlsx").read_bytes() == (tmp_path / "openpyxl.xlsx").read_bytes()
+
+
+def test_xlsx_text_xml_cannot_hold_is_refused_as_by_openpyxl(tmp_path: Path) -> None:
+    """A control character (BEL) in a text cell: openpyxl's IllegalCharacterError, no file."""
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    frame = pd.DataFrame({"a": [1.0], "b": ["bell\x07"]})
+    with pytest.raises(IllegalCharacterError):
+        write_xlsx({"t": frame}, tmp_path / "t.xlsx")
+    assert list(tmp_path.iterdir()) == []

@@ -79,6 +79,8 @@ def _write_sheet(book: Any, name: str, frame: pd.DataFrame, *, fast: bool = True
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    columns = [_column_values(frame[column]) for column in frame.columns]
+    rows = rows_xml(columns, len(frame)) if fast else ""  # refused text: before the sheet
     sheet = book.create_sheet(title=name[:MAX_SHEET_NAME])
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
@@ -89,12 +91,9 @@ def _write_sheet(book: Any, name: str, frame: pd.DataFrame, *, fast: bool = True
         cell.data_type = "s"  # never a formula, whatever its first character
         return cell
 
-    columns = []
-    for position, column in enumerate(frame.columns, start=1):
-        values = _column_values(frame[column])
+    for position, (column, values) in enumerate(zip(frame.columns, columns, strict=True), 1):
         width = _width(str(column), values)
         sheet.column_dimensions[get_column_letter(position)].width = width
-        columns.append(values)
     header = []
     for column in frame.columns:
         cell = text(str(column))
@@ -102,7 +101,7 @@ def _write_sheet(book: Any, name: str, frame: pd.DataFrame, *, fast: bool = True
         header.append(cell)
     sheet.append(header)
     if fast:
-        return rows_xml(columns, len(frame))
+        return rows
     for row in zip(*columns, strict=True):
         sheet.append([text(v) if isinstance(v, str) else v for v in row])
     return ""
