@@ -99,6 +99,14 @@ def test_csv_text_is_what_pandas_writes() -> None:
     assert b"-0.0" in expected and b"5e-324" in expected and b"1e-05" in expected
 
 
+def test_csv_text_of_concatenated_tables() -> None:
+    """Text columns of ``pd.concat`` are Arrow arrays in chunks (a batch's runs, old and new)."""
+    frame = pd.concat([crafted(), crafted()])
+    pieces = csv_bytes(frame)
+    assert pieces is not None
+    assert b"".join(bytes(p) for p in pieces) == frame.to_csv(index=False).encode()
+
+
 def test_csv_text_of_an_empty_table_is_its_header() -> None:
     frame = crafted().head(0)
     pieces = csv_bytes(frame)

@@ -74,6 +74,8 @@ def _texts(column: pd.Series) -> Any:
         missing = pd.isna(values)
         strings = ["" if m else str(v) for v, m in zip(values.tolist(), missing, strict=True)]
         text = pa.array(strings, type=pa.large_string())
+    if isinstance(text, pa.ChunkedArray):  # a column put together by pd.concat
+        text = text.combine_chunks()
     text = text.fill_null("")
     special = pc.match_substring_regex(text, _SPECIAL_RE).to_numpy(zero_copy_only=False)
     if special.any():  # rare: quote those fields with the csv writer
@@ -125,6 +127,8 @@ def csv_bytes(frame: pd.DataFrame) -> list[Any] | None:
     empty, newline = pa.scalar("", text), pa.scalar("\n", text)
     fields[-1] = pc.binary_join_element_wise(fields[-1], empty, newline)  # the line end
     rows = pc.binary_join_element_wise(*fields, pa.scalar(",", text))
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)
     body = rows.buffers()[2][int(offsets[rows.offset]) : int(offsets[rows.offset + len(rows)])]
     return [header.encode(), body]
