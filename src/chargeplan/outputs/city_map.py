@@ -82,12 +82,11 @@ def plot_city(
     """
     label = find_zone(plan.zones, city, name_column)
     crs = plan.zones.loc[[label]].estimate_utm_crs()
-    zones = plan.zones.to_crs(crs)
-    focus = zones.loc[[label]]
+    focus = plan.zones.loc[[label]].to_crs(crs)
     minx, miny, maxx, maxy = focus.total_bounds
     margin = 0.6 * radius_km * 1000
     box = (minx - margin, miny - margin, maxx + margin, maxy + margin)
-    near = zones.cx[box[0] : box[2], box[1] : box[3]]
+    near = zones_in_view(plan.zones, box, crs)
     sites = plan.sites[plan.sites["open"].to_numpy(bool)].to_crs(crs)
     sites = sites.cx[box[0] : box[2], box[1] : box[3]]
     fig = Figure(figsize=(7.5, 7.2), layout="constrained")
@@ -119,6 +118,33 @@ def plot_city(
     if path is not None:
         fig.savefig(path, dpi=dpi, format="png")
     return fig
+
+
+def zones_in_view(
+    zones: gpd.GeoDataFrame, box: tuple[float, float, float, float], crs: object
+) -> gpd.GeoDataFrame:
+    """The zones that meet ``box`` (in ``crs``), projected to ``crs``: ``zones.to_crs(crs).cx``
+    over the box, with only the zones near it projected.
+
+    The box's outline, densified, is carried into the zones' own CRS; its bounds there, widened
+    by :data:`VIEW_MARGIN_DEG` degrees (or metres), hold every zone that meets the box (a point
+    of the box maps inside the image of its outline), so projecting those zones alone and
+    cutting them by the box gives the same zones.
+    """
+    import shapely
+
+    outline = gpd.GeoSeries(
+        [shapely.segmentize(shapely.box(*box), (box[2] - box[0]) / 64)], crs=crs
+    )
+    minx, miny, maxx, maxy = outline.to_crs(zones.crs).total_bounds
+    pad = VIEW_MARGIN_DEG if zones.crs is not None and zones.crs.is_geographic else 1_000.0
+    candidates = zones.cx[minx - pad : maxx + pad, miny - pad : maxy + pad]
+    return candidates.to_crs(crs).cx[box[0] : box[2], box[1] : box[3]]
+
+
+#: Margin of the zones looked at around a city map's view, in degrees (the view's outline is
+#: densified to 64 points a side, far closer than this to the true curve).
+VIEW_MARGIN_DEG = 0.05
 
 
 def _draw_reach(ax: Axes, sites: gpd.GeoDataFrame, radius_km: float) -> list[Patch | Line2D]:

@@ -8,6 +8,7 @@ process left behind.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import json
@@ -307,21 +308,62 @@ def neutralise_cell(value: Any) -> Any:
     return value
 
 
+def neutralised(values: Any) -> Any:
+    """``values`` (a pandas Series) with :func:`neutralise_cell` applied to each cell; the
+    same object if no cell changes.
+
+    The cells that may change (text starting with one of :data:`FORMULA_STARTS`) are found by
+    Arrow over the whole column when it holds only text; a column of mixed values is looked at
+    cell by cell.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(values, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        cells = [neutralise_cell(v) for v in values.tolist()]
+    else:
+        starts = "^[" + re.escape("".join(FORMULA_STARTS)) + "]"
+        hits = pc.match_substring_regex(text, starts).fill_null(False).to_numpy(False)
+        if not hits.any():
+            return values
+        cells = values.tolist()
+        for i in np.flatnonzero(hits).tolist():  # formula-like cells only
+            cells[i] = neutralise_cell(cells[i])
+    import pandas as pd
+
+    return pd.Series(cells, index=values.index, dtype=object, name=values.name)
+
+
 def write_csv(frame: Any, path: str | Path, **to_csv: Any) -> Path:
     """Write a pandas frame as CSV, atomically, with formula-like text neutralised.
 
     Every text cell and column name goes through :func:`neutralise_cell`; numeric columns are
     written as they are. Parquet and GeoPackage files keep the raw values. The file starts with
-    a UTF-8 byte-order mark (:data:`CSV_ENCODING`) unless ``encoding`` is given.
+    a UTF-8 byte-order mark (:data:`CSV_ENCODING`) unless ``encoding`` is given. Without other
+    options than ``index=False`` the text is made column by column
+    (:func:`chargeplan.outputs.csvtext.csv_bytes`: the bytes pandas writes, several times
+    faster); else pandas writes it.
     """
     from pandas.api import types
+
+    from chargeplan.outputs.csvtext import csv_bytes
 
     safe = frame.rename(columns=neutralise_cell)
     for column in safe.columns:
         dtype = safe[column].dtype
         if not (types.is_numeric_dtype(dtype) or types.is_datetime64_any_dtype(dtype)):
-            safe[column] = safe[column].map(neutralise_cell)
+            safe[column] = neutralised(safe[column])
     to_csv.setdefault("encoding", CSV_ENCODING)
+    plain = to_csv == {"index": False, "encoding": CSV_ENCODING}
+    pieces = csv_bytes(safe) if plain else None
     with atomic_path(path) as tmp:
-        safe.to_csv(tmp, **to_csv)
+        if pieces is None:
+            safe.to_csv(tmp, **to_csv)
+        else:
+            with tmp.open("wb") as handle:
+                handle.write(codecs.BOM_UTF8)
+                for piece in pieces:
+                    handle.write(piece)
     return Path(path)

@@ -47,7 +47,10 @@ def standard_map() -> gpd.GeoDataFrame:
 def is_national(zones: gpd.GeoDataFrame) -> bool:
     """Whether ``zones`` make a national map of China (lon span >= :data:`NATIONAL_SPAN_DEG`,
     centre inside the standard map's frame)."""
-    minx, miny, maxx, maxy = zones.to_crs("EPSG:4326").total_bounds
+    lonlat = zones if zones.crs is not None and zones.crs.equals("EPSG:4326") else None
+    minx, miny, maxx, maxy = (
+        lonlat if lonlat is not None else zones.to_crs("EPSG:4326")
+    ).total_bounds
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
     return maxx - minx >= NATIONAL_SPAN_DEG and 73 <= cx <= 136 and 18 <= cy <= 54
 

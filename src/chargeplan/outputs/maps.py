@@ -20,6 +20,7 @@ from matplotlib.patches import Patch
 
 from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.outputs import formatting, map_furniture
+from chargeplan.outputs.polygons import draw_polygons
 from chargeplan.results.plan import Plan
 
 #: Colours of the gap reasons (colour-blind safe, Okabe-Ito). "not built" is the bluish green,
@@ -106,7 +107,7 @@ def plot_plan(
         handles += map_furniture.draw_standard_map(ax, crs)
     # thousands of fine cells: outlines would paint the map grey, so draw fills only
     edge = 0.3 if len(zones) <= MAX_OUTLINED_ZONES else 0.0
-    zones.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=edge, zorder=1)
+    draw_polygons(ax, zones.geometry, facecolor="#F2F2F2", edgecolor="#BBBBBB", linewidth=edge)
     handles = _draw_gaps(ax, zones, edge) + handles
     if len(sites):
         handles += _draw_sites(ax, sites)
@@ -152,7 +153,7 @@ def _draw_gaps(ax: Axes, zones: gpd.GeoDataFrame, edge: float) -> list[Patch | L
         unmet = 1 - part["share_served"].to_numpy(float) if "share_served" in part else 1.0
         rgba = np.tile(to_rgba(colour), (len(part), 1))
         rgba[:, 3] = np.clip(0.15 + 0.7 * unmet, 0.15, 0.85)
-        part.plot(ax=ax, color=rgba, edgecolor="#888888", linewidth=edge)
+        draw_polygons(ax, part.geometry, facecolor=rgba, edgecolor="#888888", linewidth=edge)
         users = part["unserved_users"].sum() if "unserved_users" in part else math.nan
         handles.append(
             Patch(

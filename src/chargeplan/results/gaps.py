@@ -32,6 +32,7 @@ from scipy.sparse.csgraph import connected_components
 from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.inputs.reach import demand_centres
 from chargeplan.results.plan import Plan
+from chargeplan.results.shapes import region_shapes, zone_regions
 
 if TYPE_CHECKING:
     from chargeplan.config.scenario import Scenario
@@ -216,7 +217,9 @@ def site_regions(plan: Plan, settings: GapSettings | None = None) -> pd.Series:
     return out
 
 
-def region_gaps(plan: Plan, settings: GapSettings | None = None) -> gpd.GeoDataFrame:
+def region_gaps(
+    plan: Plan, settings: GapSettings | None = None, *, shapes: bool = True
+) -> gpd.GeoDataFrame:
     """Totals per region: users, demand, what stays unserved and why, and what is built.
 
     Parameters
@@ -227,6 +230,9 @@ def region_gaps(plan: Plan, settings: GapSettings | None = None) -> gpd.GeoDataF
         ``region_column`` names the zones' region (default ``province``; a plan without it
         totals into one region ``"all"``). Built sites count in the region of the zone they lie
         in (the nearest zone for sites just off a coast).
+    shapes
+        Give each region its shape (:func:`chargeplan.results.shapes.region_shapes`); without,
+        the geometry is empty (:func:`~chargeplan.results.shapes.with_region_shapes` adds it).
 
     Returns
     -------
@@ -239,8 +245,7 @@ def region_gaps(plan: Plan, settings: GapSettings | None = None) -> gpd.GeoDataF
     """
     settings = settings or GapSettings()
     zones = plan.zones
-    region = _column(zones, settings.region_column, pd.Series("all", index=zones.index))
-    region = region.fillna("unknown").astype(str).rename("region")
+    region = zone_regions(zones, settings.region_column)
     users = _column(zones, "premium_users", pd.Series(0.0, index=zones.index)).astype(float)
     unserved = _column(zones, "unserved_users", pd.Series(0.0, index=zones.index)).astype(float)
     reason = zones["gap_reason"]
@@ -281,9 +286,12 @@ def region_gaps(plan: Plan, settings: GapSettings | None = None) -> gpd.GeoDataF
     totals["share_served"] = np.divide(
         totals["served_kwh"].to_numpy(float), demand, out=np.ones(len(totals)), where=demand > 0
     )
-    shapes = gpd.GeoDataFrame({"region": region}, geometry=zones.geometry.values, crs=zones.crs)
-    geometry = shapes.dissolve(by="region").geometry
-    out = gpd.GeoDataFrame(totals, geometry=geometry.reindex(totals.index).values, crs=zones.crs)
+    geometry = (
+        region_shapes(zones, settings.region_column).reindex(totals.index).values
+        if shapes
+        else gpd.GeoSeries([None] * len(totals), crs=zones.crs).values
+    )
+    out = gpd.GeoDataFrame(totals, geometry=geometry, crs=zones.crs)
     out.index.name = "region"
     return out.sort_values(["unserved_users", "unmet_kwh"], ascending=False, kind="stable")
 
@@ -460,7 +468,9 @@ _PROPOSAL_COLUMNS = (
 )
 
 
-def analyse_gaps(plan: Plan, settings: GapSettings | None = None) -> GapAnalysis:
+def analyse_gaps(
+    plan: Plan, settings: GapSettings | None = None, *, shapes: bool = True
+) -> GapAnalysis:
     """Zone gaps, region totals and proposed new sites of a plan, in one call.
 
     Parameters
@@ -469,6 +479,8 @@ def analyse_gaps(plan: Plan, settings: GapSettings | None = None) -> GapAnalysis
         A plan.
     settings
         See :class:`GapSettings` (use :meth:`GapSettings.from_scenario` for a scenario's plan).
+    shapes
+        Give the regions their shapes (see :func:`region_gaps`).
 
     Returns
     -------
@@ -480,7 +492,7 @@ def analyse_gaps(plan: Plan, settings: GapSettings | None = None) -> GapAnalysis
     zones = zones.assign(proposed_site=serving.reindex(zones.index).fillna("").to_numpy())
     return GapAnalysis(
         zones=zones,
-        regions=region_gaps(plan, settings),
+        regions=region_gaps(plan, settings, shapes=shapes),
         proposed_sites=proposed,
         settings=settings,
     )
