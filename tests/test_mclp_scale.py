@@ -65,18 +65,17 @@ def test_reductions_keep_the_optimum_of_every_site_limit(seed):
         for chosen in itertools.combinations(range(small.shape[1]), min(p, small.shape[1])):
             plan = np.zeros(reach.shape[1], bool)
             plan[reduction.kept_sites[list(chosen)]] = True
-            assert weight[reach[:, plan].any(axis=1)].sum() == small_weight[
-                small[:, list(chosen)].any(axis=1)
-            ].sum()
+            assert (
+                weight[reach[:, plan].any(axis=1)].sum()
+                == small_weight[small[:, list(chosen)].any(axis=1)].sum()
+            )
 
 
 def test_a_dominated_site_is_never_needed_under_a_site_limit():
     """Site 1 reaches zones {0, 1}, a subset of site 0's {0, 1, 2}: exchanging 1 for 0 keeps
     the site count and covers at least as much, so for every p some optimum leaves 1 closed
     and dropping it keeps the optimum."""
-    reach = np.array(
-        [[1, 1, 0, 0], [1, 1, 0, 0], [1, 0, 0, 1], [0, 0, 1, 1], [0, 0, 1, 0]], bool
-    )
+    reach = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [1, 0, 0, 1], [0, 0, 1, 1], [0, 0, 1, 0]], bool)
     weight = np.array([5.0, 4.0, 3.0, 2.0, 1.0])
     for p in (1, 2, 3):
         reduction = reduce_problem(mclp_problem(reach, weight, p))

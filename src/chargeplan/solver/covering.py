@@ -32,12 +32,25 @@ spopt"):
 
   all pairs (k closed, j open) at once as one sparse product :math:`A^T \mathrm{diag}(w
   [c = 1]) A_{:, \text{open}}`; deterministic (ties to the lowest positions);
-- **HiGHS's branching** (:data:`HIGHS_OPTIONS`): pseudo-costs without strong branching.
+- **HiGHS's search** (:data:`HIGHS_OPTIONS`): no presolve, pseudo-costs without strong
+  branching, none of HiGHS's primal heuristics, a cut pool of 500 rows. On the hard points of
+  the grid (``benchmarks/against_spopt.py --grid``; CPU seconds of :func:`solve_mclp` on the
+  reduced problem, one thread, a loaded machine, single runs) this took radius 10, p 20 from
+  5.7 to 1.5-2.1, radius 10, p 30 from 23-26 to 5.2-5.7, radius 12, p 20 from 21.6 to 6.3-6.4.
+  The HiGHS logs say why: at radius 10, p 30 the sub-MIP heuristics (RENS at the root) took
+  19 of 49 seconds and strong branching 15 more, while the plan they found is no better than
+  the search finds by itself; presolve removes nothing from the reduced covering form.
 
-Neither the start nor the option measurably shortened a solve: at radius 10, p 20 every
-combination took 4.8-5.6 CPU seconds, within run-to-run noise (on hard instances the proof,
-not the plan, takes the time). They stay as the defaults the grid was measured with; the
-exchanges cost a few sparse products.
+The reductions run before (:func:`chargeplan.solver.reduce.reduce_problem`, exact: zones with
+one covering set merged with their weights summed, dominated sites dropped, which keeps the
+optimum under a site limit, since exchanging a dominated site for its dominator keeps the
+count and covers at least as much). What was measured and left out (``docs/scale.md``):
+:func:`kick_search` (iterated exchanges) brings the start within 0.5 % of the optimum and
+shortens the longest solves (radius 10, p 40: 31 against 18 CPU seconds), but costs 0.3-0.8
+CPU seconds on every instance, more than the whole solve of the easy ones, so it is an option
+(``start="kicks"``), not the default; a Lagrangian relaxation of the coverage rows fixes 10 of
+378 sites at radius 10, p 30 even with the optimum as the incumbent
+(``benchmarks/against_spopt.py --mclp-lagrange``).
 
 Every choice keeps the plan deterministic: no wall-clock limit decides it (the time limit
 only stops a solve, as everywhere).
@@ -81,15 +94,16 @@ HIGHS_OPTIONS: dict[str, Any] = {
     "mip_heuristic_run_rens": False,
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_root_reduced_cost": False,
+    "mip_pool_soft_limit": 500,
 }
 """HiGHS options for MCLP (module docstring; measured: ``benchmarks/against_spopt.py
 --mclp-ablation`` and ``--grid``): no presolve (it removes nothing from the reduced covering
-form, yet its probing costs), pseudo-costs without strong branching, and none of HiGHS's
-primal heuristics (their sub-MIPs took half the time on the hard points, while
-:func:`kick_search` gives a start as good)."""
+form, yet its probing costs), pseudo-costs without strong branching, none of HiGHS's primal
+heuristics (their sub-MIPs took half the time on the hard points; the start is given) and a
+cut pool of 500 rows (HiGHS's default 10,000 keeps thousands of cuts in the node LPs)."""
 
 KICKS = 300
-"""Most kicks of :func:`kick_search` (measured with :data:`PATIENCE`: ``docs/scale.md``)."""
+"""Most kicks of :func:`kick_search` with ``start="kicks"`` (measured: ``docs/scale.md``)."""
 PATIENCE = 60
 """Kicks in a row without a better plan after which :func:`kick_search` stops."""
 
@@ -189,7 +203,7 @@ def kick_search(
     patience: int = PATIENCE,
     seed: int = 0,
 ) -> np.ndarray:
-    """``(S,)`` bool: iterated exchanges, ``start`` improved by :func:`swap_search` from kicked plans.
+    """``(S,)`` bool: iterated exchanges: :func:`swap_search` from kicked plans.
 
     From the plan at hand (first ``start`` after :func:`swap_search`), a kick closes 3 open
     sites and opens 3 closed ones (drawn by a generator seeded with ``seed``: the same plan on
@@ -197,8 +211,8 @@ def kick_search(
     hand if it covers at least as much. The search stops after ``kicks`` kicks or after
     ``patience`` kicks in a row that found no better plan. One exchange at a time stops 2-4 %
     short of the optimum on the hard points of ``benchmarks/against_spopt.py --grid`` (radius
-    10, p 30: 11,224 against 11,618); the kicks bring it within 0.5 %, which halves HiGHS's
-    search there (``docs/scale.md``).
+    10, p 30: 11,224 against 11,618); 200 kicks bring it within 0.5 % (11,562), which shortens
+    the longest solves but costs more than the easy ones take (module docstring).
 
     Parameters
     ----------
@@ -236,9 +250,7 @@ def kick_search(
     return best
 
 
-def start_plan(
-    problem: FacilityProblem, swap: bool = True, kicks: int = 0
-) -> np.ndarray:
+def start_plan(problem: FacilityProblem, swap: bool = True, kicks: int = 0) -> np.ndarray:
     """``(S,)`` bool: the greedy plan improved by :func:`swap_search` (``swap=False``: the
     greedy plan alone), then by :func:`kick_search` with ``kicks`` kicks at most (0: none);
     required sites stay open, excluded ones closed."""
@@ -259,7 +271,7 @@ def solve_mclp(
     problem: FacilityProblem,
     options: SolverOptions,
     *,
-    start: Literal["kicks", "swap", "greedy", "none"] = "kicks",
+    start: Literal["swap", "kicks", "greedy", "none"] = "swap",
     highs_options: Mapping[str, Any] | None = None,
 ) -> Solution | None:
     """Solve an MCLP (:func:`mclp_applies`) with HiGHS; ``None`` for a model with no rows or
@@ -272,9 +284,9 @@ def solve_mclp(
     options
         Time limit, MIP gap, threads, HiGHS log file.
     start, highs_options
-        The starting plan (``"kicks"``: :func:`start_plan` with :func:`kick_search`;
-        ``"swap"``: with :func:`swap_search` alone; ``"greedy"``: the greedy plan alone;
-        ``"none"``) and HiGHS's options (default :data:`HIGHS_OPTIONS`); the defaults
+        The starting plan (``"swap"``: :func:`start_plan`, :func:`swap_search` from the
+        greedy plan; ``"kicks"``: :func:`kick_search` from it; ``"greedy"``: the greedy plan
+        alone; ``"none"``) and HiGHS's options (default :data:`HIGHS_OPTIONS`); the defaults
         are the measured choices, the others are there to measure them
         (``benchmarks/against_spopt.py --mclp-ablation``).
 
