@@ -7,6 +7,7 @@ Run (needs the ``bench`` extra: ``pip install -e ".[bench]"``)::
     .venv/bin/python benchmarks/against_spopt.py --ablation       # what each reduction buys
     .venv/bin/python benchmarks/against_spopt.py --grid           # radius 6..12 x p 10..40
     .venv/bin/python benchmarks/against_spopt.py --mclp-ablation --radius 10 --p 20
+    .venv/bin/python benchmarks/against_spopt.py --mclp-lagrange --radius 10 --p 30
     .venv/bin/python benchmarks/against_spopt.py --grid --zones 20000 --sites 2000 \
         --points 8:20,10:30 --cbc-limit 600                       # the large instance
 
@@ -33,6 +34,7 @@ with status 1.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -64,13 +66,14 @@ def covered(distances: np.ndarray, weights: np.ndarray, radius: float, open_site
 
 
 def run_spopt(distances: np.ndarray, weights: np.ndarray, radius: float, p: int, solver):
-    """spopt's MCLP with a PuLP solver; return (open sites, objective)."""
+    """spopt's MCLP with a PuLP solver; return (open sites, objective, proven optimal)."""
     from spopt.locate import MCLP
 
     model = MCLP.from_cost_matrix(distances, weights, service_radius=radius, p_facilities=p)
     model = model.solve(solver)
     open_site = np.array([v.value() > 0.5 for v in model.fac_vars])
-    return open_site, float(model.problem.objective.value())
+    proven = getattr(model.problem, "sol_status", None) == 1  # PuLP: "Optimal Solution Found"
+    return open_site, float(model.problem.objective.value()), proven
 
 
 def chargeplan_problem(distances: np.ndarray, weights: np.ndarray, radius: float, p: int):
@@ -149,10 +152,11 @@ def grid(args) -> int:
     if args.points:
         points = [(float(a), int(b)) for a, b in (x.split(":") for x in args.points.split(","))]
     rows = []
+    load_before = os.getloadavg()
     for r, p in points:
         cbc = pulp.PULP_CBC_CMD(msg=False, timeLimit=args.cbc_limit)
         cpu = cpu_seconds()
-        cbc_s, (cbc_open, _) = timed(
+        cbc_s, (cbc_open, _, cbc_proven) = timed(
             lambda r=r, p=p, cbc=cbc: run_spopt(distances, weights, r, p, cbc), 1
         )
         cbc_cpu = cpu_seconds() - cpu
@@ -165,7 +169,7 @@ def grid(args) -> int:
             covered(distances, weights, r, cbc_open),
             covered(distances, weights, r, our_open),
         )
-        capped = args.cbc_limit is not None and cbc_s >= args.cbc_limit
+        capped = not cbc_proven  # CBC stopped at --cbc-limit (its own time, not spopt's build)
         rows.append(
             {
                 "radius": r,
@@ -186,7 +190,10 @@ def grid(args) -> int:
         )
         print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
     table = pd.DataFrame(rows)
-    print(f"\n{args.zones} x {args.sites}, seed {args.seed}")
+    print(
+        f"\n{args.zones} x {args.sites}, seed {args.seed}; load average (1, 5, 15 min) at the "
+        f"start {load_before}, at the end {os.getloadavg()} on {os.cpu_count()} cores"
+    )
     print(markdown(table))
     for column, what in (("ratio", "seconds"), ("cpu_ratio", "CPU seconds")):
         ratios = table[column]
@@ -222,28 +229,42 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+BEFORE_OPTIONS = {"mip_pscost_minreliable": 0}
+"""``solver.covering.HIGHS_OPTIONS`` before branch ``mclp`` (docs/scale.md, the first grid)."""
+
+
 def mclp_ablation(distances: np.ndarray, weights: np.ndarray, radius: float, p: int) -> None:
     """What each choice of :mod:`chargeplan.solver.covering` buys, on the reduced problem."""
     from chargeplan.solver.covering import HIGHS_OPTIONS, solve_mclp
 
     problem = reduce_problem(chargeplan_problem(distances, weights, radius, p)).problem
-    options = SolverOptions(time_limit_s=600, mip_rel_gap=0.0)
+    options = SolverOptions(time_limit_s=3600, mip_rel_gap=0.0)
     rows = []
     for start, highs_options in (
         ("none", {}),
-        ("greedy", {}),
         ("swap", {}),
-        ("none", HIGHS_OPTIONS),
+        ("swap", BEFORE_OPTIONS),
         ("greedy", HIGHS_OPTIONS),
         ("swap", HIGHS_OPTIONS),
+        ("kicks", HIGHS_OPTIONS),
+        ("swap", {**HIGHS_OPTIONS, "presolve": "choose"}),
+        ("swap", {**HIGHS_OPTIONS, "mip_heuristic_effort": 0.05}),
     ):
         clock, cpu = time.perf_counter(), time.process_time()
         solution = solve_mclp(problem, options, start=start, highs_options=highs_options)
         assert solution is not None and solution.status == "optimal"
+        label = "HiGHS defaults"
+        if highs_options == HIGHS_OPTIONS:
+            label = "HIGHS_OPTIONS"
+        elif highs_options == BEFORE_OPTIONS:
+            label = str(BEFORE_OPTIONS)
+        elif highs_options:
+            changed = {k: v for k, v in highs_options.items() if HIGHS_OPTIONS[k] != v}
+            label = f"HIGHS_OPTIONS but {changed}"
         rows.append(
             {
                 "start": start,
-                "highs_options": str(highs_options or "HiGHS defaults"),
+                "highs_options": label,
                 "seconds": round(time.perf_counter() - clock, 2),
                 "cpu_seconds": round(time.process_time() - cpu, 2),
                 "unmet": round(solution.objective, 6),
@@ -262,6 +283,57 @@ def mclp_ablation(distances: np.ndarray, weights: np.ndarray, radius: float, p: 
         }
     )
     print(markdown(pd.DataFrame(rows)))
+
+
+def lagrangian_fixing(
+    distances: np.ndarray, weights: np.ndarray, radius: float, p: int, iterations: int = 5000
+) -> None:
+    r"""Lever 2 of issue 13 item 3, measured: a Lagrangian relaxation of the coverage rows and
+    the sites it fixes, given the proven optimum as the incumbent (the most it could fix).
+
+    With multipliers :math:`0 \le \lambda_i \le w_i` on :math:`z_i \le \sum_{j \in N(i)}
+    y_j`, :math:`L(\lambda) = \sum_i (w_i - \lambda_i) + \text{top}_p(c)`, :math:`c_j =
+    \sum_{i: j \in N(i)} \lambda_i` (the p largest positive :math:`c_j`), an upper bound on the
+    cover for every :math:`\lambda`; forcing site j open (out of the top p) lowers it to
+    :math:`L - c_{(p)} + c_j`, forcing it closed (in the top p) to :math:`L - c_j + c_{(p+1)}`.
+    A site whose bound with it forced open is below the optimum + 1 (integer weights) is closed
+    in every better plan: fixable. Subgradient steps (Polyak, the optimum as target, the step
+    halved after 100 steps without a better bound); every iterate's bounds count.
+    """
+    from chargeplan.solver.covering import reach_matrix, solve_mclp
+
+    problem = reduce_problem(chargeplan_problem(distances, weights, radius, p)).problem
+    solution = solve_mclp(problem, SolverOptions(time_limit_s=3600, mip_rel_gap=0.0))
+    assert solution is not None and solution.status == "optimal"
+    w = problem.demand.sum(axis=1)
+    optimum = float(w.sum() - solution.objective)
+    a = reach_matrix(problem).tocsr()
+    at = a.T.tocsr()
+    clock, cpu = time.perf_counter(), time.process_time()
+    lam, step, best, stale = w / 2, 2.0, np.inf, 0
+    forced_open = np.full(a.shape[1], np.inf)
+    forced_closed = np.full(a.shape[1], np.inf)
+    for _ in range(iterations):
+        c = at @ lam
+        order = np.argsort(-c, kind="stable")
+        top = np.zeros(a.shape[1], bool)
+        top[order[:p]] = c[order[:p]] > 0
+        bound = float((w - lam).sum() + c[top].sum())
+        kth, next_ = max(c[order[p - 1]], 0.0), max(c[order[p]], 0.0)
+        forced_open = np.minimum(forced_open, np.where(top, bound, bound - kth + c.clip(0)))
+        forced_closed = np.minimum(forced_closed, np.where(top, bound - c + next_, bound))
+        best, stale = (bound, 0) if bound < best - 1e-6 else (best, stale + 1)
+        if stale >= 100:
+            step, stale = step / 2, 0
+        g = (a @ top.astype(float)) - 1.0
+        lam = np.clip(lam - step * (bound - optimum) / max(float(g @ g), 1.0) * g, 0, w)
+    print(
+        f"radius {radius:g}, p {p}: {a.shape[0]} zones x {a.shape[1]} sites after the reductions;"
+        f" optimum {optimum:g}, Lagrangian bound {best:.1f} after {iterations} subgradient steps"
+        f" ({time.process_time() - cpu:.2f} CPU s, {time.perf_counter() - clock:.2f} s); "
+        f"sites fixable closed {int((forced_open < optimum + 1).sum())}, open "
+        f"{int((forced_closed < optimum + 1).sum())}"
+    )
 
 
 def general_path(problem, options: SolverOptions):
@@ -301,6 +373,9 @@ def main() -> int:
     parser.add_argument(
         "--mclp-ablation", action="store_true", help="only: the MCLP solver's choices (no spopt)"
     )
+    parser.add_argument(
+        "--mclp-lagrange", action="store_true", help="only: Lagrangian bound and fixing (no spopt)"
+    )
     parser.add_argument("--grid", action="store_true", help="the radius x p grid, one run each")
     parser.add_argument(
         "--time-limit", type=float, default=3600.0, help="with --grid: chargeplan's limit (s)"
@@ -313,6 +388,10 @@ def main() -> int:
     warnings.simplefilter("ignore")
     if args.grid:
         return grid(args)
+    if args.mclp_lagrange:
+        demand_xy, site_xy, weights = instance(args.zones, args.sites, args.seed)
+        lagrangian_fixing(cdist(demand_xy, site_xy), weights, args.radius, args.p)
+        return 0
     if args.mclp_ablation:
         demand_xy, site_xy, weights = instance(args.zones, args.sites, args.seed)
         mclp_ablation(cdist(demand_xy, site_xy), weights, args.radius, args.p)
@@ -343,7 +422,7 @@ def main() -> int:
     rows = []
     for name, case in cases.items():
         repeat = 1 if name.endswith("reduce=False") else args.repeat
-        seconds, (open_site, reported) = timed(case, repeat)
+        seconds, (open_site, reported, *_) = timed(case, repeat)
         rows.append(
             {
                 "solver": name,

@@ -32,12 +32,28 @@ spopt"):
 
   all pairs (k closed, j open) at once as one sparse product :math:`A^T \mathrm{diag}(w
   [c = 1]) A_{:, \text{open}}`; deterministic (ties to the lowest positions);
-- **HiGHS's branching** (:data:`HIGHS_OPTIONS`): pseudo-costs without strong branching.
+- **HiGHS's search** (:data:`HIGHS_OPTIONS`): no presolve, pseudo-costs without strong
+  branching, none of HiGHS's primal heuristics, a cut pool of 500 rows. On the hard points of
+  the grid (``benchmarks/against_spopt.py --grid``; CPU seconds of :func:`solve_mclp` on the
+  reduced problem, one thread, a loaded machine, single runs) this took radius 10, p 20 from
+  5.2-5.7 to 1.5-2.1, radius 10, p 30 from 23-26 to 5.2-5.7, radius 12, p 20 from 21.6 to
+  6.3-6.4; over the whole 2,000 x 400 grid spopt + CBC takes a median 15.2 times and at least
+  3.1 times chargeplan's CPU seconds in one run, and 2.6 times at radius 10, p 30 in a rerun
+  (``docs/scale.md``).
+  The HiGHS logs say why: at radius 10, p 30 the sub-MIP heuristics (RENS at the root) took
+  19 of 49 seconds and strong branching 15 more, while the plan they found is no better than
+  the search finds by itself; presolve removes nothing from the reduced covering form.
 
-Neither the start nor the option measurably shortened a solve: at radius 10, p 20 every
-combination took 4.8-5.6 CPU seconds, within run-to-run noise (on hard instances the proof,
-not the plan, takes the time). They stay as the defaults the grid was measured with; the
-exchanges cost a few sparse products.
+The reductions run before (:func:`chargeplan.solver.reduce.reduce_problem`, exact: zones with
+one covering set merged with their weights summed, dominated sites dropped, which keeps the
+optimum under a site limit, since exchanging a dominated site for its dominator keeps the
+count and covers at least as much). What was measured and left out (``docs/scale.md``):
+:func:`kick_search` (iterated exchanges) brings the start within 0.5 % of the optimum and
+shortens the longest solves (radius 10, p 40: 31 against 18 CPU seconds), but costs 0.3-0.8
+CPU seconds on every instance, more than the whole solve of the easy ones, so it is an option
+(``start="kicks"``), not the default; a Lagrangian relaxation of the coverage rows fixes 10 of
+378 sites at radius 10, p 30 even with the optimum as the incumbent
+(``benchmarks/against_spopt.py --mclp-lagrange``).
 
 Every choice keeps the plan deterministic: no wall-clock limit decides it (the time limit
 only stops a solve, as everywhere).
@@ -65,6 +81,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HIGHS_OPTIONS",
     "coverage",
+    "kick_search",
     "mclp_applies",
     "reach_matrix",
     "solve_mclp",
@@ -72,8 +89,26 @@ __all__ = [
     "swap_search",
 ]
 
-HIGHS_OPTIONS: dict[str, Any] = {"mip_pscost_minreliable": 0}
-"""HiGHS options for MCLP (measured: ``benchmarks/against_spopt.py --grid``)."""
+HIGHS_OPTIONS: dict[str, Any] = {
+    "presolve": "off",
+    "mip_pscost_minreliable": 0,
+    "mip_heuristic_effort": 0.0,
+    "mip_heuristic_run_feasibility_jump": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_pool_soft_limit": 500,
+}
+"""HiGHS options for MCLP (module docstring; measured: ``benchmarks/against_spopt.py
+--mclp-ablation`` and ``--grid``): no presolve (it removes nothing from the reduced covering
+form, yet its probing costs), pseudo-costs without strong branching, none of HiGHS's primal
+heuristics (their sub-MIPs took half the time on the hard points; the start is given) and a
+cut pool of 500 rows (HiGHS's default 10,000 keeps thousands of cuts in the node LPs)."""
+
+KICKS = 300
+"""Most kicks of :func:`kick_search` with ``start="kicks"`` (measured: ``docs/scale.md``)."""
+PATIENCE = 60
+"""Kicks in a row without a better plan after which :func:`kick_search` stops."""
 
 
 def mclp_applies(problem: FacilityProblem, options: SolverOptions) -> bool:
@@ -162,9 +197,66 @@ def swap_search(
     return chosen
 
 
-def start_plan(problem: FacilityProblem, swap: bool = True) -> np.ndarray:
+def kick_search(
+    reach: sp.spmatrix,
+    weight: np.ndarray,
+    start: np.ndarray,
+    fixed: np.ndarray | None = None,
+    kicks: int = KICKS,
+    patience: int = PATIENCE,
+    seed: int = 0,
+) -> np.ndarray:
+    """``(S,)`` bool: iterated exchanges: :func:`swap_search` from kicked plans.
+
+    From the plan at hand (first ``start`` after :func:`swap_search`), a kick closes 3 open
+    sites and opens 3 closed ones (drawn by a generator seeded with ``seed``: the same plan on
+    every run), :func:`swap_search` ends in a local optimum, and that plan becomes the one at
+    hand if it covers at least as much. The search stops after ``kicks`` kicks or after
+    ``patience`` kicks in a row that found no better plan. One exchange at a time stops 2-4 %
+    short of the optimum on the hard points of ``benchmarks/against_spopt.py --grid`` (radius
+    10, p 30: 11,224 against 11,618); 200 kicks bring it within 0.5 % (11,562), which shortens
+    the longest solves but costs more than the easy ones take (module docstring).
+
+    Parameters
+    ----------
+    reach, weight, start, fixed
+        As :func:`swap_search`.
+    kicks, patience, seed
+        Most kicks, kicks without improvement before stopping, the generator's seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        The best plan found: as many open sites as ``start``, covering at least as much, with
+        the ``fixed`` sites as in ``start``.
+    """
+    rng = np.random.default_rng(seed)
+    movable = np.ones(len(start), bool) if fixed is None else ~np.asarray(fixed, bool)
+    best = swap_search(reach, weight, start, fixed)
+    best_value = coverage(reach, weight, best)
+    here, here_value, stale = best, best_value, 0
+    for _ in range(kicks):
+        shut, closed = np.flatnonzero(here & movable), np.flatnonzero(~here & movable)
+        size = min(3, shut.size, closed.size)
+        if size == 0 or stale >= patience:
+            break
+        kicked = here.copy()
+        kicked[rng.choice(shut, size, replace=False)] = False
+        kicked[rng.choice(closed, size, replace=False)] = True
+        plan = swap_search(reach, weight, kicked, fixed)
+        value = coverage(reach, weight, plan)
+        stale = 0 if value > best_value + 1e-9 * max(best_value, 1.0) else stale + 1
+        if value >= here_value:
+            here, here_value = plan, value
+        if value > best_value:
+            best, best_value = plan, value
+    return best
+
+
+def start_plan(problem: FacilityProblem, swap: bool = True, kicks: int = 0) -> np.ndarray:
     """``(S,)`` bool: the greedy plan improved by :func:`swap_search` (``swap=False``: the
-    greedy plan alone); required sites stay open, excluded ones closed."""
+    greedy plan alone), then by :func:`kick_search` with ``kicks`` kicks at most (0: none);
+    required sites stay open, excluded ones closed."""
     from chargeplan.solver.reduce import greedy_cover
 
     greedy = greedy_cover(problem)
@@ -172,14 +264,17 @@ def start_plan(problem: FacilityProblem, swap: bool = True) -> np.ndarray:
     if not swap:
         return greedy
     fixed = problem.must_open | problem.excluded
-    return swap_search(reach_matrix(problem), problem.demand.sum(axis=1), greedy, fixed)
+    reach, weight = reach_matrix(problem), problem.demand.sum(axis=1)
+    if kicks > 0:
+        return kick_search(reach, weight, greedy, fixed, kicks=kicks)
+    return swap_search(reach, weight, greedy, fixed)
 
 
 def solve_mclp(
     problem: FacilityProblem,
     options: SolverOptions,
     *,
-    start: Literal["swap", "greedy", "none"] = "swap",
+    start: Literal["swap", "kicks", "greedy", "none"] = "swap",
     highs_options: Mapping[str, Any] | None = None,
 ) -> Solution | None:
     """Solve an MCLP (:func:`mclp_applies`) with HiGHS; ``None`` for a model with no rows or
@@ -192,7 +287,8 @@ def solve_mclp(
     options
         Time limit, MIP gap, threads, HiGHS log file.
     start, highs_options
-        The starting plan (``"swap"``: :func:`start_plan`; ``"greedy"``: the greedy plan
+        The starting plan (``"swap"``: :func:`start_plan`, :func:`swap_search` from the
+        greedy plan; ``"kicks"``: :func:`kick_search` from it; ``"greedy"``: the greedy plan
         alone; ``"none"``) and HiGHS's options (default :data:`HIGHS_OPTIONS`); the defaults
         are the measured choices, the others are there to measure them
         (``benchmarks/against_spopt.py --mclp-ablation``).
@@ -211,7 +307,7 @@ def solve_mclp(
         return None
     highs, order = _load(lp)
     if start != "none":
-        plan = start_plan(problem, swap=start == "swap")
+        plan = start_plan(problem, swap=start != "greedy", kicks=KICKS * (start == "kicks"))
         values = np.zeros(lp.n_cols)
         values[ix.cols("y")] = plan[ix.y_site]
         covered = (reach_matrix(problem) @ plan.astype(float)) > 0
