@@ -143,7 +143,15 @@ def _from_design_start(
     progress.step("design start")
     copy, _ = _load(lp)
     begun = design_start(
-        problem, lp, ix, copy, order, options.threads, options.design_lagrange_steps
+        problem,
+        lp,
+        ix,
+        copy,
+        order,
+        options.threads,
+        options.design_lagrange_steps,
+        options.design_search_moves,
+        options.design_lp_iterations,
     )
     del copy
     if begun is None:

@@ -1,0 +1,245 @@
+r"""A local search over the stations of a design plan, each move priced exactly by an LP.
+
+The design start (:mod:`chargeplan.solver.designstart`) rounds the LP relaxation to a plan;
+on a city piece it stays 1-2 % above the best plan HiGHS finds in minutes
+(``docs/stations.md``, "Local search over designs"). This module improves such a plan by
+**moves on its stations**, each one evaluated exactly: the plan's sites and designs
+(:math:`y`, :math:`z`) fixed, the rest of the model (assignment :math:`x`, unmet :math:`u`,
+chargers :math:`n = E + s z`) is an LP whose optimum :math:`V(y, z)` is the cost of the best
+plan with those stations. A move changes :math:`(y, z)` at one or two sites:
+
+* **change** one site's option: close an open station, give it another design (down or up
+  the menu), or open a closed candidate with any design of its menu;
+* **swap**: close an open station and open a candidate sharing a zone with it, with any
+  design.
+
+**Which moves are tried.** With :math:`(y, z)` fixed by column bounds, the reduced cost
+:math:`r_c` of a fixed column is a subgradient of :math:`V` in that column's value, and
+:math:`V` is convex in the bounds jointly, so for a move changing columns by
+:math:`\Delta_c`
+
+.. math:: V(\text{after}) \;\ge\; V(\text{now}) + \sum_c r_c \Delta_c .
+
+A move whose right-hand side is not below :math:`V(\text{now})` cannot improve the plan and
+is never tried; the others are tried in increasing estimate (ties by site, then design: a
+fixed order), each an LP warm-started from the last basis (HiGHS's dual simplex after a
+change of bounds), and the **first** that lowers the cost by more than :data:`MIN_SAVING` (relative)
+is kept; the estimates are then computed afresh at the new plan. The search stops when no move
+has an estimate below the plan's cost, when every estimated move of a round fails, or after
+``max_trials`` LPs: a count, not a clock, so the plan depends only on the model and the
+thread count. Every accepted plan is an optimum of the model's LP with :math:`y` and
+:math:`z` fixed to 0/1: a feasible plan of the MILP, with its cost, never dearer than the
+plan it started from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from chargeplan.model.index import ModelIndex
+from chargeplan.model.problem import FacilityProblem
+from chargeplan.solver.design_lp import Relaxation
+
+__all__ = ["MIN_SAVING", "SEARCH_TRIALS", "SearchResult", "design_search", "plan_options"]
+
+#: A move is kept only if it lowers the plan's cost by more than this share (no cycling on
+#: the LP's rounding noise).
+MIN_SAVING = 1e-7
+#: Default most LPs (tried moves) per search (``SolverOptions.design_search_moves``).
+SEARCH_TRIALS = 200
+#: Option codes of a site: closed, or open without a design (its existing chargers only).
+CLOSED, BARE = -2, -1
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The plan after the local search.
+
+    Attributes
+    ----------
+    values
+        Column values of the plan (model order).
+    objective
+        Its cost (constant included).
+    option
+        ``(S,)`` each site's option: :data:`CLOSED`, :data:`BARE` or a position in ``z``.
+    moves
+        Moves kept.
+    trials
+        LPs solved to price moves (kept or not).
+    """
+
+    values: np.ndarray
+    objective: float
+    option: np.ndarray
+    moves: int
+    trials: int
+
+
+def plan_options(problem: FacilityProblem, ix: ModelIndex, values: np.ndarray) -> np.ndarray:
+    """``(S,)``: each site's option in the plan ``values`` (:data:`CLOSED`, :data:`BARE` or the
+    position in ``z`` of its design); sites without a ``y`` column are closed."""
+    option = np.full(len(problem.site_ids), CLOSED)
+    option[ix.y_site[values[ix.cols("y")] > 0.5]] = BARE
+    chosen = np.flatnonzero(values[ix.cols("z")] > 0.5)
+    option[ix.z_site[chosen]] = chosen
+    return option
+
+
+def design_search(
+    problem: FacilityProblem,
+    ix: ModelIndex,
+    relax: Relaxation,
+    values: np.ndarray,
+    max_trials: int = SEARCH_TRIALS,
+) -> SearchResult | None:
+    """Improve the plan ``values`` by single-site changes and swaps (module docstring).
+
+    Parameters
+    ----------
+    problem, ix
+        The instance and its model's index.
+    relax
+        The model's LP in HiGHS (:class:`~chargeplan.solver.design_lp.Relaxation`); its
+        bounds are changed.
+    values
+        A plan: ``y`` and ``z`` 0/1 (the start's).
+    max_trials
+        Most LPs that price a move.
+
+    Returns
+    -------
+    SearchResult or None
+        ``None`` if the plan's own LP is not optimal.
+    """
+    option = plan_options(problem, ix, values)
+    required = _required(problem, ix, relax)
+    _fix_options(ix, relax, option, np.arange(len(option)))
+    solved = relax.solve()
+    if solved is None:
+        return None
+    values, cost = solved
+    neighbours = _neighbours(problem)
+    moves = trials = 0
+    while trials < max_trials:
+        sites, choices = _ranked_moves(ix, relax, option, required, neighbours, cost)
+        kept = None
+        for n in range(len(sites)):
+            if trials >= max_trials:
+                break
+            trial = option.copy()
+            touched = sites[n][sites[n] >= 0]
+            trial[touched] = choices[n][sites[n] >= 0]
+            _fix_options(ix, relax, trial, touched)
+            value = relax.value()
+            trials += 1
+            if value is not None and value < cost - MIN_SAVING * abs(cost):
+                kept = trial, value
+                break
+            _fix_options(ix, relax, option, touched)  # back to the plan
+        if kept is None:
+            break
+        option, cost = kept
+        values = relax.values()
+        moves += 1
+    _fix_options(ix, relax, option, np.arange(len(option)))
+    return SearchResult(values, cost, option, moves, trials)
+
+
+def _required(problem: FacilityProblem, ix: ModelIndex, relax: Relaxation) -> np.ndarray:
+    """``(S,)``: sites that must stay open (``y`` at least 0.5 by the model's bounds)."""
+    lower, _, _ = relax.lp.bounds()
+    required = np.zeros(len(problem.site_ids), bool)
+    required[ix.y_site[lower[ix.cols("y")] >= 0.5]] = True
+    return required
+
+
+def _fix_options(ix: ModelIndex, relax: Relaxation, option: np.ndarray, sites: np.ndarray) -> None:
+    """Fix ``y`` and ``z`` of ``sites`` to their ``option``."""
+    has_y = np.zeros(len(option), bool)
+    has_y[ix.y_site] = True
+    y_cols = ix.column_of_site("y", len(option))
+    at = sites[has_y[sites]]
+    opened = option[at] != CLOSED
+    relax.fix(y_cols[at[opened]], 1.0)
+    relax.fix(y_cols[at[~opened]], 0.0)
+    mine = np.flatnonzero(np.isin(ix.z_site, sites))
+    on = option[ix.z_site[mine]] == mine
+    relax.fix(ix.cols("z")[mine[on]], 1.0)
+    relax.fix(ix.cols("z")[mine[~on]], 0.0)
+
+
+def _neighbours(problem: FacilityProblem) -> sp.csr_matrix:
+    """``(S, S)`` boolean: the sites sharing a zone in reach (a site with itself included)."""
+    n_zones, n_sites = len(problem.zone_ids), len(problem.site_ids)
+    ones = np.ones(len(problem.pair_zone))
+    reach = sp.csr_matrix((ones, (problem.pair_zone, problem.pair_site)), (n_zones, n_sites))
+    return (reach.T @ reach).tocsr()
+
+
+def _ranked_moves(
+    ix: ModelIndex,
+    relax: Relaxation,
+    option: np.ndarray,
+    required: np.ndarray,
+    neighbours: sp.csr_matrix,
+    cost: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The moves at the plan ``option`` whose estimate :math:`V + \sum_c r_c \Delta_c` (module
+    docstring) is below the plan's ``cost`` :math:`V` by more than :data:`MIN_SAVING`, in the
+    order they are tried: increasing estimate, then site, then option.
+
+    Returns ``(M, 2)`` sites (``-1``: none) and options of each move.
+    """
+    below = -MIN_SAVING * abs(cost)
+    n_sites = len(option)
+    reduced = relax.reduced_costs()
+    r_y = np.zeros(n_sites)
+    r_y[ix.y_site] = reduced[ix.cols("y")]
+    r_z = reduced[ix.cols("z")]
+    has_y = np.zeros(n_sites, bool)
+    has_y[ix.y_site] = True
+    # each site's options: closed, bare, every z column of the site
+    site = np.concatenate([ix.y_site, ix.y_site, ix.z_site])
+    ny = len(ix.y_site)
+    choice = np.concatenate([np.full(ny, CLOSED), np.full(ny, BARE), np.arange(len(ix.z_site))])
+    now = option[site]
+    step = _option_cost(r_y, r_z, site, choice) - _option_cost(r_y, r_z, site, now)
+    keep = (choice != now) & ~(required[site] & (choice == CLOSED))
+    site, choice, step = site[keep], choice[keep], step[keep]
+    alone = step < below
+    # swaps: an open station closed (not required), a closed neighbour opened with any design
+    close_step = r_y * -1.0 - np.where(option >= 0, r_z[np.maximum(option, 0)], 0.0)
+    closable = (option != CLOSED) & ~required & has_y
+    opens = np.flatnonzero((option[site] == CLOSED) & (choice >= 0))
+    pair = neighbours[site[opens]].tocoo()  # (open move, a neighbour of its site)
+    move, other = opens[pair.row], pair.col
+    ok = closable[other]
+    move, other = move[ok], other[ok]
+    swap = close_step[other] + step[move]
+    move, other, swap = move[swap < below], other[swap < below], swap[swap < below]
+    single = site[alone]
+    sites = np.concatenate(
+        [np.column_stack([single, np.full(single.size, -1)]), np.column_stack([other, site[move]])]
+    )
+    choices = np.concatenate(
+        [
+            np.column_stack([choice[alone], np.full(single.size, CLOSED)]),
+            np.column_stack([np.full(move.size, CLOSED), choice[move]]),
+        ]
+    )
+    estimate = np.concatenate([step[alone], swap])
+    order = np.lexsort((choices[:, 1], choices[:, 0], sites[:, 1], sites[:, 0], estimate))
+    return sites[order], choices[order]
+
+
+def _option_cost(
+    r_y: np.ndarray, r_z: np.ndarray, site: np.ndarray, choice: np.ndarray
+) -> np.ndarray:
+    """The reduced costs summed over the columns set to 1 by each ``(site, choice)``."""
+    return np.where(choice != CLOSED, r_y[site], 0.0) + np.where(
+        choice >= 0, r_z[np.maximum(choice, 0)], 0.0
+    )
