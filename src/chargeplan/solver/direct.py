@@ -203,6 +203,11 @@ def start_words(begun: DesignStart) -> str:
         f"{100 * begun.gap:.2f} % above "
         + ("the Lagrangian bound" if begun.lagrange_bound > begun.lp_bound else "the LP bound")
         + ("; the Lagrangian heuristic's plan" if begun.from_lagrange else "")
+        + (
+            f"; local search: {begun.moves} moves in {begun.trials} LPs"
+            if begun.unsearched == begun.unsearched  # not nan: searched
+            else ""
+        )
     )
 
 
