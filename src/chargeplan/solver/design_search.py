@@ -41,6 +41,7 @@ import scipy.sparse as sp
 
 from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
+from chargeplan.solver.design_local import LocalPlan, local_applies
 from chargeplan.solver.design_lp import Relaxation
 
 __all__ = ["MIN_SAVING", "SEARCH_TRIALS", "SearchResult", "design_search", "plan_options"]
@@ -50,6 +51,10 @@ __all__ = ["MIN_SAVING", "SEARCH_TRIALS", "SearchResult", "design_search", "plan
 MIN_SAVING = 1e-7
 #: Default most LPs (tried moves) per search (``SolverOptions.design_search_moves``).
 SEARCH_TRIALS = 200
+#: The kinds of moves, in the order a round tries them.
+KINDS = ("close", "resize", "open", "swap")
+#: Most rounds of local moves, each ended by one LP of the whole piece.
+SEARCH_ROUNDS = 6
 #: Option codes of a site: closed, or open without a design (its existing chargers only).
 CLOSED, BARE = -2, -1
 
@@ -123,9 +128,72 @@ def design_search(
         return None
     values, cost = solved
     neighbours = _neighbours(problem)
+    search = _local_rounds if local_applies(problem, relax.lp, ix) else _whole_lp_moves
+    found = search(problem, ix, relax, (option, values, cost), required, neighbours, max_trials)
+    _fix_options(ix, relax, found.option, np.arange(len(option)))
+    return found
+
+
+def _local_rounds(
+    problem: FacilityProblem,
+    ix: ModelIndex,
+    relax: Relaxation,
+    plan: tuple[np.ndarray, np.ndarray, float],
+    required: np.ndarray,
+    neighbours: sp.csr_matrix,
+    max_trials: int,
+) -> SearchResult:
+    """Rounds of moves priced on the zones they touch (:class:`~chargeplan.solver.
+    design_local.LocalPlan`): each round ranks the moves by the piece LP's reduced costs, keeps
+    every improving one in that order (a move whose sites an earlier one changed is skipped),
+    then solves the piece's LP with the new designs (cheaper still, or equal) for the next
+    round's reduced costs; at most :data:`SEARCH_ROUNDS` rounds or ``max_trials`` local LPs."""
+    option, values, cost = plan
+    moves = trials = 0
+    for _ in range(SEARCH_ROUNDS):
+        local = LocalPlan(problem, relax.lp, ix, option, values, cost)
+        sites, choices = _ranked_moves(problem, ix, relax, option, required, neighbours, cost)
+        changed = np.zeros(len(option), bool)
+        for n in range(len(sites)):
+            if trials >= max_trials:
+                break
+            touched = sites[n][sites[n] >= 0]
+            if changed[touched].any():
+                continue
+            priced = local.price(touched, choices[n][sites[n] >= 0])
+            trials += 1
+            if priced is not None and priced[0] < local.cost - MIN_SAVING * abs(local.cost):
+                local.keep(priced)
+                changed[touched] = True
+                moves += 1
+        if not changed.any():
+            break
+        _fix_options(ix, relax, local.option, np.flatnonzero(changed))
+        solved = relax.solve()
+        if solved is None or solved[1] >= cost:  # never: the local plan is a plan of that LP
+            break
+        option, (values, cost) = local.option, solved
+        if trials >= max_trials:
+            break
+    return SearchResult(values, cost, option, moves, trials)
+
+
+def _whole_lp_moves(
+    problem: FacilityProblem,
+    ix: ModelIndex,
+    relax: Relaxation,
+    plan: tuple[np.ndarray, np.ndarray, float],
+    required: np.ndarray,
+    neighbours: sp.csr_matrix,
+    max_trials: int,
+) -> SearchResult:
+    """Moves priced on the piece's whole LP, warm-started (models :class:`~chargeplan.solver.
+    design_local.LocalPlan` does not price): the first improving move in the ranked order is
+    kept, then the moves are ranked again; at most ``max_trials`` LPs."""
+    option, values, cost = plan
     moves = trials = 0
     while trials < max_trials:
-        sites, choices = _ranked_moves(ix, relax, option, required, neighbours, cost)
+        sites, choices = _ranked_moves(problem, ix, relax, option, required, neighbours, cost)
         kept = None
         for n in range(len(sites)):
             if trials >= max_trials:
@@ -145,15 +213,16 @@ def design_search(
         option, cost = kept
         values = relax.values()
         moves += 1
-    _fix_options(ix, relax, option, np.arange(len(option)))
     return SearchResult(values, cost, option, moves, trials)
 
 
 def _required(problem: FacilityProblem, ix: ModelIndex, relax: Relaxation) -> np.ndarray:
-    """``(S,)``: sites that must stay open (``y`` at least 0.5 by the model's bounds)."""
+    """``(S,)``: sites that must stay open (``y`` at least 0.5 by the model's bounds, or
+    existing chargers)."""
     lower, _, _ = relax.lp.bounds()
     required = np.zeros(len(problem.site_ids), bool)
     required[ix.y_site[lower[ix.cols("y")] >= 0.5]] = True
+    required[problem.existing_chargers.sum(axis=1) > 0] = True  # closing breaks a row
     return required
 
 
@@ -181,6 +250,7 @@ def _neighbours(problem: FacilityProblem) -> sp.csr_matrix:
 
 
 def _ranked_moves(
+    problem: FacilityProblem,
     ix: ModelIndex,
     relax: Relaxation,
     option: np.ndarray,
@@ -190,12 +260,13 @@ def _ranked_moves(
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""The moves at the plan ``option`` whose estimate :math:`V + \sum_c r_c \Delta_c` (module
     docstring) is below the plan's ``cost`` :math:`V` by more than :data:`MIN_SAVING`, in the
-    order they are tried: increasing estimate, then site, then option.
+    order they are tried (:func:`_in_order`).
 
     Returns ``(M, 2)`` sites (``-1``: none) and options of each move.
     """
     below = -MIN_SAVING * abs(cost)
     n_sites = len(option)
+    holds = required | (problem.existing_chargers.sum(axis=1) > 0)
     reduced = relax.reduced_costs()
     r_y = np.zeros(n_sites)
     r_y[ix.y_site] = reduced[ix.cols("y")]
@@ -209,6 +280,7 @@ def _ranked_moves(
     now = option[site]
     step = _option_cost(r_y, r_z, site, choice) - _option_cost(r_y, r_z, site, now)
     keep = (choice != now) & ~(required[site] & (choice == CLOSED))
+    keep &= (choice != BARE) | holds[site]  # no design and no charger: serves nothing
     site, choice, step = site[keep], choice[keep], step[keep]
     alone = step < below
     # swaps: an open station closed (not required), a closed neighbour opened with any design
@@ -232,8 +304,42 @@ def _ranked_moves(
         ]
     )
     estimate = np.concatenate([step[alone], swap])
-    order = np.lexsort((choices[:, 1], choices[:, 0], sites[:, 1], sites[:, 0], estimate))
-    return sites[order], choices[order]
+    return _in_order(sites, choices, estimate, option)
+
+
+def _in_order(
+    sites: np.ndarray, choices: np.ndarray, estimate: np.ndarray, option: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The moves to try, in order: by kind (:data:`KINDS`: closing, another design, opening,
+    swap), then increasing estimate, site and option; of the moves on the same sites and of
+    the same kind only the one of least estimate (one design per opened site, for instance)."""
+    single = sites[:, 1] < 0
+    kind = np.where(
+        single,
+        np.where(
+            choices[:, 0] == CLOSED,
+            KINDS.index("close"),
+            np.where(option[sites[:, 0]] == CLOSED, KINDS.index("open"), KINDS.index("resize")),
+        ),
+        KINDS.index("swap"),
+    )
+    order = np.lexsort((choices[:, 1], choices[:, 0], estimate, sites[:, 1], sites[:, 0], kind))
+    key = np.column_stack([kind, sites])[order]
+    first = np.r_[True, (key[1:] != key[:-1]).any(axis=1)]
+    chosen = order[first]
+    ranked = chosen[
+        np.lexsort(
+            (
+                choices[chosen, 1],
+                choices[chosen, 0],
+                sites[chosen, 1],
+                sites[chosen, 0],
+                estimate[chosen],
+                kind[chosen],
+            )
+        )
+    ]
+    return sites[ranked], choices[ranked]
 
 
 def _option_cost(
