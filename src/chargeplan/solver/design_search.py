@@ -150,9 +150,12 @@ def _local_rounds(
     round's reduced costs; at most :data:`SEARCH_ROUNDS` rounds or ``max_trials`` local LPs."""
     option, values, cost = plan
     moves = trials = 0
+    least = True  # one option per site and kind; all of them once that finds nothing
     for _ in range(SEARCH_ROUNDS):
         local = LocalPlan(problem, relax.lp, ix, option, values, cost)
-        sites, choices = _ranked_moves(problem, ix, relax, option, required, neighbours, cost)
+        sites, choices = _ranked_moves(
+            problem, ix, relax, option, required, neighbours, cost, least
+        )
         changed = np.zeros(len(option), bool)
         for n in range(len(sites)):
             if trials >= max_trials:
@@ -166,8 +169,11 @@ def _local_rounds(
                 local.keep(priced)
                 changed[touched] = True
                 moves += 1
-        if not changed.any():
+        if not changed.any() and not least:
             break
+        least = bool(changed.any())
+        if not changed.any():
+            continue
         _fix_options(ix, relax, local.option, np.flatnonzero(changed))
         solved = relax.solve()
         if solved is None or solved[1] >= cost:  # never: the local plan is a plan of that LP
@@ -257,6 +263,7 @@ def _ranked_moves(
     required: np.ndarray,
     neighbours: sp.csr_matrix,
     cost: float,
+    least: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""The moves at the plan ``option`` whose estimate :math:`V + \sum_c r_c \Delta_c` (module
     docstring) is below the plan's ``cost`` :math:`V` by more than :data:`MIN_SAVING`, in the
@@ -304,15 +311,21 @@ def _ranked_moves(
         ]
     )
     estimate = np.concatenate([step[alone], swap])
-    return _in_order(sites, choices, estimate, option)
+    return _in_order(sites, choices, estimate, option, least)
 
 
 def _in_order(
-    sites: np.ndarray, choices: np.ndarray, estimate: np.ndarray, option: np.ndarray
+    sites: np.ndarray,
+    choices: np.ndarray,
+    estimate: np.ndarray,
+    option: np.ndarray,
+    least: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The moves to try, in order: by kind (:data:`KINDS`: closing, another design, opening,
-    swap), then increasing estimate, site and option; of the moves on the same sites and of
-    the same kind only the one of least estimate (one design per opened site, for instance)."""
+    swap), then increasing estimate, site and option; with ``least``, of the moves on the same
+    sites and of the same kind only the one of least estimate (one design per opened site)."""
+    if not sites.size:
+        return sites, choices
     single = sites[:, 1] < 0
     kind = np.where(
         single,
@@ -326,7 +339,7 @@ def _in_order(
     order = np.lexsort((choices[:, 1], choices[:, 0], estimate, sites[:, 1], sites[:, 0], kind))
     key = np.column_stack([kind, sites])[order]
     first = np.r_[True, (key[1:] != key[:-1]).any(axis=1)]
-    chosen = order[first]
+    chosen = order[first] if least else order
     ranked = chosen[
         np.lexsort(
             (
