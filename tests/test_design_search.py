@@ -58,7 +58,7 @@ def assert_feasible_plan(p: FacilityProblem, values: np.ndarray) -> None:
 
 def plan_cost(p: FacilityProblem, values: np.ndarray) -> float:
     """The plan's capex plus its assignment LP (brute force's pricing) for its designs."""
-    lp, ix = build_milp(p)
+    _, ix = build_milp(p)
     option = plan_options(p, ix, values)
     _, capacity = station_capacity(p)
     built = option >= 0

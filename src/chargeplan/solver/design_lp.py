@@ -20,7 +20,7 @@ __all__ = ["RETRIES", "Relaxation"]
 
 #: An LP that is not optimal is solved again from scratch with these HiGHS options, in turn
 #: (the simplex iteration limit lifted): the same, then primal simplex without presolve.
-RETRIES = ({}, {"presolve": "off", "simplex_strategy": 4})
+RETRIES: tuple[dict[str, Any], ...] = ({}, {"presolve": "off", "simplex_strategy": 4})
 _NO_LIMIT = 2**31 - 1
 
 
