@@ -19,6 +19,7 @@ from chargeplan.model.designs import design_of, station_capacity
 from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import BINARY, INTEGER
+from chargeplan.solver.design_local import LocalPlan, local_applies
 from chargeplan.solver.design_search import CLOSED, plan_options
 from chargeplan.solver.designstart import DesignStart, design_start
 from chargeplan.solver.direct import load_arrays
@@ -148,3 +149,37 @@ def test_lp_stopped_by_its_iteration_limit_is_solved_again(seed: int) -> None:
     assert slow.objective == pytest.approx(a.objective, rel=1e-12)
     assert np.array_equal(slow.chargers, hurried.chargers)
     assert np.array_equal(slow.served, hurried.served) and slow.objective == hurried.objective
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_local_price_is_a_feasible_plan_and_exact_when_it_sees_every_zone(seed: int) -> None:
+    """Every single-site move from the start's plan (close, open, any design), priced on the
+    zones in reach of its site: never below the brute-force cost of the plan with that move
+    (the zones outside keep their assignment, so it is a feasible plan's cost), and equal to it
+    when the site reaches every zone with a demand (the whole assignment is re-optimised)."""
+    p = line_instance(seed)
+    begun = started(p, search_trials=0)
+    lp, ix = build_milp(p)
+    assert local_applies(p, lp, ix)
+    option = plan_options(p, ix, begun.values)
+    local = LocalPlan(p, lp, ix, option, begun.values, begun.objective)
+    _, capacity = station_capacity(p)
+    checked = 0
+    for site in range(len(p.site_ids)):
+        for choice in [CLOSED, *np.flatnonzero(ix.z_site == site).tolist()]:
+            if choice == option[site]:
+                continue
+            priced = local.price(np.array([site]), np.array([choice]))
+            assert priced is not None
+            moved = option.copy()
+            moved[site] = choice
+            design = ix.z_design[np.maximum(moved, 0)]
+            built = moved >= 0
+            cap = np.where(built[:, None], capacity[np.arange(len(moved)), design], 0.0)
+            capex = p.fixed_cost @ (moved != CLOSED) + p.design_capex[design[built]].sum()
+            exact = float(capex + assignment_cost(p, cap))
+            assert priced[0] >= exact - 1e-6 * abs(exact)
+            if np.unique(p.pair_zone[p.pair_site == site]).size == len(p.zone_ids):
+                assert priced[0] == pytest.approx(exact, rel=1e-9)
+                checked += 1
+    assert checked >= 3  # the middle sites reach every zone
