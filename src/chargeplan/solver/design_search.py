@@ -21,15 +21,24 @@ plan with those stations. A move changes :math:`(y, z)` at one or two sites:
 .. math:: V(\text{after}) \;\ge\; V(\text{now}) + \sum_c r_c \Delta_c .
 
 A move whose right-hand side is not below :math:`V(\text{now})` cannot improve the plan and
-is never tried; the others are tried in increasing estimate (ties by site, then design: a
-fixed order), each an LP warm-started from the last basis (HiGHS's dual simplex after a
-change of bounds), and the **first** that lowers the cost by more than :data:`MIN_SAVING` (relative)
-is kept; the estimates are then computed afresh at the new plan. The search stops when no move
-has an estimate below the plan's cost, when every estimated move of a round fails, or after
-``max_trials`` LPs: a count, not a clock, so the plan depends only on the model and the
-thread count. Every accepted plan is an optimum of the model's LP with :math:`y` and
-:math:`z` fixed to 0/1: a feasible plan of the MILP, with its cost, never dearer than the
-plan it started from.
+is never tried. The others are tried by kind (:data:`KINDS`: closing, resizing, opening,
+swapping), then in increasing estimate, site and design (a fixed order); of the moves of one
+kind on the same sites only the one of least estimate, until a round finds nothing, then all.
+
+**How a move is priced.** On the models :mod:`chargeplan.solver.design_local` knows (the
+national pieces), each move is priced by a small LP on the zones in reach of its sites, the
+rest of the assignment kept: the cost of a feasible plan (:class:`~chargeplan.solver.
+design_local.LocalPlan`). Every move that lowers the plan's cost by more than
+:data:`MIN_SAVING` (relative) is kept, a move on a site changed earlier in the round skipped;
+the round ends with the piece's whole LP solved with the new designs (its optimum is at most
+the local plan's cost), whose reduced costs rank the next round (:func:`_local_rounds`, at
+most :data:`SEARCH_ROUNDS` rounds). On other models each move is priced on the piece's whole
+LP, warm-started, and the first improving one kept (:func:`_whole_lp_moves`).
+
+The search stops when a round keeps nothing, or after ``max_trials`` LPs that price a move:
+a count, not a clock, so the plan depends only on the model and the thread count. The plan
+returned is the optimum of the model's LP with :math:`y` and :math:`z` fixed to 0/1: a
+feasible plan of the MILP, with its exact cost, never dearer than the plan it started from.
 """
 
 from __future__ import annotations

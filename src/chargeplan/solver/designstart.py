@@ -30,9 +30,12 @@ near 1 and rounding it directly opens far too many stations. :func:`design_start
    cost as Polyak's target) gives a second lower bound :math:`\underline{v}_L`; the sites its
    best site pieces open are sized and improved as in steps 3 and 4, and that plan replaces
    the rounded one if it costs less.
+6. Local search (:mod:`chargeplan.solver.design_search`): moves on the plan's stations
+   (close, resize, open, swap), each priced exactly as a feasible plan, the improving ones
+   kept, a fixed number of LPs at most; the plan is never dearer than step 5's.
 
 Every step is a simplex solve without a time limit (step 5 a fixed number of subgradient
-steps), so the plan depends only on the model and the thread count, never on timing. Its
+steps, step 6 a fixed number of LPs at most), so the plan depends only on the model and the thread count, never on timing. Its
 cost :math:`\bar v` is an upper bound and :math:`\max(\underline v, \underline{v}_L)` a lower
 bound of the optimum: the start's own gap is :math:`(\bar v - \max(\underline v,
 \underline{v}_L)) / \bar v`.
