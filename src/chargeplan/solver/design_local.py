@@ -31,13 +31,16 @@ site capacity): :func:`local_applies`. Otherwise the search prices each move on 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
 from chargeplan.model.design_constraints import usable_capacity
 from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
-from chargeplan.model.sparse import SparseMILP
+from chargeplan.model.sparse import SparseMILP, pass_arrays
+from chargeplan.solver.direct import _quiet_highs
 
 __all__ = ["LocalPlan", "local_applies"]
 
@@ -100,6 +103,7 @@ class LocalPlan:
         self.base, self.design_capacity = usable_capacity(problem)
         self.fixed = _fixed_costs(problem, ix, objective)
         self.trials = 0
+        self.highs: Any = None  # one HiGHS for every local LP, made at the first
 
     def capacity(self, sites: np.ndarray, options: np.ndarray) -> np.ndarray:
         """``(len(sites), K)``: the capacity rows' right-hand sides with these options."""
@@ -153,30 +157,32 @@ class LocalPlan:
         a_ub: sp.csr_matrix,
         b_ub: np.ndarray,
     ) -> tuple[float, tuple] | None:
-        """Solve the local LP (HiGHS's dual simplex through scipy); the move's cost."""
-        from scipy.optimize import linprog
+        """Solve the local LP in HiGHS (one ``passModel``, no time limit); the move's cost."""
+        import highspy
 
-        bounds = np.column_stack(
-            [
-                np.concatenate([np.zeros(xs.size), self.u_lower[us]]),
-                np.concatenate([np.ones(xs.size), self.u_upper[us]]),
-            ]
-        )
-        res = linprog(
+        if self.highs is None:
+            self.highs = _quiet_highs()
+            self.highs.setOptionValue("threads", 1)
+        n_cols = xs.size + us.size
+        pass_arrays(
+            self.highs,
+            np.concatenate([np.zeros(xs.size), self.u_lower[us]]),
+            np.concatenate([np.ones(xs.size), self.u_upper[us]]),
+            np.zeros(n_cols, bool),
             np.concatenate([self.x_cost[xs], self.u_cost[us]]),
-            A_ub=a_ub,
-            b_ub=b_ub,
-            A_eq=a_eq,
-            b_eq=np.ones(a_eq.shape[0]),
-            bounds=bounds,
-            method="highs-ds",
+            sp.vstack([a_eq, a_ub], format="csr"),
+            np.concatenate([np.ones(a_eq.shape[0]), np.full(b_ub.size, -np.inf)]),
+            np.concatenate([np.ones(a_eq.shape[0]), b_ub]),
         )
-        if res.status != 0:
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
+        value = float(self.highs.getInfo().objective_function_value)
+        solution = np.asarray(self.highs.getSolution().col_value, dtype=float)
         old = self.x_cost[xs] @ self.x[xs] + self.u_cost[us] @ self.u[us]
         fixed = self.fixed_cost(sites, asked) - self.fixed_cost(sites, self.option[sites])
-        new = self.cost - float(old) + float(res.fun) + fixed
-        return new, (sites, asked.copy(), xs, us, res.x)
+        new = self.cost - float(old) + value + fixed
+        return new, (sites, asked.copy(), xs, us, solution)
 
     def keep(self, priced: tuple[float, tuple]) -> None:
         """Make a priced move the plan."""

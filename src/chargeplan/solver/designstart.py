@@ -35,7 +35,8 @@ near 1 and rounding it directly opens far too many stations. :func:`design_start
    kept, a fixed number of LPs at most; the plan is never dearer than step 5's.
 
 Every step is a simplex solve without a time limit (step 5 a fixed number of subgradient
-steps, step 6 a fixed number of LPs at most), so the plan depends only on the model and the thread count, never on timing. Its
+steps, step 6 a fixed number of LPs at most), so the plan depends only on the model and the
+thread count, never on timing. Its
 cost :math:`\bar v` is an upper bound and :math:`\max(\underline v, \underline{v}_L)` a lower
 bound of the optimum: the start's own gap is :math:`(\bar v - \max(\underline v,
 \underline{v}_L)) / \bar v`.
