@@ -183,3 +183,18 @@ def test_local_price_is_a_feasible_plan_and_exact_when_it_sees_every_zone(seed: 
                 assert priced[0] == pytest.approx(exact, rel=1e-9)
                 checked += 1
     assert checked >= 3  # the middle sites reach every zone
+
+
+def test_search_on_the_whole_lp_where_local_pricing_does_not_apply() -> None:
+    """A finite (non-binding) site capacity is a row :mod:`design_local` does not price: each
+    move is priced on the whole LP instead, and the search still reaches the optimum of seed
+    14 (6,520.10) from the start's 7,366.85."""
+    p = dataclasses.replace(line_instance(14), site_capacity=np.full(3, 1e6))
+    lp, ix = build_milp(p)
+    assert not local_applies(p, lp, ix)
+    best, _ = brute_force(p)
+    unsearched, searched = started(p, search_trials=0), started(p)
+    assert unsearched.objective == pytest.approx(REACHED[14][0], abs=0.01)
+    assert best == pytest.approx(REACHED[14][1], abs=0.01)
+    assert searched.objective == pytest.approx(best, rel=1e-9) and searched.moves >= 1
+    assert_feasible_plan(p, searched.values)
