@@ -47,7 +47,7 @@ def main() -> None:
         "--search-moves",
         type=int,
         nargs="+",
-        default=[1000],
+        default=[250],
         help="design_search_moves (0: no local search); several: each piece solved with each",
     )
     args = parser.parse_args()

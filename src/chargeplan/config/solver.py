@@ -173,7 +173,7 @@ class SolverOptions(SolverConfig):
     log_file: str | None = None
     design_start: bool = True
     design_lagrange_steps: int = 300
-    design_search_moves: int = 1_000
+    design_search_moves: int = 250
     design_lp_iterations: int | None = None
     mip_max_nodes: int | None = None
 

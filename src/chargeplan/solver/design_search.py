@@ -59,7 +59,7 @@ __all__ = ["MIN_SAVING", "SEARCH_TRIALS", "SearchResult", "design_search", "plan
 #: the LP's rounding noise).
 MIN_SAVING = 1e-7
 #: Default most LPs (tried moves) per search (``SolverOptions.design_search_moves``).
-SEARCH_TRIALS = 1_000
+SEARCH_TRIALS = 250
 #: The kinds of moves, in the order a round tries them.
 KINDS = ("close", "resize", "open", "swap")
 #: Most rounds of local moves, each ended by one LP of the whole piece.
