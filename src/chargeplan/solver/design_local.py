@@ -40,7 +40,7 @@ from chargeplan.model.design_constraints import usable_capacity
 from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP, pass_arrays
-from chargeplan.solver.direct import _quiet_highs
+from chargeplan.solver.design_lp import quiet_highs
 
 __all__ = ["LocalPlan", "local_applies"]
 
@@ -161,7 +161,7 @@ class LocalPlan:
         import highspy
 
         if self.highs is None:
-            self.highs = _quiet_highs()
+            self.highs = quiet_highs()
             self.highs.setOptionValue("threads", 1)
         n_cols = xs.size + us.size
         pass_arrays(

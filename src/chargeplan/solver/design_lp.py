@@ -9,6 +9,8 @@ fixed sequence of work: no clock decides whether, or how, an LP is solved.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,7 @@ import numpy as np
 from chargeplan.model.sparse import SparseMILP
 from chargeplan.solver.design_bound import assign_row_offset
 
-__all__ = ["RETRIES", "Relaxation"]
+__all__ = ["RETRIES", "Relaxation", "quiet_highs"]
 
 #: An LP that is not optimal is solved again from scratch with these HiGHS options, in turn
 #: (the simplex iteration limit lifted): the same, then primal simplex without presolve.
@@ -130,3 +132,21 @@ def _option(highs: Any, name: str) -> Any:
     versions of highspy and the value alone in others)."""
     got = highs.getOptionValue(name)
     return got[1] if isinstance(got, tuple) else got
+
+
+def quiet_highs() -> Any:
+    """A ``highspy.Highs`` with its output off and its banner (printed on creation, on file
+    descriptor 1) sent to ``os.devnull``, as ``chargeplan.solver.direct`` makes its own."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    highs.setOptionValue("output_flag", False)
+    return highs
