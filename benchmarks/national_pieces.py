@@ -50,6 +50,7 @@ def main() -> None:
         default=[250],
         help="design_search_moves (0: no local search); several: each piece solved with each",
     )
+    parser.add_argument("--every", action="store_true", help="print every piece's line")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from chargeplan.solver.options import SolverOptions
@@ -69,7 +70,8 @@ def main() -> None:
     for n, i in enumerate(order):
         for moves in args.search_moves:
             chosen = dataclasses.replace(options, design_search_moves=moves)
-            rows[moves].append(_solved(n, pieces[i], chosen, n < 12 or n % 25 == 0))
+            say = args.every or n < 12 or n % 25 == 0
+            rows[moves].append(_solved(n, pieces[i], chosen, say))
     for moves, found in rows.items():
         print(f"design_search_moves = {moves}:")
         _sums(np.array(found, float))
