@@ -9,7 +9,9 @@ demand and CPU seconds, then the sums (objective, bound: the sum of the pieces' 
 of the full model since the components share no pair) by piece size. ``--menu`` replaces the
 design menu (names from the scenario's catalogue), ``--links`` the pieces' ``pair_links``,
 ``--lagrange-steps`` the subgradient steps of the Lagrangian bound: two runs with different
-settings compare them on the same pieces. Run from the repository root::
+settings compare them on the same pieces. ``--search-moves 0 200`` solves every piece without
+and with the local search (:mod:`chargeplan.solver.design_search`) and prints both sums and
+their ratios. Run from the repository root::
 
     PYTHONPATH=src nice .venv/bin/python benchmarks/national_pieces.py --cache /tmp/national.pkl
     PYTHONPATH=src nice .venv/bin/python benchmarks/national_pieces.py --cache /tmp/n3.pkl \\
@@ -43,10 +45,16 @@ def main() -> None:
     parser.add_argument("--largest", type=int, default=None, help="only the N largest pieces")
     parser.add_argument("--skip", type=int, default=0, help="leave out the N largest pieces")
     parser.add_argument("--save", type=Path, help="CSV of every piece's figures")
+    parser.add_argument(
+        "--search-moves",
+        type=int,
+        nargs="+",
+        default=[250],
+        help="design_search_moves (0: no local search); several: each piece solved with each",
+    )
+    parser.add_argument("--every", action="store_true", help="print every piece's line")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    from chargeplan.model.solution import objective_value
-    from chargeplan.solver.highs import solve
     from chargeplan.solver.options import SolverOptions
 
     pieces = prepared_pieces({"sizing.designs": args.menu} if args.menu else {}, args.cache)
@@ -61,31 +69,59 @@ def main() -> None:
     )
     order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i].pair_zone))
     order = order[args.skip :][: args.largest]
-    rows = []
+    rows: dict[int, list] = {m: [] for m in args.search_moves}
     for n, i in enumerate(order):
-        p = pieces[i]
-        cpu = time.process_time()
-        s = solve(p, options)
-        cpu = time.process_time() - cpu
-        reach = np.zeros(len(p.zone_ids), bool)
-        reach[p.pair_zone] = True
-        served = objective_value(p, s)["served_demand"]
-        rows.append((len(p.pair_zone), s.objective, s.bound, cpu, served, p.demand[reach].sum()))
-        if n < 12 or n % 25 == 0:
-            print(
-                f"{n:4d} pairs {len(p.pair_zone):7,} zones {len(p.zone_ids):6,} sites "
-                f"{len(p.site_ids):5,} gap {100 * (s.objective - s.bound) / s.objective:6.2f} % "
-                f"served {100 * served / max(rows[-1][5], 1e-12):6.2f} % cpu {cpu:6.1f} s "
-                f"stations {int(s.open_site.sum())}",
-                flush=True,
+        for moves in args.search_moves:
+            chosen = dataclasses.replace(options, design_search_moves=moves)
+            say = args.every or n < 12 or n % 25 == 0
+            rows[moves].append(_solved(n, pieces[i], chosen, say))
+    for moves, found in rows.items():
+        print(f"design_search_moves = {moves}:")
+        _sums(np.array(found, float))
+        if args.save:
+            name = args.save if len(rows) == 1 else args.save.with_suffix(f".{moves}.csv")
+            header = "pairs,objective,bound,cpu_s,served,reachable"
+            np.savetxt(
+                name, np.array(found, float), delimiter=",", header=header, comments="", fmt="%.6f"
             )
-    a = np.array(rows, float)
-    if args.save:
-        header = "pairs,objective,bound,cpu_s,served,reachable"
-        np.savetxt(args.save, a, delimiter=",", header=header, comments="", fmt="%.6f")
+    first, *others = args.search_moves
+    for moves in others:
+        a, b = np.array(rows[first], float), np.array(rows[moves], float)
+        print(
+            f"ratios {moves} / {first}: objective {b[:, 1].sum() / a[:, 1].sum():.4f}, "
+            f"CPU {b[:, 3].sum() / a[:, 3].sum():.3f} (+{b[:, 3].sum() - a[:, 3].sum():.0f} s)"
+        )
+
+
+def _solved(n: int, p, options, say: bool) -> tuple:
+    """Solve one piece: (pairs, objective, bound, CPU s, served, reachable demand)."""
+    from chargeplan.model.solution import objective_value
+    from chargeplan.solver.highs import solve
+
+    cpu = time.process_time()
+    s = solve(p, options)
+    cpu = time.process_time() - cpu
+    reach = np.zeros(len(p.zone_ids), bool)
+    reach[p.pair_zone] = True
+    served = objective_value(p, s)["served_demand"]
+    row = (len(p.pair_zone), s.objective, s.bound, cpu, served, p.demand[reach].sum())
+    if say:
+        print(
+            f"{n:4d} pairs {len(p.pair_zone):7,} zones {len(p.zone_ids):6,} sites "
+            f"{len(p.site_ids):5,} search {options.design_search_moves:4d} objective "
+            f"{s.objective:15,.0f} gap {100 * (s.objective - s.bound) / s.objective:6.2f} % "
+            f"served {100 * served / max(row[5], 1e-12):6.2f} % cpu {cpu:6.1f} s "
+            f"stations {int(s.open_site.sum())}",
+            flush=True,
+        )
+    return row
+
+
+def _sums(a: np.ndarray) -> None:
+    """The sums over the pieces, and by piece size."""
     total = a[:, 1].sum()
     print(
-        f"{len(rows)} pieces, {a[:, 0].sum():,.0f} pairs: objective {total:,.0f}, bound "
+        f"{len(a)} pieces, {a[:, 0].sum():,.0f} pairs: objective {total:,.0f}, bound "
         f"{a[:, 2].sum():,.0f}, gap {100 * (total - a[:, 2].sum()) / total:.2f} %, served of "
         f"the reachable demand {100 * a[:, 4].sum() / a[:, 5].sum():.2f} %, "
         f"CPU {a[:, 3].sum():.0f} s"

@@ -91,6 +91,8 @@ def test_run_writes_a_manifest_that_hashes_inputs_and_outputs(
         "design_start": True,
         "design_max_nodes": 1000,
         "design_lagrange_steps": 300,
+        "design_search_moves": 250,
+        "design_lp_iterations": None,
         "mip_max_nodes": None,
     }
     assert manifest["result"]["status"] == "optimal" and manifest["result"]["gap"] == 0

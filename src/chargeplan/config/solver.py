@@ -150,6 +150,16 @@ class SolverOptions(SolverConfig):
         With ``design_start``: subgradient steps of the Lagrangian bound and heuristic
         (:mod:`chargeplan.solver.design_bound`; 0: LP bound only). 300 measured on the Shanghai
         slice (``docs/stations.md``, "A Lagrangian bound").
+    design_search_moves
+        With ``design_start``: most LPs of the local search that improves the start's plan
+        (:mod:`chargeplan.solver.design_search`: each prices one move on its stations; a count,
+        no clock; 0: no search). Measured on the national pieces (``docs/stations.md``, "Local
+        search over designs").
+    design_lp_iterations
+        With ``design_start``: simplex iterations of each LP's first solve (``None``: no
+        limit); an LP not optimal after it (or for any other reason) is solved again from
+        scratch without it (:mod:`chargeplan.solver.design_lp`), so a plan never waits for a
+        warm start that wanders.
     mip_max_nodes
         Deterministic work limit: HiGHS stops its branch and bound after this many nodes
         (``mip_max_nodes``) with its best plan and its valid bound (status
@@ -163,6 +173,8 @@ class SolverOptions(SolverConfig):
     log_file: str | None = None
     design_start: bool = True
     design_lagrange_steps: int = 300
+    design_search_moves: int = 250
+    design_lp_iterations: int | None = None
     mip_max_nodes: int | None = None
 
     @classmethod

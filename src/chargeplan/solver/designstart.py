@@ -30,9 +30,13 @@ near 1 and rounding it directly opens far too many stations. :func:`design_start
    cost as Polyak's target) gives a second lower bound :math:`\underline{v}_L`; the sites its
    best site pieces open are sized and improved as in steps 3 and 4, and that plan replaces
    the rounded one if it costs less.
+6. Local search (:mod:`chargeplan.solver.design_search`): moves on the plan's stations
+   (close, resize, open, swap), each priced exactly as a feasible plan, the improving ones
+   kept, a fixed number of LPs at most; the plan is never dearer than step 5's.
 
 Every step is a simplex solve without a time limit (step 5 a fixed number of subgradient
-steps), so the plan depends only on the model and the thread count, never on timing. Its
+steps, step 6 a fixed number of LPs at most), so the plan depends only on the model and the
+thread count, never on timing. Its
 cost :math:`\bar v` is an upper bound and :math:`\max(\underline v, \underline{v}_L)` a lower
 bound of the optimum: the start's own gap is :math:`(\bar v - \max(\underline v,
 \underline{v}_L)) / \bar v`.
@@ -40,6 +44,7 @@ bound of the optimum: the start's own gap is :math:`(\bar v - \max(\underline v,
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from dataclasses import dataclass
@@ -51,7 +56,9 @@ from chargeplan.model.designs import station_capacity
 from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
-from chargeplan.solver.design_bound import STEPS, assign_row_offset, lagrangian_bound
+from chargeplan.solver.design_bound import STEPS, lagrangian_bound
+from chargeplan.solver.design_lp import Relaxation
+from chargeplan.solver.design_search import SEARCH_TRIALS, design_search
 
 __all__ = ["DROP_BELOW", "IMPROVE_ROUNDS", "MAX_ROUNDS", "OPEN_AT", "DesignStart", "design_start"]
 
@@ -90,6 +97,12 @@ class DesignStart:
         not apply or was not computed.
     from_lagrange
         Whether the plan is the Lagrangian heuristic's (step 5), not the rounded LP's.
+    unsearched
+        The cost before the local search (step 6; ``nan``: no search).
+    moves, trials
+        Moves the local search kept, and LPs it solved to price moves.
+    retries
+        LPs solved again from scratch because their first solve was not optimal.
     """
 
     values: np.ndarray
@@ -100,6 +113,10 @@ class DesignStart:
     seconds: float
     lagrange_bound: float = -np.inf
     from_lagrange: bool = False
+    unsearched: float = np.nan
+    moves: int = 0
+    trials: int = 0
+    retries: int = 0
 
     @property
     def bound(self) -> float:
@@ -112,57 +129,6 @@ class DesignStart:
         return (self.objective - self.bound) / max(abs(self.objective), 1e-9)
 
 
-class _Relaxation:
-    """The model's LP relaxation in a ``highspy.Highs`` of its own, bounds changed in place."""
-
-    def __init__(self, lp: SparseMILP, highs: Any, order: np.ndarray, threads: int | None):
-        import highspy
-
-        self.lp, self.highs, self.order = lp, highs, order
-        self.position = np.full(lp.n_cols, -1)
-        self.position[order] = np.arange(order.size)
-        if threads is not None:
-            highspy.Highs.resetGlobalScheduler(True)
-            highs.setOptionValue("threads", threads)
-        highs.setOptionValue("solve_relaxation", True)
-        highs.setOptionValue("time_limit", float("inf"))  # the plan may not depend on timing
-        self.lps = 0
-
-    def fix(self, columns: np.ndarray, value: float) -> None:
-        """Fix ``columns`` (model order) to ``value``; columns HiGHS never received are 0."""
-        cols = self.position[columns]
-        cols = cols[cols >= 0].astype(np.int32)
-        if cols.size:
-            bound = np.full(cols.size, value)
-            self.highs.changeColsBounds(cols.size, cols, bound, bound)
-
-    def free(self, columns: np.ndarray) -> None:
-        """Give binary ``columns`` (model order) their bounds ``[0, 1]`` back."""
-        cols = self.position[columns]
-        cols = cols[cols >= 0].astype(np.int32)
-        if cols.size:
-            self.highs.changeColsBounds(cols.size, cols, np.zeros(cols.size), np.ones(cols.size))
-
-    def solve(self) -> tuple[np.ndarray, float] | None:
-        """Column values (model order) and objective, ``None`` if the LP is not optimal."""
-        import highspy
-
-        self.highs.run()
-        self.lps += 1
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        values = np.zeros(self.lp.n_cols)
-        values[self.order] = np.asarray(self.highs.getSolution().col_value, dtype=float)
-        value = float(self.highs.getInfo().objective_function_value) + self.lp.objective_offset
-        return values, value
-
-    def demand_duals(self) -> np.ndarray:
-        """The last LP's duals of the ``assign`` rows (in ``u`` column order)."""
-        start = assign_row_offset(self.lp)
-        size = len(self.lp.families["assign"][1])
-        return np.asarray(self.highs.getSolution().row_dual, dtype=float)[start : start + size]
-
-
 def design_start(
     problem: FacilityProblem,
     lp: SparseMILP,
@@ -171,6 +137,8 @@ def design_start(
     order: np.ndarray,
     threads: int | None = None,
     lagrange_steps: int = STEPS,
+    search_trials: int = SEARCH_TRIALS,
+    iteration_limit: int | None = None,
 ) -> DesignStart | None:
     """Round the LP relaxation of a station-design model to a plan (module docstring).
 
@@ -188,6 +156,11 @@ def design_start(
         Threads for HiGHS (``None``: its default).
     lagrange_steps
         Subgradient steps of the Lagrangian bound and heuristic (step 5; 0: skip them).
+    search_trials
+        Most LPs of the local search (step 6; 0: no search).
+    iteration_limit
+        Simplex iterations of each LP's first solve (``None``: no limit); an LP stopped by it
+        is solved again from scratch without it.
 
     Returns
     -------
@@ -196,7 +169,7 @@ def design_start(
         row): the caller solves without a start.
     """
     start = time.perf_counter()
-    relax = _Relaxation(lp, highs, order, threads)
+    relax = Relaxation(lp, highs, order, threads, iteration_limit)
     first = relax.solve()
     if first is None:
         return None
@@ -229,15 +202,42 @@ def design_start(
     values, objective = plan
     found = (values, objective, lp_bound, rounds)
     if lagrange_steps <= 0:
-        return DesignStart(*found, relax.lps, time.perf_counter() - start)
-    return _with_lagrange(problem, lp, ix, relax, found, duals, lagrange_steps, start)
+        begun = DesignStart(*found, relax.lps, time.perf_counter() - start)
+    else:
+        begun = _with_lagrange(problem, lp, ix, relax, found, duals, lagrange_steps, start)
+    return _searched(problem, ix, relax, begun, search_trials, start)
+
+
+def _searched(
+    problem: FacilityProblem,
+    ix: ModelIndex,
+    relax: Relaxation,
+    begun: DesignStart,
+    trials: int,
+    start: float,
+) -> DesignStart:
+    """Step 6: the local search of :mod:`chargeplan.solver.design_search` from the plan, kept
+    if it is cheaper (it never is dearer: only improving moves are kept)."""
+    found = design_search(problem, ix, relax, begun.values, trials) if trials > 0 else None
+    better = found is not None and found.objective < begun.objective
+    return dataclasses.replace(
+        begun,
+        values=found.values if found is not None and better else begun.values,
+        objective=found.objective if found is not None and better else begun.objective,
+        unsearched=begun.objective if found is not None else np.nan,
+        moves=found.moves if found is not None else 0,
+        trials=found.trials if found is not None else 0,
+        retries=relax.retries,
+        lps=relax.lps,
+        seconds=time.perf_counter() - start,
+    )
 
 
 def _with_lagrange(
     problem: FacilityProblem,
     lp: SparseMILP,
     ix: ModelIndex,
-    relax: _Relaxation,
+    relax: Relaxation,
     plan: tuple[np.ndarray, float, float, int],
     duals: np.ndarray,
     steps: int,
@@ -337,7 +337,7 @@ def _cheapest_designs(problem: FacilityProblem, ix: ModelIndex, load: np.ndarray
 def _size_and_improve(
     problem: FacilityProblem,
     ix: ModelIndex,
-    relax: _Relaxation,
+    relax: Relaxation,
     state: np.ndarray,
     forced: np.ndarray,
     zones_of: list[np.ndarray],
@@ -364,7 +364,7 @@ def _size_and_improve(
 def _sized_plan(
     problem: FacilityProblem,
     ix: ModelIndex,
-    relax: _Relaxation,
+    relax: Relaxation,
     state: np.ndarray,
     forced: np.ndarray,
 ) -> tuple[np.ndarray, float, np.ndarray] | None:
@@ -418,7 +418,7 @@ def _little_used(
     return np.asarray(taken, dtype=np.int64)
 
 
-def _fix_plan(ix: ModelIndex, relax: _Relaxation, state: np.ndarray, design: np.ndarray) -> None:
+def _fix_plan(ix: ModelIndex, relax: Relaxation, state: np.ndarray, design: np.ndarray) -> None:
     """Fix ``y`` by ``state`` and ``z`` to ``design`` at open sites (0 elsewhere)."""
     y_open = state[ix.y_site] == 1
     relax.fix(ix.cols("y")[y_open], 1.0)

@@ -143,7 +143,15 @@ def _from_design_start(
     progress.step("design start")
     copy, _ = _load(lp)
     begun = design_start(
-        problem, lp, ix, copy, order, options.threads, options.design_lagrange_steps
+        problem,
+        lp,
+        ix,
+        copy,
+        order,
+        options.threads,
+        options.design_lagrange_steps,
+        options.design_search_moves,
+        options.design_lp_iterations,
     )
     del copy
     if begun is None:
@@ -195,6 +203,11 @@ def start_words(begun: DesignStart) -> str:
         f"{100 * begun.gap:.2f} % above "
         + ("the Lagrangian bound" if begun.lagrange_bound > begun.lp_bound else "the LP bound")
         + ("; the Lagrangian heuristic's plan" if begun.from_lagrange else "")
+        + (
+            f"; local search: {begun.moves} moves in {begun.trials} LPs"
+            if begun.unsearched == begun.unsearched  # not nan: searched
+            else ""
+        )
     )
 
 

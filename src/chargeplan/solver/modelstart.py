@@ -156,7 +156,17 @@ def model_design_start(
     origin: ModelOrigin = model.chargeplan
     milp = _model_arrays(model, bounds, len(extra), solver._objective_constant)
     problem, ix, steps = origin.problem, origin.index, options.design_lagrange_steps
-    begun = design_start(problem, milp, ix, highs, order, options.threads, steps)
+    begun = design_start(
+        problem,
+        milp,
+        ix,
+        highs,
+        order,
+        options.threads,
+        steps,
+        options.design_search_moves,
+        options.design_lp_iterations,
+    )
     del solver, highs
     if begun is None:
         why = "an LP of the rounding was not optimal (a rounded design breaks a row, "
