@@ -31,7 +31,7 @@ from chargeplan.solver.covering import (
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.reduce import reduce_problem
 
-from .test_covering import brute_best, mclp_problem
+from .covering_instances import brute_best, mclp_problem
 
 EXACT = SolverOptions(mip_rel_gap=0.0, time_limit_s=120)
 
