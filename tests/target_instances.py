@@ -43,31 +43,49 @@ def three_zones(share: float) -> FacilityProblem:
     )
 
 
+def line_problem(
+    zone_x: np.ndarray,
+    site_x: np.ndarray,
+    reach_km: float,
+    demand: np.ndarray,
+    fixed_cost: np.ndarray,
+    group: np.ndarray,
+    share: tuple[float, float],
+    price: tuple[float, float],
+) -> FacilityProblem:
+    """Zones and sites on a line, pairs within ``reach_km``, access 0.5 per kWh and km, unmet
+    8 per kWh, uncapacitated, one charger type; target groups urban (0) and rural (1) with
+    their shares and prices per kWh short."""
+    distance = np.abs(zone_x[:, None] - site_x[None])
+    pair_zone, pair_site = np.nonzero(distance <= reach_km)
+    n, m = len(zone_x), len(site_x)
+    return FacilityProblem(
+        zone_ids=np.arange(n),
+        site_ids=np.arange(m),
+        types=("dc",),
+        demand=demand,
+        pair_zone=pair_zone,
+        pair_site=pair_site,
+        pair_cost=0.5 * distance[pair_zone, pair_site][:, None] * demand[pair_zone],
+        fixed_cost=fixed_cost,
+        site_capacity=np.full(m, np.inf),
+        charger_capacity=None,
+        charger_cost=np.zeros((m, 1)),
+        max_chargers=np.zeros((m, 1)),
+        unmet_penalty=np.array([8.0]),
+        target_group=group.astype(np.int64),
+        target_names=("urban", "rural"),
+        target_share=np.array(share),
+        target_price=np.array(price),
+    )
+
+
 def row_instance(seed: int) -> FacilityProblem:
     """8 zones on a 40 km line (urban where x < 20, rural otherwise), 6 sites, pairs within
     12 km, access 0.5 per kWh and km (at most 6 per kWh, below the unmet price of 8), fixed
     costs 60-160, uncapacitated; urban target 95 % at 80 per kWh short."""
     rng = np.random.default_rng(seed)
     zone_x, site_x = np.sort(rng.uniform(0, 40, 8)), np.sort(rng.uniform(0, 40, 6))
-    distance = np.abs(zone_x[:, None] - site_x[None])
-    pair_zone, pair_site = np.nonzero(distance <= 12.0)
     demand = np.round(rng.uniform(2, 12, (8, 1)), 1)
-    return FacilityProblem(
-        zone_ids=np.arange(8),
-        site_ids=np.arange(6),
-        types=("dc",),
-        demand=demand,
-        pair_zone=pair_zone,
-        pair_site=pair_site,
-        pair_cost=0.5 * distance[pair_zone, pair_site][:, None] * demand[pair_zone],
-        fixed_cost=np.round(rng.uniform(60, 160, 6)),
-        site_capacity=np.full(6, np.inf),
-        charger_capacity=None,
-        charger_cost=np.zeros((6, 1)),
-        max_chargers=np.zeros((6, 1)),
-        unmet_penalty=np.array([8.0]),
-        target_group=(zone_x >= 20).astype(np.int64),
-        target_names=("urban", "rural"),
-        target_share=np.array([0.95, 0.0]),
-        target_price=np.array([80.0, 0.0]),
-    )
+    fixed = np.round(rng.uniform(60, 160, 6))
+    return line_problem(zone_x, site_x, 12.0, demand, fixed, zone_x >= 20, (0.95, 0.0), (80.0, 0.0))

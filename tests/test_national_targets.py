@@ -27,7 +27,7 @@ from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.split import split_components
 from tests.conftest import SCENARIO, write_tiny_scenario
 
-from .target_instances import STANDARD, row_instance, three_zones
+from .target_instances import STANDARD, line_problem, row_instance, three_zones
 
 EXACT = SolverOptions(mip_rel_gap=0.0, threads=1)
 
@@ -87,27 +87,10 @@ def _islands(seed: int) -> FacilityProblem:
     rng = np.random.default_rng(100 + seed)
     zone_x = np.concatenate([100 * i + np.sort(rng.uniform(0, 12, 3)) for i in range(3)])
     site_x = np.concatenate([100 * i + np.sort(rng.uniform(0, 12, 2)) for i in range(3)])
-    distance = np.abs(zone_x[:, None] - site_x[None])
-    pair_zone, pair_site = np.nonzero(distance <= 8.0)
     demand = np.round(rng.uniform(2, 12, (9, 1)), 1)
-    return FacilityProblem(
-        zone_ids=np.arange(9),
-        site_ids=np.arange(6),
-        types=("dc",),
-        demand=demand,
-        pair_zone=pair_zone,
-        pair_site=pair_site,
-        pair_cost=0.5 * distance[pair_zone, pair_site][:, None] * demand[pair_zone],
-        fixed_cost=np.round(rng.uniform(60, 160, 6)),
-        site_capacity=np.full(6, np.inf),
-        charger_capacity=None,
-        charger_cost=np.zeros((6, 1)),
-        max_chargers=np.zeros((6, 1)),
-        unmet_penalty=np.array([8.0]),
-        target_group=(zone_x >= 200).astype(np.int64),
-        target_names=("urban", "rural"),
-        target_share=np.array([0.95, 0.8]),
-        target_price=np.array([40.0, 40.0]),
+    fixed = np.round(rng.uniform(60, 160, 6))
+    return line_problem(
+        zone_x, site_x, 8.0, demand, fixed, zone_x >= 200, (0.95, 0.8), (40.0, 40.0)
     )
 
 
