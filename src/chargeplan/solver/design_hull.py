@@ -35,7 +35,7 @@ from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
 from chargeplan.solver.design_bound import _evaluate, _Pieces, _pieces, lagrangian_applies
-from chargeplan.solver.direct import _quiet_highs
+from chargeplan.solver.design_lp import quiet_highs
 
 __all__ = ["HullBound", "disjunctive_bound"]
 
@@ -87,7 +87,7 @@ def disjunctive_bound(
         return None
     pieces = _pieces(problem, lp, ix)
     cost, lower, upper, matrix, row_lower, row_upper = _hull_arrays(pieces)
-    highs = _quiet_highs()
+    highs = quiet_highs()
     highs.setOptionValue("threads", threads)
     highs.setOptionValue("solver", method)
     model = highspy.HighsLp()

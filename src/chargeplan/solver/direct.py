@@ -43,6 +43,7 @@ from chargeplan.model.sparse import (
     pass_arrays,
     renumber_columns,
 )
+from chargeplan.solver.design_lp import quiet_highs
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.scaling import reporting
 
@@ -295,7 +296,7 @@ def _load(lp: SparseMILP) -> tuple[Any, np.ndarray]:
     lower, upper, kind = lp.bounds()
     weights = np.zeros(lp.n_cols) if lp.objective is None else lp.objective
     order = appearance_order(matrix, weights, lp.integer_mask(kind))
-    highs = _quiet_highs()
+    highs = quiet_highs()
     pass_arrays(
         highs,
         lower[order],
@@ -307,24 +308,6 @@ def _load(lp: SparseMILP) -> tuple[Any, np.ndarray]:
         row_hi,
     )
     return highs, order
-
-
-def _quiet_highs() -> Any:
-    """A ``highspy.Highs`` with its output off; the banner it prints on creation (on the C
-    level, file descriptor 1) goes to ``os.devnull``, as the Pyomo path captures it."""
-    import highspy
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            highs = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    highs.setOptionValue("output_flag", False)
-    return highs
 
 
 def read_values(lp: SparseMILP, highs: Any, order: np.ndarray) -> np.ndarray:
