@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog
@@ -67,6 +68,14 @@ def assignment_lp(
 ) -> float:
     """min pair_cost . x + unmet_cost . u over the assignment with each site's capacity
     (``(S, K)``) fixed: every zone's demand of every type assigned or unmet."""
+    return float(assignment_solution(p, capacity, pair_cost, unmet_cost).fun)
+
+
+def assignment_solution(
+    p: FacilityProblem, capacity: np.ndarray, pair_cost: np.ndarray, unmet_cost: np.ndarray
+) -> Any:
+    """:func:`assignment_lp`'s ``scipy.optimize.linprog`` result: columns ``x`` (pair x type)
+    then ``u`` (zone x type)."""
     n_zones, n_sites, k = len(p.zone_ids), len(p.site_ids), len(p.types)
     n_pairs = len(p.pair_zone)
     cost = np.concatenate([np.ravel(pair_cost), np.ravel(unmet_cost)])
@@ -78,7 +87,7 @@ def assignment_lp(
     a_eq[np.arange(n_zones * k), n_pairs * k + np.arange(n_zones * k)] = 1.0
     res = linprog(cost, A_ub=a_ub, b_ub=capacity.ravel(), A_eq=a_eq, b_eq=np.ones(n_zones * k))
     assert res.status == 0
-    return float(res.fun)
+    return res
 
 
 def assignment_cost(p: FacilityProblem, capacity: np.ndarray) -> float:

@@ -17,6 +17,15 @@ suburban_min_per_km2 = 5
 """
 
 
+def full_urban_target(scenario: str) -> str:
+    """``scenario`` with :data:`STANDARD`, unmet demand at 10 CNY per kWh (no station pays by
+    itself) and an urban target of 100 % priced at 10,000 per kWh short."""
+    text = (scenario + STANDARD).replace(
+        "unmet_penalty_cny_per_kwh = 5000", "unmet_penalty_cny_per_kwh = 10"
+    )
+    return text + "[reach.targets]\nurban = 1.0\nshortfall_price_factor = 1000\n"
+
+
 def three_zones(share: float) -> FacilityProblem:
     """Z1, Z2 urban, Z3 rural, 10 kWh each; site A (fixed 100) reaches Z1 and Z3, site B
     (fixed 300) reaches Z2 (two components: pieces share no site); no access cost; unmet

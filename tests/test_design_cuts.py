@@ -9,11 +9,9 @@ the strong LP it rises above it. The cuts of the one-site instance are derived b
 from __future__ import annotations
 
 import dataclasses
-import itertools
 
 import numpy as np
 import pytest
-from scipy.optimize import linprog
 
 from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
@@ -21,22 +19,22 @@ from chargeplan.solver.design_bound import _catchment_cuts, _pieces, lagrangian_
 from chargeplan.solver.design_cuts import catchment_mir_cuts
 from chargeplan.solver.design_hull import disjunctive_bound
 
-from .design_instances import brute_force, enumerate_plans, line_instance, lp_relaxation, one_site
+from .design_instances import (
+    assignment_solution,
+    brute_force,
+    enumerate_plans,
+    line_instance,
+    lp_relaxation,
+    one_site,
+)
 
 
 def unmet_shares(p: FacilityProblem, capacity: np.ndarray) -> np.ndarray:
     """``(Z, K)`` unmet shares of the least-cost assignment with each site's capacity fixed."""
-    n_zones, k, n_pairs = len(p.zone_ids), len(p.types), len(p.pair_zone)
-    cost = np.concatenate([np.ravel(p.pair_cost), np.ravel(p.unmet_penalty * p.demand)])
-    a_eq = np.zeros((n_zones * k, n_pairs * k + n_zones * k))
-    a_ub = np.zeros((len(p.site_ids) * k, n_pairs * k + n_zones * k))
-    for q, t in itertools.product(range(n_pairs), range(k)):
-        a_eq[p.pair_zone[q] * k + t, q * k + t] = 1.0
-        a_ub[p.pair_site[q] * k + t, q * k + t] = p.demand[p.pair_zone[q], t]
-    a_eq[np.arange(n_zones * k), n_pairs * k + np.arange(n_zones * k)] = 1.0
-    res = linprog(cost, A_ub=a_ub, b_ub=capacity.ravel(), A_eq=a_eq, b_eq=np.ones(n_zones * k))
-    assert res.status == 0
-    return res.x[n_pairs * k :].reshape(n_zones, k)
+    unmet_cost = p.unmet_penalty * p.demand
+    res = assignment_solution(p, capacity, p.pair_cost, unmet_cost)
+    n_zones, k = len(p.zone_ids), len(p.types)
+    return res.x[len(p.pair_zone) * k :].reshape(n_zones, k)
 
 
 @pytest.mark.parametrize("seed", range(4))

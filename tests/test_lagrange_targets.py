@@ -29,7 +29,7 @@ from tests.conftest import SCENARIO, write_tiny_scenario
 
 from .instances import TOL
 from .piece_instances import design_row, grid_problem
-from .target_instances import STANDARD, row_instance, three_zones
+from .target_instances import full_urban_target, row_instance, three_zones
 
 EXACT = SolverOptions(mip_rel_gap=0.0, threads=1)
 
@@ -170,9 +170,7 @@ def test_a_scenario_target_is_met_under_the_lagrangian_method(tmp_path: Path) ->
     urban zone's site s2) planned with decompose.method = 'lagrange': the same station, the
     urban demand in reach served in full, no shortfall, the same cost as the whole model, and
     a positive target price (the row binds)."""
-    text = (SCENARIO + STANDARD).replace(
-        "unmet_penalty_cny_per_kwh = 5000", "unmet_penalty_cny_per_kwh = 10"
-    ) + "[reach.targets]\nurban = 1.0\nshortfall_price_factor = 1000\n"
+    text = full_urban_target(SCENARIO)
     scenario = chargeplan.load_scenario(write_tiny_scenario(tmp_path, text))
     settings = {"decompose.by": "components", "decompose.method": "lagrange"}
     with warnings.catch_warnings():

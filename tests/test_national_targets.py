@@ -27,7 +27,7 @@ from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.split import split_components
 from tests.conftest import SCENARIO, write_tiny_scenario
 
-from .target_instances import STANDARD, line_problem, row_instance, three_zones
+from .target_instances import full_urban_target, line_problem, row_instance, three_zones
 
 EXACT = SolverOptions(mip_rel_gap=0.0, threads=1)
 
@@ -147,9 +147,7 @@ def test_a_scenario_target_is_met_with_national_targets_over_components(tmp_path
     pays by itself; an urban target of 100 % priced at 10,000 per kWh short opens the urban
     zone's site s2) planned with decompose.by = 'components', targets = 'national': the same
     station and cost as the whole model, no shortfall, a positive price, a valid bound."""
-    text = (SCENARIO + STANDARD).replace(
-        "unmet_penalty_cny_per_kwh = 5000", "unmet_penalty_cny_per_kwh = 10"
-    ) + "[reach.targets]\nurban = 1.0\nshortfall_price_factor = 1000\n"
+    text = full_urban_target(SCENARIO)
     scenario = chargeplan.load_scenario(write_tiny_scenario(tmp_path, text))
     settings = {"decompose.by": "components", "decompose.targets": "national"}
     with warnings.catch_warnings():

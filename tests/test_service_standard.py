@@ -35,6 +35,8 @@ from chargeplan.solver.reduce import merge_zones, reduce_problem
 from chargeplan.solver.split import SHARED_FIELDS, ZONE_FIELDS, split_components, subproblem
 from tests.conftest import SCENARIO, write_tiny_scenario
 
+from .target_instances import STANDARD
+
 METRIC = "EPSG:32651"  # UTM 51N, metres
 
 # --------------------------------------------------------------------------------------------
@@ -331,15 +333,6 @@ def test_a_decomposed_plan_meets_each_target_per_region() -> None:
 # --------------------------------------------------------------------------------------------
 # scenario keys
 # --------------------------------------------------------------------------------------------
-
-STANDARD = """
-[reach.standard]
-urban_km = 3
-suburban_km = 3
-rural_km = 3
-urban_min_per_km2 = 15
-suburban_min_per_km2 = 5
-"""
 
 
 @pytest.mark.parametrize(
