@@ -161,8 +161,10 @@ class LocalPlan:
         import highspy
 
         if self.highs is None:
+            # No "threads" option: HiGHS's scheduler is global to the process, and an LP
+            # asking for another thread count than the piece's own HiGHS fails (status
+            # error: every move would be refused). A simplex LP runs on one thread anyway.
             self.highs = quiet_highs()
-            self.highs.setOptionValue("threads", 1)
         n_cols = xs.size + us.size
         pass_arrays(
             self.highs,
