@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import numpy as np
 
-from chargeplan import FacilityProblem
+import chargeplan
+from chargeplan import FacilityProblem, Plan
 
 STANDARD = """
 [reach.standard]
@@ -15,6 +19,19 @@ rural_km = 3
 urban_min_per_km2 = 15
 suburban_min_per_km2 = 5
 """
+
+
+def whole_and_split(tmp_path: Path, settings: dict[str, str]) -> tuple[Plan, Plan]:
+    """The :func:`full_urban_target` scenario planned whole and decomposed with ``settings``
+    (one worker), warnings silenced."""
+    from tests.conftest import SCENARIO, write_tiny_scenario
+
+    scenario = chargeplan.load_scenario(write_tiny_scenario(tmp_path, full_urban_target(SCENARIO)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = chargeplan.plan_network(scenario)
+        split = chargeplan.plan_network(scenario.with_values({**settings, "decompose.workers": 1}))
+    return whole, split
 
 
 def full_urban_target(scenario: str) -> str:

@@ -27,6 +27,8 @@ from chargeplan.inputs.competition import (
 )
 from tests.conftest import REPO, SCENARIO, write_tiny_scenario
 
+from .target_instances import STANDARD as SERVICE_STANDARD
+
 EXPONENTIAL = CompetitionConfig(decay_per_km=0.5, cutoff_km=4.0)
 POWER = CompetitionConfig(decay="power", decay_power=2.0, min_distance_km=0.5, cutoff_km=4.0)
 
@@ -289,16 +291,7 @@ def test_a_competitor_next_to_a_candidate_never_raises_its_served_demand(tmp_pat
     assert bigger.summary["own_network_share"] <= with_rival.summary["own_network_share"]
 
 
-STANDARD = """
-[reach.standard]
-urban_km = 3
-suburban_km = 3
-rural_km = 3
-urban_min_per_km2 = 15
-suburban_min_per_km2 = 5
-[reach.targets]
-urban = 0.9
-"""
+STANDARD = SERVICE_STANDARD + "[reach.targets]\nurban = 0.9\n"
 
 
 def test_target_own_share_zero_builds_nothing_beyond_the_standard(tmp_path: Path) -> None:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import chargeplan
 from chargeplan import FacilityProblem
 from chargeplan.model.solution import objective_value
 from chargeplan.model.targets import group_demand, shortfall
@@ -25,11 +23,10 @@ from chargeplan.solver.highs import solve
 from chargeplan.solver.lagrange import solve_lagrange
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.windows import window_part
-from tests.conftest import SCENARIO, write_tiny_scenario
 
 from .instances import TOL
 from .piece_instances import design_row, grid_problem
-from .target_instances import full_urban_target, row_instance, three_zones
+from .target_instances import row_instance, three_zones, whole_and_split
 
 EXACT = SolverOptions(mip_rel_gap=0.0, threads=1)
 
@@ -170,13 +167,9 @@ def test_a_scenario_target_is_met_under_the_lagrangian_method(tmp_path: Path) ->
     urban zone's site s2) planned with decompose.method = 'lagrange': the same station, the
     urban demand in reach served in full, no shortfall, the same cost as the whole model, and
     a positive target price (the row binds)."""
-    text = full_urban_target(SCENARIO)
-    scenario = chargeplan.load_scenario(write_tiny_scenario(tmp_path, text))
-    settings = {"decompose.by": "components", "decompose.method": "lagrange"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        whole = chargeplan.plan_network(scenario)
-        split = chargeplan.plan_network(scenario.with_values({**settings, "decompose.workers": 1}))
+    whole, split = whole_and_split(
+        tmp_path, {"decompose.by": "components", "decompose.method": "lagrange"}
+    )
     assert split.summary["decompose_method"] == "lagrange"
     assert split.sites.index[split.sites["open"]].tolist() == ["s2"]
     assert split.summary["standard_urban_served_share"] == pytest.approx(1.0)

@@ -8,14 +8,12 @@ the same instance (HiGHS to a zero gap), the optimum the split must bound.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import chargeplan
 from chargeplan import FacilityProblem
 from chargeplan.model.solution import objective_value
 from chargeplan.model.targets import group_demand, shortfall, unmet_in_reach
@@ -25,9 +23,13 @@ from chargeplan.solver.highs import solve
 from chargeplan.solver.national_targets import priced_task
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.split import split_components
-from tests.conftest import SCENARIO, write_tiny_scenario
 
-from .target_instances import full_urban_target, line_problem, row_instance, three_zones
+from .target_instances import (
+    line_problem,
+    row_instance,
+    three_zones,
+    whole_and_split,
+)
 
 EXACT = SolverOptions(mip_rel_gap=0.0, threads=1)
 
@@ -147,13 +149,9 @@ def test_a_scenario_target_is_met_with_national_targets_over_components(tmp_path
     pays by itself; an urban target of 100 % priced at 10,000 per kWh short opens the urban
     zone's site s2) planned with decompose.by = 'components', targets = 'national': the same
     station and cost as the whole model, no shortfall, a positive price, a valid bound."""
-    text = full_urban_target(SCENARIO)
-    scenario = chargeplan.load_scenario(write_tiny_scenario(tmp_path, text))
-    settings = {"decompose.by": "components", "decompose.targets": "national"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        whole = chargeplan.plan_network(scenario)
-        split = chargeplan.plan_network(scenario.with_values({**settings, "decompose.workers": 1}))
+    whole, split = whole_and_split(
+        tmp_path, {"decompose.by": "components", "decompose.targets": "national"}
+    )
     assert split.sites.index[split.sites["open"]].tolist() == ["s2"]
     assert split.summary["standard_urban_served_share"] == pytest.approx(1.0)
     assert split.summary["target_shortfall_penalty_cny"] == 0.0
