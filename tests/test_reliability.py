@@ -94,6 +94,7 @@ def test_run_writes_a_manifest_that_hashes_inputs_and_outputs(
         "design_search_moves": 250,
         "design_lp_iterations": None,
         "mip_max_nodes": None,
+        "design_cluster_sites": 0,
     }
     assert manifest["result"]["status"] == "optimal" and manifest["result"]["gap"] == 0
     assert {"prepare_s", "solve_s", "write_s", "total_s"} <= set(manifest["timings"])

@@ -57,6 +57,7 @@ from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
 from chargeplan.solver.design_bound import STEPS, lagrangian_bound
+from chargeplan.solver.design_clusters import CLUSTER_ABOVE, cluster_bound
 from chargeplan.solver.design_lp import Relaxation
 from chargeplan.solver.design_search import SEARCH_TRIALS, design_search
 
@@ -95,6 +96,9 @@ class DesignStart:
     lagrange_bound
         The Lagrangian bound (:mod:`chargeplan.solver.design_bound`), ``-inf`` where it does
         not apply or was not computed.
+    cluster_bound
+        The bound over clusters of sites at the Lagrangian bound's multipliers
+        (:mod:`chargeplan.solver.design_clusters`), ``-inf`` where not computed.
     from_lagrange
         Whether the plan is the Lagrangian heuristic's (step 5), not the rounded LP's.
     unsearched
@@ -113,6 +117,7 @@ class DesignStart:
     seconds: float
     lagrange_bound: float = -np.inf
     from_lagrange: bool = False
+    cluster_bound: float = -np.inf
     unsearched: float = np.nan
     moves: int = 0
     trials: int = 0
@@ -120,8 +125,8 @@ class DesignStart:
 
     @property
     def bound(self) -> float:
-        """The better of the two lower bounds: ``max(lp_bound, lagrange_bound)``."""
-        return max(self.lp_bound, self.lagrange_bound)
+        """The best of the lower bounds: ``max(lp_bound, lagrange_bound, cluster_bound)``."""
+        return max(self.lp_bound, self.lagrange_bound, self.cluster_bound)
 
     @property
     def gap(self) -> float:
@@ -139,6 +144,7 @@ def design_start(
     lagrange_steps: int = STEPS,
     search_trials: int = SEARCH_TRIALS,
     iteration_limit: int | None = None,
+    cluster_sites: int = 0,
 ) -> DesignStart | None:
     """Round the LP relaxation of a station-design model to a plan (module docstring).
 
@@ -161,6 +167,9 @@ def design_start(
     iteration_limit
         Simplex iterations of each LP's first solve (``None``: no limit); an LP stopped by it
         is solved again from scratch without it.
+    cluster_sites
+        With the Lagrangian bound: most sites per cluster of the bound over clusters of sites
+        (:mod:`chargeplan.solver.design_clusters`; 0: not computed).
 
     Returns
     -------
@@ -204,7 +213,8 @@ def design_start(
     if lagrange_steps <= 0:
         begun = DesignStart(*found, relax.lps, time.perf_counter() - start)
     else:
-        begun = _with_lagrange(problem, lp, ix, relax, found, duals, lagrange_steps, start)
+        steps = (lagrange_steps, cluster_sites)
+        begun = _with_lagrange(problem, lp, ix, relax, found, duals, steps, start)
     return _searched(problem, ix, relax, begun, search_trials, start)
 
 
@@ -240,15 +250,16 @@ def _with_lagrange(
     relax: Relaxation,
     plan: tuple[np.ndarray, float, float, int],
     duals: np.ndarray,
-    steps: int,
+    steps: tuple[int, int],
     start: float,
 ) -> DesignStart:
     """Step 5: the Lagrangian bound from the LP's duals, with the plan's cost as Polyak's
     target, and the Lagrangian heuristic: the sites open in the relaxation's best site pieces,
     sized as in step 3 (and improved as in step 4); its plan replaces the rounded LP's if it
-    costs less."""
+    costs less. ``steps``: subgradient steps and sites per cluster (0: no bound over
+    clusters, :mod:`chargeplan.solver.design_clusters`, taken at the best multipliers)."""
     values, objective, lp_bound, rounds = plan
-    relaxed = lagrangian_bound(problem, lp, ix, objective, duals, steps)
+    relaxed = lagrangian_bound(problem, lp, ix, objective, duals, steps[0])
     if relaxed is None:
         return DesignStart(*plan, relax.lps, time.perf_counter() - start)
     lower, _, _ = lp.bounds()
@@ -260,8 +271,14 @@ def _with_lagrange(
     swap = better is not None and better[1] < objective
     if better is not None and swap:
         values, objective = better
+    clustered = -np.inf
+    if steps[1] > 0 and (objective - relaxed.bound) > CLUSTER_ABOVE * abs(objective):
+        found = cluster_bound(problem, lp, ix, relaxed.multipliers, steps[1])
+        clustered = -np.inf if found is None else found.bound
     seconds = time.perf_counter() - start
-    return DesignStart(values, objective, lp_bound, rounds, relax.lps, seconds, relaxed.bound, swap)
+    return DesignStart(
+        values, objective, lp_bound, rounds, relax.lps, seconds, relaxed.bound, swap, clustered
+    )
 
 
 def _zones_by_site(problem: FacilityProblem) -> list[np.ndarray]:

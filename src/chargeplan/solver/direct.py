@@ -153,6 +153,7 @@ def _from_design_start(
         options.design_lagrange_steps,
         options.design_search_moves,
         options.design_lp_iterations,
+        options.design_cluster_sites,
     )
     del copy
     if begun is None:

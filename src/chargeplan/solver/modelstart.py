@@ -166,6 +166,7 @@ def model_design_start(
         steps,
         options.design_search_moves,
         options.design_lp_iterations,
+        options.design_cluster_sites,
     )
     del solver, highs
     if begun is None:
