@@ -8,11 +8,17 @@ the catchment MIR cuts dualised, the disjunctive LP (``chargeplan.solver.design_
 Lagrangian dual's optimum) with its CPU seconds, and how many catchment MIR cuts its optimum
 violates. ``--branch-seconds S`` also solves the piece with the strong rows
 (``pair_links = "always"``), the design start and HiGHS's branch and bound for S seconds (a
-diagnosis: the clock decides that plan). Every bound is printed with its gap to the plan.
-Run from the repository root::
+diagnosis: the clock decides that plan). ``--cluster-sites`` and ``--cluster-nodes`` print
+the bound over clusters of sites (``chargeplan.solver.design_clusters``) at the multipliers of
+the first ``--steps`` without cuts, for every cluster size and node limit, with its CPU
+seconds; ``--no-cuts`` and ``--no-hull`` leave out the cuts and the disjunctive LP. Every
+bound is printed with its gap to the plan. Run from the repository root::
 
     PYTHONPATH=src nice .venv/bin/python benchmarks/design_bound_gap.py \\
         --cache /tmp/natpieces-dbound.pkl --ranks 60 110 175
+    PYTHONPATH=src nice .venv/bin/python benchmarks/design_bound_gap.py \\
+        --cache /tmp/natpieces-cbound.pkl --ranks 175 110 60 25 --steps 300 --no-cuts \\
+        --no-hull --cluster-sites 4 8 16 --cluster-nodes 1 50
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[300, 3000])
     parser.add_argument("--method", default="ipm", help="HiGHS's method for the LP")
     parser.add_argument("--branch-seconds", type=float, default=0.0)
+    parser.add_argument("--cluster-sites", type=int, nargs="*", default=[])
+    parser.add_argument("--cluster-nodes", type=int, nargs="+", default=[50])
+    parser.add_argument("--no-cuts", action="store_true", help="no run with the cuts")
+    parser.add_argument("--no-hull", action="store_true", help="no disjunctive LP")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from chargeplan.model.formulation import build_milp
@@ -67,16 +77,23 @@ def main() -> None:
             f"{plan:,.0f}; weak LP {gap(start.lp_bound)}",
             flush=True,
         )
+        multipliers = None
         for steps in args.steps:
-            for cuts in (False, True):
+            for cuts in (False,) if args.no_cuts else (False, True):
                 cpu = time.process_time()
                 found = lagrangian_bound(p, lp, ix, plan, duals, steps, cuts=cuts)
                 cpu = time.process_time() - cpu
                 assert found is not None
+                if multipliers is None:
+                    multipliers = found.multipliers
                 print(
                     f"  {steps:5d} steps, cuts {cuts!s:5}: {gap(found.bound)}, CPU {cpu:.1f} s",
                     flush=True,
                 )
+        if multipliers is not None:
+            _clusters(p, lp, ix, multipliers, args, gap)
+        if args.no_hull:
+            continue
         cpu = time.process_time()
         hull = disjunctive_bound(p, lp, ix, method=args.method)
         cpu = time.process_time() - cpu
@@ -93,6 +110,25 @@ def main() -> None:
             f"more than 1e-6: {(violation > 1e-6).sum()}",
             flush=True,
         )
+
+
+def _clusters(p, lp, ix, multipliers, args, gap) -> None:
+    """The bound over clusters of sites at ``multipliers``, for each size and node limit."""
+    from chargeplan.solver.design_clusters import cluster_bound
+
+    for size in args.cluster_sites:
+        for nodes in args.cluster_nodes:
+            cpu = time.process_time()
+            found = cluster_bound(p, lp, ix, multipliers, size, nodes)
+            cpu = time.process_time() - cpu
+            assert found is not None
+            print(
+                f"  clusters of {size:3d} sites, {nodes:4d} nodes: {gap(found.bound)}, "
+                f"{100 * (found.bound - found.site_bound) / found.site_bound:+.3f} % on L; "
+                f"{found.clusters} clusters, {found.shared_rows:,} of {multipliers.size:,} rows "
+                f"dualised, {found.raised} raised, {found.nodes} nodes, CPU {cpu:.1f} s",
+                flush=True,
+            )
 
 
 def _branch(piece: object, seconds: float, plan: float) -> None:

@@ -8,7 +8,8 @@ solver settings given, and prints per piece its size, gap, served share of the r
 demand and CPU seconds, then the sums (objective, bound: the sum of the pieces' bounds, a bound
 of the full model since the components share no pair) by piece size. ``--menu`` replaces the
 design menu (names from the scenario's catalogue), ``--links`` the pieces' ``pair_links``,
-``--lagrange-steps`` the subgradient steps of the Lagrangian bound: two runs with different
+``--lagrange-steps`` the subgradient steps of the Lagrangian bound, ``--cluster-sites`` the
+sites per cluster of the bound over clusters (``chargeplan.solver.design_clusters``): two runs with different
 settings compare them on the same pieces. ``--search-moves 0 200`` solves every piece without
 and with the local search (:mod:`chargeplan.solver.design_search`) and prints both sums and
 their ratios. Run from the repository root::
@@ -53,6 +54,9 @@ def main() -> None:
         help="design_search_moves (0: no local search); several: each piece solved with each",
     )
     parser.add_argument("--every", action="store_true", help="print every piece's line")
+    parser.add_argument(
+        "--cluster-sites", type=int, default=0, help="design_cluster_sites (0: no cluster bound)"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from chargeplan.solver.options import SolverOptions
@@ -66,6 +70,7 @@ def main() -> None:
         threads=1,
         design_max_nodes=args.max_nodes,
         design_lagrange_steps=args.lagrange_steps,
+        design_cluster_sites=args.cluster_sites,
     )
     order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i].pair_zone))
     order = order[args.skip :][: args.largest]

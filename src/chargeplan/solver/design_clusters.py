@@ -23,23 +23,24 @@ in :math:`C`, else it is **shared** (set :math:`S`) and dualised with :math:`\la
     L_{\mathcal C}(\lambda) = c_0 + \sum_{r \in S} \Big(\lambda_r + \min_{u_r \in [l_r, h_r]}
     (c^u_r - \lambda_r) u_r \Big) + \sum_{C} v_C(\lambda),
 
-where :math:`v_C(\lambda)` is the optimum of the cluster's **station-design MIP**
+where :math:`v_C(\lambda)` is the optimum of the cluster's **station-design MIP**, written
+disjunctively (Balas 1979; as the LP of :mod:`chargeplan.solver.design_hull`, one copy
+:math:`t_{to}` of each pair's share per option of its site) so that its LP relaxation is at
+least the sites' Lagrangian pieces:
 
 .. math::
 
-    v_C(\lambda) = \min\; & \sum_{o} F_o w_o + \sum_{t} \hat c_t x_t
+    v_C(\lambda) = \min\; & \sum_{o} F_o w_o + \sum_{t, o} \hat c_t\, t_{to}
         + \sum_{r \text{ kept in } C} c^u_r u_r \\
     \text{s.t.}\; & \sum_{o \in O_j} w_o = 1 \quad (j \in C), \qquad
-        \sum_{t \in r} \bar x_t x_t + u_r = 1 \quad (r \text{ kept in } C), \\
-    & \sum_{t \in (j, k)} a_t x_t \le \sum_{o \in O_j} \hat Q_{ok} w_o, \qquad
-      a_t x_t \le \sum_{o \in O_{j(t)}} \min(\hat Q_{ok(t)}, a_t)\, w_o, \\
-    & w_o \in \{0, 1\}, \quad 0 \le x_t \le 1, \quad u_r \in [l_r, h_r],
+        \sum_{t \in r} \sum_o \bar x_t\, t_{to} + u_r = 1 \quad (r \text{ kept in } C), \\
+    & \sum_{t \in (j, k)} a_t\, t_{to} \le \hat Q_{ok} w_o, \qquad 0 \le t_{to} \le w_o,
+      \qquad w_o \in \{0, 1\}, \quad u_r \in [l_r, h_r],
 
 with :math:`\hat c_t = c_t - \lambda_{r(t)} \bar x_t` for the pairs of shared rows (:math:`c_t`
 for kept ones) and :math:`\hat Q_{ok} = \min(Q_{ok}, \sum_{t \in (j,k)} a_t)` (a site never
-carries more than its pairs' demand: an infinite capacity becomes finite). The second row
-family is the strong link (:math:`x \le y`, tightened): every integer plan satisfies it, since
-one option is chosen and a pair's load fits in its capacity and in its own demand.
+carries more than its pairs' demand: an infinite capacity becomes finite). With :math:`w`
+integral, :math:`x_t = \sum_o t_{to}` is the pair's share in the one option chosen.
 
 **Validity.** For any plan of the model, the dualised rows hold, so their term
 :math:`\sum_{r \in S} \lambda_r (1 - \sum_t \bar x_t x_t - u_r)` is 0, and the rest separates by
