@@ -9,10 +9,10 @@ demand and CPU seconds, then the sums (objective, bound: the sum of the pieces' 
 of the full model since the components share no pair) by piece size. ``--menu`` replaces the
 design menu (names from the scenario's catalogue), ``--links`` the pieces' ``pair_links``,
 ``--lagrange-steps`` the subgradient steps of the Lagrangian bound, ``--cluster-sites`` the
-sites per cluster of the bound over clusters (``chargeplan.solver.design_clusters``): two runs with different
-settings compare them on the same pieces. ``--search-moves 0 200`` solves every piece without
-and with the local search (:mod:`chargeplan.solver.design_search`) and prints both sums and
-their ratios. Run from the repository root::
+sites per cluster of the bound over clusters (``chargeplan.solver.design_clusters``): two runs
+with different settings compare them on the same pieces. ``--search-moves 0 200`` solves every
+piece without and with the local search (:mod:`chargeplan.solver.design_search`) and prints
+both sums and their ratios. Run from the repository root::
 
     PYTHONPATH=src nice .venv/bin/python benchmarks/national_pieces.py --cache /tmp/national.pkl
     PYTHONPATH=src nice .venv/bin/python benchmarks/national_pieces.py --cache /tmp/n3.pkl \\

@@ -17,6 +17,7 @@ import pytest
 from chargeplan.model.formulation import build_milp
 from chargeplan.solver.design_bound import lagrangian_bound, lagrangian_value
 from chargeplan.solver.design_clusters import cluster_bound, site_clusters
+from chargeplan.solver.design_hull import disjunctive_bound
 from chargeplan.solver.designstart import design_start
 from chargeplan.solver.direct import load_arrays
 
@@ -133,3 +134,21 @@ def test_design_start_takes_the_cluster_bound(seed: int) -> None:
     assert plain.bound < best * (1 - 1e-3)
     assert best * (1 - 2e-4) <= clustered.bound <= best * (1 + TOL)
     assert clustered.cluster_bound == clustered.bound
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_lp_of_one_cluster_is_the_disjunctive_lp(seed: int) -> None:
+    """``max_nodes = 0`` solves only the clusters' LPs; with one cluster of every site and
+    every row kept that LP is the disjunctive LP of ``design_hull`` (capacities capped at the
+    sites' demand, which cuts off no point of it), whatever the multipliers, and between the
+    site-level L and the MIP's bound."""
+    p = dataclasses.replace(line_instance(seed), pair_links="never")
+    lp, ix = build_milp(p)
+    hull = disjunctive_bound(p, lp, ix)
+    assert hull is not None
+    lam = np.zeros(len(ix.u_zone))
+    relaxed = cluster_bound(p, lp, ix, lam, size=3, max_nodes=0)
+    exact = cluster_bound(p, lp, ix, lam, size=3, max_nodes=None, gap=0.0)
+    assert relaxed is not None and exact is not None
+    assert relaxed.bound == pytest.approx(hull.lp_value, rel=1e-7)
+    assert relaxed.site_bound <= relaxed.bound <= exact.bound + TOL * abs(exact.bound)

@@ -83,7 +83,12 @@ from chargeplan.solver.design_lp import quiet_highs
 
 __all__ = [
     "CLUSTER_ABOVE",
-    "CLUSTER_NODES", "CLUSTER_SITES", "ClusterBound", "cluster_bound", "site_clusters"]
+    "CLUSTER_NODES",
+    "CLUSTER_SITES",
+    "ClusterBound",
+    "cluster_bound",
+    "site_clusters",
+]
 
 #: Sites per cluster at most (measured on the national pieces: docs/stations.md, "A bound over
 #: clusters of sites").
@@ -163,9 +168,7 @@ def site_clusters(
     if size <= 1 or n_sites == 0:
         return label
     n_rows = row_demand.size
-    reach = sp.csr_matrix(
-        (np.ones(item_row.size), (item_row, item_site)), shape=(n_rows, n_sites)
-    )
+    reach = sp.csr_matrix((np.ones(item_row.size), (item_row, item_site)), shape=(n_rows, n_sites))
     reach.data[:] = 1.0  # a site reaches a row once, whatever its types
     weight = (reach.T @ sp.diags(np.asarray(row_demand, float)) @ reach).tocsr()
     while True:
@@ -216,7 +219,9 @@ def cluster_bound(
     size
         Most sites per cluster.
     max_nodes
-        HiGHS's node limit per cluster MIP (``None``: none).
+        HiGHS's node limit per cluster MIP (``None``: none; 0: only its LP relaxation, the
+        cluster's disjunctive LP with its rows kept, e.g. to measure what the integrality of
+        ``w`` adds).
     gap
         HiGHS's relative gap per cluster MIP.
 
@@ -239,7 +244,8 @@ def cluster_bound(
     value = p.item_cost - lam[p.item_row] * p.item_upper
     piece = np.bincount(point.option_site, weights=point.option_cost, minlength=n_sites)
     piece += np.bincount(
-        item_site[point.item], weights=value[point.item] * point.x / p.item_upper[point.item],
+        item_site[point.item],
+        weights=value[point.item] * point.x / p.item_upper[point.item],
         minlength=n_sites,
     )
     # rows kept in one cluster: every pair's site in the same cluster
@@ -265,9 +271,7 @@ def cluster_bound(
         if found > lower[c]:
             lower[c], raised = found, raised + 1
     bound = p.offset + row_term[~kept].sum() + lower.sum()
-    return ClusterBound(
-        float(bound), float(site_bound), count, int((~kept).sum()), raised, nodes
-    )
+    return ClusterBound(float(bound), float(site_bound), count, int((~kept).sum()), raised, nodes)
 
 
 class _ClusterMips:
@@ -309,7 +313,9 @@ class _ClusterMips:
         highs = quiet_highs()  # never "threads": HiGHS's scheduler is global in the process
         highs.setOptionValue("mip_rel_gap", gap)
         highs.setOptionValue("time_limit", float("inf"))  # the bound may not depend on timing
-        if max_nodes is not None:
+        if max_nodes == 0:
+            highs.setOptionValue("solve_relaxation", True)
+        elif max_nodes is not None:
             highs.setOptionValue("mip_max_nodes", int(max_nodes))
         for name, setting in MIP_OPTIONS.items():
             highs.setOptionValue(name, setting)
@@ -329,7 +335,7 @@ class _ClusterMips:
         status = highs.getModelStatus()
         usable = status in (highspy.HighsModelStatus.kOptimal, _node_limit(highspy))
         found = float(info.mip_dual_bound) if usable else -np.inf
-        if MIP_OPTIONS.get("solve_relaxation"):
+        if max_nodes == 0:  # the LP relaxation: its optimum
             found = float(info.objective_function_value) if usable else -np.inf
         return (found if np.isfinite(found) else -np.inf), int(info.mip_node_count)
 
