@@ -20,6 +20,8 @@ from chargeplan.solver.design_clusters import cluster_bound, site_clusters
 from chargeplan.solver.design_hull import disjunctive_bound
 from chargeplan.solver.designstart import design_start
 from chargeplan.solver.direct import load_arrays
+from chargeplan.solver.highs import solve
+from chargeplan.solver.options import SolverOptions
 
 from .design_instances import brute_force, line_instance, lp_relaxation, one_site
 
@@ -152,3 +154,17 @@ def test_lp_of_one_cluster_is_the_disjunctive_lp(seed: int) -> None:
     assert relaxed is not None and exact is not None
     assert relaxed.bound == pytest.approx(hull.lp_value, rel=1e-7)
     assert relaxed.site_bound <= relaxed.bound <= exact.bound + TOL * abs(exact.bound)
+
+
+def test_solver_option_reaches_the_bound() -> None:
+    """``SolverOptions.design_cluster_sites`` on the direct path: with the start as the plan
+    (``design_max_nodes = 0``) the reported bound is the one-cluster MIP's, the optimum; the
+    plan itself does not change."""
+    p = dataclasses.replace(line_instance(2), pair_links="never")
+    best, _ = brute_force(p)
+    plain = solve(p, SolverOptions(mip_rel_gap=0.0, threads=1, design_max_nodes=0))
+    options = SolverOptions(mip_rel_gap=0.0, threads=1, design_max_nodes=0, design_cluster_sites=3)
+    clustered = solve(p, options)
+    assert clustered.objective == plain.objective
+    assert plain.bound < best * (1 - 1e-3)
+    assert best * (1 - 2e-4) <= clustered.bound <= best * (1 + TOL)
