@@ -105,8 +105,9 @@ CLUSTER_NODES = 50
 CLUSTER_ABOVE = 0.02
 #: HiGHS's relative gap per cluster MIP (its dual bound is what counts).
 CLUSTER_GAP = 1e-4
-#: HiGHS's options for the cluster MIPs: only the dual bound counts, so no primal heuristics
-#: (measured: docs/stations.md, "A bound over clusters of sites").
+#: HiGHS's options for the cluster MIPs: only the dual bound counts, so no primal heuristics,
+#: and no symmetry detection or restarts (the same bound in half the CPU: docs/stations.md,
+#: "A bound over clusters of sites").
 MIP_OPTIONS: dict[str, object] = {
     "mip_heuristic_effort": 0.0,
     "mip_detect_symmetry": False,
@@ -208,7 +209,7 @@ def cluster_bound(
     ix: ModelIndex,
     multipliers: np.ndarray,
     size: int = CLUSTER_SITES,
-    max_nodes: int = CLUSTER_NODES,
+    max_nodes: int | None = CLUSTER_NODES,
     gap: float = CLUSTER_GAP,
 ) -> ClusterBound | None:
     r""":math:`L_{\mathcal C}(\lambda)` over clusters of at most ``size`` sites (module
@@ -256,7 +257,7 @@ def cluster_bound(
     # rows kept in one cluster: every pair's site in the same cluster
     n_rows = lam.size
     first = np.full(n_rows, -1)
-    first[p.item_row[::-1]] = cluster[item_site[::-1]]
+    first[p.item_row] = cluster[item_site]  # one of the row's pairs' clusters, any
     kept = np.zeros(n_rows, bool)
     kept[p.item_row] = True
     kept[p.item_row[cluster[item_site] != first[p.item_row]]] = False
