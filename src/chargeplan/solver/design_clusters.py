@@ -60,7 +60,7 @@ dualised (their term is exact at :math:`\lambda_r = c^u_r`).
 and the shared rows' prices are those the site pieces settled on. No subgradient steps over
 :math:`L_{\mathcal C}` (each would solve every cluster's MIP again). Measured on national
 pieces (``docs/stations.md``, "A bound over clusters of sites"): with clusters of 4-16 sites
-it is 0.00-0.28 % above :math:`L` for 3-16 times the CPU of the 300 subgradient steps, most of
+it is 0.00-0.28 % above :math:`L` for 2-16 times the CPU of the 300 subgradient steps, most of
 it already in the clusters' LPs (``max_nodes = 0``): in a city 30-80 % of the demand rows
 reach sites of several clusters, and the clusters' MIPs are nearly integral at their LP
 optimum. Hence off in the solver by default (``SolverOptions.design_cluster_sites = 0``).
