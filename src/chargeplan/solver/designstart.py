@@ -33,9 +33,13 @@ near 1 and rounding it directly opens far too many stations. :func:`design_start
 6. Local search (:mod:`chargeplan.solver.design_search`): moves on the plan's stations
    (close, resize, open, swap), each priced exactly as a feasible plan, the improving ones
    kept, a fixed number of LPs at most; the plan is never dearer than step 5's.
+7. Exact windows (:mod:`chargeplan.solver.design_lns`, on models of at least
+   ``WindowSearch.min_pairs`` pairs): the plan re-optimised window by window, each window's
+   sites chosen by a node-limited MIP of the strong formulation, the rest of the plan kept;
+   never dearer than step 6's.
 
 Every step is a simplex solve without a time limit (step 5 a fixed number of subgradient
-steps, step 6 a fixed number of LPs at most), so the plan depends only on the model and the
+steps, step 6 a fixed number of LPs at most, step 7 MIPs with a node limit), so the plan depends only on the model and the
 thread count, never on timing. Its
 cost :math:`\bar v` is an upper bound and :math:`\max(\underline v, \underline{v}_L)` a lower
 bound of the optimum: the start's own gap is :math:`(\bar v - \max(\underline v,
@@ -57,6 +61,7 @@ from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
 from chargeplan.solver.design_bound import STEPS, lagrangian_bound
+from chargeplan.solver.design_lns import WindowSearch, design_lns
 from chargeplan.solver.design_lp import Relaxation
 from chargeplan.solver.design_search import SEARCH_TRIALS, design_search
 
@@ -101,6 +106,10 @@ class DesignStart:
         The cost before the local search (step 6; ``nan``: no search).
     moves, trials
         Moves the local search kept, and LPs it solved to price moves.
+    unwindowed
+        The cost before the exact windows (step 7; ``nan``: no windows).
+    windows, windows_kept
+        Window MIPs solved, and those whose plan was kept.
     retries
         LPs solved again from scratch because their first solve was not optimal.
     """
@@ -117,6 +126,9 @@ class DesignStart:
     moves: int = 0
     trials: int = 0
     retries: int = 0
+    unwindowed: float = np.nan
+    windows: int = 0
+    windows_kept: int = 0
 
     @property
     def bound(self) -> float:
@@ -139,6 +151,7 @@ def design_start(
     lagrange_steps: int = STEPS,
     search_trials: int = SEARCH_TRIALS,
     iteration_limit: int | None = None,
+    lns: WindowSearch | None = None,
 ) -> DesignStart | None:
     """Round the LP relaxation of a station-design model to a plan (module docstring).
 
@@ -161,6 +174,8 @@ def design_start(
     iteration_limit
         Simplex iterations of each LP's first solve (``None``: no limit); an LP stopped by it
         is solved again from scratch without it.
+    lns
+        The exact windows of step 7 (``None``: none).
 
     Returns
     -------
@@ -205,7 +220,37 @@ def design_start(
         begun = DesignStart(*found, relax.lps, time.perf_counter() - start)
     else:
         begun = _with_lagrange(problem, lp, ix, relax, found, duals, lagrange_steps, start)
-    return _searched(problem, ix, relax, begun, search_trials, start)
+    searched = _searched(problem, ix, relax, begun, search_trials, start)
+    if lns is None or not lns.applies(problem):
+        return searched
+    return _windowed(problem, ix, relax, searched, lns, start)
+
+
+def _windowed(
+    problem: FacilityProblem,
+    ix: ModelIndex,
+    relax: Relaxation,
+    searched: DesignStart,
+    lns: WindowSearch,
+    start: float,
+) -> DesignStart:
+    """Step 7: the exact windows of :mod:`chargeplan.solver.design_lns` from the searched
+    plan, kept if cheaper (they never are dearer: only cheaper windows are kept)."""
+    found = design_lns(problem, ix, relax, searched.values, lns.sites, lns.max_nodes, lns.passes)
+    if found is None:
+        return searched
+    better = found.objective < searched.objective
+    return dataclasses.replace(
+        searched,
+        values=found.values if better else searched.values,
+        objective=found.objective if better else searched.objective,
+        unwindowed=searched.objective,
+        windows=found.windows,
+        windows_kept=found.kept if better else 0,
+        retries=relax.retries,
+        lps=relax.lps,
+        seconds=time.perf_counter() - start,
+    )
 
 
 def _searched(
