@@ -104,7 +104,8 @@ def main() -> None:
     for run in others:
         a, b = np.array(rows[first], float), np.array(rows[run], float)
         print(
-            f"ratios {run} / {first} (moves, sites): objective {b[:, 1].sum() / a[:, 1].sum():.4f}, "
+            f"ratios {run} / {first} (moves, sites): objective "
+            f"{b[:, 1].sum() / a[:, 1].sum():.4f}, "
             f"CPU {b[:, 3].sum() / a[:, 3].sum():.3f} (+{b[:, 3].sum() - a[:, 3].sum():.0f} s)"
         )
 

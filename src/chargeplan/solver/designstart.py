@@ -39,11 +39,10 @@ near 1 and rounding it directly opens far too many stations. :func:`design_start
    never dearer than step 6's.
 
 Every step is a simplex solve without a time limit (step 5 a fixed number of subgradient
-steps, step 6 a fixed number of LPs at most, step 7 MIPs with a node limit), so the plan depends only on the model and the
-thread count, never on timing. Its
-cost :math:`\bar v` is an upper bound and :math:`\max(\underline v, \underline{v}_L)` a lower
-bound of the optimum: the start's own gap is :math:`(\bar v - \max(\underline v,
-\underline{v}_L)) / \bar v`.
+steps, step 6 a fixed number of LPs at most, step 7 MIPs with a node limit), so the plan
+depends only on the model and the thread count, never on timing. Its cost :math:`\bar v` is
+an upper bound and :math:`\max(\underline v, \underline{v}_L)` a lower bound of the optimum:
+the start's own gap is :math:`(\bar v - \max(\underline v, \underline{v}_L)) / \bar v`.
 """
 
 from __future__ import annotations
