@@ -86,10 +86,17 @@ def main() -> None:
     runs = [(m, w) for m in args.search_moves for w in args.lns_sites]
     rows: dict[tuple[int, int], list] = {run: [] for run in runs}
     for n, i in enumerate(order):
+        done: dict[tuple[int, int], tuple] = {}  # a piece too small for windows: solved once
         for moves, sites in runs:
-            chosen = dataclasses.replace(options, design_search_moves=moves, design_lns_sites=sites)
-            say = args.every or n < 12 or n % 25 == 0
-            rows[moves, sites].append(_solved(n, pieces[i], chosen, say))
+            small = len(pieces[i].pair_zone) < args.lns_min_pairs
+            key = (moves, 0 if small else sites)
+            if key not in done:
+                chosen = dataclasses.replace(
+                    options, design_search_moves=moves, design_lns_sites=key[1]
+                )
+                say = args.every or n < 12 or n % 25 == 0
+                done[key] = _solved(n, pieces[i], chosen, say)
+            rows[moves, sites].append(done[key])
     for (moves, sites), found in rows.items():
         print(f"design_search_moves = {moves}, design_lns_sites = {sites}:")
         _sums(np.array(found, float))

@@ -185,9 +185,9 @@ class SolverOptions(SolverConfig):
     design_lagrange_steps: int = 300
     design_search_moves: int = 250
     design_lp_iterations: int | None = None
-    design_lns_sites: int = 16
-    design_lns_nodes: int = 50
-    design_lns_min_pairs: int = 3_000
+    design_lns_sites: int = 4
+    design_lns_nodes: int = 1
+    design_lns_min_pairs: int = 20_000
     mip_max_nodes: int | None = None
 
     @classmethod
