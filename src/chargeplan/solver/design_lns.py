@@ -41,10 +41,11 @@ free. HiGHS solves it from the current plan (a feasible solution of it) with at 
 when the whole plan then costs less by more than
 :data:`~chargeplan.solver.design_search.MIN_SAVING` (relative).
 
-**The order.** Pass :math:`p` takes the seeds in a fixed order (pass 0 by position, each later
-pass a fixed permutation of its own), skipping a seed already inside a window of the pass, so
-each pass covers every site with windows that overlap the previous pass's borders. At most
-``passes`` passes; each window is solved once per pass on the plan as it stands.
+**The order.** Pass :math:`p` takes the seeds in a fixed order (pass 0 by position, pass 1 in
+reverse, each later pass a fixed permutation of its own) and grows each window from a seed not
+yet in a window of the pass through sites not yet in one either: each pass cuts the eligible
+sites into disjoint windows, a later pass along other borders. The windows are solved in that
+order, each on the plan as it stands after the previous ones.
 
 **The plan** is then the piece's whole LP with the new :math:`y` and :math:`z` fixed (the
 search's own ending): its optimum is at most the windows' plan's cost, and its values are
@@ -221,7 +222,9 @@ def windows(problem: FacilityProblem, ix: ModelIndex, size: int, passes: int) ->
     found = []
     for p in range(passes):
         seeds = np.flatnonzero(eligible)
-        if p:
+        if p == 1:  # the first pass's order reversed: windows across its borders
+            seeds = seeds[::-1]
+        elif p > 1:
             seeds = seeds[np.random.default_rng(p).permutation(seeds.size)]
         covered = np.zeros(n_sites, bool)
         for seed in seeds.tolist():  # a loop over sites, not pairs
