@@ -95,7 +95,7 @@ def test_run_writes_a_manifest_that_hashes_inputs_and_outputs(
         "design_lp_iterations": None,
         "design_lns_sites": 4,
         "design_lns_nodes": 1,
-        "design_lns_min_pairs": 20_000,
+        "design_lns_min_pairs": 30_000,
         "mip_max_nodes": None,
     }
     assert manifest["result"]["status"] == "optimal" and manifest["result"]["gap"] == 0

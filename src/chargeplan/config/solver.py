@@ -187,7 +187,7 @@ class SolverOptions(SolverConfig):
     design_lp_iterations: int | None = None
     design_lns_sites: int = 4
     design_lns_nodes: int = 1
-    design_lns_min_pairs: int = 20_000
+    design_lns_min_pairs: int = 30_000
     mip_max_nodes: int | None = None
 
     @classmethod

@@ -95,7 +95,7 @@ LNS_NODES = 1
 #: Passes over a piece (each covers every site once with windows).
 LNS_PASSES = 1
 #: Default least pairs of a piece searched by windows (``SolverOptions.design_lns_min_pairs``).
-LNS_MIN_PAIRS = 20_000
+LNS_MIN_PAIRS = 30_000
 
 
 @dataclass(frozen=True)
