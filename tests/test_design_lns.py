@@ -17,9 +17,16 @@ import pytest
 import chargeplan
 from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
-from chargeplan.solver.design_lns import WindowSearch, windows
+from chargeplan.solver.design_lns import (
+    LNS_MIN_PAIRS,
+    LNS_NODES,
+    LNS_SITES,
+    WindowSearch,
+    windows,
+)
 from chargeplan.solver.designstart import DesignStart, design_start
 from chargeplan.solver.direct import load_arrays
+from chargeplan.solver.options import SolverOptions
 
 from .design_instances import EXACT, brute_force, line_instance
 from .piece_instances import design_row
@@ -181,3 +188,9 @@ def test_solve_takes_the_windows_on_large_enough_pieces() -> None:
     shares = np.zeros_like(p.demand)
     np.add.at(shares, p.pair_zone, on.served)
     assert np.allclose(shares + on.unmet, 1.0)
+
+
+def test_solver_options_repeat_the_module_defaults() -> None:
+    """``SolverOptions`` (config, which cannot import the solver) repeats the defaults."""
+    assert WindowSearch.from_options(SolverOptions()) == WindowSearch()
+    assert (LNS_SITES, LNS_NODES, LNS_MIN_PAIRS) == (4, 1, 30_000)
