@@ -12,7 +12,9 @@ design menu (names from the scenario's catalogue), ``--links`` the pieces' ``pai
 sites per cluster of the bound over clusters (``chargeplan.solver.design_clusters``): two runs
 with different settings compare them on the same pieces. ``--search-moves 0 200`` solves every
 piece without and with the local search (:mod:`chargeplan.solver.design_search`) and prints
-both sums and their ratios. Run from the repository root::
+both sums and their ratios; ``--lns-sites 0 16`` likewise without and with the exact windows
+(:mod:`chargeplan.solver.design_lns`; ``--lns-nodes``, ``--lns-min-pairs`` their settings). Run
+from the repository root::
 
     PYTHONPATH=src nice .venv/bin/python benchmarks/national_pieces.py --cache /tmp/national.pkl
     PYTHONPATH=src nice .venv/bin/python benchmarks/national_pieces.py --cache /tmp/n3.pkl \\
@@ -37,6 +39,8 @@ CLASSES = ((0, 3_000), (3_000, 10_000), (10_000, 30_000), (30_000, 10**9))
 
 
 def main() -> None:
+    from chargeplan.solver.options import SolverOptions
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, help="pickle of the prepared pieces")
     parser.add_argument("--menu", nargs="+", help="design names replacing sizing.designs")
@@ -53,13 +57,21 @@ def main() -> None:
         default=[250],
         help="design_search_moves (0: no local search); several: each piece solved with each",
     )
+    parser.add_argument(
+        "--lns-sites",
+        type=int,
+        nargs="+",
+        default=[SolverOptions.design_lns_sites],
+        help="design_lns_sites (0: no exact windows); several: each piece solved with each",
+    )
+    parser.add_argument("--lns-nodes", type=int, default=SolverOptions.design_lns_nodes)
+    parser.add_argument("--lns-min-pairs", type=int, default=SolverOptions.design_lns_min_pairs)
     parser.add_argument("--every", action="store_true", help="print every piece's line")
     parser.add_argument(
         "--cluster-sites", type=int, default=0, help="design_cluster_sites (0: no cluster bound)"
     )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    from chargeplan.solver.options import SolverOptions
 
     pieces = prepared_pieces({"sizing.designs": args.menu} if args.menu else {}, args.cache)
     if args.links:
@@ -71,29 +83,41 @@ def main() -> None:
         design_max_nodes=args.max_nodes,
         design_lagrange_steps=args.lagrange_steps,
         design_cluster_sites=args.cluster_sites,
+        design_lns_nodes=args.lns_nodes,
+        design_lns_min_pairs=args.lns_min_pairs,
     )
     order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i].pair_zone))
     order = order[args.skip :][: args.largest]
-    rows: dict[int, list] = {m: [] for m in args.search_moves}
+    runs = [(m, w) for m in args.search_moves for w in args.lns_sites]
+    rows: dict[tuple[int, int], list] = {run: [] for run in runs}
     for n, i in enumerate(order):
-        for moves in args.search_moves:
-            chosen = dataclasses.replace(options, design_search_moves=moves)
-            say = args.every or n < 12 or n % 25 == 0
-            rows[moves].append(_solved(n, pieces[i], chosen, say))
-    for moves, found in rows.items():
-        print(f"design_search_moves = {moves}:")
+        done: dict[tuple[int, int], tuple] = {}  # a piece too small for windows: solved once
+        for moves, sites in runs:
+            small = len(pieces[i].pair_zone) < args.lns_min_pairs
+            key = (moves, 0 if small else sites)
+            if key not in done:
+                chosen = dataclasses.replace(
+                    options, design_search_moves=moves, design_lns_sites=key[1]
+                )
+                say = args.every or n < 12 or n % 25 == 0
+                done[key] = _solved(n, pieces[i], chosen, say)
+            rows[moves, sites].append(done[key])
+    for (moves, sites), found in rows.items():
+        print(f"design_search_moves = {moves}, design_lns_sites = {sites}:")
         _sums(np.array(found, float))
         if args.save:
-            name = args.save if len(rows) == 1 else args.save.with_suffix(f".{moves}.csv")
+            tag = f".{moves}.{sites}.csv"
+            name = args.save if len(rows) == 1 else args.save.with_suffix(tag)
             header = "pairs,objective,bound,cpu_s,served,reachable"
             np.savetxt(
                 name, np.array(found, float), delimiter=",", header=header, comments="", fmt="%.6f"
             )
-    first, *others = args.search_moves
-    for moves in others:
-        a, b = np.array(rows[first], float), np.array(rows[moves], float)
+    first, *others = runs
+    for run in others:
+        a, b = np.array(rows[first], float), np.array(rows[run], float)
         print(
-            f"ratios {moves} / {first}: objective {b[:, 1].sum() / a[:, 1].sum():.4f}, "
+            f"ratios {run} / {first} (moves, sites): objective "
+            f"{b[:, 1].sum() / a[:, 1].sum():.4f}, "
             f"CPU {b[:, 3].sum() / a[:, 3].sum():.3f} (+{b[:, 3].sum() - a[:, 3].sum():.0f} s)"
         )
 
@@ -113,7 +137,8 @@ def _solved(n: int, p, options, say: bool) -> tuple:
     if say:
         print(
             f"{n:4d} pairs {len(p.pair_zone):7,} zones {len(p.zone_ids):6,} sites "
-            f"{len(p.site_ids):5,} search {options.design_search_moves:4d} objective "
+            f"{len(p.site_ids):5,} search {options.design_search_moves:4d} windows "
+            f"{options.design_lns_sites:3d} objective "
             f"{s.objective:15,.0f} gap {100 * (s.objective - s.bound) / s.objective:6.2f} % "
             f"served {100 * served / max(row[5], 1e-12):6.2f} % cpu {cpu:6.1f} s "
             f"stations {int(s.open_site.sum())}",

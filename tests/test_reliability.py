@@ -93,6 +93,9 @@ def test_run_writes_a_manifest_that_hashes_inputs_and_outputs(
         "design_lagrange_steps": 300,
         "design_search_moves": 250,
         "design_lp_iterations": None,
+        "design_lns_sites": 4,
+        "design_lns_nodes": 1,
+        "design_lns_min_pairs": 30_000,
         "mip_max_nodes": None,
         "design_cluster_sites": 0,
     }

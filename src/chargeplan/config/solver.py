@@ -167,6 +167,16 @@ class SolverOptions(SolverConfig):
         computed. Off by default: on the 12 largest national pieces (K = 8) it raised their
         bound by 0.11 % for 301 s of CPU, three times the Lagrangian steps' CPU
         (``docs/stations.md``, "A bound over clusters of sites").
+    design_lns_sites
+        With ``design_start``: sites per window of the exact windows that improve the searched
+        plan (:mod:`chargeplan.solver.design_lns`: each window's sites re-chosen by a MIP of
+        the strong formulation, the rest of the plan kept; 0: no windows). Measured on the
+        national pieces (``docs/stations.md``, "Exact windows (large-neighbourhood search)").
+    design_lns_nodes
+        Branch-and-bound nodes of each window's MIP (a count, no clock).
+    design_lns_min_pairs
+        Only station-design models (pieces) of at least this many zone-site pairs get the
+        windows: on smaller ones the local search leaves little to gain (measured as above).
     mip_max_nodes
         Deterministic work limit: HiGHS stops its branch and bound after this many nodes
         (``mip_max_nodes``) with its best plan and its valid bound (status
@@ -182,6 +192,9 @@ class SolverOptions(SolverConfig):
     design_lagrange_steps: int = 300
     design_search_moves: int = 250
     design_lp_iterations: int | None = None
+    design_lns_sites: int = 4
+    design_lns_nodes: int = 1
+    design_lns_min_pairs: int = 30_000
     mip_max_nodes: int | None = None
     design_cluster_sites: int = 0
 

@@ -33,13 +33,16 @@ near 1 and rounding it directly opens far too many stations. :func:`design_start
 6. Local search (:mod:`chargeplan.solver.design_search`): moves on the plan's stations
    (close, resize, open, swap), each priced exactly as a feasible plan, the improving ones
    kept, a fixed number of LPs at most; the plan is never dearer than step 5's.
+7. Exact windows (:mod:`chargeplan.solver.design_lns`, on models of at least
+   ``WindowSearch.min_pairs`` pairs): the plan re-optimised window by window, each window's
+   sites chosen by a node-limited MIP of the strong formulation, the rest of the plan kept;
+   never dearer than step 6's.
 
 Every step is a simplex solve without a time limit (step 5 a fixed number of subgradient
-steps, step 6 a fixed number of LPs at most), so the plan depends only on the model and the
-thread count, never on timing. Its
-cost :math:`\bar v` is an upper bound and :math:`\max(\underline v, \underline{v}_L)` a lower
-bound of the optimum: the start's own gap is :math:`(\bar v - \max(\underline v,
-\underline{v}_L)) / \bar v`.
+steps, step 6 a fixed number of LPs at most, step 7 MIPs with a node limit), so the plan
+depends only on the model and the thread count, never on timing. Its cost :math:`\bar v` is
+an upper bound and :math:`\max(\underline v, \underline{v}_L)` a lower bound of the optimum:
+the start's own gap is :math:`(\bar v - \max(\underline v, \underline{v}_L)) / \bar v`.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
 from chargeplan.solver.design_bound import STEPS, lagrangian_bound
 from chargeplan.solver.design_clusters import CLUSTER_ABOVE, cluster_bound
+from chargeplan.solver.design_lns import WindowSearch, design_lns
 from chargeplan.solver.design_lp import Relaxation
 from chargeplan.solver.design_search import SEARCH_TRIALS, design_search
 
@@ -105,6 +109,10 @@ class DesignStart:
         The cost before the local search (step 6; ``nan``: no search).
     moves, trials
         Moves the local search kept, and LPs it solved to price moves.
+    unwindowed
+        The cost before the exact windows (step 7; ``nan``: no windows).
+    windows, windows_kept
+        Window MIPs solved, and those whose plan was kept.
     retries
         LPs solved again from scratch because their first solve was not optimal.
     """
@@ -122,6 +130,9 @@ class DesignStart:
     moves: int = 0
     trials: int = 0
     retries: int = 0
+    unwindowed: float = np.nan
+    windows: int = 0
+    windows_kept: int = 0
 
     @property
     def bound(self) -> float:
@@ -145,6 +156,7 @@ def design_start(
     search_trials: int = SEARCH_TRIALS,
     iteration_limit: int | None = None,
     cluster_sites: int = 0,
+    lns: WindowSearch | None = None,
 ) -> DesignStart | None:
     """Round the LP relaxation of a station-design model to a plan (module docstring).
 
@@ -170,6 +182,8 @@ def design_start(
     cluster_sites
         With the Lagrangian bound: most sites per cluster of the bound over clusters of sites
         (:mod:`chargeplan.solver.design_clusters`; 0: not computed).
+    lns
+        The exact windows of step 7 (``None``: none).
 
     Returns
     -------
@@ -215,7 +229,37 @@ def design_start(
     else:
         steps = (lagrange_steps, cluster_sites)
         begun = _with_lagrange(problem, lp, ix, relax, found, duals, steps, start)
-    return _searched(problem, ix, relax, begun, search_trials, start)
+    searched = _searched(problem, ix, relax, begun, search_trials, start)
+    if lns is None or not lns.applies(problem):
+        return searched
+    return _windowed(problem, ix, relax, searched, lns, start)
+
+
+def _windowed(
+    problem: FacilityProblem,
+    ix: ModelIndex,
+    relax: Relaxation,
+    searched: DesignStart,
+    lns: WindowSearch,
+    start: float,
+) -> DesignStart:
+    """Step 7: the exact windows of :mod:`chargeplan.solver.design_lns` from the searched
+    plan, kept if cheaper (they never are dearer: only cheaper windows are kept)."""
+    found = design_lns(problem, ix, relax, searched.values, lns.sites, lns.max_nodes, lns.passes)
+    if found is None:
+        return searched
+    better = found.objective < searched.objective
+    return dataclasses.replace(
+        searched,
+        values=found.values if better else searched.values,
+        objective=found.objective if better else searched.objective,
+        unwindowed=searched.objective,
+        windows=found.windows,
+        windows_kept=found.kept if better else 0,
+        retries=relax.retries,
+        lps=relax.lps,
+        seconds=time.perf_counter() - start,
+    )
 
 
 def _searched(

@@ -139,6 +139,7 @@ def _from_design_start(
     Returns the column values, the stage record (objective, bound: the larger of the LP's and
     HiGHS's, gap, status) and the formulation in words.
     """
+    from chargeplan.solver.design_lns import WindowSearch
     from chargeplan.solver.designstart import design_start
 
     progress.step("design start")
@@ -154,6 +155,7 @@ def _from_design_start(
         options.design_search_moves,
         options.design_lp_iterations,
         options.design_cluster_sites,
+        WindowSearch.from_options(options),
     )
     del copy
     if begun is None:
@@ -208,6 +210,11 @@ def start_words(begun: DesignStart) -> str:
         + (
             f"; local search: {begun.moves} moves in {begun.trials} LPs"
             if begun.unsearched == begun.unsearched  # not nan: searched
+            else ""
+        )
+        + (
+            f"; exact windows: {begun.windows_kept} of {begun.windows} kept"
+            if begun.unwindowed == begun.unwindowed  # not nan: windows solved
             else ""
         )
     )

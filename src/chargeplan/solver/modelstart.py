@@ -142,6 +142,7 @@ def model_design_start(
     reason = start_blocker(model)
     if reason is not None:
         return None, f"no design start: {reason}", []
+    from chargeplan.solver.design_lns import WindowSearch
     from chargeplan.solver.designstart import design_start
     from chargeplan.solver.interface import SparseHighs
 
@@ -167,6 +168,7 @@ def model_design_start(
         options.design_search_moves,
         options.design_lp_iterations,
         options.design_cluster_sites,
+        WindowSearch.from_options(options),
     )
     del solver, highs
     if begun is None:
