@@ -79,3 +79,11 @@ def test_lagrangian_pieces_on_dask_give_the_in_process_plan(executor) -> None:
     for name in ("open_site", "chargers", "served", "unmet"):
         assert getattr(remote, name).tobytes() == getattr(local, name).tobytes()
     assert (remote.objective, remote.bound) == (local.objective, local.bound)
+
+
+def test_completed_gives_every_item_once_with_its_position(executor) -> None:
+    """``completed`` yields ``(position, result)`` as the items finish, on at most as many
+    items at a time as the cluster has threads (two here): all nine come back, each once."""
+    found = list(executor.completed(_square, range(9)))
+    assert sorted(found) == [(x, (x * x, True)) for x in range(9)]
+    assert list(executor.completed(_square, [])) == []
