@@ -16,14 +16,27 @@ from chargeplan.solver.pair_order import (
 
 
 @pytest.mark.parametrize("n_groups", [1, 7, 3_616, 1 << 16, (1 << 16) + 5])
-def test_the_order_is_the_lexsorts_with_ties_and_infinities(n_groups: int) -> None:
+@pytest.mark.parametrize("finite", [True, False])
+def test_the_order_is_the_lexsorts_with_ties_and_infinities(n_groups: int, finite: bool) -> None:
     rng = np.random.default_rng(n_groups)
     size = 5_000
     group = rng.integers(0, n_groups, size)
     ratio = -rng.integers(1, 40, size).astype(float) / 8.0  # many exact ties within a group
-    ratio[rng.integers(0, size, 50)] = -np.inf  # a pair of zero demand and negative cost
-    ratio[rng.integers(0, size, 5)] = np.nan
+    if not finite:
+        ratio[rng.integers(0, size, 50)] = -np.inf  # a pair of zero demand and negative cost
+        ratio[rng.integers(0, size, 5)] = np.nan
     order = by_group_and_ratio(group, ratio, n_groups)
+    assert np.array_equal(order, np.lexsort((ratio, group)))
+
+
+def test_ratios_that_merge_in_the_key_keep_their_order() -> None:
+    """Ratios one unit in the last place apart, in a group far from 0 whose offset swallows
+    the difference: equal keys, sorted again by ratio, then position."""
+    near = np.nextafter(-1.0, 0.0)  # just above -1
+    ratio = np.array([near, -1.0, near, -1.0, -2.0, -1.0])
+    group = np.array([9_000, 9_000, 9_000, 9_000, 0, 9_000])
+    order = by_group_and_ratio(group, ratio, 10_000)
+    assert order.tolist() == [4, 1, 3, 5, 0, 2]
     assert np.array_equal(order, np.lexsort((ratio, group)))
 
 
