@@ -41,7 +41,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -78,10 +78,6 @@ __all__ = [
     "start_order",
     "subproblem",
 ]
-
-if TYPE_CHECKING:
-    pass
-
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +177,13 @@ def solve_region(task: tuple[FacilityProblem, SolverOptions]) -> Solution:
     return solve(without_idle_targets(problem), options)
 
 
+def solve_region_quietly(task: tuple[FacilityProblem, SolverOptions]) -> Solution:
+    """:func:`solve_region`, its own stages ("build model", "solve") off the run's display
+    (in this process they would replace the "solve regions" line, one line per piece)."""
+    with progress.show("off"):
+        return solve_region(task)
+
+
 def start_order(sizes: Iterable[int]) -> np.ndarray:
     """The order in which tasks of these sizes (pairs) start: largest first, equal sizes in
     their given order (a stable sort, so the order depends on the sizes only).
@@ -208,9 +211,9 @@ def solve_tasks(
     ordered = [tasks[i] for i in order]
     completed = getattr(run, "completed", None)
     finished = (
-        completed(solve_region, ordered)
+        completed(solve_region_quietly, ordered)
         if completed is not None
-        else enumerate(run(solve_region, ordered))
+        else enumerate(run(solve_region_quietly, ordered))
     )
     results: list[Solution | None] = [None] * len(tasks)
     total, pairs, done = len(tasks), max(int(sizes.sum()), 1), 0
