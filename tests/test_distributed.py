@@ -3,6 +3,7 @@ the same plan as in this process. One cluster serves the module (starting it tak
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,3 +80,20 @@ def test_lagrangian_pieces_on_dask_give_the_in_process_plan(executor) -> None:
     for name in ("open_site", "chargers", "served", "unmet"):
         assert getattr(remote, name).tobytes() == getattr(local, name).tobytes()
     assert (remote.objective, remote.bound) == (local.objective, local.bound)
+
+
+def test_completed_gives_every_item_once_with_its_position(executor) -> None:
+    """``completed`` yields ``(position, result)`` as the items finish, on at most as many
+    items at a time as the cluster has threads (two here): all nine come back, each once."""
+    found = list(executor.completed(_square, range(9)))
+    assert sorted(found) == [(x, (x * x, True)) for x in range(9)]
+    assert list(executor.completed(_square, [])) == []
+
+
+def test_the_default_worker_count_is_the_cores_this_process_may_use() -> None:
+    from chargeplan.solver.distributed import default_workers
+
+    if hasattr(os, "sched_getaffinity"):
+        assert default_workers() == len(os.sched_getaffinity(0))
+    else:
+        assert default_workers() == (os.cpu_count() or 1)

@@ -1,5 +1,8 @@
-"""README stays true: its two set-up commands (CI runs the README's test command) and the
-figures of "The default plan", which must be what planning ``models/china-2030.toml`` gives.
+"""README stays true: its two set-up commands (CI runs the README's test command), the figures
+of "A fast scenario: the city-level plan", which must be what planning
+``models/china-2030.toml`` gives, and those of "The default plan", the national station plan
+of the first command (``models/china-2030-stations.toml``: minutes of solving, so that check
+is slow, ``CHARGEPLAN_SLOW=1``; its table is the one place the README gives those figures).
 
 The figures are parsed out of README.md, so that the README and the code cannot drift apart
 silently: a change of the model, the data or the scenario that moves a printed figure fails
@@ -18,7 +21,9 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 import chargeplan
@@ -27,6 +32,7 @@ from chargeplan.inputs.demand import DemandWarning
 from .conftest import DEFAULT_SCENARIO
 
 REPO = Path(__file__).resolve().parents[1]
+STATION_SCENARIO = REPO / "models" / "china-2030-stations.toml"
 
 #: Each row of the README's default-plan table: its label and the pattern of its value, with
 #: one named group per figure.
@@ -65,9 +71,15 @@ def test_readme_starts_with_two_commands() -> None:
     commands = _quick_start()
     assert len(commands) == 2
     run, test = commands
-    assert "chargeplan run models/china-2030.toml" in run
+    assert run.endswith(
+        "chargeplan run models/china-2030-stations.toml --out runs/china-2030-stations"
+    )
     assert "pytest" in test
-    assert (REPO / "models" / "china-2030.toml").is_file()
+    assert STATION_SCENARIO.is_file() and DEFAULT_SCENARIO.is_file()
+    # the fast scenario keeps its own command
+    assert "chargeplan run models/china-2030.toml --out runs/china-2030\n" in _section(
+        "A fast scenario: the city-level plan"
+    )
 
 
 def test_ci_runs_the_readme_test_command() -> None:
@@ -76,26 +88,37 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# "The default plan"
+# "A fast scenario: the city-level plan"
 # --------------------------------------------------------------------------------------------
 
 
-def readme_figures() -> dict[str, str]:
-    """Every figure of the README's "The default plan" section, as printed, by group name."""
+def _section(title: str) -> str:
+    """The text of the README's ``## title`` section, up to the next one."""
     text = (REPO / "README.md").read_text()
-    section = text.split("\n## The default plan\n", 1)[1].split("\n## ", 1)[0]
-    intro = re.search(INTRO, section)
-    assert intro, "the intro no longer names the zones and candidate sites"
-    figures = dict(intro.groupdict())
-    rows = re.findall(r"^\| (.+?) \| (.+) \|$", section, flags=re.MULTILINE)
-    labels = [label for label, _ in rows if label.strip()]
-    assert labels == list(ROWS), "the table's rows changed: check the new ones here too"
-    for label, value in rows:
+    assert f"\n## {title}\n" in text, f"README has no section {title!r}"
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _table(section: str, rows: dict[str, str]) -> dict[str, str]:
+    """The figures of the section's two-column table, each row read by its pattern."""
+    found = re.findall(r"^\| (.+?) \| (.+) \|$", section, flags=re.MULTILINE)
+    labels = [label for label, _ in found if label.strip()]
+    assert labels == list(rows), "the table's rows changed: check the new ones here too"
+    figures: dict[str, str] = {}
+    for label, value in found:
         if label.strip():
-            match = re.fullmatch(ROWS[label], value)
-            assert match, f"README row {label!r} no longer reads like {ROWS[label]!r}: {value!r}"
+            match = re.fullmatch(rows[label], value)
+            assert match, f"README row {label!r} no longer reads like {rows[label]!r}: {value!r}"
             figures.update(match.groupdict())
     return figures
+
+
+def readme_figures() -> dict[str, str]:
+    """Every figure of the README's city-level plan, as printed, by group name."""
+    section = _section("A fast scenario: the city-level plan")
+    intro = re.search(INTRO, section)
+    assert intro, "the intro no longer names the zones and candidate sites"
+    return {**intro.groupdict(), **_table(section, ROWS)}
 
 
 def printed(value: float, like: str) -> str:
@@ -104,7 +127,7 @@ def printed(value: float, like: str) -> str:
     return f"{value:,.{decimals}f}"
 
 
-def test_readme_default_plan_section_parses() -> None:
+def test_readme_city_plan_section_parses() -> None:
     """The table reads as this module expects (no solve: fails fast on a reworded README)."""
     figures = readme_figures()
     assert figures["users"] == "20,000,000" and figures["gap"] == "0.2"
@@ -126,8 +149,8 @@ def test_figures_are_compared_at_the_printed_precision(value: float, like: str, 
     assert (printed(value, like) == like) is same
 
 
-def test_readme_default_plan_figures_are_reproduced(default_plan: chargeplan.Plan) -> None:
-    """Every figure of the README's default plan, from the plan the code makes."""
+def test_readme_city_plan_figures_are_reproduced(default_plan: chargeplan.Plan) -> None:
+    """Every figure of the README's city-level plan, from the plan the code makes."""
     figures = readme_figures()
     scenario = chargeplan.load_scenario(DEFAULT_SCENARIO)
     s, zones = default_plan.summary, default_plan.zones
@@ -188,3 +211,118 @@ def test_default_plan_is_the_same_with_one_thread(default_plan: chargeplan.Plan)
         again = chargeplan.plan_network(scenario)
     assert again.summary["objective_value"] == default_plan.summary["objective_value"]
     assert (again.sites["chargers"] == default_plan.sites["chargers"]).all()
+
+
+# --------------------------------------------------------------------------------------------
+# "The default plan": the national station plan
+# --------------------------------------------------------------------------------------------
+
+#: Each row of the README's station-plan table and the pattern of its value (``time``: the
+#: machine's, read but not checked).
+STATION_ROWS = {
+    "cells, candidate stations, pairs in reach": (
+        r"(?P<cells>[\d,]+); (?P<candidates>[\d,]+); (?P<pairs>[\d,]+)"
+    ),
+    "pieces": (
+        r"(?P<components>[\d,]+) reach components in (?P<pieces>[\d,]+) pieces, the largest "
+        r"(?P<largest>[\d,]+) pairs"
+    ),
+    "stations": r"(?P<stations>[\d,]+): (?P<designs>(`\w+` [\d,]+)(, `\w+` [\d,]+)*)",
+    "chargers": (r"(?P<chargers>[\d,]+) \((?P<dc>[\d,]+) DC fast, (?P<ac>[\d,]+) AC destination\)"),
+    "capex": (
+        r"CNY (?P<capex>[\d.]+) bn \((?P<sites>[\d.]+) bn sites, (?P<kit>[\d.]+) bn chargers, "
+        r"grid and civil works\)"
+    ),
+    "served of the reachable demand": (
+        r"(?P<served>[\d.]+) %: urban (?P<urban>[\d.]+) %, suburban (?P<suburban>[\d.]+) %, "
+        r"rural (?P<rural>[\d.]+) %"
+    ),
+    "objective, bound, gap": (
+        r"CNY (?P<objective>[\d.]+) bn, (?P<bound>[\d.]+) bn, (?P<gap>[\d.]+) %"
+    ),
+    "time": r"(?P<time>.+)",
+}
+
+
+def station_figures() -> tuple[dict[str, str], dict[str, str]]:
+    """The README's station-plan figures as printed, by group name, and its stations by
+    design (name: count as printed)."""
+    figures = _table(_section("The default plan"), STATION_ROWS)
+    designs = dict(
+        (name, count)
+        for name, count in re.findall(r"`(\w+)` (\d+(?:,\d{3})*)", figures.pop("designs"))
+    )
+    figures.pop("time")
+    return figures, designs
+
+
+def test_readme_station_plan_section_parses() -> None:
+    """The table reads as the slow test expects (no solve)."""
+    figures, designs = station_figures()
+    assert len(designs) >= 2 and all(name.startswith("dc") for name in designs)
+    counts = [int(count.replace(",", "")) for count in designs.values()]
+    assert sum(counts) == int(figures["stations"].replace(",", ""))  # every station has one
+    assert counts == sorted(counts, reverse=True)  # most built first
+
+
+def station_plan_figures(
+    summary: dict[str, Any], zones: pd.DataFrame, menu: tuple[str, ...]
+) -> tuple[dict[str, float], dict[str, int]]:
+    """The figures of the README's station table from a plan's summary and zone table
+    (``sites_in_reach``, ``settlement``, ``demand_kwh``, ``served_kwh``), by group name, and
+    its stations by design of the ``menu`` (those built)."""
+    s = summary
+    in_reach = zones[zones["sites_in_reach"] > 0]
+    by_type = in_reach.groupby("settlement")[["served_kwh", "demand_kwh"]].sum()
+    served = 100 * by_type["served_kwh"] / by_type["demand_kwh"]
+    figures = {
+        "cells": s["zones"],
+        "candidates": s["candidate_sites"],
+        "pairs": s["pairs"],
+        "components": s["decompose_components"],
+        "pieces": s["decompose_regions"],
+        "largest": s["decompose_largest_region_pairs"],
+        "stations": s["sites_opened"],
+        "chargers": s["chargers"],
+        "dc": s["chargers_dc_fast"],
+        "ac": s["chargers_ac_destination"],
+        "capex": s["capex_cny"] / 1e9,
+        "sites": s["fixed_cost_cny"] / 1e9,
+        "kit": s["charger_cost_cny"] / 1e9,
+        "served": 100 * s["served_share_reachable"],
+        "urban": served["urban"],
+        "suburban": served["suburban"],
+        "rural": served["rural"],
+        "objective": s["objective_value"] / 1e9,
+        "bound": s["bound"] / 1e9,
+        "gap": 100 * s["gap"],
+    }
+    built = {name: int(s.get(f"stations_{name}", 0)) for name in menu}
+    return figures, {name: count for name, count in built.items() if count}
+
+
+@pytest.mark.slow
+def test_readme_station_plan_figures_are_reproduced() -> None:
+    """Every figure of the README's default plan, from planning the station scenario again
+    (minutes: its pieces on one Dask worker per core, as ``chargeplan run`` solves them)."""
+    figures, designs = station_figures()
+    scenario = chargeplan.load_scenario(STATION_SCENARIO)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DemandWarning)
+        plan = chargeplan.plan_network(scenario)
+    s = plan.summary
+    actual, built = station_plan_figures(s, plan.zones, scenario.sizing.designs)
+    assert set(actual) == set(figures)
+    wrong = {
+        name: (figures[name], printed(value, figures[name]))
+        for name, value in actual.items()
+        if printed(value, figures[name]) != figures[name]
+    }
+    assert wrong == {}, "README figure: (printed, reproduced)"
+    assert {name: f"{count:,}" for name, count in built.items()} == designs
+    # the words around the figures: capex = sites + chargers (grid and civil works in the
+    # chargers' part), every cell of a settlement type, no pair cut (the bound is the full
+    # model's)
+    assert s["grid_upgrade_cost_cny"] == 0
+    assert set(plan.zones["settlement"]) == {"urban", "suburban", "rural"}
+    assert s["decompose_cut_pairs"] == 0

@@ -89,8 +89,8 @@ SCENARIO_FLAGS = (
     ScenarioFlag(
         "--workers",
         "decompose.workers",
-        "Dask worker processes for a decomposed plan (1: in this process); overrides "
-        "decompose.workers",
+        "Dask worker processes for a decomposed plan (1: in this process; default: one per "
+        "core this process may use); overrides decompose.workers",
         _SOLVING,
         _positive_int,
         metavar="N",

@@ -43,6 +43,9 @@ __all__ = [
     "LogHandler",
     "Mode",
     "active",
+    "count",
+    "count_text",
+    "duration_text",
     "finish",
     "in_notebook",
     "in_notebook_default",
@@ -185,21 +188,70 @@ def solver_update(incumbent: float, bound: float, gap: float) -> None:
             display.emit(f"  {display.status()}")
 
 
-def count(done: int, total: int) -> None:
+def count(done: int, total: int, share: float | None = None, work: str = "the work") -> None:
     """``done`` of ``total`` parts of the current stage finished (e.g. a decomposition's
-    regions): shown on the stage's line as "stage (done of total)"; a plain display prints it
-    at most every :data:`PLAIN_SOLVER_EVERY_S` seconds and at the last part.
+    pieces), ``share`` the part of the stage's work they hold (e.g. their pairs' share of all
+    pairs; ``work`` names it): shown on the stage's line by :func:`count_text`; a plain
+    display prints it at most every :data:`PLAIN_SOLVER_EVERY_S` seconds and at the last part.
     """
     display = active()
     if display is None or display.stage is None:
         return
     with display.lock:
-        display.stage = f"{display.stage.split(' (')[0]} ({done:,} of {total:,})"
+        name = display.stage.split(" (")[0]
+        text = count_text(done, total, share, display.elapsed(), work)
+        display.stage = f"{name} ({text})"
         now = time.perf_counter()
         last = done == total
         if display.mode == "plain" and (last or now - display.last_plain >= PLAIN_SOLVER_EVERY_S):
             display.last_plain = now
             display.emit(f"  {display.status()}")
+
+
+def count_text(
+    done: int,
+    total: int,
+    share: float | None = None,
+    elapsed: float = 0.0,
+    work: str = "the work",
+) -> str:
+    """What a stage's line says of its parts: ``"12 of 279"``, with ``share`` (the part of the
+    ``work`` done, 0-1) ``"12 of 279; 45.2 % of the work; about 1 min 25 s left"``.
+
+    The time left is the elapsed time scaled by the work still to do,
+    :math:`t (1 - s) / s`: it assumes the rest goes as fast per unit of work as what is done
+    (no estimate before any work is done, none once all of it is).
+
+    >>> count_text(12, 279)
+    '12 of 279'
+    >>> count_text(12, 279, 0.25, 30.0)
+    '12 of 279; 25.0 % of the work; about 1 min 30 s left'
+    >>> count_text(279, 279, 1.0, 412.0)
+    '279 of 279; 100.0 % of the work'
+    """
+    text = f"{done:,} of {total:,}"
+    if share is None:
+        return text
+    share = min(max(share, 0.0), 1.0)
+    text += f"; {100 * share:.1f} % of {work}"
+    if 0.0 < share < 1.0 and done < total:
+        text += f"; about {duration_text(elapsed * (1.0 - share) / share)} left"
+    return text
+
+
+def duration_text(seconds: float) -> str:
+    """``"45 s"``, ``"1 min 30 s"``, ``"1 h 05 min"`` (rounded to the second, then minute).
+
+    >>> duration_text(44.6), duration_text(90.2), duration_text(3_900)
+    ('45 s', '1 min 30 s', '1 h 05 min')
+    """
+    whole = round(max(seconds, 0.0))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    minutes = round(whole / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 class LogHandler(logging.Handler):

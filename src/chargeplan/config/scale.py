@@ -184,6 +184,8 @@ class DecomposeConfig(Frozen):
     target_steps: Annotated[int, Field(ge=0, le=40)] = 6
     # "region": each task meets each target (the rule before national rows were priced)
     targets: Literal["region", "national"] = "region"
+    # None: one worker per core this process may use (distributed.default_workers), so that
+    # `chargeplan run` uses the machine without --workers
     workers: Annotated[int, Field(ge=1, le=1024)] | None = None
     scheduler: str | None = None
     max_bundle_pairs: Annotated[int, Field(ge=1)] = 20_000

@@ -39,9 +39,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -73,13 +73,11 @@ __all__ = [
     "merge",
     "solve_decomposed",
     "solve_region",
+    "solve_tasks",
     "split_components",
+    "start_order",
     "subproblem",
 ]
-
-if TYPE_CHECKING:
-    pass
-
 
 log = logging.getLogger(__name__)
 
@@ -179,13 +177,55 @@ def solve_region(task: tuple[FacilityProblem, SolverOptions]) -> Solution:
     return solve(without_idle_targets(problem), options)
 
 
-def _progress(results: Iterable[Solution], total: int) -> Iterator[Solution]:
+def solve_region_quietly(task: tuple[FacilityProblem, SolverOptions]) -> Solution:
+    """:func:`solve_region`, its own stages ("build model", "solve") off the run's display
+    (in this process they would replace the "solve regions" line, one line per piece)."""
+    with progress.show("off"):
+        return solve_region(task)
+
+
+def start_order(sizes: Iterable[int]) -> np.ndarray:
+    """The order in which tasks of these sizes (pairs) start: largest first, equal sizes in
+    their given order (a stable sort, so the order depends on the sizes only).
+
+    Started in this order on workers that each take the next task when free (the longest
+    processing time rule, Graham 1969), the largest piece -- the Pearl River Delta, a fifth of
+    the national plan's solve -- starts at once instead of waiting behind smaller ones, and the
+    last tasks to finish are the smallest, so no worker idles long at the end.
+    """
+    return np.argsort(-np.asarray(list(sizes), np.int64), kind="stable")
+
+
+def solve_tasks(
+    run: Executor, tasks: list[tuple[FacilityProblem, SolverOptions]]
+) -> list[Solution]:
+    """Solve the tasks through ``run``, largest first (:func:`start_order`), showing the
+    progress by pieces and pairs (:func:`chargeplan.progress.count`); results in task order.
+
+    An executor with a ``completed(function, items)`` method yielding ``(position, result)``
+    as the items finish (:class:`chargeplan.solver.distributed.DaskExecutor`) reports each
+    piece when it is done; a plain ``map`` in order.
+    """
+    sizes = np.array([len(problem.pair_zone) for problem, _ in tasks], np.int64)
+    order = start_order(sizes)
+    ordered = [tasks[i] for i in order]
+    completed = getattr(run, "completed", None)
+    finished = (
+        completed(solve_region_quietly, ordered)
+        if completed is not None
+        else enumerate(run(solve_region_quietly, ordered))
+    )
+    results: list[Solution | None] = [None] * len(tasks)
+    total, pairs, done = len(tasks), max(int(sizes.sum()), 1), 0
     step = max(total // 10, 1)
-    for count, result in enumerate(results, start=1):
-        progress.count(count, total)
+    for count, (position, result) in enumerate(finished, start=1):
+        results[order[position]] = result
+        done += int(sizes[order[position]])
+        progress.count(count, total, done / pairs, "the pairs")
         if count % step == 0 or count == total:
             log.info("decompose: %d of %d regions solved", count, total)
-        yield result
+    assert all(r is not None for r in results)
+    return [r for r in results if r is not None]
 
 
 def solve_decomposed(
@@ -299,7 +339,7 @@ def solve_decomposed(
 
     def solve_at(price: float) -> Solution:
         tasks = [(priced_problem(part, price, resource), region_options) for part in parts]
-        return merge(problem, regions, list(_progress(run(solve_region, tasks), len(tasks))))
+        return merge(problem, regions, solve_tasks(run, tasks))
 
     plain = solve_at(0.0)
     if limit is None or resource_usage(problem, plain, resource) <= limit * (1 + 1e-9):
@@ -335,8 +375,7 @@ def _national_targets(
         )
 
     def solve_all(tasks: list[FacilityProblem]) -> list[Solution]:
-        items = [(task, options) for task in tasks]
-        return list(_progress(run(solve_region, items), len(items)))
+        return solve_tasks(run, [(task, options) for task in tasks])
 
     plan, prices, rungs = solve_national_targets(problem, regions, parts, solve_all, steps=steps)
     status = plan.status if plan.gap <= options.mip_rel_gap * (1 + 1e-6) else "feasible"

@@ -81,6 +81,12 @@ from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
 from chargeplan.solver.design_cuts import Cuts, catchment_mir_cuts
+from chargeplan.solver.pair_order import (
+    by_group_and_ratio,
+    cheapest_per_site,
+    group_bounds,
+    running_sums,
+)
 
 __all__ = [
     "STALL_STEPS",
@@ -345,15 +351,13 @@ def _evaluate(pieces: _Pieces, lam: np.ndarray) -> _Point:
     value = p.item_cost - lam[p.item_row] * p.item_upper  # reduced cost of the whole share
     taken = np.flatnonzero(value < 0.0)
     ratio = value[taken] / p.item_weight[taken]
-    order = taken[np.lexsort((taken, ratio, p.item_group[taken]))]
+    order = taken[by_group_and_ratio(p.item_group[taken], ratio, p.n_groups)]
     group = p.item_group[order]
     weight, gain = p.item_weight[order], value[order]
-    cum_weight = np.concatenate([[0.0], np.cumsum(weight)])
-    cum_gain = np.concatenate([[0.0], np.cumsum(gain)])
+    cum_weight, cum_gain = running_sums(weight, gain)
     # per option and type: the knapsack of group (site, type) filled up to the capacity
     groups = p.option_site[:, None] * p.n_types + np.arange(p.n_types)[None, :]
-    first = np.searchsorted(group, groups, side="left")
-    last = np.searchsorted(group, groups, side="right")
+    first, last = group_bounds(group, p.n_groups, groups)
     filled = cum_weight[first] + p.option_capacity  # inf: the whole group fits
     full = np.clip(np.searchsorted(cum_weight, filled, side="right") - 1, first, last)
     part = full < last
@@ -364,15 +368,13 @@ def _evaluate(pieces: _Pieces, lam: np.ndarray) -> _Point:
         fraction = np.where(part, np.clip((filled - cum_weight[full]) / weight[nxt], 0.0, 1.0), 0.0)
         knapsack += fraction * np.where(part, gain[nxt], 0.0)
     total = p.option_cost + knapsack.sum(axis=1)
-    best = np.lexsort((np.arange(total.size), total, p.option_site))
-    lead = np.r_[True, p.option_site[best][1:] != p.option_site[best][:-1]]
-    chosen = best[lead]
+    chosen = cheapest_per_site(total, p.option_site)
     # the subproblems' x: share of each sorted pair below its group's fill level
     level = np.full(p.n_groups, -1.0)
     level_of = full + fraction
     level[groups[chosen].ravel()] = level_of[chosen].ravel()
-    share = np.clip(level[group] - np.arange(order.size), 0.0, 1.0)
-    share = np.where(level[group] >= 0.0, share, 0.0)
+    at = level[group]
+    share = np.where(at >= 0.0, np.clip(at - np.arange(order.size), 0.0, 1.0), 0.0)
     served = np.bincount(p.item_row[order], weights=share * p.item_upper[order], minlength=lam.size)
     reduced = p.u_cost - lam
     unmet = np.where(reduced < 0.0, p.u_upper, p.u_lower)

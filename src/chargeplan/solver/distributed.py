@@ -13,10 +13,10 @@ items to Dask workers::
         ...
 
 Default cluster: a :class:`distributed.LocalCluster` of worker *processes* with one thread each
-(HiGHS and Pyomo hold the GIL for much of a model build, so processes, not threads), as many
-as the machine has cores (``os.cpu_count()``), each allowed an equal share of the memory. With
-``scheduler`` the same work goes to an existing cluster instead, whose workers must have
-chargeplan (and the input files, for batch runs) installed at the same paths.
+(HiGHS and Pyomo hold the GIL for much of a model build, so processes, not threads), one per
+core this process may use (:func:`default_workers`), each allowed an equal share of the
+memory. With ``scheduler`` the same work goes to an existing cluster instead, whose workers
+must have chargeplan (and the input files, for batch runs) installed at the same paths.
 
 A ``tcp://`` scheduler is unauthenticated: whoever reaches its port runs code on its workers
 (and so does chargeplan's client, which sends pickled work). On a shared network run the
@@ -38,14 +38,19 @@ from typing import Any
 
 from chargeplan.errors import ChargeplanError
 
-__all__ = ["dask_executor", "default_workers", "in_dask_worker"]
+__all__ = ["DaskExecutor", "dask_executor", "default_workers", "in_dask_worker"]
 
 log = logging.getLogger(__name__)
 
 
 def default_workers() -> int:
-    """Workers of the default LocalCluster: the machine's cores (at least 1)."""
-    return max(os.cpu_count() or 1, 1)
+    """Workers of the default LocalCluster: the cores this process may run on (its CPU
+    affinity where the system has one, as Python 3.13's ``os.process_cpu_count``; else the
+    machine's cores), at least 1."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # no affinity on this system (macOS, Windows)
+        return max(os.cpu_count() or 1, 1)
 
 
 def in_dask_worker() -> bool:
@@ -100,16 +105,64 @@ def _client(
         yield client
 
 
-def _ordered_results(client: Any, func: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
-    # Scatter the items first: a region's arrays can be megabytes, too large to travel inside
-    # the task graph; hash=False skips hashing them (each item is sent once anyway).
-    data = client.scatter(items, hash=False) if items else []
-    futures = client.map(func, data, pure=False)
-    try:
-        for future in futures:
-            yield future.result()
-    finally:
-        client.cancel([*futures, *data])
+class DaskExecutor:
+    """The executor :func:`dask_executor` yields: ``executor(function, items)`` gives the
+    results in item order, :meth:`completed` as they finish.
+
+    **Scheduling.** The items start in the order given, never more at a time than the cluster
+    has worker threads (its ``nthreads`` when the first item is sent): the next item is sent
+    when one finishes, so it goes to the worker that just became free. Given largest first
+    (:func:`chargeplan.solver.decompose.start_order`), this is the longest-processing-time
+    list schedule: no large piece waits in one worker's queue while another worker idles at
+    the end. Each item travels with its task (a piece of the national plan is at most a few
+    MB); scattering the items beforehand would tie each to the worker holding its data.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __call__(self, func: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """The results in item order, each yielded as soon as it and those before it are done."""
+        done: dict[int, Any] = {}
+        following = 0
+        for index, result in self.completed(func, items):
+            done[index] = result
+            while following in done:
+                yield done.pop(following)
+                following += 1
+
+    def completed(
+        self, func: Callable[[Any], Any], items: Iterable[Any]
+    ) -> Iterator[tuple[int, Any]]:
+        """``(position of the item, its result)`` as the items finish (class docstring)."""
+        from distributed import as_completed
+
+        queue = list(items)
+        slots = max(sum(self.client.nthreads().values()), 1)
+        running: dict[str, tuple[int, Any]] = {}  # key: (position, future)
+        finished = as_completed()
+        sent = 0
+
+        def send() -> None:
+            nonlocal sent
+            future = self.client.submit(func, queue[sent], pure=False)
+            running[future.key] = (sent, future)
+            finished.add(future)
+            sent += 1
+
+        try:
+            while sent < min(slots, len(queue)):
+                send()
+            for future in finished:
+                index, _ = running.pop(future.key)
+                result = future.result()
+                if sent < len(queue):
+                    send()  # before handing the result on: the worker is free now
+                yield index, result
+        finally:
+            if running:  # stopped early (an error, or the caller stopped reading)
+                self.client.cancel([future for _, future in running.values()])
+            finished.clear()
 
 
 @contextlib.contextmanager
@@ -143,8 +196,4 @@ def dask_executor(
         yield map
         return
     with _client(scheduler, n_workers, security) as client:
-
-        def executor(func: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-            return _ordered_results(client, func, list(items))
-
-        yield executor
+        yield DaskExecutor(client)
