@@ -164,3 +164,33 @@ def test_validate_checks_what_run_would_plan(tiny_scenario: Path, capsys) -> Non
     argv = ["validate", str(tiny_scenario), "-q", "--objective", "max_coverage", "--budget", "1e9"]
     assert main(argv) == 0
     assert "valid; 4 zones, 3 sites" in capsys.readouterr().out
+
+
+def test_closing_words_of_a_station_plan_and_of_a_site_plan() -> None:
+    """The run's last line: stations, counts with separators, the served share of the demand in
+    reach, and a non-optimal status read as a gap against a bound (figures made up)."""
+    from chargeplan.cli import closing_words
+
+    s = {
+        "status": "iteration_limit",
+        "gap": 0.04375,
+        "sites_opened": 11526,
+        "chargers": 312060,
+        "capex_cny": 32.75e9,
+        "coverage": 0.7346,
+        "served_share_reachable": 0.7350,
+        "zones_with_gaps": 173940,
+        "decompose_regions": 279,
+        "decompose_by": "components",
+    }
+    assert closing_words(s, True) == (
+        "iteration_limit, gap 4.375 % against its bound; 11,526 stations, 312,060 chargers; "
+        "capex CNY 32.75 bn; 73.5 % of peak demand served (73.5 % of the demand in reach); "
+        "173,940 zones with gaps; 279 regions solved apart (components)"
+    )
+    site = {k: v for k, v in s.items() if not k.startswith("decompose")}
+    site |= {"status": "optimal", "gap": 0.00176, "sites_opened": 224}
+    assert closing_words(site, False) == (
+        "optimal, gap 0.176 %; 224 sites, 312,060 chargers; capex CNY 32.75 bn; "
+        "73.5 % of peak demand served; 173,940 zones with gaps"
+    )

@@ -26,7 +26,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chargeplan import progress
 from chargeplan._version import __version__
@@ -252,19 +252,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     progress.finish()
     written = [*manifest["outputs"], "manifest.json"]
-    s = plan.summary
-    gap_note = "" if s["status"] == "optimal" else f" (stopped: {s['status']})"
+    words = closing_words(plan.summary, "design" in plan.sites.columns)
     print(
-        f"{scenario.name}: {s['status']}{gap_note}, gap {100 * s['gap']:.3f} %; "
-        f"{s['sites_opened']} sites, {s['chargers']:,} chargers; capex CNY "
-        f"{s['capex_cny'] / 1e9:,.2f} bn; {100 * s['coverage']:.1f} % of peak demand served; "
-        f"{s['zones_with_gaps']} zones with gaps; "
-        + (
-            f"{s['decompose_regions']} regions solved apart ({s['decompose_by']}); "
-            if "decompose_regions" in s
-            else ""
-        )
-        + f"{len(written)} files in {out} "
+        f"{scenario.name}: {words}; {len(written)} files in {out} "
         f"({time.perf_counter() - start:.1f} s)"
     )
     print(f"Report: {out / 'report.html'}" if "report.html" in written else f"Folder: {out}")
@@ -491,3 +481,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def closing_words(s: dict[str, Any], stations: bool) -> str:
+    """The run's last line without its files: status and gap, stations or sites, chargers, capex,
+    served shares, gaps and the split.
+
+    A plan of station designs counts *stations* and adds the served share of the demand that has
+    a candidate within its reach; a status other than ``optimal`` says that the gap is against a
+    valid bound (a design start or a work limit), so a planner does not read it as a failure.
+
+    Parameters
+    ----------
+    s
+        The plan's summary (``Plan.summary``).
+    stations
+        Whether the plan's sites carry station designs (a ``design`` column).
+
+    Returns
+    -------
+    str
+        E.g. ``"iteration_limit, gap 4.375 % against a bound of the full model; 11,526 stations,
+        312,060 chargers; ..."``.
+    """
+    status = s["status"]
+    gap = f"gap {100 * s['gap']:.3f} %"
+    head = f"optimal, {gap}" if status == "optimal" else f"{status}, {gap} against its bound"
+    where = "stations" if stations else "sites"
+    served = f"{100 * s['coverage']:.1f} % of peak demand served"
+    if stations and "served_share_reachable" in s:
+        served += f" ({100 * s['served_share_reachable']:.1f} % of the demand in reach)"
+    split = (
+        f"; {s['decompose_regions']:,} regions solved apart ({s['decompose_by']})"
+        if "decompose_regions" in s
+        else ""
+    )
+    return (
+        f"{head}; {s['sites_opened']:,} {where}, {s['chargers']:,} chargers; capex CNY "
+        f"{s['capex_cny'] / 1e9:,.2f} bn; {served}; {s['zones_with_gaps']:,} zones with gaps"
+        f"{split}"
+    )
