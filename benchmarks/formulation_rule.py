@@ -294,7 +294,9 @@ CHARGEPLAN_WAYS = ("auto", "weak", "strong", "lazy")
 
 
 def measure(inst: dict[str, np.ndarray], ways: list[str], repeat: int, limit: float) -> dict:
-    """Every way ``repeat`` times, interleaved with raw (module docstring); the medians."""
+    """Every way ``repeat`` times, interleaved with raw (module docstring); the medians.
+    ``raw`` among ``ways`` is the reference itself, run once per repeat all the same."""
+    ways = [way for way in dict.fromkeys(ways) if way != "raw"]
     runs: dict[str, list[dict]] = {way: [] for way in ["raw", *ways]}
     for r in range(repeat):
         for way in ["raw", *ways] if r % 2 == 0 else [*reversed(ways), "raw"]:
