@@ -25,8 +25,8 @@ from chargeplan import progress
 from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import CONTINUOUS, appearance_order, pass_arrays, renumber_columns
-from chargeplan.solver.highs import solve
 from chargeplan.solver import scaling
+from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.scaling import objective_scale
 from tests.instances import INSTANCE_A
