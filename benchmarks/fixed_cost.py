@@ -15,7 +15,8 @@ around it matters. This script splits each side's CPU time (``time.process_time`
   raw_run``: raw's own fixed cost (building and loading the arrays);
 - ``fixed / raw``: chargeplan's fixed cost as a share of raw's whole time (the issue's 10 %),
   ``run / raw_run``: HiGHS's own time on chargeplan's model over raw's model (the same nodes
-  and iterations; chargeplan's costs are scaled by 2^-1 on these files, raw's are not).
+  and iterations; on these files chargeplan's costs were scaled by 2^-1 until 2026-11-30,
+  now by 1, as raw's: ``solver.scaling.SCALE_ABOVE``).
 
 The ``FacilityProblem`` is made from the cost table before the clock starts, as raw HiGHS
 starts from the arrays. Run from the repository root (about a minute)::

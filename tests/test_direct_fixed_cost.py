@@ -25,8 +25,10 @@ from chargeplan import progress
 from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import CONTINUOUS, appearance_order, pass_arrays, renumber_columns
+from chargeplan.solver import scaling
 from chargeplan.solver.highs import solve
 from chargeplan.solver.options import SolverOptions
+from chargeplan.solver.scaling import objective_scale
 from tests.instances import INSTANCE_A
 from tests.instances import to_problem as sized_problem
 from tests.orlib import instance_path, read_cap, to_problem
@@ -151,3 +153,33 @@ def test_progress_reaches_a_display_and_the_plan_is_the_same_without() -> None:
     np.testing.assert_array_equal(quiet.open_site, shown.open_site)
     np.testing.assert_array_equal(quiet.served, shown.served)
     assert quiet.objective == shown.objective == pytest.approx(CAP41_OPTIMUM, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("name", "capacity", "optimum", "largest"),
+    [
+        ("cap41", "given", 1_040_444.375, 1_426_776.0),  # tests/data/orlib/capopt.csv
+        ("cap71", "given", 932_615.750, 1_426_776.0),
+        ("cap131", "given", 793_439.562, 1_538_949.0),
+        ("cap71", "inf", 932_615.750, 1_426_776.0),  # uncapopt.csv
+    ],
+)
+def test_orlib_costs_go_to_highs_unscaled_and_the_plan_is_that_of_the_old_scale(
+    name: str, capacity: str, optimum: float, largest: float, monkeypatch
+) -> None:
+    """The OR-Library files' costs reach 1.43e6 and 1.54e6 (the cost of serving a customer's
+    whole demand from a far warehouse): above 1e6, so the rule before SCALE_ABOVE scaled them
+    by 2**-1 (1.54e6 / 2 <= 1e6); at or below 1e7 they now go to HiGHS as they are. Both
+    scales give the published optimum and the same open warehouses."""
+    problem = to_problem(read_cap(instance_path(name)), capacity)
+    lp, _ = build_milp(problem)
+    assert np.abs(lp.objective).max() == largest
+    assert objective_scale(lp.objective) == 0
+    unscaled = solve(problem, EXACT)
+    monkeypatch.setattr(scaling, "SCALE_ABOVE", scaling.MAX_SCALED_COST)  # the rule before
+    assert objective_scale(lp.objective) == -1
+    scaled = solve(problem, EXACT)
+    assert unscaled.objective == pytest.approx(optimum, abs=1e-3)  # published to 3 decimals
+    assert scaled.objective == pytest.approx(optimum, abs=1e-3)
+    assert unscaled.status == scaled.status == "optimal"
+    np.testing.assert_array_equal(unscaled.open_site, scaled.open_site)

@@ -37,20 +37,28 @@ STAGES = ("read inputs", "demand", "reach", "build model", "solve", "results", "
 # ---------------------------------------------------------------------------------------------
 
 
-def test_objective_scale_is_the_smallest_power_of_two_that_brings_costs_under_1e6() -> None:
-    """The default scenario's largest cost, 2,671,727,543.66 CNY: 2.67e9 / 1e6 = 2671.7, and
+def test_objective_scale_leaves_costs_to_1e7_and_brings_larger_ones_under_1e6() -> None:
+    """Up to SCALE_ABOVE = 1e7 the costs go to HiGHS as they are (k = 0: the OR-Library files,
+    costs up to 1.54e6); above it k is the smallest power of two that brings them under 1e6.
+    The default scenario's largest cost, 2,671,727,543.66 CNY: 2.67e9 / 1e6 = 2671.7, and
     2**11 = 2048 < 2671.7 <= 4096 = 2**12, so k = -12 (HiGHS's own advice in its log)."""
     assert MAX_SCALED_COST == 1e6
+    assert scaling.SCALE_ABOVE == 1e7
     assert objective_scale(np.array([214.38, 2_671_727_543.66])) == -12
-    assert objective_scale(np.array([1.0, 1e6])) == 0  # at the limit: left as it is
-    assert objective_scale(np.array([1e6 + 1])) == -1  # (1e6 + 1) / 2 <= 1e6
-    assert objective_scale(np.array([-4e6, 0.0])) == -2  # by absolute value: 4e6 / 4 = 1e6
+    assert objective_scale(np.array([1.0, 1e6])) == 0
+    assert objective_scale(np.array([1e6 + 1])) == 0  # was -1 before SCALE_ABOVE
+    assert objective_scale(np.array([546.4, 1_538_949.0])) == 0  # cap131's range
+    assert objective_scale(np.array([1e7])) == 0  # at the limit: left as it is
+    assert objective_scale(np.array([1e7 + 1])) == -4  # 2**3 < 10.000001 <= 2**4
+    assert objective_scale(np.array([-4e7, 0.0])) == -6  # by absolute value: 40 <= 2**6
     assert objective_scale(np.array([])) == 0
     assert objective_scale(np.array([np.inf, 10.0])) == 0  # infinite costs are not costs
     # 0.1 to 9e11: 9e11 / 1e6 = 9e5 asks for k = -20 (2**19 < 9e5 <= 2**20), but 0.1 * 2**-10
     # would fall below 1e-4 (1e-4 / 0.1 = 1e-3, 2**-10 < 1e-3 <= 2**-9): k = -9
     assert objective_scale(np.array([0.1, 0.0, 9e11])) == -9
-    for cost in (3.7e6, 2.5e8, 9.9e11):
+    for cost in (3.7e6, 8.5e6):
+        assert objective_scale(np.array([cost])) == 0
+    for cost in (1.2e7, 2.5e8, 9.9e11):
         k = objective_scale(np.array([cost]))
         assert cost * 2.0**k <= 1e6 < cost * 2.0 ** (k + 1)
 

@@ -47,7 +47,9 @@ class CsrRows:
         """
         n_rows, n_cols = shape
         rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
-        values = np.broadcast_to(np.asarray(values, float), rows.shape)
+        values = np.asarray(values, float)
+        if values.shape != rows.shape:
+            values = np.broadcast_to(values, rows.shape)
         if rows.size > SCIPY_FROM:
             import scipy.sparse as sp
 
@@ -55,18 +57,22 @@ class CsrRows:
             matrix.sum_duplicates()
             matrix.eliminate_zeros()
             return cls(matrix.data, matrix.indices, matrix.indptr, shape)
-        key = rows * max(n_cols, 1) + cols
+        key, given = rows * max(n_cols, 1) + cols, values
         if key.size and np.any(key[1:] < key[:-1]):
             order = np.argsort(key, kind="stable")
             key, values = key[order], values[order]
+        summed = values
         if key.size:
-            first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-            summed = np.add.reduceat(values, first)
-            key = key[first]
-        else:
-            summed = np.empty(0)
+            repeated = key[1:] == key[:-1]
+            if repeated.any():  # duplicates add up (most row blocks have none: skipped)
+                first = np.flatnonzero(np.concatenate(([True], ~repeated)))
+                summed = np.add.reduceat(values, first)
+                key = key[first]
         keep = summed != 0
-        key, summed = key[keep], summed[keep]
+        if not keep.all():
+            key, summed = key[keep], summed[keep]
+        if summed is given:  # nothing sorted, summed or dropped: not the caller's array
+            summed = given.copy()
         row = key // max(n_cols, 1)
         indptr = np.searchsorted(row, np.arange(n_rows + 1))
         return cls(

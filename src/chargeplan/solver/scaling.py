@@ -17,7 +17,13 @@ import numpy as np
 
 from chargeplan import progress
 
-__all__ = ["MAX_SCALED_COST", "MIN_SCALED_COST", "objective_scale", "reporting"]
+__all__ = [
+    "MAX_SCALED_COST",
+    "MIN_SCALED_COST",
+    "SCALE_ABOVE",
+    "objective_scale",
+    "reporting",
+]
 
 #: Largest objective coefficient HiGHS is handed, in absolute value: HiGHS warns of
 #: "excessively large costs" above 1e6 (and that the model is "badly scaled": their ratio to its
@@ -27,13 +33,24 @@ MAX_SCALED_COST = 1e6
 #: Smallest non-zero objective coefficient, in absolute value, the scaling may leave: HiGHS warns
 #: of "excessively small costs" below 1e-4.
 MIN_SCALED_COST = 1e-4
+#: Largest objective coefficient, in absolute value, HiGHS is handed as it is (``k = 0``), though
+#: HiGHS 1.16 warns above 1e6 ("excessively large costs ... consider setting the
+#: user_objective_scale option to -1"): the warning is advice, and a double carries some 16
+#: digits, so a cost of 1e7 rounds by about 1e-9, a hundredth of HiGHS's dual feasibility
+#: tolerance (1e-7). Scaling such a model changes HiGHS's search, not its optimum (the OR-Library
+#: files, costs up to 1.4e6: 2^-1 took 1.15-1.23x raw HiGHS's CPU time, the same nodes and
+#: iterations, docs/scale.md "The fixed cost per solve"). Above it the costs are brought under
+#: :data:`MAX_SCALED_COST`: the default scenario (2.67e9 CNY) keeps ``k = -12``.
+SCALE_ABOVE = 1e7
 
 
 def objective_scale(costs: np.ndarray) -> int:
     r"""The exponent ``k`` of HiGHS's ``user_objective_scale`` (costs multiplied by ``2**k``).
 
     Mathematics: with :math:`c_{max} = \max_j |c_j|` and :math:`c_{min}` the smallest
-    non-zero :math:`|c_j|`, the smallest :math:`k \le 0` with
+    non-zero :math:`|c_j|`, :math:`k = 0` when :math:`c_{max} \le` :data:`SCALE_ABOVE`
+    (:math:`10^7`: HiGHS is handed the costs as they are); above it the smallest
+    :math:`k \le 0` with
     :math:`2^k c_{max} \le` :data:`MAX_SCALED_COST`, i.e.
     :math:`k = -\lceil \log_2 (c_{max} / 10^6) \rceil`, but no smaller than
     :math:`\lceil \log_2 (10^{-4} / c_{min}) \rceil`, so that :math:`2^k c_{min} \ge`
@@ -46,7 +63,7 @@ def objective_scale(costs: np.ndarray) -> int:
     finite = np.abs(costs[np.isfinite(costs)])
     finite = finite[finite > 0]
     largest = float(finite.max()) if finite.size else 0.0
-    if largest <= MAX_SCALED_COST:
+    if largest <= max(SCALE_ABOVE, MAX_SCALED_COST):
         return 0
     k = -math.ceil(math.log2(largest / MAX_SCALED_COST))
     floor = math.ceil(math.log2(MIN_SCALED_COST / float(finite.min())))
