@@ -165,3 +165,24 @@ def test_with_a_target_row_the_bound_stays_below_the_optimum(seed: int, share: f
     assert result is not None
     assert result.bound <= best * (1 + 1e-9)
     assert 0.0 <= result.target_multipliers[0] <= 200.0
+
+
+@pytest.mark.parametrize("steps", [0, 200])
+def test_the_decomposed_plan_reports_the_full_models_bound(steps: int) -> None:
+    p = _instance(0)
+    best, _ = brute_force(p)
+    cut_best, _ = brute_force(_cut(p))
+    plan, info = solve_decomposed(
+        p, EXACT, zone_region=ZONE_REGION, site_region=SITE_REGION, full_bound_steps=steps
+    )
+    figures = info.summary()
+    assert plan.objective == pytest.approx(cut_best, rel=1e-6)  # the plan stays the cut's
+    assert figures["decompose_cut_model_bound"] == pytest.approx(cut_best, rel=1e-6)
+    if steps:
+        assert figures["decompose_bound_of"] == "full model"
+        assert plan.bound <= best * (1 + 1e-9)
+        assert plan.gap == pytest.approx((plan.objective - plan.bound) / plan.objective)
+        assert figures["decompose_full_bound_cross_pairs"] == 4
+    else:  # the cut model's bound, above the full optimum here, and said to be the cut's
+        assert figures["decompose_bound_of"] == "cut model"
+        assert plan.bound == pytest.approx(cut_best, rel=1e-6) and plan.bound > best

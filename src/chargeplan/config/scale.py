@@ -178,7 +178,12 @@ class DecomposeConfig(Frozen):
     bound is one of that stricter model); ``"national"`` prices the national rows by multipliers
     that only rise, on a ladder of ``target_steps`` rungs, re-solving only the tasks still short,
     and the bound is one of the model with the national rows
-    (:mod:`chargeplan.solver.national_targets`).
+    (:mod:`chargeplan.solver.national_targets`). ``full_bound_steps``: with ``"cut"``, pairs
+    cut by the region rule and a station-design model, the plan's bound is the full model's
+    (the design Lagrangian over every pair, the cut's cross pairs included, by the cut's site
+    groups: :mod:`chargeplan.solver.cut_bound`) after that many subgradient steps, instead of
+    the cut model's; 0 keeps the cut model's bound (the summary's ``decompose_bound_of`` says
+    which).
 
     A ``tcp://`` scheduler is unauthenticated and unencrypted: anyone who can reach its port can
     run code on the cluster. On a shared network use ``tls://host:port`` with ``tls_ca_file``
@@ -199,6 +204,8 @@ class DecomposeConfig(Frozen):
     target_steps: Annotated[int, Field(ge=0, le=40)] = 6
     # "region": each task meets each target (the rule before national rows were priced)
     targets: Literal["region", "national"] = "region"
+    # 100 steps: measured on Henan (docs/stations.md, "With the service standard")
+    full_bound_steps: Annotated[int, Field(ge=0, le=10_000)] = 100
     workers: Annotated[int, Field(ge=1, le=1024)] | None = None
     scheduler: str | None = None
     max_bundle_pairs: Annotated[int, Field(ge=1)] = 20_000
