@@ -108,3 +108,16 @@ def test_without_the_key_every_populated_rural_cell_is_a_candidate() -> None:
     cells = _rural_grid()
     sites = _sites(cells)
     assert sorted(sites["cell"]) == sorted(cells.loc[cells["popu_2020"] > 0, "zone_id"])
+
+
+def test_a_rural_candidate_resolution_finer_than_the_rural_cells_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from chargeplan.config.scale import FineZonesConfig
+
+    base = {"places_file": "places.gpkg", "urban_h3_resolution": 8, "rural_h3_resolution": 5}
+    assert (
+        FineZonesConfig(**base, rural_candidate_h3_resolution=4).rural_candidate_h3_resolution == 4
+    )
+    with pytest.raises(ValidationError, match="rural_candidate_h3_resolution = 6 must be at or"):
+        FineZonesConfig(**base, rural_candidate_h3_resolution=6)
