@@ -43,9 +43,12 @@ multipliers, with Polyak's target the plan's cost: :math:`g_r = 1 - \sum_j x_{rj
 all groups' sites (each group's knapsacks give their :math:`x`, reduced per row with
 ``numpy.bincount``), :math:`g_\mu = \sum_{R_g} d_r u_r - (1 - \tau_g) D_g`, :math:`\theta`
 halved after :data:`~chargeplan.solver.design_bound.STALL_STEPS` steps without a better
-:math:`L`; a fixed number of steps, no clock. The start, :func:`plan_multipliers`: each row's
-share of the cut plan's cost (its assignment costs, its sites' cheapest fitting option in
-proportion to the load it brings, its unmet cost), capped at the unmet price; the target
+:math:`L`; a fixed number of steps, no clock. The start is the better of two:
+:func:`plan_multipliers`, each row's share of the cut plan's cost (its assignment costs, its
+sites' cheapest fitting option in proportion to the load it brings, its unmet cost), and
+:func:`capacity_multipliers`, each row's cheapest cost of service at the weak LP's price of
+capacity; both capped at the unmet price (the tasks' own LP duals are not kept by their
+solves); the target
 multipliers start at the national targets' prices (:mod:`chargeplan.solver.national_targets`).
 Everything is numpy over the pairs (one ``lexsort`` per step inside
 :func:`~chargeplan.solver.design_bound.lagrangian_value`'s evaluation); the loops are over
@@ -72,6 +75,7 @@ from chargeplan.solver.split import Region, subproblem
 __all__ = [
     "CutBound",
     "FullModel",
+    "capacity_multipliers",
     "cut_bound",
     "full_model",
     "full_value",
@@ -313,6 +317,24 @@ def plan_multipliers(full: FullModel, plan: Solution) -> np.ndarray:
     return np.minimum(lam, np.where(p.u_upper >= 1.0, p.u_cost, np.inf))
 
 
+def capacity_multipliers(full: FullModel) -> np.ndarray:
+    r"""Each row's cheapest cost of being served as the weak LP prices it, capped at the unmet
+    price: :math:`\lambda_r = \min_j (c_{rj} + d_r \rho_j)`, with :math:`\rho_j = \min_o
+    F_{jo} / \sum_k Q_{jok}` site j's cheapest capacity per unit of demand (the weak LP buys
+    a station in proportion to its load)."""
+    p = full.pieces
+    capacity = np.where(np.isfinite(p.option_capacity), p.option_capacity, 0.0).sum(axis=1)
+    usable = capacity > 0
+    rate = np.full(p.n_groups // max(p.n_types, 1), np.inf)
+    np.minimum.at(rate, p.option_site[usable], p.option_cost[usable] / capacity[usable])
+    rate = np.where(np.isfinite(rate), rate, 0.0)
+    upper = np.maximum(p.item_upper, 1e-12)
+    whole = (p.item_cost + p.item_weight * rate[p.item_group // max(p.n_types, 1)]) / upper
+    lam = np.full(p.u_cost.size, np.inf)
+    np.minimum.at(lam, p.item_row, whole)
+    return np.minimum(lam, p.u_cost)
+
+
 def cut_bound(
     problem: FacilityProblem,
     regions: list[Region],
@@ -334,14 +356,15 @@ def cut_bound(
         bundled).
     plan
         The cut's plan, feasible for the full model: its cost is Polyak's target and its cost
-        shares the starting :math:`\\lambda` (:func:`plan_multipliers`).
+        shares one of the starting :math:`\\lambda` (:func:`plan_multipliers`).
     steps
         Subgradient steps (0: :math:`L` at the start only).
     executor
         ``map``-like callable building the groups' models (e.g. on Dask).
     multipliers, target_multipliers
         Starting :math:`\\lambda` (one per row, ``u`` order of ``problem``) and :math:`\\mu`
-        (default: :func:`plan_multipliers` and zeros).
+        (default: the better of :func:`plan_multipliers` and :func:`capacity_multipliers`, and
+        zeros).
 
     Returns
     -------
@@ -351,8 +374,12 @@ def cut_bound(
     full = full_model(problem, regions, executor)
     if full is None:
         return None
-    lam = plan_multipliers(full, plan) if multipliers is None else np.asarray(multipliers, float)
     mu = np.clip(_mu(full, target_multipliers), 0.0, full.target_price)
+    if multipliers is None:  # the better of the two starts
+        starts = [plan_multipliers(full, plan), capacity_multipliers(full)]
+        lam = max(starts, key=lambda start: _point(full, start, mu)[0])
+    else:
+        lam = np.asarray(multipliers, float)
     best, best_lam, best_mu, first, done = _ascend(full, lam, mu, plan.objective, steps)
     in_cut = np.zeros(len(problem.pair_zone), bool)
     for region in regions:
