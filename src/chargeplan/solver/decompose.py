@@ -52,7 +52,7 @@ from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import Solution
 from chargeplan.model.targets import target_groups
 from chargeplan.solver.coverage import without_idle_targets
-from chargeplan.solver.cut_bound import with_full_bound
+from chargeplan.solver.full_bound import with_full_bound
 from chargeplan.solver.highs import solve
 from chargeplan.solver.lagrange import LagrangeRun, solve_lagrange
 from chargeplan.solver.national_targets import solve_national_targets
@@ -127,7 +127,7 @@ class Decomposition:
         them (the first rung solves every task).
     full_bound
         With ``"cut"``: which model the plan's bound is of, the cut model's bound, and the
-        full model's bound over the cut (:func:`chargeplan.solver.cut_bound.with_full_bound`).
+        full model's bound over the cut (:func:`chargeplan.solver.full_bound.with_full_bound`).
     """
 
     regions: int
