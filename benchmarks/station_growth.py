@@ -84,6 +84,15 @@ PLAN_KEYS = (
     "decompose_target_prices",
     "decompose_target_rungs",
     "decompose_target_tasks_solved",
+    "decompose_bound_of",
+    "decompose_cut_model_bound",
+    "decompose_cut_pairs",
+    "decompose_full_bound_first",
+    "decompose_full_bound_steps",
+    "decompose_full_bound_pairs",
+    "decompose_full_bound_cross_pairs",
+    "decompose_full_bound_seconds",
+    "decompose_full_bound_target_multipliers",
 )
 #: The table's columns: key, header, format (``budget`` as a fraction, ``,`` thousands).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -261,6 +270,9 @@ class TaskLog:
 
         def executor(func: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
             tasks = list(items)
+            if getattr(func, "__name__", "") == "_group_arrays":  # the full bound's groups
+                yield from run(func, tasks)
+                return
             if not self.components:  # a budget's price search calls again: same tasks
                 start = time.perf_counter()
                 for problem, _ in tasks:

@@ -409,10 +409,11 @@ def test_the_stations_scenario_reads_and_leaves_the_default_alone() -> None:
     assert load_scenario(repo / "models" / "china-2030.toml").fine_zones is None
 
 
-def test_the_standard_variant_changes_only_the_reach_and_the_split() -> None:
+def test_the_standard_variant_changes_only_the_reach_the_rural_candidates_and_the_split() -> None:
     """models/china-2030-stations-standard.toml: the stations scenario with the per-settlement
-    standard (3 / 10 / 25 km by the cells' own settlement type), cut at prefecture borders;
-    cells, candidates, designs and solver as the stations scenario (the default untouched)."""
+    standard (3 / 10 / 25 km by the cells' own settlement type), one rural candidate per
+    resolution-4 parent, cut at prefecture borders with the full model's bound; cells, the
+    other candidates, designs and solver as the stations scenario (the default untouched)."""
     repo = Path(__file__).resolve().parents[1]
     stations = load_scenario(repo / "models" / "china-2030-stations.toml")
     variant = load_scenario(repo / "models" / "china-2030-stations-standard.toml")
@@ -421,6 +422,12 @@ def test_the_standard_variant_changes_only_the_reach_and_the_split() -> None:
     assert (standard.urban_km, standard.suburban_km, standard.rural_km) == (3, 10, 25)
     assert standard.settlement_column == "settlement"
     assert variant.zones.region_column == "name" and variant.decompose.by == "region"
-    assert variant.fine_zones == stations.fine_zones
+    assert variant.decompose.full_bound_steps > 0
+    assert stations.fine_zones is not None and variant.fine_zones is not None
+    assert stations.fine_zones.rural_candidate_h3_resolution is None
+    assert variant.fine_zones.rural_candidate_h3_resolution == 4
+    assert variant.fine_zones == stations.fine_zones.model_copy(
+        update={"rural_candidate_h3_resolution": 4}
+    )
     assert variant.sizing == stations.sizing and variant.solver == stations.solver
     assert variant.model == stations.model

@@ -48,7 +48,13 @@ class FineZonesConfig(Frozen):
     (the uncovered demand within that reach) is largest, while it reaches
     ``catchment_min_daily_kwh`` (default: the demand rule's threshold, the smallest design at
     ``kwh_per_stall_day``: a station that can live on the demand it brings into reach;
-    :mod:`chargeplan.inputs.catchment`, docs/stations.md). ``regions`` keeps only the
+    :mod:`chargeplan.inputs.catchment`, docs/stations.md). ``rural_candidate_h3_resolution``
+    (at or coarser than the rural cells; default ``None``: one candidate per populated rural
+    cell) gives the rural cells one candidate per populated parent at that resolution and
+    prefecture, at its most populous cell, then one more wherever a populated rural cell has
+    none within the rural reach (``reach.standard.rural_km``, else
+    ``reach.service_radius_km``), so the rural standard is kept with far fewer pairs
+    (docs/stations.md, "With the service standard"). ``regions`` keeps only the
     cells (and candidates) of the listed regions (``zones.region_column`` values or zone
     names) after the national demand is computed: a slice of the national plan.
     """
@@ -72,6 +78,8 @@ class FineZonesConfig(Frozen):
     kwh_per_stall_day: PositiveFloat = 48.7
     coarse_site_min_population: NonNegativeFloat = 1.0
     candidate_h3_resolution: Annotated[int, Field(ge=0, le=13)] | None = None
+    # None: one candidate per populated rural cell (the rule before coarser rural candidates)
+    rural_candidate_h3_resolution: Annotated[int, Field(ge=0, le=13)] | None = None
     # None: the urban reach (reach.standard.urban_km, else reach.service_radius_km)
     catchment_km: PositiveFloat | None = None
     # None: the demand rule's threshold (smallest design x kwh_per_stall_day)
@@ -105,6 +113,13 @@ class FineZonesConfig(Frozen):
             raise ValueError(
                 f"fine_zones.candidate_h3_resolution = {cluster} must lie between fine_zones."
                 f"h3_resolution ({base}) and fine_zones.urban_h3_resolution ({fine}): e.g. 7"
+            )
+        rural = self.rural_candidate_h3_resolution
+        if rural is not None and (fine is None or rural > coarse):
+            raise ValueError(
+                f"fine_zones.rural_candidate_h3_resolution = {rural} must be at or coarser than "
+                f"the rural cells (fine_zones.rural_h3_resolution = {coarse}) and needs "
+                "fine_zones.urban_h3_resolution: e.g. 4 (one candidate per 1,770 km2)"
             )
         if self.suburban_density_per_km2 >= self.urban_density_per_km2:
             raise ValueError(
@@ -163,7 +178,12 @@ class DecomposeConfig(Frozen):
     bound is one of that stricter model); ``"national"`` prices the national rows by multipliers
     that only rise, on a ladder of ``target_steps`` rungs, re-solving only the tasks still short,
     and the bound is one of the model with the national rows
-    (:mod:`chargeplan.solver.national_targets`).
+    (:mod:`chargeplan.solver.national_targets`). ``full_bound_steps``: with ``"cut"``, pairs
+    cut by the region rule and a station-design model, the plan's bound is the full model's
+    (the design Lagrangian over every pair, the cut's cross pairs included, by the cut's site
+    groups: :mod:`chargeplan.solver.cut_bound`) after that many subgradient steps, instead of
+    the cut model's; 0 keeps the cut model's bound (the summary's ``decompose_bound_of`` says
+    which).
 
     A ``tcp://`` scheduler is unauthenticated and unencrypted: anyone who can reach its port can
     run code on the cluster. On a shared network use ``tls://host:port`` with ``tls_ca_file``
@@ -184,6 +204,8 @@ class DecomposeConfig(Frozen):
     target_steps: Annotated[int, Field(ge=0, le=40)] = 6
     # "region": each task meets each target (the rule before national rows were priced)
     targets: Literal["region", "national"] = "region"
+    # 100 steps: measured on Henan (docs/stations.md, "With the service standard")
+    full_bound_steps: Annotated[int, Field(ge=0, le=10_000)] = 100
     # None: one worker per core this process may use (distributed.default_workers), so that
     # `chargeplan run` uses the machine without --workers
     workers: Annotated[int, Field(ge=1, le=1024)] | None = None

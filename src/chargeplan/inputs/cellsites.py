@@ -107,6 +107,8 @@ def station_sites_from_cells(
     cluster_resolution: int | None = None,
     catchment_km: float | None = None,
     catchment_min_daily_kwh: float | None = None,
+    rural_resolution: int | None = None,
+    rural_km: float | None = None,
     crs: str = DEFAULT_CRS,
     supplied: gpd.GeoDataFrame | None = None,
     id_column: str = "site_id",
@@ -129,6 +131,12 @@ def station_sites_from_cells(
       candidate, at its most demanded cell (ties by H3 index);
     - every **suburban or rural** (coarse) cell with at least ``coarse_min_population``
       people, whatever its demand, so that the countryside keeps a candidate within its cell;
+      with ``rural_resolution`` (coarser than the rural cells), the **rural** cells instead
+      get one candidate per populated parent at ``rural_resolution`` and prefecture
+      (``parent_id``), at its most populous cell (ties by H3 index), and then, with
+      ``rural_km``, every populated rural cell still without a candidate within ``rural_km``
+      gets one by the catchment rounds at threshold 0 (so none is left without one within
+      its reach; :func:`_rural_picks`);
     - with ``catchment_km``, then, the **catchment rule**
       (:func:`~chargeplan.inputs.catchment.catchment_picks`): urban cells with people and no
       candidate within ``catchment_km`` get candidates, in rounds, at the uncovered cells whose
@@ -154,6 +162,12 @@ def station_sites_from_cells(
         The urban reach the catchment rule fills (``None``: no catchment rule).
     catchment_min_daily_kwh
         Catchment demand an added candidate needs (``None``: ``min_daily_kwh``).
+    rural_resolution
+        H3 resolution of the groups of rural cells that share one candidate (``None``: one
+        candidate per populated rural cell).
+    rural_km
+        With ``rural_resolution``: the rural reach every populated rural cell gets a candidate
+        within (``None``: no such check).
     crs
         Metric CRS the catchment rule measures distances in (the reach's).
     supplied, id_column, cell_id_column, population_column, people_per_charger,
@@ -194,6 +208,10 @@ def station_sites_from_cells(
     pop = cells[population_column].to_numpy(float)
     urban = cells["settlement"].to_numpy() == "urban"
     chosen = ~urban & ~taken & (pop >= coarse_min_population)
+    rural = (cells["settlement"].to_numpy() == "rural") & chosen
+    if rural_resolution is not None:
+        chosen &= ~rural
+        chosen[_rural_groups(cell_ids, rural, pop, cells["parent_id"], rural_resolution)] = True
     chosen[_urban_picks(cell_ids, urban, demand, taken, min_daily_kwh, cluster_resolution)] = True
     if catchment_km is not None:
         threshold = min_daily_kwh if catchment_min_daily_kwh is None else catchment_min_daily_kwh
@@ -209,6 +227,21 @@ def station_sites_from_cells(
                 crs,
                 catchment_km,
                 threshold,
+            )
+        ] = True
+    if rural_resolution is not None and rural_km is not None:
+        chosen[
+            _catchment_step(
+                cells,
+                cell_ids,
+                chosen & (pop > 0),
+                given,
+                demand,
+                rural,
+                crs,
+                rural_km,
+                0.0,
+                "rural",
             )
         ] = True
     sites = _cell_site_table(
@@ -238,9 +271,11 @@ def _catchment_step(
     crs: str,
     catchment_km: float,
     min_daily_kwh: float,
+    kind: str = "urban",
 ) -> np.ndarray:
     """Positions of the cells the catchment rule adds, with the chosen cells and the supplied
-    sites as the candidates already placed; logs what it adds and leaves out."""
+    sites as the candidates already placed; logs what it adds and leaves out (of the ``kind``
+    of cells ``targets`` holds)."""
     from chargeplan.inputs.catchment import catchment_picks
 
     if not np.isfinite(catchment_km) or catchment_km <= 0:
@@ -264,10 +299,11 @@ def _catchment_step(
     )
     total = demand.sum() or 1.0
     log.info(
-        "catchment rule: %d urban cells without a candidate within %g km (%.2f %% of the "
+        "catchment rule: %d %s cells without a candidate within %g km (%.2f %% of the "
         "demand); %d candidates added in %d rounds; %d cells left out (%.3f %%: less than %g kWh "
         "a day within %g km)",
         picks.uncovered.size,
+        kind,
         catchment_km,
         100 * demand[picks.uncovered].sum() / total,
         picks.added.size,
@@ -278,6 +314,36 @@ def _catchment_step(
         catchment_km,
     )
     return picks.added
+
+
+def _rural_groups(
+    cell_ids: np.ndarray,
+    rural: np.ndarray,
+    pop: np.ndarray,
+    prefecture: pd.Series,
+    resolution: int,
+) -> np.ndarray:
+    """Positions of the rural cells that become candidates with a coarser rural rule: in each
+    group of the ``rural`` cells sharing a parent at ``resolution`` and a prefecture, the most
+    populous cell (ties by H3 index). A cell at or coarser than ``resolution`` is its own
+    group."""
+    where = np.flatnonzero(rural)
+    if not where.size:
+        return where
+    ints = np.array([h3.str_to_int(c) for c in cell_ids[where]], np.uint64)
+    cell_resolution = cell_resolutions(ints)
+    parent = ints.copy()
+    for level in np.unique(cell_resolution[cell_resolution > resolution]):
+        at = cell_resolution == level
+        parent[at] = cell_parents(ints[at], int(level), resolution)
+    _, group = np.unique(
+        np.column_stack([parent, pd.factorize(prefecture.to_numpy()[where])[0].astype(np.uint64)]),
+        axis=0,
+        return_inverse=True,
+    )
+    group = np.ravel(group)
+    order = np.lexsort((ints, -pop[where], group))
+    return where[order[np.r_[True, group[order][1:] != group[order][:-1]]]]
 
 
 def _join_sites(frames: list[gpd.GeoDataFrame], id_column: str) -> gpd.GeoDataFrame:

@@ -28,6 +28,7 @@ from chargeplan.inputs.multires import multires_cells
 __all__ = [
     "min_station_daily_kwh",
     "most_populous_sites",
+    "rural_reach_km",
     "smallest_design",
     "spread_options",
     "station_layer",
@@ -111,6 +112,8 @@ def station_layer(
             cluster_resolution=config.candidate_h3_resolution,
             catchment_km=urban_reach_km(scenario) if config.cell_sites == "catchment" else None,
             catchment_min_daily_kwh=config.catchment_min_daily_kwh,
+            rural_resolution=config.rural_candidate_h3_resolution,
+            rural_km=rural_reach_km(scenario),
             crs=scenario.reach.crs,
             **_cell_site_options(scenario, sites),
         )
@@ -130,6 +133,16 @@ def urban_reach_km(scenario: Scenario) -> float:
         return float(config.catchment_km)
     if reach.standard is not None:
         return float(reach.standard.urban_km)
+    return float(reach.service_radius_km)
+
+
+def rural_reach_km(scenario: Scenario) -> float:
+    """The reach every rural cell keeps a candidate within under
+    ``fine_zones.rural_candidate_h3_resolution``: ``reach.standard.rural_km``, else
+    ``reach.service_radius_km``."""
+    reach = scenario.reach
+    if reach.standard is not None:
+        return float(reach.standard.rural_km)
     return float(reach.service_radius_km)
 
 

@@ -37,6 +37,7 @@ solve of every region.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -51,6 +52,7 @@ from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.solution import Solution
 from chargeplan.model.targets import target_groups
 from chargeplan.solver.coverage import without_idle_targets
+from chargeplan.solver.full_bound import with_full_bound
 from chargeplan.solver.highs import solve
 from chargeplan.solver.lagrange import LagrangeRun, solve_lagrange
 from chargeplan.solver.national_targets import solve_national_targets
@@ -121,6 +123,9 @@ class Decomposition:
     target_rungs, target_tasks_solved
         With ``targets = "national"``: rungs of the price ascent, and task solves over all of
         them (the first rung solves every task).
+    full_bound
+        With ``"cut"``: which model the plan's bound is of, the cut model's bound, and the
+        full model's bound over the cut (:func:`chargeplan.solver.full_bound.with_full_bound`).
     """
 
     regions: int
@@ -143,6 +148,7 @@ class Decomposition:
     target_prices: tuple[float, ...] = ()
     target_rungs: int = 0
     target_tasks_solved: int = 0
+    full_bound: tuple[tuple[str, Any], ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """Figures for a plan's summary, keys prefixed ``decompose_``."""
@@ -168,6 +174,7 @@ class Decomposition:
             "decompose_target_prices": " ".join(f"{p:.6g}" for p in self.target_prices),
             "decompose_target_rungs": self.target_rungs,
             "decompose_target_tasks_solved": self.target_tasks_solved,
+            **dict(self.full_bound),
         }
 
 
@@ -246,6 +253,7 @@ def solve_decomposed(
     piece_max_nodes: int | None = None,
     target_steps: int = 6,
     targets: str = "region",
+    full_bound_steps: int = 0,
 ) -> tuple[Solution, Decomposition]:
     """Split, solve the regions (in parallel through ``executor``) and merge.
 
@@ -286,6 +294,10 @@ def solve_decomposed(
         ``"national"`` prices the national rows by multipliers that only rise, re-solving the
         tasks still short (:mod:`chargeplan.solver.national_targets`; ``target_steps`` rungs),
         and the bound is one of the model with the national rows.
+    full_bound_steps
+        With ``"cut"`` and pairs cut by the region rule: subgradient steps of the full model's
+        bound over the cut (:mod:`chargeplan.solver.cut_bound`), which then replaces the cut
+        model's bound (0: the cut model's bound is kept, and the summary says so).
 
     Returns
     -------
@@ -328,9 +340,18 @@ def solve_decomposed(
     parts = [subproblem(problem, region) for region in regions]
     info = _split_figures(problem, regions)
     region_options = dataclasses.replace(options, log_to_stderr=False)
+    coordinate = functools.partial(  # the full model's bound over the cut (cut_bound)
+        with_full_bound,
+        problem,
+        regions,
+        cut_pairs=info["cut_pairs"],
+        steps=full_bound_steps,
+        mip_rel_gap=options.mip_rel_gap,
+        executor=run,
+    )
     if targets == "national" and target_groups(problem).size:
         return _national_targets(
-            problem, regions, parts, run, region_options, info, start, steps=target_steps
+            problem, regions, parts, run, region_options, info, start, target_steps, coordinate
         )
     if targets not in ("region", "national"):
         raise InputError(f"decompose.targets must be 'region' or 'national', not {targets!r}")
@@ -343,7 +364,10 @@ def solve_decomposed(
 
     plain = solve_at(0.0)
     if limit is None or resource_usage(problem, plain, resource) <= limit * (1 + 1e-9):
-        return plain, Decomposition(**info, seconds=time.perf_counter() - start)
+        plain, figures = coordinate(plain)
+        return plain, Decomposition(
+            **info, seconds=time.perf_counter() - start, full_bound=tuple(figures.items())
+        )
     search = PriceSearch(problem, resource, float(limit), solve_at, plain)
     cost, price, plan = search.run(price_steps)
     gap = max(cost - search.dual, 0.0) / max(abs(cost), 1e-9)
@@ -363,8 +387,8 @@ def _national_targets(
     options: SolverOptions,
     info: dict[str, Any],
     start: float,
-    *,
     steps: int,
+    coordinate: Callable[..., tuple[Solution, dict[str, Any]]],
 ) -> tuple[Solution, Decomposition]:
     """The ``"cut"`` tasks under national coverage targets, priced
     (:func:`chargeplan.solver.national_targets.solve_national_targets`)."""
@@ -378,6 +402,7 @@ def _national_targets(
         return solve_tasks(run, [(task, options) for task in tasks])
 
     plan, prices, rungs = solve_national_targets(problem, regions, parts, solve_all, steps=steps)
+    plan, figures = coordinate(plan, target_multipliers=np.asarray(prices, float))
     status = plan.status if plan.gap <= options.mip_rel_gap * (1 + 1e-6) else "feasible"
     for rung in rungs:
         log.info(
@@ -394,6 +419,7 @@ def _national_targets(
         target_prices=prices,
         target_rungs=len(rungs),
         target_tasks_solved=sum(r.solved for r in rungs),
+        full_bound=tuple(figures.items()),
     )
     return dataclasses.replace(plan, status=status), decomposition
 

@@ -123,6 +123,7 @@ def solve_scenario_regions(
     }
     if config.method == "cut":
         kwargs["targets"] = config.targets
+        kwargs["full_bound_steps"] = config.full_bound_steps
     if config.method == "lagrange":
         kwargs["zone_xy"] = zone_centres(zones, centres=centres, crs=scenario.reach.crs)
         kwargs["max_piece_pairs"] = config.max_piece_pairs
