@@ -169,7 +169,7 @@ def test_validate_checks_what_run_would_plan(tiny_scenario: Path, capsys) -> Non
 def test_closing_words_of_a_station_plan_and_of_a_site_plan() -> None:
     """The run's last line: stations, counts with separators, the served share of the demand in
     reach, and a non-optimal status read as a gap against a bound (figures made up)."""
-    from chargeplan.cli import closing_words
+    from chargeplan.results.display import closing_words
 
     s = {
         "status": "iteration_limit",

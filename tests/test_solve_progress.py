@@ -11,8 +11,8 @@ import pytest
 
 from chargeplan import progress
 from chargeplan.progress import count_text, duration_text
-from chargeplan.solver.decompose import solve_region, solve_tasks, start_order
 from chargeplan.solver.split import split_components, subproblem
+from chargeplan.solver.tasks import solve_region, solve_tasks, start_order
 
 from .instances import EXACT, cluster_problem
 

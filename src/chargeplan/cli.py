@@ -26,7 +26,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chargeplan import progress
 from chargeplan._version import __version__
@@ -252,6 +252,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     progress.finish()
     written = [*manifest["outputs"], "manifest.json"]
+    from chargeplan.results.display import closing_words
+
     words = closing_words(plan.summary, "design" in plan.sites.columns)
     print(
         f"{scenario.name}: {words}; {len(written)} files in {out} "
@@ -482,42 +484,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-
-def closing_words(s: dict[str, Any], stations: bool) -> str:
-    """The run's last line without its files: status and gap, stations or sites, chargers, capex,
-    served shares, gaps and the split.
-
-    A plan of station designs counts *stations* and adds the served share of the demand that has
-    a candidate within its reach; a status other than ``optimal`` says that the gap is against a
-    valid bound (a design start or a work limit), so a planner does not read it as a failure.
-
-    Parameters
-    ----------
-    s
-        The plan's summary (``Plan.summary``).
-    stations
-        Whether the plan's sites carry station designs (a ``design`` column).
-
-    Returns
-    -------
-    str
-        E.g. ``"iteration_limit, gap 4.375 % against a bound of the full model; 11,526 stations,
-        312,060 chargers; ..."``.
-    """
-    status = s["status"]
-    gap = f"gap {100 * s['gap']:.3f} %"
-    head = f"optimal, {gap}" if status == "optimal" else f"{status}, {gap} against its bound"
-    where = "stations" if stations else "sites"
-    served = f"{100 * s['coverage']:.1f} % of peak demand served"
-    if stations and "served_share_reachable" in s:
-        served += f" ({100 * s['served_share_reachable']:.1f} % of the demand in reach)"
-    split = (
-        f"; {s['decompose_regions']:,} regions solved apart ({s['decompose_by']})"
-        if "decompose_regions" in s
-        else ""
-    )
-    return (
-        f"{head}; {s['sites_opened']:,} {where}, {s['chargers']:,} chargers; capex CNY "
-        f"{s['capex_cny'] / 1e9:,.2f} bn; {served}; {s['zones_with_gaps']:,} zones with gaps"
-        f"{split}"
-    )

@@ -112,7 +112,7 @@ class DaskExecutor:
     **Scheduling.** The items start in the order given, never more at a time than the cluster
     has worker threads (its ``nthreads`` when the first item is sent): the next item is sent
     when one finishes, so it goes to the worker that just became free. Given largest first
-    (:func:`chargeplan.solver.decompose.start_order`), this is the longest-processing-time
+    (:func:`chargeplan.solver.tasks.start_order`), this is the longest-processing-time
     list schedule: no large piece waits in one worker's queue while another worker idles at
     the end. Each item travels with its task (a piece of the national plan is at most a few
     MB); scattering the items beforehand would tie each to the worker holding its data.
