@@ -61,6 +61,7 @@ only stops a solve, as everywhere).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -104,6 +105,13 @@ HIGHS_OPTIONS: dict[str, Any] = {
 form, yet its probing costs), pseudo-costs without strong branching, none of HiGHS's primal
 heuristics (their sub-MIPs took half the time on the hard points; the start is given) and a
 cut pool of 500 rows (HiGHS's default 10,000 keeps thousands of cuts in the node LPs)."""
+
+THREADS = 1
+"""HiGHS's threads for MCLP when the options name none (HiGHS's default on 2 cores is 2 search
+workers). Measured (CPU seconds of :func:`solve_mclp` on the reduced problem, one run each,
+``docs/scale.md``): the same on the easy points of ``benchmarks/against_spopt.py --grid``
+(radius 8, p 30: 0.37 and 0.38), less on the hard ones (radius 10, p 30: 5.6 against 8.6-9.4;
+radius 12, p 20: 6.2 against 6.9-7.4). A count given in the options is kept."""
 
 KICKS = 300
 """Most kicks of :func:`kick_search` with ``start="kicks"`` (measured: ``docs/scale.md``)."""
@@ -298,7 +306,7 @@ def solve_mclp(
     SolveError
         As :func:`chargeplan.solver.direct.solve_direct`.
     """
-    from chargeplan.solver.direct import _load, _run, read_values
+    from chargeplan.solver.direct import _load, read_values
 
     progress.step("build model")
     begin = time.perf_counter()
@@ -317,7 +325,7 @@ def solve_mclp(
         highs.setOptionValue(name, value)
     build_seconds = time.perf_counter() - begin
     begin = time.perf_counter()
-    stage = _run(highs, options, lp.objective_offset)
+    stage = _run_threads(highs, options, lp.objective_offset)
     stage["seconds"] = time.perf_counter() - begin
     decisions: dict[str, Any] = decode(problem, ix, read_values(lp, highs, order))
     return Solution(
@@ -326,6 +334,22 @@ def solve_mclp(
         stages=(stage,),
         formulation=f"covering form (MCLP: {start} start)",
     )
+
+
+def _run_threads(highs: Any, options: SolverOptions, offset: float) -> dict:
+    """:func:`chargeplan.solver.direct._run` with :data:`THREADS` threads unless ``options``
+    name a count; HiGHS's scheduler is global, so it is reset afterwards for the next solve of
+    the process to start its own (as without this path)."""
+    import highspy
+
+    from chargeplan.solver.direct import _run
+
+    if options.threads is not None:
+        return _run(highs, options, offset)
+    try:
+        return _run(highs, dataclasses.replace(options, threads=THREADS), offset)
+    finally:
+        highspy.Highs.resetGlobalScheduler(True)
 
 
 def _set_start(highs: Any, values: np.ndarray) -> None:
