@@ -44,6 +44,11 @@ spopt"):
   19 of 49 seconds and strong branching 15 more, while the plan they found is no better than
   the search finds by itself; presolve removes nothing from the reduced covering form.
 
+- **one HiGHS thread** (:data:`THREADS`) unless the options name a count: on 2 cores HiGHS
+  otherwise runs 2 search workers, whose search is no shorter; one thread took the CPU seconds
+  of radius 10, p 30 from 8.6-9.4 to 5.6-6.0 and of radius 10, p 40 from 21.0 to 17.3, the easy
+  points unchanged (``docs/scale.md``, the grid of branch ``mclp3``).
+
 The reductions run before (:func:`chargeplan.solver.reduce.reduce_problem`, exact: zones with
 one covering set merged with their weights summed, dominated sites dropped, which keeps the
 optimum under a site limit, since exchanging a dominated site for its dominator keeps the
