@@ -104,12 +104,17 @@ HIGHS_OPTIONS: dict[str, Any] = {
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_root_reduced_cost": False,
     "mip_pool_soft_limit": 500,
+    "mip_lp_solver": "ipm",
 }
 """HiGHS options for MCLP (module docstring; measured: ``benchmarks/against_spopt.py
 --mclp-ablation`` and ``--grid``): no presolve (it removes nothing from the reduced covering
 form, yet its probing costs), pseudo-costs without strong branching, none of HiGHS's primal
 heuristics (their sub-MIPs took half the time on the hard points; the start is given) and a
-cut pool of 500 rows (HiGHS's default 10,000 keeps thousands of cuts in the node LPs)."""
+cut pool of 500 rows (HiGHS's default 10,000 keeps thousands of cuts in the node LPs), and the
+root LP by the interior point method (HiGHS then crosses over to a basis and every later LP is
+simplex): the covering LP is highly degenerate, and the dual simplex took about 95 of the 105
+CPU seconds at 20,000 x 2,000, radius 6, p 10, where the interior point root takes the whole
+solve to 9.1 (module docstring)."""
 
 THREADS = 1
 """HiGHS's threads for MCLP when the options name none (HiGHS's default on 2 cores is 2 search
