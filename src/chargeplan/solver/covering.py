@@ -44,10 +44,17 @@ spopt"):
   19 of 49 seconds and strong branching 15 more, while the plan they found is no better than
   the search finds by itself; presolve removes nothing from the reduced covering form.
 
+- **the root LP by the interior point method** (``mip_lp_solver = "ipm"`` in
+  :data:`HIGHS_OPTIONS`; HiGHS crosses over to a basis, and every later LP is dual simplex
+  from it): the covering LP is highly degenerate; on the 20,000 x 2,000 instance at radius 6,
+  p 10 the solve took 105 CPU seconds with the dual simplex root (every stack sampled in it)
+  and 9.1 with the interior point root (the LP alone: 8.1 CPU seconds, 21 iterations); at
+  2,000 x 400 mostly faster (radius 10, p 30: 4.7 against 5.6 CPU seconds);
 - **one HiGHS thread** (:data:`THREADS`) unless the options name a count: on 2 cores HiGHS
   otherwise runs 2 search workers, whose search is no shorter; one thread took the CPU seconds
-  of radius 10, p 30 from 8.6-9.4 to 5.6-6.0 and of radius 10, p 40 from 21.0 to 17.3, the easy
-  points unchanged (``docs/scale.md``, the grid of branch ``mclp3``).
+  of radius 10, p 30 from 8.6-9.4 to 5.6-6.0, of radius 10, p 40 from 21.0 to 17.3 and of
+  radius 12, p 30 from 71.0 to 38.7, the easy points unchanged (``docs/scale.md``, the grid of
+  branch ``mclp3``).
 
 The reductions run before (:func:`chargeplan.solver.reduce.reduce_problem`, exact: zones with
 one covering set merged with their weights summed, dominated sites dropped, which keeps the
@@ -112,9 +119,8 @@ form, yet its probing costs), pseudo-costs without strong branching, none of HiG
 heuristics (their sub-MIPs took half the time on the hard points; the start is given) and a
 cut pool of 500 rows (HiGHS's default 10,000 keeps thousands of cuts in the node LPs), and the
 root LP by the interior point method (HiGHS then crosses over to a basis and every later LP is
-simplex): the covering LP is highly degenerate, and the dual simplex took about 95 of the 105
-CPU seconds at 20,000 x 2,000, radius 6, p 10, where the interior point root takes the whole
-solve to 9.1 (module docstring)."""
+simplex): the covering LP is highly degenerate; at 20,000 x 2,000, radius 6, p 10 the solve
+took 105 CPU seconds with the dual simplex root and 9.1 with this one (module docstring)."""
 
 THREADS = 1
 """HiGHS's threads for MCLP when the options name none (HiGHS's default on 2 cores is 2 search
