@@ -47,9 +47,9 @@ spopt"):
 - **the root LP by the interior point method** (``mip_lp_solver = "ipm"`` in
   :data:`HIGHS_OPTIONS`; HiGHS crosses over to a basis, and every later LP is dual simplex
   from it): the covering LP is highly degenerate; on the 20,000 x 2,000 instance at radius 6,
-  p 10 the solve took 105 CPU seconds with the dual simplex root (every stack sampled in it)
-  and 9.1 with the interior point root (the LP alone: 8.1 CPU seconds, 21 iterations); at
-  2,000 x 400 mostly faster (radius 10, p 30: 4.7 against 5.6 CPU seconds);
+  p 10 the solve took 105 CPU seconds with the dual simplex root (where four sampled stacks
+  were) and 9.1 with the interior point root (the LP alone: 8.1 CPU seconds, 21 iterations);
+  at 2,000 x 400 mostly faster (radius 10, p 30: 4.7 against 5.6 CPU seconds);
 - **one HiGHS thread** (:data:`THREADS`) unless the options name a count: on 2 cores HiGHS
   otherwise runs 2 search workers, whose search is no shorter; one thread took the CPU seconds
   of radius 10, p 30 from 8.6-9.4 to 5.6-6.0, of radius 10, p 40 from 21.0 to 17.3 and of
