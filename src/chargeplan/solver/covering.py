@@ -37,9 +37,10 @@ spopt"):
   the grid (``benchmarks/against_spopt.py --grid``; CPU seconds of :func:`solve_mclp` on the
   reduced problem, one thread, a loaded machine, single runs) this took radius 10, p 20 from
   5.2-5.7 to 1.5-2.1, radius 10, p 30 from 23-26 to 5.2-5.7, radius 12, p 20 from 21.6 to
-  6.3-6.4; over the whole 2,000 x 400 grid spopt + CBC takes a median 15.2 times and at least
-  3.1 times chargeplan's CPU seconds in one run, and 2.6 times at radius 10, p 30 in a rerun
-  (``docs/scale.md``).
+  6.3-6.4; over the whole 2,000 x 400 grid spopt + CBC then took a median 15.2 times and at
+  least 3.1 times chargeplan's CPU seconds in one run, and 2.6 times at radius 10, p 30 in a
+  rerun; with the two choices below a median 31.9 times and at least 3.2 times, 5.8 times
+  where CBC proved its optimum (``docs/scale.md``, the grid of branch ``mclp3``).
   The HiGHS logs say why: at radius 10, p 30 the sub-MIP heuristics (RENS at the root) took
   19 of 49 seconds and strong branching 15 more, while the plan they found is no better than
   the search finds by itself; presolve removes nothing from the reduced covering form.
