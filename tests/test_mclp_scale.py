@@ -10,10 +10,11 @@
   misspelt name would be ignored with a warning, measuring nothing);
 - the whole path (``chargeplan.solve``) covers the brute-force optimum on random instances with
   many equal covering sets (zones on a coarse lattice), and returns the same plan twice;
-- with no thread count in the options the path runs HiGHS with
-  :data:`~chargeplan.solver.covering.THREADS` threads: the same plan as asking for that count,
-  the brute-force optimum on uniform random instances whose LP relaxation is fractional, and a
-  thread count given in the options still proves the same optimum.
+- with the defaults (the interior point root, and with no thread count in the options
+  :data:`~chargeplan.solver.covering.THREADS` threads) the path proves the brute-force optimum
+  on uniform random instances, one of them with a fractional LP relaxation, returns the same
+  plan twice and the same plan as asking for that thread count; a thread count given in the
+  options still proves the same optimum.
 """
 
 from __future__ import annotations
@@ -169,6 +170,8 @@ def test_the_default_threads_prove_the_brute_force_optimum(seed):
     assert default.status == "optimal" and "MCLP" in default.formulation
     assert weight[reach[:, default.open_site].any(axis=1)].sum() == best
     assert default.objective == pytest.approx(weight.sum() - best)
+    again = chargeplan.solve(problem, EXACT)
+    assert again.open_site.tolist() == default.open_site.tolist()  # deterministic
     named = chargeplan.solve(problem, SolverOptions(mip_rel_gap=0.0, threads=THREADS))
     assert named.open_site.tolist() == default.open_site.tolist()
     two = chargeplan.solve(problem, SolverOptions(mip_rel_gap=0.0, threads=2))
