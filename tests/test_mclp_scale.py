@@ -9,7 +9,12 @@
 - the options in :data:`~chargeplan.solver.covering.HIGHS_OPTIONS` are HiGHS options (a
   misspelt name would be ignored with a warning, measuring nothing);
 - the whole path (``chargeplan.solve``) covers the brute-force optimum on random instances with
-  many equal covering sets (zones on a coarse lattice), and returns the same plan twice.
+  many equal covering sets (zones on a coarse lattice), and returns the same plan twice;
+- with the defaults (the interior point root, and with no thread count in the options
+  :data:`~chargeplan.solver.covering.THREADS` threads) the path proves the brute-force optimum
+  on uniform random instances, one of them with a fractional LP relaxation, returns the same
+  plan twice and the same plan as asking for that thread count; a thread count given in the
+  options still proves the same optimum.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import pytest
 import chargeplan
 from chargeplan.solver.covering import (
     HIGHS_OPTIONS,
+    THREADS,
     coverage,
     kick_search,
     mclp_applies,
@@ -31,7 +37,7 @@ from chargeplan.solver.covering import (
 from chargeplan.solver.options import SolverOptions
 from chargeplan.solver.reduce import reduce_problem
 
-from .covering_instances import brute_best, mclp_problem
+from .covering_instances import brute_best, mclp_problem, random_mclp
 
 EXACT = SolverOptions(mip_rel_gap=0.0, time_limit_s=120)
 
@@ -133,3 +139,41 @@ def test_the_mclp_path_covers_the_brute_force_optimum(seed, p):
     assert got.objective == pytest.approx(weight.sum() - best)
     again = chargeplan.solve(problem, EXACT)
     assert again.open_site.tolist() == got.open_site.tolist()  # the same plan twice
+
+
+def lp_bound(reach: np.ndarray, weight: np.ndarray, p: int) -> float:
+    """The LP relaxation's most covered weight (scipy's HiGHS LP on the textbook model)."""
+    from scipy.optimize import linprog
+
+    zones, sites = reach.shape
+    rows = np.c_[-reach.astype(float), np.eye(zones)]  # z_i - sum_{j in N(i)} y_j <= 0
+    rows = np.r_[rows, np.r_[np.ones(sites), np.zeros(zones)][None]]  # sum_j y_j <= p
+    result = linprog(
+        np.r_[np.zeros(sites), -weight],
+        A_ub=rows,
+        b_ub=np.r_[np.zeros(zones), p],
+        bounds=[(0, 1)] * (sites + zones),
+    )
+    return float(-result.fun)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_default_threads_prove_the_brute_force_optimum(seed):
+    """Uniform points, 4 of 14 sites: 1,001 subsets enumerated; with seed 2 the LP relaxation
+    covers 105 and the optimum 103, so HiGHS must branch or cut."""
+    reach, weight = random_mclp(seed, zones=40, sites=14, radius=2.2)
+    problem = mclp_problem(reach, weight, 4)
+    best = brute_best(reach, weight, 4)
+    if seed == 2:
+        assert (lp_bound(reach, weight, 4), best) == (pytest.approx(105.0), 103.0)
+    default = chargeplan.solve(problem, EXACT)
+    assert default.status == "optimal" and "MCLP" in default.formulation
+    assert weight[reach[:, default.open_site].any(axis=1)].sum() == best
+    assert default.objective == pytest.approx(weight.sum() - best)
+    again = chargeplan.solve(problem, EXACT)
+    assert again.open_site.tolist() == default.open_site.tolist()  # deterministic
+    named = chargeplan.solve(problem, SolverOptions(mip_rel_gap=0.0, threads=THREADS))
+    assert named.open_site.tolist() == default.open_site.tolist()
+    two = chargeplan.solve(problem, SolverOptions(mip_rel_gap=0.0, threads=2))
+    assert two.status == "optimal"
+    assert weight[reach[:, two.open_site].any(axis=1)].sum() == best

@@ -37,12 +37,25 @@ spopt"):
   the grid (``benchmarks/against_spopt.py --grid``; CPU seconds of :func:`solve_mclp` on the
   reduced problem, one thread, a loaded machine, single runs) this took radius 10, p 20 from
   5.2-5.7 to 1.5-2.1, radius 10, p 30 from 23-26 to 5.2-5.7, radius 12, p 20 from 21.6 to
-  6.3-6.4; over the whole 2,000 x 400 grid spopt + CBC takes a median 15.2 times and at least
-  3.1 times chargeplan's CPU seconds in one run, and 2.6 times at radius 10, p 30 in a rerun
-  (``docs/scale.md``).
+  6.3-6.4; over the whole 2,000 x 400 grid spopt + CBC then took a median 15.2 times and at
+  least 3.1 times chargeplan's CPU seconds in one run, and 2.6 times at radius 10, p 30 in a
+  rerun; with the two choices below a median 31.9 times and at least 3.2 times, 5.8 times
+  where CBC proved its optimum (``docs/scale.md``, the grid of branch ``mclp3``).
   The HiGHS logs say why: at radius 10, p 30 the sub-MIP heuristics (RENS at the root) took
   19 of 49 seconds and strong branching 15 more, while the plan they found is no better than
   the search finds by itself; presolve removes nothing from the reduced covering form.
+
+- **the root LP by the interior point method** (``mip_lp_solver = "ipm"`` in
+  :data:`HIGHS_OPTIONS`; HiGHS crosses over to a basis, and every later LP is dual simplex
+  from it): the covering LP is highly degenerate; on the 20,000 x 2,000 instance at radius 6,
+  p 10 the solve took 105 CPU seconds with the dual simplex root (where four sampled stacks
+  were) and 9.1 with the interior point root (the LP alone: 8.1 CPU seconds, 21 iterations);
+  at 2,000 x 400 mostly faster (radius 10, p 30: 4.7 against 5.6 CPU seconds);
+- **one HiGHS thread** (:data:`THREADS`) unless the options name a count: on 2 cores HiGHS
+  otherwise runs 2 search workers, whose search is no shorter; one thread took the CPU seconds
+  of radius 10, p 30 from 8.6-9.4 to 5.6-6.0, of radius 10, p 40 from 21.0 to 17.3 and of
+  radius 12, p 30 from 71.0 to 38.7, the easy points unchanged (``docs/scale.md``, the grid of
+  branch ``mclp3``).
 
 The reductions run before (:func:`chargeplan.solver.reduce.reduce_problem`, exact: zones with
 one covering set merged with their weights summed, dominated sites dropped, which keeps the
@@ -61,6 +74,7 @@ only stops a solve, as everywhere).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -98,12 +112,23 @@ HIGHS_OPTIONS: dict[str, Any] = {
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_root_reduced_cost": False,
     "mip_pool_soft_limit": 500,
+    "mip_lp_solver": "ipm",
 }
 """HiGHS options for MCLP (module docstring; measured: ``benchmarks/against_spopt.py
 --mclp-ablation`` and ``--grid``): no presolve (it removes nothing from the reduced covering
 form, yet its probing costs), pseudo-costs without strong branching, none of HiGHS's primal
 heuristics (their sub-MIPs took half the time on the hard points; the start is given) and a
-cut pool of 500 rows (HiGHS's default 10,000 keeps thousands of cuts in the node LPs)."""
+cut pool of 500 rows (HiGHS's default 10,000 keeps thousands of cuts in the node LPs), and the
+root LP by the interior point method (HiGHS then crosses over to a basis and every later LP is
+simplex): the covering LP is highly degenerate; at 20,000 x 2,000, radius 6, p 10 the solve
+took 105 CPU seconds with the dual simplex root and 9.1 with this one (module docstring)."""
+
+THREADS = 1
+"""HiGHS's threads for MCLP when the options name none (HiGHS's default on 2 cores is 2 search
+workers). Measured (CPU seconds of :func:`solve_mclp` on the reduced problem, one run each,
+``docs/scale.md``): the same on the easy points of ``benchmarks/against_spopt.py --grid``
+(radius 8, p 30: 0.37 and 0.38), less on the hard ones (radius 10, p 30: 5.6 against 8.6-9.4;
+radius 12, p 20: 6.2 against 6.9-7.4). A count given in the options is kept."""
 
 KICKS = 300
 """Most kicks of :func:`kick_search` with ``start="kicks"`` (measured: ``docs/scale.md``)."""
@@ -298,7 +323,7 @@ def solve_mclp(
     SolveError
         As :func:`chargeplan.solver.direct.solve_direct`.
     """
-    from chargeplan.solver.direct import _load, _run, read_values
+    from chargeplan.solver.direct import _load, read_values
 
     progress.step("build model")
     begin = time.perf_counter()
@@ -317,7 +342,7 @@ def solve_mclp(
         highs.setOptionValue(name, value)
     build_seconds = time.perf_counter() - begin
     begin = time.perf_counter()
-    stage = _run(highs, options, lp.objective_offset)
+    stage = _run_threads(highs, options, lp.objective_offset)
     stage["seconds"] = time.perf_counter() - begin
     decisions: dict[str, Any] = decode(problem, ix, read_values(lp, highs, order))
     return Solution(
@@ -326,6 +351,22 @@ def solve_mclp(
         stages=(stage,),
         formulation=f"covering form (MCLP: {start} start)",
     )
+
+
+def _run_threads(highs: Any, options: SolverOptions, offset: float) -> dict:
+    """:func:`chargeplan.solver.direct._run` with :data:`THREADS` threads unless ``options``
+    name a count; HiGHS's scheduler is global, so it is reset afterwards for the next solve of
+    the process to start its own (as without this path)."""
+    import highspy
+
+    from chargeplan.solver.direct import _run
+
+    if options.threads is not None:
+        return _run(highs, options, offset)
+    try:
+        return _run(highs, dataclasses.replace(options, threads=THREADS), offset)
+    finally:
+        highspy.Highs.resetGlobalScheduler(True)
 
 
 def _set_start(highs: Any, values: np.ndarray) -> None:
