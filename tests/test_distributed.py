@@ -97,3 +97,46 @@ def test_the_default_worker_count_is_the_cores_this_process_may_use() -> None:
         assert default_workers() == len(os.sched_getaffinity(0))
     else:
         assert default_workers() == (os.cpu_count() or 1)
+
+
+def test_the_nanny_kill_at_shutdown_is_quiet_and_other_nanny_warnings_are_not(executor) -> None:
+    import logging
+
+    from chargeplan.solver.distributed import QuietShutdown
+
+    nanny = logging.getLogger("distributed.nanny")
+    assert any(isinstance(f, QuietShutdown) for f in nanny.filters)  # while the cluster runs
+
+    def record(message: str) -> logging.LogRecord:
+        return nanny.makeRecord(nanny.name, logging.WARNING, __file__, 1, message, None, None)
+
+    quiet = QuietShutdown()
+    assert not quiet.filter(record("Worker process still alive after 4.0 seconds, killing"))
+    assert quiet.filter(record("Restarting worker"))
+    assert quiet.filter(record("Worker exceeded 95% memory budget. Restarting..."))
+
+
+def test_the_nanny_filter_is_removed_with_the_cluster() -> None:
+    import logging
+
+    from chargeplan.solver.distributed import QuietShutdown
+
+    nanny = logging.getLogger("distributed.nanny")
+
+    def quiet_filters() -> int:  # the module's cluster, if it is running, holds one
+        return sum(isinstance(f, QuietShutdown) for f in nanny.filters)
+
+    before = quiet_filters()
+    with dask_executor(n_workers=1) as run:
+        assert quiet_filters() == before + 1
+        assert list(run(abs, [-3])) == [3]
+    assert quiet_filters() == before
+
+
+def test_a_second_local_cluster_starts_without_a_port_warning(executor) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Port 8787 is already in use" would raise
+        with dask_executor(n_workers=1) as run:
+            assert list(run(abs, [-2])) == [2]

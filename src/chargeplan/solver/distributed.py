@@ -38,7 +38,7 @@ from typing import Any
 
 from chargeplan.errors import ChargeplanError
 
-__all__ = ["DaskExecutor", "dask_executor", "default_workers", "in_dask_worker"]
+__all__ = ["DaskExecutor", "QuietShutdown", "dask_executor", "default_workers", "in_dask_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -90,19 +90,42 @@ def _client(
             yield client
         return
     workers = n_workers or default_workers()
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,  # no dashboard (it would take port 8787)
-            scheduler_kwargs={"dashboard": False},
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        log.info("dask: local cluster of %d worker processes", workers)
-        yield client
+    nanny_log = logging.getLogger("distributed.nanny")
+    quiet = QuietShutdown()
+    nanny_log.addFilter(quiet)
+    try:
+        with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                # The scheduler's HTTP server (health and metrics; no dashboard) on a free
+                # local port: with None it tries 8787 and warns when another cluster has it.
+                dashboard_address="127.0.0.1:0",
+                scheduler_kwargs={"dashboard": False},
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            log.info("dask: local cluster of %d worker processes", workers)
+            yield client
+    finally:
+        nanny_log.removeFilter(quiet)  # after the cluster has closed
+
+
+class QuietShutdown(logging.Filter):
+    """Drops the nanny's warning that it killed a worker which took more than 4 s to stop.
+
+    A local cluster closes only after every result is in; a worker that frees a large piece's
+    memory slowly on a loaded machine is then killed (``distributed.nanny`` waits 0.8 x 5 s,
+    a fixed timeout), which loses nothing but printed ``Worker process still alive after 4.0
+    seconds, killing`` under the run's last line. Every other nanny message (a worker
+    restarted after running out of memory, say) still reaches the user.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for the shutdown warning only."""
+        return not str(record.msg).startswith("Worker process still alive after")
 
 
 class DaskExecutor:
