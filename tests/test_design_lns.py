@@ -28,9 +28,8 @@ from chargeplan.solver.designstart import DesignStart, design_start
 from chargeplan.solver.direct import load_arrays
 from chargeplan.solver.options import SolverOptions
 
-from .design_instances import EXACT, brute_force, line_instance
+from .design_instances import EXACT, assert_feasible_plan, brute_force, line_instance, plan_cost
 from .piece_instances import design_row
-from .test_design_search import assert_feasible_plan, plan_cost
 
 #: Seeds whose searched plan is dearer than the optimum: (searched, optimum), measured.
 MISSED = {

@@ -18,13 +18,19 @@ import chargeplan
 from chargeplan.model.designs import design_of, station_capacity
 from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
-from chargeplan.model.sparse import BINARY, INTEGER
 from chargeplan.solver.design_local import LocalPlan, local_applies
 from chargeplan.solver.design_search import CLOSED, plan_options
 from chargeplan.solver.designstart import DesignStart, design_start
 from chargeplan.solver.direct import load_arrays
 
-from .design_instances import EXACT, assignment_cost, brute_force, line_instance
+from .design_instances import (
+    EXACT,
+    assert_feasible_plan,
+    assignment_cost,
+    brute_force,
+    line_instance,
+    plan_cost,
+)
 
 #: Seeds whose start is dearer than the optimum (brute force), with both costs: the search
 #: reaches the optimum from each (measured; the brute force recomputes the optimum).
@@ -43,30 +49,6 @@ def started(p: FacilityProblem, threads: int | None = 1, **settings) -> DesignSt
     begun = design_start(p, lp, ix, highs, order, threads=threads, **settings)
     assert begun is not None
     return begun
-
-
-def assert_feasible_plan(p: FacilityProblem, values: np.ndarray) -> None:
-    """Every row and bound holds and the integer columns are whole."""
-    lp, _ = build_milp(p)
-    matrix, row_lo, row_hi = lp.matrix()
-    activity = matrix @ values
-    assert np.all(activity >= row_lo - 1e-6) and np.all(activity <= row_hi + 1e-6)
-    lower, upper, kind = lp.bounds()
-    assert np.all(values >= lower - 1e-9) and np.all(values <= upper + 1e-9)
-    integral = np.isin(kind, [BINARY, INTEGER])
-    assert np.allclose(values[integral], np.round(values[integral]), atol=1e-9)
-
-
-def plan_cost(p: FacilityProblem, values: np.ndarray) -> float:
-    """The plan's capex plus its assignment LP (brute force's pricing) for its designs."""
-    _, ix = build_milp(p)
-    option = plan_options(p, ix, values)
-    _, capacity = station_capacity(p)
-    built = option >= 0
-    design = ix.z_design[np.maximum(option, 0)]
-    cap = np.where(built[:, None], capacity[np.arange(len(option)), design], 0.0)
-    capex = p.fixed_cost @ (option != CLOSED) + p.design_capex[design[built]].sum()
-    return float(capex + assignment_cost(p, cap))
 
 
 @pytest.mark.parametrize("seed", sorted(REACHED))
