@@ -315,7 +315,7 @@ def pass_arrays(
 def appearance_order(
     matrix: CsrRows | sp.csr_matrix, cost: np.ndarray, integer: np.ndarray | None = None
 ) -> np.ndarray:
-    """Columns in the order Pyomo's per-row path would create them in HiGHS.
+    r"""Columns in the order Pyomo's per-row path would create them in HiGHS.
 
     That is by first appearance in the rows, then the objective's other columns; columns used
     nowhere are left out. HiGHS then receives the very model the per-row path builds, so its
@@ -323,12 +323,25 @@ def appearance_order(
 
     ``integer`` (a mask over the columns, for a model whose :attr:`SparseMILP.integers_first`
     is set): the integer columns first, then the others, each part in the order above.
+
+    Mathematics: with :math:`e = 0, \dots, E-1` the stored entries in row order and
+    :math:`c(e)` their columns, column :math:`c` first appears at
+    :math:`p_c = \min \{e : c(e) = c\}` (``np.minimum.at``; :math:`p_c = E` for a column in
+    no row). The :math:`p_c < E` are distinct, so placing column :math:`c` at slot :math:`p_c`
+    and reading the filled slots in order sorts the columns by first appearance in
+    :math:`O(E)`, without a sort (``np.unique`` with ``return_index`` sorted the entries: 0.18
+    against 0.07 ms on cap71 as UFLP, docs/scale.md "The fixed cost").
     """
-    cols, first = np.unique(matrix.indices, return_index=True)
-    in_rows = cols[np.argsort(first, kind="stable")]
-    used = np.zeros(len(cost), bool)
-    used[in_rows] = True
-    order = np.concatenate([in_rows, np.flatnonzero((cost != 0) & ~used)]).astype(np.int64)
+    columns = np.asarray(matrix.indices)
+    n, nnz = len(cost), columns.size
+    first = np.full(n, nnz, np.int64)
+    np.minimum.at(first, columns, np.arange(nnz))
+    slot = np.full(nnz + 1, -1, np.int64)
+    slot[first] = np.arange(n)  # the p_c < E are distinct; columns in no row all hit slot E
+    in_rows = slot[:nnz][slot[:nnz] >= 0]
+    others = np.flatnonzero((cost != 0) & (first == nnz))
+    order = np.concatenate([in_rows, others]) if others.size else in_rows
     if integer is not None:
-        order = order[np.argsort(~np.asarray(integer, bool)[order], kind="stable")]
+        part = np.asarray(integer, bool)[order]
+        order = np.concatenate([order[part], order[~part]])
     return order

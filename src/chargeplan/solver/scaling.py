@@ -71,17 +71,21 @@ def objective_scale(costs: np.ndarray) -> int:
 
 
 @contextlib.contextmanager
-def reporting(highs: Any, constant: float) -> Iterator[None]:
+def reporting(highs: Any, constant: float, costs: np.ndarray | None = None) -> Iterator[None]:
     """Scale ``highs``'s costs (:func:`objective_scale`) and report its progress while inside.
 
+    ``costs``: the model's objective vector as the caller built it (its non-zero entries those
+    ``highs`` holds: columns left out of HiGHS's model have none), which spares reading the
+    model back from HiGHS (``getLp``, a copy of every array); default: read back.
     ``constant`` is the objective's constant, added to the figures HiGHS reports (HiGHS's
     improving-solution and MIP log callbacks: a few dozen calls per solve). With no progress
     display active when the solve starts (:func:`chargeplan.progress.active`: a library call,
     a test, a benchmark) no callback is subscribed: they would report to nobody, and HiGHS
     then calls no Python during its search (the plan is the same either way).
     """
-    lp = highs.getLp()
-    scale = objective_scale(np.asarray(lp.col_cost_, dtype=float))
+    if costs is None:
+        costs = np.asarray(highs.getLp().col_cost_, dtype=float)
+    scale = objective_scale(costs)
     highs.setOptionValue("user_objective_scale", scale)
     if progress.active() is None:
         yield
