@@ -60,6 +60,12 @@ class ModelIndex:
         start, size = self.offsets[block]
         return start + np.arange(size)
 
+    def span(self, block: str) -> slice:
+        """Column positions of a block as a slice (to index a column vector without an array
+        of positions)."""
+        start, size = self.offsets[block]
+        return slice(start, start + size)
+
     @property
     def formulation(self) -> str:
         """The formulation as built, in words (reported with every plan and time limit)."""

@@ -153,7 +153,7 @@ def reduce_problem(
     new_site = np.full(len(problem.site_ids), -1)
     new_site[kept] = np.arange(kept.size)
     pair_kept = ~drop[problem.pair_site]
-    group = merge_zones(problem, pair_kept, keep_zones)
+    group = merge_zones(problem, pair_kept if kept.size < drop.size else None, keep_zones)
     n_groups = int(group.max()) + 1 if group.size else 0
     if kept.size == len(problem.site_ids) and n_groups == len(problem.zone_ids):
         identity = np.arange(len(problem.pair_zone))
@@ -229,9 +229,11 @@ def dominated_sites(
     """
     s = len(problem.site_ids)
     live = problem.live_pairs
+    every = bool(live.all())  # (the usual case: no pair to leave out, no copies to make)
     used = np.zeros(s, bool)
-    used[problem.pair_site[live]] = True
-    drop = (problem.excluded | ~used) & ~problem.must_open
+    used[problem.pair_site if every else problem.pair_site[live]] = True
+    must_open = problem.must_open
+    drop = (problem.excluded | ~used) & ~must_open
     if keep is not None:
         drop &= ~keep
     if problem.sizing or not live.any():
@@ -240,11 +242,12 @@ def dominated_sites(
     free = np.isinf(problem.site_capacity)
     if keep is not None:
         free &= ~keep
-    candidate = free & ~problem.must_open & ~drop
+    candidate = free & ~must_open & ~drop
     if not candidate.any():  # no site may be dominated (e.g. all capacitated): done
         return drop
-    zone, site = problem.pair_zone[live], problem.pair_site[live]
-    cost = problem.pair_cost[live]
+    zone, site, cost = problem.pair_zone, problem.pair_site, problem.pair_cost
+    if not every:
+        zone, site, cost = zone[live], site[live], cost[live]
     dominator = free & ~drop
     if screen:
         candidate &= _may_be_dominated(problem, zone, site, cost, dominator)
