@@ -108,13 +108,19 @@ def estimate_model_size(problem: FacilityProblem) -> ModelSize:
     ModelSize
     """
     k = len(problem.types)
-    live = problem.demand[problem.pair_zone] > 0  # (P, K)
-    nx = int(live.sum())
-    nu = int((problem.demand > 0).sum())
-    pair, kind = np.nonzero(live)
-    served = np.zeros((len(problem.site_ids), k), bool)
-    served[problem.pair_site[pair], kind] = True
-    sites = served.any(axis=1) | problem.must_open
+    has = problem.demand > 0  # (Z, K)
+    per_zone = has.sum(axis=1)  # types with demand: the x of each pair of the zone
+    nx = int(per_zone[problem.pair_zone].sum())
+    nu = int(per_zone.sum())
+    if problem.sizing:  # (site, type) entries with demand in reach
+        pair, kind = np.nonzero(has[problem.pair_zone])
+        served = np.zeros((len(problem.site_ids), k), bool)
+        served[problem.pair_site[pair], kind] = True
+        reached = served.any(axis=1)
+    else:  # sites with a pair to a zone with demand: no (P, K) array needed
+        reached = np.zeros(len(problem.site_ids), bool)
+        reached[problem.pair_site[per_zone[problem.pair_zone] > 0]] = True
+    sites = reached | problem.must_open
     ny = int(sites.sum())
     variables, rows, nonzeros = nx + nu + ny, nu, 2 * (nx + nu) + ny  # assign rows + objective
     if problem.sizing:
