@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import sys
 import time
@@ -420,6 +421,21 @@ def _append(source: str, target: str) -> None:
         logging.getLogger(__name__).info("solver log not written to %s: %s", target, error)
 
 
+@functools.cache
+def _status_names() -> dict[Any, str]:
+    """HiGHS's model statuses that have a name of ours (made once: highspy is imported late)."""
+    import highspy
+
+    state = highspy.HighsModelStatus
+    return {
+        state.kOptimal: "optimal",
+        state.kTimeLimit: "time_limit",
+        state.kIterationLimit: "iteration_limit",
+        getattr(state, "kSolutionLimit", state.kIterationLimit): "iteration_limit",
+        state.kInterrupt: "interrupted",
+    }
+
+
 def _run(
     highs: Any, options: SolverOptions, offset: float, costs: np.ndarray | None = None
 ) -> dict:
@@ -461,15 +477,9 @@ def _run(
     else:
         bound = float(info.mip_dual_bound) + offset
         bound = -np.inf if not np.isfinite(bound) else bound  # no bound yet: nothing proved
-    names = {
-        state.kOptimal: "optimal",
-        state.kTimeLimit: "time_limit",
-        state.kIterationLimit: "iteration_limit",
-        getattr(state, "kSolutionLimit", state.kIterationLimit): "iteration_limit",
-        state.kInterrupt: "interrupted",
-    }
+    name = _status_names().get(status)
     stage = {
-        "status": names.get(status, highs.modelStatusToString(status)),
+        "status": highs.modelStatusToString(status) if name is None else name,
         "objective": objective,
         "bound": bound,
         "gap": abs(objective - bound) / max(abs(objective), 1e-9),

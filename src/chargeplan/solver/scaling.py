@@ -60,6 +60,9 @@ def objective_scale(costs: np.ndarray) -> int:
     (in CNY), and the relative MIP gap is the same at every scale; only the search path may
     differ, within the gap. The default scenario's costs, 214 to 2.67e9 CNY, get ``k = -12``.
     """
+    top = float(np.abs(costs).max(initial=0.0))  # nan and inf: on to the filter below
+    if top <= max(SCALE_ABOVE, MAX_SCALED_COST):  # (then the largest finite one is too)
+        return 0
     finite = np.abs(costs[np.isfinite(costs)])
     finite = finite[finite > 0]
     largest = float(finite.max()) if finite.size else 0.0
