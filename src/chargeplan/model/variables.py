@@ -64,7 +64,7 @@ def define_assignment_shares(
     charger. Single source (``problem.single_source``): :math:`x_{ijk} \in \{0, 1\}`, so the
     assignment row gives each zone and type one site (or none: unmet).
     """
-    upper = np.where(_hostable(problem, ix), 1.0, 0.0)
+    upper = np.where(_hostable(problem, ix), 1.0, 0.0) if problem.sizing else 1.0
     kind = BINARY if problem.single_source else CONTINUOUS
     labels = partial(block_labels, problem, ix, "x")  # made only for a Pyomo model
     lp.add_columns(f"x{tag}", len(ix.x_pair), 0.0, upper, kind, labels=labels)
@@ -79,9 +79,12 @@ def define_unmet_shares(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex
     """
     upper: float | np.ndarray = 1.0
     if problem.hard_demand:
-        hostable = _hostable(problem, ix)
+        pair, kind = ix.x_pair, ix.x_type
+        if problem.sizing:  # (without sizing every share is hostable)
+            hostable = _hostable(problem, ix)
+            pair, kind = pair[hostable], kind[hostable]
         reachable = np.zeros((len(problem.zone_ids), len(problem.types)), bool)
-        reachable[problem.pair_zone[ix.x_pair[hostable]], ix.x_type[hostable]] = True
+        reachable[problem.pair_zone[pair], kind] = True
         upper = np.where(reachable[ix.u_zone, ix.u_type], 0.0, 1.0)
     lp.add_columns(
         f"u{tag}", len(ix.u_zone), 0.0, upper, labels=partial(block_labels, problem, ix, "u")
