@@ -110,7 +110,8 @@ def estimate_model_size(problem: FacilityProblem) -> ModelSize:
     k = len(problem.types)
     has = problem.demand > 0  # (Z, K)
     per_zone = has.sum(axis=1)  # types with demand: the x of each pair of the zone
-    nx = int(per_zone[problem.pair_zone].sum())
+    per_pair = per_zone[problem.pair_zone]
+    nx = int(per_pair.sum())
     nu = int(per_zone.sum())
     if problem.sizing:  # (site, type) entries with demand in reach
         pair, kind = np.nonzero(has[problem.pair_zone])
@@ -119,7 +120,7 @@ def estimate_model_size(problem: FacilityProblem) -> ModelSize:
         reached = served.any(axis=1)
     else:  # sites with a pair to a zone with demand: no (P, K) array needed
         reached = np.zeros(len(problem.site_ids), bool)
-        reached[problem.pair_site[per_zone[problem.pair_zone] > 0]] = True
+        reached[problem.pair_site[per_pair > 0]] = True
     sites = reached | problem.must_open
     ny = int(sites.sum())
     variables, rows, nonzeros = nx + nu + ny, nu, 2 * (nx + nu) + ny  # assign rows + objective

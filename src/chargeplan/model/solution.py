@@ -130,13 +130,15 @@ def decode(problem: FacilityProblem, ix: ModelIndex, values: np.ndarray) -> dict
     open_site = np.zeros(s, bool)
     open_site[ix.y_site] = values[ix.span("y")] > 0.5
     chargers = np.zeros((s, k), np.int64)
-    chargers[ix.n_site, ix.n_type] = np.rint(values[ix.span("n")]).astype(np.int64)
+    if ix.n_site.size:  # (no charger columns without sizing)
+        chargers[ix.n_site, ix.n_type] = np.rint(values[ix.span("n")]).astype(np.int64)
     served = np.zeros((len(problem.pair_zone), k))
     served[ix.x_pair, ix.x_type] = _share(values[ix.span("x")])
     unmet = np.zeros((len(problem.zone_ids), k))
     unmet[ix.u_zone, ix.u_type] = _share(values[ix.span("u")])
     upgrade = np.zeros(s, bool)
-    upgrade[ix.g_site] = values[ix.span("g")] > 0.5
+    if ix.g_site.size:
+        upgrade[ix.g_site] = values[ix.span("g")] > 0.5
     if ix.covering:  # served from the shares as HiGHS gave them (clipped only), then cleaned
         covered = np.ones((len(problem.zone_ids), k))
         covered[ix.u_zone, ix.u_type] -= np.clip(values[ix.span("u")], 0.0, 1.0)

@@ -319,12 +319,13 @@ def _may_be_dominated(
     """
     s, z = len(problem.site_ids), len(problem.zone_ids)
     theirs = dominator[site]  # the pairs of sites that may dominate
+    every = bool(theirs.all())
     fails = np.zeros(zone.size, bool)
     for k in range(cost.shape[1]):  # types: a handful
-        price = np.where(theirs, cost[:, k], np.inf)
+        price = cost[:, k] if every else np.where(theirs, cost[:, k], np.inf)
         best = np.full(z, np.inf)
         np.minimum.at(best, zone, price)
-        at_best = theirs & (price == best[zone])
+        at_best = price == best[zone] if every else theirs & (price == best[zone])
         alone = np.bincount(zone[at_best], minlength=z) == 1  # one dominator pair at the best
         fails |= at_best & alone[zone] & (problem.demand[zone, k] > 0)
     may = np.ones(s, bool)
