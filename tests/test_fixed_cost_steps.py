@@ -116,3 +116,26 @@ def test_the_banner_is_silenced_once_and_never_printed_again() -> None:
         env=env,
     )
     assert out.stdout == "done\n"
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_rows_from_triplets_are_scipys(seed: int) -> None:
+    """Duplicates add up, zeros (given or summed) go, rows come sorted or not: the arrays of
+    SciPy's ``csr_matrix`` after ``sum_duplicates`` and ``eliminate_zeros``."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    n_rows, n_cols, n = int(rng.integers(1, 6)), int(rng.integers(1, 6)), int(rng.integers(0, 30))
+    rows, cols = rng.integers(0, n_rows, n), rng.integers(0, n_cols, n)
+    values = rng.choice([-1.0, 0.0, 1.0, 2.0], n)
+    if seed % 3 == 0:  # sorted and distinct, as most row blocks come
+        keys = np.unique(rows * n_cols + cols)
+        rows, cols, values = keys // n_cols, keys % n_cols, rng.choice([1.0, 2.0], keys.size)
+    mine = CsrRows.from_triplets(rows, cols, values, (n_rows, n_cols))
+    theirs = sp.csr_matrix((values, (rows, cols)), shape=(n_rows, n_cols))
+    theirs.sum_duplicates()
+    theirs.eliminate_zeros()
+    np.testing.assert_array_equal(mine.indptr, theirs.indptr)
+    np.testing.assert_array_equal(mine.indices, theirs.indices)
+    np.testing.assert_array_equal(mine.data, theirs.data)
+    assert mine.indices.dtype == mine.indptr.dtype == np.int32
