@@ -359,7 +359,7 @@ def _cheapest_differ(problem: FacilityProblem, pair_kept: np.ndarray | None) -> 
     unrounded unit cost (one ``np.minimum.at`` over the pairs, then :math:`r` of one value per
     zone). When these all differ no group can form. A screen in :math:`O(P)` without the
     sort and hashes of :func:`merge_zones` (on cap71 as UFLP, where every zone reaches every
-    site: 0.15 against 0.05 ms, docs/scale.md "The fixed cost"); ties (zones without demand
+    site: 0.15 against 0.07 ms, docs/scale.md "The fixed cost"); ties (zones without demand
     of the first type, or without pairs, or alike) leave the decision to the full test.
     """
     if not problem.pair_cost.shape[1]:
