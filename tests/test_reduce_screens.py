@@ -10,6 +10,14 @@
   the definition (same sites, same unit costs, same demand pattern and target group),
   enumerated over every zone.
 
+- The screens run without sorts (docs/scale.md, "The fixed cost"): ``merge_zones`` first asks
+  ``_cheapest_differ`` (every two zones differ in their least rounded unit cost); on random
+  instances with continuous costs, with and without copies of zones, the groups still equal
+  the definition's, the screen fires on some and never where the definition merges, and it
+  fires on the OR-Library files as UFLP. ``_may_be_dominated`` (one ``np.minimum.at`` and one
+  ``np.bincount`` per type) rules out the sites the sorted screen before it ruled out (its
+  code, kept here as the reference).
+
 Demands are powers of two and unit costs integers, so ``c / d`` gives the unit cost back
 exactly and the enumeration can compare costs with ``==``; a pair costs its unit cost where
 the zone has no demand of the type (a cost that must not count).
@@ -21,7 +29,13 @@ import numpy as np
 import pytest
 
 from chargeplan.model.problem import FacilityProblem
-from chargeplan.solver.reduce import _may_be_dominated, dominated_sites, merge_zones
+from chargeplan.solver.reduce import (
+    _cheapest_differ,
+    _may_be_dominated,
+    dominated_sites,
+    merge_zones,
+)
+from tests.orlib import instance_path, read_cap, to_problem
 
 SEEDS = range(300)
 
@@ -171,3 +185,98 @@ def test_the_random_instances_merge_and_do_not_merge() -> None:
     sizes = [len(_instance(seed)[0].zone_ids) for seed in SEEDS]
     fewer = sum(m < n for m, n in zip(merged, sizes, strict=True))
     assert 30 < fewer < len(SEEDS) - 30
+
+
+def _continuous(seed: int):
+    """``_instance(seed)`` with continuous random unit costs (ties only between copies)."""
+    import dataclasses
+
+    problem, keep = _instance(seed)
+    rng = np.random.default_rng(10_000 + seed)
+    z, k = problem.demand.shape
+    unit = rng.uniform(1.0, 9.0, (z, len(problem.site_ids), k))
+    copies = rng.integers(0, z, 2) if seed % 2 else np.empty(0, np.int64)
+    for i, c in enumerate(copies):  # zone i's unit costs and demand are those of zone c
+        unit[i] = unit[c]
+    demand = problem.demand.copy()
+    demand[: len(copies)] = demand[copies]
+    reach = np.zeros((z, len(problem.site_ids)), bool)
+    reach[problem.pair_zone, problem.pair_site] = True
+    reach[: len(copies)] = reach[copies]
+    pair_zone, pair_site = np.nonzero(reach)
+    pair_cost = unit[pair_zone, pair_site] * np.where(demand > 0, demand, 1.0)[pair_zone]
+    return dataclasses.replace(
+        problem,
+        demand=demand,
+        pair_zone=pair_zone,
+        pair_site=pair_site,
+        pair_cost=pair_cost,
+        distance_km=np.full(pair_zone.size, np.nan),
+    ), keep
+
+
+def test_the_merge_screen_fires_only_where_no_zones_are_alike() -> None:
+    fired = merged = 0
+    for seed in SEEDS:
+        problem, _ = _continuous(seed)
+        definition = _groups_by_definition(problem)
+        np.testing.assert_array_equal(merge_zones(problem), definition)
+        alike = len(set(definition.tolist())) < len(problem.zone_ids)
+        screen = _cheapest_differ(problem, None)
+        assert not (screen and alike), seed
+        fired += screen
+        merged += alike
+    assert fired > 30 and merged > 30  # both cases are exercised
+
+
+@pytest.mark.parametrize("name", ["cap41", "cap71", "cap131"])
+def test_the_screens_rule_everything_out_on_the_orlibrary_files_as_uflp(name: str) -> None:
+    problem = to_problem(read_cap(instance_path(name)), capacity="inf")
+    assert _cheapest_differ(problem, None)
+    live = problem.live_pairs
+    may = _may_be_dominated(
+        problem,
+        problem.pair_zone[live],
+        problem.pair_site[live],
+        problem.pair_cost[live],
+        np.ones(len(problem.site_ids), bool),
+    )
+    assert not may.any()
+
+
+def _sorted_screen(problem, zone, site, cost, dominator) -> np.ndarray:
+    """The screen before: per type one ``lexsort`` of the dominator pairs, the cheapest and
+    second cheapest pair of each zone."""
+    s, z = len(problem.site_ids), len(problem.zone_ids)
+    theirs = np.flatnonzero(dominator[site])
+    fails = np.zeros(zone.size, bool)
+    for k in range(cost.shape[1]):
+        order = theirs[np.lexsort((cost[theirs, k], zone[theirs]))]
+        at = zone[order]
+        head = np.ones(order.size, bool)
+        head[1:] = at[1:] != at[:-1]
+        first = np.flatnonzero(head)
+        best, best_site, second = np.full(z, np.inf), np.full(z, -1), np.full(z, np.inf)
+        best[at[first]] = cost[order[first], k]
+        best_site[at[first]] = site[order[first]]
+        runner = first + 1
+        has_runner = runner < order.size
+        has_runner[has_runner] = at[runner[has_runner]] == at[first[has_runner]]
+        second[at[first[has_runner]]] = cost[order[runner[has_runner]], k]
+        other = np.where(best_site[zone] == site, second[zone], best[zone])
+        fails |= (problem.demand[zone, k] > 0) & (other > cost[:, k])
+    may = np.ones(s, bool)
+    may[site[fails]] = False
+    return may
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_dominance_screen_rules_out_what_the_sorted_one_did(seed: int) -> None:
+    problem, _ = _instance(seed) if seed % 2 else _continuous(seed)
+    rng = np.random.default_rng(seed)
+    dominator = rng.random(len(problem.site_ids)) < 0.8
+    live = problem.live_pairs
+    args = (problem.pair_zone[live], problem.pair_site[live], problem.pair_cost[live], dominator)
+    mine, before = _may_be_dominated(problem, *args), _sorted_screen(problem, *args)
+    # the sorted screen also ruled out sites that may not dominate (never candidates)
+    np.testing.assert_array_equal(mine | ~dominator, before | ~dominator)

@@ -14,6 +14,7 @@ import numpy as np
 
 from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.rows import CsrRows
 from chargeplan.model.sparse import SparseMILP
 from chargeplan.model.targets import group_demand, reachable_demand
 
@@ -64,11 +65,16 @@ def add_assignment(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag
     k = len(problem.types)
     nx, nu = len(ix.x_pair), len(ix.u_zone)
     zone_type = problem.pair_zone[ix.x_pair] * k + ix.x_type
+    (x_start, _), (u_start, _) = ix.offsets["x"], ix.offsets["u"]
+    if u_start == x_start + nx:  # u right after x (as define_variables lays them out)
+        cols = np.arange(x_start, x_start + nx + nu)
+    else:  # pragma: no cover - no model lays its blocks out otherwise
+        cols = np.concatenate([ix.cols("x"), ix.cols("u")])
     lp.add_rows(
         f"assign{tag}",
         nu,
         np.concatenate([_row_of_zone_type(problem, ix)[zone_type], np.arange(nu)]),
-        np.concatenate([ix.cols("x"), ix.cols("u")]),
+        cols,
         np.ones(nx + nu),
         1.0,
         1.0,
@@ -351,14 +357,17 @@ def add_site_capacity(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, 
         return
     row_of_site = np.full(s, -1)
     row_of_site[ix.y_site[cap_sites]] = np.arange(cap_sites.size)
-    rows = row_of_site[x_site]
-    keep = rows >= 0
+    rows, x_cols, y_cols = row_of_site[x_site], ix.cols("x"), ix.cols("y")
+    if cap_sites.size < len(ix.y_site):  # only the capacitated sites' rows (with sizing)
+        keep = rows >= 0
+        rows, x_cols, x_demand = rows[keep], x_cols[keep], x_demand[keep]
+        y_cols, capacity = y_cols[cap_sites], capacity[cap_sites]
     lp.add_rows(
         f"site_capacity{tag}",
         cap_sites.size,
-        np.concatenate([rows[keep], np.arange(cap_sites.size)]),
-        np.concatenate([ix.cols("x")[keep], ix.cols("y")[cap_sites]]),
-        np.concatenate([x_demand[keep], -capacity[cap_sites]]),
+        np.concatenate([rows, np.arange(cap_sites.size)]),
+        np.concatenate([x_cols, y_cols]),
+        np.concatenate([x_demand, -capacity]),
         None,
         0.0,
         labels=_sites(problem, ix.y_site[cap_sites]),
@@ -377,16 +386,20 @@ def add_pair_links(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag
     if not (ix.strong_links and nx):
         return
     y_col = ix.column_of_site("y", len(problem.site_ids))
-    lp.add_rows(
-        f"pair_link{tag}",
-        nx,
-        np.tile(np.arange(nx), 2),
-        np.concatenate([ix.cols("x"), y_col[problem.pair_site[ix.x_pair]]]),
-        np.concatenate([np.ones(nx), -np.ones(nx)]),
-        None,
-        0.0,
-        labels=f"x{tag}",
-    )
+    x, y = ix.cols("x"), y_col[problem.pair_site[ix.x_pair]]
+    values = np.tile([1.0, -1.0], nx)
+    if np.all(x < y):  # as the blocks lie (x before y): the rows as they are, (x, y) each
+        matrix = CsrRows(
+            values,
+            np.column_stack([x, y]).ravel().astype(np.int32),
+            np.arange(0, 2 * nx + 1, 2, dtype=np.int32),
+            (nx, lp.n_cols),
+        )
+    else:  # pragma: no cover - no model lays its blocks out so
+        matrix = CsrRows.from_triplets(
+            np.repeat(np.arange(nx), 2), np.column_stack([x, y]).ravel(), values, (nx, lp.n_cols)
+        )
+    lp.add_row_matrix(f"pair_link{tag}", matrix, None, 0.0, labels=f"x{tag}")
 
 
 def add_cover(

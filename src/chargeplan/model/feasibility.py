@@ -25,7 +25,8 @@ def check_feasibility(problem: FacilityProblem) -> None:
         more = int(mask.sum()) - len(shown)
         return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
-    clash = problem.must_open & problem.excluded
+    mandatory = problem.must_open
+    clash = mandatory & problem.excluded
     if clash.any():
         raise InputError(
             f"sites {named(clash)} are excluded but required or holding existing chargers: "
@@ -46,7 +47,6 @@ def check_feasibility(problem: FacilityProblem) -> None:
         )
     power = floor @ problem.charger_power_kw
     grid = power > problem.grid_kw + problem.grid_upgrade_kw
-    mandatory = problem.must_open
     grid_forced = grid & mandatory
     if grid_forced.any():
         j = np.flatnonzero(grid_forced)[0]

@@ -60,6 +60,12 @@ class ModelIndex:
         start, size = self.offsets[block]
         return start + np.arange(size)
 
+    def span(self, block: str) -> slice:
+        """Column positions of a block as a slice (to index a column vector without an array
+        of positions)."""
+        start, size = self.offsets[block]
+        return slice(start, start + size)
+
     @property
     def formulation(self) -> str:
         """The formulation as built, in words (reported with every plan and time limit)."""
@@ -160,8 +166,10 @@ def model_index(problem: FacilityProblem, pattern: np.ndarray | None = None) -> 
         b_level = b_level.astype(np.int64)
     else:
         b_entry = b_level = np.empty(0, np.int64)
-    upgradeable = np.isfinite(problem.grid_kw) & (problem.grid_upgrade_kw > 0) & useful
-    g_site = np.flatnonzero(upgradeable) if problem.sizing else np.empty(0, np.int64)
+    g_site = np.empty(0, np.int64)
+    if problem.sizing:  # grid upgrades of sites that can take one
+        upgradeable = np.isfinite(problem.grid_kw) & (problem.grid_upgrade_kw > 0) & useful
+        g_site = np.flatnonzero(upgradeable)
     strong = wants_strong_links(problem, len(x_pair))
     return ModelIndex(
         offsets={},

@@ -108,13 +108,20 @@ def estimate_model_size(problem: FacilityProblem) -> ModelSize:
     ModelSize
     """
     k = len(problem.types)
-    live = problem.demand[problem.pair_zone] > 0  # (P, K)
-    nx = int(live.sum())
-    nu = int((problem.demand > 0).sum())
-    pair, kind = np.nonzero(live)
-    served = np.zeros((len(problem.site_ids), k), bool)
-    served[problem.pair_site[pair], kind] = True
-    sites = served.any(axis=1) | problem.must_open
+    has = problem.demand > 0  # (Z, K)
+    per_zone = has.sum(axis=1)  # types with demand: the x of each pair of the zone
+    per_pair = per_zone[problem.pair_zone]
+    nx = int(per_pair.sum())
+    nu = int(per_zone.sum())
+    if problem.sizing:  # (site, type) entries with demand in reach
+        pair, kind = np.nonzero(has[problem.pair_zone])
+        served = np.zeros((len(problem.site_ids), k), bool)
+        served[problem.pair_site[pair], kind] = True
+        reached = served.any(axis=1)
+    else:  # sites with a pair to a zone with demand: no (P, K) array needed
+        reached = np.zeros(len(problem.site_ids), bool)
+        reached[problem.pair_site[per_pair > 0]] = True
+    sites = reached | problem.must_open
     ny = int(sites.sum())
     variables, rows, nonzeros = nx + nu + ny, nu, 2 * (nx + nu) + ny  # assign rows + objective
     if problem.sizing:
@@ -167,13 +174,19 @@ def available_memory() -> int:
     """Bytes of memory available to a new allocation now (``MemAvailable`` on Linux).
 
     On Linux the line is read from ``/proc/meminfo`` here, as psutil would read it: importing
-    psutil (and the modules it loads) would cost every cold solve about 20 ms (issue 13).
+    psutil (and the modules it loads) would cost every cold solve about 20 ms (issue 13). The
+    file is read as bytes in one ``os.read`` (its first lines hold the figure), without a text
+    stream: 20 instead of 48 microseconds, paid on every solve (docs/scale.md, "The fixed
+    cost").
     """
     try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):  # "MemAvailable:  123456 kB"
-                    return int(line.split()[1]) * 1024
+        descriptor = os.open("/proc/meminfo", os.O_RDONLY)
+        try:
+            text = os.read(descriptor, 4096)
+        finally:
+            os.close(descriptor)
+        start = text.index(b"\nMemAvailable:") + 14  # "MemAvailable:  123456 kB"
+        return int(text[start : text.index(b"\n", start)].split()[0]) * 1024
     except (OSError, ValueError, IndexError):
         pass  # not Linux, or a kernel older than 3.14: psutil knows how to estimate it
     try:

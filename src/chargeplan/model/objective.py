@@ -33,14 +33,14 @@ def capex_vector(
     number of columns (default: the end of this period's last block).
     """
     weights = np.zeros(n_cols or _end(ix))
-    weights[ix.cols("y")] = problem.fixed_cost[ix.y_site]
+    weights[ix.span("y")] = problem.fixed_cost[ix.y_site]
     price = problem.charger_cost[ix.n_site, ix.n_type]
-    weights[ix.cols("n")] = price
-    weights[ix.cols("g")] = problem.grid_upgrade_cost[ix.g_site]
+    weights[ix.span("n")] = price
+    weights[ix.span("g")] = problem.grid_upgrade_cost[ix.g_site]
     if problem.design_capex is not None:
-        weights[ix.cols("n")] = 0.0
+        weights[ix.span("n")] = 0.0
         share = problem.design_capex_share[ix.z_site]
-        weights[ix.cols("z")] = problem.design_capex[ix.z_design] * share
+        weights[ix.span("z")] = problem.design_capex[ix.z_design] * share
         return weights, 0.0
     offset = -float(price @ problem.existing_chargers[ix.n_site, ix.n_type])
     return weights, offset
@@ -57,10 +57,10 @@ def cost_vector(
     (the last term with coverage targets: :mod:`chargeplan.model.targets`).
     """
     weights, offset = capex_vector(problem, ix, n_cols)
-    weights[ix.cols("x")] = problem.pair_cost[ix.x_pair, ix.x_type]
-    weights[ix.cols("u")] = problem.unmet_penalty[ix.u_type] * problem.demand[ix.u_zone, ix.u_type]
+    weights[ix.span("x")] = problem.pair_cost[ix.x_pair, ix.x_type]
+    weights[ix.span("u")] = problem.unmet_penalty[ix.u_type] * problem.demand[ix.u_zone, ix.u_type]
     if "s" in ix.offsets:
-        weights[ix.cols("s")] = problem.target_price[ix.s_group]
+        weights[ix.span("s")] = problem.target_price[ix.s_group]
     return weights, offset
 
 
@@ -73,19 +73,19 @@ def unmet_vector(problem: FacilityProblem, ix: ModelIndex, n_cols: int | None = 
     price is a multiple of the unmet penalty.
     """
     weights = np.zeros(n_cols or _end(ix))
-    weights[ix.cols("u")] = problem.demand[ix.u_zone, ix.u_type]
+    weights[ix.span("u")] = problem.demand[ix.u_zone, ix.u_type]
     if "s" in ix.offsets:
         top = float(problem.unmet_penalty.max(initial=0.0))
-        weights[ix.cols("s")] = problem.target_price[ix.s_group] / top if top > 0 else 1.0
+        weights[ix.span("s")] = problem.target_price[ix.s_group] / top if top > 0 else 1.0
     return weights
 
 
 def access_and_capex(problem: FacilityProblem, ix: ModelIndex) -> tuple[np.ndarray, float]:
     """Capex + access, without the unmet penalty: the second stage of ``max_coverage``."""
     weights, offset = cost_vector(problem, ix)
-    weights[ix.cols("u")] = 0.0
+    weights[ix.span("u")] = 0.0
     if "s" in ix.offsets:
-        weights[ix.cols("s")] = 0.0
+        weights[ix.span("s")] = 0.0
     return weights, offset
 
 

@@ -279,9 +279,9 @@ class FacilityProblem:
 
     @property
     def live_pairs(self) -> np.ndarray:
-        """``(P,)`` bool: pairs that carry a variable (the zone has demand, the site is not
-        excluded)."""
-        return (self.demand[self.pair_zone] > 0).any(axis=1) & ~self.excluded[self.pair_site]
+        """``(P,)`` bool: pairs that carry a variable (zone with demand, site not excluded)."""
+        has = np.asarray((self.demand > 0).any(axis=1))  # zone by zone, then per pair
+        return has[self.pair_zone] & ~self.excluded[self.pair_site]
 
     @classmethod
     def from_cost_table(

@@ -58,29 +58,23 @@ class CsrRows:
             matrix.eliminate_zeros()
             return cls(matrix.data, matrix.indices, matrix.indptr, shape)
         key, given = rows * max(n_cols, 1) + cols, values
-        if key.size and np.any(key[1:] < key[:-1]):
+        if key.size and (key[1:] < key[:-1]).any():
             order = np.argsort(key, kind="stable")
-            key, values = key[order], values[order]
+            key, values, rows, cols = key[order], values[order], rows[order], cols[order]
         summed = values
         if key.size:
             repeated = key[1:] == key[:-1]
             if repeated.any():  # duplicates add up (most row blocks have none: skipped)
                 first = np.flatnonzero(np.concatenate(([True], ~repeated)))
                 summed = np.add.reduceat(values, first)
-                key = key[first]
+                rows, cols = rows[first], cols[first]
         keep = summed != 0
         if not keep.all():
-            key, summed = key[keep], summed[keep]
+            rows, cols, summed = rows[keep], cols[keep], summed[keep]
         if summed is given:  # nothing sorted, summed or dropped: not the caller's array
             summed = given.copy()
-        row = key // max(n_cols, 1)
-        indptr = np.searchsorted(row, np.arange(n_rows + 1))
-        return cls(
-            summed,
-            (key - row * max(n_cols, 1)).astype(np.int32),
-            indptr.astype(np.int32),
-            (n_rows, n_cols),
-        )
+        indptr = np.searchsorted(rows, np.arange(n_rows + 1))
+        return cls(summed, cols.astype(np.int32), indptr.astype(np.int32), (n_rows, n_cols))
 
     @property
     def nnz(self) -> int:

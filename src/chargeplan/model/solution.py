@@ -128,20 +128,22 @@ def decode(problem: FacilityProblem, ix: ModelIndex, values: np.ndarray) -> dict
     k = len(problem.types)
     s = len(problem.site_ids)
     open_site = np.zeros(s, bool)
-    open_site[ix.y_site] = values[ix.cols("y")] > 0.5
+    open_site[ix.y_site] = values[ix.span("y")] > 0.5
     chargers = np.zeros((s, k), np.int64)
-    chargers[ix.n_site, ix.n_type] = np.rint(values[ix.cols("n")]).astype(np.int64)
+    if ix.n_site.size:  # (no charger columns without sizing)
+        chargers[ix.n_site, ix.n_type] = np.rint(values[ix.span("n")]).astype(np.int64)
     served = np.zeros((len(problem.pair_zone), k))
-    served[ix.x_pair, ix.x_type] = np.clip(values[ix.cols("x")], 0.0, 1.0)
+    served[ix.x_pair, ix.x_type] = _share(values[ix.span("x")])
     unmet = np.zeros((len(problem.zone_ids), k))
-    unmet[ix.u_zone, ix.u_type] = np.clip(values[ix.cols("u")], 0.0, 1.0)
+    unmet[ix.u_zone, ix.u_type] = _share(values[ix.span("u")])
     upgrade = np.zeros(s, bool)
-    upgrade[ix.g_site] = values[ix.cols("g")] > 0.5
-    if ix.covering:
-        served = _nearest_open(problem, open_site, 1.0 - unmet)
-    # Shares below the solver's feasibility tolerance are noise: clean them for reporting.
-    served[served < 1e-9] = 0.0
-    unmet[unmet < 1e-9] = 0.0
+    if ix.g_site.size:
+        upgrade[ix.g_site] = values[ix.span("g")] > 0.5
+    if ix.covering:  # served from the shares as HiGHS gave them (clipped only), then cleaned
+        covered = np.ones((len(problem.zone_ids), k))
+        covered[ix.u_zone, ix.u_type] -= np.clip(values[ix.span("u")], 0.0, 1.0)
+        served = _nearest_open(problem, open_site, covered)
+        served[served < 1e-9] = 0.0
     return {
         "open_site": open_site,
         "chargers": chargers,
@@ -149,6 +151,13 @@ def decode(problem: FacilityProblem, ix: ModelIndex, values: np.ndarray) -> dict
         "unmet": unmet,
         "grid_upgrade": upgrade,
     }
+
+
+def _share(values: np.ndarray) -> np.ndarray:
+    """Shares as reported: at most 1, and 0 below 1e-9 (the solver's feasibility tolerance
+    leaves noise there; negative noise included), i.e. ``np.clip(values, 0, 1)`` with what is
+    below 1e-9 then set to 0, in one pass."""
+    return np.where(values < 1e-9, 0.0, np.minimum(values, 1.0))
 
 
 def _nearest_open(problem: FacilityProblem, open_site: np.ndarray, share: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ turned into something a solver reads:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -58,7 +58,9 @@ class SparseMILP:
 
     ``labels`` and ``row_labels`` name each block's columns and each family's rows (default:
     their positions); a family's labels can also be the name of a block with one column per
-    row, whose labels it then shares (``assign`` rows are labelled like the ``u`` columns).
+    row, whose labels it then shares (``assign`` rows are labelled like the ``u`` columns). A
+    block's labels may be given as a function that makes them, called only when they are
+    needed (:meth:`block_labels`: the Pyomo model): the array path never names a column.
     """
 
     blocks: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -68,7 +70,7 @@ class SparseMILP:
     families: dict[str, tuple[CsrRows, np.ndarray, np.ndarray]] = field(default_factory=dict)
     objective: np.ndarray | None = None
     objective_offset: float = 0.0
-    labels: dict[str, Labels] = field(default_factory=dict)
+    labels: dict[str, Labels | Callable[[], Labels]] = field(default_factory=dict)
     row_labels: dict[str, Labels | str] = field(default_factory=dict)
     #: HiGHS gets the integer columns first (:func:`appearance_order`; the rule:
     #: :func:`chargeplan.model.links.integers_first`).
@@ -86,17 +88,25 @@ class SparseMILP:
         lower: float | np.ndarray,
         upper: float | np.ndarray,
         kind: int = CONTINUOUS,
-        labels: Labels | None = None,
+        labels: Labels | Callable[[], Labels] | None = None,
     ) -> np.ndarray:
-        """Append a block of ``size`` columns; return their positions."""
+        """Append a block of ``size`` columns; return their positions. ``labels``: the
+        columns' labels, or a function making them (called when they are needed)."""
         start = self.n_cols
         self.blocks[name] = (start, size)
-        self.lower.append(np.broadcast_to(np.asarray(lower, float), (size,)).copy())
-        self.upper.append(np.broadcast_to(np.asarray(upper, float), (size,)).copy())
+        self.lower.append(_filled(lower, size))
+        self.upper.append(_filled(upper, size))
         self.kind.append(np.full(size, kind, np.int8))
         if labels is not None:
-            self.labels[name] = _checked(labels, size, name)
+            self.labels[name] = labels if callable(labels) else _checked(labels, size, name)
         return start + np.arange(size)
+
+    def block_labels(self, name: str) -> Labels:
+        """The labels of block ``name`` (made now if they were given as a function)."""
+        labels = self.labels[name]
+        if callable(labels):
+            labels = self.labels[name] = _checked(labels(), self.blocks[name][1], name)
+        return labels
 
     def columns(self, name: str) -> np.ndarray:
         """Positions of a block's columns."""
@@ -122,9 +132,25 @@ class SparseMILP:
         if n_rows == 0:
             return
         matrix = CsrRows.from_triplets(rows, cols, values, (n_rows, self.n_cols))
-        lo = np.broadcast_to(np.asarray(-np.inf if lower is None else lower, float), (n_rows,))
-        hi = np.broadcast_to(np.asarray(np.inf if upper is None else upper, float), (n_rows,))
-        self.families[name] = (matrix, lo.copy(), hi.copy())
+        self.add_row_matrix(name, matrix, lower, upper, labels)
+
+    def add_row_matrix(
+        self,
+        name: str,
+        matrix: CsrRows,
+        lower: float | np.ndarray | None,
+        upper: float | np.ndarray | None,
+        labels: Labels | str | None = None,
+    ) -> None:
+        """:meth:`add_rows` with ``A`` given as rows already (:class:`CsrRows`: columns sorted
+        and distinct within each row, no zero stored), for a family whose rows are built in
+        that form directly."""
+        n_rows = matrix.shape[0]
+        if n_rows == 0:
+            return
+        lo = _filled(-np.inf if lower is None else lower, n_rows)
+        hi = _filled(np.inf if upper is None else upper, n_rows)
+        self.families[name] = (matrix, lo, hi)
         if isinstance(labels, str):
             if self.blocks[labels][1] != n_rows:
                 raise ValueError(f"family {name}: {n_rows} rows, block {labels} is not as long")
@@ -187,8 +213,9 @@ class SparseMILP:
                 domain = domains[int(kind[start])] if size else pyo.Reals
                 keys: Sequence
                 if block in self.labels:
-                    keys = _keys(self.labels[block])
-                    index = labelled_set(dimen=len(self.labels[block]))  # filled with the Var
+                    labels = self.block_labels(block)
+                    keys = _keys(labels)
+                    index = labelled_set(dimen=len(labels))  # filled with the Var
                     model.add_component(f"{block}_index", index)
                 else:
                     keys = range(size)
@@ -198,11 +225,11 @@ class SparseMILP:
                 span = slice(start, start + size)
                 columns.extend(add_variables(var, keys, lower[span], upper[span]))
             for family, (matrix, lo, hi) in self.families.items():
-                labels = self.row_labels.get(family)
-                if isinstance(labels, str):
-                    rows = model.component(f"{labels}_index") if labels in self.labels else None
-                elif labels is not None:
-                    rows = labelled_set(_keys(labels), len(labels))
+                named = self.row_labels.get(family)
+                if isinstance(named, str):
+                    rows = model.component(f"{named}_index") if named in self.labels else None
+                elif named is not None:
+                    rows = labelled_set(_keys(named), len(named))
                     model.add_component(f"{family}_index", rows)
                 else:
                     rows = None
@@ -251,6 +278,14 @@ def renumber_columns(matrix: CsrRows, order: np.ndarray, n_cols: int) -> CsrRows
     rank[order] = np.arange(order.size)
     indices = rank[matrix.indices].astype(matrix.indices.dtype)
     return CsrRows(matrix.data, indices, matrix.indptr, (matrix.shape[0], order.size))
+
+
+def _filled(value: float | np.ndarray, size: int) -> np.ndarray:
+    """``(size,)`` float64, a new array: ``value`` repeated (a number) or copied (an array)."""
+    if isinstance(value, (int, float)):
+        return np.full(size, value, float)
+    array = np.array(value, float)  # a copy
+    return array if array.shape == (size,) else np.broadcast_to(array, (size,)).copy()
 
 
 def _checked(labels: Labels, size: int, name: str) -> Labels:
@@ -315,7 +350,7 @@ def pass_arrays(
 def appearance_order(
     matrix: CsrRows | sp.csr_matrix, cost: np.ndarray, integer: np.ndarray | None = None
 ) -> np.ndarray:
-    """Columns in the order Pyomo's per-row path would create them in HiGHS.
+    r"""Columns in the order Pyomo's per-row path would create them in HiGHS.
 
     That is by first appearance in the rows, then the objective's other columns; columns used
     nowhere are left out. HiGHS then receives the very model the per-row path builds, so its
@@ -323,12 +358,25 @@ def appearance_order(
 
     ``integer`` (a mask over the columns, for a model whose :attr:`SparseMILP.integers_first`
     is set): the integer columns first, then the others, each part in the order above.
+
+    Mathematics: with :math:`e = 0, \dots, E-1` the stored entries in row order and
+    :math:`c(e)` their columns, column :math:`c` first appears at
+    :math:`p_c = \min \{e : c(e) = c\}` (``np.minimum.at``; :math:`p_c = E` for a column in
+    no row). The :math:`p_c < E` are distinct, so placing column :math:`c` at slot :math:`p_c`
+    and reading the filled slots in order sorts the columns by first appearance in
+    :math:`O(E)`, without a sort (``np.unique`` with ``return_index`` sorted the entries: 0.18
+    against 0.07 ms on cap71 as UFLP, docs/scale.md "The fixed cost").
     """
-    cols, first = np.unique(matrix.indices, return_index=True)
-    in_rows = cols[np.argsort(first, kind="stable")]
-    used = np.zeros(len(cost), bool)
-    used[in_rows] = True
-    order = np.concatenate([in_rows, np.flatnonzero((cost != 0) & ~used)]).astype(np.int64)
+    columns = np.asarray(matrix.indices)
+    n, nnz = len(cost), columns.size
+    first = np.full(n, nnz, np.int64)
+    np.minimum.at(first, columns, np.arange(nnz))
+    slot = np.full(nnz + 1, -1, np.int64)
+    slot[first] = np.arange(n)  # the p_c < E are distinct; columns in no row all hit slot E
+    in_rows = slot[:nnz][slot[:nnz] >= 0]
+    others = np.flatnonzero((cost != 0) & (first == nnz))
+    order = np.concatenate([in_rows, others]) if others.size else in_rows
     if integer is not None:
-        order = order[np.argsort(~np.asarray(integer, bool)[order], kind="stable")]
+        part = np.asarray(integer, bool)[order]
+        order = np.concatenate([order[part], order[~part]])
     return order

@@ -3,10 +3,14 @@ r"""The model's variables, one function per block (symbols as in ``docs/model.md
 Each ``define_*`` function appends one labelled block of columns to a
 :class:`~chargeplan.model.sparse.SparseMILP` for the entries :func:`~chargeplan.model.index.
 model_index` decided on; the block becomes the Pyomo ``Var`` of the same name (``tag``
-appended: rollout periods). Bounds are set here, so that no row is spent on them.
+appended: rollout periods). Bounds are set here, so that no row is spent on them. The labels
+are handed over as functions (``functools.partial`` of :func:`~chargeplan.model.index.
+block_labels`), made only when a Pyomo model is: the array path never names a column.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 
@@ -60,9 +64,9 @@ def define_assignment_shares(
     charger. Single source (``problem.single_source``): :math:`x_{ijk} \in \{0, 1\}`, so the
     assignment row gives each zone and type one site (or none: unmet).
     """
-    upper = np.where(_hostable(problem, ix), 1.0, 0.0)
+    upper = np.where(_hostable(problem, ix), 1.0, 0.0) if problem.sizing else 1.0
     kind = BINARY if problem.single_source else CONTINUOUS
-    labels = block_labels(problem, ix, "x")
+    labels = partial(block_labels, problem, ix, "x")  # made only for a Pyomo model
     lp.add_columns(f"x{tag}", len(ix.x_pair), 0.0, upper, kind, labels=labels)
 
 
@@ -75,11 +79,16 @@ def define_unmet_shares(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex
     """
     upper: float | np.ndarray = 1.0
     if problem.hard_demand:
-        hostable = _hostable(problem, ix)
+        pair, kind = ix.x_pair, ix.x_type
+        if problem.sizing:  # (without sizing every share is hostable)
+            hostable = _hostable(problem, ix)
+            pair, kind = pair[hostable], kind[hostable]
         reachable = np.zeros((len(problem.zone_ids), len(problem.types)), bool)
-        reachable[problem.pair_zone[ix.x_pair[hostable]], ix.x_type[hostable]] = True
+        reachable[problem.pair_zone[pair], kind] = True
         upper = np.where(reachable[ix.u_zone, ix.u_type], 0.0, 1.0)
-    lp.add_columns(f"u{tag}", len(ix.u_zone), 0.0, upper, labels=block_labels(problem, ix, "u"))
+    lp.add_columns(
+        f"u{tag}", len(ix.u_zone), 0.0, upper, labels=partial(block_labels, problem, ix, "u")
+    )
 
 
 def define_site_openings(
@@ -93,7 +102,12 @@ def define_site_openings(
     """
     lower = problem.must_open[ix.y_site].astype(float)
     lp.add_columns(
-        f"y{tag}", len(ix.y_site), lower, 1.0, BINARY, labels=block_labels(problem, ix, "y")
+        f"y{tag}",
+        len(ix.y_site),
+        lower,
+        1.0,
+        BINARY,
+        labels=partial(block_labels, problem, ix, "y"),
     )
 
 
@@ -110,7 +124,7 @@ def define_chargers(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, ta
         problem.existing_chargers[ix.n_site, ix.n_type],
         problem.max_chargers[ix.n_site, ix.n_type],
         INTEGER,
-        labels=block_labels(problem, ix, "n"),
+        labels=partial(block_labels, problem, ix, "n"),
     )
 
 
@@ -130,10 +144,10 @@ def define_queues(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag:
         0.0,
         np.floor(most / size),
         INTEGER,
-        labels=block_labels(problem, ix, "m"),
+        labels=partial(block_labels, problem, ix, "m"),
     )
     lp.add_columns(
-        f"b{tag}", len(ix.b_entry), 0.0, 1.0, BINARY, labels=block_labels(problem, ix, "b")
+        f"b{tag}", len(ix.b_entry), 0.0, 1.0, BINARY, labels=partial(block_labels, problem, ix, "b")
     )
 
 
@@ -146,7 +160,7 @@ def define_grid_upgrades(
     :math:`U_j > 0`.
     """
     lp.add_columns(
-        f"g{tag}", len(ix.g_site), 0.0, 1.0, BINARY, labels=block_labels(problem, ix, "g")
+        f"g{tag}", len(ix.g_site), 0.0, 1.0, BINARY, labels=partial(block_labels, problem, ix, "g")
     )
 
 
@@ -157,7 +171,7 @@ def define_designs(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, tag
     existing chargers (:math:`E_{jk} + s_{dk} \le M_{jk}` for every type k).
     """
     lp.add_columns(
-        f"z{tag}", len(ix.z_site), 0.0, 1.0, BINARY, labels=block_labels(problem, ix, "z")
+        f"z{tag}", len(ix.z_site), 0.0, 1.0, BINARY, labels=partial(block_labels, problem, ix, "z")
     )
 
 
@@ -168,4 +182,6 @@ def define_shortfalls(lp: SparseMILP, problem: FacilityProblem, ix: ModelIndex, 
     One per group with a target and demand in reach (``ix.s_group``).
     """
     upper = problem.target_share[ix.s_group] * group_demand(problem)[ix.s_group]
-    lp.add_columns(f"s{tag}", len(ix.s_group), 0.0, upper, labels=block_labels(problem, ix, "s"))
+    lp.add_columns(
+        f"s{tag}", len(ix.s_group), 0.0, upper, labels=partial(block_labels, problem, ix, "s")
+    )

@@ -134,11 +134,24 @@ def _option(highs: Any, name: str) -> Any:
     return got[1] if isinstance(got, tuple) else got
 
 
+#: Whether a ``highspy.Highs`` was made here already: HiGHS prints its banner on file
+#: descriptor 1 when the process's first ``Highs`` object is made, never again
+#: (``tests/test_direct_fixed_cost.py`` checks that in a fresh process).
+_BANNER_SHOWN = False
+
+
 def quiet_highs() -> Any:
-    """A ``highspy.Highs`` with its output off and its banner (printed on creation, on file
-    descriptor 1) sent to ``os.devnull``, as ``chargeplan.solver.direct`` makes its own."""
+    """A ``highspy.Highs`` with its output off and its banner (printed when the process makes
+    its first one, on file descriptor 1) sent to ``os.devnull``, as
+    ``chargeplan.solver.direct`` makes its own. Once one is made, the next ones are made
+    without redirecting descriptor 1 (0.1 ms a solve: docs/scale.md, "The fixed cost")."""
     import highspy
 
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        return highs
     sys.stdout.flush()
     saved = os.dup(1)
     try:
@@ -148,5 +161,6 @@ def quiet_highs() -> Any:
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+    _BANNER_SHOWN = True
     highs.setOptionValue("output_flag", False)
     return highs

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import sys
 import time
@@ -100,7 +101,7 @@ def solve_direct(problem: FacilityProblem, options: SolverOptions) -> Solution |
         if problem.designs and options.design_start:  # lazy links: the start needs every row
             formulation += "; no design start: model.pair_links = 'lazy'"
             _say_no_start(formulation)
-        stage = _run(highs, options, lp.objective_offset)
+        stage = _run(highs, options, lp.objective_offset, lp.objective)
         values = read_values(lp, highs, order)
     stage["seconds"] = time.perf_counter() - start
     decisions: dict[str, Any] = decode(problem, ix, values)
@@ -161,7 +162,7 @@ def _from_design_start(
     if begun is None:
         words = f"{ix.formulation}; no design start: an LP of the rounding was not optimal"
         _say_no_start(words)
-        stage = _run(highs, options, lp.objective_offset)
+        stage = _run(highs, options, lp.objective_offset, lp.objective)
         return read_values(lp, highs, order), stage, words
     words = f"{ix.formulation}; {start_words(begun)}"
     as_plan = start_as_plan(begun, options)
@@ -172,7 +173,7 @@ def _from_design_start(
     solution = highspy.HighsSolution()
     solution.col_value = begun.values[order].tolist()
     highs.setSolution(solution)
-    stage = _run(highs, after_start_options(options), lp.objective_offset)
+    stage = _run(highs, after_start_options(options), lp.objective_offset, lp.objective)
     values = read_values(lp, highs, order)
     if not with_start(stage, begun):
         values = begun.values
@@ -290,17 +291,22 @@ def load_arrays(lp: SparseMILP) -> tuple[Any, np.ndarray]:
 
 
 def _load(lp: SparseMILP) -> tuple[Any, np.ndarray]:
-    """A ``highspy.Highs`` holding the model, columns in the Pyomo path's order."""
+    """A ``highspy.Highs`` holding the model, columns in the Pyomo path's order.
 
-    for family, (rows, lo, hi) in lp.families.items():
-        try:
-            check_empty_rows(family, rows, lo, hi)
-        except InfeasibleRowError as error:
-            raise SolveError(
-                f"the model is infeasible as built ({error.family}): no site variable can "
-                "satisfy it; check max_sites, the budget and the required sites"
-            ) from None
+    Rows without variables whose bounds exclude 0 are looked for once in the stacked rows (a
+    row is empty there exactly when it is in its family); only when one is found are the
+    families searched, to name it."""
     matrix, row_lo, row_hi = lp.row_arrays()
+    empty = matrix.indptr[1:] == matrix.indptr[:-1]
+    if (empty & ((row_lo > 1e-9) | (row_hi < -1e-9))).any():
+        for family, (rows, lo, hi) in lp.families.items():
+            try:
+                check_empty_rows(family, rows, lo, hi)
+            except InfeasibleRowError as error:
+                raise SolveError(
+                    f"the model is infeasible as built ({error.family}): no site variable can "
+                    "satisfy it; check max_sites, the budget and the required sites"
+                ) from None
     lower, upper, kind = lp.bounds()
     weights = np.zeros(lp.n_cols) if lp.objective is None else lp.objective
     order = appearance_order(matrix, weights, lp.integer_mask(kind))
@@ -415,9 +421,27 @@ def _append(source: str, target: str) -> None:
         logging.getLogger(__name__).info("solver log not written to %s: %s", target, error)
 
 
-def _run(highs: Any, options: SolverOptions, offset: float) -> dict:
+@functools.cache
+def _status_names() -> dict[Any, str]:
+    """HiGHS's model statuses that have a name of ours (made once: highspy is imported late)."""
+    import highspy
+
+    state = highspy.HighsModelStatus
+    return {
+        state.kOptimal: "optimal",
+        state.kTimeLimit: "time_limit",
+        state.kIterationLimit: "iteration_limit",
+        getattr(state, "kSolutionLimit", state.kIterationLimit): "iteration_limit",
+        state.kInterrupt: "interrupted",
+    }
+
+
+def _run(
+    highs: Any, options: SolverOptions, offset: float, costs: np.ndarray | None = None
+) -> dict:
     """Run HiGHS with the options the Pyomo path sets; the stage record (objective and bound
-    with the constant ``offset``, as :class:`SparseHighs` reports them) and column values."""
+    with the constant ``offset``, as :class:`SparseHighs` reports them) and column values.
+    ``costs``: the model's objective vector, for its scale (:func:`reporting`)."""
     import highspy
 
     if options.threads is not None:
@@ -430,7 +454,7 @@ def _run(highs: Any, options: SolverOptions, offset: float) -> dict:
     progress.step("solve")
     start = time.perf_counter()
     with _logged(highs, options.log_file), _to_stderr(highs, options.log_to_stderr):
-        with reporting(highs, offset):
+        with reporting(highs, offset, costs):
             highs.run()
     seconds = time.perf_counter() - start
     status = highs.getModelStatus()
@@ -453,15 +477,9 @@ def _run(highs: Any, options: SolverOptions, offset: float) -> dict:
     else:
         bound = float(info.mip_dual_bound) + offset
         bound = -np.inf if not np.isfinite(bound) else bound  # no bound yet: nothing proved
-    names = {
-        state.kOptimal: "optimal",
-        state.kTimeLimit: "time_limit",
-        state.kIterationLimit: "iteration_limit",
-        getattr(state, "kSolutionLimit", state.kIterationLimit): "iteration_limit",
-        state.kInterrupt: "interrupted",
-    }
+    name = _status_names().get(status)
     stage = {
-        "status": names.get(status, highs.modelStatusToString(status)),
+        "status": highs.modelStatusToString(status) if name is None else name,
         "objective": objective,
         "bound": bound,
         "gap": abs(objective - bound) / max(abs(objective), 1e-9),

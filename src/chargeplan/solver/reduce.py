@@ -153,7 +153,7 @@ def reduce_problem(
     new_site = np.full(len(problem.site_ids), -1)
     new_site[kept] = np.arange(kept.size)
     pair_kept = ~drop[problem.pair_site]
-    group = merge_zones(problem, pair_kept, keep_zones)
+    group = merge_zones(problem, pair_kept if kept.size < drop.size else None, keep_zones)
     n_groups = int(group.max()) + 1 if group.size else 0
     if kept.size == len(problem.site_ids) and n_groups == len(problem.zone_ids):
         identity = np.arange(len(problem.pair_zone))
@@ -229,9 +229,11 @@ def dominated_sites(
     """
     s = len(problem.site_ids)
     live = problem.live_pairs
+    every = bool(live.all())  # (the usual case: no pair to leave out, no copies to make)
     used = np.zeros(s, bool)
-    used[problem.pair_site[live]] = True
-    drop = (problem.excluded | ~used) & ~problem.must_open
+    used[problem.pair_site if every else problem.pair_site[live]] = True
+    must_open = problem.must_open
+    drop = (problem.excluded | ~used) & ~must_open
     if keep is not None:
         drop &= ~keep
     if problem.sizing or not live.any():
@@ -240,11 +242,12 @@ def dominated_sites(
     free = np.isinf(problem.site_capacity)
     if keep is not None:
         free &= ~keep
-    candidate = free & ~problem.must_open & ~drop
+    candidate = free & ~must_open & ~drop
     if not candidate.any():  # no site may be dominated (e.g. all capacitated): done
         return drop
-    zone, site = problem.pair_zone[live], problem.pair_site[live]
-    cost = problem.pair_cost[live]
+    zone, site, cost = problem.pair_zone, problem.pair_site, problem.pair_cost
+    if not every:
+        zone, site, cost = zone[live], site[live], cost[live]
     dominator = free & ~drop
     if screen:
         candidate &= _may_be_dominated(problem, zone, site, cost, dominator)
@@ -304,29 +307,27 @@ def _may_be_dominated(
     sites other than :math:`j` costs at most :math:`c_{ijk}`. That cheapest pair is the zone's
     cheapest dominator pair, or its second cheapest where :math:`j` holds the cheapest (ties
     give both the same cost). A site failing this at any of its pairs can be dominated by no
-    site: the pairwise test would not drop it. One sort of the pairs per type, no pairwise
-    comparison; on the OR-Library files as UFLP (cap41, cap71, cap131) it leaves no site, so
-    the pairwise test and SciPy are skipped. ``zone``, ``site``, ``cost``: the live pairs;
+    site: the pairwise test would not drop it. That is: site :math:`j` fails at :math:`(i, k)`
+    when its pair is the only dominator pair at zone :math:`i`'s least cost
+    :math:`b_{ik} = \min_{j'} c_{ij'k}` (over dominator pairs). Per type one
+    ``np.minimum.at`` over the pairs for :math:`b`, one ``np.bincount`` for the number of
+    pairs at it, no sort (a ``lexsort`` per type before: 0.16 against 0.06 ms on cap71 as
+    UFLP, docs/scale.md "The fixed cost") and no pairwise comparison; on the OR-Library files
+    as UFLP (cap41, cap71, cap131) it leaves no site, so the pairwise test and SciPy are
+    skipped. ``zone``, ``site``, ``cost``: the live pairs;
     costs are finite (:class:`FacilityProblem` checks), so every comparison is an ordinary one.
     """
     s, z = len(problem.site_ids), len(problem.zone_ids)
-    theirs = np.flatnonzero(dominator[site])  # the pairs of sites that may dominate
+    theirs = dominator[site]  # the pairs of sites that may dominate
+    every = bool(theirs.all())
     fails = np.zeros(zone.size, bool)
     for k in range(cost.shape[1]):  # types: a handful
-        order = theirs[np.lexsort((cost[theirs, k], zone[theirs]))]
-        at = zone[order]
-        head = np.ones(order.size, bool)
-        head[1:] = at[1:] != at[:-1]
-        first = np.flatnonzero(head)
-        best, best_site, second = np.full(z, np.inf), np.full(z, -1), np.full(z, np.inf)
-        best[at[first]] = cost[order[first], k]
-        best_site[at[first]] = site[order[first]]
-        runner = first + 1
-        has_runner = runner < order.size
-        has_runner[has_runner] = at[runner[has_runner]] == at[first[has_runner]]
-        second[at[first[has_runner]]] = cost[order[runner[has_runner]], k]
-        other = np.where(best_site[zone] == site, second[zone], best[zone])
-        fails |= (problem.demand[zone, k] > 0) & (other > cost[:, k])
+        price = cost[:, k] if every else np.where(theirs, cost[:, k], np.inf)
+        best = np.full(z, np.inf)
+        np.minimum.at(best, zone, price)
+        at_best = price == best[zone] if every else theirs & (price == best[zone])
+        alone = np.bincount(zone[at_best], minlength=z) == 1  # one dominator pair at the best
+        fails |= at_best & alone[zone] & (problem.demand[zone, k] > 0)
     may = np.ones(s, bool)
     may[site[fails]] = False
     return may
@@ -339,6 +340,40 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x = x ^ (x >> np.uint64(27))
     x = x * np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
+
+
+def _rounded(unit: np.ndarray) -> np.ndarray:
+    """Unit costs to 40 of 52 mantissa bits (12 significant digits), ``-0.0`` as ``0.0``: the
+    precision at which :func:`merge_zones` compares them (``c / d`` of equal unit costs can
+    differ in the last bits). Monotone: ``a <= b`` gives ``_rounded(a) <= _rounded(b)``."""
+    mantissa, exponent = np.frexp(unit)
+    return np.ldexp(np.round(mantissa * 2.0**40) / 2.0**40, exponent) + 0.0
+
+
+def _cheapest_differ(problem: FacilityProblem, pair_kept: np.ndarray | None) -> bool:
+    r"""Whether every two zones differ in their least rounded unit cost of the first type.
+
+    Zones merged by :func:`merge_zones` have the same sites at the same rounded unit costs, so
+    the same least one: :math:`\min_j r(c_{ij0} / d_{i0})` over the kept pairs, with
+    :math:`r` = :func:`_rounded`, which is monotone, so that it is :math:`r` of the least
+    unrounded unit cost (one ``np.minimum.at`` over the pairs, then :math:`r` of one value per
+    zone). When these all differ no group can form. A screen in :math:`O(P)` without the
+    sort and hashes of :func:`merge_zones` (on cap71 as UFLP, where every zone reaches every
+    site: 0.15 against 0.07 ms, docs/scale.md "The fixed cost"); ties (zones without demand
+    of the first type, or without pairs, or alike) leave the decision to the full test.
+    """
+    if not problem.pair_cost.shape[1]:
+        return False
+    zone, cost = problem.pair_zone, problem.pair_cost[:, 0]
+    if pair_kept is not None:
+        zone, cost = zone[pair_kept], cost[pair_kept]
+    d = problem.demand[zone, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = np.where(d > 0, cost / d, 0.0)  # as _unit_cost
+    least = np.full(len(problem.zone_ids), np.inf)
+    np.minimum.at(least, zone, unit)
+    least = np.sort(_rounded(least))
+    return bool(np.all(least[1:] != least[:-1]))
 
 
 def merge_zones(
@@ -355,6 +390,8 @@ def merge_zones(
     that each stay a group of their own.
     """
     z = len(problem.zone_ids)
+    if z < 2 or _cheapest_differ(problem, pair_kept):  # no two zones alike: no group forms
+        return np.arange(z)
     if pair_kept is None:
         pair_kept = np.ones(len(problem.pair_zone), bool)
     keep = np.flatnonzero(pair_kept)
@@ -362,8 +399,7 @@ def merge_zones(
     zone, site = problem.pair_zone[order], problem.pair_site[order]
     # c / d of equal unit costs can differ in the last bits: compare to 40 of 52 mantissa bits
     # (12 significant digits), far below any cost's precision
-    mantissa, exponent = np.frexp(_unit_cost(problem)[order])
-    unit = np.ldexp(np.round(mantissa * 2.0**40) / 2.0**40, exponent) + 0.0
+    unit = _rounded(_unit_cost(problem)[order])
     with np.errstate(over="ignore"):
         h = _mix(site.astype(np.uint64) + np.uint64(1))
         for column in np.ascontiguousarray(unit).view(np.uint64).T:

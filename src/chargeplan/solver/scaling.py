@@ -60,6 +60,9 @@ def objective_scale(costs: np.ndarray) -> int:
     (in CNY), and the relative MIP gap is the same at every scale; only the search path may
     differ, within the gap. The default scenario's costs, 214 to 2.67e9 CNY, get ``k = -12``.
     """
+    top = float(np.abs(costs).max(initial=0.0))  # nan and inf: on to the filter below
+    if top <= max(SCALE_ABOVE, MAX_SCALED_COST):  # (then the largest finite one is too)
+        return 0
     finite = np.abs(costs[np.isfinite(costs)])
     finite = finite[finite > 0]
     largest = float(finite.max()) if finite.size else 0.0
@@ -71,17 +74,21 @@ def objective_scale(costs: np.ndarray) -> int:
 
 
 @contextlib.contextmanager
-def reporting(highs: Any, constant: float) -> Iterator[None]:
+def reporting(highs: Any, constant: float, costs: np.ndarray | None = None) -> Iterator[None]:
     """Scale ``highs``'s costs (:func:`objective_scale`) and report its progress while inside.
 
+    ``costs``: the model's objective vector as the caller built it (its non-zero entries those
+    ``highs`` holds: columns left out of HiGHS's model have none), which spares reading the
+    model back from HiGHS (``getLp``, a copy of every array); default: read back.
     ``constant`` is the objective's constant, added to the figures HiGHS reports (HiGHS's
     improving-solution and MIP log callbacks: a few dozen calls per solve). With no progress
     display active when the solve starts (:func:`chargeplan.progress.active`: a library call,
     a test, a benchmark) no callback is subscribed: they would report to nobody, and HiGHS
     then calls no Python during its search (the plan is the same either way).
     """
-    lp = highs.getLp()
-    scale = objective_scale(np.asarray(lp.col_cost_, dtype=float))
+    if costs is None:
+        costs = np.asarray(highs.getLp().col_cost_, dtype=float)
+    scale = objective_scale(costs)
     highs.setOptionValue("user_objective_scale", scale)
     if progress.active() is None:
         yield
