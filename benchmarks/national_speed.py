@@ -98,9 +98,9 @@ def recorded_steps(piece: Any) -> tuple[Any, list[np.ndarray]]:
     found: list[Any] = []
     evaluate, gather = design_bound._evaluate, design_bound._pieces
 
-    def recording(pieces: Any, lam: np.ndarray) -> Any:
+    def recording(pieces: Any, lam: np.ndarray, pairs: bool = True) -> Any:
         steps.append(lam.copy())
-        return evaluate(pieces, lam)
+        return evaluate(pieces, lam, pairs)
 
     def gathering(*args: Any) -> Any:
         found.append(gather(*args))

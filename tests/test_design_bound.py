@@ -16,6 +16,10 @@ import pytest
 
 from chargeplan.model.formulation import build_milp
 from chargeplan.solver.design_bound import (
+    STALL_STEPS,
+    THETA,
+    _evaluate,
+    _pieces,
     lagrangian_applies,
     lagrangian_bound,
     lagrangian_value,
@@ -148,3 +152,58 @@ def test_design_start_without_steps_keeps_the_lp_bound() -> None:
     assert with_steps.lp_bound == pytest.approx(without.lp_bound, rel=1e-12)
     assert with_steps.bound >= without.bound
     assert with_steps.objective <= without.objective
+
+
+def _bound_evaluating_again(pieces, lam, target: float, steps: int) -> tuple:
+    """The subgradient loop as it was before the best point was kept: ``L`` evaluated again
+    (with the pairs' solution) at the best multipliers whenever ``theta`` is halved."""
+    best, best_lam, best_design = -np.inf, lam, np.empty(0, np.int64)
+    ceiling = np.where(pieces.u_upper >= 1.0, pieces.u_cost, np.inf)
+    theta, stalled, done, resets = THETA, 0, 0, 0
+    for done in range(1, steps + 1):  # noqa: B007
+        point = _evaluate(pieces, lam)
+        value = point.value
+        if value > best:
+            best, best_lam, best_design, stalled = value, lam, point.design, 0
+        else:
+            stalled += 1
+            if stalled >= STALL_STEPS:
+                theta, stalled, lam, resets = theta / 2.0, 0, best_lam, resets + 1
+                point = _evaluate(pieces, lam)
+                value = point.value
+        norm = float(point.grad @ point.grad)
+        if norm <= 1e-18 or value >= target:
+            break
+        lam = np.minimum(lam + theta * (target - value) / norm * point.grad, ceiling)
+    return best, best_lam, best_design, done, resets
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kept_best_point_gives_the_same_bound_as_evaluating_it_again(seed: int) -> None:
+    """Halving ``theta`` restarts from the best point as it was evaluated, not evaluated
+    again: the bound, multipliers, designs and step count are the same to the bit, on runs
+    long enough to halve it several times (a target far above the optimum stalls them)."""
+    p = dataclasses.replace(line_instance(seed), pair_links="never")
+    best, _ = brute_force(p)
+    _, duals = lp_relaxation(p)
+    lp, ix = build_milp(p)
+    found = lagrangian_bound(p, lp, ix, target=3.0 * best, multipliers=duals, steps=150)
+    expected = _bound_evaluating_again(_pieces(p, lp, ix), duals, 3.0 * best, 150)
+    assert found is not None and expected[4] >= 2  # theta halved at least twice
+    assert found.bound == expected[0] and found.steps == expected[3]
+    assert np.array_equal(found.multipliers, expected[1])
+    assert np.array_equal(found.design, expected[2])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_step_without_the_pairs_solution_is_the_same_point(seed: int) -> None:
+    """``_evaluate(..., pairs=False)`` (the subgradient steps) gives the same bound,
+    subgradient and designs as the full evaluation, only the pairs' solution left empty."""
+    p = dataclasses.replace(line_instance(seed), pair_links="never")
+    _, duals = lp_relaxation(p)
+    lp, ix = build_milp(p)
+    pieces = _pieces(p, lp, ix)
+    full, lean = _evaluate(pieces, duals), _evaluate(pieces, duals, pairs=False)
+    assert full.value == lean.value and not lean.item.size and not lean.x.size
+    assert np.array_equal(full.grad, lean.grad) and np.array_equal(full.design, lean.design)
+    assert np.array_equal(full.option, lean.option)

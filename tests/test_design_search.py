@@ -18,7 +18,7 @@ import chargeplan
 from chargeplan.model.designs import design_of, station_capacity
 from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
-from chargeplan.solver.design_local import LocalPlan, local_applies
+from chargeplan.solver.design_local import Grouped, LocalPlan, local_applies
 from chargeplan.solver.design_search import CLOSED, plan_options
 from chargeplan.solver.designstart import DesignStart, design_start
 from chargeplan.solver.direct import load_arrays
@@ -192,3 +192,17 @@ def test_search_on_the_whole_lp_where_local_pricing_does_not_apply() -> None:
     assert best == pytest.approx(REACHED[14][1], abs=0.01)
     assert searched.objective == pytest.approx(best, rel=1e-9) and searched.moves >= 1
     assert_feasible_plan(p, searched.values)
+
+
+def test_grouped_gather_is_the_groups_concatenated() -> None:
+    """``Grouped.gather`` returns the groups of the keys asked, one after the other, as
+    concatenating them one by one (empty groups, repeated and unsorted keys included)."""
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 40, 300)
+    items = rng.integers(0, 1000, 300)
+    for grouped in (Grouped(keys, 45), Grouped(keys, 45, items)):
+        for asked in (np.arange(45), np.array([44, 3, 3, 0]), np.array([42]), np.zeros(0, int)):
+            expected = [grouped[k] for k in asked.tolist()]
+            want = np.concatenate(expected) if expected else np.zeros(0, int)
+            assert np.array_equal(grouped.gather(asked), want)
+    assert np.array_equal(Grouped(keys, 45)[7], np.flatnonzero(keys == 7))

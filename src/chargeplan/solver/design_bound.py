@@ -345,8 +345,9 @@ def lagrangian_value(
     return _evaluate(_pieces(problem, lp, ix), np.asarray(multipliers, float)).value
 
 
-def _evaluate(pieces: _Pieces, lam: np.ndarray) -> _Point:
-    r""":math:`L(\lambda)` and the site pieces' solution there (:class:`_Point`)."""
+def _evaluate(pieces: _Pieces, lam: np.ndarray, pairs: bool = True) -> _Point:
+    r""":math:`L(\lambda)` and the site pieces' solution there (:class:`_Point`); without
+    ``pairs`` its ``item`` and ``x`` are left empty (the subgradient steps do not read them)."""
     p = pieces
     value = p.item_cost - lam[p.item_row] * p.item_upper  # reduced cost of the whole share
     taken = np.flatnonzero(value < 0.0)
@@ -381,13 +382,13 @@ def _evaluate(pieces: _Pieces, lam: np.ndarray) -> _Point:
     bound = p.offset + lam.sum() + (reduced * unmet).sum() + total[chosen].sum()
     design = np.full(p.n_groups // max(p.n_types, 1), -2)
     design[p.option_site[chosen]] = p.option_design[chosen]
-    used = share > 0.0
+    used = np.flatnonzero(share > 0.0) if pairs else np.zeros(0, np.int64)
     return _Point(
         float(bound),
         1.0 - served - unmet,
         design,
         order[used],
-        (share * p.item_upper[order])[used],
+        share[used] * p.item_upper[order[used]],
         p.option_cost[chosen],
         p.option_site[chosen],
         chosen,
@@ -431,8 +432,8 @@ def lagrangian_bound(
     pieces = _pieces(problem, lp, ix)
     found = _catchment_cuts(pieces) if cuts else None
     lam = np.array(pieces.u_cost if multipliers is None else multipliers, dtype=float)
-    mu = np.zeros(0 if found is None else found.count)
-    best, best_lam, best_mu, best_design = -np.inf, lam, mu, np.empty(0, np.int64)
+    best, best_lam, best_mu = -np.inf, lam, (mu := np.zeros(0 if found is None else found.count))
+    best_at: tuple[_Point, np.ndarray] | None = None  # the best point: no evaluation again
     # above the unmet price a multiplier only lowers L (module docstring): steps stop there
     ceiling = np.where(pieces.u_upper >= 1.0, pieces.u_cost, np.inf)
     first, theta, stalled, done = None, THETA, 0, 0
@@ -441,12 +442,12 @@ def lagrangian_bound(
         value = point.value
         first = value if first is None else first
         if value > best:
-            best, best_lam, best_mu, best_design, stalled = value, lam, mu, point.design, 0
+            best, best_lam, best_mu, best_at, stalled = value, lam, mu, (point, grad_mu), 0
         else:
             stalled += 1
             if stalled >= STALL_STEPS:  # shorter steps, from the best multipliers so far
                 theta, stalled, lam, mu = theta / 2.0, 0, best_lam, best_mu
-                point, grad_mu = _evaluate_with(pieces, lam, mu, found)
+                point, grad_mu = best_at or _evaluate_with(pieces, lam, mu, found)  # as then
                 value = point.value
         grad_mu = np.where((mu <= 0.0) & (grad_mu < 0.0), 0.0, grad_mu)
         norm = float(point.grad @ point.grad + grad_mu @ grad_mu)
@@ -455,7 +456,8 @@ def lagrangian_bound(
         step = theta * (target - value) / norm
         lam = np.minimum(lam + step * point.grad, ceiling)
         mu = np.maximum(mu + step * grad_mu, 0.0)
-    return LagrangeBound(float(best), float(first or best), best_lam, best_design, done)
+    design = np.empty(0, np.int64) if best_at is None else best_at[0].design
+    return LagrangeBound(float(best), float(first or best), best_lam, design, done)
 
 
 def catchment_cuts(problem: FacilityProblem, lp: SparseMILP, ix: ModelIndex) -> Cuts:
@@ -485,14 +487,14 @@ def _evaluate_with(
     fixed costs lowered by :math:`A^\top \mu`, the unmet prices by :math:`B^\top \mu`,
     :math:`\mu^\top h` added; and the cuts' subgradient :math:`h - A w - B u` there."""
     if cuts is None or not cuts.count:
-        return _evaluate(pieces, lam), np.zeros(0)
+        return _evaluate(pieces, lam, pairs=False), np.zeros(0)
     shifted = dataclasses.replace(
         pieces,
         option_cost=pieces.option_cost - cuts.options.T @ mu,
         u_cost=pieces.u_cost - cuts.unmet.T @ mu,
         offset=pieces.offset + float(mu @ cuts.rhs),
     )
-    point = _evaluate(shifted, lam)
+    point = _evaluate(shifted, lam, pairs=False)
     chosen = np.zeros(pieces.option_site.size)
     chosen[point.option] = 1.0
     return point, cuts.rhs - cuts.options @ chosen - cuts.unmet @ point.unmet

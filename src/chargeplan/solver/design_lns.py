@@ -291,11 +291,10 @@ class WindowMIP:
         :meth:`LocalPlan.keep`; ``None`` if HiGHS has no plan (it always has the start)."""
         local, ix = self.local, self.ix
         n_types = local.load.shape[1]
-        zones = np.unique(np.concatenate([local.zones_of_site[s] for s in sites.tolist()]))
+        zones = np.unique(local.zones_of_site.gather(sites))
         if not zones.size:  # sites in reach of no zone: nothing to re-assign
             return None
-        xs = np.concatenate([local.x_of_zone[z] for z in zones.tolist()])
-        us = np.concatenate([local.u_of_zone[z] for z in zones.tolist()])
+        xs, us = local.x_of_zone.gather(zones), local.u_of_zone.gather(zones)
         zs = np.concatenate([self.z_of_site[s] for s in sites.tolist()])
         free = np.zeros(len(local.option), bool)
         free[sites] = True

@@ -34,15 +34,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from chargeplan.model.design_constraints import usable_capacity
 from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
+from chargeplan.model.rows import CsrRows
 from chargeplan.model.sparse import SparseMILP, pass_arrays
 from chargeplan.solver.design_lp import quiet_highs
 
-__all__ = ["LocalPlan", "local_applies"]
+__all__ = ["Grouped", "LocalPlan", "local_applies"]
 
 _ROWS = frozenset(
     {"assign", "design_choice", "design_chargers", "capacity", "open_for_chargers", "pair_link"}
@@ -95,9 +95,9 @@ class LocalPlan:
         self.x_weight = problem.demand[problem.pair_zone[ix.x_pair], ix.x_type]
         self.x_zone, self.x_site = problem.pair_zone[ix.x_pair], problem.pair_site[ix.x_pair]
         n_zones, n_sites, k = len(problem.zone_ids), len(problem.site_ids), len(problem.types)
-        self.x_of_zone = _grouped(self.x_zone, n_zones)
-        self.u_of_zone = _grouped(ix.u_zone, n_zones)
-        self.zones_of_site = _grouped(problem.pair_site, n_sites, problem.pair_zone)
+        self.x_of_zone = Grouped(self.x_zone, n_zones)
+        self.u_of_zone = Grouped(ix.u_zone, n_zones)
+        self.zones_of_site = Grouped(problem.pair_site, n_sites, problem.pair_zone)
         self.load = np.zeros((n_sites, k))
         np.add.at(self.load, (self.x_site, ix.x_type), self.x_weight * self.x)
         self.base, self.design_capacity = usable_capacity(problem)
@@ -124,9 +124,8 @@ class LocalPlan:
         the local assignment that achieves it; ``None`` if the local LP has no solution."""
         self.trials += 1
         n_types, ix = self.load.shape[1], self.ix
-        zones = np.unique(np.concatenate([self.zones_of_site[s] for s in sites.tolist()]))
-        xs = np.concatenate([self.x_of_zone[z] for z in zones.tolist()])
-        us = np.concatenate([self.u_of_zone[z] for z in zones.tolist()])
+        zones = np.unique(self.zones_of_site.gather(sites))
+        xs, us = self.x_of_zone.gather(zones), self.u_of_zone.gather(zones)
         # capacity rows: every (site, type) the zones' x reach, less the load kept outside
         local_sites, x_site = np.unique(self.x_site[xs], return_inverse=True)
         inside = np.zeros((local_sites.size, n_types))
@@ -140,12 +139,17 @@ class LocalPlan:
         eq_key = np.concatenate([self.x_zone[xs], ix.u_zone[us]]) * n_types + np.concatenate(
             [ix.x_type[xs], ix.u_type[us]]
         )
-        _, eq_row = np.unique(eq_key, return_inverse=True)
-        n_x, n_cols = xs.size, xs.size + us.size
-        a_eq = sp.csr_matrix((np.ones(n_cols), (eq_row, np.arange(n_cols))))
-        a_ub = sp.csr_matrix((self.x_weight[xs], (cap_row, np.arange(n_x))), (used.size, n_cols))
+        eq_used, eq_row = np.unique(eq_key, return_inverse=True)
+        n_x, n_cols, n_eq = xs.size, xs.size + us.size, eq_used.size
+        # the demand rows, then the capacity rows (numpy triplets: no SciPy matrix per move)
+        matrix = CsrRows.from_triplets(
+            np.concatenate([eq_row, n_eq + cap_row]),
+            np.concatenate([np.arange(n_cols), np.arange(n_x)]),
+            np.concatenate([np.ones(n_cols), self.x_weight[xs]]),
+            (n_eq + used.size, n_cols),
+        )
         b_ub = np.maximum(room.ravel()[used], 0.0)
-        return self._solved(sites, asked, xs, us, a_eq, a_ub, b_ub)
+        return self._solved(sites, asked, xs, us, matrix, n_eq, b_ub)
 
     def _solved(
         self,
@@ -153,8 +157,8 @@ class LocalPlan:
         asked: np.ndarray,
         xs: np.ndarray,
         us: np.ndarray,
-        a_eq: sp.csr_matrix,
-        a_ub: sp.csr_matrix,
+        matrix: CsrRows,
+        n_eq: int,
         b_ub: np.ndarray,
     ) -> tuple[float, tuple] | None:
         """Solve the local LP in HiGHS (one ``passModel``, no time limit); the move's cost."""
@@ -165,6 +169,10 @@ class LocalPlan:
             # asking for another thread count than the piece's own HiGHS fails (status
             # error: every move would be refused). A simplex LP runs on one thread anyway.
             self.highs = quiet_highs()
+            # No presolve: on these LPs of a few hundred columns it costs more than it saves
+            # (750 local LPs of three national pieces: 3.80 s of HiGHS CPU with it, 2.36 s
+            # without; the same optimal solutions; docs/stations.md, "Where the time goes").
+            self.highs.setOptionValue("presolve", "off")
         n_cols = xs.size + us.size
         pass_arrays(
             self.highs,
@@ -172,9 +180,9 @@ class LocalPlan:
             np.concatenate([np.ones(xs.size), self.u_upper[us]]),
             np.zeros(n_cols, bool),
             np.concatenate([self.x_cost[xs], self.u_cost[us]]),
-            sp.vstack([a_eq, a_ub], format="csr"),
-            np.concatenate([np.ones(a_eq.shape[0]), np.full(b_ub.size, -np.inf)]),
-            np.concatenate([np.ones(a_eq.shape[0]), b_ub]),
+            matrix,
+            np.concatenate([np.ones(n_eq), np.full(b_ub.size, -np.inf)]),
+            np.concatenate([np.ones(n_eq), b_ub]),
         )
         self.highs.run()
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -197,12 +205,36 @@ class LocalPlan:
         self.cost = cost
 
 
-def _grouped(keys: np.ndarray, n: int, items: np.ndarray | None = None) -> list[np.ndarray]:
-    """For each of ``n`` keys, the positions (or ``items``) whose key it is."""
-    by_key = np.argsort(keys, kind="stable")
-    bounds = np.searchsorted(keys[by_key], np.arange(n + 1))
-    values = by_key if items is None else items[by_key]
-    return [values[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+class Grouped:
+    """Items grouped by key: the positions (or ``items``) whose key is each of ``n`` keys, in
+    their given order; ``grouped[k]`` one group, :meth:`gather` several at once.
+
+    Parameters
+    ----------
+    keys
+        ``(P,)`` each position's key, ``0 <= key < n``.
+    n
+        How many keys.
+    items
+        ``(P,)`` what to return for each position (default: the positions).
+    """
+
+    def __init__(self, keys: np.ndarray, n: int, items: np.ndarray | None = None):
+        by_key = np.argsort(keys, kind="stable")
+        self.bounds = np.searchsorted(keys[by_key], np.arange(n + 1))
+        self.values = by_key if items is None else items[by_key]
+
+    def __getitem__(self, key: int) -> np.ndarray:
+        """The group of ``key``."""
+        return self.values[self.bounds[key] : self.bounds[key + 1]]
+
+    def gather(self, keys: np.ndarray) -> np.ndarray:
+        """The groups of ``keys`` one after the other (as concatenating ``self[k]`` for each
+        of them, in their order), by one index array: no Python loop over the keys."""
+        start, end = self.bounds[keys], self.bounds[np.asarray(keys) + 1]
+        size = end - start
+        shift = np.repeat(start - np.cumsum(size) + size, size)
+        return self.values[shift + np.arange(int(size.sum()))]
 
 
 def _fixed_costs(
