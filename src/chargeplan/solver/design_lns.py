@@ -102,6 +102,8 @@ LNS_PASSES = 1
 #: Least pairs of a piece searched by windows (``SolverOptions.design_lns_min_pairs``): the 5
 #: national pieces of at least 30,000 pairs take about 3 minutes of CPU, issue 12's budget.
 LNS_MIN_PAIRS = 30_000
+#: HiGHS's root reduced-cost heuristic in the windows' MIPs (experiment).
+ROOT_REDUCED_COST = False
 
 
 @dataclass(frozen=True)
@@ -345,6 +347,7 @@ class WindowMIP:
             for name in ("mip_heuristic_run_feasibility_jump", "mip_heuristic_run_rens"):
                 self.highs.setOptionValue(name, False)
             self.highs.setOptionValue("mip_detect_symmetry", False)
+            self.highs.setOptionValue("mip_heuristic_run_root_reduced_cost", ROOT_REDUCED_COST)
         self.highs.setOptionValue("mip_max_nodes", int(max_nodes))
         pass_arrays(self.highs, *model)
         given = highspy.HighsSolution()
