@@ -13,7 +13,8 @@ sites per cluster of the bound over clusters (``chargeplan.solver.design_cluster
 with different settings compare them on the same pieces. ``--search-moves 0 200`` solves every
 piece without and with the local search (:mod:`chargeplan.solver.design_search`) and prints
 both sums and their ratios; ``--lns-sites 0 16`` likewise without and with the exact windows
-(:mod:`chargeplan.solver.design_lns`; ``--lns-nodes``, ``--lns-min-pairs`` their settings). Run
+(:mod:`chargeplan.solver.design_lns`; ``--lns-nodes``, ``--lns-min-pairs`` their settings;
+``--lns-after-search`` runs the windows after the local search instead of in its place). Run
 from the repository root::
 
     PYTHONPATH=src nice .venv/bin/python benchmarks/national_pieces.py --cache /tmp/national.pkl
@@ -66,6 +67,11 @@ def main() -> None:
     )
     parser.add_argument("--lns-nodes", type=int, default=SolverOptions.design_lns_nodes)
     parser.add_argument("--lns-min-pairs", type=int, default=SolverOptions.design_lns_min_pairs)
+    parser.add_argument(
+        "--lns-after-search",
+        action="store_true",
+        help="the windows after the local search (design_lns_replaces_search = False)",
+    )
     parser.add_argument("--every", action="store_true", help="print every piece's line")
     parser.add_argument(
         "--cluster-sites", type=int, default=0, help="design_cluster_sites (0: no cluster bound)"
@@ -85,6 +91,7 @@ def main() -> None:
         design_cluster_sites=args.cluster_sites,
         design_lns_nodes=args.lns_nodes,
         design_lns_min_pairs=args.lns_min_pairs,
+        design_lns_replaces_search=not args.lns_after_search,
     )
     order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i].pair_zone))
     order = order[args.skip :][: args.largest]

@@ -18,8 +18,10 @@ import chargeplan
 from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.solver.design_lns import (
+    LNS_MIN_GAP,
     LNS_MIN_PAIRS,
     LNS_NODES,
+    LNS_REPLACES_SEARCH,
     LNS_SITES,
     WindowSearch,
     windows,
@@ -48,12 +50,13 @@ def started(
     sites: int = 3,
     nodes: int = 50,
     passes: int = 2,
+    replaces_search: bool = False,
 ) -> DesignStart:
-    """The design start with the local search and ``passes`` passes of windows of ``sites``
-    sites (on every piece, however small)."""
+    """The design start with the local search (none with ``replaces_search``) and ``passes``
+    passes of windows of ``sites`` sites (on every piece, however small)."""
     lp, ix = build_milp(p)
     highs, order = load_arrays(lp)
-    lns = WindowSearch(sites=sites, max_nodes=nodes, min_pairs=0, passes=passes)
+    lns = WindowSearch(sites, nodes, 0, passes, replaces_search)
     begun = design_start(p, lp, ix, highs, order, threads=threads, lns=lns)
     assert begun is not None
     return begun
@@ -95,6 +98,44 @@ def test_windows_reach_the_brute_force_optimum(seed: int) -> None:
     assert windowed.windows == 2 and windowed.windows_kept == 1  # one window a pass
     assert_feasible_plan(p, windowed.values)
     assert plan_cost(p, windowed.values) == pytest.approx(windowed.objective, rel=1e-7)
+
+
+@pytest.mark.parametrize("seed", sorted(MISSED))
+def test_windows_instead_of_the_search_reach_the_brute_force_optimum(seed: int) -> None:
+    """``replaces_search``: no local search (no move, no LP of it), the windows start from the
+    rounded or Lagrangian plan and, a window being the whole MIP, reach the optimum."""
+    p = line_instance(seed)
+    best, _ = brute_force(p)
+    windowed = started(p, replaces_search=True)
+    assert np.isnan(windowed.unsearched) and windowed.moves == windowed.trials == 0
+    assert windowed.unwindowed >= best - 0.01
+    assert windowed.objective == pytest.approx(best, rel=1e-9)
+    assert_feasible_plan(p, windowed.values)
+    assert plan_cost(p, windowed.values) == pytest.approx(windowed.objective, rel=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_windows_instead_of_the_search_are_never_dearer_than_the_start(seed: int) -> None:
+    """Windows of 2 sites, one node, no search: feasible, priced as the brute force prices it,
+    between the optimum and the plan before the windows; the same plan in a second run."""
+    p = line_instance(seed)
+    best, _ = brute_force(p)
+    a = started(p, sites=2, nodes=1, replaces_search=True)
+    b = started(p, sites=2, nodes=1, replaces_search=True)
+    assert best * (1 - 1e-9) <= a.objective <= a.unwindowed * (1 + 1e-12)
+    assert_feasible_plan(p, a.values)
+    assert plan_cost(p, a.values) == pytest.approx(a.objective, rel=1e-7)
+    assert np.array_equal(a.values, b.values) and a.objective == b.objective
+
+
+def test_windows_leave_a_plan_within_the_least_gap() -> None:
+    """``WindowSearch.applies``: a plan within ``LNS_MIN_GAP`` (0.1 %) of its bound gets no
+    windows, one above it does; too few pairs or no sites never."""
+    p = line_instance(11)  # 10 pairs
+    lns = WindowSearch(3, 1, 0)
+    assert lns.applies(p) and lns.applies(p, 2 * LNS_MIN_GAP)
+    assert not lns.applies(p, LNS_MIN_GAP) and not lns.applies(p, 0.0)
+    assert not WindowSearch(3, 1, 11).applies(p) and not WindowSearch(0, 1, 0).applies(p)
 
 
 def test_windows_smaller_than_the_piece_reach_the_optimum() -> None:
@@ -173,7 +214,7 @@ def test_windows_of_two_passes() -> None:
 def test_solve_takes_the_windows_on_large_enough_pieces() -> None:
     """``design_lns_min_pairs``: the line (10 pairs) gets the windows at 0 and reaches the
     optimum of seed 11 (4,127.95; its root node alone does not, 50 nodes do); at the default
-    30,000 it keeps the searched plan (4,492.15)."""
+    1,500 it keeps the searched plan (4,492.15)."""
     p = line_instance(11)
     options = dataclasses.replace(
         EXACT, design_max_nodes=0, design_lns_sites=3, design_lns_nodes=50
@@ -192,4 +233,5 @@ def test_solve_takes_the_windows_on_large_enough_pieces() -> None:
 def test_solver_options_repeat_the_module_defaults() -> None:
     """``SolverOptions`` (config, which cannot import the solver) repeats the defaults."""
     assert WindowSearch.from_options(SolverOptions()) == WindowSearch()
-    assert (LNS_SITES, LNS_NODES, LNS_MIN_PAIRS) == (4, 1, 30_000)
+    assert (LNS_SITES, LNS_NODES, LNS_MIN_PAIRS) == (4, 1, 1_500)
+    assert LNS_REPLACES_SEARCH and LNS_MIN_GAP == 1e-3

@@ -95,7 +95,8 @@ def test_run_writes_a_manifest_that_hashes_inputs_and_outputs(
         "design_lp_iterations": None,
         "design_lns_sites": 4,
         "design_lns_nodes": 1,
-        "design_lns_min_pairs": 30_000,
+        "design_lns_min_pairs": 1_500,
+        "design_lns_replaces_search": True,
         "mip_max_nodes": None,
         "design_cluster_sites": 0,
     }

@@ -78,9 +78,11 @@ from chargeplan.solver.design_search import (
 )
 
 __all__ = [
+    "LNS_MIN_GAP",
     "LNS_MIN_PAIRS",
     "LNS_NODES",
     "LNS_PASSES",
+    "LNS_REPLACES_SEARCH",
     "LNS_SITES",
     "LnsResult",
     "WindowSearch",
@@ -99,9 +101,25 @@ LNS_NODES = 1
 #: Passes over a piece, each cutting it into disjoint windows: a second adds 14-33 % of the
 #: first one's saving for as much CPU again.
 LNS_PASSES = 1
-#: Least pairs of a piece searched by windows (``SolverOptions.design_lns_min_pairs``): the 5
-#: national pieces of at least 30,000 pairs take about 3 minutes of CPU, issue 12's budget.
-LNS_MIN_PAIRS = 30_000
+#: Least pairs of a piece searched by windows (``SolverOptions.design_lns_min_pairs``): without
+#: the local search, the windows gave plans as cheap as the search's or cheaper for less CPU
+#: on national pieces of 1,974-2,976 pairs (docs/stations.md, "Where the gap lives"); 1,500
+#: covers every national city component, smaller models keep the local search.
+LNS_MIN_PAIRS = 1_500
+#: Least relative gap of the plan (after the rounding and the Lagrangian heuristic) to its bound
+#: for the windows: a plan proven within 0.1 % is left as it is (national pieces bundling
+#: thousands of one-site reach components have gaps of 0: the relaxation is exact there).
+LNS_MIN_GAP = 1e-3
+#: Whether the windows replace the local search (``SolverOptions.design_lns_replaces_search``):
+#: on a piece the windows search, the plan goes from step 5 straight to the windows. On 10
+#: national pieces of 2,865-2,976 pairs the windows alone gave CNY 779.1 M for 19 s of CPU, the
+#: search alone (the default before) 787.6 M for 25 s, both 771.8 M for 35 s.
+LNS_REPLACES_SEARCH = True
+#: HiGHS's root reduced-cost heuristic (a sub-MIP over the columns of small reduced cost) in
+#: the windows' MIPs: off, the 122 windows of national pieces 30, 60, 110 and 175 took 5.6-6.5
+#: s of CPU instead of 9.5-9.9 s, and in sequence the same or cheaper plans (docs/stations.md,
+#: "Where the gap lives").
+ROOT_REDUCED_COST = False
 
 
 @dataclass(frozen=True)
@@ -118,21 +136,32 @@ class WindowSearch:
         Only models of at least this many zone-site pairs are searched.
     passes
         Passes over the model.
+    replaces_search
+        Whether a model the windows search skips the local search (step 6 of the design
+        start) and goes from its rounded or Lagrangian plan straight to the windows.
     """
 
     sites: int = LNS_SITES
     max_nodes: int = LNS_NODES
     min_pairs: int = LNS_MIN_PAIRS
     passes: int = LNS_PASSES
+    replaces_search: bool = LNS_REPLACES_SEARCH
 
     @classmethod
     def from_options(cls, options: SolverOptions) -> WindowSearch:
         """The windows ``options`` ask for (``design_lns_*``)."""
-        return cls(options.design_lns_sites, options.design_lns_nodes, options.design_lns_min_pairs)
+        return cls(
+            options.design_lns_sites,
+            options.design_lns_nodes,
+            options.design_lns_min_pairs,
+            replaces_search=options.design_lns_replaces_search,
+        )
 
-    def applies(self, problem: FacilityProblem) -> bool:
-        """Whether ``problem`` is searched: windows asked for and enough pairs."""
-        return self.sites > 0 and self.passes > 0 and len(problem.pair_zone) >= self.min_pairs
+    def applies(self, problem: FacilityProblem, gap: float = np.inf) -> bool:
+        """Whether ``problem`` is searched: windows asked for, enough pairs, and its plan's
+        relative ``gap`` to its bound above :data:`LNS_MIN_GAP`."""
+        enough = len(problem.pair_zone) >= self.min_pairs and gap > LNS_MIN_GAP
+        return self.sites > 0 and self.passes > 0 and enough
 
 
 @dataclass(frozen=True)
@@ -344,6 +373,7 @@ class WindowMIP:
             for name in ("mip_heuristic_run_feasibility_jump", "mip_heuristic_run_rens"):
                 self.highs.setOptionValue(name, False)
             self.highs.setOptionValue("mip_detect_symmetry", False)
+            self.highs.setOptionValue("mip_heuristic_run_root_reduced_cost", ROOT_REDUCED_COST)
         self.highs.setOptionValue("mip_max_nodes", int(max_nodes))
         pass_arrays(self.highs, *model)
         given = highspy.HighsSolution()

@@ -34,9 +34,11 @@ near 1 and rounding it directly opens far too many stations. :func:`design_start
    (close, resize, open, swap), each priced exactly as a feasible plan, the improving ones
    kept, a fixed number of LPs at most; the plan is never dearer than step 5's.
 7. Exact windows (:mod:`chargeplan.solver.design_lns`, on models of at least
-   ``WindowSearch.min_pairs`` pairs): the plan re-optimised window by window, each window's
-   sites chosen by a node-limited MIP of the strong formulation, the rest of the plan kept;
-   never dearer than step 6's.
+   ``WindowSearch.min_pairs`` pairs whose plan is more than ``LNS_MIN_GAP`` above its bound):
+   the plan re-optimised window by window, each window's sites chosen by a node-limited MIP
+   of the strong formulation, the rest of the plan kept; never dearer than step 6's. With
+   ``WindowSearch.replaces_search`` (the default) such a model skips step 6: the windows
+   start from step 5's plan.
 
 Every step is a simplex solve without a time limit (step 5 a fixed number of subgradient
 steps, step 6 a fixed number of LPs at most, step 7 MIPs with a node limit), so the plan
@@ -229,9 +231,10 @@ def design_start(
     else:
         steps = (lagrange_steps, cluster_sites)
         begun = _with_lagrange(problem, lp, ix, relax, found, duals, steps, start)
-    searched = _searched(problem, ix, relax, begun, search_trials, start)
-    if lns is None or not lns.applies(problem):
-        return searched
+    if lns is None or not lns.applies(problem, begun.gap):
+        return _searched(problem, ix, relax, begun, search_trials, start)
+    trials = 0 if lns.replaces_search else search_trials
+    searched = _searched(problem, ix, relax, begun, trials, start)
     return _windowed(problem, ix, relax, searched, lns, start)
 
 
