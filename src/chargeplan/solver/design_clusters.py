@@ -84,7 +84,7 @@ from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
 from chargeplan.solver.design_bound import _evaluate, _Pieces, _pieces, lagrangian_applies
 from chargeplan.solver.design_hull import _hull_arrays
-from chargeplan.solver.design_lp import quiet_highs
+from chargeplan.solver.design_lp import colwise_lp, quiet_highs
 
 __all__ = [
     "CLUSTER_ABOVE",
@@ -325,14 +325,7 @@ class _ClusterMips:
             highs.setOptionValue("mip_max_nodes", int(max_nodes))
         for name, setting in MIP_OPTIONS.items():
             highs.setOptionValue(name, setting)
-        model = highspy.HighsLp()
-        model.num_col_, model.num_row_ = cost.size, row_lower.size
-        model.col_cost_, model.col_lower_, model.col_upper_ = cost, lower, upper
-        model.row_lower_, model.row_upper_ = row_lower, row_upper
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = matrix.indptr
-        model.a_matrix_.index_ = matrix.indices
-        model.a_matrix_.value_ = matrix.data
+        model = colwise_lp(cost, lower, upper, matrix, row_lower, row_upper)
         integer, continuous = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
         model.integrality_ = [integer] * options.size + [continuous] * (cost.size - options.size)
         highs.passModel(model)

@@ -35,7 +35,7 @@ from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
 from chargeplan.solver.design_bound import _evaluate, _Pieces, _pieces, lagrangian_applies
-from chargeplan.solver.design_lp import quiet_highs
+from chargeplan.solver.design_lp import colwise_lp, quiet_highs
 
 __all__ = ["HullBound", "disjunctive_bound"]
 
@@ -90,14 +90,7 @@ def disjunctive_bound(
     highs = quiet_highs()
     highs.setOptionValue("threads", threads)
     highs.setOptionValue("solver", method)
-    model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = cost.size, row_lower.size
-    model.col_cost_, model.col_lower_, model.col_upper_ = cost, lower, upper
-    model.row_lower_, model.row_upper_ = row_lower, row_upper
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = matrix.indptr
-    model.a_matrix_.index_ = matrix.indices
-    model.a_matrix_.value_ = matrix.data
+    model = colwise_lp(cost, lower, upper, matrix, row_lower, row_upper)
     highs.passModel(model)
     start = time.perf_counter()
     highs.run()

@@ -18,7 +18,7 @@ import numpy as np
 from chargeplan.model.sparse import SparseMILP
 from chargeplan.solver.design_bound import assign_row_offset
 
-__all__ = ["RETRIES", "Relaxation", "quiet_highs"]
+__all__ = ["RETRIES", "Relaxation", "colwise_lp", "quiet_highs"]
 
 #: An LP that is not optimal is solved again from scratch with these HiGHS options, in turn
 #: (the simplex iteration limit lifted): the same, then primal simplex without presolve.
@@ -164,3 +164,26 @@ def quiet_highs() -> Any:
     _BANNER_SHOWN = True
     highs.setOptionValue("output_flag", False)
     return highs
+
+
+def colwise_lp(
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    matrix: Any,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+) -> Any:
+    """A ``highspy.HighsLp`` of ``min cost x`` s.t. ``row_lower <= matrix x <= row_upper``,
+    ``lower <= x <= upper``, from a SciPy CSC ``matrix`` (its arrays passed as they are)."""
+    import highspy
+
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = cost.size, row_lower.size
+    model.col_cost_, model.col_lower_, model.col_upper_ = cost, lower, upper
+    model.row_lower_, model.row_upper_ = row_lower, row_upper
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = matrix.indptr
+    model.a_matrix_.index_ = matrix.indices
+    model.a_matrix_.value_ = matrix.data
+    return model
