@@ -20,11 +20,10 @@ from chargeplan.model.design_constraints import usable_capacity
 from chargeplan.model.designs import design_of
 from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
-from chargeplan.model.sparse import BINARY, INTEGER
 from chargeplan.solver.designstart import design_start
 from chargeplan.solver.direct import load_arrays
 
-from .design_instances import EXACT, brute_force, line_instance, one_site
+from .design_instances import EXACT, assert_feasible_plan, brute_force, line_instance, one_site
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -53,13 +52,7 @@ def test_start_is_a_feasible_plan_between_the_bounds(seed: int) -> None:
     start = design_start(p, lp, ix, highs, order, threads=1)
     assert start is not None
     v = start.values
-    matrix, row_lo, row_hi = lp.matrix()
-    activity = matrix @ v
-    assert np.all(activity >= row_lo - 1e-6) and np.all(activity <= row_hi + 1e-6)
-    lower, upper, kind = lp.bounds()
-    assert np.all(v >= lower - 1e-9) and np.all(v <= upper + 1e-9)
-    integral = np.isin(kind, [BINARY, INTEGER])
-    assert np.allclose(v[integral], np.round(v[integral]), atol=1e-9)
+    assert_feasible_plan(p, v)
     assert start.objective == pytest.approx(lp.objective @ v + lp.objective_offset, rel=1e-9)
     assert start.lp_bound <= best * (1 + 1e-9)
     assert best <= start.objective * (1 + 1e-9)  # the searched start may reach the optimum

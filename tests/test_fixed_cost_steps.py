@@ -92,7 +92,7 @@ def test_the_scale_from_the_costs_is_the_scale_read_back(monkeypatch) -> None:
 
 def test_available_memory_is_the_meminfo_figure() -> None:
     if not os.path.exists("/proc/meminfo"):
-        pytest.skip("no /proc/meminfo")
+        pytest.skip("no /proc/meminfo (not Linux): the figure compared is Linux's")
     with open("/proc/meminfo", encoding="ascii") as meminfo:
         line = next(line for line in meminfo if line.startswith("MemAvailable:"))
     figure = int(line.split()[1]) * 1024
