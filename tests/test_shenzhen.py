@@ -107,7 +107,7 @@ def test_real_stations_are_candidates_and_the_third_party_network(inputs: Inputs
     assert station_ids == list(range(1, 1707))
     assert int(sites["piles"].sum()) == 22_872
     assert (sites["existing_dc_fast"] == 0).all() and (sites["existing_ac_destination"] == 0).all()
-    assert (sites["fixed_cost_cny"] == 800_000).all()
+    assert (sites["fixed_cost_cny"] == 500_000).all()
     assert (sites["max_dc_fast"] == 20).all() and (sites["max_ac_destination"] == 20).all()
     captured = zones["captured_kwh_dc_fast"] + zones["captured_kwh_ac_destination"]
     assert (captured > 0).mean() > 0.9  # third-party piles stand within 3 km of most zones
