@@ -100,7 +100,7 @@ def plot_plan(
     """
     zones = plan.zones.to_crs(crs)
     sites = plan.sites[plan.sites["open"].to_numpy(bool)].to_crs(crs)
-    national = map_furniture.is_national(zones)
+    national = map_furniture.is_national(plan.zones)  # lon, lat as given: no reprojection
     fig = Figure(figsize=(11, _height(zones)), layout="constrained")
     ax = fig.subplots()
     handles: list[Patch | Line2D] = []
