@@ -184,3 +184,18 @@ def test_report_command_writes_the_pages_again_without_solving(
     assert verify(run) == [] and is_complete(run, before["inputs_sha256"])
     assert (run / "sites.parquet").read_bytes() == sites  # the plan untouched
     assert not list(run.glob(".rerender-*"))
+
+
+def test_report_command_shows_its_progress_unless_quiet(
+    two_runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``report`` names its stages on stderr (reading the run, writing the outputs: over a
+    minute for the national run); ``--quiet`` silences them and leaves the results on stdout."""
+    run = two_runs[1]
+    assert main(["report", str(run)]) == 0
+    shown = capsys.readouterr()
+    stages = [line.split(":")[0] for line in shown.err.splitlines()]
+    assert stages == ["read run", "write outputs"]
+    assert main(["report", str(run), "--quiet"]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and quiet.out == shown.out

@@ -23,6 +23,7 @@ from chargeplan.results.gaps import (
     cover_points,
     propose_sites,
     region_gaps,
+    site_regions,
     zone_distances,
     zone_gaps,
 )
@@ -88,6 +89,23 @@ def test_region_totals(tiny) -> None:
     assert regions["premium_users"].sum() == 1000
     # geometry: the union of each region's zones (z1 and z2 are 10 km squares, 100 km2 each)
     assert regions.to_crs("EPSG:32651").area.loc["a"] == pytest.approx(200e6, rel=1e-3)
+
+
+def test_built_sites_regions_are_those_of_every_site(tiny) -> None:
+    """s1, s2, s3 lie in z1, z2 (region a) and z3 (region b); only s2 is built. The built
+    sites' regions (searched alone) are those of the search over every candidate, and the
+    analysis keeps them for the report's table of the largest sites."""
+    plan, gap_settings = tiny
+    every = site_regions(plan, gap_settings)
+    assert every.to_dict() == {"s1": "a", "s2": "a", "s3": "b"}
+    built = site_regions(plan, gap_settings, built=True)
+    assert built.to_dict() == {"s2": "a"}
+    analysis = analyse_gaps(plan, gap_settings)
+    assert analysis.built_regions is not None
+    assert analysis.built_regions.to_dict() == {"s2": "a"}
+    assert region_gaps(plan, gap_settings, built_regions=built).equals(
+        region_gaps(plan, gap_settings)
+    )
 
 
 def test_proposal_for_the_unreachable_zone(tiny) -> None:

@@ -190,3 +190,28 @@ def test_font_subset_holds_exactly_the_pages_chinese_characters() -> None:
     assert sorted(chr(c) for c in cmap) == ["州", "杭"]
     assert font.woff2 == fonts.embedded_font("杭州 abc 杭").woff2  # the same bytes every run
     assert font.css.startswith('@font-face {font-family: "chargeplan CJK";')
+
+
+def test_chinese_site_labels_draw_with_the_cjk_font() -> None:
+    """A site named in Chinese is labelled with the CJK font: no ``Glyph ... missing from
+    font(s) DejaVu Sans`` warning when the figure is drawn (the city maps of the national
+    report printed one per character); Latin labels keep the default font."""
+    import warnings
+
+    from chargeplan.outputs.maps import label_sites
+
+    need_cjk_font()
+    sites = gpd.GeoDataFrame(
+        {"chargers": [4, 2], "name": ["克拉玛依市站", "Karamay West"]},
+        geometry=gpd.points_from_xy([0.0, 1.0], [0.0, 1.0]),
+    )
+    fig = Figure()
+    ax = fig.add_subplot()
+    label_sites(ax, sites, "name", 2)
+    assert [t.get_fontfamily() for t in ax.texts] == [
+        ["sans-serif", fonts.FACE],
+        ["sans-serif"],
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.savefig(io.BytesIO(), format="png")

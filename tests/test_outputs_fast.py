@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,7 +27,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
-from shapely.geometry import MultiPolygon, Polygon, box
+from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from chargeplan.outputs.city_map import zones_in_view
 from chargeplan.outputs.csvtext import csv_bytes, field_text
@@ -214,6 +215,50 @@ def test_same_picture_as_geoseries_plot() -> None:
         inside = np.s_[20:130, 20:130]  # away from the grid's outer edge
         assert np.abs(old - new)[inside].max() <= 3 + 60 * (old[inside] != new[inside]).mean()
         assert np.median(np.abs(old - new)) == 0
+
+
+def test_paths_are_the_constructors() -> None:
+    """The per-geometry paths made without the constructor (``polygons._paths``) equal
+    ``MplPath(vertices[a:b], codes[a:b])`` in everything the drawing reads: vertices, codes,
+    simplification (off: a ring ends in CLOSEPOLY, also with 128 vertices and more),
+    interpolation, read-only; on a square with a hole, a two-part multipolygon, an empty
+    polygon and a 200-vertex disc, and the PNG is the same bytes."""
+    from chargeplan.outputs.polygons import _paths
+
+    shapes = [
+        Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (1, 2), (2, 2), (2, 1)]]),
+        MultiPolygon([box(5, 0, 6, 1), box(7, 0, 8, 1)]),
+        Polygon(),
+        Point(2, 8).buffer(1.5, quad_segs=50),
+    ]
+    vertices, codes, starts = polygon_vertices(shapes)
+    fast = _paths(vertices, codes, starts)
+    made = [MplPath(vertices[a:b], codes[a:b]) for a, b in itertools.pairwise(starts)]
+    assert len(fast[3].vertices) > 128
+    for one, other in zip(fast, made, strict=True):
+        np.testing.assert_array_equal(one.vertices, other.vertices)
+        np.testing.assert_array_equal(one.codes, other.codes)
+        assert one.codes.dtype == other.codes.dtype == MplPath.code_type
+        assert (one.should_simplify, one.simplify_threshold) == (
+            other.should_simplify,
+            other.simplify_threshold,
+        )
+        assert one._interpolation_steps == other._interpolation_steps
+        assert one.readonly == other.readonly
+
+    def png(paths: list[MplPath]) -> bytes:
+        from matplotlib.collections import PathCollection
+
+        fig = Figure(figsize=(2, 2))
+        ax = fig.add_subplot()
+        ax.add_collection(PathCollection(paths, facecolors=np.tile([0.8, 0.4, 0, 1], (4, 1))))
+        ax.set_xlim(-1, 9)
+        ax.set_ylim(-1, 10)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+    assert png(fast) == png(made)
 
 
 def test_zones_in_view_equal_projecting_all() -> None:

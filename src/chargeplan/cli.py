@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from chargeplan import progress
 from chargeplan._version import __version__
-from chargeplan.cli_flags import _SOLVING, SCENARIO_FLAGS, add_scenario_flags
+from chargeplan.cli_flags import _SOLVING, SCENARIO_FLAGS, add_quiet, add_scenario_flags
 from chargeplan.cli_inspect import add_compare, add_report, compare_command, report_command
 from chargeplan.errors import ChargeplanError
 
@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_quiet(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    add_quiet(parser)
     parser.add_argument(
         "--verbose",
         "-v",
@@ -455,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": report_command,
     }
     # the solver's log (-v) writes to stderr itself: plain progress lines then, not a live line
-    mode: progress.Mode = "off" if quiet or args.command in ("compare", "report") else "auto"
+    mode: progress.Mode = "off" if quiet or args.command == "compare" else "auto"
     if verbose and mode == "auto":
         mode = "plain"
     try:

@@ -8,7 +8,13 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["SCENARIO_FLAGS", "ScenarioFlag", "add_scenario_flags"]
+__all__ = ["SCENARIO_FLAGS", "ScenarioFlag", "add_quiet", "add_scenario_flags"]
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    """``--quiet`` / ``-q``: no progress on stderr (every command that runs for more than a few
+    seconds takes it: ``run``, ``validate``, ``curve``, ``batch``, ``report``)."""
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
 
 def _positive_int(text: str) -> int:

@@ -16,6 +16,9 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chargeplan import progress
+from chargeplan.cli_flags import add_quiet
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -46,6 +49,7 @@ def add_report(sub: argparse._SubParsersAction) -> None:
         "report", help="write a run's report.html and maps again from its saved plan (no solve)"
     )
     report.add_argument("run", type=Path, help="a run folder")
+    add_quiet(report)
 
 
 def comparison_json(comparison: Comparison, a: Path, b: Path) -> dict[str, Any]:
@@ -154,6 +158,7 @@ def report_command(args: argparse.Namespace) -> int:
     from chargeplan.outputs.runs import rerender
 
     written = rerender(args.run)
+    progress.finish()
     print(f"{args.run}: {', '.join(p.name for p in written)} written again")
     print(f"Report: {args.run / 'report.html'}")
     return 0

@@ -8,6 +8,12 @@ hundred names take some tens of kB. The font is read from the system (Debian's
 ``fonts-noto-cjk``) or from the file that ``CHARGEPLAN_CJK_FONT`` names; without one the page
 keeps to the reader's fonts, and every Chinese name still has its Latin transliteration
 beside it (:mod:`chargeplan.outputs.names`).
+
+The figures draw Chinese site names with the same font (:func:`figure_family`): matplotlib's
+default DejaVu Sans has no CJK glyph (a box and a ``Glyph ... missing`` warning per character),
+so a label holding Chinese gets the family list ``[sans-serif, Noto Sans CJK SC]`` (matplotlib
+falls back glyph by glyph), the font file registered with matplotlib once per process. Labels
+without Chinese keep the default font, so their figures' bytes do not change.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import io
 import logging
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +74,28 @@ def font_file() -> Path | None:
         if Path(candidate).is_file():
             return Path(candidate)
     return None
+
+
+@cache
+def _registered_face() -> str | None:
+    """Register :func:`font_file` with matplotlib (once per process): :data:`FACE`, or None."""
+    path = font_file()
+    if path is None:
+        return None
+    from matplotlib import font_manager
+
+    font_manager.fontManager.addfont(str(path))
+    names = {entry.name for entry in font_manager.fontManager.ttflist}
+    return FACE if FACE in names else None
+
+
+def figure_family(text: str) -> list[str] | None:
+    """The matplotlib font family list that draws ``text``: ``None`` (the default font) for
+    text without CJK characters or when no CJK font is found, else ``["sans-serif", FACE]``."""
+    if not CJK.search(text):
+        return None
+    face = _registered_face()
+    return ["sans-serif", face] if face is not None else None
 
 
 def cjk_characters(text: str) -> str:

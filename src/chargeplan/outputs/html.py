@@ -193,7 +193,7 @@ def render_report(
         "top_gaps": content.top_gaps(plan, analysis),
         "radius_km": f"{settings.radius_km:g}",
         "proposals": content.proposals(analysis),
-        "top_sites": content.top_sites(plan, settings),
+        "top_sites": content.top_sites(plan, settings, analysis.built_regions),
         "cost_chart_uri": _data_uri(_png(_cost_chart(plan))),
         "economics": economics,
         "economics_chart_uri": _data_uri(_png(economics.figure)) if economics else "",

@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from chargeplan.config.defaults import DEFAULT_CRS
-from chargeplan.outputs import formatting, map_furniture
+from chargeplan.outputs import fonts, formatting, map_furniture
 from chargeplan.outputs.polygons import draw_polygons
 from chargeplan.results.plan import Plan
 
@@ -90,8 +90,9 @@ def plot_plan(
     dpi
         Resolution of the PNG.
     label_column
-        Column of the site names for the labels (Latin script: the map's fonts may lack CJK
-        glyphs); the site id where missing.
+        Column of the site names for the labels (Latin script by default; a Chinese name is
+        drawn with the CJK font, :func:`chargeplan.outputs.fonts.figure_family`); the site id
+        where missing.
 
     Returns
     -------
@@ -99,7 +100,7 @@ def plot_plan(
     """
     zones = plan.zones.to_crs(crs)
     sites = plan.sites[plan.sites["open"].to_numpy(bool)].to_crs(crs)
-    national = map_furniture.is_national(zones)
+    national = map_furniture.is_national(plan.zones)  # lon, lat as given: no reprojection
     fig = Figure(figsize=(11, _height(zones)), layout="constrained")
     ax = fig.subplots()
     handles: list[Patch | Line2D] = []
@@ -241,6 +242,7 @@ def label_sites(ax: Axes, sites: gpd.GeoDataFrame, column: str | None, count: in
             xytext=(6, 4),
             textcoords="offset points",
             fontsize=7,
+            fontfamily=fonts.figure_family(name),  # Chinese names: the CJK font
             color="#1A1A1A",
             zorder=5,
             bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7, "lw": 0},

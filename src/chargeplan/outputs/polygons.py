@@ -63,6 +63,24 @@ def polygon_vertices(geometries: Any) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return vertices, codes, starts
 
 
+def _paths(vertices: np.ndarray, codes: np.ndarray, starts: np.ndarray) -> list[MplPath]:
+    """One path per geometry, the ``MplPath(vertices[a:b], codes[a:b])`` of each, made without
+    the constructor's checks (half the time: 166,000 seven-vertex rings, as many as the
+    national map's gap zones, 0.64 s instead of 1.30 s of CPU at load 5).
+
+    The checks hold by construction (``(n, 2)`` floats, codes of ``code_type`` starting with
+    ``MOVETO``), and what the constructor derives is the same for every path: a ring ends in
+    ``CLOSEPOLY``, so none is simplified (matplotlib simplifies only paths of lines), copied
+    from a template path made by the constructor.
+    """
+    template = MplPath(np.zeros((1, 2)), np.array([MplPath.MOVETO], MplPath.code_type))
+    make = MplPath._fast_from_codes_and_verts  # type: ignore[attr-defined]  # not in the stubs
+    return [
+        make(vertices[a:b], codes[a:b], internals_from=template)
+        for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True)
+    ]
+
+
 def draw_polygons(
     ax: Axes,
     geometries: Any,
@@ -98,10 +116,7 @@ def draw_polygons(
         # one compound path: ``ax.add_patch`` would measure its limits curve by curve in Python
         paths = [MplPath(vertices, codes)]
     else:
-        paths = [
-            MplPath(vertices[a:b], codes[a:b])
-            for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True)
-        ]
+        paths = _paths(vertices, codes, starts)
     artist = PathCollection(
         paths,
         facecolors=facecolor if colours is None or colours.ndim == 1 else colours,

@@ -292,8 +292,9 @@ def proposals(analysis: GapAnalysis) -> Table | None:
     )
 
 
-def top_sites(plan: Plan, settings: GapSettings) -> Table | None:
-    """The :data:`TOP_ROWS` built sites with the most chargers: chargers, capex, utilisation."""
+def top_sites(plan: Plan, settings: GapSettings, regions: pd.Series | None = None) -> Table | None:
+    """The :data:`TOP_ROWS` built sites with the most chargers: chargers, capex, utilisation;
+    their regions from ``regions`` (the built sites' regions of the gap analysis) if given."""
     built = plan.sites[plan.sites["open"].to_numpy(bool)]
     if built.empty:
         return None
@@ -301,7 +302,10 @@ def top_sites(plan: Plan, settings: GapSettings) -> Table | None:
     types = charger_types(plan)
     columns: dict[str, Any] = {
         "site": _label(built, settings.site_name_column),
-        "region": site_regions(plan, settings).reindex(built.index).astype(str).map(bilingual),
+        "region": (regions if regions is not None else site_regions(plan, settings, built=True))
+        .reindex(built.index)
+        .astype(str)
+        .map(bilingual),
         "chargers": built["chargers"].map(lambda v: f"{int(v):,}"),
     }
     for t in types:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
+from chargeplan import progress
 from chargeplan.errors import OutputError
 from chargeplan.outputs.columns import from_files
 from chargeplan.outputs.files import MANIFEST_NAME
@@ -167,10 +168,12 @@ def rerender(folder: str | Path) -> list[Path]:
     from chargeplan.outputs.write import write_plan
 
     folder = Path(folder)
+    progress.step("read run")
     plan = read_run(folder)
     scenario = run_scenario_of(folder)
     manifest = read_manifest(folder)
     assert manifest is not None
+    progress.step("write outputs")
     with tempfile.TemporaryDirectory(prefix=".rerender-", dir=folder) as tmp:
         written = write_plan(plan, tmp, map_png=True, report=True, scenario=scenario)
         done = []

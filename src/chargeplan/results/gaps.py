@@ -31,6 +31,7 @@ from scipy.sparse.csgraph import connected_components
 
 from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.inputs.reach import demand_centres
+from chargeplan.results import shapes as _shapes
 from chargeplan.results.plan import Plan
 from chargeplan.results.shapes import region_shapes, zone_regions
 
@@ -107,12 +108,15 @@ class GapAnalysis:
         :func:`propose_sites`.
     settings
         How they were measured.
+    built_regions
+        Each built site's region (:func:`site_regions` with ``built``), or None.
     """
 
     zones: gpd.GeoDataFrame
     regions: gpd.GeoDataFrame
     proposed_sites: gpd.GeoDataFrame
     settings: GapSettings
+    built_regions: pd.Series | None = None
 
 
 def _column(frame: pd.DataFrame, column: str | None, default: pd.Series) -> pd.Series:
@@ -195,30 +199,22 @@ def zone_gaps(plan: Plan, settings: GapSettings | None = None) -> gpd.GeoDataFra
     return gaps.sort_values("unmet_kwh", ascending=False, kind="stable")
 
 
-def site_regions(plan: Plan, settings: GapSettings | None = None) -> pd.Series:
-    """The region of every candidate site: that of the zone it lies in (or the nearest zone).
-
-    Returns
-    -------
-    pandas.Series
-        Index: site ids; values: region labels (``"all"`` without a region column).
-    """
+def site_regions(
+    plan: Plan, settings: GapSettings | None = None, *, built: bool = False
+) -> pd.Series:
+    """The region of every candidate site (every built one with ``built``: the same regions,
+    without searching for the others), :func:`chargeplan.results.shapes.site_regions`."""
     settings = settings or GapSettings()
-    zones = plan.zones
-    region = _column(zones, settings.region_column, pd.Series("all", index=zones.index))
-    region = region.fillna("unknown").astype(str)
-    out = pd.Series("unknown", index=plan.sites.index, dtype=object)
-    if len(plan.sites) and len(zones):
-        tree = shapely.STRtree(zones.geometry.to_crs(settings.crs).to_numpy())
-        src, dst = tree.query_nearest(
-            plan.sites.geometry.to_crs(settings.crs).to_numpy(), all_matches=False
-        )
-        out.iloc[src] = region.to_numpy()[dst]
-    return out
+    sites = plan.sites[plan.sites["open"].to_numpy(bool)] if built else plan.sites
+    return _shapes.site_regions(plan.zones, sites, settings.region_column, settings.crs)
 
 
 def region_gaps(
-    plan: Plan, settings: GapSettings | None = None, *, shapes: bool = True
+    plan: Plan,
+    settings: GapSettings | None = None,
+    *,
+    shapes: bool = True,
+    built_regions: pd.Series | None = None,
 ) -> gpd.GeoDataFrame:
     """Totals per region: users, demand, what stays unserved and why, and what is built.
 
@@ -233,6 +229,8 @@ def region_gaps(
     shapes
         Give each region its shape (:func:`chargeplan.results.shapes.region_shapes`); without,
         the geometry is empty (:func:`~chargeplan.results.shapes.with_region_shapes` adds it).
+    built_regions
+        The built sites' regions if already known (:func:`site_regions` with ``built``).
 
     Returns
     -------
@@ -266,10 +264,12 @@ def region_gaps(
     totals = table.groupby("region", sort=False).sum()
 
     sites = plan.sites[plan.sites["open"].to_numpy(bool)]
+    if built_regions is None:
+        built_regions = site_regions(plan, settings, built=True)
     built = (
         pd.DataFrame(
             {
-                "region": site_regions(plan, settings).reindex(sites.index).to_numpy(),
+                "region": built_regions.reindex(sites.index).to_numpy(),
                 "sites_opened": 1,
                 "chargers": sites["chargers"].to_numpy(),
                 "capex_cny": sites["capex_cny"].to_numpy(float),
@@ -490,9 +490,11 @@ def analyse_gaps(
     zones = zone_gaps(plan, settings)
     proposed, serving = _propose(zones, settings)
     zones = zones.assign(proposed_site=serving.reindex(zones.index).fillna("").to_numpy())
+    built = site_regions(plan, settings, built=True)
     return GapAnalysis(
         zones=zones,
-        regions=region_gaps(plan, settings, shapes=shapes),
+        regions=region_gaps(plan, settings, shapes=shapes, built_regions=built),
         proposed_sites=proposed,
         settings=settings,
+        built_regions=built,
     )
