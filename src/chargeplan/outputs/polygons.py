@@ -73,12 +73,12 @@ def _paths(vertices: np.ndarray, codes: np.ndarray, starts: np.ndarray) -> list[
     ``CLOSEPOLY``, so none is simplified (matplotlib simplifies only paths of lines), copied
     from a template path made by the constructor.
     """
+    bounds = zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True)
+    make = getattr(MplPath, "_fast_from_codes_and_verts", None)  # private: may go in a release
+    if make is None:
+        return [MplPath(vertices[a:b], codes[a:b]) for a, b in bounds]
     template = MplPath(np.zeros((1, 2)), np.array([MplPath.MOVETO], MplPath.code_type))
-    make = MplPath._fast_from_codes_and_verts  # type: ignore[attr-defined]  # not in the stubs
-    return [
-        make(vertices[a:b], codes[a:b], internals_from=template)
-        for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True)
-    ]
+    return [make(vertices[a:b], codes[a:b], internals_from=template) for a, b in bounds]
 
 
 def draw_polygons(
