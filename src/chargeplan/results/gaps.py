@@ -31,9 +31,9 @@ from scipy.sparse.csgraph import connected_components
 
 from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.inputs.reach import demand_centres
-from chargeplan.results import shapes as _shapes
 from chargeplan.results.plan import Plan
 from chargeplan.results.shapes import region_shapes, zone_regions
+from chargeplan.results.shapes import site_regions as _regions_of
 
 if TYPE_CHECKING:
     from chargeplan.config.scenario import Scenario
@@ -206,7 +206,7 @@ def site_regions(
     without searching for the others), :func:`chargeplan.results.shapes.site_regions`."""
     settings = settings or GapSettings()
     sites = plan.sites[plan.sites["open"].to_numpy(bool)] if built else plan.sites
-    return _shapes.site_regions(plan.zones, sites, settings.region_column, settings.crs)
+    return _regions_of(plan.zones, sites, settings.region_column, settings.crs)
 
 
 def region_gaps(
