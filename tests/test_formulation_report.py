@@ -81,3 +81,12 @@ def test_time_limit_advice_with_the_strong_rows_offers_the_smaller_lps() -> None
     text = time_limit_advice(problem, ix, SolverOptions(), gap=0.02)
     assert "strong links" in text and "model.pair_links = 'never'" in text
     assert "'always'" not in text
+
+
+def test_time_limit_advice_says_the_clock_decided_and_offers_the_node_limit() -> None:
+    problem = _cflp("never")
+    _, ix = build_milp(problem)
+    text = time_limit_advice(problem, ix, SolverOptions(time_limit_s=300), gap=0.01)
+    assert "The clock decided this plan" in text and "solver.mip_max_nodes" in text
+    limited = SolverOptions(time_limit_s=300, mip_max_nodes=500)
+    assert "clock decided" not in time_limit_advice(problem, ix, limited, gap=0.01)

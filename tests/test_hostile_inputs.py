@@ -483,3 +483,17 @@ def test_any_bytes_are_a_table_or_one_scenario_error(data: bytes) -> None:
             assert isinstance(read_toml(path, "scenario"), dict)
         except ScenarioError as error:
             assert str(error).startswith(str(path)) and len(str(error).splitlines()) <= 1
+
+
+def test_the_node_limit_is_a_scenario_key_checked_before_the_solve(tmp_path: Path, capsys) -> None:
+    """``[solver] mip_max_nodes``: the work limit that lets a scenario's plan not depend on the
+    clock (``models/china-2030.toml``) reaches the solver's options; 0 is refused by name."""
+    from chargeplan.config.scenario import load_scenario
+    from chargeplan.workflows.options import solver_options
+
+    limited = _tiny(tmp_path / "a", "time_limit_s = 60", "time_limit_s = 60\nmip_max_nodes = 25")
+    assert solver_options(load_scenario(limited)).mip_max_nodes == 25
+    zero = _tiny(tmp_path / "b", "time_limit_s = 60", "time_limit_s = 60\nmip_max_nodes = 0")
+    code, err = _validate(zero, capsys)
+    line = _one_error_line(err)
+    assert code == SCENARIO_ERROR and "solver.mip_max_nodes" in line

@@ -100,6 +100,14 @@ class SolverConfig:
     design_max_nodes
         Station-design models: HiGHS's branch-and-bound node limit after the design start
         (:class:`SolverOptions`; ``0``: the start is the plan).
+    mip_max_nodes
+        Deterministic work limit: HiGHS stops its branch and bound after this many nodes
+        (``mip_max_nodes``) with its best plan and its valid bound (status
+        ``"iteration_limit"``); ``None``: no limit. Unlike a time limit it stops after the same
+        work on every machine, so a scenario that sets it (with ``time_limit_s`` far above
+        what the solve needs, a safety net) gets the same plan on an idle machine and a
+        loaded one (``decompose.piece_max_nodes`` sets it for the pieces of a Lagrangian
+        decomposition).
     """
 
     # unknown keys in a scenario's [solver] table are an error, as in every other table; so
@@ -119,6 +127,7 @@ class SolverConfig:
         | None
     ) = None
     design_max_nodes: Annotated[int, _pydantic("Field", ge=0), _number(int)] = 1_000
+    mip_max_nodes: Annotated[int, _pydantic("Field", ge=1), _number(int)] | None = None
 
 
 @dataclass(frozen=True)
@@ -187,11 +196,7 @@ class SolverOptions(SolverConfig):
         windows alone CNY 779.1 M for 19 s of CPU, the search alone 787.6 M for 25 s, both
         771.8 M for 35 s (measured as above).
     mip_max_nodes
-        Deterministic work limit: HiGHS stops its branch and bound after this many nodes
-        (``mip_max_nodes``) with its best plan and its valid bound (status
-        ``"iteration_limit"``); ``None``: no limit. Unlike a time limit it stops after the same
-        work on every machine (``decompose.piece_max_nodes`` sets it for the pieces of a
-        decomposition).
+        As in :class:`SolverConfig`.
     """
 
     log_to_stderr: bool = False
@@ -205,7 +210,6 @@ class SolverOptions(SolverConfig):
     design_lns_nodes: int = 1
     design_lns_min_pairs: int = 1_500
     design_lns_replaces_search: bool = True
-    mip_max_nodes: int | None = None
     design_cluster_sites: int = 0
 
     @classmethod

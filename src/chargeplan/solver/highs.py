@@ -346,10 +346,19 @@ def time_limit_advice(
     tries.append(f"a looser solver.mip_rel_gap (now {options.mip_rel_gap:g})")
     if problem.objective == "min_cost" and problem.budget is None and problem.max_sites is None:
         tries.append("decompose.by = 'components' (exact) to solve independent parts apart")
+    clock = (
+        " The clock decided this plan: another machine, or this one under another load, may "
+        "return another; solver.mip_max_nodes (a count of nodes, the same work everywhere) "
+        "with a time limit far above it gives the same plan on every run."
+        if options.mip_max_nodes is None
+        else ""
+    )
     return (
         f"HiGHS stopped at its time limit with a gap of {100 * gap:.2f} %; formulation: "
         f"{formulation or ix.formulation} (model.pair_links = '{links}'). To try: "
         + "; ".join(tries)
+        + "."
+        + clock
     )
 
 
