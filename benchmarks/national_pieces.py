@@ -14,7 +14,9 @@ with different settings compare them on the same pieces. ``--search-moves 0 200`
 piece without and with the local search (:mod:`chargeplan.solver.design_search`) and prints
 both sums and their ratios; ``--lns-sites 0 16`` likewise without and with the exact windows
 (:mod:`chargeplan.solver.design_lns`; ``--lns-nodes``, ``--lns-min-pairs`` their settings;
-``--lns-after-search`` runs the windows after the local search instead of in its place). Run
+``--lns-after-search`` runs the windows after the local search instead of in its place;
+``--both-starts-max-pairs N`` improves the pieces of at most N pairs from both the rounded and
+the Lagrangian plan, :mod:`chargeplan.solver.designstart` step 8). Run
 from the repository root::
 
     PYTHONPATH=src nice .venv/bin/python benchmarks/national_pieces.py --cache /tmp/national.pkl
@@ -72,6 +74,13 @@ def main() -> None:
         action="store_true",
         help="the windows after the local search (design_lns_replaces_search = False)",
     )
+    parser.add_argument(
+        "--both-starts-max-pairs",
+        type=int,
+        default=SolverOptions.design_both_starts_max_pairs,
+        help="design_both_starts_max_pairs: pieces of at most this many pairs improved from both "
+        "the rounded and the Lagrangian plan (0: the cheaper start only)",
+    )
     parser.add_argument("--every", action="store_true", help="print every piece's line")
     parser.add_argument(
         "--cluster-sites", type=int, default=0, help="design_cluster_sites (0: no cluster bound)"
@@ -92,6 +101,7 @@ def main() -> None:
         design_lns_nodes=args.lns_nodes,
         design_lns_min_pairs=args.lns_min_pairs,
         design_lns_replaces_search=not args.lns_after_search,
+        design_both_starts_max_pairs=args.both_starts_max_pairs,
     )
     order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i].pair_zone))
     order = order[args.skip :][: args.largest]

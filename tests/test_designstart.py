@@ -119,3 +119,31 @@ def test_no_branch_and_bound_returns_the_start_with_its_bound(seed: int) -> None
     assert solution.bound <= best * (1 + 1e-9) and best <= solution.objective * (1 + 1e-9)
     within = start.objective - start.bound <= 1e-9 * abs(start.objective)
     assert solution.status == ("optimal" if within else "iteration_limit")
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("windows", [False, True])
+def test_both_starts_never_cost_more_than_the_cheaper_start(seed: int, windows: bool) -> None:
+    """Step 8: the search (or the windows) from the rounded and from the Lagrangian plan, the
+    cheaper result kept: a feasible plan, never dearer than step 7 from the cheaper start
+    alone, never below the enumerated optimum, the same on a second run."""
+    from chargeplan.solver.design_lns import WindowSearch
+
+    p = line_instance(seed)
+    best, _ = brute_force(p)
+    lns = WindowSearch(sites=2, min_pairs=0) if windows else None
+    lp, ix, highs, order = loaded(p)
+    one = design_start(p, lp, ix, highs, order, threads=1, lns=lns)
+    runs = []
+    for _ in range(2):
+        lp, ix, highs, order = loaded(p)
+        runs.append(
+            design_start(p, lp, ix, highs, order, threads=1, lns=lns, both_starts_max_pairs=10**6)
+        )
+    two, again = runs
+    assert one is not None and two is not None and again is not None
+    assert_feasible_plan(p, two.values)
+    assert two.objective == pytest.approx(lp.objective @ two.values + lp.objective_offset, rel=1e-9)
+    assert best * (1 - 1e-9) <= two.objective <= one.objective * (1 + 1e-9)
+    assert two.starts in (1, 2) and one.starts == 1
+    assert np.array_equal(two.values, again.values) and two.objective == again.objective

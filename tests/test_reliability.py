@@ -97,6 +97,7 @@ def test_run_writes_a_manifest_that_hashes_inputs_and_outputs(
         "design_lns_nodes": 1,
         "design_lns_min_pairs": 1_500,
         "design_lns_replaces_search": True,
+        "design_both_starts_max_pairs": 0,
         "mip_max_nodes": None,
         "design_cluster_sites": 0,
     }

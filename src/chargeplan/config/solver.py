@@ -195,6 +195,13 @@ class SolverOptions(SolverConfig):
         then applies to the other pieces only): on 10 national pieces of 2,865-2,976 pairs,
         windows alone CNY 779.1 M for 19 s of CPU, the search alone 787.6 M for 25 s, both
         771.8 M for 35 s (measured as above).
+    design_both_starts_max_pairs
+        With ``design_start``: on station-design models (pieces) of at most this many
+        zone-site pairs, the local search or the windows run from both the rounded LP's plan
+        and the Lagrangian heuristic's, and the cheaper result is kept
+        (:mod:`chargeplan.solver.designstart`, step 8); 0: from the cheaper start only.
+        Measured on the national city pieces (``docs/stations.md``, "Two starts on the small
+        city pieces").
     mip_max_nodes
         As in :class:`SolverConfig`.
     """
@@ -210,6 +217,7 @@ class SolverOptions(SolverConfig):
     design_lns_nodes: int = 1
     design_lns_min_pairs: int = 1_500
     design_lns_replaces_search: bool = True
+    design_both_starts_max_pairs: int = 0
     design_cluster_sites: int = 0
 
     @classmethod

@@ -157,6 +157,7 @@ def _from_design_start(
         options.design_lp_iterations,
         options.design_cluster_sites,
         WindowSearch.from_options(options),
+        options.design_both_starts_max_pairs,
     )
     del copy
     if begun is None:

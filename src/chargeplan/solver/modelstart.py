@@ -169,6 +169,7 @@ def model_design_start(
         options.design_lp_iterations,
         options.design_cluster_sites,
         WindowSearch.from_options(options),
+        options.design_both_starts_max_pairs,
     )
     del solver, highs
     if begun is None:
