@@ -42,10 +42,10 @@ near 1 and rounding it directly opens far too many stations. :func:`design_start
 8. Both starts (models of at most ``both_starts_max_pairs`` pairs): steps 6 and 7 run from the
    rounded LP's plan and from the Lagrangian heuristic's plan, and the cheaper result is kept
    (the first on a tie), so the plan is never dearer than step 7's from the cheaper start. The
-   cheaper start does not make the cheaper plan: of 169 national city pieces, the two starts
-   ended in different plans on 77, the dearer Lagrangian start's up to 4.7 % cheaper; off by
-   default (``SolverOptions.design_both_starts_max_pairs``; ``docs/stations.md``, "Two starts
-   on the small city pieces").
+   cheaper start does not make the cheaper plan: on 77 of 169 national city pieces the dearer
+   start ended in the cheaper plan, by up to 4.7 %; off by default
+   (``SolverOptions.design_both_starts_max_pairs``; ``docs/stations.md``, "Two starts on the
+   small city pieces").
 
 Every step is a simplex solve without a time limit (step 5 a fixed number of subgradient
 steps, step 6 a fixed number of LPs at most, step 7 MIPs with a node limit), so the plan
