@@ -179,12 +179,20 @@ def design_start(
     improved_once = improved(problem, ix, relax, begun, search_trials, lns, start)
     if other is None or len(problem.pair_zone) > both_starts_max_pairs:
         return improved_once
+    if np.array_equal(other[0], begun.values):  # the same plan twice: nothing to start again
+        return improved_once
     second = dataclasses.replace(
         begun, values=other[0], objective=other[1], from_lagrange=not begun.from_lagrange
     )
     again = improved(problem, ix, relax, second, search_trials, lns, start)
     chosen = again if again.objective < improved_once.objective else improved_once
-    return dataclasses.replace(chosen, starts=2, lps=relax.lps, seconds=time.perf_counter() - start)
+    return dataclasses.replace(
+        chosen,
+        starts=2,
+        lps=relax.lps,
+        retries=relax.retries,
+        seconds=time.perf_counter() - start,
+    )
 
 
 def _with_lagrange(
