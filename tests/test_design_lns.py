@@ -18,6 +18,8 @@ import chargeplan
 from chargeplan.model.formulation import build_milp
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.solver.design_lns import (
+    LNS_LARGE_PAIRS,
+    LNS_LARGE_SITES,
     LNS_MIN_GAP,
     LNS_MIN_PAIRS,
     LNS_NODES,
@@ -230,8 +232,37 @@ def test_solve_takes_the_windows_on_large_enough_pieces() -> None:
     assert np.allclose(shares + on.unmet, 1.0)
 
 
+@pytest.mark.parametrize(
+    ("large_sites", "large_pairs", "objective", "windows"),
+    [(3, 10, 4_127.95, "1 of 1"), (3, 11, 4_492.15, "0 of 3"), (0, 10, 4_492.15, "0 of 3")],
+)
+def test_large_pieces_take_their_own_window_size(
+    large_sites: int, large_pairs: int, objective: float, windows: str
+) -> None:
+    """``design_lns_large_sites``/``_pairs``: the line of seed 11 has 10 pairs and 3 sites.
+    Windows of 1 site keep its searched plan (4,492.15: 3 windows, none kept); one window of
+    its 3 sites, 50 nodes, reaches its optimum (4,127.95). The line takes the large size when
+    its 10 pairs reach ``large_pairs`` (10, not 11), and never when ``large_sites`` is 0."""
+    p = line_instance(11)
+    options = dataclasses.replace(
+        EXACT,
+        design_max_nodes=0,
+        design_lns_sites=1,
+        design_lns_large_sites=large_sites,
+        design_lns_large_pairs=large_pairs,
+        design_lns_nodes=50,
+        design_lns_min_pairs=0,
+    )
+    found = chargeplan.solve(p, options)
+    assert found.objective == pytest.approx(objective, abs=0.01)
+    assert f"exact windows: {windows} kept" in found.formulation
+    search = WindowSearch.from_options(options)
+    assert search.sites_for(p) == (large_sites if large_pairs <= 10 and large_sites else 1)
+
+
 def test_solver_options_repeat_the_module_defaults() -> None:
     """``SolverOptions`` (config, which cannot import the solver) repeats the defaults."""
     assert WindowSearch.from_options(SolverOptions()) == WindowSearch()
-    assert (LNS_SITES, LNS_NODES, LNS_MIN_PAIRS) == (4, 1, 1_500)
+    assert (LNS_SITES, LNS_NODES, LNS_MIN_PAIRS) == (6, 1, 1_500)
+    assert (LNS_LARGE_SITES, LNS_LARGE_PAIRS) == (4, 10_000)
     assert LNS_REPLACES_SEARCH and LNS_MIN_GAP == 1e-3

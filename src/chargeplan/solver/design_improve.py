@@ -122,7 +122,8 @@ def _windowed(
 ) -> DesignStart:
     """Step 7: the exact windows of :mod:`chargeplan.solver.design_lns` from the searched
     plan, kept if cheaper (they never are dearer: only cheaper windows are kept)."""
-    found = design_lns(problem, ix, relax, searched.values, lns.sites, lns.max_nodes, lns.passes)
+    sites = lns.sites_for(problem)
+    found = design_lns(problem, ix, relax, searched.values, sites, lns.max_nodes, lns.passes)
     if found is None:
         return searched
     better = found.objective < searched.objective

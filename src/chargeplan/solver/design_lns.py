@@ -78,6 +78,8 @@ from chargeplan.solver.design_search import (
 )
 
 __all__ = [
+    "LNS_LARGE_PAIRS",
+    "LNS_LARGE_SITES",
     "LNS_MIN_GAP",
     "LNS_MIN_PAIRS",
     "LNS_NODES",
@@ -92,9 +94,13 @@ __all__ = [
 
 # The defaults, measured on the national pieces (docs/stations.md, "Exact windows"), and
 # repeated in SolverOptions (config cannot import the solver; a test keeps them equal):
-#: Sites per window (``SolverOptions.design_lns_sites``): 4 saves 3.8-5.0 % on city pieces
-#: for 0.4-0.7 ms of CPU per pair; 6 saves more for 1.5-3 times the CPU.
-LNS_SITES = 4
+#: Sites per window (``SolverOptions.design_lns_sites``) on pieces of fewer than
+#: :data:`LNS_LARGE_PAIRS` pairs: on 33 national city pieces of 1,500-10,000 pairs, 6 sites
+#: made the plans 0.94 % cheaper than 4 for 11 % more CPU (docs/stations.md, "Wider windows").
+LNS_SITES = 6
+#: Sites per window on pieces of at least ``LNS_LARGE_PAIRS`` pairs (``design_lns_large_*``):
+#: there 6 sites saved only 0.47 % more than 4, for 29 % more CPU (same section).
+LNS_LARGE_SITES, LNS_LARGE_PAIRS = 4, 10_000
 #: Branch-and-bound nodes per window MIP (``SolverOptions.design_lns_nodes``): the root's
 #: cuts and RINS find the plans, 10 nodes gave the same within 0.03 % for 15 % more CPU.
 LNS_NODES = 1
@@ -139,6 +145,8 @@ class WindowSearch:
     replaces_search
         Whether a model the windows search skips the local search (step 6 of the design
         start) and goes from its rounded or Lagrangian plan straight to the windows.
+    large_sites, large_pairs
+        Sites per window on models of at least ``large_pairs`` zone-site pairs (0: ``sites``).
     """
 
     sites: int = LNS_SITES
@@ -146,6 +154,8 @@ class WindowSearch:
     min_pairs: int = LNS_MIN_PAIRS
     passes: int = LNS_PASSES
     replaces_search: bool = LNS_REPLACES_SEARCH
+    large_sites: int = LNS_LARGE_SITES
+    large_pairs: int = LNS_LARGE_PAIRS
 
     @classmethod
     def from_options(cls, options: SolverOptions) -> WindowSearch:
@@ -155,7 +165,14 @@ class WindowSearch:
             options.design_lns_nodes,
             options.design_lns_min_pairs,
             replaces_search=options.design_lns_replaces_search,
+            large_sites=options.design_lns_large_sites,
+            large_pairs=options.design_lns_large_pairs,
         )
+
+    def sites_for(self, problem: FacilityProblem) -> int:
+        """Sites per window on ``problem``: ``large_sites`` on a large model, else ``sites``."""
+        large = self.large_sites > 0 and len(problem.pair_zone) >= self.large_pairs
+        return self.large_sites if large else self.sites
 
     def applies(self, problem: FacilityProblem, gap: float = np.inf) -> bool:
         """Whether ``problem`` is searched: windows asked for, enough pairs, and its plan's
