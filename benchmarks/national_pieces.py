@@ -68,6 +68,9 @@ def main() -> None:
         help="design_lns_sites (0: no exact windows); several: each piece solved with each",
     )
     parser.add_argument("--lns-nodes", type=int, default=SolverOptions.design_lns_nodes)
+    parser.add_argument(
+        "--lns-passes", type=int, default=SolverOptions.design_lns_passes, help="design_lns_passes"
+    )
     parser.add_argument("--lns-min-pairs", type=int, default=SolverOptions.design_lns_min_pairs)
     parser.add_argument(
         "--lns-after-search",
@@ -99,6 +102,7 @@ def main() -> None:
         design_lagrange_steps=args.lagrange_steps,
         design_cluster_sites=args.cluster_sites,
         design_lns_nodes=args.lns_nodes,
+        design_lns_passes=args.lns_passes,
         design_lns_min_pairs=args.lns_min_pairs,
         design_lns_replaces_search=not args.lns_after_search,
         design_both_starts_max_pairs=args.both_starts_max_pairs,

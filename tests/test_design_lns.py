@@ -260,6 +260,19 @@ def test_large_pieces_take_their_own_window_size(
     assert search.sites_for(p) == (large_sites if large_pairs <= 10 and large_sites else 1)
 
 
+def test_passes_reach_the_solver() -> None:
+    """``design_lns_passes``: the line of seed 11 cut into windows of 1 site, once (3 windows)
+    and twice (6); none is kept either way, so the plan stays the searched one."""
+    p = line_instance(11)
+    options = dataclasses.replace(
+        EXACT, design_max_nodes=0, design_lns_sites=1, design_lns_min_pairs=0
+    )
+    for passes, tried in ((1, 3), (2, 6)):
+        found = chargeplan.solve(p, dataclasses.replace(options, design_lns_passes=passes))
+        assert f"exact windows: 0 of {tried} kept" in found.formulation
+        assert found.objective == pytest.approx(MISSED[11][0], abs=0.01)
+
+
 def test_solver_options_repeat_the_module_defaults() -> None:
     """``SolverOptions`` (config, which cannot import the solver) repeats the defaults."""
     assert WindowSearch.from_options(SolverOptions()) == WindowSearch()

@@ -164,6 +164,7 @@ class WindowSearch:
             options.design_lns_sites,
             options.design_lns_nodes,
             options.design_lns_min_pairs,
+            options.design_lns_passes,
             replaces_search=options.design_lns_replaces_search,
             large_sites=options.design_lns_large_sites,
             large_pairs=options.design_lns_large_pairs,
