@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from chargeplan.solver.design_lns import WindowSearch, design_lns
 from chargeplan.solver.design_lp import Relaxation
 from chargeplan.solver.design_search import design_search
 
-__all__ = ["DesignStart", "improved"]
+__all__ = ["DesignStart", "improved", "stamped"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,18 @@ class DesignStart:
         return (self.objective - self.bound) / max(abs(self.objective), 1e-9)
 
 
+def stamped(plan: DesignStart, relax: Relaxation, start: float, **changes: Any) -> DesignStart:
+    """``plan`` with ``changes``, and the LPs and retries of ``relax`` and the wall time since
+    ``start`` (``time.perf_counter``) so far."""
+    return dataclasses.replace(
+        plan,
+        **changes,
+        lps=relax.lps,
+        retries=relax.retries,
+        seconds=time.perf_counter() - start,
+    )
+
+
 def improved(
     problem: FacilityProblem,
     ix: ModelIndex,
@@ -126,18 +139,9 @@ def _windowed(
     found = design_lns(problem, ix, relax, searched.values, sites, lns.max_nodes, lns.passes)
     if found is None:
         return searched
-    better = found.objective < searched.objective
-    return dataclasses.replace(
-        searched,
-        values=found.values if better else searched.values,
-        objective=found.objective if better else searched.objective,
-        unwindowed=searched.objective,
-        windows=found.windows,
-        windows_kept=found.kept if better else 0,
-        retries=relax.retries,
-        lps=relax.lps,
-        seconds=time.perf_counter() - start,
-    )
+    kept = found.kept if found.objective < searched.objective else 0
+    record = {"unwindowed": searched.objective, "windows": found.windows, "windows_kept": kept}
+    return _cheaper(searched, found.values, found.objective, relax, start, **record)
 
 
 def _searched(
@@ -151,15 +155,22 @@ def _searched(
     """Step 6: the local search of :mod:`chargeplan.solver.design_search` from the plan, kept
     if it is cheaper (it never is dearer: only improving moves are kept)."""
     found = design_search(problem, ix, relax, begun.values, trials) if trials > 0 else None
-    better = found is not None and found.objective < begun.objective
-    return dataclasses.replace(
-        begun,
-        values=found.values if found is not None and better else begun.values,
-        objective=found.objective if found is not None and better else begun.objective,
-        unsearched=begun.objective if found is not None else np.nan,
-        moves=found.moves if found is not None else 0,
-        trials=found.trials if found is not None else 0,
-        retries=relax.retries,
-        lps=relax.lps,
-        seconds=time.perf_counter() - start,
-    )
+    if found is None:
+        return stamped(begun, relax, start, unsearched=np.nan, moves=0, trials=0)
+    record = {"unsearched": begun.objective, "moves": found.moves, "trials": found.trials}
+    return _cheaper(begun, found.values, found.objective, relax, start, **record)
+
+
+def _cheaper(
+    plan: DesignStart,
+    values: np.ndarray,
+    objective: float,
+    relax: Relaxation,
+    start: float,
+    **record: Any,
+) -> DesignStart:
+    """``plan`` replaced by ``values`` where they cost less (``objective``), ``record``
+    noted and :func:`stamped`."""
+    if objective < plan.objective:
+        return stamped(plan, relax, start, values=values, objective=objective, **record)
+    return stamped(plan, relax, start, **record)

@@ -69,7 +69,7 @@ from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
 from chargeplan.solver.design_bound import STEPS, lagrangian_bound
 from chargeplan.solver.design_clusters import CLUSTER_ABOVE, cluster_bound
-from chargeplan.solver.design_improve import DesignStart, improved
+from chargeplan.solver.design_improve import DesignStart, improved, stamped
 from chargeplan.solver.design_lns import WindowSearch
 from chargeplan.solver.design_lp import Relaxation
 from chargeplan.solver.design_search import SEARCH_TRIALS
@@ -186,13 +186,7 @@ def design_start(
     )
     again = improved(problem, ix, relax, second, search_trials, lns, start)
     chosen = again if again.objective < improved_once.objective else improved_once
-    return dataclasses.replace(
-        chosen,
-        starts=2,
-        lps=relax.lps,
-        retries=relax.retries,
-        seconds=time.perf_counter() - start,
-    )
+    return stamped(chosen, relax, start, starts=2)
 
 
 def _with_lagrange(
