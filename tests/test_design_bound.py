@@ -207,3 +207,37 @@ def test_step_without_the_pairs_solution_is_the_same_point(seed: int) -> None:
     assert full.value == lean.value and not lean.item.size and not lean.x.size
     assert np.array_equal(full.grad, lean.grad) and np.array_equal(full.design, lean.design)
     assert np.array_equal(full.option, lean.option)
+
+
+@pytest.mark.parametrize(("penalty", "seed"), [(18.0, 3), (20.0, 0), (20.0, 4), (25.0, 0)])
+def test_averaged_openings_tend_to_the_optimum_where_the_relaxation_is_tight(
+    penalty: float, seed: int
+) -> None:
+    """The instances of the test above (the relaxation's optimum is the enumerated plan):
+    over the late half of the default 300 steps each site's piece opens exactly as the
+    optimum does, and over every step within 0.05 of it (measured: the early steps are still
+    far from the multipliers' optimum)."""
+    p = dataclasses.replace(line_instance(seed), unmet_penalty=np.array([penalty, penalty]))
+    best, choice = brute_force(p)
+    _, duals = lp_relaxation(dataclasses.replace(p, pair_links="never"))
+    lp, ix = build_milp(dataclasses.replace(p, pair_links="never"))
+    result = lagrangian_bound(p, lp, ix, target=best * 1.01, multipliers=duals)
+    assert result is not None and result.steps == 300
+    built = (np.array(choice) >= 0).astype(float)
+    assert np.array_equal(result.opened_late, built)
+    assert np.abs(result.opened - built).max() <= 0.05
+    assert ((result.opened >= 0) & (result.opened <= 1)).all()
+
+
+def test_averaged_openings_of_a_single_step_are_that_steps_choice() -> None:
+    """A target already met at the first multipliers stops after one step: both averages are
+    that step's choice (lambda = 1,200 on the one-site instance opens its station, L = 1,000
+    = the target)."""
+    p = one_site(30.0)
+    lp, ix = build_milp(p)
+    result = lagrangian_bound(p, lp, ix, target=1000.0, multipliers=np.array([1200.0]))
+    assert result is not None and result.steps == 1
+    assert result.opened.tolist() == result.opened_late.tolist() == [1.0]
+    closed = lagrangian_bound(p, lp, ix, target=0.0, multipliers=np.array([0.0]))
+    assert closed is not None and closed.steps == 1
+    assert closed.opened.tolist() == closed.opened_late.tolist() == [0.0]

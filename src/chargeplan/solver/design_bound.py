@@ -76,11 +76,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chargeplan.model.design_constraints import usable_capacity
 from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import SparseMILP
 from chargeplan.solver.design_cuts import Cuts, catchment_mir_cuts
+from chargeplan.solver.design_options import site_options
 from chargeplan.solver.pair_order import (
     by_group_and_ratio,
     cheapest_per_site,
@@ -144,6 +144,13 @@ class LagrangeBound:
         without a design, else the design's position in the menu.
     steps
         Subgradient steps taken.
+    opened, opened_late
+        ``(S,)`` the share of the steps at which each site's piece chose to open (any option
+        but *closed*): over every step, and over the second half of :data:`STEPS` (every
+        step if the steps stopped before it). These averages of the pieces' solutions tend to
+        a solution of the relaxation's primal, the convex hull of the site pieces (Sherali &
+        Choi 1996, "Recovery of primal solutions when using subgradient optimization methods
+        to solve Lagrangian duals"): the design start rounds them (``designstart``, step 5).
     """
 
     bound: float
@@ -151,6 +158,8 @@ class LagrangeBound:
     multipliers: np.ndarray
     design: np.ndarray
     steps: int
+    opened: np.ndarray
+    opened_late: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -232,7 +241,7 @@ def _pieces(problem: FacilityProblem, lp: SparseMILP, ix: ModelIndex) -> _Pieces
     x_zone, x_site = problem.pair_zone[ix.x_pair], problem.pair_site[ix.x_pair]
     keep = upper[x_cols] > 0
     x_upper = upper[x_cols][keep]
-    site, design, cost, capacity = _options(problem, lp, ix, lower, upper)
+    site, design, cost, capacity = site_options(problem, lp, ix, lower, upper)
     order = np.lexsort((design, site))
     return _Pieces(
         item_row=row_of[x_zone * k + ix.x_type][keep],
@@ -253,88 +262,6 @@ def _pieces(problem: FacilityProblem, lp: SparseMILP, ix: ModelIndex) -> _Pieces
         n_groups=n_sites * k,
         offset=float(lp.objective_offset),
     )
-
-
-def _site_array(ix: ModelIndex, block: str, values: np.ndarray, n_sites: int) -> np.ndarray:
-    """``(S,)``: ``values`` of a per-site block (``y`` or ``g``) by site, 0 where none."""
-    out = np.zeros(n_sites)
-    out[ix.y_site if block == "y" else ix.g_site] = values[ix.cols(block)]
-    return out
-
-
-def _options(
-    problem: FacilityProblem, lp: SparseMILP, ix: ModelIndex, lower: np.ndarray, upper: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every site's options: site, design (``-2`` closed, ``-1`` none, else the menu position),
-    fixed cost :math:`F_{jo}` and capacity ``(O, K)`` (``inf`` where no capacity row)."""
-    assert lp.objective is not None and problem.design_stalls is not None
-    n_sites, k = len(problem.site_ids), len(problem.types)
-    objective = lp.objective
-    y_cost = _site_array(ix, "y", objective, n_sites)
-    n_cost = np.zeros((n_sites, k))
-    n_cost[ix.n_site, ix.n_type] = objective[ix.cols("n")]
-    has_row = np.zeros((n_sites, k), bool)
-    has_row[ix.n_site, ix.n_type] = True
-    base, design = usable_capacity(problem)
-    base = np.where(has_row, base, np.inf)
-    design = np.where(has_row[:, None, :], design, np.inf)
-    existing = problem.existing_chargers.astype(float)
-    sites = ix.y_site
-    # open without a design, then one option per z column
-    site = np.concatenate([sites, ix.z_site])
-    chosen = np.concatenate([np.full(sites.size, -1), ix.z_design])
-    stalls = np.vstack([np.zeros((sites.size, k)), problem.design_stalls[ix.z_design]])
-    kva = np.concatenate([np.zeros(sites.size), _design_kva(problem)[ix.z_design]])
-    chargers = existing[site] + stalls
-    cost = y_cost[site] + (n_cost[site] * chargers).sum(axis=1)
-    cost[sites.size :] += objective[ix.cols("z")]
-    fits, upgrade_cost = _sizing_rows(problem, ix, site, chargers, kva, objective)
-    capacity = np.vstack([base[sites], design[ix.z_site, ix.z_design]])
-    y_upper = _site_array(ix, "y", upper, n_sites)
-    fits &= y_upper[site] >= 0.5
-    cost = cost + upgrade_cost
-    site, chosen, cost, capacity = site[fits], chosen[fits], cost[fits], capacity[fits]
-    y_lower = _site_array(ix, "y", lower, n_sites)
-    closable = sites[(y_lower[sites] < 0.5) & ~(existing[sites] > 0).any(axis=1)]
-    return (
-        np.concatenate([closable, site]),
-        np.concatenate([np.full(closable.size, -2), chosen]),
-        np.concatenate([np.zeros(closable.size), cost]),
-        np.vstack([np.zeros((closable.size, k)), capacity]),
-    )
-
-
-def _design_kva(problem: FacilityProblem) -> np.ndarray:
-    """:math:`V_d`, zeros if the menu has no connection sizes."""
-    assert problem.design_stalls is not None
-    if problem.design_kva is None:
-        return np.zeros(len(problem.design_stalls))
-    return np.asarray(problem.design_kva, float)
-
-
-def _sizing_rows(
-    problem: FacilityProblem,
-    ix: ModelIndex,
-    site: np.ndarray,
-    chargers: np.ndarray,
-    kva: np.ndarray,
-    objective: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""Which open options satisfy the rows on :math:`n` (minimum chargers, charger limits,
-    stalls) and the grid row, and the upgrade cost :math:`c^g_j` of those needing it."""
-    n_sites = len(problem.site_ids)
-    fits = (chargers >= problem.min_chargers[site] - 1e-9).all(axis=1)
-    fits &= (chargers <= problem.max_chargers[site] + 1e-9).all(axis=1)
-    fits &= chargers.sum(axis=1) <= problem.max_stalls[site] + 1e-9
-    power = kva + problem.existing_chargers[site] @ problem.charger_power_kw
-    grid = problem.grid_kw[site]
-    has_upgrade = np.zeros(n_sites, bool)
-    has_upgrade[ix.g_site] = True
-    upgrade = np.where(has_upgrade, problem.grid_upgrade_kw, 0.0)[site]
-    within = power <= grid + 1e-9
-    upgraded = ~within & (power <= grid + upgrade + 1e-9)
-    g_cost = _site_array(ix, "g", objective, n_sites)[site]
-    return fits & (within | upgraded), np.where(upgraded, g_cost, 0.0)
 
 
 def lagrangian_value(
@@ -437,7 +364,8 @@ def lagrangian_bound(
     # above the unmet price a multiplier only lowers L (module docstring): steps stop there
     ceiling = np.where(pieces.u_upper >= 1.0, pieces.u_cost, np.inf)
     first, theta, stalled, done = None, THETA, 0, 0
-    for done in range(1, steps + 1):  # noqa: B007 (the count is reported)
+    opened = np.zeros((2, pieces.n_groups // max(pieces.n_types, 1)))  # every step; late ones
+    for done in range(1, steps + 1):
         point, grad_mu = _evaluate_with(pieces, lam, mu, found)
         value = point.value
         first = value if first is None else first
@@ -449,6 +377,7 @@ def lagrangian_bound(
                 theta, stalled, lam, mu = theta / 2.0, 0, best_lam, best_mu
                 point, grad_mu = best_at or _evaluate_with(pieces, lam, mu, found)  # as then
                 value = point.value
+        opened[:, point.design >= -1] += [[1.0], [float(2 * done > steps)]]
         grad_mu = np.where((mu <= 0.0) & (grad_mu < 0.0), 0.0, grad_mu)
         norm = float(point.grad @ point.grad + grad_mu @ grad_mu)
         if norm <= 1e-18 or value >= target:  # the pieces' x is a plan, or the bound met it
@@ -457,7 +386,9 @@ def lagrangian_bound(
         lam = np.minimum(lam + step * point.grad, ceiling)
         mu = np.maximum(mu + step * grad_mu, 0.0)
     design = np.empty(0, np.int64) if best_at is None else best_at[0].design
-    return LagrangeBound(float(best), float(first or best), best_lam, design, done)
+    late = opened[1] / (done - steps // 2) if 2 * done > steps else opened[0] / max(done, 1)
+    averaged = (opened[0] / max(done, 1), late)
+    return LagrangeBound(float(best), float(first or best), best_lam, design, done, *averaged)
 
 
 def catchment_cuts(problem: FacilityProblem, lp: SparseMILP, ix: ModelIndex) -> Cuts:
