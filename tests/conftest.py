@@ -169,3 +169,14 @@ def default_plan() -> chargeplan.Plan:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DemandWarning)  # three zones lack indicators: filled
         return chargeplan.plan_network(scenario)
+
+
+@pytest.fixture
+def step_five_as_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Step 5 of the design start without the roundings of the averaged openings, for the
+    modules that check the later steps (windows, local search) from the dearer plans their
+    tables were measured on: with the roundings, step 5 alone reaches the optimum on several
+    of those seeds (tests/test_designstart.py). Used with ``pytest.mark.usefixtures``."""
+    import chargeplan.solver.designstart as ds
+
+    monkeypatch.setattr(ds, "AVERAGED_ROUNDINGS", ())

@@ -46,14 +46,8 @@ MISSED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _step_five_as_measured(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Step 5 without the roundings of the averaged openings: this module checks the windows
-    from the dearer plans :data:`MISSED` was measured on (with the roundings, step 5 alone reaches
-    the optimum on several of these seeds: tests/test_designstart.py)."""
-    import chargeplan.solver.designstart as ds
-
-    monkeypatch.setattr(ds, "AVERAGED_ROUNDINGS", ())
+#: the windows start from the plans :data:`MISSED` was measured on
+pytestmark = pytest.mark.usefixtures("step_five_as_measured")
 
 
 def started(

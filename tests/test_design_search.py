@@ -43,14 +43,8 @@ REACHED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _step_five_as_measured(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Step 5 without the roundings of the averaged openings: this module checks the local search
-    from the dearer plans :data:`REACHED` was measured on (with the roundings, step 5 alone reaches
-    the optimum on several of these seeds: tests/test_designstart.py)."""
-    import chargeplan.solver.designstart as ds
-
-    monkeypatch.setattr(ds, "AVERAGED_ROUNDINGS", ())
+#: the search starts from the plans :data:`REACHED` was measured on
+pytestmark = pytest.mark.usefixtures("step_five_as_measured")
 
 
 def started(p: FacilityProblem, threads: int | None = 1, **settings) -> DesignStart:

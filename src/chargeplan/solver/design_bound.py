@@ -364,7 +364,7 @@ def lagrangian_bound(
     # above the unmet price a multiplier only lowers L (module docstring): steps stop there
     ceiling = np.where(pieces.u_upper >= 1.0, pieces.u_cost, np.inf)
     first, theta, stalled, done = None, THETA, 0, 0
-    opened = np.zeros((2, pieces.n_groups // max(pieces.n_types, 1)))  # every step; late ones
+    opened = np.zeros((2, len(problem.site_ids)))  # per site: every step; the late ones
     for done in range(1, steps + 1):
         point, grad_mu = _evaluate_with(pieces, lam, mu, found)
         value = point.value
