@@ -15,6 +15,7 @@ piece without and with the local search (:mod:`chargeplan.solver.design_search`)
 both sums and their ratios; ``--lns-sites 0 16`` likewise without and with the exact windows
 (:mod:`chargeplan.solver.design_lns`; ``--lns-nodes``, ``--lns-min-pairs`` their settings;
 ``--lns-after-search`` runs the windows after the local search instead of in its place;
+``--lns-passes``, ``--lns-more-gap`` the passes and the gap above which passes after the first run;
 ``--both-starts-max-pairs N`` improves the pieces of at most N pairs from both the rounded and
 the Lagrangian plan, :mod:`chargeplan.solver.designstart` step 8). Run
 from the repository root::
@@ -71,6 +72,12 @@ def main() -> None:
     parser.add_argument(
         "--lns-passes", type=int, default=SolverOptions.design_lns_passes, help="design_lns_passes"
     )
+    parser.add_argument(
+        "--lns-more-gap",
+        type=float,
+        default=SolverOptions.design_lns_more_gap,
+        help="design_lns_more_gap: passes after the first only above this gap",
+    )
     parser.add_argument("--lns-min-pairs", type=int, default=SolverOptions.design_lns_min_pairs)
     parser.add_argument(
         "--lns-after-search",
@@ -103,6 +110,7 @@ def main() -> None:
         design_cluster_sites=args.cluster_sites,
         design_lns_nodes=args.lns_nodes,
         design_lns_passes=args.lns_passes,
+        design_lns_more_gap=args.lns_more_gap,
         design_lns_min_pairs=args.lns_min_pairs,
         design_lns_replaces_search=not args.lns_after_search,
         design_both_starts_max_pairs=args.both_starts_max_pairs,

@@ -22,6 +22,7 @@ from chargeplan.solver.design_lns import (
     LNS_LARGE_SITES,
     LNS_MIN_GAP,
     LNS_MIN_PAIRS,
+    LNS_MORE_GAP,
     LNS_NODES,
     LNS_REPLACES_SEARCH,
     LNS_SITES,
@@ -277,9 +278,27 @@ def test_passes_reach_the_solver() -> None:
         assert found.objective == pytest.approx(MISSED[11][0], abs=0.01)
 
 
+def test_a_second_pass_runs_only_while_the_plan_is_far_from_its_bound() -> None:
+    """``design_lns_more_gap``: the second pass's 3 windows run where the plan after the first
+    pass is more than that (relative) above its bound, and not where it is within it; the
+    plan's gap after one pass is the threshold's pivot, so both sides are tried."""
+    p = line_instance(11)
+    options = dataclasses.replace(
+        EXACT, design_max_nodes=0, design_lns_sites=1, design_lns_min_pairs=0, design_lns_passes=2
+    )
+    once = chargeplan.solve(p, dataclasses.replace(options, design_lns_passes=1))
+    gap = (once.objective - once.bound) / once.objective
+    assert 0.01 < gap < 0.5  # a plan the bound does not prove: a second pass may still pay
+    for more_gap, tried in ((0.0, 6), (gap * 0.99, 6), (gap * 1.01, 3), (1.0, 3)):
+        found = chargeplan.solve(p, dataclasses.replace(options, design_lns_more_gap=more_gap))
+        assert f"exact windows: 0 of {tried} kept" in found.formulation
+        assert found.objective == pytest.approx(once.objective, abs=1e-6)
+
+
 def test_solver_options_repeat_the_module_defaults() -> None:
     """``SolverOptions`` (config, which cannot import the solver) repeats the defaults."""
     assert WindowSearch.from_options(SolverOptions()) == WindowSearch()
     assert (LNS_SITES, LNS_NODES, LNS_MIN_PAIRS) == (6, 1, 1_500)
     assert (LNS_LARGE_SITES, LNS_LARGE_PAIRS) == (4, 10_000)
     assert LNS_REPLACES_SEARCH and LNS_MIN_GAP == 1e-3
+    assert LNS_MORE_GAP == 0.0

@@ -98,6 +98,7 @@ def test_run_writes_a_manifest_that_hashes_inputs_and_outputs(
         "design_lns_large_pairs": 10_000,
         "design_lns_nodes": 1,
         "design_lns_passes": 1,
+        "design_lns_more_gap": 0.0,
         "design_lns_min_pairs": 1_500,
         "design_lns_replaces_search": True,
         "design_both_starts_max_pairs": 0,

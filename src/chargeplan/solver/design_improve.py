@@ -136,7 +136,17 @@ def _windowed(
     """Step 7: the exact windows of :mod:`chargeplan.solver.design_lns` from the searched
     plan, kept if cheaper (they never are dearer: only cheaper windows are kept)."""
     sites = lns.sites_for(problem)
-    found = design_lns(problem, ix, relax, searched.values, sites, lns.max_nodes, lns.passes)
+    found = design_lns(
+        problem,
+        ix,
+        relax,
+        searched.values,
+        sites,
+        lns.max_nodes,
+        lns.passes,
+        searched.bound,
+        lns.more_gap,
+    )
     if found is None:
         return searched
     kept = found.kept if found.objective < searched.objective else 0

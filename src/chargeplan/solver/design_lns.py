@@ -41,11 +41,11 @@ free. HiGHS solves it from the current plan (a feasible solution of it) with at 
 when the whole plan then costs less by more than
 :data:`~chargeplan.solver.design_search.MIN_SAVING` (relative).
 
-**The order.** Pass :math:`p` takes the seeds in a fixed order (pass 0 by position, pass 1 in
-reverse, each later pass a fixed permutation of its own) and grows each window from a seed not
-yet in a window of the pass through sites not yet in one either: each pass cuts the eligible
-sites into disjoint windows, a later pass along other borders. The windows are solved in that
-order, each on the plan as it stands after the previous ones.
+**The order.** Pass :math:`p` cuts the eligible sites into disjoint windows, a later pass
+along other borders (:mod:`chargeplan.solver.design_lns_windows`). The windows are solved in
+that order, each on the plan as it stands after the previous ones. A pass after the first runs
+only while the plan is more than ``more_gap`` (relative) above the piece's bound: a piece whose
+plan the first pass brought near its bound spends no more CPU there.
 
 **The plan** is then the piece's whole LP with the new :math:`y` and :math:`z` fixed (the
 search's own ending): its optimum is at most the windows' plan's cost, and its values are
@@ -65,6 +65,7 @@ from chargeplan.config.solver import SolverOptions
 from chargeplan.model.index import ModelIndex
 from chargeplan.model.problem import FacilityProblem
 from chargeplan.model.sparse import pass_arrays
+from chargeplan.solver.design_lns_windows import pass_windows, windows
 from chargeplan.solver.design_local import LocalPlan, local_applies
 from chargeplan.solver.design_lp import Relaxation, quiet_highs
 from chargeplan.solver.design_search import (
@@ -72,7 +73,6 @@ from chargeplan.solver.design_search import (
     CLOSED,
     MIN_SAVING,
     _fix_options,
-    _neighbours,
     _required,
     plan_options,
 )
@@ -82,6 +82,7 @@ __all__ = [
     "LNS_LARGE_SITES",
     "LNS_MIN_GAP",
     "LNS_MIN_PAIRS",
+    "LNS_MORE_GAP",
     "LNS_NODES",
     "LNS_PASSES",
     "LNS_REPLACES_SEARCH",
@@ -107,6 +108,9 @@ LNS_NODES = 1
 #: Passes over a piece, each cutting it into disjoint windows: a second adds 14-33 % of the
 #: first one's saving for as much CPU again.
 LNS_PASSES = 1
+#: Passes after the first only while the plan is more than this (relative) above its bound
+#: (``SolverOptions.design_lns_more_gap``; 0: every pass runs).
+LNS_MORE_GAP = 0.0
 #: Least pairs of a piece searched by windows (``SolverOptions.design_lns_min_pairs``): without
 #: the local search, the windows gave plans as cheap as the search's or cheaper for less CPU
 #: on national pieces of 1,974-2,976 pairs (docs/stations.md, "Where the gap lives"); 1,500
@@ -147,6 +151,9 @@ class WindowSearch:
         start) and goes from its rounded or Lagrangian plan straight to the windows.
     large_sites, large_pairs
         Sites per window on models of at least ``large_pairs`` zone-site pairs (0: ``sites``).
+    more_gap
+        Passes after the first only while the plan is more than this (relative) above the
+        model's bound.
     """
 
     sites: int = LNS_SITES
@@ -156,6 +163,7 @@ class WindowSearch:
     replaces_search: bool = LNS_REPLACES_SEARCH
     large_sites: int = LNS_LARGE_SITES
     large_pairs: int = LNS_LARGE_PAIRS
+    more_gap: float = LNS_MORE_GAP
 
     @classmethod
     def from_options(cls, options: SolverOptions) -> WindowSearch:
@@ -168,6 +176,7 @@ class WindowSearch:
             replaces_search=options.design_lns_replaces_search,
             large_sites=options.design_lns_large_sites,
             large_pairs=options.design_lns_large_pairs,
+            more_gap=options.design_lns_more_gap,
         )
 
     def sites_for(self, problem: FacilityProblem) -> int:
@@ -212,6 +221,8 @@ def design_lns(
     sites: int = LNS_SITES,
     max_nodes: int = LNS_NODES,
     passes: int = LNS_PASSES,
+    bound: float = -np.inf,
+    more_gap: float = LNS_MORE_GAP,
 ) -> LnsResult | None:
     """Improve the plan ``values`` window by window, each window an exact MIP (module docstring).
 
@@ -229,7 +240,10 @@ def design_lns(
     max_nodes
         Branch-and-bound nodes of each window's MIP (HiGHS's ``mip_max_nodes``).
     passes
-        Passes over the piece.
+        Most passes over the piece.
+    bound, more_gap
+        A lower bound of the model's optimum: a pass after the first runs only while the plan
+        costs more than ``bound + more_gap * |cost|``.
 
     Returns
     -------
@@ -249,12 +263,15 @@ def design_lns(
     local = LocalPlan(problem, relax.lp, ix, option, values, cost)
     window = WindowMIP(local, relax, _required(problem, ix, relax))
     tried = kept = 0
-    for members in windows(problem, ix, sites, passes):
-        priced = window.solve(members, max_nodes)
-        tried += 1
-        if priced is not None and priced[0] < local.cost - MIN_SAVING * abs(local.cost):
-            local.keep(priced)
-            kept += 1
+    for done, found in enumerate(pass_windows(problem, ix, sites, passes)):
+        if done and local.cost - bound <= more_gap * abs(local.cost):
+            break  # near enough to the bound: no more passes
+        for members in found:
+            priced = window.solve(members, max_nodes)
+            tried += 1
+            if priced is not None and priced[0] < local.cost - MIN_SAVING * abs(local.cost):
+                local.keep(priced)
+                kept += 1
     if not kept:
         return LnsResult(values, cost, tried, 0)
     _fix_options(ix, relax, local.option, everywhere)
@@ -263,49 +280,6 @@ def design_lns(
         _fix_options(ix, relax, option, everywhere)
         return LnsResult(values, cost, tried, 0)
     return LnsResult(better[0], better[1], tried, kept)
-
-
-def windows(problem: FacilityProblem, ix: ModelIndex, size: int, passes: int) -> list[np.ndarray]:
-    """The windows of every pass, in the order they are solved (module docstring): each an
-    array of at most ``size`` site positions (sorted), all with a ``y`` column."""
-    n_sites = len(problem.site_ids)
-    eligible = np.zeros(n_sites, bool)
-    eligible[ix.y_site] = True
-    neighbours = _neighbours(problem)
-    found = []
-    for p in range(passes):
-        seeds = np.flatnonzero(eligible)
-        if p == 1:  # the first pass's order reversed: windows across its borders
-            seeds = seeds[::-1]
-        elif p > 1:
-            seeds = seeds[np.random.default_rng(p).permutation(seeds.size)]
-        covered = np.zeros(n_sites, bool)
-        for seed in seeds.tolist():  # a loop over sites, not pairs
-            if covered[seed]:
-                continue
-            members = _grown(neighbours, eligible & ~covered, seed, size)
-            covered[members] = True
-            found.append(members)
-    return found
-
-
-def _grown(neighbours: sp.csr_matrix, eligible: np.ndarray, seed: int, size: int) -> np.ndarray:
-    """The window of ``seed``: sites joined one by one, each the eligible site sharing the most
-    zones with the window so far (ties: the lower position); fewer if none is connected."""
-    score = np.zeros(len(eligible))
-    inside = np.zeros(len(eligible), bool)
-    members = [seed]
-    inside[seed] = True
-    for _ in range(size - 1):
-        row = neighbours[members[-1]]
-        score[row.indices] += row.data
-        open_to = np.where(eligible & ~inside & (score > 0), score, 0.0)
-        best = int(np.argmax(open_to))
-        if open_to[best] <= 0:
-            break
-        members.append(best)
-        inside[best] = True
-    return np.sort(np.asarray(members, dtype=np.int64))
 
 
 class WindowMIP:
