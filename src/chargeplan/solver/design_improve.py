@@ -144,8 +144,8 @@ def _windowed(
         sites,
         lns.max_nodes,
         lns.passes,
-        searched.bound,
-        lns.more_gap,
+        bound=searched.bound,
+        more_gap=lns.more_gap,
     )
     if found is None:
         return searched

@@ -13,6 +13,8 @@ windows depend on the model only.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -31,13 +33,13 @@ def windows(problem: FacilityProblem, ix: ModelIndex, size: int, passes: int) ->
 
 def pass_windows(
     problem: FacilityProblem, ix: ModelIndex, size: int, passes: int
-) -> list[list[np.ndarray]]:
-    """The windows of each of ``passes`` passes (module docstring), pass by pass."""
+) -> Iterator[list[np.ndarray]]:
+    """The windows of each of ``passes`` passes (module docstring), one list per pass, each
+    pass cut only when asked for (a caller that stops after a pass builds no more)."""
     n_sites = len(problem.site_ids)
     eligible = np.zeros(n_sites, bool)
     eligible[ix.y_site] = True
     neighbours = _neighbours(problem)
-    found: list[list[np.ndarray]] = []
     for p in range(passes):
         seeds = np.flatnonzero(eligible)
         if p == 1:  # the first pass's order reversed: windows across its borders
@@ -45,14 +47,14 @@ def pass_windows(
         elif p > 1:
             seeds = seeds[np.random.default_rng(p).permutation(seeds.size)]
         covered = np.zeros(n_sites, bool)
-        found.append([])
+        found = []
         for seed in seeds.tolist():  # a loop over sites, not pairs
             if covered[seed]:
                 continue
             members = _grown(neighbours, eligible & ~covered, seed, size)
             covered[members] = True
-            found[-1].append(members)
-    return found
+            found.append(members)
+        yield found
 
 
 def _grown(neighbours: sp.csr_matrix, eligible: np.ndarray, seed: int, size: int) -> np.ndarray:
