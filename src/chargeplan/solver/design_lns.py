@@ -105,12 +105,14 @@ LNS_LARGE_SITES, LNS_LARGE_PAIRS = 4, 10_000
 #: Branch-and-bound nodes per window MIP (``SolverOptions.design_lns_nodes``): the root's
 #: cuts and RINS find the plans, 10 nodes gave the same within 0.03 % for 15 % more CPU.
 LNS_NODES = 1
-#: Passes over a piece, each cutting it into disjoint windows: a second adds 14-33 % of the
-#: first one's saving for as much CPU again.
-LNS_PASSES = 1
+#: Passes over a piece, each cutting it into disjoint windows along other borders: on the 279
+#: national pieces, three passes (the later two only above ``LNS_MORE_GAP``) take the gap from
+#: 2.38 to 1.95 % for about 80 % more CPU (docs/stations.md, "A second pass ...").
+LNS_PASSES = 3
 #: Passes after the first only while the plan is more than this (relative) above its bound
-#: (``SolverOptions.design_lns_more_gap``; 0: every pass runs).
-LNS_MORE_GAP = 0.0
+#: (``SolverOptions.design_lns_more_gap``; 0: every pass runs): the pieces the first pass
+#: leaves within 2 % are the small, cheap ones, so the gap target is what the passes aim at.
+LNS_MORE_GAP = 0.02
 #: Least pairs of a piece searched by windows (``SolverOptions.design_lns_min_pairs``): without
 #: the local search, the windows gave plans as cheap as the search's or cheaper for less CPU
 #: on national pieces of 1,974-2,976 pairs (docs/stations.md, "Where the gap lives"); 1,500
