@@ -34,6 +34,7 @@ from chargeplan.solver.designstart import DesignStart, design_start
 from chargeplan.solver.direct import load_arrays
 from chargeplan.solver.options import SolverOptions
 
+from .conftest import REPO
 from .design_instances import EXACT, assert_feasible_plan, brute_force, line_instance, plan_cost
 from .piece_instances import design_row
 
@@ -308,3 +309,18 @@ def test_solver_options_repeat_the_module_defaults() -> None:
     assert (LNS_LARGE_SITES, LNS_LARGE_PAIRS) == (4, 10_000)
     assert LNS_REPLACES_SEARCH and LNS_MIN_GAP == 1e-3
     assert (LNS_PASSES, LNS_MORE_GAP) == (3, 0.02)
+
+
+def test_a_scenario_sets_the_passes() -> None:
+    """``[solver] design_lns_passes`` and ``design_lns_more_gap`` are scenario keys: they reach
+    the windows of every piece, and a negative count is refused before any solve, naming the
+    key."""
+    from chargeplan.workflows.options import solver_options
+
+    scenario = chargeplan.load_scenario(REPO / "models" / "china-2030-stations.toml")
+    assert (scenario.solver.design_lns_passes, scenario.solver.design_lns_more_gap) == (3, 0.02)
+    faster = scenario.with_values({"solver.design_lns_passes": 1, "solver.design_lns_more_gap": 0})
+    search = WindowSearch.from_options(solver_options(faster))
+    assert (search.passes, search.more_gap) == (1, 0.0)
+    with pytest.raises(chargeplan.ScenarioError, match=r"solver\.design_lns_passes"):
+        scenario.with_values({"solver.design_lns_passes": -1})

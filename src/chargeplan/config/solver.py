@@ -108,6 +108,22 @@ class SolverConfig:
         what the solve needs, a safety net) gets the same plan on an idle machine and a
         loaded one (``decompose.piece_max_nodes`` sets it for the pieces of a Lagrangian
         decomposition).
+    design_lns_passes
+        Passes of windows over a piece, each along other borders. On the 279 national pieces
+        one at a time, three passes (the later two only where the plan is above
+        ``design_lns_more_gap``) take the gap from 2.38 to 1.95 % (46.264 to 46.065 bn) for
+        about 80 % more CPU, hence the default of 3 (``docs/stations.md``, "A second pass
+        where the plan stays far from its bound"). On the national run of session 14, one pass
+        took 11 min 35 s and three 20 min 30 s (gap 2.38 and 1.96 %): a scenario wanting the
+        faster plan sets 1.
+    design_lns_more_gap
+        Passes of windows after the first only while the piece's plan is more than this
+        (relative) above its bound (0: every pass runs). On the 279 national pieces with two
+        passes, 0.02 left the second pass out on 89 pieces (their gap after one pass 2 % or
+        less) and gave nearly the same plans (gap 2.082 % instead of 2.078 %) for 7 % less of
+        the second pass's CPU; 0.05 half its CPU for 2.194 % (``docs/stations.md``, "A second
+        pass where the plan stays far from its bound"). 0.02 is the default: the passes aim
+        at the pieces still above 2 %.
     """
 
     # unknown keys in a scenario's [solver] table are an error, as in every other table; so
@@ -128,6 +144,8 @@ class SolverConfig:
     ) = None
     design_max_nodes: Annotated[int, _pydantic("Field", ge=0), _number(int)] = 1_000
     mip_max_nodes: Annotated[int, _pydantic("Field", ge=1), _number(int)] | None = None
+    design_lns_passes: Annotated[int, _pydantic("Field", ge=0), _number(int)] = 3
+    design_lns_more_gap: Annotated[float, _pydantic("Field", ge=0), _number(float)] = 0.02
 
 
 @dataclass(frozen=True)
@@ -136,8 +154,10 @@ class SolverOptions(SolverConfig):
 
     Attributes
     ----------
-    time_limit_s, mip_rel_gap, threads
+    time_limit_s, mip_rel_gap, threads, design_max_nodes, mip_max_nodes
         As in :class:`SolverConfig`.
+    design_lns_passes, design_lns_more_gap
+        As in :class:`SolverConfig` (a scenario's ``[solver]`` sets them).
     log_to_stderr
         Show HiGHS's log on standard error.
     log_file
@@ -189,20 +209,6 @@ class SolverOptions(SolverConfig):
         more on pieces of 11,000-30,000 pairs, hence 6 below 10,000 pairs and 4 above.
     design_lns_nodes
         Branch-and-bound nodes of each window's MIP (a count, no clock).
-    design_lns_passes
-        Passes of windows over a piece, each along other borders. On the 279 national pieces
-        one at a time, three passes (the later two only where the plan is above
-        ``design_lns_more_gap``) take the gap from 2.38 to 1.95 % (46.264 to 46.065 bn) for
-        about 80 % more CPU, hence the default of 3 (``docs/stations.md``, "A second pass
-        where the plan stays far from its bound").
-    design_lns_more_gap
-        Passes of windows after the first only while the piece's plan is more than this
-        (relative) above its bound (0: every pass runs). On the 279 national pieces with two
-        passes, 0.02 left the second pass out on 89 pieces (their gap after one pass 2 % or
-        less) and gave nearly the same plans (gap 2.082 % instead of 2.078 %) for 7 % less of
-        the second pass's CPU; 0.05 half its CPU for 2.194 % (``docs/stations.md``, "A second
-        pass where the plan stays far from its bound"). 0.02 is the default: the passes aim
-        at the pieces still above 2 %.
     design_lns_min_pairs
         Only station-design models (pieces) of at least this many zone-site pairs get the
         windows, and only where the plan before them is more than 0.1 % above its bound
@@ -237,8 +243,6 @@ class SolverOptions(SolverConfig):
     design_lns_large_sites: int = 4
     design_lns_large_pairs: int = 10_000
     design_lns_nodes: int = 1
-    design_lns_passes: int = 3
-    design_lns_more_gap: float = 0.02
     design_lns_min_pairs: int = 1_500
     design_lns_replaces_search: bool = True
     design_both_starts_max_pairs: int = 0

@@ -483,18 +483,11 @@ def _run_jobs(
     for count, row in enumerate(results, start=1):
         rows[row["name"]] = row
         table()
+        where = (row["name"], count, len(pending))
         if row["status"] == "done":
-            say(
-                "batch: %s done [%d/%d]: %s, gap %.3g %%, %.1f s",
-                row["name"],
-                count,
-                len(pending),
-                row["plan_status"],
-                100 * (row["gap"] or 0.0),
-                row["seconds"],
-            )
+            done = (row["plan_status"], 100 * (row["gap"] or 0.0), row["seconds"])
+            say("batch: %s done [%d/%d]: %s, gap %.3g %%, %.1f s", *where, *done)
         else:
-            log.error(
-                "batch: %s failed [%d/%d]: %s", row["name"], count, len(pending), row["error"]
-            )
+            log.error("batch: %s failed [%d/%d]: %s", *where, row["error"])
+    remove_stale_staging(out_dir)  # a killed batch's child may outlive the first sweep
     return table().reset_index(drop=True)
