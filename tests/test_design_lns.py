@@ -33,6 +33,7 @@ from chargeplan.solver.design_lns import (
 from chargeplan.solver.designstart import DesignStart, design_start
 from chargeplan.solver.direct import load_arrays
 from chargeplan.solver.options import SolverOptions
+from chargeplan.workflows.options import solver_options
 
 from .conftest import REPO
 from .design_instances import EXACT, assert_feasible_plan, brute_force, line_instance, plan_cost
@@ -315,8 +316,6 @@ def test_a_scenario_sets_the_passes() -> None:
     """``[solver] design_lns_passes`` and ``design_lns_more_gap`` are scenario keys: they reach
     the windows of every piece, and a negative count is refused before any solve, naming the
     key."""
-    from chargeplan.workflows.options import solver_options
-
     scenario = chargeplan.load_scenario(REPO / "models" / "china-2030-stations.toml")
     assert (scenario.solver.design_lns_passes, scenario.solver.design_lns_more_gap) == (3, 0.02)
     faster = scenario.with_values({"solver.design_lns_passes": 1, "solver.design_lns_more_gap": 0})

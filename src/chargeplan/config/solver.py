@@ -154,7 +154,7 @@ class SolverOptions(SolverConfig):
 
     Attributes
     ----------
-    time_limit_s, mip_rel_gap, threads, design_max_nodes, mip_max_nodes
+    time_limit_s, mip_rel_gap, threads, mip_max_nodes
         As in :class:`SolverConfig`.
     design_lns_passes, design_lns_more_gap
         As in :class:`SolverConfig` (a scenario's ``[solver]`` sets them).
