@@ -323,3 +323,28 @@ def test_a_scenario_sets_the_passes() -> None:
     assert (search.passes, search.more_gap) == (1, 0.0)
     with pytest.raises(chargeplan.ScenarioError, match=r"solver\.design_lns_passes"):
         scenario.with_values({"solver.design_lns_passes": -1})
+
+
+def test_a_watch_sees_every_window_and_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``design_lns(watch=...)``, the hook of ``benchmarks/window_passes.py``: called once per
+    window, in the order :func:`windows` cuts them, with the pass and whether the window's
+    plan was kept; the plan is the one without a watch, to the bit. On seed 6 the one window
+    (the line's 3 sites) reaches the optimum in pass 0 and keeps nothing in pass 1."""
+    import functools
+
+    import chargeplan.solver.design_improve as improve
+
+    p = line_instance(6)
+    unwatched = started(p)
+    seen: list[tuple[int, list[int], bool]] = []
+    watched_lns = functools.partial(
+        improve.design_lns,
+        watch=lambda done, members, kept, local: seen.append((done, members.tolist(), kept)),
+    )
+    monkeypatch.setattr(improve, "design_lns", watched_lns)
+    watched = started(p)
+    assert np.array_equal(watched.values, unwatched.values)
+    assert watched.objective == unwatched.objective
+    assert [w.tolist() for w in windows(p, build_milp(p)[1], 3, 2)] == [[0, 1, 2]] * 2
+    assert seen == [(0, [0, 1, 2], True), (1, [0, 1, 2], False)]
+    assert (watched.windows, watched.windows_kept) == (2, 1)

@@ -55,6 +55,7 @@ is a fixed sequence of LPs and node-limited MIPs: the plan depends on the model 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,6 +226,7 @@ def design_lns(
     passes: int = LNS_PASSES,
     bound: float = -np.inf,
     more_gap: float = LNS_MORE_GAP,
+    watch: Callable[[int, np.ndarray, bool, LocalPlan], None] | None = None,
 ) -> LnsResult | None:
     """Improve the plan ``values`` window by window, each window an exact MIP (module docstring).
 
@@ -246,6 +248,11 @@ def design_lns(
     bound, more_gap
         A lower bound of the model's optimum: a pass after the first runs only while the plan
         costs more than ``bound + more_gap * |cost|``.
+    watch
+        Called after each window with the pass, the window's sites, whether its plan was kept
+        and the plan as it stands (:class:`~chargeplan.solver.design_local.LocalPlan`, not to
+        be changed): a hook for measurements (``benchmarks/window_passes.py``), no effect on
+        the plan.
 
     Returns
     -------
@@ -271,9 +278,12 @@ def design_lns(
         for members in found:
             priced = window.solve(members, max_nodes)
             tried += 1
+            cheaper = False
             if priced is not None and priced[0] < local.cost - MIN_SAVING * abs(local.cost):
                 local.keep(priced)
-                kept += 1
+                kept, cheaper = kept + 1, True
+            if watch is not None:
+                watch(done, members, cheaper, local)
     if not kept:
         return LnsResult(values, cost, tried, 0)
     _fix_options(ix, relax, local.option, everywhere)
