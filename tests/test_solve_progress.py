@@ -12,7 +12,13 @@ import pytest
 from chargeplan import progress
 from chargeplan.progress import count_text, duration_text
 from chargeplan.solver.split import split_components, subproblem
-from chargeplan.solver.tasks import solve_region, solve_tasks, start_order
+from chargeplan.solver.tasks import (
+    WORK_EXPONENT,
+    solve_region,
+    solve_tasks,
+    start_order,
+    work_share,
+)
 
 from .instances import EXACT, cluster_problem
 
@@ -71,6 +77,44 @@ def test_a_plain_display_shows_the_pieces_and_pairs_solved() -> None:
     # one line at the last piece (a plain display prints at most every 10 s), one at the end;
     # the pieces' own stages ("build model", "solve") are not shown
     assert [line.rsplit(" ", 2)[0] for line in display.lines] == [
-        "  solve regions (3 of 3; 100.0 % of the pairs)",
-        "solve regions (3 of 3; 100.0 % of the pairs):",
+        "  solve regions (3 of 3; 100.0 % of the estimated work)",
+        "solve regions (3 of 3; 100.0 % of the estimated work):",
     ]
+
+
+def test_the_work_done_counts_the_running_pieces_at_half() -> None:
+    """Four pieces of work 8, 4, 2 and 1 (15 in all) in start order on two slots: when the
+    second ends first, the third has started; the first and third run (half of 8 + 2 counted)
+    and the share is (4 + 5) / 15 = 0.6. On a plain ``map`` nothing runs between results."""
+    work = np.array([8.0, 4.0, 2.0, 1.0])
+    assert work_share(work, np.array([False, True, False, False]), 3) == pytest.approx(0.6)
+    assert work_share(work, np.array([True, True, False, False]), 4) == pytest.approx(13.5 / 15)
+    assert work_share(work, np.array([True, False, False, False]), 1) == pytest.approx(8 / 15)
+    assert work_share(work, np.ones(4, bool), 4) == 1.0
+    assert work_share(np.zeros(2), np.array([True, False]), 2) == 0.0  # no work: none done
+    assert work_share(np.zeros(2), np.ones(2, bool), 2) == 1.0
+
+
+def test_a_piece_ten_times_larger_weighs_more_than_ten_times() -> None:
+    """The expected work of a piece grows as its pairs to the power 1.16 (fitted on national
+    pieces): a piece of 10,000 pairs against one of 1,000 weighs 10^1.16 = 14.45 times."""
+    assert WORK_EXPONENT == 1.16
+    assert (10_000 / 1_000) ** WORK_EXPONENT == pytest.approx(14.454, abs=1e-3)
+
+
+def test_a_dask_cluster_counts_the_running_pieces() -> None:
+    """Through the Dask executor (two single-thread workers: two slots) the three clusters'
+    line reaches all of the work, and the results are each task's own solve."""
+    from chargeplan.solver.distributed import dask_executor
+
+    problem = cluster_problem()
+    regions = split_components(problem)
+    tasks = [(subproblem(problem, region), EXACT) for region in regions]
+    stream = io.StringIO()
+    with dask_executor(n_workers=2) as run:
+        assert getattr(run, "slots", None) == 2
+        with progress.show("plain", stream) as display:
+            progress.step("solve regions")
+            results = solve_tasks(run, tasks)
+    assert [r.objective for r in results] == [solve_region(t).objective for t in tasks]
+    assert display.lines[-1].startswith("solve regions (3 of 3; 100.0 % of the estimated work):")

@@ -144,6 +144,11 @@ class DaskExecutor:
     def __init__(self, client: Any) -> None:
         self.client = client
 
+    @property
+    def slots(self) -> int:
+        """Items running at a time: the cluster's worker threads (at least 1)."""
+        return max(sum(self.client.nthreads().values()), 1)
+
     def __call__(self, func: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         """The results in item order, each yielded as soon as it and those before it are done."""
         done: dict[int, Any] = {}
@@ -161,7 +166,7 @@ class DaskExecutor:
         from distributed import as_completed
 
         queue = list(items)
-        slots = max(sum(self.client.nthreads().values()), 1)
+        slots = self.slots
         running: dict[str, tuple[int, Any]] = {}  # key: (position, future)
         finished = as_completed()
         sent = 0
