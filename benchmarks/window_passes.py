@@ -14,7 +14,9 @@ single-threaded, in this process, once per run:
   neighbourhood (a site of the window or one sharing a cell with it: its option or its load)
   or a site of the window itself. It prints per pass the windows, kept, saving and CPU, and for
   the later passes the same split by those two marks: what a rule "in a later pass, solve only
-  the windows the previous pass touched" would save and lose;
+  the windows the previous pass touched" would save and lose; and the power law of a piece's
+  CPU in its pairs (least squares on the logarithms, the exponent of the progress line's time
+  left, ``chargeplan.solver.tasks.WORK_EXPONENT``);
 - each **further run** (``--highs LABEL='{"option": value, ...}'``, repeatable) sets HiGHS
   options on the windows' MIPs on top of the product's own, and prints its objective, gap and
   CPU with the ratios to the first run, measured in the same process.
@@ -150,16 +152,22 @@ def _with_options(quiet, extra: dict):
 
 
 def _solved(chosen: list, options) -> tuple[float, float, float]:
-    """Objective, bound and CPU seconds summed over the pieces."""
+    """Objective, bound and CPU seconds summed over the pieces; prints the power law of a
+    piece's CPU in its pairs (``chargeplan.solver.tasks.WORK_EXPONENT``)."""
     from chargeplan.solver.highs import solve
 
-    objective = bound = cpu = 0.0
+    objective = bound = 0.0
+    cpu = []
     for p in chosen:
         begun = time.process_time()
         s = solve(p, options)
-        cpu += time.process_time() - begun
+        cpu.append(time.process_time() - begun)
         objective, bound = objective + s.objective, bound + s.bound
-    return objective, bound, cpu
+    pairs = np.array([len(p.pair_zone) for p in chosen], float)
+    if len(chosen) > 1:
+        slope, level = np.polyfit(np.log(pairs), np.log(cpu), 1)
+        print(f"  a piece's CPU = {np.exp(level):.3g} pairs^{slope:.3f} s (least squares on logs)")
+    return objective, bound, float(sum(cpu))
 
 
 def _passes(rows: np.ndarray) -> None:
