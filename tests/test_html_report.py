@@ -24,11 +24,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from shapely.geometry import box
 
 import chargeplan
 from chargeplan.cli import main
 from chargeplan.outputs import fonts
-from chargeplan.outputs.html import render_report
+from chargeplan.outputs.html import largest_cities, render_report
 from chargeplan.outputs.interactive import write_interactive_map
 from chargeplan.outputs.write import write_plan
 from chargeplan.results.gaps import GapSettings, analyse_gaps
@@ -598,3 +599,27 @@ def test_capex_and_stations_by_province(tiny) -> None:
         ("a", "CNY 24.7 k", "100.00", "1"),
         ("b", "CNY 0", "0.00", "0"),
     ]
+
+
+def test_city_maps_centre_on_the_cities_with_most_users_not_the_largest_cells() -> None:
+    """City A: three 1 x 1 cells of 100 users (300, the most), one of them 0.5 x 0.5 (density
+    400, the densest); city B: one 10 x 10 cell of 250 users (the largest zone); city C: 200.
+    By zone the maps would show B first; by city they show A's densest cell, then B's only
+    cell. Without names every zone is its own city: B's cell, then C's."""
+    zones = gpd.GeoDataFrame(
+        {
+            "name": ["A", "A", "A", "B", "C"],
+            "premium_users": [100.0, 100.0, 100.0, 250.0, 200.0],
+        },
+        geometry=[
+            box(0, 0, 1, 1),
+            box(2, 0, 2.5, 0.5),
+            box(3, 0, 4, 1),
+            box(0, 5, 10, 15),
+            box(20, 0, 21, 1),
+        ],
+        index=["a1", "a2", "a3", "b1", "c1"],
+    )
+    assert largest_cities(zones, "name", 2) == ["a2", "b1"]
+    assert largest_cities(zones, None, 2) == ["b1", "c1"]
+    assert largest_cities(zones, "name", 5) == ["a2", "b1", "c1"]

@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
@@ -21,8 +22,15 @@ from pyproj import Transformer
 import chargeplan
 from chargeplan.errors import InputError
 from chargeplan.outputs import fonts, map_furniture
-from chargeplan.outputs.city_map import find_zone, plot_city
-from chargeplan.outputs.maps import GAP_COLOURS, SITE_COLOUR, plot_plan
+from chargeplan.outputs.city_map import MAX_REACH_CIRCLES, find_zone, plot_city
+from chargeplan.outputs.maps import (
+    GAP_COLOURS,
+    MIN_SITE_AREA,
+    SITE_COLOUR,
+    SITE_INK,
+    plot_plan,
+    site_marker_areas,
+)
 from chargeplan.outputs.names import bilingual, latin
 from chargeplan.results.plan import Plan
 
@@ -215,3 +223,87 @@ def test_chinese_site_labels_draw_with_the_cjk_font() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fig.savefig(io.BytesIO(), format="png")
+
+
+def test_a_few_sites_keep_their_discs() -> None:
+    """Five sites of 100-500 chargers: 8 + 400 sqrt(c / 500) each (8 + 400 = 408 for the
+    largest, 8 + 400 sqrt(0.2) = 186.9 for the smallest), 1,483 points^2 in all, far below the
+    ink: nothing scaled."""
+    area, scale = site_marker_areas(np.array([100.0, 200.0, 300.0, 400.0, 500.0]))
+    assert scale == 1.0
+    assert area[-1] == pytest.approx(408.0) and area[0] == pytest.approx(8 + 400 * 0.2**0.5)
+
+
+def test_thousands_of_stations_become_dots_within_the_ink() -> None:
+    """20,000 stations of 8-44 chargers: unscaled they would cover 20,000 x 200-408 points^2,
+    far above the ink; scaled by one factor their sum is the ink (no dot reaches the floor
+    here), the order by chargers is kept, and the largest dot is 408 x the factor."""
+    chargers = np.tile(np.arange(8.0, 45.0), 541)[:20_000]
+    area, scale = site_marker_areas(chargers)
+    assert scale < 0.02
+    assert area.sum() == pytest.approx(SITE_INK)
+    assert area.min() >= MIN_SITE_AREA
+    assert area.max() == pytest.approx(408.0 * scale)
+    order = np.argsort(chargers, kind="stable")
+    assert np.all(np.diff(area[order]) >= 0)
+
+
+def test_the_national_map_of_many_stations_draws_dots(national: Plan) -> None:
+    """The five test sites copied to 5,000 (the same places): their discs on the map are the
+    scaled areas (at most the ink in all), drawn without the white rim, and the legend says
+    so."""
+    many = national.sites.loc[national.sites.index.repeat(1_000)].copy()
+    many.index = pd.RangeIndex(len(many))
+    plan = Plan(
+        sites=many, zones=national.zones, assignments=pd.DataFrame(), summary=national.summary
+    )
+    fig = plot_plan(plan, crs=ALBERS)
+    discs = [c for c in fig.axes[0].collections if len(c.get_offsets()) == len(many)]
+    assert len(discs) == 1
+    assert discs[0].get_sizes().sum() <= SITE_INK * (1 + 1e-9)
+    assert all(w == 0.0 for w in discs[0].get_linewidths())
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(t.startswith("built site") and "dots" in t for t in legend)
+
+
+def test_city_map_view_and_many_stations_reach_as_one_area(national: Plan) -> None:
+    """Shanghai's one hub copied 50 times (more than MAX_REACH_CIRCLES = 40 in view): no circle
+    each, one dashed outline of the area within 80 km of them (the same place, so a disc's
+    edge), and the legend says so; view_km = 400 widens the view to at least 800 km a side."""
+    assert MAX_REACH_CIRCLES == 40
+    many = national.sites.loc[national.sites.index.repeat(50)].copy()
+    many.index = pd.RangeIndex(len(many))
+    plan = Plan(
+        sites=many, zones=national.zones, assignments=pd.DataFrame(), summary=national.summary
+    )
+    fig = plot_city(plan, "Shanghai", radius_km=80, view_km=400)
+    ax = fig.axes[0]
+    assert not [p for p in ax.patches if isinstance(p, Circle)]
+    assert fig.texts[0].get_text().startswith("Shanghai: 50 stations in view")
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert x1 - x0 >= 800_000 and y1 - y0 >= 800_000
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any("edge of the area within it" in t for t in legend)
+    # the outline: a closed ring of points 80 km from the hub (to the buffer's 32 segments)
+    dashed = [c for c in ax.collections if c.get_linestyle()[0][1] is not None]
+    (ring,) = [seg for c in dashed for seg in c.get_segments()]
+    crs = plan.zones.loc[["310100"]].estimate_utm_crs()
+    hub = many[many["name"] == "Shanghai"].to_crs(crs)
+    x, y = hub.geometry.x.iloc[0], hub.geometry.y.iloc[0]
+    radius = np.hypot(ring[:, 0] - x, ring[:, 1] - y)
+    assert radius.max() == pytest.approx(80_000, rel=1e-6)
+    assert radius.min() > 80_000 * np.cos(np.pi / 128) - 1
+
+
+def test_city_map_title_gives_the_city_served_share_from_its_zones(national: Plan) -> None:
+    """With served and demand kWh, the title's share is the city's (its zones by name: 25 of
+    100 kWh), not the focus zone's ``share_served`` (1.0 here)."""
+    zones = national.zones.copy()
+    zones["demand_kwh"], zones["served_kwh"] = 10.0, 10.0
+    shanghai = zones["name"] == "上海市"
+    zones.loc[shanghai, ["demand_kwh", "served_kwh"]] = [100.0, 25.0]
+    plan = Plan(
+        sites=national.sites, zones=zones, assignments=pd.DataFrame(), summary=national.summary
+    )
+    title = plot_city(plan, "Shanghai", radius_km=80).texts[0].get_text()
+    assert title.endswith("25.0 % of the city's peak demand served")

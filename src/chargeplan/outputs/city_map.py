@@ -5,6 +5,10 @@ in the city's own UTM zone (true distances), with each built station's disc size
 and a dashed circle of the service radius around it: the reach standard a zone's demand centre
 must lie within to be served by that station. Demand centres show where each zone's users are
 counted; a zone's shade says why its demand is unmet (the colours of the national map).
+
+A city of a station layer is many small cells: ``view_km`` widens the view to the city around
+its cell, and above :data:`MAX_REACH_CIRCLES` stations in view the reach standard is drawn as
+the area within the radius of any station (one outline) instead of a circle each.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from matplotlib.patches import Circle, Patch
 
 from chargeplan.errors import InputError
 from chargeplan.outputs import formatting, map_furniture
-from chargeplan.outputs.maps import SITE_COLOUR, _draw_gaps, _marker_area, label_sites
+from chargeplan.outputs.maps import SITE_COLOUR, _draw_gaps, label_sites, site_marker_areas
 from chargeplan.outputs.names import latin
 from chargeplan.results.plan import Plan
+
+#: Above this many stations in view, the reach standard is drawn as one area, not circles.
+MAX_REACH_CIRCLES = 40
 
 
 def find_zone(zones: gpd.GeoDataFrame, city: str, name_column: str | None) -> object:
@@ -57,6 +64,7 @@ def plot_city(
     name_column: str | None = "name",
     site_name_column: str | None = "name",
     dpi: int = 150,
+    view_km: float = 0.0,
 ) -> Figure:
     """Draw the zone ``city``, its neighbours, built stations and their reach circles.
 
@@ -75,6 +83,9 @@ def plot_city(
         Columns of the zone and site names.
     dpi
         Resolution of the PNG.
+    view_km
+        The least half-width of the view around the zone's centre, km (0: the zone and the
+        margin alone; a cell of 0.74 km2 then shows a few streets).
 
     Returns
     -------
@@ -86,6 +97,13 @@ def plot_city(
     minx, miny, maxx, maxy = focus.total_bounds
     margin = 0.6 * radius_km * 1000
     box = (minx - margin, miny - margin, maxx + margin, maxy + margin)
+    cx, cy, half = (minx + maxx) / 2, (miny + maxy) / 2, view_km * 1000
+    box = (
+        min(box[0], cx - half),
+        min(box[1], cy - half),
+        max(box[2], cx + half),
+        max(box[3], cy + half),
+    )
     near = zones_in_view(plan.zones, box, crs)
     sites = plan.sites[plan.sites["open"].to_numpy(bool)].to_crs(crs)
     sites = sites.cx[box[0] : box[2], box[1] : box[3]]
@@ -106,15 +124,18 @@ def plot_city(
     map_furniture.draw_scale_bar(ax, fraction=0.25)
     map_furniture.draw_north_arrow(ax, crs.to_string(), right=True)
     name = str(focus[name_column].iloc[0]) if name_column in focus else str(label)
-    served = float(focus["share_served"].iloc[0]) if "share_served" in focus else np.nan
+    served = _city_served(plan.zones, focus, name_column, name)
     fig.suptitle(
         f"{latin(name)}: {len(sites)} station{'s' * (len(sites) != 1)} in view, "
         f"{formatting.share(served)} of the city's peak demand served",
         fontsize=10,
     )
     fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=7, frameon=False)
-    if site_name_column:
-        label_sites(ax, sites, site_name_column, 6)
+    if site_name_column and site_name_column in sites:
+        # a station layer's sites carry their city's name: label only names that tell apart
+        names = sites[site_name_column].astype(str)
+        own = names.map(names.value_counts()) == 1
+        label_sites(ax, sites[own.to_numpy() & (names != name).to_numpy()], site_name_column, 6)
     if path is not None:
         fig.savefig(path, dpi=dpi, format="png")
     return fig
@@ -148,26 +169,34 @@ VIEW_MARGIN_DEG = 0.05
 
 
 def _draw_reach(ax: Axes, sites: gpd.GeoDataFrame, radius_km: float) -> list[Patch | Line2D]:
-    """Built stations as discs sized by chargers, each with its dashed reach circle."""
+    """Built stations as discs sized by chargers, each with its dashed reach circle (above
+    :data:`MAX_REACH_CIRCLES` stations: the outline of the area within the radius of any)."""
     if sites.empty:
         return []
     chargers = sites["chargers"].to_numpy(float)
-    for x, y in zip(sites.geometry.x, sites.geometry.y, strict=True):  # stations in view
-        ax.add_patch(
-            Circle(
-                (x, y),
-                radius_km * 1000,
-                facecolor="none",
-                edgecolor=SITE_COLOUR,
-                linestyle="--",
-                linewidth=0.9,
-                zorder=2,
-            )
+    many = len(sites) > MAX_REACH_CIRCLES
+    if many:  # one area: the points within the radius of some station
+        reach = sites.geometry.buffer(radius_km * 1000, 32).union_all()
+        gpd.GeoSeries([reach], crs=sites.crs).boundary.plot(
+            ax=ax, color=SITE_COLOUR, linestyle="--", linewidth=0.9, zorder=2
         )
+    else:
+        for x, y in zip(sites.geometry.x, sites.geometry.y, strict=True):  # stations in view
+            ax.add_patch(
+                Circle(
+                    (x, y),
+                    radius_km * 1000,
+                    facecolor="none",
+                    edgecolor=SITE_COLOUR,
+                    linestyle="--",
+                    linewidth=0.9,
+                    zorder=2,
+                )
+            )
     ax.scatter(
         sites.geometry.x,
         sites.geometry.y,
-        s=_marker_area(chargers, float(chargers.max())),
+        s=site_marker_areas(chargers)[0],
         color=SITE_COLOUR,
         alpha=0.75,
         edgecolor="white",
@@ -181,7 +210,8 @@ def _draw_reach(ax: Axes, sites: gpd.GeoDataFrame, radius_km: float) -> list[Pat
             [],
             linestyle="--",
             color=SITE_COLOUR,
-            label=f"reach standard: {radius_km:g} km around a station",
+            label=f"reach standard: {radius_km:g} km around a station"
+            + (" (the edge of the area within it)" if many else ""),
         ),
     ]
 
@@ -195,3 +225,16 @@ def _draw_centres(ax: Axes, zones: gpd.GeoDataFrame) -> None:
     else:
         points = zones.representative_point()
     ax.scatter(points.x, points.y, s=6, color="#333333", zorder=3)
+
+
+def _city_served(
+    zones: gpd.GeoDataFrame, focus: gpd.GeoDataFrame, name_column: str | None, name: str
+) -> float:
+    """The served share of the peak demand of the city: every zone of its name (a station
+    layer's city is many cells), else the zone's own ``share_served``."""
+    if name_column in zones and {"served_kwh", "demand_kwh"} <= set(zones.columns):
+        city = zones[zones[name_column].astype(str) == name]
+        demand = float(city["demand_kwh"].sum())
+        if demand > 0:
+            return float(city["served_kwh"].sum()) / demand
+    return float(focus["share_served"].iloc[0]) if "share_served" in focus else np.nan
