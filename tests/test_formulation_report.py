@@ -90,3 +90,15 @@ def test_time_limit_advice_says_the_clock_decided_and_offers_the_node_limit() ->
     assert "The clock decided this plan" in text and "solver.mip_max_nodes" in text
     limited = SolverOptions(time_limit_s=300, mip_max_nodes=500)
     assert "clock decided" not in time_limit_advice(problem, ix, limited, gap=0.01)
+
+
+def test_time_limit_advice_of_the_covering_form_offers_no_pair_links() -> None:
+    """An MCLP stopped by its clock is solved in the covering form, which has no assignment
+    links: the advice names that form and offers no ``pair_links`` setting (it did, from the
+    index of the problem as given: "weak links ... try 'always'")."""
+    problem = _cflp("never")
+    _, ix = build_milp(problem)
+    words = "covering form (MCLP: exchange start)"
+    text = time_limit_advice(problem, ix, SolverOptions(), 0.0469, words, covering=True)
+    assert f"formulation: {words}. To try: a higher solver.time_limit_s" in text
+    assert "pair_links" not in text and "weak links" not in text

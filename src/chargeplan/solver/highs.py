@@ -247,7 +247,12 @@ def _solve(problem: FacilityProblem, options: SolverOptions) -> Solution:
         solution = solve_mclp(problem, options)
         if solution is not None:
             if solution.status == "time_limit":
-                log.warning(time_limit_advice(problem, model_index(problem), options, solution.gap))
+                ix = model_index(problem)
+                log.warning(
+                    time_limit_advice(
+                        problem, ix, options, solution.gap, solution.formulation, covering=True
+                    )
+                )
             return solution
     if direct_applies(problem, covering, options):
         solution = solve_direct(problem, options)
@@ -317,6 +322,8 @@ def time_limit_advice(
     options: SolverOptions,
     gap: float,
     formulation: str | None = None,
+    *,
+    covering: bool = False,
 ) -> str:
     """What a plan stopped by the time limit was solved with, and what to try next.
 
@@ -326,18 +333,20 @@ def time_limit_advice(
     weak and HiGHS may need far longer to close the gap; with them each LP is larger;
     ``"lazy"`` (:mod:`chargeplan.solver.cuts`) adds only those the LP relaxation violates.
     ``formulation``: the solution's own words for it (the cut loop's count of rows), else
-    ``ix.formulation``.
+    ``ix.formulation``. ``covering``: solved in the covering form (MCLP), which has no
+    assignment links, whatever ``ix`` of the problem as given says.
     """
     tries = []
     links = problem.pair_links
-    if not ix.strong_links and not ix.covering:
+    covering = covering or ix.covering
+    if not ix.strong_links and not covering:
         tries.append(
             "model.pair_links = 'always' (the strong rows often close the gap of capacitated "
             "instances sooner, at larger LPs)"
         )
-    if ix.strong_links and not ix.covering and links != "always":
+    if ix.strong_links and not covering and links != "always":
         tries.append("model.pair_links = 'never' (smaller LPs, a weaker bound)")
-    if not ix.covering and links != "lazy":
+    if not covering and links != "lazy":
         tries.append(
             "model.pair_links = 'lazy' (only the strong rows the LP relaxation violates, "
             "added in rounds: the bound of the strong rows with smaller LPs)"
@@ -355,7 +364,9 @@ def time_limit_advice(
     )
     return (
         f"HiGHS stopped at its time limit with a gap of {100 * gap:.2f} %; formulation: "
-        f"{formulation or ix.formulation} (model.pair_links = '{links}'). To try: "
+        f"{formulation or ix.formulation}"
+        + ("" if covering else f" (model.pair_links = '{links}')")
+        + ". To try: "
         + "; ".join(tries)
         + "."
         + clock
