@@ -20,6 +20,7 @@ anywhere. With the peak-hour share 0.1, a design-hour kWh is 365 / 0.1 = 3,650 k
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import re
@@ -188,3 +189,34 @@ def test_a_run_with_numeric_ids_rerenders(tmp_path: Path) -> None:
     plan = read_run(out)
     assert set(plan.assignments["zone_id"]) <= set(plan.zones.index)
     assert [p.name for p in rerender(out)] == ["map.png", "map.html", "report.html"]
+
+
+def test_stations_viable_only_with_support_are_told_apart_by_id() -> None:
+    """Three stations viable only with support (CNY 300, 200, 100 k of it, listed in that
+    order): a station layer's c1 and c2 are named after their city, so the id names them; a
+    hub named otherwise keeps its name with its id. Without a station table (a run read back)
+    the sites' names stand in for the cities, so every station is named by its id."""
+    from chargeplan.outputs.report_economics import _supported
+    from chargeplan.results.plan import Plan
+
+    economics = pd.DataFrame(
+        {
+            "viable_only_with_support": [True, True, True],
+            "support_npv_cny": [200e3, 300e3, 100e3],
+            "npv_cny": [1e3, 2e3, 3e3],
+            "npv_without_support_cny": [-199e3, -298e3, -97e3],
+        },
+        index=["c2", "c1", "h1"],
+    )
+    sites = pd.DataFrame({"name": ["南京市", "南京市", "Airport hub"]}, index=["c1", "c2", "h1"])
+    stations = pd.DataFrame(
+        {"name": ["南京市", "南京市", "Airport hub"], "city": ["南京市", "南京市", "南京市"]},
+        index=["c1", "c2", "h1"],
+    )
+    empty = pd.DataFrame()
+    plan = Plan(sites=sites, zones=empty, assignments=empty, summary={}, economics=economics)
+    rows = [list(r[:2]) for r in _supported(dataclasses.replace(plan, stations=stations)).rows]
+    city = "Nanjing 南京市"
+    assert rows == [["c1", city], ["c2", city], ["Airport hub (h1)", city]]
+    rows = [list(r[:2]) for r in _supported(plan).rows]
+    assert rows == [["c1", city], ["c2", city], ["h1", "Airport hub"]]

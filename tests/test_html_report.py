@@ -588,6 +588,27 @@ def test_coverage_by_city_lists_zones_by_users_with_their_share_served(tiny) -> 
     assert [r.region for r in rows] == ["a", "b", "a", "b"]
 
 
+def test_coverage_by_city_takes_a_city_s_zones_together(tiny) -> None:
+    """The tiny zones named as two cities, A (z1, z2) and B (z3, z4): A has 185 + 371 = 556
+    users, all served; B 370 + 74 = 444, of which z4's 74 are unreachable. The demand follows
+    the users, so B's served share is 370 / 444 = 83.3 % and its reason "unreachable". One row
+    per city, the most users first (a station layer's city is many cells)."""
+    from chargeplan.outputs.report_summary import city_coverage
+
+    plan, _ = tiny
+    zones = plan.zones.copy()
+    zones["city"] = ["A", "A", "B", "B"]
+    named = type(plan)(
+        sites=plan.sites, zones=zones, assignments=plan.assignments, summary=plan.summary
+    )
+    rows = city_coverage(named, "city", "region")
+    assert [(r.city, r.premium_users, r.served.value, r.reason) for r in rows] == [
+        ("A", "556", "100.0 %", "served"),
+        ("B", "444", "83.3 %", "unreachable"),
+    ]
+    assert rows[1].served.colour == "#D55E00"
+
+
 def test_capex_and_stations_by_province(tiny) -> None:
     """The one built site (s2, capex CNY 24.7 k) lies in region a: a's bars are full, b's
     empty."""

@@ -140,20 +140,27 @@ def _supported(plan: Plan) -> Table | None:
     if rows.empty:
         return None
     rows = rows.sort_values("support_npv_cny", ascending=False, kind="stable").head(TOP_ROWS)
-    stations = plan.stations
-    names = (
-        stations["name"].reindex(rows.index).fillna("").astype(str)
-        if stations is not None and "name" in stations
-        else pd.Series(rows.index.astype(str), index=rows.index)
+    empty = pd.Series("", index=rows.index)
+
+    def text(frame: pd.DataFrame | None, column: str) -> pd.Series | None:
+        if frame is None or column not in frame:
+            return None
+        return frame[column].reindex(rows.index).fillna("").astype(str)
+
+    names = next(
+        (s for s in (text(plan.stations, "name"), text(plan.sites, "name")) if s is not None),
+        empty,
     )
-    cities = (
-        stations["city"].reindex(rows.index).fillna("").astype(str)
-        if stations is not None and "city" in stations
-        else pd.Series("", index=rows.index)
-    )
+    city = text(plan.stations, "city")
+    cities = names if city is None else city
+    # a station layer's stations carry their city's name: the id tells them apart
+    label = [
+        f"{bilingual(n)} ({i})" if n and n != c else str(i)
+        for i, n, c in zip(rows.index, names, cities, strict=True)
+    ]
     frame = pd.DataFrame(
         {
-            "station": [bilingual(n) or str(i) for n, i in zip(names, rows.index, strict=True)],
+            "station": label,
             "city": cities.map(bilingual),
             "NPV": rows["npv_cny"].map(formatting.cny),
             "NPV without support": rows["npv_without_support_cny"].map(formatting.cny),

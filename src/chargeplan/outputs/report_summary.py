@@ -21,7 +21,7 @@ from chargeplan.outputs.report_tables import REMEDIES, charger_types
 from chargeplan.results.gaps import GAP_REASONS, GapAnalysis
 from chargeplan.results.plan import Plan
 
-#: Cities (zones) in the coverage chart: those with the most premium users.
+#: Cities (zones of one name) in the coverage chart: those with the most premium users.
 CITY_ROWS = 20
 
 #: Provinces (regions) in the capex and stations chart; the rest are summed as "others".
@@ -197,38 +197,69 @@ def _served(share: float) -> str:
 
 
 def city_coverage(plan: Plan, name_column: str | None, region_column: str | None) -> list[CityRow]:
-    """Share of peak demand served in the :data:`CITY_ROWS` zones with the most premium users;
-    the bar is coloured by the zone's gap reason (blue: fully served)."""
+    """Share of peak demand served in the :data:`CITY_ROWS` cities with the most premium users;
+    the bar is coloured by the city's main gap reason (blue: fully served).
+
+    A city is the zones of one name (``name_column``; without it each zone is its own): a
+    station layer's city is many cells, and row by zone its table listed one city's cells
+    eight times. Its share is its served over its demand kWh (``served_kwh``, ``demand_kwh``),
+    else its zones' ``share_served`` weighted by their users; its reason is the one that leaves
+    the most of its users unserved.
+    """
     zones = plan.zones
     if not {"premium_users", "share_served", "gap_reason"} <= set(zones.columns):
         return []
-    top = zones.sort_values("premium_users", ascending=False, kind="stable").head(CITY_ROWS)
 
-    def column(frame: pd.DataFrame, name: str | None) -> pd.Series:
-        if name and name in frame:
-            return frame[name].astype(str)
-        return pd.Series(frame.index.astype(str), index=frame.index)
+    def column(name: str | None) -> np.ndarray:
+        if name and name in zones:
+            return zones[name].astype(str).to_numpy()
+        return zones.index.astype(str).to_numpy()
 
-    reasons = top["gap_reason"].fillna("").astype(str)
-    return [
-        CityRow(
-            city=bilingual(city),
-            region=bilingual(region),
-            premium_users=formatting.count(users),
-            served=Bar(
-                city,
-                _served(share),
-                f"{100 * share:.2f}",
-                GAP_COLOURS.get(reason, "#0072B2"),
+    users = zones["premium_users"].to_numpy(float)
+    share = zones["share_served"].fillna(1.0).to_numpy(float)
+    frame = pd.DataFrame(
+        {
+            "city": column(name_column),
+            "region": column(region_column),
+            "users": users,
+            "served_users": users * share,
+            "reason": zones["gap_reason"].fillna("").astype(str).to_numpy(),
+            "unserved": (
+                zones["unserved_users"].to_numpy(float)
+                if "unserved_users" in zones
+                else users * (1 - share)
             ),
-            reason=reason.replace("_", " ") or "served",
+        }
+    )
+    kwh = {"served_kwh", "demand_kwh"} <= set(zones.columns)
+    if kwh:
+        frame["served_kwh"] = zones["served_kwh"].to_numpy(float)
+        frame["demand_kwh"] = zones["demand_kwh"].to_numpy(float)
+    cities = frame.groupby("city", sort=False)
+    totals = cities["users"].sum().sort_values(ascending=False, kind="stable").head(CITY_ROWS)
+    gaps = frame[frame["reason"] != ""].groupby(["city", "reason"], sort=False)["unserved"].sum()
+    rows = []
+    for city, city_users in totals.items():  # at most CITY_ROWS rows
+        part = frame[frame["city"] == city]
+        demand = float(part["demand_kwh"].sum()) if kwh else 0.0
+        if demand > 0:
+            served = float(part["served_kwh"].sum()) / demand
+        else:
+            served = float(part["served_users"].sum()) / max(float(city_users), 1e-12)
+        mine = gaps[gaps.index.get_level_values("city") == city]
+        reason = str(mine.idxmax()[1]) if len(mine) and served < 1.0 else ""
+        rows.append(
+            CityRow(
+                city=bilingual(str(city)),
+                region=bilingual(str(part["region"].iloc[0])),
+                premium_users=formatting.count(float(city_users)),
+                served=Bar(
+                    str(city),
+                    _served(served),
+                    f"{100 * served:.2f}",
+                    GAP_COLOURS.get(reason, "#0072B2"),
+                ),
+                reason=reason.replace("_", " ") or "served",
+            )
         )
-        for city, region, users, share, reason in zip(  # at most CITY_ROWS rows
-            column(top, name_column),
-            column(top, region_column),
-            top["premium_users"].to_numpy(float),
-            top["share_served"].fillna(1.0).to_numpy(float),
-            reasons,
-            strict=True,
-        )
-    ]
+    return rows
