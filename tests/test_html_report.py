@@ -644,3 +644,22 @@ def test_city_maps_centre_on_the_cities_with_most_users_not_the_largest_cells() 
     assert largest_cities(zones, "name", 2) == ["a2", "b1"]
     assert largest_cities(zones, None, 2) == ["b1", "c1"]
     assert largest_cities(zones, "name", 5) == ["a2", "b1", "c1"]
+
+
+def test_proposals_name_each_zone_name_once_with_its_count() -> None:
+    """A proposal reaching 40 cells of Lingao County and one of Haikou lists two names: the
+    county with "(40 zones)", in the order of first place; a single name keeps no count."""
+    from chargeplan.outputs.report_tables import _bilingual_list
+
+    names = ", ".join(["临高县"] * 20 + ["海口市"] + ["临高县"] * 20)
+    assert _bilingual_list(names) == "Lingao County 临高县 (40 zones), Haikou 海口市"
+    assert _bilingual_list("Shanghai") == "Shanghai"
+
+
+def test_names_that_repeat_in_a_table_get_their_id() -> None:
+    """Two cells of Macao and one of Hong Kong: the two Macao rows are told apart by their
+    ids, the Hong Kong row keeps its name alone."""
+    from chargeplan.outputs.report_tables import _told_apart
+
+    names = pd.Series(["Macao SAR", "Hong Kong SAR", "Macao SAR"], index=["c1", "c2", "c3"])
+    assert _told_apart(names).tolist() == ["Macao SAR (c1)", "Hong Kong SAR", "Macao SAR (c3)"]

@@ -241,6 +241,14 @@ def _label(frame: pd.DataFrame, column: str | None) -> pd.Series:
     return pd.Series(frame.index.astype(str), index=frame.index)
 
 
+def _told_apart(names: pd.Series) -> pd.Series:
+    """``names`` with the index (the id) added to each that repeats in the table: a station
+    layer's cells and stations carry their county's or city's name."""
+    repeated = names.duplicated(keep=False).to_numpy()
+    ids = pd.Series(names.index.astype(str), index=names.index)
+    return names.where(~repeated, names + " (" + ids + ")")
+
+
 def top_gaps(plan: Plan, analysis: GapAnalysis) -> Table | None:
     """The :data:`TOP_ROWS` zones with the most users unserved, why, and the nearest site."""
     gaps = analysis.zones.sort_values("unserved_users", ascending=False).head(TOP_ROWS)
@@ -251,7 +259,7 @@ def top_gaps(plan: Plan, analysis: GapAnalysis) -> Table | None:
     nearest = gaps["nearest_open_site"].map(site_names).fillna("none")
     frame = pd.DataFrame(
         {
-            "zone": _label(gaps, settings.name_column),
+            "zone": _told_apart(_label(gaps, settings.name_column)),
             "region": _label(gaps, settings.region_column),
             "reason": gaps["gap_reason"].str.replace("_", " "),
             "users unserved": gaps["unserved_users"].map(formatting.count),
@@ -266,8 +274,15 @@ def top_gaps(plan: Plan, analysis: GapAnalysis) -> Table | None:
 
 
 def _bilingual_list(names: str) -> str:
-    """A comma-separated list of names, each Chinese one with its Latin form."""
-    return ", ".join(bilingual(name.strip()) for name in names.split(","))
+    """A comma-separated list of names, each Chinese one with its Latin form, each name once
+    in the order of its first place, with its count where it repeats (a station layer's zones
+    of one county share its name: "Lingao County 临高县 (40 zones)")."""
+    counts: dict[str, int] = {}
+    for name in names.split(","):
+        counts[name.strip()] = counts.get(name.strip(), 0) + 1
+    return ", ".join(
+        bilingual(name) + (f" ({n} zones)" if n > 1 else "") for name, n in counts.items()
+    )
 
 
 def proposals(analysis: GapAnalysis) -> Table | None:
@@ -301,7 +316,7 @@ def top_sites(plan: Plan, settings: GapSettings, regions: pd.Series | None = Non
     built = built.sort_values("chargers", ascending=False).head(TOP_ROWS)
     types = charger_types(plan)
     columns: dict[str, Any] = {
-        "site": _label(built, settings.site_name_column),
+        "site": _told_apart(_label(built, settings.site_name_column)),
         "region": (regions if regions is not None else site_regions(plan, settings, built=True))
         .reindex(built.index)
         .astype(str)
