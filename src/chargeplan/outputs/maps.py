@@ -228,7 +228,7 @@ def _draw_sites(ax: Axes, sites: gpd.GeoDataFrame) -> list[Patch | Line2D]:
             color=SITE_COLOUR,
             alpha=0.6,
             # a legend dot no smaller than 3 points, so it can be seen
-            markersize=max(float(np.sqrt(max(_marker_area(ref, largest) * scale, 1.0))), 3.0),
+            markersize=max(math.sqrt(max(float(_marker_area(ref, largest)) * scale, 1.0)), 3.0),
             label=f"built site, {ref:,} chargers{crowded}",
         )
         for ref in sorted({_nice(float(np.quantile(chargers, q))) for q in (0.5, 1.0)})

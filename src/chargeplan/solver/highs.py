@@ -46,6 +46,7 @@ from chargeplan.model.problem import FacilityProblem, is_pure_covering
 from chargeplan.model.rows import InfeasibleRowError
 from chargeplan.model.solution import Solution, column_values, read_solution
 from chargeplan.model.targets import shortfall
+from chargeplan.solver.advice import time_limit_advice
 from chargeplan.solver.covering import mclp_applies, solve_mclp
 from chargeplan.solver.direct import direct_applies, solve_direct
 from chargeplan.solver.options import SolverOptions
@@ -314,63 +315,6 @@ def _solve_extended(
             extend_model(model, extend)
     assert model is not None
     return _solve_model(model, options, time.perf_counter() - start)
-
-
-def time_limit_advice(
-    problem: FacilityProblem,
-    ix: ModelIndex,
-    options: SolverOptions,
-    gap: float,
-    formulation: str | None = None,
-    *,
-    covering: bool = False,
-) -> str:
-    """What a plan stopped by the time limit was solved with, and what to try next.
-
-    Without the strong rows ``x_ijk <= y_j`` (``pair_links = "auto"`` leaves them out of a
-    model with charger sizing above :data:`~chargeplan.model.problem.STRONG_LINK_LIMIT`
-    assignment variables: :func:`chargeplan.model.links.wants_strong_links`) the LP bound is
-    weak and HiGHS may need far longer to close the gap; with them each LP is larger;
-    ``"lazy"`` (:mod:`chargeplan.solver.cuts`) adds only those the LP relaxation violates.
-    ``formulation``: the solution's own words for it (the cut loop's count of rows), else
-    ``ix.formulation``. ``covering``: solved in the covering form (MCLP), which has no
-    assignment links, whatever ``ix`` of the problem as given says.
-    """
-    tries = []
-    links = problem.pair_links
-    covering = covering or ix.covering
-    if not ix.strong_links and not covering:
-        tries.append(
-            "model.pair_links = 'always' (the strong rows often close the gap of capacitated "
-            "instances sooner, at larger LPs)"
-        )
-    if ix.strong_links and not covering and links != "always":
-        tries.append("model.pair_links = 'never' (smaller LPs, a weaker bound)")
-    if not covering and links != "lazy":
-        tries.append(
-            "model.pair_links = 'lazy' (only the strong rows the LP relaxation violates, "
-            "added in rounds: the bound of the strong rows with smaller LPs)"
-        )
-    tries.append(f"a higher solver.time_limit_s (now {options.time_limit_s:g} s)")
-    tries.append(f"a looser solver.mip_rel_gap (now {options.mip_rel_gap:g})")
-    if problem.objective == "min_cost" and problem.budget is None and problem.max_sites is None:
-        tries.append("decompose.by = 'components' (exact) to solve independent parts apart")
-    clock = (
-        " The clock decided this plan: another machine, or this one under another load, may "
-        "return another; solver.mip_max_nodes (a count of nodes, the same work everywhere) "
-        "with a time limit far above it gives the same plan on every run."
-        if options.mip_max_nodes is None
-        else ""
-    )
-    return (
-        f"HiGHS stopped at its time limit with a gap of {100 * gap:.2f} %; formulation: "
-        f"{formulation or ix.formulation}"
-        + ("" if covering else f" (model.pair_links = '{links}')")
-        + ". To try: "
-        + "; ".join(tries)
-        + "."
-        + clock
-    )
 
 
 def _objective_as_built(model: pyo.ConcreteModel) -> bool:
