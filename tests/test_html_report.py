@@ -663,3 +663,27 @@ def test_names_that_repeat_in_a_table_get_their_id() -> None:
 
     names = pd.Series(["Macao SAR", "Hong Kong SAR", "Macao SAR"], index=["c1", "c2", "c3"])
     assert _told_apart(names).tolist() == ["Macao SAR (c1)", "Hong Kong SAR", "Macao SAR (c3)"]
+
+
+def test_assumptions_take_their_sources_from_every_file_a_scenario_extends() -> None:
+    """china-2030-stations.toml extends china-2030-fine.toml, which extends china-2030.toml:
+    the daily kilometres are commented two files up, the designs' grid in the catalogue (its
+    "designs.<name>" keys were looked up as "designs.designs.<name>", so every design read
+    "chargeplan default"), the DC power in the catalogue too."""
+    from chargeplan.config.files import scenario_chain
+    from chargeplan.outputs.report_appendix import assumptions
+
+    path = REPO / "models" / "china-2030-stations.toml"
+    assert [p.name for p in scenario_chain(path)] == [
+        "china-2030.toml",
+        "china-2030-fine.toml",
+        "china-2030-stations.toml",
+    ]
+    rows = {
+        (g.title, r.name): r.source
+        for g in assumptions(chargeplan.load_scenario(path))
+        for r in g.rows
+    }
+    assert "China EV big-data platform" in rows[("Demand", "km per user day")]
+    assert rows[("Stations and their sizing", "dc8 ac8, grid")].startswith("The facts' county")
+    assert "CHINA-EV-FACTS.md" in rows[("Chargers", "dc fast, power")]

@@ -122,6 +122,19 @@ def read_scenario_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any
     return merged
 
 
+def scenario_chain(path: Path) -> list[Path]:
+    """A scenario file and the files it ``extends``, the first ancestor first (the order they
+    are merged in). Only ``extends`` is read; a broken chain ends where it breaks (reading the
+    scenario reports it)."""
+    chain: list[Path] = []
+    current: Path | None = Path(path)
+    while current is not None and current.is_file() and current not in chain:
+        chain.append(current)
+        parent = read_toml(current, "scenario").get("extends")
+        current = _resolve(current.parent, parent) if isinstance(parent, str) and parent else None
+    return chain[::-1]
+
+
 def _resolve(base: Path, value: Any) -> Any:
     """A non-empty text as a path, relative to ``base`` unless absolute; anything else as is."""
     if isinstance(value, str) and value:

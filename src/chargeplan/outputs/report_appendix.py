@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chargeplan.config.files import scenario_chain
 from chargeplan.outputs.names import bilingual
 
 if TYPE_CHECKING:
@@ -237,12 +238,14 @@ def assumptions(scenario: Scenario | None) -> list[AssumptionGroup]:
     if scenario is None:
         return []
     data = scenario.model_dump()
-    comments = toml_comments(scenario.source)
+    comments: dict[str, str] = {}
+    for path in scenario_chain(scenario.source) if scenario.source else []:
+        comments |= toml_comments(path)  # a variant's own comment (or none) over its parent's
     comments |= toml_comments(scenario.charger_catalogue, prefix="chargers.")
-    comments |= {
-        f"designs.{k}": v
+    comments |= {  # the catalogue's menu of designs, keyed as the scenario's "designs.<name>"
+        k: v
         for k, v in toml_comments(scenario.charger_catalogue, prefix="").items()
-        if k.startswith("designs")
+        if k.startswith("designs.")
     }
     if not data["sizing"].get("designs"):
         data["designs"] = None  # the catalogue's menu, unused unless the sizing picks from it
