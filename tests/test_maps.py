@@ -307,3 +307,26 @@ def test_city_map_title_gives_the_city_served_share_from_its_zones(national: Pla
     )
     title = plot_city(plan, "Shanghai", radius_km=80).texts[0].get_text()
     assert title.endswith("25.0 % of the city's peak demand served")
+
+
+def test_a_station_layer_map_labels_its_cities_not_stations(national: Plan) -> None:
+    """Sites named after their cities (ten stations of 10 chargers in 北京市, at two places,
+    and two of 36 in 拉萨市, the largest stations): with repeated names the labels are the
+    cities by their chargers (Beijing's 100 before Lhasa's 72), in Latin script, each once, at
+    the chargers-weighted centre of its stations (Beijing's two places, equally weighted)."""
+    base = national.sites
+    two = base[base["name"].isin(["Beijing", "Shanghai"])]
+    beijing = two.loc[two.index.repeat(5)].copy()
+    beijing["name"], beijing["chargers"] = "北京市", 10
+    lhasa = base.iloc[[0, 0]].copy()
+    lhasa["name"], lhasa["chargers"] = "拉萨市", 36
+    sites = pd.concat([beijing, lhasa])
+    sites.index = pd.RangeIndex(len(sites))
+    plan = Plan(
+        sites=sites, zones=national.zones, assignments=pd.DataFrame(), summary=national.summary
+    )
+    fig = plot_plan(plan, crs=ALBERS)
+    labels = [t for t in fig.axes[0].texts if t.get_text() in ("Beijing", "Lasa", "Lhasa")]
+    assert [t.get_text() for t in labels][:1] == ["Beijing"] and len(labels) == 2
+    points = two.to_crs(ALBERS).geometry
+    assert labels[0].xy == pytest.approx((points.x.mean(), points.y.mean()))

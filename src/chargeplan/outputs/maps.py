@@ -12,6 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
@@ -20,6 +21,7 @@ from matplotlib.patches import Patch
 
 from chargeplan.config.defaults import DEFAULT_CRS
 from chargeplan.outputs import fonts, formatting, map_furniture
+from chargeplan.outputs.names import latin
 from chargeplan.outputs.polygons import draw_polygons
 from chargeplan.results.plan import Plan
 
@@ -148,7 +150,10 @@ def plot_plan(
     handles = _draw_gaps(ax, zones, edge) + handles
     if len(sites):
         handles += _draw_sites(ax, sites)
-        label_sites(ax, sites, label_column, LABELLED_SITES)
+        if label_column in sites and sites[label_column].duplicated().any():
+            label_cities(ax, sites, label_column, LABELLED_SITES)
+        else:
+            label_sites(ax, sites, label_column, LABELLED_SITES)
     if proposed_sites is not None and len(proposed_sites):
         handles += _draw_proposed_sites(ax, proposed_sites.to_crs(crs))
     ax.set_aspect("equal")
@@ -266,6 +271,43 @@ def _draw_proposed_sites(ax: Axes, new: gpd.GeoDataFrame) -> list[Patch | Line2D
     ]
 
 
+def label_cities(ax: Axes, sites: gpd.GeoDataFrame, column: str, count: int) -> None:
+    """Label the ``count`` names with the most chargers over their built sites, each at the
+    chargers-weighted centre of its sites: a station layer's sites carry their city's name, and
+    its largest stations (all of the largest design) were an arbitrary few. Names in Latin
+    script (:func:`chargeplan.outputs.names.latin`), as the map's legend."""
+    chargers = sites["chargers"].to_numpy(float)
+    weight = np.maximum(chargers, 1e-9)
+    frame = pd.DataFrame(
+        {
+            "name": sites[column].astype(str).to_numpy(),
+            "chargers": chargers,
+            "wx": sites.geometry.x.to_numpy() * weight,
+            "wy": sites.geometry.y.to_numpy() * weight,
+            "w": weight,
+        }
+    )
+    cities = frame.groupby("name", sort=False).sum()
+    top = cities.sort_values("chargers", ascending=False, kind="stable").head(count)
+    for name, row in top.iterrows():  # at most ``count`` labels
+        _annotate(ax, latin(str(name)), row["wx"] / row["w"], row["wy"] / row["w"])
+
+
+def _annotate(ax: Axes, name: str, x: float, y: float) -> None:
+    """A map label beside the point (x, y), in the CJK font where the name needs it."""
+    ax.annotate(
+        name,
+        (x, y),
+        xytext=(6, 4),
+        textcoords="offset points",
+        fontsize=7,
+        fontfamily=fonts.figure_family(name),  # Chinese names: the CJK font
+        color="#1A1A1A",
+        zorder=5,
+        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7, "lw": 0},
+    )
+
+
 def label_sites(ax: Axes, sites: gpd.GeoDataFrame, column: str | None, count: int) -> None:
     """Label the ``count`` built sites with the most chargers by name, beside their discs."""
     largest = sites.sort_values("chargers", ascending=False, kind="stable").head(count)
@@ -275,17 +317,7 @@ def label_sites(ax: Axes, sites: gpd.GeoDataFrame, column: str | None, count: in
         else largest.index.astype(str).to_series(index=largest.index)
     )
     for x, y, name in zip(largest.geometry.x, largest.geometry.y, names, strict=True):
-        ax.annotate(
-            name,
-            (x, y),
-            xytext=(6, 4),
-            textcoords="offset points",
-            fontsize=7,
-            fontfamily=fonts.figure_family(name),  # Chinese names: the CJK font
-            color="#1A1A1A",
-            zorder=5,
-            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7, "lw": 0},
-        )
+        _annotate(ax, name, x, y)
 
 
 def _title(plan: Plan) -> str:
