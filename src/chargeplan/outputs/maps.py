@@ -150,7 +150,7 @@ def plot_plan(
     handles = _draw_gaps(ax, zones, edge) + handles
     if len(sites):
         handles += _draw_sites(ax, sites)
-        if label_column in sites and sites[label_column].duplicated().any():
+        if label_column and label_column in sites and sites[label_column].duplicated().any():
             label_cities(ax, sites, label_column, LABELLED_SITES)
         else:
             label_sites(ax, sites, label_column, LABELLED_SITES)
