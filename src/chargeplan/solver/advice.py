@@ -22,6 +22,7 @@ def time_limit_advice(
     formulation: str | None = None,
     *,
     covering: bool = False,
+    coverage: tuple[float, float] | None = None,
 ) -> str:
     """What a plan stopped by the time limit was solved with, and what to try next.
 
@@ -32,7 +33,9 @@ def time_limit_advice(
     ``"lazy"`` (:mod:`chargeplan.solver.cuts`) adds only those the LP relaxation violates.
     ``formulation``: the solution's own words for it (the cut loop's count of rows), else
     ``ix.formulation``. ``covering``: solved in the covering form (MCLP), which has no
-    assignment links, whatever ``ix`` of the problem as given says.
+    assignment links, whatever ``ix`` of the problem as given says. ``coverage``: a
+    ``max_coverage`` plan's covered demand and the most its bound allows, whose gap the
+    message adds (``gap`` is of the unmet demand HiGHS minimises, 100 % when its bound is 0).
     """
     tries = []
     links = problem.pair_links
@@ -60,8 +63,16 @@ def time_limit_advice(
         if options.mip_max_nodes is None
         else ""
     )
+    covered = ""
+    if coverage is not None:
+        done, most = coverage
+        share = (most - done) / most if most > 0 else 0.0
+        covered = (
+            f" on the unmet demand it minimises (covered {done:,.6g}, at most {most:,.6g}: "
+            f"{100 * share:.2f} % of the coverage)"
+        )
     return (
-        f"HiGHS stopped at its time limit with a gap of {100 * gap:.2f} %; formulation: "
+        f"HiGHS stopped at its time limit with a gap of {100 * gap:.2f} %{covered}; formulation: "
         f"{formulation or ix.formulation}"
         + ("" if covering else f" (model.pair_links = '{links}')")
         + ". To try: "

@@ -248,12 +248,19 @@ def _solve(problem: FacilityProblem, options: SolverOptions) -> Solution:
         solution = solve_mclp(problem, options)
         if solution is not None:
             if solution.status == "time_limit":
-                ix = model_index(problem)
-                log.warning(
-                    time_limit_advice(
-                        problem, ix, options, solution.gap, solution.formulation, covering=True
-                    )
+                total = float(problem.demand.sum())
+                coverage = (total - solution.objective, total - solution.bound)
+                words = solution.formulation
+                advice = time_limit_advice(
+                    problem,
+                    model_index(problem),
+                    options,
+                    solution.gap,
+                    words,
+                    covering=True,
+                    coverage=coverage,
                 )
+                log.warning(advice)
             return solution
     if direct_applies(problem, covering, options):
         solution = solve_direct(problem, options)
