@@ -150,7 +150,12 @@ def plot_plan(
     handles = _draw_gaps(ax, zones, edge) + handles
     if len(sites):
         handles += _draw_sites(ax, sites)
-        if label_column and label_column in sites and sites[label_column].duplicated().any():
+        # a station layer's sites carry their city's name: at most one name per two sites
+        if (
+            label_column
+            and label_column in sites
+            and 2 * sites[label_column].nunique() <= len(sites)
+        ):
             label_cities(ax, sites, label_column, LABELLED_SITES)
         else:
             label_sites(ax, sites, label_column, LABELLED_SITES)
