@@ -16,7 +16,7 @@ single-threaded, in this process, once per run:
   the later passes the same split by those two marks: what a rule "in a later pass, solve only
   the windows the previous pass touched" would save and lose; and the power law of a piece's
   CPU in its pairs (least squares on the logarithms, the exponent of the progress line's time
-  left, ``chargeplan.solver.tasks.WORK_EXPONENT``);
+  left before session 16; ``benchmarks/progress_eta.py`` replays the model used now);
 - each **further run** (``--highs LABEL='{"option": value, ...}'``, repeatable) sets HiGHS
   options on the windows' MIPs on top of the product's own, and prints its objective, gap and
   CPU with the ratios to the first run, measured in the same process.
@@ -153,7 +153,7 @@ def _with_options(quiet, extra: dict):
 
 def _solved(chosen: list, options) -> tuple[float, float, float]:
     """Objective, bound and CPU seconds summed over the pieces; prints the power law of a
-    piece's CPU in its pairs (``chargeplan.solver.tasks.WORK_EXPONENT``)."""
+    piece's CPU in its pairs (the progress line's model before session 16)."""
     from chargeplan.solver.highs import solve
 
     objective = bound = 0.0

@@ -13,7 +13,9 @@ from chargeplan import progress
 from chargeplan.progress import count_text, duration_text
 from chargeplan.solver.split import split_components, subproblem
 from chargeplan.solver.tasks import (
-    WORK_EXPONENT,
+    WORK_STEP_FACTOR,
+    WORK_STEP_PAIRS,
+    expected_work,
     solve_region,
     solve_tasks,
     start_order,
@@ -95,11 +97,13 @@ def test_the_work_done_counts_the_running_pieces_at_half() -> None:
     assert work_share(np.zeros(2), np.ones(2, bool), 2) == 1.0
 
 
-def test_a_piece_ten_times_larger_weighs_more_than_ten_times() -> None:
-    """The expected work of a piece grows as its pairs to the power 1.16 (fitted on national
-    pieces): a piece of 10,000 pairs against one of 1,000 weighs 10^1.16 = 14.45 times."""
-    assert WORK_EXPONENT == 1.16
-    assert (10_000 / 1_000) ** WORK_EXPONENT == pytest.approx(14.454, abs=1e-3)
+def test_a_piece_of_three_passes_weighs_more_per_pair() -> None:
+    """A piece's expected work is its pairs, times 1.9 from 3,000 pairs on (where the later
+    passes of windows run): 1,000 pairs weigh 1,000; 2,999 weigh 2,999; 3,000 weigh 5,700; and
+    10,000 weigh 19,000, 19 times the first."""
+    assert (WORK_STEP_PAIRS, WORK_STEP_FACTOR) == (3_000, 1.9)
+    work = expected_work(np.array([1_000, 2_999, 3_000, 10_000]))
+    assert work.tolist() == pytest.approx([1_000.0, 2_999.0, 5_700.0, 19_000.0])
 
 
 def test_a_dask_cluster_counts_the_running_pieces() -> None:
