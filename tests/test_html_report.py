@@ -10,6 +10,7 @@ names, report.html and map.html hold only their escaped forms, so nothing in the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -687,3 +688,25 @@ def test_assumptions_take_their_sources_from_every_file_a_scenario_extends() -> 
     assert "China EV big-data platform" in rows[("Demand", "km per user day")]
     assert rows[("Stations and their sizing", "dc8 ac8, grid")].startswith("The facts' county")
     assert "CHINA-EV-FACTS.md" in rows[("Chargers", "dc fast, power")]
+
+
+def test_site_sizes_chart_has_a_bar_per_design_size_or_a_log_histogram(tiny) -> None:
+    """Four open sites of 8, 8, 20 and 36 chargers (three sizes, as a menu of designs): bars
+    "8", "20", "36" of 2, 1 and 1 sites on a linear axis. Twenty sites of 1-20 chargers (20
+    sizes, above SIZE_BARS = 12): the histogram on a log axis, as before."""
+    from chargeplan.outputs.html import SIZE_BARS, _cost_chart
+
+    plan, _ = tiny
+    assert SIZE_BARS == 12
+
+    def chart(chargers: list[float]):
+        sites = plan.sites.iloc[[0] * len(chargers)].copy()
+        sites.index = pd.RangeIndex(len(chargers))
+        sites["open"], sites["chargers"] = True, chargers
+        return _cost_chart(dataclasses.replace(plan, sites=sites)).axes[1]
+
+    bars = chart([8.0, 8.0, 20.0, 36.0])
+    assert [t.get_text() for t in bars.get_xticklabels()] == ["8", "20", "36"]
+    assert [p.get_height() for p in bars.patches] == [2, 1, 1]
+    assert bars.get_xscale() == "linear"
+    assert chart([float(c) for c in range(1, 21)]).get_xscale() == "log"

@@ -88,17 +88,27 @@ def _cost_chart(plan: Plan) -> Figure:
     left.set_title("What the plan costs", fontsize=10)
     left.margins(x=0.18)
     chargers = built["chargers"].to_numpy(float)
-    if len(chargers):
+    sizes, counts = np.unique(chargers, return_counts=True)
+    if 0 < len(sizes) <= SIZE_BARS:  # station designs: a bar for each size
+        bars = right.bar([f"{s:,.0f}" for s in sizes], counts, color="#0072B2")
+        right.bar_label(bars, labels=[f"{c:,}" for c in counts], padding=2, fontsize=8)
+        right.set_xlabel("chargers at a built site")
+    elif len(chargers):
         bins = np.unique(np.geomspace(1, max(chargers.max(), 2), 20).round())
         right.hist(np.maximum(chargers, 1), bins=bins, color="#0072B2", edgecolor="white")
         right.set_xscale("log")
-    right.set_xlabel("chargers at a built site (log scale)")
+        right.set_xlabel("chargers at a built site (log scale)")
     right.set_ylabel("sites")
     right.set_title(f"Size of the {len(built):,} built sites", fontsize=10)
     for ax in (left, right):
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(labelsize=8)
     return fig
+
+
+#: Built sites of at most this many distinct sizes (a menu of station designs) get a bar per
+#: size in the report's chart; more get a histogram on a log scale.
+SIZE_BARS = 12
 
 
 #: Zoomed city maps in the report: the cities with the most premium users.
