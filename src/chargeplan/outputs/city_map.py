@@ -24,6 +24,7 @@ from matplotlib.patches import Circle, Patch
 
 from chargeplan.errors import InputError
 from chargeplan.outputs import formatting, map_furniture
+from chargeplan.outputs.cities import city_table
 from chargeplan.outputs.maps import SITE_COLOUR, _draw_gaps, label_sites, site_marker_areas
 from chargeplan.outputs.names import latin
 from chargeplan.results.plan import Plan
@@ -230,11 +231,11 @@ def _draw_centres(ax: Axes, zones: gpd.GeoDataFrame) -> None:
 def _city_served(
     zones: gpd.GeoDataFrame, focus: gpd.GeoDataFrame, name_column: str | None, name: str
 ) -> float:
-    """The served share of the peak demand of the city: every zone of its name (a station
-    layer's city is many cells), else the zone's own ``share_served``."""
-    if name_column in zones and {"served_kwh", "demand_kwh"} <= set(zones.columns):
-        city = zones[zones[name_column].astype(str) == name]
-        demand = float(city["demand_kwh"].sum())
-        if demand > 0:
-            return float(city["served_kwh"].sum()) / demand
+    """The served share of the peak demand of the city: every zone of its name
+    (:func:`chargeplan.outputs.cities.city_table`; a station layer's city is many cells), else
+    the zone's own ``share_served``."""
+    if {"premium_users", "share_served", "gap_reason"} <= set(zones.columns):
+        cities = city_table(zones, name_column)
+        if name in cities.index:
+            return float(cities.loc[name, "served_share"])
     return float(focus["share_served"].iloc[0]) if "share_served" in focus else np.nan

@@ -42,6 +42,7 @@ from chargeplan.outputs import (
     report_summary,
 )
 from chargeplan.outputs import report_tables as content
+from chargeplan.outputs.cities import city_names
 from chargeplan.outputs.maps import GAP_COLOURS, plot_plan
 from chargeplan.results.gaps import GapAnalysis, GapSettings, analyse_gaps
 from chargeplan.results.plan import Plan
@@ -142,21 +143,16 @@ def largest_cities(zones: pd.DataFrame, name_column: str | None, count: int) -> 
     list of str
         Zone ids, the city with the most users first.
     """
-    users = zones["premium_users"].astype(float)
-    city = (
-        zones[name_column].astype(str)
-        if name_column and name_column in zones
-        else pd.Series(zones.index.astype(str), index=zones.index)
-    )
-    totals = users.groupby(city.to_numpy(), sort=False).sum()
+    city = city_names(zones, name_column)
+    totals = pd.Series(zones["premium_users"].to_numpy(float)).groupby(city, sort=False).sum()
     top = totals.sort_values(ascending=False, kind="stable").index[:count]
     with warnings.catch_warnings():  # lon/lat areas: enough to rank cells within one city
         warnings.simplefilter("ignore", UserWarning)
         area = zones.geometry.area.to_numpy(float) if "geometry" in zones else np.ones(len(zones))
-    density = users.to_numpy() / np.where(area > 0, area, np.inf)
+    density = zones["premium_users"].to_numpy(float) / np.where(area > 0, area, np.inf)
     chosen = []
     for name in top:
-        inside = np.flatnonzero(city.to_numpy() == name)
+        inside = np.flatnonzero(city == name)
         chosen.append(str(zones.index[inside[np.argmax(density[inside])]]))
     return chosen
 

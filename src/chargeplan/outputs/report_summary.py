@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from chargeplan.outputs import formatting
+from chargeplan.outputs.cities import city_table
 from chargeplan.outputs.maps import GAP_COLOURS
 from chargeplan.outputs.names import bilingual
 from chargeplan.outputs.report_tables import REMEDIES, charger_types
@@ -209,57 +210,20 @@ def city_coverage(plan: Plan, name_column: str | None, region_column: str | None
     zones = plan.zones
     if not {"premium_users", "share_served", "gap_reason"} <= set(zones.columns):
         return []
-
-    def column(name: str | None) -> np.ndarray:
-        if name and name in zones:
-            return zones[name].astype(str).to_numpy()
-        return zones.index.astype(str).to_numpy()
-
-    users = zones["premium_users"].to_numpy(float)
-    share = zones["share_served"].fillna(1.0).to_numpy(float)
-    frame = pd.DataFrame(
-        {
-            "city": column(name_column),
-            "region": column(region_column),
-            "users": users,
-            "served_users": users * share,
-            "reason": zones["gap_reason"].fillna("").astype(str).to_numpy(),
-            "unserved": (
-                zones["unserved_users"].to_numpy(float)
-                if "unserved_users" in zones
-                else users * (1 - share)
+    cities = city_table(zones, name_column, region_column)
+    top = cities.sort_values("premium_users", ascending=False, kind="stable").head(CITY_ROWS)
+    return [
+        CityRow(
+            city=bilingual(str(city)),
+            region=bilingual(str(row["region"])),
+            premium_users=formatting.count(float(row["premium_users"])),
+            served=Bar(
+                str(city),
+                _served(float(row["served_share"])),
+                f"{100 * row['served_share']:.2f}",
+                GAP_COLOURS.get(row["reason"], "#0072B2"),
             ),
-        }
-    )
-    kwh = {"served_kwh", "demand_kwh"} <= set(zones.columns)
-    if kwh:
-        frame["served_kwh"] = zones["served_kwh"].to_numpy(float)
-        frame["demand_kwh"] = zones["demand_kwh"].to_numpy(float)
-    cities = frame.groupby("city", sort=False)
-    totals = cities["users"].sum().sort_values(ascending=False, kind="stable").head(CITY_ROWS)
-    gaps = frame[frame["reason"] != ""].groupby(["city", "reason"], sort=False)["unserved"].sum()
-    rows = []
-    for city, city_users in totals.items():  # at most CITY_ROWS rows
-        part = frame[frame["city"] == city]
-        demand = float(part["demand_kwh"].sum()) if kwh else 0.0
-        if demand > 0:
-            served = float(part["served_kwh"].sum()) / demand
-        else:
-            served = float(part["served_users"].sum()) / max(float(city_users), 1e-12)
-        mine = gaps[gaps.index.get_level_values("city") == city]
-        reason = str(mine.idxmax()[1]) if len(mine) and served < 1.0 else ""
-        rows.append(
-            CityRow(
-                city=bilingual(str(city)),
-                region=bilingual(str(part["region"].iloc[0])),
-                premium_users=formatting.count(float(city_users)),
-                served=Bar(
-                    str(city),
-                    _served(served),
-                    f"{100 * served:.2f}",
-                    GAP_COLOURS.get(reason, "#0072B2"),
-                ),
-                reason=reason.replace("_", " ") or "served",
-            )
+            reason=str(row["reason"]).replace("_", " ") or "served",
         )
-    return rows
+        for city, row in top.iterrows()  # at most CITY_ROWS rows
+    ]

@@ -8,6 +8,7 @@ planner reads them (``467 k``, ``CNY 7.18 bn``, ``97.4 %``); the template
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -277,9 +278,7 @@ def _bilingual_list(names: str) -> str:
     """A comma-separated list of names, each Chinese one with its Latin form, each name once
     in the order of its first place, with its count where it repeats (a station layer's zones
     of one county share its name: "Lingao County 临高县 (40 zones)")."""
-    counts: dict[str, int] = {}
-    for name in names.split(","):
-        counts[name.strip()] = counts.get(name.strip(), 0) + 1
+    counts = Counter(name.strip() for name in names.split(","))  # in the order of first place
     return ", ".join(
         bilingual(name) + (f" ({n} zones)" if n > 1 else "") for name, n in counts.items()
     )
