@@ -140,3 +140,22 @@ def test_a_second_local_cluster_starts_without_a_port_warning(executor) -> None:
         warnings.simplefilter("error")  # "Port 8787 is already in use" would raise
         with dask_executor(n_workers=1) as run:
             assert list(run(abs, [-2])) == [2]
+
+
+def _profiling(_: int) -> tuple[bool, bool]:
+    """In a worker: whether Dask's stack sampler is configured on, and whether it runs."""
+    import dask
+    from distributed import get_worker
+
+    worker = get_worker()
+    return bool(dask.config.get("distributed.worker.profile.enabled")), (
+        "profile" in worker.periodic_callbacks
+    )
+
+
+def test_the_local_workers_do_not_sample_their_stacks(executor) -> None:
+    import dask
+
+    assert list(executor(_profiling, range(2))) == [(False, False)] * 2
+    # only the local cluster's workers: this process keeps the user's configuration
+    assert dask.config.get("distributed.worker.profile.enabled") is True

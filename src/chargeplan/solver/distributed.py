@@ -69,6 +69,7 @@ def _client(
     scheduler: str | None, n_workers: int | None, security: Mapping[str, str] | None = None
 ) -> Iterator[Any]:
     try:
+        import dask
         from distributed import Client, LocalCluster, Security
     except ImportError:  # pragma: no cover - a dependency
         raise ChargeplanError("Dask is not installed: pip install 'dask[distributed]'") from None
@@ -93,9 +94,14 @@ def _client(
     nanny_log = logging.getLogger("distributed.nanny")
     quiet = QuietShutdown()
     nanny_log.addFilter(quiet)
+    # Each worker samples its threads' stacks every 10 ms for Dask's dashboard profile, which
+    # a local cluster without a dashboard never shows: 1.4 % of the workers' CPU on the
+    # national station plan (py-spy; docs/stations.md, "Where the solve's CPU goes now").
+    # A nanny hands the configuration of its creation to its worker process (a restarted one
+    # too), so the setting is made only while the cluster starts: this process keeps its own.
     try:
-        with (
-            LocalCluster(
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
@@ -104,9 +110,8 @@ def _client(
                 dashboard_address="127.0.0.1:0",
                 scheduler_kwargs={"dashboard": False},
                 silence_logs=logging.ERROR,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+            )
+        with cluster, Client(cluster) as client:
             log.info("dask: local cluster of %d worker processes", workers)
             yield client
     finally:
