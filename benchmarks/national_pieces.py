@@ -55,6 +55,14 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=0, help="leave out the N largest pieces")
     parser.add_argument("--save", type=Path, help="CSV of every piece's figures")
     parser.add_argument(
+        "--unmet-price", type=float, default=None, help="CNY per unmet design-hour kWh, every type"
+    )
+    parser.add_argument(
+        "--part",
+        default="0/1",
+        help="K/N: every N-th piece from the K-th (N processes side by side)",
+    )
+    parser.add_argument(
         "--search-moves",
         type=int,
         nargs="+",
@@ -101,6 +109,11 @@ def main() -> None:
     pieces = prepared_pieces({"sizing.designs": args.menu} if args.menu else {}, args.cache)
     if args.links:
         pieces = [dataclasses.replace(p, pair_links=args.links) for p in pieces]
+    if args.unmet_price is not None:
+        pieces = [
+            dataclasses.replace(p, unmet_penalty=np.full_like(p.unmet_penalty, args.unmet_price))
+            for p in pieces
+        ]
     options = SolverOptions(
         time_limit_s=600,
         mip_rel_gap=0.02,
@@ -117,6 +130,8 @@ def main() -> None:
     )
     order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i].pair_zone))
     order = order[args.skip :][: args.largest]
+    part, parts = (int(x) for x in args.part.split("/"))
+    order = order[part::parts]
     runs = [(m, w) for m in args.search_moves for w in args.lns_sites]
     rows: dict[tuple[int, int], list] = {run: [] for run in runs}
     for n, i in enumerate(order):
@@ -137,7 +152,7 @@ def main() -> None:
         if args.save:
             tag = f".{moves}.{sites}.csv"
             name = args.save if len(rows) == 1 else args.save.with_suffix(tag)
-            header = "pairs,objective,bound,cpu_s,served,reachable"
+            header = "pairs,objective,bound,cpu_s,served,reachable,stations,capex"
             np.savetxt(
                 name, np.array(found, float), delimiter=",", header=header, comments="", fmt="%.6f"
             )
@@ -153,6 +168,7 @@ def main() -> None:
 
 def _solved(n: int, p, options, say: bool) -> tuple:
     """Solve one piece: (pairs, objective, bound, CPU s, served, reachable demand)."""
+    from chargeplan.model.designs import charger_capex
     from chargeplan.model.solution import objective_value
     from chargeplan.solver.highs import solve
 
@@ -162,7 +178,9 @@ def _solved(n: int, p, options, say: bool) -> tuple:
     reach = np.zeros(len(p.zone_ids), bool)
     reach[p.pair_zone] = True
     served = objective_value(p, s)["served_demand"]
+    capex = charger_capex(p, s.chargers).sum() + p.fixed_cost @ s.open_site
     row = (len(p.pair_zone), s.objective, s.bound, cpu, served, p.demand[reach].sum())
+    row = (*row, int(s.open_site.sum()), float(capex))
     if say:
         print(
             f"{n:4d} pairs {len(p.pair_zone):7,} zones {len(p.zone_ids):6,} sites "
@@ -183,7 +201,8 @@ def _sums(a: np.ndarray) -> None:
         f"{len(a)} pieces, {a[:, 0].sum():,.0f} pairs: objective {total:,.0f}, bound "
         f"{a[:, 2].sum():,.0f}, gap {100 * (total - a[:, 2].sum()) / total:.2f} %, served of "
         f"the reachable demand {100 * a[:, 4].sum() / a[:, 5].sum():.2f} %, "
-        f"CPU {a[:, 3].sum():.0f} s"
+        f"CPU {a[:, 3].sum():.0f} s, {a[:, 6].sum():,.0f} stations, capex "
+        f"CNY {a[:, 7].sum() / 1e9:.2f} bn"
     )
     for lo, hi in CLASSES:
         m = (a[:, 0] >= lo) & (a[:, 0] < hi)
