@@ -157,5 +157,7 @@ def test_the_local_workers_do_not_sample_their_stacks(executor) -> None:
     import dask
 
     assert list(executor(_profiling, range(2))) == [(False, False)] * 2
-    # only the local cluster's workers: this process keeps the user's configuration
-    assert dask.config.get("distributed.worker.profile.enabled") is True
+    key = "distributed.worker.profile.enabled"
+    with dask.config.set({key: True}), dask_executor(n_workers=1) as run:  # the user's setting
+        assert list(run(_profiling, [0])) == [(False, False)]
+        assert dask.config.get(key) is True  # kept in this process, inside the block too
