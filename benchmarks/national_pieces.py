@@ -167,8 +167,8 @@ def main() -> None:
 
 
 def _solved(n: int, p, options, say: bool) -> tuple:
-    """Solve one piece: (pairs, objective, bound, CPU s, served, reachable demand)."""
-    from chargeplan.model.designs import charger_capex
+    """Solve one piece: (pairs, objective, bound, CPU s, served, reachable demand, stations,
+    capex)."""
     from chargeplan.model.solution import objective_value
     from chargeplan.solver.highs import solve
 
@@ -177,10 +177,10 @@ def _solved(n: int, p, options, say: bool) -> tuple:
     cpu = time.process_time() - cpu
     reach = np.zeros(len(p.zone_ids), bool)
     reach[p.pair_zone] = True
-    served = objective_value(p, s)["served_demand"]
-    capex = charger_capex(p, s.chargers).sum() + p.fixed_cost @ s.open_site
+    parts = objective_value(p, s)
+    served = parts["served_demand"]
     row = (len(p.pair_zone), s.objective, s.bound, cpu, served, p.demand[reach].sum())
-    row = (*row, int(s.open_site.sum()), float(capex))
+    row = (*row, int(s.open_site.sum()), parts["capex"])
     if say:
         print(
             f"{n:4d} pairs {len(p.pair_zone):7,} zones {len(p.zone_ids):6,} sites "

@@ -115,7 +115,7 @@ def replay(logs: list[Path], constant: float, target: float = 0.02) -> None:
     print(f"{len(pieces)} pieces: gap {gap(0):.3f} %, CPU {total_cpu:.0f} s")
     # per window: what it saved (the cost before it less the cost after it)
     saved = np.zeros(len(windows))
-    blocks = {}  # (rank, pass) -> (saving, CPU)
+    blocks = {}  # (rank, pass) -> (saving, CPU, windows)
     for r, first in zip(rank, start, strict=True):
         at = np.flatnonzero(windows[:, 0] == r)
         if at.size:
@@ -123,7 +123,7 @@ def replay(logs: list[Path], constant: float, target: float = 0.02) -> None:
             saved[at] = np.r_[first, costs[:-1]] - costs
             for p in np.unique(windows[at, 1]):
                 mine = at[windows[at, 1] == p]
-                blocks[int(r), int(p)] = (saved[mine].sum(), windows[mine, 2].sum())
+                blocks[int(r), int(p)] = (saved[mine].sum(), windows[mine, 2].sum(), mine.size)
     print("| pass | windows | saving, CNY M | CPU, s | windows that saved nothing | their CPU, s |")
     print("|---|---|---|---|---|---|")
     for p in range(int(windows[:, 1].max()) + 1):
@@ -159,8 +159,7 @@ def _rules(windows, saved, blocks, rank, windows_bound, gap, total_cpu) -> None:
         lost = cut = 0.0
         for r in np.unique(rank):
             one, two = blocks.get((int(r), 1)), blocks.get((int(r), 2))
-            count = int(((windows[:, 0] == r) & (windows[:, 1] == 1)).sum())
-            if one and two and one[0] / count < per_window:
+            if one and two and one[0] / one[2] < per_window:
                 lost, cut = lost + two[0], cut + two[1]
         print(
             f"pass 2 only where pass 1 saved CNY {per_window:,.0f} a window or more: "
@@ -173,11 +172,11 @@ def _oracle(blocks, gap, total_cpu) -> None:
     its pass 1), knowing each pass's saving: the CPU saved at each national gap."""
     lost = cut = 0.0
     options = []
-    for (r, p), (saving, seconds) in blocks.items():
+    for (r, p), (saving, seconds, _) in blocks.items():
         if p == 2:
             options.append((saving / max(seconds, 1e-9), r, 2))
         elif p == 1:
-            two = blocks.get((r, 2), (0.0, 0.0))
+            two = blocks.get((r, 2), (0.0, 0.0, 0))
             both = (saving + two[0]) / max(seconds + two[1], 1e-9)
             options.append((both, r, 1))
     dropped: set[tuple[int, int]] = set()
@@ -187,7 +186,7 @@ def _oracle(blocks, gap, total_cpu) -> None:
     for _, r, p in sorted(options):
         if p == 1 and (r, 2) not in dropped and (r, 2) in blocks:
             continue  # a pass 1 goes only after its piece's pass 2
-        saving, seconds = blocks[r, p]
+        saving, seconds, _ = blocks[r, p]
         dropped.add((r, p))
         lost, cut = lost + saving, cut + seconds
         if cut / total_cpu >= shown + 0.05:
