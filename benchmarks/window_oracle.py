@@ -45,8 +45,23 @@ from station_slice import prepared_pieces  # the pieces: one preparation
 PIECE_COLUMNS = ("rank", "pairs", "cpu", "objective", "bound", "windows_bound", "start_cost")
 
 
-def log(cache: Path, out: Path, ranks: list[int]) -> None:
-    """Solve the pieces at ``ranks`` and store every window and piece in ``out``."""
+def log(
+    cache: Path,
+    out: Path,
+    ranks: list[int],
+    unmet_price: float | None = None,
+    passes: int = 3,
+    more_gap: float = 0.02,
+) -> None:
+    """Solve the pieces at ``ranks`` and store every window and piece in ``out``.
+
+    ``unmet_price`` (CNY per unmet design-hour kWh, every type) replaces the pieces' own;
+    ``passes`` and ``more_gap`` are ``design_lns_passes`` and ``design_lns_more_gap`` (with
+    ``more_gap`` 0 every pass runs on every piece, and :func:`replay` can then try any
+    threshold exactly: a piece's windows up to a pass do not depend on what follows).
+    """
+    import dataclasses
+
     import chargeplan.solver.design_improve as improve
     import chargeplan.solver.design_lns as lns
     from chargeplan.solver.highs import solve
@@ -55,8 +70,19 @@ def log(cache: Path, out: Path, ranks: list[int]) -> None:
     warnings.simplefilter("ignore")
     pieces = prepared_pieces({}, cache)
     pieces = sorted(pieces, key=lambda p: -len(p.pair_zone))
+    if unmet_price is not None:
+        pieces = [
+            dataclasses.replace(p, unmet_penalty=np.full_like(p.unmet_penalty, unmet_price))
+            for p in pieces
+        ]
     options = SolverOptions(
-        time_limit_s=600, mip_rel_gap=0.02, threads=1, design_max_nodes=0, design_lagrange_steps=300
+        time_limit_s=600,
+        mip_rel_gap=0.02,
+        threads=1,
+        design_max_nodes=0,
+        design_lagrange_steps=300,
+        design_lns_passes=passes,
+        design_lns_more_gap=more_gap,
     )
     windows: list[tuple] = []
     rows: list[tuple] = []
@@ -137,6 +163,7 @@ def replay(logs: list[Path], constant: float, target: float = 0.02) -> None:
     margin = (target * total_obj - (total_obj - total_bound)) / (1 - target)
     print(f"saving that may be given up at a {target:.0%} national gap: CNY {margin / 1e6:.1f} M")
     _rules(windows, saved, blocks, rank, windows_bound, gap, total_cpu)
+    _more_gap(windows, rank, windows_bound, start, gap, total_cpu)
     _oracle(blocks, gap, total_cpu)
 
 
@@ -165,6 +192,38 @@ def _rules(windows, saved, blocks, rank, windows_bound, gap, total_cpu) -> None:
             f"pass 2 only where pass 1 saved CNY {per_window:,.0f} a window or more: "
             f"gap {gap(lost):.3f} %, CPU saved {cut / total_cpu:.1%}"
         )
+
+
+def _more_gap(windows, rank, windows_bound, start, gap, total_cpu) -> None:
+    """The product's own rule at other settings: ``passes`` passes, each after the first only
+    on pieces still more than ``more_gap`` above their bound after the pass before (exact when
+    the log ran every pass on every piece, ``--lns-more-gap 0``)."""
+    print("| passes | more_gap | national gap | CPU, share of the log's |")
+    print("|---|---|---|---|")
+    for passes in (1, 2, 3):
+        for more_gap in (0.0, 0.02, 0.05, 0.08, 0.09, 0.1, 0.12):
+            if passes == 1 and more_gap > 0:
+                continue
+            lost = cut = 0.0
+            for r, b, first in zip(rank, windows_bound, start, strict=True):
+                at = np.flatnonzero(windows[:, 0] == r)
+                cost, stop = first, None
+                for p in range(int(windows[at, 1].max()) + 1 if at.size else 0):
+                    mine = at[windows[at, 1] == p]
+                    if p >= passes or (p > 0 and cost - b <= more_gap * abs(cost)):
+                        stop = p
+                        break
+                    if mine.size:
+                        cost = windows[mine[-1], 3]
+                if stop is not None:
+                    rest = at[windows[at, 1] >= stop]
+                    kept = windows[at[windows[at, 1] < stop], 3]
+                    lost += (kept[-1] if kept.size else first) - windows[at[-1], 3]
+                    cut += windows[rest, 2].sum()
+            print(
+                f"| {passes} | {more_gap:.0%} | {gap(lost):.3f} % | "
+                f"{(total_cpu - cut) / total_cpu:.2f} |"
+            )
 
 
 def _oracle(blocks, gap, total_cpu) -> None:
@@ -202,9 +261,12 @@ def main() -> None:
     parser.add_argument("--ranks", type=int, nargs="+", default=list(range(279)))
     parser.add_argument("--logs", type=Path, nargs="+", help="the logs to read (replay)")
     parser.add_argument("--constant", type=float, default=0.0)
+    parser.add_argument("--unmet-price", type=float, default=None, help="CNY per unmet kWh (log)")
+    parser.add_argument("--lns-passes", type=int, default=3, help="design_lns_passes (log)")
+    parser.add_argument("--lns-more-gap", type=float, default=0.02, help="design_lns_more_gap (log)")
     args = parser.parse_args()
     if args.step == "log":
-        log(args.cache, args.out, args.ranks)
+        log(args.cache, args.out, args.ranks, args.unmet_price, args.lns_passes, args.lns_more_gap)
     else:
         replay(args.logs, args.constant)
 

@@ -317,7 +317,7 @@ def test_a_scenario_sets_the_passes() -> None:
     the windows of every piece, and a negative count is refused before any solve, naming the
     key."""
     scenario = chargeplan.load_scenario(REPO / "models" / "china-2030-stations.toml")
-    assert (scenario.solver.design_lns_passes, scenario.solver.design_lns_more_gap) == (3, 0.02)
+    assert (scenario.solver.design_lns_passes, scenario.solver.design_lns_more_gap) == (2, 0.08)
     faster = scenario.with_values({"solver.design_lns_passes": 1, "solver.design_lns_more_gap": 0})
     search = WindowSearch.from_options(solver_options(faster))
     assert (search.passes, search.more_gap) == (1, 0.0)

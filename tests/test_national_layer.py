@@ -406,7 +406,10 @@ def test_the_stations_scenario_reads_and_leaves_the_default_alone() -> None:
     assert stations.decompose.by == "components" and stations.solver.design_max_nodes == 0
     assert stations.model.pair_links == "never"
     assert stations.reach.service_radius_km == 3
-    assert load_scenario(repo / "models" / "china-2030.toml").fine_zones is None
+    # issue 12's 95 % service target's price, five times the city-level plan's
+    default = load_scenario(repo / "models" / "china-2030.toml")
+    assert stations.model.unmet_penalty_cny_per_kwh == 100_000
+    assert default.model.unmet_penalty_cny_per_kwh == 20_000 and default.fine_zones is None
 
 
 def test_the_standard_variant_changes_only_the_reach_the_rural_candidates_and_the_split() -> None:
