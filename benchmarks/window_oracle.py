@@ -15,9 +15,21 @@
   as it is, if a rule could tell them in advance), rules that stop a piece's later passes early
   (once it is within a gap; once a pass saved less than a threshold per window), and the
   *oracle* that drops the later passes with the least saving per CPU second, knowing them in
-  advance: the most CPU any rule over whole passes can save at a given national gap.
+  advance: the most CPU any rule over whole passes can save at a given national gap; and the
+  product's own rule (``design_lns_passes``, ``design_lns_more_gap``) at other settings, exact
+  when the log ran every pass on every piece (``--lns-more-gap 0``).
   ``--constant``: the unmet price of the zones in no piece (the run's objective less the
   pieces' sum; in both objective and bound).
+
+``log`` takes ``--unmet-price`` (CNY per unmet design-hour kWh, every type, in place of the
+pieces' own), ``--lns-passes`` and ``--lns-more-gap``. The default's rule was chosen on the log
+at the service target's price (session 19; constant 5 x 61,783,471 at that price)::
+
+    for k in 0 1; do PYTHONPATH=src .venv/bin/python benchmarks/window_oracle.py log \
+        --cache /tmp/national.pkl --out /tmp/w$k.npz --ranks $(seq $k 2 278) \
+        --unmet-price 100000 --lns-more-gap 0 & done; wait
+    PYTHONPATH=src .venv/bin/python benchmarks/window_oracle.py replay --logs /tmp/w0.npz \
+        /tmp/w1.npz --constant 308917355
 
 Run from the repository root (the cache: ``national_pieces.py --cache /tmp/national.pkl``)::
 
@@ -263,7 +275,7 @@ def main() -> None:
     parser.add_argument("--constant", type=float, default=0.0)
     parser.add_argument("--unmet-price", type=float, default=None, help="CNY per unmet kWh (log)")
     parser.add_argument("--lns-passes", type=int, default=3, help="design_lns_passes (log)")
-    parser.add_argument("--lns-more-gap", type=float, default=0.02, help="design_lns_more_gap (log)")
+    parser.add_argument("--lns-more-gap", type=float, default=0.02, help="design_lns_more_gap, log")
     args = parser.parse_args()
     if args.step == "log":
         log(args.cache, args.out, args.ranks, args.unmet_price, args.lns_passes, args.lns_more_gap)
