@@ -161,3 +161,40 @@ def test_the_local_workers_do_not_sample_their_stacks(executor) -> None:
     with dask.config.set({key: True}), dask_executor(n_workers=1) as run:  # the user's setting
         assert list(run(_profiling, [0])) == [(False, False)]
         assert dask.config.get(key) is True  # kept in this process, inside the block too
+
+
+def test_pieces_on_the_local_cluster_run_one_highs_thread(
+    tiny_scenario: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local cluster's workers have one thread each, so its pieces get ``threads = 1``
+    (HiGHS's default would start a scheduler as large as the machine in every worker); a
+    count the scenario sets is kept, and a given executor or one worker in this process keep
+    HiGHS's default. The cluster is replaced by ``map`` here: only the options are checked."""
+    import contextlib
+
+    import chargeplan.solver.distributed as distributed
+    import chargeplan.workflows.regions as regions
+
+    seen: list[int | None] = []
+    real = regions.solve_decomposed
+
+    def recorded(problem, options, executor=None, **kwargs):
+        seen.append(options.threads)
+        return real(problem, options, executor=map, **kwargs)
+
+    @contextlib.contextmanager
+    def no_cluster(*args, **kwargs):
+        yield map
+
+    monkeypatch.setattr(regions, "solve_decomposed", recorded)
+    monkeypatch.setattr(distributed, "dask_executor", no_cluster)
+    base = load_scenario(tiny_scenario).with_values(
+        {"decompose.by": "components", "decompose.workers": 2}
+    )
+    for values in ({}, {"solver.threads": 2}, {"decompose.workers": 1}):
+        plan = plan_network(base.with_values(values))
+        assert plan.summary["chargers"] == 57  # the plan of the tiny scenario either way
+    plan_network(base, executor=map)
+    assert seen == [1, 2, None, None]
+    options = regions.one_thread_per_worker(regions.SolverOptions())
+    assert options.threads == 1 and regions.one_thread_per_worker(options) is options
