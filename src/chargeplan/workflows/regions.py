@@ -11,7 +11,6 @@ applies to every piece the memory check that each region's solve applies to itse
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 from typing import TYPE_CHECKING, Any
 
