@@ -356,6 +356,10 @@ def one_run(
 
     warnings.simplefilter("ignore")
     scenario = _scenario(budget, regions, workers, sets)
+    if workers > 1 and scenario.solver.threads is None:
+        # as chargeplan run on its local cluster (workflows.regions.one_thread_per_worker): a
+        # given executor keeps HiGHS's own thread count, which spins two threads per worker
+        scenario = scenario.with_values({"solver.threads": 1})
     log = TaskLog()
     outputs_s = None
     with progress.show("off") as display:
