@@ -332,7 +332,7 @@ def _title(plan: Plan) -> str:
         f"{formatting.count(users)} premium users, " if users else ""
     )
     return head + (
-        f"{s['sites_opened']} site{'s' * (s['sites_opened'] != 1)}, {s['chargers']:,} chargers, "
+        f"{s['sites_opened']:,} site{'s' * (s['sites_opened'] != 1)}, {s['chargers']:,} chargers, "
         f"capex {formatting.cny(s['capex_cny'])}, {formatting.share(s['coverage'])} of peak "
         "demand served"
     )
