@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from station_slice import prepared_pieces  # the pieces: one preparation
+from station_slice import at_unmet_price, prepared_pieces  # the pieces: one preparation
 
 CLASSES = ((0, 3_000), (3_000, 10_000), (10_000, 30_000), (30_000, 10**9))
 
@@ -109,11 +109,7 @@ def main() -> None:
     pieces = prepared_pieces({"sizing.designs": args.menu} if args.menu else {}, args.cache)
     if args.links:
         pieces = [dataclasses.replace(p, pair_links=args.links) for p in pieces]
-    if args.unmet_price is not None:
-        pieces = [
-            dataclasses.replace(p, unmet_penalty=np.full_like(p.unmet_penalty, args.unmet_price))
-            for p in pieces
-        ]
+    pieces = at_unmet_price(pieces, args.unmet_price)
     options = SolverOptions(
         time_limit_s=600,
         mip_rel_gap=0.02,

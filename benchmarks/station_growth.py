@@ -353,13 +353,14 @@ def one_run(
     from chargeplan import progress
     from chargeplan.inputs.prepare import prepare
     from chargeplan.workflows.network import plan_network
+    from chargeplan.workflows.options import solver_options
+    from chargeplan.workflows.regions import one_thread_per_worker
 
     warnings.simplefilter("ignore")
     scenario = _scenario(budget, regions, workers, sets)
-    if workers > 1 and scenario.solver.threads is None:
-        # as chargeplan run on its local cluster (workflows.regions.one_thread_per_worker): a
-        # given executor keeps HiGHS's own thread count, which spins two threads per worker
-        scenario = scenario.with_values({"solver.threads": 1})
+    solver = solver_options(scenario)
+    if workers > 1:
+        solver = one_thread_per_worker(solver)
     log = TaskLog()
     outputs_s = None
     with progress.show("off") as display:
@@ -368,7 +369,9 @@ def one_run(
         prepared, cpu = time.perf_counter(), tree_cpu_s()
         with _executor(workers) as run:
             started = time.perf_counter()
-            plan = plan_network(scenario, inputs=inputs, executor=log.wrap(run))
+            # one HiGHS thread per worker, as chargeplan run on its local cluster (a given
+            # executor keeps HiGHS's own count, which spins two threads per worker)
+            plan = plan_network(scenario, inputs=inputs, executor=log.wrap(run), solver=solver)
         progress.finish()
         planned = time.perf_counter()
         if outputs is not None:

@@ -75,6 +75,16 @@ def prepared_pieces(values: dict, stored: Path | None) -> list:
     return pieces
 
 
+def at_unmet_price(pieces: list, price: float | None) -> list:
+    """``pieces`` with every zone's unmet demand of every type priced at ``price`` (CNY per
+    design-hour kWh) in place of their own; ``None``: ``pieces`` as they are."""
+    if price is None:
+        return pieces
+    return [
+        dataclasses.replace(p, unmet_penalty=np.full_like(p.unmet_penalty, price)) for p in pieces
+    ]
+
+
 def solve_slice(pieces: list, way: str, time_limit: float) -> dict[str, float]:
     """Solve every piece one way; sums over the pieces."""
     from chargeplan.model.solution import objective_value

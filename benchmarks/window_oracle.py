@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from station_slice import prepared_pieces  # the pieces: one preparation
+from station_slice import at_unmet_price, prepared_pieces  # the pieces: one preparation
 
 PIECE_COLUMNS = ("rank", "pairs", "cpu", "objective", "bound", "windows_bound", "start_cost")
 
@@ -73,8 +73,6 @@ def log(
     ``more_gap`` 0 every pass runs on every piece, and :func:`replay` can then try any
     threshold exactly: a piece's windows up to a pass do not depend on what follows).
     """
-    import dataclasses
-
     import chargeplan.solver.design_improve as improve
     import chargeplan.solver.design_lns as lns
     from chargeplan.solver.highs import solve
@@ -83,11 +81,7 @@ def log(
     warnings.simplefilter("ignore")
     pieces = prepared_pieces({}, cache)
     pieces = sorted(pieces, key=lambda p: -len(p.pair_zone))
-    if unmet_price is not None:
-        pieces = [
-            dataclasses.replace(p, unmet_penalty=np.full_like(p.unmet_penalty, unmet_price))
-            for p in pieces
-        ]
+    pieces = at_unmet_price(pieces, unmet_price)
     options = SolverOptions(
         time_limit_s=600,
         mip_rel_gap=0.02,
